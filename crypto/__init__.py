@@ -1,0 +1,1 @@
+"""Key material and primitives for Liaison, built only from `cryptography`; imports nothing of ours."""

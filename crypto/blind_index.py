@@ -1,0 +1,64 @@
+"""Blind keyword index: HMAC tokens of normalised words, so the store can be searched without decrypting it.
+
+What it leaks (documented in the README): equal words give equal tokens, so an attacker holding the file
+learns which records share a word and how often each (unknown) word occurs — never the word itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from collections.abc import Iterable
+
+TOKEN_BYTES = 12
+MIN_WORD_LENGTH = 2
+MAX_WORD_LENGTH = 64
+_WORD = re.compile(r"\w+", re.UNICODE)
+_CACHE_LIMIT = 250_000
+
+
+def normalise(text: str) -> str:
+    """Fold case and strip accents (İstanbul, istanbul and ISTANBUL are one word)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return stripped.casefold().replace("ı", "i")
+
+
+def words(text: str) -> set[str]:
+    """The distinct normalised words of `text` that the index keeps."""
+    return {w for w in _WORD.findall(normalise(text)) if MIN_WORD_LENGTH <= len(w) <= MAX_WORD_LENGTH and w != "_"}
+
+
+class BlindIndexer:
+    """Computes tokens under one index key, caching word→token so bulk ingest pays one HMAC per distinct word."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._cache: dict[str, str] = {}
+
+    def token(self, word: str) -> str:
+        """The hex token of one already-normalised word."""
+        cached = self._cache.get(word)
+        if cached is None:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            cached = hmac.new(self._key, word.encode("utf-8"), hashlib.sha256).digest()[:TOKEN_BYTES].hex()
+            self._cache[word] = cached
+        return cached
+
+    def tokens(self, *texts: str) -> list[str]:
+        """Sorted distinct tokens of every word in `texts` (sorted so nothing of word order survives)."""
+        distinct: set[str] = set()
+        for text in texts:
+            distinct |= words(text)
+        return sorted(self.token(w) for w in distinct)
+
+    def query_tokens(self, query: str) -> list[str]:
+        """Tokens for a search query; every word must match."""
+        return self.tokens(query)
+
+    def tokens_text(self, texts: Iterable[str]) -> str:
+        """Tokens joined by spaces, the form the full-text table stores."""
+        return " ".join(self.tokens(*texts))

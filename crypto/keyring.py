@@ -1,0 +1,145 @@
+"""The store keyring: versioned Fernet data keys, a master secret for derived keys, and the ministry identity."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from crypto.encoding import b64d, b64e, canonical_json, parse_json_object
+from crypto.errors import DecryptionFailed, MalformedData
+
+KEYRING_VERSION = 1
+
+
+def _raw_private(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
+    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+
+def hkdf_derive(secret: bytes, info: bytes, length: int = 32) -> bytes:
+    """HKDF-SHA256 expansion of a secret for one named purpose."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret)
+
+
+@dataclass
+class Keyring:
+    """Everything secret about a store; serialized only inside officer grants, never in plaintext on disk."""
+
+    store_id: str
+    data_keys: dict[int, bytes]
+    current_version: int
+    master: bytes
+    signing_key: bytes
+    exchange_key: bytes
+    _fernet_cache: MultiFernet | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def generate(cls, store_id: str) -> Keyring:
+        """A fresh random keyring for a new store."""
+        return cls(
+            store_id=store_id,
+            data_keys={1: Fernet.generate_key()},
+            current_version=1,
+            master=os.urandom(32),
+            signing_key=_raw_private(Ed25519PrivateKey.generate()),
+            exchange_key=_raw_private(X25519PrivateKey.generate()),
+        )
+
+    def to_bytes(self) -> bytes:
+        """Canonical serialization (to be sealed, never written as is)."""
+        return canonical_json(
+            {
+                "v": KEYRING_VERSION,
+                "store_id": self.store_id,
+                "data_keys": {str(v): k.decode("ascii") for v, k in sorted(self.data_keys.items())},
+                "current": self.current_version,
+                "master": b64e(self.master),
+                "sign": b64e(self.signing_key),
+                "exchange": b64e(self.exchange_key),
+            }
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Keyring:
+        """Parse a keyring serialized by `to_bytes`."""
+        obj = parse_json_object(data)
+        if obj.get("v") != KEYRING_VERSION:
+            raise MalformedData("unsupported keyring version")
+        raw_keys = obj.get("data_keys")
+        if not isinstance(raw_keys, dict) or not raw_keys:
+            raise MalformedData("keyring has no data keys")
+        keys: dict[int, bytes] = {}
+        for version, key in raw_keys.items():
+            if not isinstance(key, str) or not version.isdigit():
+                raise MalformedData("bad data key entry")
+            b64d(key, length=32)
+            keys[int(version)] = key.encode("ascii")
+        current = obj.get("current")
+        if not isinstance(current, int) or current not in keys:
+            raise MalformedData("keyring current version missing")
+        store_id = obj.get("store_id")
+        if not isinstance(store_id, str):
+            raise MalformedData("keyring store id missing")
+        return cls(
+            store_id=store_id,
+            data_keys=keys,
+            current_version=current,
+            master=b64d(obj.get("master"), length=32),
+            signing_key=b64d(obj.get("sign"), length=32),
+            exchange_key=b64d(obj.get("exchange"), length=32),
+        )
+
+    def rotate(self) -> int:
+        """Add a new data key and make it current; older keys stay for reading old tokens."""
+        version = max(self.data_keys) + 1
+        self.data_keys[version] = Fernet.generate_key()
+        self.current_version = version
+        self._fernet_cache = None
+        return version
+
+    @property
+    def fernet(self) -> MultiFernet:
+        """MultiFernet with the current key first, so new tokens use it and old ones still decrypt."""
+        if self._fernet_cache is None:
+            order = [self.current_version] + sorted((v for v in self.data_keys if v != self.current_version), reverse=True)
+            self._fernet_cache = MultiFernet([Fernet(self.data_keys[v]) for v in order])
+        return self._fernet_cache
+
+    def encrypt(self, plaintext: bytes) -> bytes:
+        """Fernet-encrypt under the current data key; returns the raw (base64-decoded) token bytes."""
+        return base64.urlsafe_b64decode(self.fernet.encrypt(plaintext))
+
+    def decrypt(self, raw_token: bytes) -> bytes:
+        """Decrypt raw token bytes written by `encrypt` (any key version)."""
+        try:
+            return self.fernet.decrypt(base64.urlsafe_b64encode(raw_token))
+        except (InvalidToken, binascii.Error, TypeError, ValueError) as exc:
+            raise DecryptionFailed("token did not authenticate") from exc
+
+    def derived(self, purpose: str) -> bytes:
+        """A 32-byte key for one named purpose, derived from the master secret."""
+        return hkdf_derive(self.master, b"liaison/" + purpose.encode("ascii") + b"/v1")
+
+    @cached_property
+    def index_key(self) -> bytes:
+        """Key of the blind search index."""
+        return self.derived("search-index")
+
+    @cached_property
+    def audit_key(self) -> bytes:
+        """Key of the audit chain."""
+        return self.derived("audit-chain")
+
+    @cached_property
+    def officers_key(self) -> bytes:
+        """Key that authenticates the officers table (names, roles, slots)."""
+        return self.derived("officers")

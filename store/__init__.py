@@ -1,0 +1,1 @@
+"""The Liaison store: encrypted records, officers, rules and queries. Never imports textual or tui."""

@@ -1,0 +1,158 @@
+"""Opening, creating and migrating a store file, and the transaction scopes every service call uses."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from store import sqlite as dialect
+from store.errors import StoreFileError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@cache
+def _script_directory():  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config, ScriptDirectory.from_config(config)
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this version of Liaison knows."""
+    _, script = _script_directory()
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+def head_revision() -> str:
+    """The newest schema revision this version of Liaison knows."""
+    _, script = _script_directory()
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def _upgrade(engine: Engine) -> None:
+    from alembic import command
+
+    config, _ = _script_directory()
+    with engine.connect().execution_options(liaison_write=True) as conn:
+        config.attributes["connection"] = conn
+        try:
+            command.upgrade(config, "head")
+        finally:
+            config.attributes.pop("connection", None)
+        conn.commit()
+
+
+def preflight(path: Path) -> str:
+    """Check, without writing a byte, that `path` is a Liaison store this version can open; return its revision."""
+    if not path.exists():
+        raise StoreFileError(f"no store at {path}; create one with `liaison init` or `liaison demo`")
+    if not path.is_file():
+        raise StoreFileError(f"{path} is not a file")
+    try:
+        if not dialect.has_sqlite_magic(path):
+            raise StoreFileError(f"{path} is not a Liaison store")
+        probe = dialect.read_only_probe(path)
+        try:
+            tables = {row[0] for row in probe.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "liaison_meta" not in tables or "alembic_version" not in tables:
+                raise StoreFileError(f"{path} is not a Liaison store")
+            row = probe.execute("SELECT version_num FROM alembic_version").fetchone()
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreFileError(f"store {path} is corrupt or unreadable ({exc})") from None
+    except OSError as exc:
+        raise StoreFileError(f"cannot read {path}: {exc.strerror}") from None
+    revision = row[0] if row else None
+    if revision is None:
+        raise StoreFileError(f"{path} is not a Liaison store")
+    if revision not in known_revisions():
+        raise StoreFileError(
+            f"store {path} uses schema {revision}, newer than this Liaison knows (up to {head_revision()}); upgrade Liaison"
+        )
+    return str(revision)
+
+
+class Database:
+    """One store file: an engine plus read and write transaction scopes."""
+
+    def __init__(self, path: Path, engine: Engine) -> None:
+        self.path = path
+        self.engine = engine
+
+    @classmethod
+    def open(cls, path: Path) -> Database:
+        """Open an existing store, applying pending migrations."""
+        path = Path(path)
+        revision = preflight(path)
+        engine = dialect.make_engine(path)
+        if revision != head_revision():
+            try:
+                _upgrade(engine)
+            except DBAPIError as exc:
+                engine.dispose()
+                raise StoreFileError(f"could not upgrade {path}: {exc.orig}") from None
+        return cls(path, engine)
+
+    @classmethod
+    def create_file(cls, path: Path) -> Database:
+        """Create an empty store with the current schema at a temporary name beside `path`."""
+        path = Path(path)
+        engine = dialect.make_engine(path)
+        _upgrade(engine)
+        return cls(path, engine)
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only ORM session on one consistent snapshot."""
+        with self.engine.connect() as conn, Session(bind=conn) as session:
+            try:
+                yield session
+            finally:
+                conn.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction for one user action: committed whole at the end, rolled back on any exception."""
+        with self.engine.connect().execution_options(liaison_write=True) as conn:
+            with Session(bind=conn, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    session.flush()
+                    conn.commit()
+                except BaseException:
+                    conn.rollback()
+                    raise
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the main file (before a rename or a copy)."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        """Release every connection."""
+        self.engine.dispose()
+
+
+def publish_no_clobber(tmp: Path, final: Path) -> None:
+    """Give a finished file its final name atomically, refusing to replace anything already there."""
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        raise StoreFileError(f"{final} already exists; refusing to touch it") from None
+    finally:
+        tmp.unlink(missing_ok=True)

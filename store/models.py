@@ -1,0 +1,156 @@
+"""Typed SQLAlchemy 2.0 schema. Only filter/sort tags are plaintext; every sensitive field is a Fernet token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: sortable in SQLite and unambiguous in Python."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Liaison table."""
+
+
+class Meta(Base):
+    """Store-wide settings and counters (ministry, policy and its MAC, change counter, sequences)."""
+
+    __tablename__ = "liaison_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Ministry(Base):
+    """A sharing party."""
+
+    __tablename__ = "ministries"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class Domain(Base):
+    """A subject area records are tagged with."""
+
+    __tablename__ = "domains"
+    slug: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+
+
+class Officer(Base):
+    """An officer: role, passphrase key slot, keyring grant, and a MAC binding them under the keyring."""
+
+    __tablename__ = "officers"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    slot: Mapped[str] = mapped_column(Text)
+    grant: Mapped[str] = mapped_column(Text)
+    mac: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Record(Base):
+    """One intelligence record: plaintext tags plus the encrypted title of its current revision."""
+
+    __tablename__ = "records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    domain: Mapped[str] = mapped_column(ForeignKey("domains.slug"))
+    origin: Mapped[str] = mapped_column(ForeignKey("ministries.code"))
+    tlp: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    no_reexport: Mapped[bool] = mapped_column(Boolean, default=False)
+    title_ct: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        Index("ix_records_created", "created_at", "id"),
+        Index("ix_records_domain_created", "domain", "created_at", "id"),
+        Index("ix_records_status_created", "status", "created_at", "id"),
+        Index("ix_records_tlp_created", "tlp", "created_at", "id"),
+        Index("ix_records_origin_created", "origin", "created_at", "id"),
+    )
+
+
+class RecordParty(Base):
+    """A ministry involved in a record: its origin or one of the ministries it is releasable to."""
+
+    __tablename__ = "record_parties"
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), primary_key=True)
+    ministry: Mapped[str] = mapped_column(ForeignKey("ministries.code"), primary_key=True)
+    is_origin: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_parties_ministry", "ministry", "record_id"),)
+
+
+class Revision(Base):
+    """Every version of a record's sensitive fields, encrypted; the newest is the current one."""
+
+    __tablename__ = "revisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    officer: Mapped[str] = mapped_column(String(64))
+    tlp: Mapped[str] = mapped_column(String(16))
+    releasable_to: Mapped[str] = mapped_column(String(400))
+    title_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    body_ct: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (UniqueConstraint("record_id", "number", name="uq_revision_number"),)
+
+
+class ReviewEvent(Base):
+    """A step of the review workflow (submit, approve, return) with an encrypted comment."""
+
+    __tablename__ = "review_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("records.id", ondelete="CASCADE"), index=True)
+    officer: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    comment_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class ActionEvent(Base):
+    """Every user action, written in the same transaction as the action itself (the audit trail's feed)."""
+
+    __tablename__ = "action_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    officer: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,796 @@
+"""Vault (an opened, locked store) and Session (unlocked, acting as one officer).
+
+Every user action runs through `Session._act`, which checks nothing itself but gives the action one
+transaction, records it in `action_events` and bumps the change counter the TUI watches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import unicodedata
+import uuid as uuidlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Integer, Text, cast, delete, func, select, update
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto.blind_index import BlindIndexer
+from crypto.encoding import canonical_json
+from crypto.errors import BadParameters, CryptoError, DecryptionFailed, MalformedData
+from crypto.identity import PublicIdentity, public_identity
+from crypto.kdf import params_for_profile
+from crypto.keyring import Keyring
+from crypto.slot import OfficerSlot, create_slot, grant_keyring, open_grant, open_slot
+from store import policy
+from store import sqlite as dialect
+from store.db import Database, publish_no_clobber
+from store.errors import AuthError, NotFound, PolicyError, StoreFileError, TamperError, ValidationError
+from store.models import ActionEvent, Domain, Meta, Ministry, Officer, Record, RecordParty, ReviewEvent, Revision
+from store.policy import Actor
+from store.records import (
+    FACETS,
+    RecordDetail,
+    RecordQuery,
+    RecordRow,
+    ReviewInfo,
+    RevisionInfo,
+    after_cursor,
+    conditions,
+    count_statement,
+    ordered,
+)
+from store.vocab import (
+    DOMAIN_SLUG,
+    Role,
+    Status,
+    Tlp,
+    check_ministry_code,
+    check_officer_name,
+    parse_role,
+    parse_status,
+    parse_tlp,
+)
+
+Clock = Callable[[], datetime]
+MAX_TITLE = 300
+MAX_TEXT = 200_000
+
+
+def utcnow() -> datetime:
+    """The current time, UTC."""
+    return datetime.now(UTC)
+
+
+def passphrase_bytes(passphrase: str) -> bytes:
+    """Passphrases are NFC-normalised UTF-8 so the same words typed on two keyboards unlock alike."""
+    return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+
+
+def _kdf_profile() -> str | None:
+    return os.environ.get("LIAISON_KDF_PROFILE")
+
+
+@dataclass(frozen=True)
+class OfficerInfo:
+    """An officer as listed (no key material)."""
+
+    name: str
+    role: Role
+    created_at: datetime
+    revoked: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "role": self.role.value, "created_at": self.created_at.isoformat().replace("+00:00", "Z"), "revoked": self.revoked}
+
+
+@dataclass(frozen=True)
+class MinistryInfo:
+    """A sharing party as listed."""
+
+    code: str
+    name: str
+    is_self: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "self": self.is_self}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A new record as the officer typed it (before validation)."""
+
+    domain: str
+    tlp: str
+    title: str
+    summary: str = ""
+    source: str = ""
+    notes: str = ""
+    releasable_to: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Changes:
+    """An edit: only the fields that are not None change."""
+
+    title: str | None = None
+    summary: str | None = None
+    source: str | None = None
+    notes: str | None = None
+    tlp: str | None = None
+    domain: str | None = None
+    releasable_to: Sequence[str] | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return all(getattr(self, f) is None for f in self.__dataclass_fields__)
+
+
+def _mac(key: bytes, obj: Any) -> str:
+    return hmac.new(key, canonical_json(obj), hashlib.sha256).hexdigest()
+
+
+def _officer_mac(key: bytes, name: str, role: str, slot: str, grant: str, revoked: datetime | None) -> str:
+    return _mac(key, ["officer", name, role, slot, grant, revoked.isoformat() if revoked else None])
+
+
+def _meta(s: OrmSession, key: str) -> str | None:
+    return s.execute(select(Meta.value).where(Meta.key == key)).scalar_one_or_none()
+
+
+def _set_meta(s: OrmSession, key: str, value: str) -> None:
+    row = s.get(Meta, key)
+    if row is None:
+        s.add(Meta(key=key, value=value))
+    else:
+        row.value = value
+
+
+class Vault:
+    """An opened store whose keys are still locked: enough to list officers and to unlock."""
+
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
+        self.db = db
+        self.clock = clock
+
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
+    @classmethod
+    def open(cls, path: Path | str, clock: Clock = utcnow) -> Vault:
+        """Open an existing store (migrating it if it is older); refuses anything else untouched."""
+        return cls(Database.open(Path(path)), clock)
+
+    @classmethod
+    def create(
+        cls,
+        path: Path | str,
+        ministry: str,
+        officer: str,
+        passphrase: str,
+        *,
+        four_eyes: bool = True,
+        ministry_name: str | None = None,
+        clock: Clock = utcnow,
+        extra_meta: dict[str, str] | None = None,
+    ) -> Vault:
+        """Create a store for `ministry` with `officer` as its first admin; the file appears whole or not at all."""
+        path = Path(path)
+        if path.exists() or path.is_symlink():
+            raise StoreFileError(f"{path} already exists; refusing to touch it")
+        code = check_ministry_code(ministry)
+        name = check_officer_name(officer)
+        if not passphrase:
+            raise ValidationError("the passphrase is empty")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.creating-{os.getpid()}")
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        db = Database.create_file(tmp)
+        try:
+            os.chmod(tmp, 0o600)
+            keyring = Keyring.generate(str(uuidlib.uuid4()))
+            now = clock()
+            with db.write() as s:
+                known = s.get(Ministry, code)
+                if known is None:
+                    if not ministry_name:
+                        valid = ", ".join(s.scalars(select(Ministry.code).order_by(Ministry.code)))
+                        raise ValidationError(f"unknown ministry {code}; valid: {valid} (or give --ministry-name to add it)")
+                    s.add(Ministry(code=code, name=ministry_name))
+                policy_doc = canonical_json({"store_id": keyring.store_id, "ministry": code, "four_eyes": four_eyes}).decode()
+                identity = public_identity(keyring.signing_key, keyring.exchange_key)
+                for key, value in {
+                    "store_id": keyring.store_id,
+                    "ministry": code,
+                    "policy": policy_doc,
+                    "policy_mac": _mac(keyring.derived("policy"), policy_doc),
+                    "changes": "0",
+                    "created_at": now.isoformat(),
+                    "identity": json.dumps({"signing": identity.signing_public.hex(), "exchange": identity.exchange_public.hex()}),
+                    **(extra_meta or {}),
+                }.items():
+                    s.add(Meta(key=key, value=value))
+                slot, _sk = create_slot(name, passphrase_bytes(passphrase), params_for_profile(_kdf_profile()))
+                _add_officer_row(s, keyring, name, Role.ADMIN, slot, now)
+                s.add(ActionEvent(at=now, officer=name, action="init", target=code))
+            db.checkpoint()
+        except BaseException:
+            db.close()
+            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+            raise
+        db.close()
+        publish_no_clobber(tmp, path)
+        return cls.open(path, clock)
+
+    def close(self) -> None:
+        """Release the file."""
+        self.db.close()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def ministry(self) -> str:
+        """The code of the ministry that owns this store."""
+        with self.db.read() as s:
+            code = _meta(s, "ministry")
+        if code is None:
+            raise StoreFileError(f"{self.path} has no ministry; it is damaged")
+        return code
+
+    def officers(self) -> list[OfficerInfo]:
+        """Every officer, active ones first (names and roles are not secret)."""
+        with self.db.read() as s:
+            rows = s.scalars(select(Officer).order_by(Officer.revoked_at.is_not(None), Officer.name)).all()
+            return [OfficerInfo(o.name, Role(o.role), o.created_at, o.revoked_at is not None) for o in rows]
+
+    def default_officer(self) -> str:
+        """The only active officer; otherwise an error asking to choose."""
+        active = [o.name for o in self.officers() if not o.revoked]
+        if len(active) == 1:
+            return active[0]
+        raise ValidationError(f"several officers ({', '.join(active)}); choose one with --officer or LIAISON_OFFICER")
+
+    def change_counter(self) -> int:
+        """A number that grows with every change any process commits (the TUI polls it)."""
+        with self.db.read() as s:
+            return int(_meta(s, "changes") or 0)
+
+    def public_identity(self) -> PublicIdentity:
+        """The store's ministry identity (public halves only)."""
+        with self.db.read() as s:
+            raw = _meta(s, "identity")
+        if raw is None:
+            raise StoreFileError("store has no identity")
+        data = json.loads(raw)
+        return PublicIdentity(bytes.fromhex(data["signing"]), bytes.fromhex(data["exchange"]))
+
+    def unlock(self, officer: str | None, passphrase: str) -> Session:
+        """Unlock as `officer` (the only one when None): passphrase → slot → grant → keyring, then authenticate."""
+        name = officer or self.default_officer()
+        with self.db.read() as s:
+            row = s.get(Officer, name)
+            if row is None:
+                valid = ", ".join(o.name for o in self.officers())
+                raise NotFound(f"unknown officer {name}; officers: {valid}")
+            if row.revoked_at is not None:
+                raise AuthError(f"officer {name} was removed on {row.revoked_at:%Y-%m-%d}")
+            slot_json, grant, role, mac, revoked = row.slot, row.grant, row.role, row.mac, row.revoked_at
+            store_id = _meta(s, "store_id")
+            policy_doc, policy_mac = _meta(s, "policy"), _meta(s, "policy_mac")
+        try:
+            slot = OfficerSlot.from_json(slot_json)
+        except BadParameters as exc:
+            raise TamperError(f"key slot of officer {name} refused before key derivation: {exc}") from None
+        except MalformedData as exc:
+            raise TamperError(f"key slot of officer {name} is damaged: {exc}") from None
+        if slot.officer != name:
+            raise TamperError(f"key slot of officer {name} belongs to {slot.officer}")
+        try:
+            secret = open_slot(slot, passphrase_bytes(passphrase))
+        except DecryptionFailed:
+            raise AuthError(f"wrong passphrase for officer {name}") from None
+        if store_id is None or policy_doc is None or policy_mac is None:
+            raise TamperError("store metadata is missing")
+        try:
+            keyring = open_grant(grant, store_id, name, secret)
+        except CryptoError:
+            raise TamperError(f"keyring grant of officer {name} does not open; it was altered") from None
+        if not hmac.compare_digest(mac, _officer_mac(keyring.officers_key, name, role, slot_json, grant, revoked)):
+            raise TamperError(f"officer record of {name} was altered outside Liaison")
+        if not hmac.compare_digest(policy_mac, _mac(keyring.derived("policy"), policy_doc)):
+            raise TamperError("store policy was altered outside Liaison")
+        policy_obj = json.loads(policy_doc)
+        return Session(self, keyring, Actor(name, Role(role)), secret, policy_obj)
+
+
+def _add_officer_row(s: OrmSession, keyring: Keyring, name: str, role: Role, slot: OfficerSlot, now: datetime) -> None:
+    slot_json = slot.to_json()
+    grant = grant_keyring(keyring, name, slot.public_key)
+    s.add(
+        Officer(
+            name=name,
+            role=role.value,
+            slot=slot_json,
+            grant=grant,
+            mac=_officer_mac(keyring.officers_key, name, role.value, slot_json, grant, None),
+            created_at=now,
+        )
+    )
+
+
+class Session:
+    """An unlocked store acting as one officer. Every method is one user action."""
+
+    def __init__(self, vault: Vault, keyring: Keyring, actor: Actor, officer_secret: bytes, policy_doc: dict[str, Any]) -> None:
+        self.vault = vault
+        self.keyring: Keyring | None = keyring
+        self.actor = actor
+        self._officer_secret: bytes | None = officer_secret
+        self.ministry: str = policy_doc["ministry"]
+        self.four_eyes: bool = bool(policy_doc["four_eyes"])
+        self._indexer: BlindIndexer | None = BlindIndexer(keyring.index_key)
+
+    # ---- plumbing -------------------------------------------------------------------------------
+
+    @property
+    def db(self) -> Database:
+        return self.vault.db
+
+    @property
+    def clock(self) -> Clock:
+        return self.vault.clock
+
+    def _keys(self) -> Keyring:
+        if self.keyring is None:
+            raise AuthError("the store is locked")
+        return self.keyring
+
+    @property
+    def indexer(self) -> BlindIndexer:
+        """The blind-index token maker under this store's index key."""
+        if self._indexer is None:
+            raise AuthError("the store is locked")
+        return self._indexer
+
+    def lock(self) -> None:
+        """Forget every key held in memory; the session can do nothing more."""
+        self.keyring = None
+        self._officer_secret = None
+        self._indexer = None
+
+    @contextmanager
+    def _act(self, action: str, target: str, *, mutates: bool = True) -> Iterator[OrmSession]:
+        """One user action: one transaction, recorded in the action log; writes bump the change counter."""
+        self._keys()
+        with self.db.write() as s:
+            yield s
+            s.add(ActionEvent(at=self.clock(), officer=self.actor.name, action=action, target=target))
+            if mutates:
+                s.execute(
+                    update(Meta).where(Meta.key == "changes").values(value=cast(cast(Meta.value, Integer) + 1, Text))
+                )
+
+    def seal(self, text: str) -> bytes:
+        """Encrypt one text field."""
+        return self._keys().encrypt(text.encode("utf-8"))
+
+    def open_text(self, token: bytes, reference: str) -> str:
+        """Decrypt one text field, naming the record if its token is damaged."""
+        try:
+            return self._keys().decrypt(token).decode("utf-8")
+        except (DecryptionFailed, UnicodeDecodeError):
+            raise TamperError(f"record {reference} is corrupt: its encrypted data does not authenticate") from None
+
+    def seal_body(self, summary: str, source: str, notes: str) -> bytes:
+        """Encrypt the long fields of a revision together."""
+        return self._keys().encrypt(canonical_json({"summary": summary, "source": source, "notes": notes}))
+
+    def open_body(self, token: bytes, reference: str) -> dict[str, str]:
+        """Decrypt the long fields of a revision."""
+        try:
+            body = json.loads(self._keys().decrypt(token))
+        except (DecryptionFailed, ValueError):
+            raise TamperError(f"record {reference} is corrupt: its encrypted data does not authenticate") from None
+        return {k: str(body.get(k, "")) for k in ("summary", "source", "notes")}
+
+    # ---- validation -----------------------------------------------------------------------------
+
+    def _check_domain(self, s: OrmSession, slug: str) -> str:
+        slug = slug.strip().lower()
+        if s.get(Domain, slug) is None:
+            valid = ", ".join(s.scalars(select(Domain.slug).order_by(Domain.slug)))
+            raise ValidationError(f"unknown domain {slug!r}; valid: {valid}")
+        return slug
+
+    def _check_ministries(self, s: OrmSession, codes: Sequence[str]) -> list[str]:
+        known = set(s.scalars(select(Ministry.code)))
+        result: list[str] = []
+        for raw in codes:
+            code = raw.strip().upper()
+            if code not in known:
+                raise ValidationError(f"unknown ministry {raw!r}; valid: {', '.join(sorted(known))}")
+            if code != self.ministry and code not in result:
+                result.append(code)
+        return sorted(result)
+
+    @staticmethod
+    def _check_title(title: str) -> str:
+        title = " ".join(title.split())
+        if not title:
+            raise ValidationError("the title is empty")
+        if len(title) > MAX_TITLE:
+            raise ValidationError(f"the title is longer than {MAX_TITLE} characters")
+        return title
+
+    @staticmethod
+    def _check_text(name: str, value: str) -> str:
+        if len(value) > MAX_TEXT:
+            raise ValidationError(f"the {name} is longer than {MAX_TEXT} characters")
+        if "\x00" in value:
+            raise ValidationError(f"the {name} contains a NUL character")
+        return value
+
+    def _record(self, s: OrmSession, reference: str) -> Record:
+        rec = s.execute(select(Record).where(Record.reference == reference.strip().upper())).scalar_one_or_none()
+        if rec is None:
+            raise NotFound(f"no record {reference}")
+        return rec
+
+    def _next_reference(self, s: OrmSession, origin: str, year: int) -> str:
+        key = f"seq:{origin}:{year}"
+        value = int(_meta(s, key) or 0) + 1
+        _set_meta(s, key, str(value))
+        return f"{origin}-{year}-{value:05d}"
+
+    # ---- records --------------------------------------------------------------------------------
+
+    def add_record(self, draft: Draft, *, submit: bool = False) -> str:
+        """Create a draft (optionally straight into review); returns its reference."""
+        title = self._check_title(draft.title)
+        summary = self._check_text("summary", draft.summary)
+        source = self._check_text("source", draft.source)
+        notes = self._check_text("notes", draft.notes)
+        tlp = parse_tlp(draft.tlp)
+        now = self.clock()
+        with self.db.read() as s:
+            domain = self._check_domain(s, draft.domain)
+            recipients = self._check_ministries(s, draft.releasable_to)
+        with self._act("create", "record") as s:
+            reference = self._next_reference(s, self.ministry, now.year)
+            status = Status.DRAFT
+            rec = Record(
+                reference=reference,
+                uuid=str(uuidlib.uuid4()),
+                domain=domain,
+                origin=self.ministry,
+                tlp=tlp.value,
+                status=status.value,
+                author=self.actor.name,
+                created_at=now,
+                updated_at=now,
+                revision=1,
+                no_reexport=False,
+                title_ct=self.seal(title),
+            )
+            s.add(rec)
+            s.flush()
+            self._write_parties(s, rec.id, self.ministry, recipients)
+            s.add(self._revision(rec.id, 1, now, tlp.value, recipients, title, summary, source, notes))
+            dialect.index_insert(s.connection(), [(rec.id, self.indexer.tokens_text([title, summary]))])
+            if submit:
+                policy.check_submit(self.actor, rec.author, status, reference)
+                rec.status = Status.IN_REVIEW.value
+                s.add(ReviewEvent(record_id=rec.id, officer=self.actor.name, action="submit", at=now))
+        return reference
+
+    def _revision(self, record_id: int, number: int, now: datetime, tlp: str, recipients: Sequence[str], title: str, summary: str, source: str, notes: str) -> Revision:
+        return Revision(
+            record_id=record_id,
+            number=number,
+            created_at=now,
+            officer=self.actor.name,
+            tlp=tlp,
+            releasable_to=",".join(recipients),
+            title_ct=self.seal(title),
+            body_ct=self.seal_body(summary, source, notes),
+        )
+
+    @staticmethod
+    def _write_parties(s: OrmSession, record_id: int, origin: str, recipients: Sequence[str]) -> None:
+        s.execute(delete(RecordParty).where(RecordParty.record_id == record_id))
+        s.add(RecordParty(record_id=record_id, ministry=origin, is_origin=True))
+        for code in recipients:
+            if code != origin:
+                s.add(RecordParty(record_id=record_id, ministry=code, is_origin=False))
+
+    def _current_revision(self, s: OrmSession, record_id: int) -> Revision:
+        return s.execute(select(Revision).where(Revision.record_id == record_id).order_by(Revision.number.desc()).limit(1)).scalar_one()
+
+    def edit_record(self, reference: str, changes: Changes) -> int:
+        """Write a new revision of a draft or returned record; earlier revisions stay, encrypted. Returns its number."""
+        if changes.is_empty:
+            raise ValidationError("nothing to change; give at least one of --title, --summary, --source, --tlp, --to")
+        with self._act("edit", reference.upper()) as s:
+            rec = self._record(s, reference)
+            policy.check_edit(self.actor, rec.author, Status(rec.status), rec.reference)
+            current = self._current_revision(s, rec.id)
+            old_title = self.open_text(current.title_ct, rec.reference)
+            old_body = self.open_body(current.body_ct, rec.reference)
+            title = self._check_title(changes.title) if changes.title is not None else old_title
+            summary = self._check_text("summary", changes.summary) if changes.summary is not None else old_body["summary"]
+            source = self._check_text("source", changes.source) if changes.source is not None else old_body["source"]
+            notes = self._check_text("notes", changes.notes) if changes.notes is not None else old_body["notes"]
+            tlp = parse_tlp(changes.tlp).value if changes.tlp is not None else rec.tlp
+            if changes.domain is not None:
+                rec.domain = self._check_domain(s, changes.domain)
+            recipients = (
+                self._check_ministries(s, changes.releasable_to)
+                if changes.releasable_to is not None
+                else [c for c in current.releasable_to.split(",") if c]
+            )
+            now = self.clock()
+            number = rec.revision + 1
+            s.add(self._revision(rec.id, number, now, tlp, recipients, title, summary, source, notes))
+            rec.revision, rec.tlp, rec.updated_at, rec.title_ct = number, tlp, now, self.seal(title)
+            self._write_parties(s, rec.id, rec.origin, recipients)
+            conn = s.connection()
+            dialect.index_delete(conn, [(rec.id, self.indexer.tokens_text([old_title, old_body["summary"]]))])
+            dialect.index_insert(conn, [(rec.id, self.indexer.tokens_text([title, summary]))])
+            return number
+
+    def _transition(self, action: str, reference: str, check: Callable[[Record], None], new_status: Status, comment: str = "") -> None:
+        with self._act(action, reference.upper()) as s:
+            rec = self._record(s, reference)
+            check(rec)
+            now = self.clock()
+            rec.status, rec.updated_at = new_status.value, now
+            s.add(
+                ReviewEvent(
+                    record_id=rec.id,
+                    officer=self.actor.name,
+                    action=action,
+                    at=now,
+                    comment_ct=self.seal(comment) if comment else None,
+                )
+            )
+
+    def submit(self, reference: str) -> None:
+        """Put a draft or returned record in review."""
+        self._transition("submit", reference, lambda r: policy.check_submit(self.actor, r.author, Status(r.status), r.reference), Status.IN_REVIEW)
+
+    def approve(self, reference: str, comment: str = "") -> None:
+        """Approve a record in review (role and four-eyes permitting)."""
+        self._transition(
+            "approve",
+            reference,
+            lambda r: policy.check_approve(self.actor, r.author, Status(r.status), r.reference, self.four_eyes),
+            Status.APPROVED,
+            comment,
+        )
+
+    def return_record(self, reference: str, comment: str) -> None:
+        """Send a record in review back to its author with a comment."""
+        self._transition("return", reference, lambda r: policy.check_return(self.actor, Status(r.status), r.reference, comment), Status.RETURNED, comment)
+
+    def mark_actioned(self, reference: str, comment: str = "") -> None:
+        """Record that a received record was acted upon."""
+        self._transition("actioned", reference, lambda r: policy.check_mark_actioned(self.actor, Status(r.status), r.reference), Status.ACTIONED, comment)
+
+    def close_record(self, reference: str, comment: str = "") -> None:
+        """Close a record that needs no more work."""
+        self._transition("close", reference, lambda r: policy.check_close(self.actor, Status(r.status), r.reference), Status.CLOSED, comment)
+
+    def get_record(self, reference: str) -> RecordDetail:
+        """Everything about one record, decrypted (an audited read)."""
+        with self._act("read", reference.upper(), mutates=False) as s:
+            rec = self._record(s, reference)
+            row = self._rows(s, [rec])[0]
+            revisions = s.scalars(select(Revision).where(Revision.record_id == rec.id).order_by(Revision.number)).all()
+            infos = []
+            body: dict[str, str] = {"summary": "", "source": "", "notes": ""}
+            for rev in revisions:
+                body = self.open_body(rev.body_ct, rec.reference)
+                infos.append(
+                    RevisionInfo(
+                        number=rev.number,
+                        created_at=rev.created_at,
+                        officer=rev.officer,
+                        tlp=rev.tlp,
+                        releasable_to=tuple(c for c in rev.releasable_to.split(",") if c),
+                        title=self.open_text(rev.title_ct, rec.reference),
+                        summary=body["summary"],
+                    )
+                )
+            reviews = [
+                ReviewInfo(e.officer, e.action, e.at, self.open_text(e.comment_ct, rec.reference) if e.comment_ct else "")
+                for e in s.scalars(select(ReviewEvent).where(ReviewEvent.record_id == rec.id).order_by(ReviewEvent.id))
+            ]
+            return RecordDetail(row=row, summary=body["summary"], source=body["source"], notes=body["notes"], revisions=tuple(infos), reviews=tuple(reviews))
+
+    def _rows(self, s: OrmSession, records: Sequence[Record]) -> list[RecordRow]:
+        ids = [r.id for r in records]
+        recipients: dict[int, list[str]] = {i: [] for i in ids}
+        if ids:
+            for rid, code in s.execute(
+                select(RecordParty.record_id, RecordParty.ministry)
+                .where(RecordParty.record_id.in_(ids), RecordParty.is_origin.is_(False))
+                .order_by(RecordParty.ministry)
+            ):
+                recipients[rid].append(code)
+        return [
+            RecordRow(
+                id=r.id,
+                reference=r.reference,
+                uuid=r.uuid,
+                domain=r.domain,
+                origin=r.origin,
+                releasable_to=tuple(recipients[r.id]),
+                tlp=Tlp(r.tlp),
+                status=Status(r.status),
+                author=r.author,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+                revision=r.revision,
+                title=self.open_text(r.title_ct, r.reference),
+            )
+            for r in records
+        ]
+
+    def _search_tokens(self, query: RecordQuery) -> list[str] | None:
+        if not query.search.strip():
+            return None
+        tokens = self.indexer.query_tokens(query.search)
+        if not tokens:
+            raise ValidationError(f"nothing to search for in {query.search!r}: words need at least two letters or digits")
+        return tokens
+
+    def list_records(
+        self, query: RecordQuery = RecordQuery(), *, limit: int = 50, offset: int = 0, after: tuple[datetime, int] | None = None
+    ) -> list[RecordRow]:
+        """One page of matching records, decrypting only the titles on that page."""
+        if limit < 0 or offset < 0:
+            raise ValidationError("limit and offset must not be negative")
+        self._keys()
+        conds = conditions(query, self._search_tokens(query))
+        if after is not None:
+            conds.append(after_cursor(query.order, after))
+        stmt = ordered(select(Record).where(*conds), query.order).limit(limit).offset(offset)
+        with self.db.read() as s:
+            return self._rows(s, s.scalars(stmt).all())
+
+    def count_records(self, query: RecordQuery = RecordQuery()) -> int:
+        """How many records match (no decryption)."""
+        self._keys()
+        with self.db.read() as s:
+            return int(s.execute(count_statement(conditions(query, self._search_tokens(query)))).scalar_one())
+
+    def facet_counts(self, query: RecordQuery = RecordQuery()) -> dict[str, dict[str, int]]:
+        """Live counts for each sidebar facet, each computed with the other facets' filters applied."""
+        self._keys()
+        result: dict[str, dict[str, int]] = {}
+        with self.db.read() as s:
+            for facet in FACETS:
+                sub = query.without(facet)
+                conds = conditions(sub, self._search_tokens(sub))
+                if facet == "ministry":
+                    stmt = (
+                        select(RecordParty.ministry, func.count())
+                        .join(Record, Record.id == RecordParty.record_id)
+                        .where(*conds, RecordParty.ministry != self.ministry)
+                        .group_by(RecordParty.ministry)
+                    )
+                else:
+                    col = {"domain": Record.domain, "tlp": Record.tlp, "status": Record.status}[facet]
+                    stmt = select(col, func.count()).where(*conds).group_by(col)
+                result[facet] = {str(k): int(v) for k, v in s.execute(stmt)}
+        return result
+
+    def review_queue(self, limit: int = 500) -> list[RecordRow]:
+        """Records in review, oldest first."""
+        return self.list_records(RecordQuery(statuses=frozenset({Status.IN_REVIEW.value}), order="oldest"), limit=limit)
+
+    # ---- officers -------------------------------------------------------------------------------
+
+    def officers(self) -> list[OfficerInfo]:
+        """Every officer and role."""
+        return self.vault.officers()
+
+    def add_officer(self, name: str, role: str, passphrase: str) -> None:
+        """An admin adds an officer with their own passphrase; they unlock the same keyring."""
+        policy.require_role(self.actor, Role.ADMIN, "manage officers")
+        name = check_officer_name(name)
+        parsed = parse_role(role)
+        if not passphrase:
+            raise ValidationError("the new officer's passphrase is empty")
+        slot, _ = create_slot(name, passphrase_bytes(passphrase), params_for_profile(_kdf_profile()))
+        with self._act("officer-add", name) as s:
+            if s.get(Officer, name) is not None:
+                raise ValidationError(f"officer {name} already exists")
+            _add_officer_row(s, self._keys(), name, parsed, slot, self.clock())
+
+    def change_passphrase(self, new_passphrase: str) -> None:
+        """Re-wrap the acting officer's key under a new passphrase; the old one stops working."""
+        if not new_passphrase:
+            raise ValidationError("the new passphrase is empty")
+        if self._officer_secret is None:
+            raise AuthError("the store is locked")
+        slot, _ = create_slot(self.actor.name, passphrase_bytes(new_passphrase), params_for_profile(_kdf_profile()), private_key=self._officer_secret)
+        with self._act("passwd", self.actor.name) as s:
+            row = s.get(Officer, self.actor.name)
+            if row is None:
+                raise NotFound(f"unknown officer {self.actor.name}")
+            row.slot = slot.to_json()
+            row.mac = _officer_mac(self._keys().officers_key, row.name, row.role, row.slot, row.grant, row.revoked_at)
+
+    def remove_officer(self, name: str) -> int:
+        """Revoke an officer: rotate the data key and re-grant it to everyone else. Returns the new key version."""
+        policy.require_role(self.actor, Role.ADMIN, "manage officers")
+        if name == self.actor.name:
+            raise PolicyError("an admin cannot remove themselves")
+        keys = self._keys()
+        with self._act("officer-remove", name) as s:
+            row = s.get(Officer, name)
+            if row is None or row.revoked_at is not None:
+                raise NotFound(f"no active officer {name}")
+            now = self.clock()
+            version = keys.rotate()
+            row.revoked_at = now
+            row.grant = "{}"
+            row.mac = _officer_mac(keys.officers_key, row.name, row.role, row.slot, row.grant, now)
+            for other in s.scalars(select(Officer).where(Officer.revoked_at.is_(None))):
+                slot = OfficerSlot.from_json(other.slot)
+                other.grant = grant_keyring(keys, other.name, slot.public_key)
+                other.mac = _officer_mac(keys.officers_key, other.name, other.role, other.slot, other.grant, None)
+            return version
+
+    # ---- ministries and domains -----------------------------------------------------------------
+
+    def ministries(self) -> list[MinistryInfo]:
+        """Every known sharing party."""
+        with self.db.read() as s:
+            return [MinistryInfo(m.code, m.name, m.code == self.ministry) for m in s.scalars(select(Ministry).order_by(Ministry.code))]
+
+    def add_ministry(self, code: str, name: str) -> None:
+        """An admin adds a sharing party."""
+        policy.require_role(self.actor, Role.ADMIN, "manage ministries")
+        code = check_ministry_code(code)
+        name = " ".join(name.split())
+        if not name:
+            raise ValidationError("the ministry name is empty")
+        with self._act("ministry-add", code) as s:
+            if s.get(Ministry, code) is not None:
+                raise ValidationError(f"ministry {code} already exists")
+            s.add(Ministry(code=code, name=name))
+
+    def domains(self) -> list[tuple[str, str]]:
+        """Every domain slug and label."""
+        with self.db.read() as s:
+            return [(d.slug, d.label) for d in s.scalars(select(Domain).order_by(Domain.slug))]
+
+    def add_domain(self, slug: str, label: str) -> None:
+        """An admin adds a domain."""
+        policy.require_role(self.actor, Role.ADMIN, "manage domains")
+        slug = slug.strip().lower()
+        if not DOMAIN_SLUG.match(slug):
+            raise ValidationError(f"invalid domain slug {slug!r}: lower-case letters, digits and '-'")
+        with self._act("domain-add", slug) as s:
+            if s.get(Domain, slug) is not None:
+                raise ValidationError(f"domain {slug} already exists")
+            s.add(Domain(slug=slug, label=" ".join(label.split()) or slug))
+
+
+__all__ = ["Changes", "Draft", "MinistryInfo", "OfficerInfo", "Session", "Vault", "parse_status", "utcnow"]

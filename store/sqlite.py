@@ -1,0 +1,92 @@
+"""Everything SQLite-specific in one place: pragmas, page size, write locking, the full-text blind index.
+
+A later PostgreSQL backend replaces this module's functions; nothing else in `store/` speaks SQLite.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection
+
+#: ~2 KB rows (a 1.5 KB summary is a ~1.6 KB raw Fernet token) fit four to a page at 8 KiB, one at 4 KiB.
+PAGE_SIZE = 8192
+BUSY_TIMEOUT_MS = 15_000
+SQLITE_MAGIC = b"SQLite format 3\x00"
+SEARCH_TABLE = "search_index"
+
+#: Contentless FTS5 over hex HMAC tokens: the index stores only tokens, never words, and no copy of them.
+SEARCH_TABLE_DDL = (
+    f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5(tokens, content='', detail=none, tokenize='ascii')"
+)
+
+_CONNECT_PRAGMAS = (
+    f"PRAGMA page_size={PAGE_SIZE}",  # only effective before the first table exists
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA secure_delete=ON",
+    "PRAGMA temp_store=MEMORY",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    "PRAGMA cache_size=-32768",
+)
+
+
+def make_engine(path: Path) -> Engine:
+    """An engine whose every connection carries Liaison's pragmas; writers take the lock up front."""
+    engine = create_engine(
+        f"sqlite+pysqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        pool_pre_ping=False,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        for pragma in _CONNECT_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # BEGIN IMMEDIATE for writers so two processes queue on busy_timeout instead of failing on upgrade.
+        mode = "IMMEDIATE" if conn.get_execution_options().get("liaison_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def read_only_probe(path: Path) -> sqlite3.Connection:
+    """Open the file strictly read-only for pre-flight checks, so a foreign file's bytes stay untouched."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+
+
+def has_sqlite_magic(path: Path) -> bool:
+    """True when the file starts like an SQLite database."""
+    with path.open("rb") as fh:
+        return fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+
+
+def index_insert(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """Add (record id, space-separated tokens) rows to the blind index."""
+    if rows:
+        conn.exec_driver_sql(f"INSERT INTO {SEARCH_TABLE}(rowid, tokens) VALUES (?, ?)", list(rows))
+
+
+def index_delete(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
+    """Remove rows from the contentless index; FTS5 needs the exact tokens that were inserted."""
+    if rows:
+        conn.exec_driver_sql(
+            f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}, rowid, tokens) VALUES ('delete', ?, ?)", list(rows)
+        )
+
+
+def index_match_clause(tokens: Iterable[str]) -> Any:
+    """A SQL fragment selecting record ids whose indexed tokens include every one of `tokens`."""
+    query = " AND ".join(f'"{t}"' for t in tokens)
+    return text(f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :q").bindparams(q=query)
