@@ -12,7 +12,7 @@ import json
 import os
 import unicodedata
 import uuid as uuidlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +32,7 @@ from crypto.slot import OfficerSlot, create_slot, grant_keyring, open_grant, ope
 from store import policy
 from store import sqlite as dialect
 from store.db import Database, publish_no_clobber
+from store.ingest import IngestItem, Progress, bulk_ingest
 from store.errors import AuthError, NotFound, PolicyError, StoreFileError, TamperError, ValidationError
 from store.models import ActionEvent, Domain, Meta, Ministry, Officer, Record, RecordParty, ReviewEvent, Revision
 from store.policy import Actor
@@ -181,6 +182,7 @@ class Vault:
         ministry_name: str | None = None,
         clock: Clock = utcnow,
         extra_meta: dict[str, str] | None = None,
+        kdf_profile: str | None = None,
     ) -> Vault:
         """Create a store for `ministry` with `officer` as its first admin; the file appears whole or not at all."""
         path = Path(path)
@@ -219,7 +221,7 @@ class Vault:
                     **(extra_meta or {}),
                 }.items():
                     s.add(Meta(key=key, value=value))
-                slot, _sk = create_slot(name, passphrase_bytes(passphrase), params_for_profile(_kdf_profile()))
+                slot, _sk = create_slot(name, passphrase_bytes(passphrase), params_for_profile(kdf_profile or _kdf_profile()))
                 _add_officer_row(s, keyring, name, Role.ADMIN, slot, now)
                 s.add(ActionEvent(at=now, officer=name, action="init", target=code))
             db.checkpoint()
@@ -489,7 +491,7 @@ class Session:
             s.add(rec)
             s.flush()
             self._write_parties(s, rec.id, self.ministry, recipients)
-            s.add(self._revision(rec.id, 1, now, tlp.value, recipients, title, summary, source, notes))
+            s.add(self._revision(rec.id, 1, now, tlp.value, recipients, title, summary, source, notes, rec.title_ct))
             dialect.index_insert(s.connection(), [(rec.id, self.indexer.tokens_text([title, summary]))])
             if submit:
                 policy.check_submit(self.actor, rec.author, status, reference)
@@ -497,7 +499,9 @@ class Session:
                 s.add(ReviewEvent(record_id=rec.id, officer=self.actor.name, action="submit", at=now))
         return reference
 
-    def _revision(self, record_id: int, number: int, now: datetime, tlp: str, recipients: Sequence[str], title: str, summary: str, source: str, notes: str) -> Revision:
+    def _revision(
+        self, record_id: int, number: int, now: datetime, tlp: str, recipients: Sequence[str], title: str, summary: str, source: str, notes: str, title_ct: bytes | None = None
+    ) -> Revision:
         return Revision(
             record_id=record_id,
             number=number,
@@ -505,7 +509,7 @@ class Session:
             officer=self.actor.name,
             tlp=tlp,
             releasable_to=",".join(recipients),
-            title_ct=self.seal(title),
+            title_ct=title_ct if title_ct is not None else self.seal(title),
             body_ct=self.seal_body(summary, source, notes),
         )
 
@@ -544,8 +548,9 @@ class Session:
             )
             now = self.clock()
             number = rec.revision + 1
-            s.add(self._revision(rec.id, number, now, tlp, recipients, title, summary, source, notes))
-            rec.revision, rec.tlp, rec.updated_at, rec.title_ct = number, tlp, now, self.seal(title)
+            title_ct = self.seal(title)
+            s.add(self._revision(rec.id, number, now, tlp, recipients, title, summary, source, notes, title_ct))
+            rec.revision, rec.tlp, rec.updated_at, rec.title_ct = number, tlp, now, title_ct
             self._write_parties(s, rec.id, rec.origin, recipients)
             conn = s.connection()
             dialect.index_delete(conn, [(rec.id, self.indexer.tokens_text([old_title, old_body["summary"]]))])
@@ -650,6 +655,30 @@ class Session:
             for r in records
         ]
 
+    def normalise_query(self, query: RecordQuery) -> RecordQuery:
+        """Validate a query's filter values (unknown ones are refused, listing the valid values) and canonicalise them."""
+        with self.db.read() as s:
+            domains = frozenset(self._check_domain(s, d) for d in query.domains)
+            known = set(s.scalars(select(Ministry.code)))
+        ministries = set()
+        for code in query.ministries:
+            if code.strip().upper() not in known:
+                raise ValidationError(f"unknown ministry {code!r}; valid: {', '.join(sorted(known))}")
+            ministries.add(code.strip().upper())
+        return RecordQuery(
+            domains=domains,
+            ministries=frozenset(ministries),
+            tlps=frozenset(parse_tlp(t).value for t in query.tlps),
+            statuses=frozenset(parse_status(x).value for x in query.statuses),
+            search=query.search,
+            order=query.order,
+        )
+
+    def ingest(self, items: Iterable[IngestItem], *, total: int = 0, progress: Progress | None = None, action: str = "ingest", target: str = "records") -> list[tuple[int, str]]:
+        """Write many complete records in one transaction (demo builds and bundle imports)."""
+        with self._act(action, target) as s:
+            return bulk_ingest(self, s, items, total=total, progress=progress)
+
     def _search_tokens(self, query: RecordQuery) -> list[str] | None:
         if not query.search.strip():
             return None
@@ -709,14 +738,14 @@ class Session:
         """Every officer and role."""
         return self.vault.officers()
 
-    def add_officer(self, name: str, role: str, passphrase: str) -> None:
+    def add_officer(self, name: str, role: str, passphrase: str, *, kdf_profile: str | None = None) -> None:
         """An admin adds an officer with their own passphrase; they unlock the same keyring."""
         policy.require_role(self.actor, Role.ADMIN, "manage officers")
         name = check_officer_name(name)
         parsed = parse_role(role)
         if not passphrase:
             raise ValidationError("the new officer's passphrase is empty")
-        slot, _ = create_slot(name, passphrase_bytes(passphrase), params_for_profile(_kdf_profile()))
+        slot, _ = create_slot(name, passphrase_bytes(passphrase), params_for_profile(kdf_profile or _kdf_profile()))
         with self._act("officer-add", name) as s:
             if s.get(Officer, name) is not None:
                 raise ValidationError(f"officer {name} already exists")

@@ -1,0 +1,218 @@
+"""A fictional demo store: several officers, a real review queue, every domain, TLP and status, 18 months of dates.
+
+Every name in it is invented: officers are first names only, subjects are aliases, vessels and
+companies are made up. Places are real towns and crossings, as a liaison desk would mention them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from store.errors import StoreFileError
+from store.ingest import IngestItem, Progress
+from store.service import Clock, Vault, utcnow
+from store.vocab import SEED_DOMAINS, Status, Tlp
+
+DEMO_OFFICER = "demo"
+DEMO_PASSPHRASE = "demo"
+DEMO_MINISTRY = "PK-MOI"
+#: Fictional colleagues: (name, role). `demo` is the admin every user logs in as.
+DEMO_COLLEAGUES = (("ayesha", "reviewer"), ("bilal", "officer"), ("kamran", "officer"), ("sana", "reviewer"))
+#: Fictional officers on the Turkish side, authors of inbound records.
+COUNTERPART_AUTHORS = ("elif", "murat", "zeynep")
+DAYS = 548  # about 18 months
+
+COASTAL = ("Gwadar", "Karachi", "Port Qasim", "Pasni", "Ormara", "Mersin", "Izmir", "Antalya", "Istanbul")
+PLACES = ("Gwadar", "Karachi", "Quetta", "Taftan", "Torkham", "Chaman", "Mersin", "Istanbul", "Van", "Izmir", "Lahore", "Peshawar", "Ankara", "Antalya", "Port Qasim")
+ALIASES = ("the Tailor", "Falcon", "the Accountant", "Saffron", "the Ferryman", "Orchid", "the Courier", "Nightjar", "Copperhead", "the Broker")
+VESSELS = ("MV Saba Noor", "MV Deniz Yildizi", "FV Al-Karam", "MV Sea Lantern", "dhow Bahar", "MV Blue Minaret")
+COMPANIES = ("Crescent Freight Ltd", "Anatolia Logistics", "Indus Textile Exports", "Marmara Trading Co", "Bolan Movers", "Silkroute Couriers")
+
+SUBJECTS: dict[str, tuple[str, ...]] = {
+    "counterterrorism": ("financing cell using hawala transfers", "recruitment channel on encrypted messaging", "safe-house network", "travel of a facilitator network", "procurement of dual-use components"),
+    "narcotics": ("heroin consignment concealed in textile bales", "methamphetamine precursor shipment", "cannabis resin route", "synthetic opioid couriers", "cocaine transhipment via container"),
+    "human-smuggling": ("migrant smuggling route via forged visas", "smuggling network using lorries", "document forgery workshop", "sea crossing organised by brokers", "visa-overstay facilitation ring"),
+    "border-management": ("irregular crossings at night", "biometric mismatch at the crossing", "false-compartment vehicles", "border post staffing gap", "cross-border trade anomaly"),
+    "cybercrime": ("phishing campaign against ministry staff", "ransomware affiliate infrastructure", "SIM-swap fraud ring", "carding marketplace vendor", "compromised e-visa portal accounts"),
+    "coast-guard": ("fishing vessel switching off AIS", "fuel smuggling at sea", "ship-to-ship transfer at night", "unregistered dhow traffic", "search-and-rescue coordination gap"),
+    "policing": ("arms trafficking between cities", "extortion network targeting traders", "wanted person sighting", "vehicle theft ring exporting cars", "money-laundering through property"),
+}
+
+OPENINGS = (
+    "Reporting from {place} indicates a {subject} linked to the alias {alias}.",
+    "A joint review of seizures near {place} points to a {subject}.",
+    "Liaison contacts in {place} describe a {subject} operating since last quarter.",
+    "Analysis of shipping manifests for {company} suggests a {subject}.",
+)
+DETAILS = (
+    "The network appears to move through {place} and {place2}, using {vessel} on at least two occasions.",
+    "Payments were routed through accounts associated with {company}; amounts remain below reporting thresholds.",
+    "The alias {alias} is believed to coordinate logistics but has not been identified by name.",
+    "Timing correlates with the weekly ferry schedule out of {place2}, suggesting planning around inspection shifts.",
+    "Two seizures in {place} last month share packaging marks with this activity.",
+    "Telephone metadata shared earlier by the counterpart ministry is consistent with this picture.",
+    "Open-source reporting mentions {company} in connection with unexplained cargo delays.",
+    "Field officers observed repeated contact between couriers near the {place} bus terminal.",
+)
+ASSESSMENTS = (
+    "Assessment: moderate confidence. Corroboration from the counterpart desk is requested before any operational step.",
+    "Assessment: high confidence on the route, low confidence on the principals. Further collection is tasked.",
+    "Assessment: the activity is likely to continue over the next quarter unless the route through {place} is disrupted.",
+    "Recommended action: share with the Joint Working Group's {domain_label} sub-group at its next meeting.",
+)
+SOURCES = ("Human source, reliable in the past (B2)", "Seizure report and laboratory analysis", "Partner liaison briefing", "Open sources, corroborated", "Financial intelligence unit referral", "Maritime surveillance feed")
+RETURN_COMMENTS = ("Please add the source grading and the date of the last sighting.", "TLP looks too open for this content; consider AMBER.", "Summary mixes two operations; split into two records.")
+
+
+@dataclass
+class DemoResult:
+    """What `build_demo` made."""
+
+    path: Path
+    records: int
+    notes: list[str] = field(default_factory=list)
+
+
+def default_demo_path() -> Path:
+    """Where `liaison demo` puts its store when not told: beside, never over, the real store."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("liaison", appauthor=False)) / "demo" / "pk-moi.db"
+
+
+def _remove_demo(path: Path) -> None:
+    """Delete an earlier demo store at `path`; refuse if the file is anything else."""
+    import sqlite3
+
+    from store.sqlite import read_only_probe
+
+    try:
+        probe = read_only_probe(path)
+        try:
+            row = probe.execute("SELECT value FROM liaison_meta WHERE key='demo'").fetchone()
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError:
+        row = None
+    if not row or row[0] != "1":
+        raise StoreFileError(f"{path} exists and is not a demo store; refusing to replace it")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+class TextMaker:
+    """Deterministic fictional prose for titles and summaries."""
+
+    def __init__(self, rng: random.Random, summary_bytes: int = 900) -> None:
+        self.rng = rng
+        self.summary_bytes = summary_bytes
+
+    def _places(self, domain: str) -> tuple[str, ...]:
+        return COASTAL if domain == "coast-guard" else PLACES
+
+    def _fill(self, template: str, domain: str) -> str:
+        r = self.rng
+        place, place2 = r.sample(self._places(domain), 2)
+        return template.format(
+            place=place, place2=place2, alias=r.choice(ALIASES), vessel=r.choice(VESSELS), company=r.choice(COMPANIES),
+            subject=r.choice(SUBJECTS[domain]), domain_label=SEED_DOMAINS[domain].lower(),
+        )
+
+    def title(self, domain: str) -> str:
+        r = self.rng
+        subject = r.choice(SUBJECTS[domain])
+        return f"{subject[0].upper()}{subject[1:]} near {r.choice(self._places(domain))}"
+
+    def summary(self, domain: str) -> str:
+        r = self.rng
+        paragraphs = [self._fill(r.choice(OPENINGS), domain) + " " + self._fill(r.choice(DETAILS), domain)]
+        size = len(paragraphs[0])
+        while size < self.summary_bytes:
+            para = " ".join(self._fill(r.choice(DETAILS), domain) for _ in range(r.randint(2, 3)))
+            paragraphs.append(para)
+            size += len(para) + 2
+        paragraphs.append(self._fill(r.choice(ASSESSMENTS), domain))
+        return "\n\n".join(paragraphs)
+
+
+def demo_items(count: int, now: datetime, *, seed: int = 2026, summary_bytes: int = 900) -> Iterator[IngestItem]:
+    """`count` fictional records, oldest first, covering every domain, TLP and status."""
+    rng = random.Random(seed)
+    text = TextMaker(rng, summary_bytes)
+    domains = list(SEED_DOMAINS)
+    tlps = [t.value for t in Tlp]
+    outbound = [Status.DRAFT, Status.IN_REVIEW, Status.RETURNED, Status.APPROVED, Status.SHARED, Status.ACKNOWLEDGED, Status.CLOSED]
+    outbound_weights = [8, 10, 4, 14, 26, 30, 8]
+    inbound = [Status.RECEIVED, Status.ACTIONED, Status.CLOSED]
+    authors = [DEMO_OFFICER] + [name for name, _ in DEMO_COLLEAGUES]
+    reviewers = [DEMO_OFFICER] + [name for name, role in DEMO_COLLEAGUES if role == "reviewer"]
+    offsets = sorted((rng.uniform(0, DAYS * 86400) for _ in range(count)), reverse=True)
+    for i, offset in enumerate(offsets):
+        created = now - timedelta(seconds=offset)
+        domain = domains[i % len(domains)] if i < len(domains) else rng.choice(domains)
+        tlp = tlps[i % len(tlps)] if i < 2 * len(tlps) else rng.choices(tlps, weights=[10, 30, 35, 12, 13])[0]
+        is_inbound = i % 10 in (3, 7, 9) if i >= 20 else i % 4 == 3
+        if is_inbound:
+            origin = "TR-MOI" if rng.random() < 0.85 else "PK-ANF"
+            status = inbound[i % 3] if i < 20 else rng.choices(inbound, weights=[45, 40, 15])[0]
+            author = rng.choice(COUNTERPART_AUTHORS) if origin == "TR-MOI" else "anf.desk"
+            recipients: tuple[str, ...] = ("PK-MOI",) if origin != "PK-MOI" else ()
+            reviews: tuple[tuple[str, str, datetime, str], ...] = ()
+            updated = created + timedelta(hours=rng.uniform(1, 96))
+        else:
+            origin = DEMO_MINISTRY
+            status = outbound[i % len(outbound)] if i < 20 else rng.choices(outbound, weights=outbound_weights)[0]
+            # the review queue is mostly colleagues' work, so `demo` has something to approve
+            author = rng.choice(authors[1:]) if status is Status.IN_REVIEW and rng.random() < 0.8 else rng.choice(authors)
+            extra = rng.sample(["PK-ANF", "PK-NDMA"], k=rng.choice([0, 0, 1]))
+            recipients = tuple(sorted({"TR-MOI", *extra})) if tlp != "RED" or rng.random() < 0.7 else ("TR-MOI",)
+            updated = created + timedelta(hours=rng.uniform(0.5, 72))
+            if tlp == "RED" and status in (Status.SHARED, Status.ACKNOWLEDGED):
+                status = Status.APPROVED  # TLP:RED never leaves in a bundle
+            reviewer = rng.choice([r for r in reviewers if r != author])
+            steps: list[tuple[str, str, datetime, str]] = []
+            if status is not Status.DRAFT:
+                steps.append((author, "submit", created + timedelta(minutes=30), ""))
+            if status is Status.RETURNED:
+                steps.append((reviewer, "return", updated, rng.choice(RETURN_COMMENTS)))
+            elif status not in (Status.DRAFT, Status.IN_REVIEW):
+                steps.append((reviewer, "approve", updated, ""))
+            reviews = tuple(steps)
+        updated = min(updated, now)
+        yield IngestItem(
+            domain=domain,
+            origin=origin,
+            tlp=tlp,
+            status=status.value,
+            author=author,
+            created_at=created,
+            updated_at=max(updated, created),
+            title=text.title(domain),
+            summary=text.summary(domain),
+            source=rng.choice(SOURCES),
+            releasable_to=recipients,
+            no_reexport=is_inbound and tlp == "AMBER+STRICT",
+            reviews=reviews,
+        )
+
+
+def build_demo(path: Path, *, records: int = 300, progress: Progress | None = None, clock: Clock = utcnow, seed: int = 2026, summary_bytes: int = 900) -> DemoResult:
+    """(Re)build the demo store at `path`: officer `demo` (admin, passphrase `demo`) and fictional colleagues."""
+    path = Path(path)
+    if path.exists():
+        _remove_demo(path)
+    vault = Vault.create(path, DEMO_MINISTRY, DEMO_OFFICER, DEMO_PASSPHRASE, clock=clock, extra_meta={"demo": "1"}, kdf_profile="minimum")
+    try:
+        session = vault.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
+        for name, role in DEMO_COLLEAGUES:
+            session.add_officer(name, role, DEMO_PASSPHRASE, kdf_profile="minimum")
+        session.ingest(demo_items(records, clock(), seed=seed, summary_bytes=summary_bytes), total=records, progress=progress, action="demo")
+        vault.db.checkpoint()
+    finally:
+        vault.close()
+    colleagues = ", ".join(f"{n} ({r})" for n, r in DEMO_COLLEAGUES)
+    return DemoResult(path, records, [f"other officers: {colleagues}; all with passphrase {DEMO_PASSPHRASE}"])

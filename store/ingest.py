@@ -1,0 +1,146 @@
+"""Bulk ingest with Core executemany (not the ORM unit of work): demo stores, imports and benchmarks."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session as OrmSession
+
+from store import sqlite as dialect
+from store.models import Meta, Record, RecordParty, ReviewEvent, Revision
+
+if TYPE_CHECKING:
+    from store.service import Session
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class IngestItem:
+    """A complete record to write as is (already validated by the caller)."""
+
+    domain: str
+    origin: str
+    tlp: str
+    status: str
+    author: str
+    created_at: datetime
+    updated_at: datetime
+    title: str
+    summary: str
+    source: str = ""
+    notes: str = ""
+    releasable_to: tuple[str, ...] = ()
+    reference: str | None = None
+    uuid: str | None = None
+    no_reexport: bool = False
+    revision: int = 1
+    reviews: tuple[tuple[str, str, datetime, str], ...] = ()
+
+
+def _batches(items: Iterable[IngestItem], size: int) -> Iterator[list[IngestItem]]:
+    it = iter(items)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+class BulkWriter:
+    """Writes many records inside one open write transaction, allocating ids and references in memory."""
+
+    def __init__(self, session: Session, s: OrmSession) -> None:
+        self.session = session
+        self.s = s
+        self.conn = s.connection()
+        self.next_id = int(s.execute(select(func.coalesce(func.max(Record.id), 0))).scalar_one()) + 1
+        self._sequences: dict[str, int] = {}
+
+    def _reference(self, origin: str, year: int) -> str:
+        key = f"seq:{origin}:{year}"
+        if key not in self._sequences:
+            self._sequences[key] = int(self.s.execute(select(Meta.value).where(Meta.key == key)).scalar_one_or_none() or 0)
+        self._sequences[key] += 1
+        return f"{origin}-{year}-{self._sequences[key]:05d}"
+
+    def write(self, batch: list[IngestItem]) -> list[tuple[int, str]]:
+        """Insert one batch of records with their parties, revision, review steps and index tokens."""
+        session, indexer = self.session, self.session.indexer
+        records, parties, revisions, reviews, index = [], [], [], [], []
+        written: list[tuple[int, str]] = []
+        for item in batch:
+            rid = self.next_id
+            self.next_id += 1
+            reference = item.reference or self._reference(item.origin, item.created_at.year)
+            title_ct = session.seal(item.title)
+            records.append(
+                {
+                    "id": rid,
+                    "reference": reference,
+                    "uuid": item.uuid or str(uuidlib.uuid4()),
+                    "domain": item.domain,
+                    "origin": item.origin,
+                    "tlp": item.tlp,
+                    "status": item.status,
+                    "author": item.author,
+                    "created_at": item.created_at,
+                    "updated_at": item.updated_at,
+                    "revision": item.revision,
+                    "no_reexport": item.no_reexport,
+                    "title_ct": title_ct,
+                }
+            )
+            parties.append({"record_id": rid, "ministry": item.origin, "is_origin": True})
+            parties.extend({"record_id": rid, "ministry": code, "is_origin": False} for code in item.releasable_to if code != item.origin)
+            revisions.append(
+                {
+                    "record_id": rid,
+                    "number": item.revision,
+                    "created_at": item.updated_at,
+                    "officer": item.author,
+                    "tlp": item.tlp,
+                    "releasable_to": ",".join(item.releasable_to),
+                    "title_ct": title_ct,
+                    "body_ct": session.seal_body(item.summary, item.source, item.notes),
+                }
+            )
+            reviews.extend(
+                {"record_id": rid, "officer": who, "action": action, "at": at, "comment_ct": session.seal(comment) if comment else None}
+                for who, action, at, comment in item.reviews
+            )
+            index.append((rid, indexer.tokens_text([item.title, item.summary])))
+            written.append((rid, reference))
+        self.conn.execute(insert(Record), records)
+        self.conn.execute(insert(RecordParty), parties)
+        self.conn.execute(insert(Revision), revisions)
+        if reviews:
+            self.conn.execute(insert(ReviewEvent), reviews)
+        dialect.index_insert(self.conn, index)
+        return written
+
+    def finish(self) -> None:
+        """Store the reference counters advanced in memory."""
+        for key, value in self._sequences.items():
+            row = self.s.get(Meta, key)
+            if row is None:
+                self.s.add(Meta(key=key, value=str(value)))
+            else:
+                row.value = str(value)
+
+
+def bulk_ingest(
+    session: Session, s: OrmSession, items: Iterable[IngestItem], *, total: int = 0, progress: Progress | None = None, batch_size: int = 1000
+) -> list[tuple[int, str]]:
+    """Write every item in the caller's transaction; returns (id, reference) pairs in order."""
+    writer = BulkWriter(session, s)
+    written: list[tuple[int, str]] = []
+    for batch in _batches(items, batch_size):
+        written.extend(writer.write(batch))
+        if progress:
+            progress(len(written), max(total, len(written)))
+    writer.finish()
+    return written

@@ -1,0 +1,1 @@
+"""Liaison's faces: the Textual app and the command line. Presents and asks; `store/` decides."""
