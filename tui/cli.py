@@ -112,11 +112,25 @@ def read_text_arg(inline: str | None, file_arg: str | None, what: str) -> str | 
         raise Refused(f"{file_arg} is not UTF-8 text") from None
 
 
+#: Stores opened by the running command; `main` closes them, so every command ends with the WAL folded in.
+_OPENED: list[Any] = []
+
+
 def open_vault(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The store named by the options, opened but locked."""
+    """The store named by the options, opened but locked (closed by `main` when the command ends)."""
     from store.service import Vault
 
-    return Vault.open(store_path(args))
+    vault = Vault.open(store_path(args))
+    _OPENED.append(vault)
+    return vault
+
+
+def _close_opened() -> None:
+    while _OPENED:
+        try:
+            _OPENED.pop().close()
+        except Exception:  # noqa: BLE001 - closing must never mask the command's own outcome
+            pass
 
 
 def open_session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -126,8 +140,9 @@ def open_session(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return vault.unlock(name, passphrase(args, f"Passphrase for {name}: "))
 
 
-def emit_json(obj: Any, out: TextIO = sys.stdout) -> None:
-    """Pretty, stable JSON on stdout."""
+def emit_json(obj: Any, out: TextIO | None = None) -> None:
+    """Pretty, stable JSON on stdout (looked up at call time, so a redirected stdout is honoured)."""
+    out = out if out is not None else sys.stdout
     json.dump(obj, out, ensure_ascii=False, indent=2)
     out.write("\n")
 
@@ -409,7 +424,14 @@ def run_tui(path: Path, officer: str | None) -> int:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with our exit code for usage errors and a one-line `error: …`."""
+    """argparse with our exit code for usage errors and a one-line `error: …`.
+
+    Abbreviations are off: `--passphrase SECRET` must be a usage error, not `--passphrase-file SECRET`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -559,6 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
         return _unexpected(exc)
+    finally:
+        _close_opened()
 
 
 def _unexpected(exc: Exception) -> int:
