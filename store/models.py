@@ -154,3 +154,62 @@ class ActionEvent(Base):
     officer: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(64))
+
+
+class Contact(Base):
+    """A counterpart ministry's public identity, from its card; a MAC under the keyring binds the row."""
+
+    __tablename__ = "contacts"
+    code: Mapped[str] = mapped_column(ForeignKey("ministries.code"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    signing_public: Mapped[bytes] = mapped_column(LargeBinary)
+    exchange_public: Mapped[bytes] = mapped_column(LargeBinary)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    added_by: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class BundleLog(Base):
+    """A bundle sent (`out`) or imported (`in`): peer ministry, its sequence number, header hash and counts."""
+
+    __tablename__ = "bundles"
+    bundle_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    peer: Mapped[str] = mapped_column(ForeignKey("ministries.code"))
+    seq: Mapped[int] = mapped_column(Integer)
+    header_sha256: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    officer: Mapped[str] = mapped_column(String(64))
+    records: Mapped[int] = mapped_column(Integer)
+    receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (UniqueConstraint("direction", "peer", "seq", name="uq_bundle_seq"),)
+
+
+class BundleItem(Base):
+    """One record revision in a bundle: the sharing ledger (outbound) and what arrived (inbound)."""
+
+    __tablename__ = "bundle_items"
+    bundle_id: Mapped[str] = mapped_column(ForeignKey("bundles.bundle_id", ondelete="CASCADE"), primary_key=True)
+    record_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id", ondelete="SET NULL"), nullable=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    revision: Mapped[int] = mapped_column(Integer)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_bundle_items_uuid", "record_uuid", "revision"), Index("ix_bundle_items_record", "record_id"))
+
+
+class Receipt(Base):
+    """A receipt processed from a counterpart: which bundle it acknowledges and how many records matched."""
+
+    __tablename__ = "receipts"
+    receipt_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bundle_id: Mapped[str] = mapped_column(ForeignKey("bundles.bundle_id", ondelete="CASCADE"))
+    peer: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged: Mapped[int] = mapped_column(Integer)
+    mismatched: Mapped[int] = mapped_column(Integer)

@@ -13,7 +13,7 @@ import os
 import unicodedata
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -385,6 +385,10 @@ class Session:
                 s.execute(
                     update(Meta).where(Meta.key == "changes").values(value=cast(cast(Meta.value, Integer) + 1, Text))
                 )
+
+    def act(self, action: str, target: str, *, mutates: bool = True) -> AbstractContextManager[OrmSession]:
+        """Run a user action defined in another store module (bundles, contacts) through `_act`."""
+        return self._act(action, target, mutates=mutates)
 
     def seal(self, text: str) -> bytes:
         """Encrypt one text field."""

@@ -547,6 +547,7 @@ def build_parser() -> Parser:
     p.add_argument("--records", type=int, default=300, metavar="N")
     p.add_argument("--no-tui", action="store_true", help="build it and stop")
 
+    from tui import cli_bundles; cli_bundles.register(sub, command)  # noqa: E702, I001 - identity, contacts, export, import
     return parser
 
 

@@ -1,0 +1,191 @@
+"""The bundle commands of `liaison`: identity, contacts, export and import (receipts included).
+
+Passphrases for `export` and `import`: a `--passphrase-file` given AFTER the subcommand is the bundle's
+own passphrase (the ad-hoc passphrase stanza). The store is then unlocked with LIAISON_PASSPHRASE, or
+with a `--passphrase-file` given BEFORE the subcommand (`liaison --passphrase-file STORE.pw export …`),
+or a prompt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from store.errors import ValidationError
+from tui import cli
+
+Factory = Callable[..., Any]
+
+
+def _session(args: argparse.Namespace) -> Any:
+    return cli.open_session(args)
+
+
+def _bundle_passphrase(args: argparse.Namespace) -> bytes | None:
+    from store.service import passphrase_bytes
+
+    path = getattr(args, "bundle_passphrase_file", None)
+    return passphrase_bytes(cli.read_secret_file(path)) if path else None
+
+
+def parse_since(text: str) -> datetime:
+    """`--since` as a date (`2026-01-31`) or an ISO date and time; UTC unless it says otherwise."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(f"invalid date {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# ---- identity ---------------------------------------------------------------------------------------
+
+
+def cmd_identity_show(args: argparse.Namespace) -> int:
+    from crypto.identity import grouped_fingerprint
+    from store.contacts import ministry_name, own_identity
+
+    session = _session(args)
+    identity = own_identity(session)
+    print(f"{session.ministry}  {ministry_name(session, session.ministry)}")
+    print(f"fingerprint: {grouped_fingerprint(identity.fingerprint)}")
+    return cli.EXIT_OK
+
+
+def cmd_identity_export(args: argparse.Namespace) -> int:
+    from crypto.identity import grouped_fingerprint
+    from store.contacts import export_identity
+
+    session = _session(args)
+    fingerprint = export_identity(session, Path(args.out))
+    print(f"wrote identity card of {session.ministry} to {args.out}", file=sys.stderr)
+    print(f"fingerprint: {grouped_fingerprint(fingerprint)}", file=sys.stderr)
+    return cli.EXIT_OK
+
+
+# ---- contacts ---------------------------------------------------------------------------------------
+
+
+def cmd_contacts_add(args: argparse.Namespace) -> int:
+    from crypto.identity import grouped_fingerprint
+    from store.contacts import add_contact, read_card_file
+
+    card = read_card_file(Path(args.file))
+    print(f"card of {card.ministry} ({card.name})", file=sys.stderr)
+    print(f"fingerprint: {grouped_fingerprint(card.fingerprint)}", file=sys.stderr)
+    session = _session(args)
+    result = add_contact(session, Path(args.file), fingerprint=args.fingerprint, replace=args.replace)
+    if result.outcome == "unchanged":
+        print(f"{card.ministry} is already a contact with this key; nothing changed", file=sys.stderr)
+    else:
+        checked = "fingerprint checked" if args.fingerprint else "compare the fingerprint with the one the ministry gave you"
+        print(f"{result.outcome} contact {card.ministry}; {checked}", file=sys.stderr)
+    return cli.EXIT_OK
+
+
+def cmd_contacts_list(args: argparse.Namespace) -> int:
+    from store.contacts import contacts
+
+    found = contacts(_session(args))
+    if args.json:
+        cli.emit_json([c.to_json() for c in found])
+        return cli.EXIT_OK
+    for c in found:
+        print(f"{c.code:<10} {c.grouped}  {c.name}")
+    if not found:
+        print("no contacts; add one with `liaison contacts add CARD`", file=sys.stderr)
+    return cli.EXIT_OK
+
+
+# ---- export and import ------------------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from store.bundles import export_bundle
+
+    since = parse_since(args.since) if args.since else None
+    secret = _bundle_passphrase(args)
+    session = _session(args)
+    result = export_bundle(
+        session, args.to, Path(args.out), since=since, domains=args.domain or [], refs=args.refs or [],
+        passphrase=secret, progress=cli.progress_printer("export"),
+    )
+    protection = " and ".join(
+        part for part, on in ((f"sealed to {result.recipient}'s key", result.sealed_to_contact), ("protected by the bundle passphrase", result.passphrase)) if on
+    )
+    print(f"wrote {result.path}: bundle {result.bundle_id} to {result.recipient} (seq {result.seq}), {protection}", file=sys.stderr)
+    print(result.plan.summary(), file=sys.stderr)
+    return cli.EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from store.bundles import file_kind, import_bundle, process_receipt, write_receipt_file
+
+    path = Path(args.file)
+    kind = file_kind(path)
+    secret = _bundle_passphrase(args)
+    session = _session(args)
+    if kind == "receipt":
+        if args.receipt_out:
+            raise ValidationError(f"{path.name} is a receipt; --receipt-out is for bundles")
+        print(process_receipt(session, path).summary(), file=sys.stderr)
+        return cli.EXIT_OK
+    result = import_bundle(session, path, passphrase=secret, progress=cli.progress_printer("import"))
+    print(result.summary(), file=sys.stderr)
+    if args.receipt_out:
+        written = write_receipt_file(session, result.bundle_id, Path(args.receipt_out))
+        print(f"wrote receipt {written}; send it back to {result.sender}", file=sys.stderr)
+    return cli.EXIT_OK
+
+
+# ---- the parsers ------------------------------------------------------------------------------------
+
+
+def _group(args: argparse.Namespace) -> int:
+    print(f"error: choose a subcommand of {args.command}; see liaison {args.command} --help", file=sys.stderr)
+    return cli.EXIT_USAGE
+
+
+def _bundle_passphrase_option(p: argparse.ArgumentParser) -> None:
+    """Make `--passphrase-file` after the subcommand the bundle's passphrase, not the store's."""
+    for action in p._actions:  # the option the command factory added for the store passphrase
+        if "--passphrase-file" in action.option_strings:
+            action.dest = "bundle_passphrase_file"
+            action.help = (
+                "the BUNDLE passphrase (ad-hoc passphrase stanza); unlock the store with $LIAISON_PASSPHRASE "
+                "or --passphrase-file before the subcommand"
+            )
+
+
+def register(sub: Any, command: Factory) -> None:
+    """Add identity, contacts, export and import to the `liaison` parser."""
+    p = command("identity", _group, "this ministry's identity card and fingerprint", parent=sub)
+    isub = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=cli.Parser)
+    p = command("export", cmd_identity_export, "write the public identity card to a file", parent=isub)
+    p.add_argument("--out", required=True, metavar="FILE")
+    command("show", cmd_identity_show, "print the identity fingerprint in readable groups", parent=isub)
+
+    p = command("contacts", _group, "counterpart ministries whose identity cards are registered", parent=sub)
+    csub = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=cli.Parser)
+    p = command("add", cmd_contacts_add, "register a counterpart ministry from its identity card (admin)", parent=csub)
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--fingerprint", metavar="FP", help="refuse the card unless its fingerprint is this one")
+    p.add_argument("--replace", action="store_true", help="replace a contact's key (needs --fingerprint)")
+    p = command("list", cmd_contacts_list, "list contacts and fingerprints", parent=csub)
+    p.add_argument("--json", action="store_true")
+
+    p = command("export", cmd_export, "write a sealed, signed bundle of the records releasable to a ministry", parent=sub)
+    p.add_argument("--to", required=True, metavar="CODE", help="the recipient ministry")
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--since", metavar="DATE", help="only records updated on or after DATE")
+    p.add_argument("--domain", action="append", metavar="D", help="only this domain (repeatable)")
+    p.add_argument("refs", nargs="*", metavar="REF", help="only these records")
+    _bundle_passphrase_option(p)
+
+    p = command("import", cmd_import, "import a bundle (or process a receipt) from a counterpart", parent=sub)
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--receipt-out", metavar="FILE", help="write a signed receipt for the sender")
+    _bundle_passphrase_option(p)
