@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import string
 import unicodedata
 from collections.abc import Iterable
 
@@ -16,13 +17,25 @@ TOKEN_BYTES = 12
 MIN_WORD_LENGTH = 2
 MAX_WORD_LENGTH = 64
 _WORD = re.compile(r"\w+", re.UNICODE)
+_ASCII_WORD_CHARS = frozenset(string.ascii_letters + string.digits + "_")
+#: Maps every ASCII character `\w` does not match to a space, so `split()` yields the words of ASCII text.
+_ASCII_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if chr(c) not in _ASCII_WORD_CHARS})
+#: The one-character ASCII words, dropped from a set in one C-level operation.
+_SHORT_WORDS = frozenset(_ASCII_WORD_CHARS)
 _CACHE_LIMIT = 250_000
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+def _strip_combining(run: re.Match[str]) -> str:
+    return "".join(ch for ch in run.group() if not unicodedata.combining(ch))
 
 
 def normalise(text: str) -> str:
     """Fold case and strip accents (İstanbul, istanbul and ISTANBUL are one word)."""
+    if text.isascii():  # the common case, ~100x faster: NFKD is the identity and casefold is lower()
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    stripped = _NON_ASCII_RUN.sub(_strip_combining, decomposed)  # only non-ASCII runs can hold combining marks
     return stripped.casefold().replace("ı", "i")
 
 
@@ -52,8 +65,20 @@ class BlindIndexer:
         """Sorted distinct tokens of every word in `texts` (sorted so nothing of word order survives)."""
         distinct: set[str] = set()
         for text in texts:
-            distinct |= words(text)
-        return sorted(self.token(w) for w in distinct)
+            folded = normalise(text)
+            if folded.isascii():  # str.translate + split finds the same words as `_WORD`, twice as fast
+                distinct.update(folded.translate(_ASCII_NON_WORD).split())
+            else:
+                distinct.update(_WORD.findall(folded))
+        distinct -= _SHORT_WORDS
+        if distinct and (min(map(len, distinct)) < MIN_WORD_LENGTH or max(map(len, distinct)) > MAX_WORD_LENGTH):
+            distinct = {w for w in distinct if MIN_WORD_LENGTH <= len(w) <= MAX_WORD_LENGTH}
+        distinct.discard("_")
+        out = list(map(self._cache.get, distinct))  # bulk ingest: nearly every word is already cached
+        if None in out:
+            out = [self.token(w) for w in distinct]
+        out.sort()
+        return out
 
     def query_tokens(self, query: str) -> list[str]:
         """Tokens for a search query; every word must match."""
