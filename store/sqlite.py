@@ -9,9 +9,10 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 
 #: ~2 KB rows (a 1.5 KB summary is a ~1.6 KB raw Fernet token) fit four to a page at 8 KiB, one at 4 KiB.
 PAGE_SIZE = 8192
@@ -39,7 +40,7 @@ _CONNECT_PRAGMAS = (
 def make_engine(path: Path) -> Engine:
     """An engine whose every connection carries Liaison's pragmas; writers take the lock up front."""
     engine = create_engine(
-        f"sqlite+pysqlite:///{path}",
+        URL.create("sqlite+pysqlite", database=str(path)),  # not a URL string: a '#' or '?' in the name stays in the name
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         pool_pre_ping=False,
     )
@@ -62,8 +63,15 @@ def make_engine(path: Path) -> Engine:
 
 
 def read_only_probe(path: Path) -> sqlite3.Connection:
-    """Open the file strictly read-only for pre-flight checks, so a foreign file's bytes stay untouched."""
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    """Open the file strictly read-only for pre-flight checks, so a foreign file's bytes stay untouched.
+
+    A plain read-only open of a WAL-mode file creates `-wal` and `-shm` beside it and leaves them there. With
+    no `-wal` present no process has the file open, so it is opened `immutable` (main file only, nothing
+    created); with one present another process may be writing, and the shared read-only open is the right one.
+    """
+    immutable = "" if Path(f"{path}-wal").exists() else "&immutable=1"
+    uri = f"file:{quote(str(Path(path).absolute()))}?mode=ro{immutable}"
+    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
 
 
 def has_sqlite_magic(path: Path) -> bool:
