@@ -52,7 +52,7 @@ class NothingToExport(LiaisonError):
 
 
 class Exclusion(Enum):
-    """Why a record stays out of a bundle, in the order the rules are checked."""
+    """Why a record stays out of a bundle, in the order the rules are checked (received records: the re-export rules first)."""
 
     NOT_APPROVED = "not approved yet"
     CLOSED = "closed"
@@ -88,8 +88,6 @@ def exclusion(c: Candidate, local: str, recipient: str) -> Exclusion | None:
         return Exclusion.NOT_APPROVED
     if c.tlp is Tlp.RED:
         return Exclusion.RED
-    if not c.releasable:
-        return Exclusion.NOT_RELEASABLE
     if inbound:
         if c.origin == recipient:
             return Exclusion.FROM_RECIPIENT
@@ -97,6 +95,8 @@ def exclusion(c: Candidate, local: str, recipient: str) -> Exclusion | None:
             return Exclusion.NO_REEXPORT
         if c.tlp not in SHAREABLE_RECEIVED_TLPS:
             return Exclusion.RECEIVED_NOT_SHAREABLE
+    if not c.releasable:
+        return Exclusion.NOT_RELEASABLE
     if c.sent_revision is not None and c.sent_revision >= c.revision:
         return Exclusion.ALREADY_SENT
     return None
