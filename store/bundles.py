@@ -209,7 +209,7 @@ class ExportResult:
     sealed_to_contact: bool
 
 
-def _record_objects(session: Session, s: OrmSession, ids: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+def record_objects(session: Session, s: OrmSession, ids: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
     """The bundle record objects of `ids` (current revision, decrypted), in the order given."""
     rows = s.execute(
         select(
@@ -300,7 +300,7 @@ def export_bundle(
             for start in range(0, total, BATCH):
                 ids = plan.included[start : start + BATCH]
                 ledger = []
-                for rid, obj in _record_objects(session, s, ids):
+                for rid, obj in record_objects(session, s, ids):
                     try:
                         digest = writer.add(obj)
                     except BundleError as exc:

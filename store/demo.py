@@ -7,14 +7,18 @@ companies are made up. Places are real towns and crossings, as a liaison desk wo
 from __future__ import annotations
 
 import random
+import uuid as uuidlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import insert, select
+
 from store.errors import StoreFileError
 from store.ingest import IngestItem, Progress
-from store.service import Clock, Vault, utcnow
+from store.models import BundleItem, BundleLog, Meta, Record, RecordParty
+from store.service import Clock, Session, Vault, utcnow
 from store.vocab import SEED_DOMAINS, Status, Tlp
 
 DEMO_OFFICER = "demo"
@@ -200,19 +204,158 @@ def demo_items(count: int, now: datetime, *, seed: int = 2026, summary_bytes: in
         )
 
 
-def build_demo(path: Path, *, records: int = 300, progress: Progress | None = None, clock: Clock = utcnow, seed: int = 2026, summary_bytes: int = 900) -> DemoResult:
-    """(Re)build the demo store at `path`: officer `demo` (admin, passphrase `demo`) and fictional colleagues."""
+def build_demo(
+    path: Path,
+    *,
+    records: int = 300,
+    progress: Progress | None = None,
+    clock: Clock = utcnow,
+    seed: int = 2026,
+    summary_bytes: int = 900,
+    counterpart: bool = True,
+) -> DemoResult:
+    """(Re)build the demo store at `path`: officer `demo` (admin, passphrase `demo`) and fictional colleagues.
+
+    With `counterpart`, also the TR-MOI side beside it: its own store, identity cards exchanged both
+    ways, the sharing ledger of PK-MOI's shared records, and a pending bundle from TR-MOI to import.
+    """
     path = Path(path)
     if path.exists():
         _remove_demo(path)
     vault = Vault.create(path, DEMO_MINISTRY, DEMO_OFFICER, DEMO_PASSPHRASE, clock=clock, extra_meta={"demo": "1"}, kdf_profile="minimum")
+    notes: list[str] = []
     try:
         session = vault.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
         for name, role in DEMO_COLLEAGUES:
             session.add_officer(name, role, DEMO_PASSPHRASE, kdf_profile="minimum")
         session.ingest(demo_items(records, clock(), seed=seed, summary_bytes=summary_bytes), total=records, progress=progress, action="demo")
+        if counterpart:
+            notes = _build_counterpart(session, path, clock, seed)
         vault.db.checkpoint()
     finally:
         vault.close()
     colleagues = ", ".join(f"{n} ({r})" for n, r in DEMO_COLLEAGUES)
-    return DemoResult(path, records, [f"other officers: {colleagues}; all with passphrase {DEMO_PASSPHRASE}"])
+    return DemoResult(path, records, [f"other officers: {colleagues}; all with passphrase {DEMO_PASSPHRASE}", *notes])
+
+
+#: The TR-MOI side of the demo: its file names beside the PK-MOI store, and its officers.
+COUNTERPART_MINISTRY = "TR-MOI"
+COUNTERPART_STORE = "tr-moi.db"
+COUNTERPART_RECORDS = 40
+PENDING_BUNDLE = "from-tr-moi.bundle"
+COUNTERPART_COLLEAGUES = (("elif", "reviewer"), ("murat", "officer"))
+LEDGER_BUNDLE_SIZE = 25
+
+
+def counterpart_path(path: Path) -> Path:
+    """Where the TR-MOI demo store goes: beside the PK-MOI one."""
+    path = Path(path)
+    return path.with_name(COUNTERPART_STORE if path.name != COUNTERPART_STORE else "tr-moi-counterpart.db")
+
+
+def counterpart_items(count: int, now: datetime, *, seed: int) -> Iterator[IngestItem]:
+    """TR-MOI's own approved records, most of them releasable to PK-MOI (a RED one stays home)."""
+    rng = random.Random(seed + 1)
+    text = TextMaker(rng, 700)
+    domains = list(SEED_DOMAINS)
+    tlps = ["GREEN", "AMBER", "AMBER", "CLEAR", "AMBER+STRICT", "RED", "GREEN", "AMBER"]
+    offsets = sorted((rng.uniform(0, 60 * 86400) for _ in range(count)), reverse=True)
+    for i, offset in enumerate(offsets):
+        created = now - timedelta(seconds=offset)
+        domain = domains[i % len(domains)]
+        tlp = tlps[i % len(tlps)]
+        author = rng.choice(COUNTERPART_AUTHORS)
+        reviewer = "demo" if author != "demo" else "elif"
+        recipients: tuple[str, ...] = ("PK-MOI",) if i % 5 else ("PK-ANF", "PK-MOI")
+        if i % 9 == 8:
+            recipients = ("PK-ANF",)
+        updated = min(created + timedelta(hours=rng.uniform(1, 48)), now)
+        yield IngestItem(
+            domain=domain,
+            origin=COUNTERPART_MINISTRY,
+            tlp=tlp,
+            status=(Status.APPROVED if i % 7 else Status.IN_REVIEW).value,
+            author=author,
+            created_at=created,
+            updated_at=max(updated, created),
+            title=text.title(domain),
+            summary=text.summary(domain),
+            source=rng.choice(SOURCES),
+            releasable_to=recipients,
+            reviews=((author, "submit", created + timedelta(minutes=20), ""), (reviewer, "approve", updated, "")) if i % 7 else ((author, "submit", created, ""),),
+        )
+
+
+def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> list[str]:
+    """Make the TR-MOI store, exchange cards, record the PK-MOI ledger and leave a pending bundle from TR-MOI."""
+    from store.bundles import export_bundle
+    from store.contacts import add_contact, identity_card
+    from store.files import atomic_write_bytes
+
+    directory = pk_path.parent
+    tr_path = counterpart_path(pk_path)
+    if tr_path.exists():
+        _remove_demo(tr_path)
+    vault = Vault.create(tr_path, COUNTERPART_MINISTRY, DEMO_OFFICER, DEMO_PASSPHRASE, clock=clock, extra_meta={"demo": "1"}, kdf_profile="minimum")
+    try:
+        tr = vault.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
+        for name, role in COUNTERPART_COLLEAGUES:
+            tr.add_officer(name, role, DEMO_PASSPHRASE, kdf_profile="minimum")
+        with tr.act("demo", "reference counters") as s:
+            # the PK-MOI demo already holds TR-MOI records: continue their numbering so references never clash
+            with pk.db.read() as pk_s:
+                counters = pk_s.execute(select(Meta.key, Meta.value).where(Meta.key.like(f"seq:{COUNTERPART_MINISTRY}:%"))).all()
+            for key, value in counters:
+                s.merge(Meta(key=key, value=value))
+        tr.ingest(counterpart_items(COUNTERPART_RECORDS, clock(), seed=seed), total=COUNTERPART_RECORDS, action="demo")
+        cards = {"pk": directory / "pk-moi.card", "tr": directory / "tr-moi.card"}
+        atomic_write_bytes(cards["pk"], identity_card(pk))
+        atomic_write_bytes(cards["tr"], identity_card(tr))
+        add_contact(pk, cards["tr"])
+        add_contact(tr, cards["pk"])
+        _demo_ledger(pk, clock)
+        pending = directory / PENDING_BUNDLE
+        export_bundle(tr, "PK-MOI", pending)
+        vault.db.checkpoint()
+    finally:
+        vault.close()
+    store = f"liaison --store {pk_path}"
+    return [
+        f"counterpart: TR-MOI demo store {tr_path} (officer {DEMO_OFFICER}, passphrase {DEMO_PASSPHRASE}); identity cards exchanged ({cards['pk'].name}, {cards['tr'].name})",
+        f"pending inbound bundle from TR-MOI: {pending}",
+        f"  try: {store} import {pending} --receipt-out {directory / 'to-tr-moi.receipt'}",
+        f"  then: liaison --store {tr_path} import {directory / 'to-tr-moi.receipt'}   (TR-MOI sees its records acknowledged)",
+        f"  and:  {store} export --to TR-MOI --out {directory / 'to-tr-moi.bundle'}",
+    ]
+
+
+def _demo_ledger(pk: Session, clock: Clock) -> None:
+    """Ledger entries for the demo's shared and acknowledged records: as if sent to TR-MOI in bundles of 25."""
+    from crypto.bundle import record_hash
+    from store.bundles import record_objects
+
+    with pk.act("demo", "sharing ledger") as s:
+        rows = s.execute(
+            select(Record.id, Record.status, Record.updated_at)
+            .join(RecordParty, (RecordParty.record_id == Record.id) & (RecordParty.ministry == COUNTERPART_MINISTRY) & RecordParty.is_origin.is_(False))
+            .where(Record.origin == DEMO_MINISTRY, Record.status.in_([Status.SHARED.value, Status.ACKNOWLEDGED.value]))
+            .order_by(Record.updated_at, Record.id)
+        ).all()
+        conn = s.connection()
+        for seq, start in enumerate(range(0, len(rows), LEDGER_BUNDLE_SIZE), start=1):
+            group = rows[start : start + LEDGER_BUNDLE_SIZE]
+            sent_at = min(group[-1].updated_at + timedelta(hours=2), clock())
+            acked = all(r.status == Status.ACKNOWLEDGED.value for r in group)
+            bundle_id = uuidlib.UUID(int=random.Random(seq).getrandbits(128), version=4).hex
+            s.add(BundleLog(bundle_id=bundle_id, direction="out", peer=COUNTERPART_MINISTRY, seq=seq, header_sha256="0" * 64, at=sent_at, officer=DEMO_OFFICER, records=len(group), receipt_at=sent_at + timedelta(days=1) if acked else None))
+            s.flush()
+            status = {r.id: r.status for r in group}
+            items = [
+                {
+                    "bundle_id": bundle_id, "record_uuid": obj["uuid"], "record_id": rid, "reference": obj["reference"],
+                    "revision": obj["revision"], "content_sha256": record_hash(obj),
+                    "acknowledged_at": sent_at + timedelta(days=1) if status[rid] == Status.ACKNOWLEDGED.value else None,
+                }
+                for rid, obj in record_objects(pk, s, [r.id for r in group])
+            ]
+            conn.execute(insert(BundleItem), items)
