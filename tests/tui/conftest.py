@@ -1,0 +1,160 @@
+"""Fixtures for the TUI tests: a small deterministic store (fixed clock, fictional officers) and helpers to drive the app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.worker import WorkerCancelled, WorkerFailed
+
+os.environ.setdefault("LIAISON_KDF_PROFILE", "minimum")
+
+from store.service import Draft, Session, Vault  # noqa: E402
+from tui.app import LiaisonApp  # noqa: E402
+from tui.config import Settings  # noqa: E402
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+PASSPHRASE = "demo"
+OFFICERS = {"demo": "demo", "kestrel": "kestrel-pass", "heron": "heron-pass"}
+DOMAINS = ("counterterrorism", "narcotics", "human-smuggling", "border-management", "cybercrime", "coast-guard", "policing")
+TLPS = ("GREEN", "AMBER", "RED", "CLEAR", "AMBER+STRICT")
+RECIPIENTS = (("TR-MOI",), ("TR-MOI", "PK-ANF"), (), ("PK-NDMA",))
+SUBJECTS = (
+    "Ferry route near Gwadar used by couriers",
+    "Forged visa workshop in Quetta",
+    "Container seizure at Port Qasim",
+    "Phishing wave against customs staff",
+    "Night crossings at Taftan",
+    "Fuel smuggling dhow off Pasni",
+    "Extortion calls to traders in Lahore",
+)
+RECORDS = 84
+SEARCH_CANARY = "Saffron"
+
+
+class TickingClock:
+    """A clock the fixture moves by hand, so every timestamp in the store is fixed."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def fixed_clock() -> datetime:
+    """The clock of the app under test."""
+    return NOW
+
+
+def build_store(path: Path) -> None:
+    """84 records across every domain and TLP, by two authors, some in review, approved or returned."""
+    clock = TickingClock(NOW - timedelta(days=RECORDS * 3))
+    vault = Vault.create(path, "PK-MOI", "demo", OFFICERS["demo"], clock=clock)
+    admin = vault.unlock("demo", OFFICERS["demo"])
+    admin.add_officer("kestrel", "reviewer", OFFICERS["kestrel"])
+    admin.add_officer("heron", "officer", OFFICERS["heron"])
+    heron = vault.unlock("heron", OFFICERS["heron"])
+    kestrel = vault.unlock("kestrel", OFFICERS["kestrel"])
+    for i in range(RECORDS):
+        clock.now = NOW - timedelta(days=(RECORDS - i) * 3, hours=i % 5)
+        author = heron if i % 3 else admin
+        subject = SUBJECTS[i % len(SUBJECTS)]
+        title = f"{subject} ({i + 1})" if i != 40 else f"{SEARCH_CANARY} network moving heroin through {subject.split()[-1]}"
+        summary = (
+            f"Reporting indicates **{subject.lower()}**.\n\n"
+            "- Two seizures last month share packaging marks.\n"
+            "- Payments route through a freight company.\n\n"
+            "Assessment: moderate confidence; corroboration requested."
+        )
+        reference = author.add_record(
+            Draft(
+                domain=DOMAINS[i % len(DOMAINS)],
+                tlp=TLPS[i % len(TLPS)],
+                title=title,
+                summary=summary,
+                source="Partner liaison briefing (B2)",
+                notes="",
+                releasable_to=RECIPIENTS[i % len(RECIPIENTS)],
+            ),
+            submit=i % 4 != 3,
+        )
+        if i % 4 == 0 and i < 60 and author is heron:
+            kestrel.approve(reference, "consistent with earlier reporting")
+        elif i % 4 == 1 and i < 30:
+            kestrel.return_record(reference, "add the source grading")
+    for session in (admin, heron, kestrel):
+        session.lock()
+    vault.db.checkpoint()
+    vault.close()
+
+
+@pytest.fixture(scope="session")
+def template_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture store, built once per test session."""
+    path = tmp_path_factory.mktemp("template") / "store.db"
+    build_store(path)
+    return path
+
+
+@pytest.fixture
+def store_path(template_store: Path, tmp_path: Path) -> Path:
+    """A private copy of the fixture store for one test."""
+    path = tmp_path / "store.db"
+    shutil.copyfile(template_store, path)
+    return path
+
+
+@pytest.fixture
+def reader(store_path: Path) -> Iterator[Session]:
+    """A second session on the test's store (as another process would hold), to check what the app shows and wrote."""
+    vault = Vault.open(store_path)
+    session = vault.unlock("demo", OFFICERS["demo"])
+    yield session
+    session.lock()
+    vault.close()
+
+
+@pytest.fixture
+def make_app(store_path: Path) -> Iterator[Callable[..., LiaisonApp]]:
+    """Build the app on the test's store with a fixed clock, no cursor blink and no waits after wrong passphrases."""
+    vaults: list[Vault] = []
+
+    def make(officer: str | None = None, **settings: object) -> LiaisonApp:
+        options: dict[str, object] = {"cursor_blink": False, "unlock_backoff_cap_seconds": 0.0, "poll_seconds": 3600.0}
+        options.update(settings)
+        vault = Vault.open(store_path, clock=fixed_clock)
+        vaults.append(vault)
+        return LiaisonApp(vault, officer=officer, settings=Settings(**options))  # type: ignore[arg-type]
+
+    yield make
+    for vault in vaults:
+        vault.close()
+
+
+async def settle(pilot: Pilot[object]) -> None:
+    """Wait until every worker chain (unlock → counts → pages …) has finished and the screen has caught up."""
+    app = pilot.app
+    for _ in range(50):
+        await pilot.pause()
+        try:
+            await app.workers.wait_for_complete()
+        except (WorkerCancelled, WorkerFailed):
+            pass  # a superseded fetch, or a failure the app reports itself; look again
+        await pilot.pause()
+        if not any(w.is_running for w in app.workers):
+            return
+    raise AssertionError("workers did not settle")
+
+
+async def unlock(pilot: Pilot[object], passphrase: str = PASSPHRASE) -> None:
+    """Type the passphrase on the unlock screen, press enter and wait for the result."""
+    await settle(pilot)
+    pilot.app.screen.query_one("#passphrase").focus()
+    await pilot.press(*passphrase, "enter")
+    await settle(pilot)

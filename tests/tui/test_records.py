@@ -1,0 +1,168 @@
+"""Reading a record, composing and editing one, and the inline refusal when the store says no."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import Input, Markdown, Select, Static, TextArea
+
+from store.records import RecordQuery
+from store.service import Session
+from tests.tui.conftest import settle, unlock
+from tui.app import LiaisonApp
+from tui.modals.compose import ComposeModal
+from tui.modals.confirm import ConfirmModal
+from tui.screens.browser import BrowserScreen
+from tui.screens.detail import DetailScreen
+from tui.widgets.record_table import RecordTable
+
+
+def markdown_text(screen: DetailScreen) -> str:
+    return screen.query_one("#record-summary", Markdown).source
+
+
+async def test_open_a_record_and_read_its_summary(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """Enter on the highlighted row opens the record: header, Markdown summary, ledger and revisions."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        await pilot.press("j", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        expected = reader.get_record(reader.list_records(limit=2)[1].reference)
+        assert screen.reference == expected.row.reference
+        assert markdown_text(screen) == expected.summary
+        header = str(screen.query_one("#record-header", Static).content)
+        assert expected.row.reference in header and expected.row.title in header
+        assert f"TLP:{expected.row.tlp.value}" in header
+        ledger = screen.query_one("#record-ledger", Static).render()
+        assert ledger is not None
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowserScreen)
+        assert isinstance(app.focused, RecordTable)
+
+
+async def test_compose_and_save_by_keyboard(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """`n`, a title, a domain chosen from the select, a summary, ctrl+s: the record exists in the store and in the list."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        before = reader.count_records()
+        await pilot.press("n")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ComposeModal)
+        await pilot.press(*"Dhow sightings off Jiwani", "ctrl+s")
+        await settle(pilot)
+        error = modal.query_one("#compose-error", Static)
+        assert "unknown domain" in str(error.content)
+        assert modal.query_one("#domain", Select).has_class("-invalid")
+        assert app.focused is modal.query_one("#domain")
+        await pilot.press("enter", "down", "down", "enter")  # open the select, take the second domain
+        assert modal.query_one("#domain", Select).value == "coast-guard"
+        modal.query_one("#summary", TextArea).focus()
+        await pilot.press(*"Three dhows seen at night.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowserScreen)
+        assert reader.count_records() == before + 1
+        newest = reader.list_records(limit=1)[0]
+        assert newest.title == "Dhow sightings off Jiwani"
+        assert newest.domain == "coast-guard" and newest.tlp.value == "AMBER" and newest.status.value == "draft"
+        assert reader.get_record(newest.reference).summary == "Three dhows seen at night."
+        table = app.screen.query_one(RecordTable)
+        assert table.highlighted_row is not None and table.highlighted_row.reference == newest.reference
+
+
+async def test_empty_title_is_refused_inline(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """The store's reason appears in the form, the title field is marked, nothing is written."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        before = reader.count_records()
+        await pilot.press("n")
+        await settle(pilot)
+        modal = app.screen
+        modal.query_one("#domain", Select).value = "narcotics"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeModal)
+        assert str(modal.query_one("#compose-error", Static).content) == "the title is empty"
+        assert modal.query_one("#title", Input).has_class("-invalid")
+        assert reader.count_records() == before
+
+
+async def test_escape_asks_before_discarding(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """Escape on a changed form asks; `n` keeps it, `y` discards it and nothing is saved."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        before = reader.count_records()
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*"half a thought", "escape")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")
+        assert isinstance(app.screen, ComposeModal)
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowserScreen)
+        assert reader.count_records() == before
+
+
+async def test_escape_on_an_untouched_form_closes_at_once(make_app: Callable[..., LiaisonApp]) -> None:
+    """Nothing typed, nothing to lose: escape closes without asking."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowserScreen)
+
+
+async def test_edit_own_draft_and_submit_it(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """From the detail view: `e` edits the title (a new revision), `s` puts the draft in review."""
+    drafts = reader.list_records(RecordQuery(statuses=frozenset({"draft"})))
+    own = next(r for r in drafts if r.author == "demo")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        await app.push_screen(DetailScreen(own.reference))
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ComposeModal)
+        assert modal.query_one("#title", Input).value == own.title
+        await pilot.press("end", *" (revised)", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        detail = reader.get_record(own.reference)
+        assert detail.row.title == f"{own.title} (revised)"
+        assert len(detail.revisions) == 2
+        await pilot.press("s")
+        await settle(pilot)
+        assert reader.get_record(own.reference).row.status.value == "in-review"
+        assert app.screen.detail is not None and app.screen.detail.row.status.value == "in-review"
+
+
+async def test_editing_someone_elses_record_shows_the_refusal(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """The store refuses an edit by a non-author; the form shows its reason and the record keeps one revision."""
+    other = next(r for r in reader.list_records(RecordQuery(statuses=frozenset({"draft"}))) if r.author != "demo")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        await app.push_screen(DetailScreen(other.reference))
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        await pilot.press("end", "!", "ctrl+s")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, ComposeModal)
+        assert str(modal.query_one("#compose-error", Static).content) == f"only the author ({other.author}) may edit {other.reference}"
+        assert len(reader.get_record(other.reference).revisions) == 1

@@ -1,0 +1,121 @@
+"""The review queue: approve, return with a comment, next/previous, and refusals the store decides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import DataTable, Input, Static
+
+from store.service import Session
+from tests.tui.conftest import OFFICERS, settle, unlock
+from tui.app import LiaisonApp
+from tui.modals.comment import CommentModal
+from tui.screens.review import ReviewScreen
+
+
+async def open_queue(pilot: object, app: LiaisonApp, officer: str) -> ReviewScreen:
+    await unlock(pilot, OFFICERS[officer])  # type: ignore[arg-type]
+    await pilot.press("v")  # type: ignore[attr-defined]
+    await settle(pilot)  # type: ignore[arg-type]
+    screen = app.screen
+    assert isinstance(screen, ReviewScreen)
+    return screen
+
+
+def status_text(screen: ReviewScreen) -> str:
+    return str(screen.query_one("#review-status", Static).content)
+
+
+async def test_approve_takes_the_record_out_of_the_queue(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """A reviewer presses `a` on the oldest record by someone else: approved in the store, gone from the queue."""
+    app = make_app(officer="kestrel")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_queue(pilot, app, "kestrel")
+        queue = reader.review_queue()
+        assert [r.reference for r in screen.rows] == [r.reference for r in queue]
+        first = queue[0]
+        assert screen.current == first.reference
+        await pilot.press("a")
+        await settle(pilot)
+        assert reader.get_record(first.reference).row.status.value == "approved"
+        assert first.reference not in [r.reference for r in screen.rows]
+        assert screen.current == queue[1].reference
+        assert screen.query_one("#queue", DataTable).row_count == len(queue) - 1
+
+
+async def test_next_previous_and_return_with_a_comment(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """`n`, `n`, `p` move through the queue; `r` asks for a comment and returns the record with it."""
+    app = make_app(officer="kestrel")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_queue(pilot, app, "kestrel")
+        queue = reader.review_queue()
+        await pilot.press("n", "n", "p")
+        await settle(pilot)
+        target = queue[1]
+        assert screen.current == target.reference
+        await pilot.press("r")
+        assert isinstance(app.screen, CommentModal)
+        await pilot.press(*"Grade the source, please", "enter")
+        await settle(pilot)
+        detail = reader.get_record(target.reference)
+        assert detail.row.status.value == "returned"
+        assert detail.reviews[-1].action == "return" and detail.reviews[-1].comment == "Grade the source, please"
+
+
+async def test_return_without_comment_is_refused_by_the_store(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """An empty comment goes to the store, which refuses; the screen says why and the record stays in review."""
+    app = make_app(officer="kestrel")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_queue(pilot, app, "kestrel")
+        reference = screen.current
+        assert reference is not None
+        await pilot.press("r")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert status_text(screen) == "return refused: a return needs a comment saying what to change"
+        assert reader.get_record(reference).row.status.value == "in-review"
+
+
+async def test_four_eyes_refusal_is_shown(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """The admin cannot approve their own record: the store's four-eyes reason appears, nothing changes."""
+    own = next(r for r in reader.review_queue() if r.author == "demo")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_queue(pilot, app, "demo")
+        while screen.current != own.reference:
+            await pilot.press("n")
+            await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        assert status_text(screen) == f"approve refused: four-eyes policy: demo authored {own.reference}"
+        assert reader.get_record(own.reference).row.status.value == "in-review"
+
+
+async def test_officer_role_may_not_approve(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """An officer (not a reviewer) sees the role refusal."""
+    app = make_app(officer="heron")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_queue(pilot, app, "heron")
+        reference = screen.current
+        assert reference is not None
+        await pilot.press("a")
+        await settle(pilot)
+        assert status_text(screen) == "approve refused: role officer may not approve"
+        assert reader.get_record(reference).row.status.value == "in-review"
+
+
+async def test_comment_modal_escape_sends_nothing(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """Escape in the comment modal returns nothing to the store."""
+    app = make_app(officer="kestrel")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_queue(pilot, app, "kestrel")
+        reference = screen.current
+        assert reference is not None
+        await pilot.press("r")
+        modal = app.screen
+        assert isinstance(modal, CommentModal)
+        modal.query_one("#comment", Input).value = "never sent"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        assert reader.get_record(reference).row.status.value == "in-review"

@@ -1,0 +1,261 @@
+"""The Liaison app: unlock, lock (by key or when idle), watch the store for changes, route to screens.
+
+Kept thin on purpose: every screen, modal and widget lives in its own module, and every rule in `store/`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import events, on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
+
+from store.errors import LiaisonError
+from store.service import Clock, Session, Vault, utcnow
+from tui.commands import RecordsCommands, ReviewCommands, VaultCommands
+from tui.config import Settings, SettingsError
+from tui.messages import ChangeCounterRead
+from tui.modals.help import HelpModal, KeyHelp
+from tui.screens.base import LiaisonModal, LiaisonScreen, ResumePoint, WorkerReports
+from tui.screens.unlock import UnlockScreen
+
+#: How often the idle timer looks at the clock (the lock itself happens after `idle_lock_minutes`).
+IDLE_CHECK_SECONDS = 5.0
+
+
+class LiaisonApp(WorkerReports, App[int]):
+    """Liaison's terminal workstation; `session` is None whenever the store is locked."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Liaison"
+    COMMANDS: ClassVar[set[Any]] = {RecordsCommands, ReviewCommands, VaultCommands}
+    COMMAND_PALETTE_DISPLAY = "ctrl+p"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+l", "lock", "Lock", tooltip="Lock now: forget the keys and every decrypted word.", id="app.lock", priority=True),
+        Binding("question_mark", "help", "Help", tooltip="Every key of this screen.", id="app.help"),
+        Binding("f1", "help", "Help", show=False, tooltip="Every key of this screen.", id="app.help_f1"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False, tooltip="Find any action by name.", id="app.palette", priority=True),
+        Binding("ctrl+r,f5", "refresh", "Refresh", show=False, tooltip="Reload what is shown from the store.", id="app.refresh"),
+        Binding("ctrl+q", "quit", "Quit", show=False, tooltip="Lock and leave Liaison.", id="app.quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        vault: Vault,
+        *,
+        officer: str | None = None,
+        settings: Settings | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self.vault = vault
+        self.officer = officer
+        self.settings = settings or Settings()
+        self.session: Session | None = None
+        self.unlock_failures = 0
+        self.is_locking_or_locked = True
+        self._monotonic = monotonic
+        self._last_activity = monotonic()
+        self._counter: int | None = None
+        self._resume: tuple[str, list[ResumePoint]] | None = None
+
+    def on_mount(self) -> None:
+        self.push_screen(UnlockScreen(self.vault, self.officer))
+        self.set_interval(self.settings.poll_seconds, self.poll_changes, name="poll changes")
+        if self.settings.idle_lock_minutes > 0:
+            self.set_interval(IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
+
+    # ---- unlocking and locking ------------------------------------------------------------------
+
+    async def open_session(self, session: Session) -> None:
+        """The store is unlocked: show the browser, or bring the officer back where the lock found them."""
+        from tui.modals.compose import unseal_draft
+        from tui.screens.browser import BrowserScreen
+        from tui.screens.detail import DetailScreen
+        from tui.screens.review import ReviewScreen
+
+        self.session = session
+        self.is_locking_or_locked = False
+        self._last_activity = self._monotonic()
+        self._counter = None
+        points: list[ResumePoint] = []
+        if self._resume is not None and self._resume[0] == session.actor.name:
+            points = self._resume[1]
+        self._resume = None
+        browser = next((p for p in points if p.kind == "browser"), None)
+        await self.switch_screen(BrowserScreen(browser.data["query"], browser.data["cursor"]) if browser else BrowserScreen())
+        for point in points:
+            if point.kind == "detail":
+                await self.push_screen(DetailScreen(point.data["reference"], point.data.get("scroll_y", 0.0)))
+            elif point.kind == "review":
+                await self.push_screen(ReviewScreen(point.data.get("reference")))
+            elif point.kind == "compose" and isinstance(self.screen, LiaisonScreen):
+                try:
+                    draft = unseal_draft(session, point)
+                except LiaisonError:
+                    continue
+                self.screen.open_compose(draft=draft)
+
+    async def action_lock(self) -> None:
+        """Forget the keys and every decrypted word, remembering only where the officer was."""
+        session = self.session
+        if session is None:
+            return
+        self.is_locking_or_locked = True
+        points: list[ResumePoint] = []
+        for screen in self.screen_stack:
+            if isinstance(screen, LiaisonScreen | LiaisonModal):
+                point = screen.resume_point(session)
+                if point is not None:
+                    points.append(point)
+        self._resume = (session.actor.name, points)
+        self.workers.cancel_all()
+        for screen in self.screen_stack:
+            if isinstance(screen, LiaisonScreen):
+                await screen.forget()
+        self.session = None
+        session.lock()
+        while len(self.screen_stack) > 2:
+            await self.pop_screen()
+        await self.switch_screen(UnlockScreen(self.vault, session.actor.name, notice="Locked. Unlock to carry on where you were."))
+
+    def check_idle_lock(self) -> None:
+        """Lock when nobody has pressed a key or clicked for `idle_lock_minutes`."""
+        if self.session is None or self.settings.idle_lock_minutes <= 0:
+            return
+        if self._monotonic() - self._last_activity >= self.settings.idle_lock_minutes * 60:
+            self.run_worker(self.action_lock(), name="idle lock", group="lock", exclusive=True)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp | events.Paste):
+            self._last_activity = self._monotonic()
+        await super().on_event(event)
+
+    async def action_quit(self) -> None:
+        """Lock, then leave."""
+        if self.session is not None:
+            self.session.lock()
+            self.session = None
+        self.exit(0)
+
+    # ---- noticing changes made elsewhere --------------------------------------------------------
+
+    def poll_changes(self) -> None:
+        """Ask (cheaply, in a worker) whether anything was committed since the last look."""
+        if self.session is not None:
+            self.read_change_counter()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="poll", name="read change counter")
+    def read_change_counter(self) -> None:
+        """The store's change counter."""
+        self.post_message(ChangeCounterRead(self.vault.change_counter()))
+
+    @on(ChangeCounterRead)
+    def _counter_read(self, message: ChangeCounterRead) -> None:
+        if self.session is None:
+            return
+        previous, self._counter = self._counter, message.counter
+        if previous is not None and previous != message.counter:
+            self.refresh_screens()
+
+    def refresh_screens(self) -> None:
+        """Every screen reloads what it shows (counts, pages, the open record)."""
+        for screen in self.screen_stack:
+            if isinstance(screen, LiaisonScreen):
+                screen.on_store_changed()
+
+    def action_refresh(self) -> None:
+        if self.session is not None:
+            self.refresh_screens()
+
+    # ---- navigation -----------------------------------------------------------------------------
+
+    async def action_home(self) -> None:
+        """Back to the records browser."""
+        from tui.screens.browser import BrowserScreen
+
+        if self.session is None:
+            return
+        while len(self.screen_stack) > 2 and not isinstance(self.screen, BrowserScreen):
+            await self.pop_screen()
+
+    async def action_search(self) -> None:
+        """The browser, with the search field focused."""
+        from tui.screens.browser import BrowserScreen
+
+        await self.action_home()
+        if isinstance(self.screen, BrowserScreen):
+            self.screen.action_search()
+
+    def action_review_queue(self) -> None:
+        """Open the review queue (unless it is already open)."""
+        from tui.screens.review import ReviewScreen
+
+        if self.session is not None and not isinstance(self.screen, ReviewScreen):
+            self.push_screen(ReviewScreen())
+
+    def action_help(self) -> None:
+        """Every key of the screen on top, with what it does."""
+        if isinstance(self.screen, HelpModal):
+            return
+        title = type(self.screen).__name__.removesuffix("Screen").removesuffix("Modal") or "Liaison"
+        self.push_screen(HelpModal(title, self.keys_of_screen()))
+
+    def keys_of_screen(self) -> list[KeyHelp]:
+        """Our bindings on the current screen, its widgets and the app, one line per action."""
+        nodes: list[DOMNode] = [self.screen, *self.screen.walk_children(with_self=False), self]
+        grouped: dict[tuple[str, str], KeyHelp] = {}
+        for node in nodes:
+            where = "everywhere" if node is self else _where(node)
+            for _key, binding in node._bindings:
+                ours = bool(binding.id) or (node is self.focused and bool(binding.description))
+                if not ours or binding.system:
+                    continue
+                slot = (where, binding.action)
+                display = self.get_key_display(binding)
+                if slot in grouped:
+                    known = grouped[slot]
+                    if display not in known.key.split(" / "):
+                        grouped[slot] = KeyHelp(f"{known.key} / {display}", known.description, known.tooltip, where)
+                else:
+                    grouped[slot] = KeyHelp(display, binding.description, binding.tooltip, where)
+        return list(grouped.values())
+
+
+def _where(node: DOMNode) -> str:
+    """A human name for the part of the screen a binding belongs to."""
+    name = type(node).__name__
+    for suffix in ("Screen", "Modal"):
+        if name.endswith(suffix) and name != suffix:
+            return "this screen"
+    words = "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
+    return words
+
+
+def run_app(store_path: Path, officer: str | None, *, clock: Clock = utcnow) -> int:
+    """Open the store at `store_path` and run the TUI until the officer quits; returns the exit code."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        vault = Vault.open(store_path, clock=clock)
+    except LiaisonError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    app = LiaisonApp(vault, officer=officer, settings=settings)
+    try:
+        result = app.run()
+    finally:
+        if app.session is not None:
+            app.session.lock()
+        vault.close()
+    return int(result or 0) if app.return_code in (None, 0) else int(app.return_code or 1)

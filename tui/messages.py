@@ -1,0 +1,153 @@
+"""Typed messages that thread workers post back to the screens that started them.
+
+Workers never touch widgets: they call `store/`, wrap the result (or the one-line refusal) in one of
+these, and the screen's `@on` handler updates what is drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from textual.message import Message
+
+from store.records import RecordDetail, RecordRow
+from store.service import Session
+
+
+class UnlockSucceeded(Message):
+    """The passphrase opened the officer's key slot."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        super().__init__()
+
+
+class UnlockFailed(Message):
+    """The store refused to unlock; `reason` is the store's one-line message."""
+
+    def __init__(self, officer: str | None, reason: str, *, wrong_passphrase: bool) -> None:
+        self.officer = officer
+        self.reason = reason
+        self.wrong_passphrase = wrong_passphrase
+        super().__init__()
+
+
+class ChangeCounterRead(Message):
+    """The store's change counter as the poller last read it (newer readings replace older ones)."""
+
+    def __init__(self, counter: int) -> None:
+        self.counter = counter
+        super().__init__()
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ChangeCounterRead)
+
+
+class StoreChanged(Message):
+    """Something was committed to the store (by this app or another process): reload what is shown."""
+
+    def __init__(self, counter: int) -> None:
+        self.counter = counter
+        super().__init__()
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StoreChanged)
+
+
+class PageLoaded(Message):
+    """One page of the records browser, titles decrypted, for the query of `generation`."""
+
+    def __init__(self, generation: int, page: int, rows: Sequence[RecordRow]) -> None:
+        self.generation = generation
+        self.page = page
+        self.rows = rows
+        super().__init__()
+
+
+class CountsLoaded(Message):
+    """How many records match the query of `generation`, and the live facet counts."""
+
+    def __init__(self, generation: int, total: int, facets: Mapping[str, Mapping[str, int]]) -> None:
+        self.generation = generation
+        self.total = total
+        self.facets = facets
+        super().__init__()
+
+
+class QueryRefused(Message):
+    """The store refused the browser's query (e.g. a search with no searchable word)."""
+
+    def __init__(self, generation: int, reason: str) -> None:
+        self.generation = generation
+        self.reason = reason
+        super().__init__()
+
+
+class RecordLoaded(Message):
+    """One record, decrypted, for the detail view or the review pane."""
+
+    def __init__(self, detail: RecordDetail) -> None:
+        self.detail = detail
+        super().__init__()
+
+
+class RecordUnavailable(Message):
+    """A record could not be read; `reason` says why."""
+
+    def __init__(self, reference: str, reason: str) -> None:
+        self.reference = reference
+        self.reason = reason
+        super().__init__()
+
+
+class QueueLoaded(Message):
+    """The oldest records waiting in review, and how many wait in all."""
+
+    def __init__(self, rows: Sequence[RecordRow], waiting: int) -> None:
+        self.rows = rows
+        self.waiting = waiting
+        super().__init__()
+
+
+class ActionDone(Message):
+    """A workflow action (submit, approve, return) succeeded."""
+
+    def __init__(self, reference: str, verb: str) -> None:
+        self.reference = reference
+        self.verb = verb
+        super().__init__()
+
+
+class ActionRefused(Message):
+    """The store refused a workflow action; `reason` is its one-line explanation."""
+
+    def __init__(self, reference: str, verb: str, reason: str) -> None:
+        self.reference = reference
+        self.verb = verb
+        self.reason = reason
+        super().__init__()
+
+
+class SaveDone(Message):
+    """The compose form was saved as `reference`."""
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        super().__init__()
+
+
+class SaveRefused(Message):
+    """The store refused the compose form; `reason` is the one-line explanation."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__()
+
+
+class VocabularyLoaded(Message):
+    """The store's domains and ministries (for the sidebar and the compose form)."""
+
+    def __init__(self, domains: Sequence[tuple[str, str]], ministries: Sequence[tuple[str, str, bool]]) -> None:
+        self.domains = domains
+        self.ministries = ministries
+        super().__init__()

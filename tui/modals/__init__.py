@@ -1,0 +1,1 @@
+"""Modal screens of the Liaison TUI: each only dismisses with a value."""

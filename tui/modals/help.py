@@ -1,0 +1,68 @@
+"""Every key of the screen underneath, with what it does; `escape`, `?` or `q` closes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+@dataclass(frozen=True)
+class KeyHelp:
+    """One key as the help screen lists it."""
+
+    key: str
+    description: str
+    tooltip: str
+    where: str
+
+
+class HelpModal(ModalScreen[None]):
+    """The keys active on the screen the officer came from."""
+
+    DEFAULT_CSS = """
+    HelpModal {
+        align: center middle;
+        & > Vertical { width: 100; max-height: 90%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
+        & #help-title { text-style: bold; padding: 1 0 0 0; }
+        & #help-keys { height: auto; max-height: 30; }
+        & #help-footer { color: $text-muted; padding: 0 0 1 0; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "close", "Close", tooltip="Close the help.", id="help.close"),
+    ]
+
+    def __init__(self, screen_title: str, keys: Sequence[KeyHelp]) -> None:
+        super().__init__()
+        self.screen_title = screen_title
+        self.keys = keys
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Keys — {self.screen_title}", id="help-title", markup=False)
+            with VerticalScroll(id="help-keys"):
+                yield Static(self._table(), markup=False)
+            yield Static("escape, ? or q closes · ctrl+p finds any action by name", id="help-footer")
+
+    def _table(self) -> Table:
+        table = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold", expand=True)
+        table.add_column("Key", no_wrap=True, style="bold")
+        table.add_column("Action", no_wrap=True)
+        table.add_column("What it does", ratio=1)
+        table.add_column("Where", no_wrap=True, style="dim")
+        for key in self.keys:
+            table.add_row(Text(key.key), Text(key.description), Text(key.tooltip), Text(key.where))
+        return table
+
+    def action_close(self) -> None:
+        self.dismiss(None)

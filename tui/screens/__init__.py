@@ -1,0 +1,1 @@
+"""Screens of the Liaison TUI, one per module."""

@@ -1,0 +1,165 @@
+"""What every Liaison screen shares: the one place worker failures are reported, the session, resume points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from textual import work
+from textual.app import App
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, TextArea
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from store.errors import LiaisonError
+from store.service import Session
+from tui.config import Settings
+from tui.messages import ActionDone, ActionRefused
+
+if TYPE_CHECKING:
+    from tui.app import LiaisonApp
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where an officer was when the store locked, without any decrypted text (drafts are sealed)."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def report_error(app: App[Any], error: BaseException | None, what: str = "") -> None:
+    """Show a failure as a notification: the store's one-line reason, or the exception's type for anything unexpected."""
+    if error is None:
+        return
+    if isinstance(error, LiaisonError):
+        app.notify(str(error), title=what or "Refused", severity="error", markup=False)
+    else:
+        app.log.error(f"{what or 'worker'} failed", error)
+        app.notify(f"{type(error).__name__}: {error}", title=f"Unexpected error{f' in {what}' if what else ''}", severity="error", markup=False)
+
+
+class WorkerReports:
+    """Mixin for screens and the app: every failed worker ends here, as a notification, never a crash."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        node = cast("Screen[Any]", self)
+        liaison = cast("LiaisonApp", node.app)
+        self.worker_failed(event.worker)
+        if liaison.session is None and liaison.is_locking_or_locked:
+            return  # a fetch that raced the lock: its failure is expected and says nothing useful
+        report_error(node.app, event.worker.error, event.worker.name or event.worker.group)
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """Hook: undo any state that waited on `worker` (e.g. pages marked as being fetched)."""
+
+    def freeze_cursors(self) -> None:
+        """Stop text cursors blinking when the settings say so (stable snapshots)."""
+        node = cast("Screen[Any]", self)
+        settings = cast("LiaisonApp", node.app).settings
+        if not settings.cursor_blink:
+            for widget in node.query(Input):
+                widget.cursor_blink = False
+            for area in node.query(TextArea):
+                area.cursor_blink = False
+
+
+class LiaisonScreen(WorkerReports, Screen[None]):
+    """A full screen of the unlocked app."""
+
+    @property
+    def liaison(self) -> LiaisonApp:
+        """The app, typed."""
+        return cast("LiaisonApp", self.app)
+
+    @property
+    def session(self) -> Session:
+        """The unlocked session (screens that need it only exist while unlocked)."""
+        session = self.liaison.session
+        if session is None:
+            raise LiaisonError("the store is locked")
+        return session
+
+    @property
+    def settings(self) -> Settings:
+        return self.liaison.settings
+
+    def on_mount(self) -> None:
+        self.freeze_cursors()
+
+    def resume_point(self, session: Session) -> ResumePoint | None:
+        """Where to bring the officer back to after unlocking (None: nowhere)."""
+        return None
+
+    async def forget(self) -> None:
+        """Drop every decrypted word this screen shows or caches (the store is about to lock)."""
+
+    def on_store_changed(self) -> None:
+        """Hook: the store changed (another process, or this one); reload what is shown."""
+
+    # ---- shared actions -------------------------------------------------------------------------
+
+    def action_new_record(self) -> None:
+        """Open the compose form for a new record."""
+        self.open_compose()
+
+    def open_compose(self, existing: Any = None, draft: dict[str, Any] | None = None) -> None:
+        """Push the compose/edit modal; `compose_closed` hears the outcome."""
+        from tui.modals.compose import ComposeModal
+
+        self.app.push_screen(ComposeModal(existing=existing, draft=draft), callback=self.compose_closed)
+
+    def compose_closed(self, reference: str | None) -> None:
+        """Hook: the compose modal closed, having saved `reference` (None if discarded)."""
+        if reference:
+            self.notify(f"saved {reference}", markup=False)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="workflow", name="workflow action")
+    def run_workflow(self, verb: str, reference: str, comment: str = "") -> None:
+        """Submit, approve or return a record in the store; the store decides whether that is allowed."""
+        session = self.session
+        try:
+            if verb == "submit":
+                session.submit(reference)
+            elif verb == "approve":
+                session.approve(reference, comment)
+            elif verb == "return":
+                session.return_record(reference, comment)
+            else:
+                raise ValueError(f"unknown workflow action {verb}")
+        except LiaisonError as exc:
+            self.post_message(ActionRefused(reference, verb, str(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(ActionDone(reference, verb))
+
+    def on_action_done(self, message: ActionDone) -> None:
+        past = {"submit": "submitted for review", "approve": "approved", "return": "returned to its author"}
+        self.notify(f"{message.reference} {past.get(message.verb, message.verb)}", markup=False)
+
+    def on_action_refused(self, message: ActionRefused) -> None:
+        self.notify(message.reason, title=f"{message.verb} refused", severity="error", markup=False)
+
+
+class LiaisonModal(WorkerReports, ModalScreen[Any]):
+    """A modal of the unlocked app: it only dismisses with a value."""
+
+    @property
+    def liaison(self) -> LiaisonApp:
+        return cast("LiaisonApp", self.app)
+
+    @property
+    def session(self) -> Session:
+        session = self.liaison.session
+        if session is None:
+            raise LiaisonError("the store is locked")
+        return session
+
+    def on_mount(self) -> None:
+        self.freeze_cursors()
+
+    def resume_point(self, session: Session) -> ResumePoint | None:
+        """Where to bring the officer back to after unlocking (None: the modal is simply closed)."""
+        return None

@@ -1,0 +1,296 @@
+"""The records browser (home): facet sidebar, search, filter chips and a virtual table over every match."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Input, Static
+from textual.worker import Worker, get_current_worker
+
+from store.errors import LiaisonError
+from store.records import RecordQuery, RecordRow
+from store.service import Session
+from tui.messages import CountsLoaded, PageLoaded, QueryRefused, VocabularyLoaded
+from tui.screens.base import LiaisonScreen, ResumePoint
+from tui.widgets.facet_sidebar import FacetSidebar, selected_values
+from tui.widgets.filter_chips import Chip, FilterChips, query_chips
+from tui.widgets.page_cache import PageRequest
+from tui.widgets.record_table import RecordTable, route_text
+from tui.widgets.tlp import tlp_text
+
+
+class BrowserScreen(LiaisonScreen):
+    """Every record the officer may see, filtered by facets and search, a window of it decrypted at a time."""
+
+    AUTO_FOCUS = "#records"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search", tooltip="Search words in titles and summaries (blind index).", id="records.search"),
+        Binding("f", "focus_facets", "Filters", tooltip="Move to the facet sidebar; enter or space toggles a value.", id="records.facets"),
+        Binding("n", "new_record", "New", tooltip="Draft a new record.", id="records.new"),
+        Binding("v", "review_queue", "Review queue", tooltip="Records waiting in review, oldest first.", id="review.open"),
+        Binding("x", "clear_filters", "Clear filters", tooltip="Remove every filter and the search.", id="records.clear"),
+        Binding("c", "focus_chips", "Chips", show=False, tooltip="Move to the active filters to remove one.", id="records.chips"),
+        Binding("backspace", "drop_last_filter", "Drop filter", show=False, tooltip="Remove the most recently listed filter.", id="records.drop_filter"),
+        Binding("b", "toggle_sidebar", "Sidebar", show=False, tooltip="Hide or show the facet sidebar (more room for titles).", id="records.sidebar"),
+        Binding("o", "toggle_order", "Order", show=False, tooltip="Show newest or oldest first.", id="records.order"),
+        Binding("escape", "focus_table", "Table", show=False, tooltip="Back to the records table.", id="records.table"),
+    ]
+
+    def __init__(self, query: RecordQuery | None = None, cursor: int = 0) -> None:
+        super().__init__()
+        self.record_query = query or RecordQuery()
+        self.generation = 0
+        self._initial_cursor = cursor
+        self._total: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            yield FacetSidebar(id="facets")
+            with Vertical(id="browser-main"):
+                with Horizontal(id="search-bar"):
+                    yield Static("/", id="search-key")
+                    yield Input(placeholder="search words in titles and summaries — enter applies, escape returns", id="search", compact=True)
+                yield FilterChips(id="chips")
+                yield Static("", id="result-line", markup=False)
+                yield RecordTable(id="records", page_size=self.settings.page_size, cached_pages=self.settings.cached_pages)
+                yield Static("", id="preview", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        session = self.session
+        self.sub_title = f"{session.actor.name} ({session.actor.role.value}) · {session.ministry}"
+        self.load_vocabulary()
+        self.apply_query(self.record_query, cursor=self._initial_cursor)
+
+    # ---- queries --------------------------------------------------------------------------------
+
+    def apply_query(self, query: RecordQuery, *, keep_rows: bool = False, cursor: int = 0) -> None:
+        """Show `query`: new generation, fresh counts, pages fetched as the table asks for them."""
+        changed = query != self.record_query
+        self.record_query = query
+        self.generation += 1
+        table = self.query_one(RecordTable)
+        table.reset(self.generation, keep_rows=keep_rows and not changed, cursor=cursor)
+        self.load_counts(self.generation, query)
+        self.query_one(FacetSidebar).show_marks(query)
+        search = self.query_one("#search", Input)
+        if not search.has_focus:
+            search.value = query.search
+        self.run_worker(self.query_one(FilterChips).show(query), group="chips", exclusive=True)
+        if changed or not keep_rows:
+            self._show_result_line("counting…")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="vocabulary", name="load vocabulary")
+    def load_vocabulary(self) -> None:
+        """Domains and ministries for the sidebar."""
+        session = self.session
+        domains = session.domains()
+        ministries = [(m.code, m.name, m.is_self) for m in session.ministries()]
+        self.post_message(VocabularyLoaded(domains, ministries))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="counts", name="count records")
+    def load_counts(self, generation: int, query: RecordQuery) -> None:
+        """How many records match and the live facet counts (no decryption)."""
+        session = self.session
+        try:
+            total = session.count_records(query)
+            facets = session.facet_counts(query)
+        except LiaisonError as exc:
+            self.post_message(QueryRefused(generation, str(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(CountsLoaded(generation, total, facets))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pages", name="decrypt page")
+    def load_pages(self, generation: int, query: RecordQuery, requests: Sequence[PageRequest]) -> None:
+        """Fetch and decrypt the titles of the pages the table lacks, one page at a time."""
+        session: Session = self.session
+        worker = get_current_worker()
+        size = self.settings.page_size
+        for request in requests:
+            if worker.is_cancelled:
+                return
+            try:
+                rows = session.list_records(query, limit=size, offset=request.offset, after=request.after)
+            except LiaisonError as exc:
+                self.post_message(QueryRefused(generation, str(exc)))
+                return
+            self.post_message(PageLoaded(generation, request.page, rows))
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        if worker.group == "pages":
+            self.query_one(RecordTable).fetch_failed()
+
+    @on(RecordTable.PagesWanted)
+    def _pages_wanted(self, message: RecordTable.PagesWanted) -> None:
+        if message.generation == self.generation:
+            self.load_pages(message.generation, self.record_query, message.requests)
+
+    @on(PageLoaded)
+    def _page_loaded(self, message: PageLoaded) -> None:
+        self.query_one(RecordTable).add_page(message.generation, message.page, message.rows)
+
+    @on(CountsLoaded)
+    def _counts_loaded(self, message: CountsLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        self._total = message.total
+        self.query_one(RecordTable).set_total(message.generation, message.total)
+        self.query_one(FacetSidebar).show_counts(self.record_query, message.facets)
+        order = "newest first" if self.record_query.order == "newest" else "oldest first"
+        noun = "record" if message.total == 1 else "records"
+        filters = len(query_chips(self.record_query))
+        scope = f" match {filters} filter{'s' if filters != 1 else ''}" if filters else " in the store"
+        self._show_result_line(f"{message.total:,} {noun}{scope} · {order}")
+
+    @on(QueryRefused)
+    def _query_refused(self, message: QueryRefused) -> None:
+        if message.generation != self.generation:
+            return
+        self.query_one(RecordTable).set_total(message.generation, 0)
+        self._show_result_line(message.reason, error=True)
+
+    @on(VocabularyLoaded)
+    def _vocabulary_loaded(self, message: VocabularyLoaded) -> None:
+        sidebar = self.query_one(FacetSidebar)
+        sidebar.set_vocabulary([slug for slug, _ in message.domains], [code for code, _, is_self in message.ministries if not is_self])
+
+    def _show_result_line(self, text: str, *, error: bool = False) -> None:
+        line = self.query_one("#result-line", Static)
+        line.update(text)
+        line.set_class(error, "-error")
+
+    # ---- the table ------------------------------------------------------------------------------
+
+    @on(RecordTable.Highlighted)
+    def _highlighted(self, message: RecordTable.Highlighted) -> None:
+        self._show_preview(message.row)
+
+    def _show_preview(self, row: RecordRow | None) -> None:
+        preview = self.query_one("#preview", Static)
+        if row is None:
+            preview.update("")
+            return
+        from rich.text import Text
+
+        preview.update(
+            Text.assemble(
+                (row.reference, "bold"),
+                "  ",
+                tlp_text(row.tlp, prefix=True),
+                f"  {row.domain} · {route_text(row)} · {row.status.value} · by {row.author}\n",
+                (row.title, "bold"),
+            )
+        )
+
+    @on(RecordTable.Opened)
+    def _open(self, message: RecordTable.Opened) -> None:
+        from tui.screens.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen(message.reference))
+
+    # ---- filters --------------------------------------------------------------------------------
+
+    @on(FacetSidebar.Toggled)
+    def _toggled(self, message: FacetSidebar.Toggled) -> None:
+        self.apply_query(self.record_query.toggled(message.facet, message.value))
+
+    @on(Chip.Removed)
+    def _chip_removed(self, message: Chip.Removed) -> None:
+        self._remove_filter(message.facet, message.value)
+        if len(query_chips(self.record_query)) == 0:
+            self.query_one(RecordTable).focus()
+
+    def facet_values(self) -> list[tuple[str, str]]:
+        """Every (facet, value) the sidebar offers."""
+        return self.query_one(FacetSidebar).values
+
+    def filters_on(self, facet: str, value: str) -> bool:
+        """True when the list is filtered on this value."""
+        return value in selected_values(self.record_query, facet)
+
+    def toggle_filter(self, facet: str, value: str) -> None:
+        """Add or remove one facet filter."""
+        self.apply_query(self.record_query.toggled(facet, value))
+
+    def _remove_filter(self, facet: str, value: str) -> None:
+        if facet == "search":
+            self.apply_query(dataclasses.replace(self.record_query, search=""))
+        else:
+            self.apply_query(self.record_query.toggled(facet, value))
+
+    @on(Input.Submitted, "#search")
+    def _search(self, message: Input.Submitted) -> None:
+        message.stop()
+        self.apply_query(dataclasses.replace(self.record_query, search=message.value.strip()))
+        self.query_one(RecordTable).focus()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_focus_facets(self) -> None:
+        sidebar = self.query_one(FacetSidebar)
+        sidebar.display = True
+        sidebar.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        sidebar = self.query_one(FacetSidebar)
+        sidebar.display = not sidebar.display
+        if not sidebar.display and sidebar.has_focus:
+            self.query_one(RecordTable).focus()
+
+    def action_focus_table(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.has_focus:
+            search.value = self.record_query.search
+        self.query_one(RecordTable).focus()
+
+    def action_focus_chips(self) -> None:
+        chips = self.query(Chip)
+        if chips:
+            chips.first().focus()
+
+    def action_clear_filters(self) -> None:
+        self.apply_query(RecordQuery(order=self.record_query.order))
+
+    def action_drop_last_filter(self) -> None:
+        chips = query_chips(self.record_query)
+        if chips:
+            self._remove_filter(*chips[-1])
+
+    def action_toggle_order(self) -> None:
+        if self.record_query.order == "newest":
+            self.apply_query(dataclasses.replace(self.record_query, order="oldest"))
+        else:
+            self.apply_query(dataclasses.replace(self.record_query, order="newest"))
+
+    def action_review_queue(self) -> None:
+        from tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen())
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    def on_store_changed(self) -> None:
+        self.apply_query(self.record_query, keep_rows=True, cursor=self.query_one(RecordTable).cursor)
+
+    def compose_closed(self, reference: str | None) -> None:
+        super().compose_closed(reference)
+        if reference:
+            self.on_store_changed()
+
+    def resume_point(self, session: Session) -> ResumePoint:
+        return ResumePoint("browser", {"query": self.record_query, "cursor": self.query_one(RecordTable).cursor})
+
+    async def forget(self) -> None:
+        self.query_one(RecordTable).forget()
+        self.query_one("#preview", Static).update("")
+        self.query_one("#search", Input).value = ""

@@ -1,0 +1,124 @@
+"""One record in full: summary as Markdown, tags, releasability, sharing ledger and revision history."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Header, Static
+
+from store.errors import LiaisonError
+from store.records import RecordDetail
+from store.service import Session
+from tui.messages import ActionDone, ActionRefused, RecordLoaded, RecordUnavailable
+from tui.screens.base import LiaisonScreen, ResumePoint
+from tui.widgets.record_view import RecordView
+
+
+class DetailScreen(LiaisonScreen):
+    """A decrypted record; edit, submit, approve or return it from here (the store decides who may)."""
+
+    AUTO_FOCUS = "RecordView"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,backspace", "back", "Back", tooltip="Back to the list.", id="detail.back"),
+        Binding("e", "edit", "Edit", tooltip="Edit this record (its author, while draft or returned).", id="detail.edit"),
+        Binding("s", "submit", "Submit", tooltip="Put this draft in review.", id="detail.submit"),
+        Binding("a", "approve", "Approve", tooltip="Approve this record (a reviewer who did not write it).", id="detail.approve"),
+        Binding("r", "return", "Return", tooltip="Return this record to its author with a comment.", id="detail.return"),
+        Binding("j", "scroll_down", "Scroll down", show=False, tooltip="Scroll the record down.", id="detail.scroll_down"),
+        Binding("k", "scroll_up", "Scroll up", show=False, tooltip="Scroll the record up.", id="detail.scroll_up"),
+    ]
+
+    def __init__(self, reference: str, scroll_y: float = 0.0) -> None:
+        super().__init__()
+        self.reference = reference
+        self.detail: RecordDetail | None = None
+        self._restore_scroll = scroll_y
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="detail-error", markup=False)
+        yield RecordView(id="record")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.reference
+        self.query_one("#detail-error").display = False
+        self.load_record()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="record", name="read record")
+    def load_record(self) -> None:
+        """Read and decrypt the record (an audited read)."""
+        try:
+            detail = self.session.get_record(self.reference)
+        except LiaisonError as exc:
+            self.post_message(RecordUnavailable(self.reference, str(exc)))
+            return
+        self.post_message(RecordLoaded(detail))
+
+    @on(RecordLoaded)
+    async def _loaded(self, message: RecordLoaded) -> None:
+        self.detail = message.detail
+        self.query_one("#detail-error").display = False
+        view = self.query_one(RecordView)
+        await view.show(message.detail)
+        if self._restore_scroll:
+            view.scroll_to(y=self._restore_scroll, animate=False)
+            self._restore_scroll = 0.0
+
+    @on(RecordUnavailable)
+    def _unavailable(self, message: RecordUnavailable) -> None:
+        error = self.query_one("#detail-error", Static)
+        error.update(message.reason)
+        error.display = True
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_scroll_down(self) -> None:
+        self.query_one(RecordView).scroll_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self.query_one(RecordView).scroll_up(animate=False)
+
+    def action_edit(self) -> None:
+        if self.detail is not None:
+            self.open_compose(existing=self.detail)
+
+    def action_submit(self) -> None:
+        self.run_workflow("submit", self.reference)
+
+    def action_approve(self) -> None:
+        self.run_workflow("approve", self.reference)
+
+    def action_return(self) -> None:
+        from tui.modals.comment import CommentModal
+
+        def send(comment: str | None) -> None:
+            if comment is not None:
+                self.run_workflow("return", self.reference, comment)
+
+        self.app.push_screen(CommentModal(f"Return {self.reference} to its author"), callback=send)
+
+    @on(ActionDone)
+    @on(ActionRefused)
+    def _after_action(self) -> None:
+        self.load_record()
+
+    def compose_closed(self, reference: str | None) -> None:
+        super().compose_closed(reference)
+        if reference:
+            self.load_record()
+
+    def on_store_changed(self) -> None:
+        self.load_record()
+
+    def resume_point(self, session: Session) -> ResumePoint:
+        return ResumePoint("detail", {"reference": self.reference, "scroll_y": self.query_one(RecordView).scroll_y})
+
+    async def forget(self) -> None:
+        self.detail = None
+        await self.query_one(RecordView).forget()

@@ -1,0 +1,191 @@
+"""The unlock screen: choose an officer, type the passphrase; the key derivation runs in a worker."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Center, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Label, LoadingIndicator, Select, Static
+
+from store.errors import AuthError, LiaisonError
+from store.service import OfficerInfo, Vault
+from store.vocab import Role
+from tui.messages import UnlockFailed, UnlockSucceeded
+from tui.screens.base import WorkerReports
+from tui.widgets.passphrase_input import PassphraseInput
+
+if TYPE_CHECKING:
+    from tui.app import LiaisonApp
+
+
+class OfficersLoaded(Message):
+    """The officers of the store (names and roles are not secret) and its ministry."""
+
+    def __init__(self, officers: list[OfficerInfo], ministry: str) -> None:
+        self.officers = officers
+        self.ministry = ministry
+        super().__init__()
+
+
+class UnlockScreen(WorkerReports, Screen[None]):
+    """Masked passphrase, officer chooser when there are several, inline errors and a growing wait after failures."""
+
+    AUTO_FOCUS = "#passphrase"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+o", "choose_officer", "Officer", tooltip="Choose which officer unlocks the store.", id="unlock.officer"),
+    ]
+
+    def __init__(self, vault: Vault, officer: str | None, notice: str = "") -> None:
+        super().__init__()
+        self.vault = vault
+        self.preferred_officer = officer
+        self.notice = notice
+        self.busy = False
+        self.retry_in = 0.0
+        self._last_reason = ""
+        self._wait_timer: Timer | None = None
+
+    @property
+    def liaison(self) -> LiaisonApp:
+        return cast("LiaisonApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Center():
+            with Vertical(id="unlock-box"):
+                yield Static("LIAISON", id="unlock-title")
+                yield Static(f"Encrypted store {self.vault.path}", id="unlock-store", markup=False)
+                yield Label("Officer", classes="field-label")
+                yield Select[str]([], prompt="loading officers…", allow_blank=True, id="officer", compact=True)
+                yield Label("Passphrase", classes="field-label")
+                yield PassphraseInput(id="passphrase")
+                yield Static(self.notice, id="unlock-notice", markup=False)
+                yield Static("", id="unlock-error", markup=False)
+                with Vertical(id="unlock-progress"):
+                    yield LoadingIndicator()
+                    yield Static("unlocking… deriving the key from your passphrase", id="unlock-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.freeze_cursors()
+        self.query_one("#unlock-progress").display = False
+        self.query_one("#unlock-notice").display = bool(self.notice)
+        self.query_one("#unlock-error").display = False
+        self.load_officers()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="officers", name="list officers")
+    def load_officers(self) -> None:
+        """Officer names and roles, and the store's ministry."""
+        self.post_message(OfficersLoaded(self.vault.officers(), self.vault.ministry))
+
+    @on(OfficersLoaded)
+    def _show_officers(self, message: OfficersLoaded) -> None:
+        active = [o for o in message.officers if not o.revoked]
+        select = cast("Select[str]", self.query_one("#officer", Select))
+        select.set_options([(f"{o.name} ({o.role.value})", o.name) for o in active])
+        names = [o.name for o in active]
+        admins = [o.name for o in active if o.role is Role.ADMIN]
+        chosen = self.preferred_officer if self.preferred_officer in names else next(iter(admins + names), None)
+        if chosen is not None:
+            select.value = chosen
+        select.disabled = len(active) <= 1
+        self.query_one("#unlock-store", Static).update(f"Store of {message.ministry} · {self.vault.path}")
+
+    @property
+    def officer(self) -> str | None:
+        """The chosen officer (None lets the store pick the only one)."""
+        value = self.query_one("#officer", Select).value
+        return value if isinstance(value, str) else self.preferred_officer
+
+    def action_choose_officer(self) -> None:
+        select = self.query_one("#officer", Select)
+        if not select.disabled:
+            select.focus()
+            select.expanded = True
+
+    @on(Select.Changed, "#officer")
+    def _officer_changed(self) -> None:
+        if self.is_mounted and not self.busy:
+            self.query_one("#passphrase", Input).focus()
+
+    @on(Input.Submitted, "#passphrase")
+    def _submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        field = self.query_one("#passphrase", PassphraseInput)
+        passphrase = field.value
+        field.forget()
+        if self.busy or self.retry_in > 0:
+            return
+        if not passphrase:
+            self._show_error("type your passphrase, then press enter")
+            return
+        self._set_busy(True)
+        self._show_error("")
+        self.unlock(self.officer, passphrase)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock", name="unlock", description="unlock")
+    def unlock(self, officer: str | None, passphrase: str) -> None:
+        """Derive the key and open the officer's slot (slow on purpose)."""
+        try:
+            session = self.vault.unlock(officer, passphrase)
+        except AuthError as exc:
+            self.post_message(UnlockFailed(officer, str(exc), wrong_passphrase=True))
+        except LiaisonError as exc:
+            self.post_message(UnlockFailed(officer, str(exc), wrong_passphrase=False))
+        else:
+            self.post_message(UnlockSucceeded(session))
+
+    @on(UnlockSucceeded)
+    def _unlocked(self, message: UnlockSucceeded) -> None:
+        self.liaison.unlock_failures = 0
+        # The app replaces this screen, so it must do so from its own message loop, not from ours.
+        self.app.call_later(self.liaison.open_session, message.session)
+
+    @on(UnlockFailed)
+    def _failed(self, message: UnlockFailed) -> None:
+        self._set_busy(False)
+        if not message.wrong_passphrase:
+            self._show_error(message.reason)
+            return
+        self._last_reason = message.reason
+        self.liaison.unlock_failures += 1
+        delay = self.liaison.settings.unlock_delay(self.liaison.unlock_failures)
+        if delay > 0:
+            self.retry_in = delay
+            self.query_one("#passphrase", Input).disabled = True
+            self._show_error(f"{message.reason} — wait {delay:g} s before trying again")
+            self._wait_timer = self.set_timer(delay, self.end_wait)
+        else:
+            self._show_error(message.reason)
+
+    def end_wait(self) -> None:
+        """The imposed wait after repeated failures is over."""
+        self.retry_in = 0.0
+        if self._wait_timer is not None:
+            self._wait_timer.stop()
+            self._wait_timer = None
+        field = self.query_one("#passphrase", Input)
+        field.disabled = False
+        field.focus()
+        self._show_error(self._last_reason)
+
+    def worker_failed(self, worker: Any) -> None:
+        self._set_busy(False)
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.query_one("#unlock-progress").display = busy
+        self.query_one("#passphrase", Input).disabled = busy or self.retry_in > 0
+        if not busy and self.retry_in <= 0:
+            self.query_one("#passphrase", Input).focus()
+
+    def _show_error(self, text: str) -> None:
+        error = self.query_one("#unlock-error", Static)
+        error.update(text)
+        error.display = bool(text)

@@ -1,0 +1,1 @@
+"""Widgets of the Liaison TUI, one per module."""

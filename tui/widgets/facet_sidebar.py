@@ -1,0 +1,121 @@
+"""The browser's sidebar: domain, counterpart ministry, TLP and status, each value with its live count."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from store.records import RecordQuery
+from store.vocab import Status, Tlp
+from tui.widgets.tlp import tlp_style
+
+FACET_TITLES = {"domain": "Domain", "ministry": "Counterpart", "tlp": "TLP", "status": "Status"}
+FACET_ATTRS = {"domain": "domains", "ministry": "ministries", "tlp": "tlps", "status": "statuses"}
+
+
+def selected_values(query: RecordQuery, facet: str) -> frozenset[str]:
+    """The values of `facet` the query filters on."""
+    values: frozenset[str] = getattr(query, FACET_ATTRS[facet])
+    return values
+
+
+class FacetSidebar(OptionList):
+    """Every facet value with its count under the other filters; `enter` or `space` toggles it."""
+
+    DEFAULT_CSS = """
+    FacetSidebar {
+        width: 28;
+        height: 1fr;
+        border: none;
+        padding: 0 1 0 1;
+        background: $panel;
+        &:focus { border: none; background-tint: $foreground 4%; }
+        & > .option-list--option-disabled { color: $text-accent; text-style: bold; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "select", "Toggle", tooltip="Add or remove the highlighted value as a filter.", id="facets.toggle"),
+    ]
+
+    class Toggled(Message):
+        """The officer toggled one facet value."""
+
+        def __init__(self, facet: str, value: str) -> None:
+            self.facet = facet
+            self.value = value
+            super().__init__()
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._values: dict[str, list[tuple[str, str]]] = {}
+        self._counts: Mapping[str, Mapping[str, int]] = {}
+        self._query = RecordQuery()
+
+    @property
+    def values(self) -> list[tuple[str, str]]:
+        """Every (facet, value) the sidebar offers."""
+        return [(facet, value) for facet, values in self._values.items() for value, _ in values]
+
+    def set_vocabulary(self, domains: Sequence[str], ministries: Sequence[str]) -> None:
+        """The values each facet offers (domains and counterpart ministries come from the store)."""
+        self._values = {
+            "domain": [(d, d) for d in domains],
+            "ministry": [(m, m) for m in ministries],
+            "tlp": [(t.value, t.value) for t in Tlp],
+            "status": [(s.value, s.value) for s in Status],
+        }
+        highlighted = self.highlighted
+        options: list[Option | None] = []
+        for facet, values in self._values.items():
+            if options:
+                options.append(None)
+            options.append(Option(FACET_TITLES[facet].upper(), id=f"h:{facet}", disabled=True))
+            options.extend(Option(self._prompt(facet, value, label), id=f"{facet}:{value}") for value, label in values)
+        self.set_options(options)
+        if highlighted is not None and highlighted < self.option_count:
+            self.highlighted = highlighted
+        elif self.option_count:
+            self.highlighted = 1
+
+    def show_counts(self, query: RecordQuery, counts: Mapping[str, Mapping[str, int]]) -> None:
+        """Refresh the marks and counts without moving the highlight."""
+        self._query = query
+        self._counts = counts
+        for facet, values in self._values.items():
+            for value, label in values:
+                self.replace_option_prompt(f"{facet}:{value}", self._prompt(facet, value, label))
+
+    def show_marks(self, query: RecordQuery) -> None:
+        """Mark the values `query` filters on at once, keeping the old counts until new ones arrive."""
+        self.show_counts(query, self._counts)
+
+    def _prompt(self, facet: str, value: str, label: str) -> Table:
+        chosen = value in selected_values(self._query, facet)
+        count = self._counts.get(facet, {}).get(value, 0) if self._counts else None
+        mark = "■ " if chosen else "□ "
+        label_style = tlp_style(value) if facet == "tlp" else Style(bold=chosen)
+        if count == 0 and not chosen:
+            label_style = label_style + Style(dim=True)
+        grid = Table.grid(expand=True)
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(justify="right", no_wrap=True)
+        grid.add_row(Text.assemble(mark, (label, label_style)), Text("" if count is None else str(count), style="dim" if not count else ""))
+        return grid
+
+    @on(OptionList.OptionSelected)
+    def _toggle(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        option_id = event.option.id or ""
+        facet, _, value = option_id.partition(":")
+        if facet in FACET_ATTRS:
+            self.post_message(self.Toggled(facet, value))

@@ -1,0 +1,362 @@
+"""A virtual table over a whole result set: draws only the visible rows, asks its screen for missing pages.
+
+Toolong's `LogLines` is the model: a `ScrollView` whose `render_line` reads from a small page cache, so
+100,000 matching records cost a scrollbar, not 100,000 widgets or decrypted titles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from store.records import RecordRow
+from store.vocab import Status
+from tui.widgets.page_cache import PageCache, PageRequest
+from tui.widgets.tlp import tlp_style
+
+#: Rows decrypted beyond the visible ones, above and below, so a key press rarely waits.
+PREFETCH_MARGIN = 10
+STATUS_COLOURS: dict[Status, str] = {
+    Status.DRAFT: "#9E9E9E",
+    Status.IN_REVIEW: "#5FAFFF",
+    Status.RETURNED: "#FF87D7",
+    Status.APPROVED: "#87D787",
+    Status.SHARED: "#87D7AF",
+    Status.ACKNOWLEDGED: "#87D7AF",
+    Status.RECEIVED: "#D7AFFF",
+    Status.ACTIONED: "#AFAFD7",
+    Status.CLOSED: "#767676",
+}
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Cell widths of each column for one table width; 0 hides a column (the preview line still shows it)."""
+
+    reference: int = 17
+    date: int = 10
+    domain: int = 17
+    route: int = 22
+    tlp: int = 12
+    status: int = 12
+    title: int = 20
+
+    @classmethod
+    def fit(cls, width: int, min_title: int = 24) -> Columns:
+        """Shrink route, domain and status to their floors, then hide route, then domain, so the title keeps `min_title` cells."""
+        widths = {"route": 22, "domain": 17, "status": 12}
+        floors = {"route": 14, "domain": 12, "status": 9}
+        fixed = 17 + 10 + 12 + 4  # reference, date, TLP, and the spaces after reference, date, TLP and status
+
+        def spare() -> int:
+            return width - fixed - sum(w + 1 for w in widths.values() if w) - min_title
+
+        for name in ("route", "domain", "status"):
+            if spare() >= 0:
+                break
+            widths[name] = max(floors[name], widths[name] + spare())
+        for name in ("route", "domain"):
+            if spare() >= 0:
+                break
+            widths[name] = 0
+        title = max(1, width - fixed - sum(w + 1 for w in widths.values() if w))
+        return cls(domain=widths["domain"], route=widths["route"], status=widths["status"], title=title)
+
+
+def fit_text(text: str, width: int) -> str:
+    """`text` cut with an ellipsis or padded to exactly `width` cells."""
+    if width <= 0:
+        return ""
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)
+
+
+def route_text(row: RecordRow) -> str:
+    """Origin → recipients, as the table shows it."""
+    return f"{row.origin}→{','.join(row.releasable_to) or '—'}"
+
+
+class RecordTable(ScrollView, can_focus=True):
+    """Reference, date, domain, origin → recipients, TLP, status and title of every matching record, drawn on demand."""
+
+    DEFAULT_CSS = """
+    RecordTable {
+        overflow-x: hidden;
+        overflow-y: scroll;
+        scrollbar-size-vertical: 1;
+        background: $surface;
+        & > .record-table--header { text-style: bold; color: $text-muted; background: $panel; }
+        & > .record-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; text-style: bold; }
+        & > .record-table--cursor-blurred { background: $block-cursor-blurred-background; }
+        & > .record-table--placeholder { color: $text-disabled; }
+    }
+    """
+
+    COMPONENT_CLASSES = {
+        "record-table--header",
+        "record-table--cursor",
+        "record-table--cursor-blurred",
+        "record-table--placeholder",
+    }
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "cursor_down", "Down", show=False, tooltip="Move to the next record.", id="table.down"),
+        Binding("up,k", "cursor_up", "Up", show=False, tooltip="Move to the previous record.", id="table.up"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, tooltip="Move one screenful down.", id="table.page_down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, tooltip="Move one screenful up.", id="table.page_up"),
+        Binding("home,g", "first", "First", show=False, tooltip="Go to the first matching record.", id="table.first"),
+        Binding("end,G", "last", "Last", show=False, tooltip="Go to the last matching record.", id="table.last"),
+        Binding("enter", "open", "Open", tooltip="Open the highlighted record.", id="table.open"),
+    ]
+
+    cursor: reactive[int] = reactive(0, init=False)
+    """Index of the highlighted record in the whole result set."""
+
+    class Highlighted(Message):
+        """The highlighted record changed (None while its page is still being decrypted)."""
+
+        def __init__(self, table: RecordTable, row: RecordRow | None) -> None:
+            self.table = table
+            self.row = row
+            super().__init__()
+
+    class Opened(Message):
+        """The officer asked to open a record."""
+
+        def __init__(self, table: RecordTable, reference: str) -> None:
+            self.table = table
+            self.reference = reference
+            super().__init__()
+
+    class PagesWanted(Message):
+        """The table needs these pages of the query of `generation` (replacing any fetch in flight)."""
+
+        def __init__(self, table: RecordTable, generation: int, requests: Sequence[PageRequest]) -> None:
+            self.table = table
+            self.generation = generation
+            self.requests = requests
+            super().__init__()
+
+    def __init__(self, *, page_size: int = 50, cached_pages: int = 8, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.cache = PageCache(page_size, cached_pages)
+        self.generation = 0
+        self.total: int | None = None
+        self._last_highlighted: RecordRow | None = None
+
+    # ---- data in ------------------------------------------------------------------------------
+
+    def reset(self, generation: int, *, keep_rows: bool = False, cursor: int | None = None) -> None:
+        """Start showing the query of `generation`; `keep_rows` draws the old rows until fresh ones arrive."""
+        self.generation = generation
+        if keep_rows:
+            self.cache.mark_stale()
+        else:
+            self.cache.clear()
+            self.total = None
+            self._update_virtual_size()
+        if cursor is not None:
+            self.set_reactive(RecordTable.cursor, max(0, cursor))
+        self.refresh()
+        self._request_visible()
+
+    def set_total(self, generation: int, total: int) -> None:
+        """How many records match the current query."""
+        if generation != self.generation:
+            return
+        self.total = total
+        self._update_virtual_size()
+        if total and self.cursor >= total:
+            self.cursor = total - 1
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self._request_visible()
+        self._announce_highlight()
+
+    def add_page(self, generation: int, page: int, rows: Sequence[RecordRow]) -> None:
+        """A fetched page arrived; ignored if it belongs to an older query."""
+        if generation != self.generation:
+            return
+        self.cache.store(page, rows)
+        self.refresh()
+        self._announce_highlight()
+        self._request_visible()
+
+    def fetch_failed(self) -> None:
+        """The last fetch failed; allow it to be asked for again."""
+        self.cache.forget_pending()
+
+    def forget(self) -> None:
+        """Drop every decrypted row (the store is being locked)."""
+        self.cache.clear()
+        self.total = None
+        self._last_highlighted = None
+        self.refresh()
+
+    @property
+    def highlighted_row(self) -> RecordRow | None:
+        """The record under the cursor, if its page is at hand."""
+        if self.total is None or self.cursor >= self.total:
+            return None
+        return self.cache.row(self.cursor)
+
+    # ---- geometry -------------------------------------------------------------------------------
+
+    @property
+    def visible_rows(self) -> int:
+        """Rows of records that fit under the header."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(0, (self.total or 0) + 1)
+
+    def _request_visible(self) -> None:
+        if self.total is None or not self.is_mounted:
+            return
+        top = round(self.scroll_y)
+        self.cache.ensure_capacity(self.visible_rows + 2 * PREFETCH_MARGIN)
+        wanted = self.cache.wanted(top - PREFETCH_MARGIN, top + self.visible_rows + PREFETCH_MARGIN, self.total)
+        if wanted:
+            self.post_message(self.PagesWanted(self, self.generation, wanted))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._request_visible()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._request_visible()
+        self._scroll_cursor_into_view()
+
+    # ---- cursor ---------------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self._announce_highlight()
+
+    def _announce_highlight(self) -> None:
+        row = self.highlighted_row
+        if row is not self._last_highlighted:
+            self._last_highlighted = row
+            self.post_message(self.Highlighted(self, row))
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = round(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor > top + self.visible_rows - 1:
+            self.scroll_to(y=self.cursor - self.visible_rows + 1, animate=False)
+
+    def move_to(self, index: int) -> None:
+        """Put the cursor on record `index` (clamped to the result set)."""
+        last = max(0, (self.total or 0) - 1)
+        self.cursor = min(max(0, index), last)
+
+    def action_cursor_down(self) -> None:
+        self.move_to(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_to(self.cursor - 1)
+
+    def action_page_down(self) -> None:
+        self.move_to(self.cursor + self.visible_rows)
+
+    def action_page_up(self) -> None:
+        self.move_to(self.cursor - self.visible_rows)
+
+    def action_first(self) -> None:
+        self.move_to(0)
+
+    def action_last(self) -> None:
+        self.move_to((self.total or 1) - 1)
+
+    def action_open(self) -> None:
+        row = self.highlighted_row
+        if row is not None:
+            self.post_message(self.Opened(self, row.reference))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y < 1 or self.total is None:
+            return
+        index = round(self.scroll_y) + event.y - 1
+        if index < self.total:
+            self.move_to(index)
+            if event.chain >= 2:
+                self.action_open()
+
+    # ---- drawing --------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        columns = Columns.fit(width)
+        if y == 0:
+            return self._header(columns, width)
+        if self.total is None:
+            return self._message("decrypting…" if y == 1 else "", width)
+        if self.total == 0:
+            return self._message("no record matches these filters" if y == 1 else "", width)
+        index = round(self.scroll_y) + y - 1
+        if index >= self.total:
+            return Strip.blank(width, self.rich_style)
+        row = self.cache.row(index)
+        if row is None:
+            return self._message("…", width)
+        return self._row(row, columns, width, cursor=index == self.cursor)
+
+    def _header(self, c: Columns, width: int) -> Strip:
+        style = self.get_component_rich_style("record-table--header")
+        names = [
+            ("Reference", c.reference),
+            ("Date", c.date),
+            ("Domain", c.domain),
+            ("Origin → to", c.route),
+            ("TLP", c.tlp),
+            ("Status", c.status),
+            ("Title", c.title),
+        ]
+        cells = [fit_text(name, w) for name, w in names if w]
+        return Strip([Segment(fit_text(" ".join(cells), width), style)], width)
+
+    def _message(self, text: str, width: int) -> Strip:
+        style = self.get_component_rich_style("record-table--placeholder")
+        return Strip([Segment(fit_text(f" {text}" if text else "", width), style)], width)
+
+    def _row(self, row: RecordRow, c: Columns, width: int, *, cursor: bool) -> Strip:
+        base = self.rich_style
+        if cursor:
+            name = "record-table--cursor" if self.has_focus else "record-table--cursor-blurred"
+            base = base + self.get_component_rich_style(name)
+        space = Segment(" ", base)
+        status_style = base if cursor else base + Style(color=STATUS_COLOURS.get(row.status))
+        cells = [
+            (row.reference, c.reference, base),
+            (f"{row.created_at:%Y-%m-%d}", c.date, base),
+            (row.domain, c.domain, base),
+            (route_text(row), c.route, base),
+            (row.tlp.value, c.tlp, tlp_style(row.tlp)),
+            (row.status.value, c.status, status_style),
+            (row.title, c.title, base),
+        ]
+        segments: list[Segment] = []
+        for text, cell_width, style in cells:
+            if cell_width:
+                if segments:
+                    segments.append(space)
+                segments.append(Segment(fit_text(text, cell_width), style))
+        used = sum(seg.cell_length for seg in segments)
+        if used < width:
+            segments.append(Segment(" " * (width - used), base))
+        return Strip(segments).crop(0, width)
