@@ -411,6 +411,8 @@ class Session:
             body = json.loads(self._keys().decrypt(token))
         except (DecryptionFailed, ValueError):
             raise TamperError(f"record {reference} is corrupt: its encrypted data does not authenticate") from None
+        if not isinstance(body, dict):
+            raise TamperError(f"record {reference} is corrupt: its encrypted data does not authenticate")
         return {k: str(body.get(k, "")) for k in ("summary", "source", "notes")}
 
     # ---- validation -----------------------------------------------------------------------------
