@@ -41,7 +41,7 @@ def parse_json_object(data: bytes, *, max_size: int = 1 << 20) -> dict[str, Any]
         raise MalformedData("serialized object too large")
     try:
         obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # deep nesting overflows the parser
         raise MalformedData("not valid JSON") from exc
     if not isinstance(obj, dict):
         raise MalformedData("expected a JSON object")

@@ -11,6 +11,10 @@ class DecryptionFailed(CryptoError):
     """A token or wrapped key did not authenticate under the key offered."""
 
 
+class SlotTampered(DecryptionFailed):
+    """A key slot opened under the passphrase, but its header or key does not match the sealed copy inside."""
+
+
 class BadParameters(CryptoError):
     """Stored KDF or format parameters are outside the accepted range."""
 

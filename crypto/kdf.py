@@ -20,6 +20,9 @@ MIN_MEMORY_TIME_PRODUCT = 19 * 1024 * 2
 MAX_MEMORY_KIB = 1024 * 1024
 MAX_ITERATIONS = 64
 MAX_LANES = 16
+#: Memory × passes: each bound alone still allows 1 GiB × 64 passes (minutes of work); calibrated slots stay at or
+#: under 64 MiB × 16 passes (1 GiB-pass).
+MAX_MEMORY_TIME_PRODUCT = 4 * 1024 * 1024
 SALT_BYTES = 16
 KEY_BYTES = 32
 #: Calibration aims at roughly 0.25–1 s on the machine that creates the slot.
@@ -73,6 +76,10 @@ class KdfParams:
             raise BadParameters(f"key derivation iterations {self.iterations} out of range 1..{MAX_ITERATIONS}")
         if self.memory_kib > MAX_MEMORY_KIB:
             raise BadParameters(f"key derivation memory {self.memory_kib} KiB exceeds {MAX_MEMORY_KIB} KiB")
+        if self.memory_kib * self.iterations > MAX_MEMORY_TIME_PRODUCT:
+            raise BadParameters(
+                f"key derivation cost {self.memory_kib} KiB × {self.iterations} passes exceeds {MAX_MEMORY_TIME_PRODUCT} KiB-passes"
+            )
         if self.memory_kib < 8 * self.lanes:
             raise BadParameters("key derivation memory too small for its lanes")
         if self.memory_kib < MIN_MEMORY_KIB or self.memory_kib * self.iterations < MIN_MEMORY_TIME_PRODUCT:

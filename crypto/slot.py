@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from crypto.encoding import b64d, b64e, canonical_json, parse_json_object
-from crypto.errors import DecryptionFailed, MalformedData
+from crypto.errors import DecryptionFailed, MalformedData, SlotTampered
 from crypto.kdf import KdfParams
 from crypto.keyring import Keyring, hkdf_derive
 from crypto.seal import open_sealed, public_bytes_x25519, seal
@@ -55,6 +55,8 @@ class OfficerSlot:
         officer, wrapped = obj.get("officer"), obj.get("wrapped")
         if not isinstance(officer, str) or not isinstance(wrapped, str):
             raise MalformedData("key slot fields missing")
+        if not wrapped.isascii():
+            raise MalformedData("key slot ciphertext is not base64 text")
         return cls(
             officer=officer,
             params=KdfParams.from_dict(obj.get("kdf")),
@@ -80,19 +82,22 @@ def create_slot(officer: str, passphrase: bytes, params: KdfParams, private_key:
 
 
 def open_slot(slot: OfficerSlot, passphrase: bytes) -> bytes:
-    """Return the officer's private key; DecryptionFailed on a wrong passphrase or an edited slot."""
+    """Return the officer's private key; DecryptionFailed on a wrong passphrase, SlotTampered on an edited slot."""
     slot.params.validate()
     try:
         inner = _slot_fernet(passphrase, slot.params).decrypt(slot.wrapped)
     except InvalidToken as exc:
         raise DecryptionFailed("wrong passphrase") from exc
-    obj = parse_json_object(inner)
+    try:
+        obj = parse_json_object(inner)
+        secret = b64d(obj.get("secret"), length=32)
+    except MalformedData as exc:
+        raise SlotTampered(f"its sealed copy is malformed ({exc})") from exc
     if obj.get("header") != slot.header():
-        raise DecryptionFailed("key slot header does not match its sealed copy")
-    secret = b64d(obj.get("secret"), length=32)
+        raise SlotTampered("key slot header does not match its sealed copy")
     derived_public = public_bytes_x25519(X25519PrivateKey.from_private_bytes(secret).public_key())
     if derived_public != slot.public_key:
-        raise DecryptionFailed("key slot public key does not match")
+        raise SlotTampered("key slot public key does not match")
     return secret
 
 
@@ -110,7 +115,7 @@ def open_grant(grant: str, store_id: str, officer: str, private_key: bytes) -> K
     """Recover the keyring from an officer's grant."""
     obj = parse_json_object(grant.encode("utf-8"))
     token = obj.get("token")
-    if obj.get("v") != 1 or not isinstance(token, str):
+    if obj.get("v") != 1 or not isinstance(token, str) or not token.isascii():
         raise MalformedData("unsupported grant")
     plain = open_sealed(private_key, b64d(obj.get("epk"), length=32), token.encode("ascii"), _grant_info(store_id, officer))
     keyring = Keyring.from_bytes(plain)
