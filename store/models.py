@@ -102,6 +102,7 @@ class Record(Base):
         Index("ix_records_status_created", "status", "created_at", "id"),
         Index("ix_records_tlp_created", "tlp", "created_at", "id"),
         Index("ix_records_origin_created", "origin", "created_at", "id"),
+        Index("ix_records_facets", "domain", "tlp", "status"),  # covering: the sidebar's counts in one scan
     )
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Select, and_, column, func, or_, select
+from sqlalchemy import Integer, Select, column, func, literal, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from store import sqlite as dialect
@@ -148,8 +149,23 @@ def search_ids(tokens: list[str]) -> Any:
     return dialect.index_match_clause(tokens).columns(column("rowid", Integer))
 
 
-def conditions(query: RecordQuery, search_tokens: list[str] | None) -> list[ColumnElement[bool]]:
-    """The WHERE clauses for a query; `search_tokens` are the blind-index tokens of `query.search`."""
+def conditions(query: RecordQuery, search_tokens: list[str] | None, *, paged: bool = True) -> list[ColumnElement[bool]]:
+    """The WHERE clauses for a query; `search_tokens` are the blind-index tokens of `query.search`.
+
+    The ministry and search filters are set-membership tests on the record id. For a page (`paged`) they
+    must not drive the query: driven from their subquery, SQLite fetches and sorts every match (~95,000
+    for a common counterpart or word, 100–170 ms at 100k) to show 50. Probed instead (ministries: one
+    EXISTS look-up of the party key per row; search: the FTS matches as an in-memory set), the created_at
+    index is walked in display order and the walk stops at the page's last row.
+    A count (`paged=False`) may drive from a set, unless a domain, TLP or status filter offers an index
+    range to probe from (driving from 95k party rows to count 587 records took 53 ms).
+    """
+    record_filters = query.domains or query.tlps or query.statuses
+    return _conditions(query, search_tokens, drive=() if paged or record_filters else ("ministries", "search"))
+
+
+def _conditions(query: RecordQuery, search_tokens: list[str] | None, *, drive: Collection[str]) -> list[ColumnElement[bool]]:
+    """`conditions`, with the id sets named in `drive` ("ministries", "search") free to drive the query."""
     conds: list[ColumnElement[bool]] = []
     if query.domains:
         conds.append(Record.domain.in_(sorted(query.domains)))
@@ -158,11 +174,19 @@ def conditions(query: RecordQuery, search_tokens: list[str] | None) -> list[Colu
     if query.statuses:
         conds.append(Record.status.in_(sorted(query.statuses)))
     if query.ministries:
-        parties = select(RecordParty.record_id).where(RecordParty.ministry.in_(sorted(query.ministries)))
-        conds.append(Record.id.in_(parties))
+        if "ministries" in drive:
+            conds.append(Record.id.in_(party_ids(query.ministries)))
+        else:  # one probe of the (record_id, ministry) key per candidate row; no set to build first
+            conds.append(party_ids(query.ministries).where(RecordParty.record_id == Record.id).exists())
     if search_tokens:
-        conds.append(Record.id.in_(select(search_ids(search_tokens).subquery().c.rowid)))
+        record_id = Record.id if "search" in drive else dialect.unindexed(Record.id)
+        conds.append(record_id.in_(select(search_ids(search_tokens).subquery().c.rowid)))
     return conds
+
+
+def party_ids(ministries: frozenset[str]) -> Select[Any]:
+    """The ids of records that any of `ministries` is a party to (origin or recipient)."""
+    return select(RecordParty.record_id).where(RecordParty.ministry.in_(sorted(ministries)))
 
 
 def ordered(stmt: Select[Any], order: Order) -> Select[Any]:
@@ -173,13 +197,74 @@ def ordered(stmt: Select[Any], order: Order) -> Select[Any]:
 
 
 def after_cursor(order: Order, cursor: tuple[datetime, int]) -> ColumnElement[bool]:
-    """Keyset condition: rows strictly after `cursor` in the chosen order."""
-    created, rid = cursor
-    if order == "oldest":
-        return or_(Record.created_at > created, and_(Record.created_at == created, Record.id > rid))
-    return or_(Record.created_at < created, and_(Record.created_at == created, Record.id < rid))
+    """Keyset condition: rows strictly after `cursor` in the chosen order.
+
+    A row-value comparison, which SQLite turns into a range on the (…, created_at, id) indexes; the
+    equivalent OR of two comparisons is not (a page halfway through 100k records: 5.8 ms with the OR,
+    0.4 ms with the row value).
+    """
+    key = tuple_(Record.created_at, Record.id)
+    bound = tuple_(literal(cursor[0], Record.created_at.type), literal(cursor[1], Integer()))
+    return key > bound if order == "oldest" else key < bound
 
 
 def count_statement(conds: list[ColumnElement[bool]]) -> Select[Any]:
     """How many records match."""
     return select(func.count()).select_from(Record).where(*conds)
+
+
+#: An id set smaller than this fraction of all records drives a count (its rows are looked up); a larger
+#: one is probed while an index is scanned. Measured at 100k: driving from 95k party rows 140 ms, probing
+#: 47 ms; driving from 4.7k search matches 13 ms, probing 41 ms.
+DRIVE_FRACTION = 0.2
+
+
+def facet_counts(s: Any, query: RecordQuery, search_tokens: list[str] | None, own_ministry: str) -> dict[str, dict[str, int]]:
+    """Live counts for each sidebar facet, each with the other facets' filters applied, in three queries.
+
+    1. the sizes of the ministry and search id sets (an index range count and an FTS doclist count),
+       to choose which set, if any, may drive the counting queries;
+    2. a cube of record counts per (domain, TLP, status) under the ministry and search filters, one
+       scan of the covering index `ix_records_facets`: the domain, TLP and status facets are all sums
+       over its cells (at most 7 × 5 × 9), where three GROUP BY queries each rebuilt the same id sets;
+    3. the ministry facet from the party index, joined to the records only when a domain, TLP or
+       status filter needs them.
+    """
+    total = select(func.count()).select_from(Record).scalar_subquery()
+    parties = select(func.count()).select_from(party_ids(query.ministries).subquery()).scalar_subquery() if query.ministries else literal(0)
+    matches = select(func.count()).select_from(search_ids(search_tokens).subquery()).scalar_subquery() if search_tokens else literal(0)
+    n_records, n_parties, n_matches = s.execute(select(total, parties, matches)).one()
+    small = DRIVE_FRACTION * n_records
+    sizes = [(n, name) for n, name, on in ((n_parties, "ministries", query.ministries), (n_matches, "search", search_tokens)) if on]
+    drive = [min(sizes)[1]] if sizes and min(sizes)[0] <= small else []
+
+    cols = (Record.domain, Record.tlp, Record.status)
+    cube_conds = _conditions(RecordQuery(ministries=query.ministries), search_tokens, drive=drive)
+    result = facets_from_cube(s.execute(select(*cols, func.count()).where(*cube_conds).group_by(*cols)), query)
+
+    stmt = select(RecordParty.ministry, func.count()).where(RecordParty.ministry != own_ministry)
+    if search_tokens:
+        party_record = RecordParty.record_id if n_matches <= small else dialect.unindexed(RecordParty.record_id)
+        stmt = stmt.where(party_record.in_(select(search_ids(search_tokens).subquery().c.rowid)))
+    record_conds = _conditions(RecordQuery(domains=query.domains, tlps=query.tlps, statuses=query.statuses), None, drive=())
+    if record_conds:
+        stmt = stmt.join(Record, Record.id == RecordParty.record_id).where(*record_conds)
+    ministries = {str(k): int(v) for k, v in s.execute(stmt.group_by(RecordParty.ministry))}
+    return {"domain": result["domain"], "ministry": ministries, "tlp": result["tlp"], "status": result["status"]}
+
+
+def facets_from_cube(cells: Iterable[Any], query: RecordQuery) -> dict[str, dict[str, int]]:
+    """The domain, TLP and status facet counts, each with the other facets' filters applied, from the cube."""
+    counts: dict[str, dict[str, int]] = {"domain": {}, "tlp": {}, "status": {}}
+    domain_counts, tlp_counts, status_counts = counts["domain"], counts["tlp"], counts["status"]
+    for domain, tlp, status, n in cells:
+        domain_ok = not query.domains or domain in query.domains
+        tlp_ok = not query.tlps or tlp in query.tlps
+        status_ok = not query.statuses or status in query.statuses
+        if tlp_ok and status_ok:
+            domain_counts[domain] = domain_counts.get(domain, 0) + int(n)
+        if domain_ok and status_ok:
+            tlp_counts[tlp] = tlp_counts.get(tlp, 0) + int(n)
+        if domain_ok and tlp_ok:
+            status_counts[status] = status_counts.get(status, 0) + int(n)
+    return {facet: dict(sorted(values.items())) for facet, values in counts.items()}

@@ -46,6 +46,7 @@ from store.records import (
     after_cursor,
     conditions,
     count_statement,
+    facet_counts,
     ordered,
 )
 from store.vocab import (
@@ -713,28 +714,14 @@ class Session:
         """How many records match (no decryption)."""
         self._keys()
         with self.db.read() as s:
-            return int(s.execute(count_statement(conditions(query, self._search_tokens(query)))).scalar_one())
+            return int(s.execute(count_statement(conditions(query, self._search_tokens(query), paged=False))).scalar_one())
 
     def facet_counts(self, query: RecordQuery = RecordQuery()) -> dict[str, dict[str, int]]:
         """Live counts for each sidebar facet, each computed with the other facets' filters applied."""
         self._keys()
-        result: dict[str, dict[str, int]] = {}
+        tokens = self._search_tokens(query)
         with self.db.read() as s:
-            for facet in FACETS:
-                sub = query.without(facet)
-                conds = conditions(sub, self._search_tokens(sub))
-                if facet == "ministry":
-                    stmt = (
-                        select(RecordParty.ministry, func.count())
-                        .join(Record, Record.id == RecordParty.record_id)
-                        .where(*conds, RecordParty.ministry != self.ministry)
-                        .group_by(RecordParty.ministry)
-                    )
-                else:
-                    col = {"domain": Record.domain, "tlp": Record.tlp, "status": Record.status}[facet]
-                    stmt = select(col, func.count()).where(*conds).group_by(col)
-                result[facet] = {str(k): int(v) for k, v in s.execute(stmt)}
-        return result
+            return facet_counts(s, query, tokens, self.ministry)
 
     def review_queue(self, limit: int = 500) -> list[RecordRow]:
         """Records in review, oldest first."""

@@ -66,6 +66,7 @@ def upgrade() -> None:
         "ix_records_status_created": ["status", "created_at", "id"],
         "ix_records_tlp_created": ["tlp", "created_at", "id"],
         "ix_records_origin_created": ["origin", "created_at", "id"],
+        "ix_records_facets": ["domain", "tlp", "status"],
     }.items():
         op.create_index(name, "records", cols)
     op.create_table(
