@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Select, column, func, literal, select, tuple_
+from sqlalchemy import Integer, Select, bindparam, column, func, literal, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from store import sqlite as dialect
-from store.models import Record, RecordParty
+from store.models import Meta, Record, RecordParty
 from store.vocab import Status, Tlp
 
 Order = Literal["newest", "oldest"]
@@ -164,8 +168,13 @@ def conditions(query: RecordQuery, search_tokens: list[str] | None, *, paged: bo
     return _conditions(query, search_tokens, drive=() if paged or record_filters else ("ministries", "search"))
 
 
-def _conditions(query: RecordQuery, search_tokens: list[str] | None, *, drive: Collection[str]) -> list[ColumnElement[bool]]:
-    """`conditions`, with the id sets named in `drive` ("ministries", "search") free to drive the query."""
+def _conditions(query: RecordQuery, search_tokens: list[str] | None, *, drive: Collection[str], full_scan: bool = False) -> list[ColumnElement[bool]]:
+    """`conditions`, with the id sets named in `drive` ("ministries", "search") free to drive the query.
+
+    A ministry set that may not drive is probed per row with EXISTS, which needs no set built first (a
+    page stops early), or, for a `full_scan` that visits every row anyway, as an in-memory set (44 ms
+    instead of 63 ms for the 95k-record counterpart at 100k).
+    """
     conds: list[ColumnElement[bool]] = []
     if query.domains:
         conds.append(Record.domain.in_(sorted(query.domains)))
@@ -176,6 +185,8 @@ def _conditions(query: RecordQuery, search_tokens: list[str] | None, *, drive: C
     if query.ministries:
         if "ministries" in drive:
             conds.append(Record.id.in_(party_ids(query.ministries)))
+        elif full_scan:
+            conds.append(dialect.unindexed(Record.id).in_(party_ids(query.ministries)))
         else:  # one probe of the (record_id, ministry) key per candidate row; no set to build first
             conds.append(party_ids(query.ministries).where(RecordParty.record_id == Record.id).exists())
     if search_tokens:
@@ -208,6 +219,82 @@ def after_cursor(order: Order, cursor: tuple[datetime, int]) -> ColumnElement[bo
     return key > bound if order == "oldest" else key < bound
 
 
+#: What a page of the browser shows of each record, in `page_rows` order.
+_PAGE_COLUMNS = (
+    Record.id, Record.reference, Record.uuid, Record.domain, Record.origin, Record.tlp, Record.status,
+    Record.author, Record.created_at, Record.updated_at, Record.revision, Record.title_ct,
+)
+
+
+def page_statement(conds: list[ColumnElement[bool]], order: Order) -> Select[Any]:
+    """One statement for a page: the listed columns and each record's recipients (comma-joined).
+
+    Plain columns instead of ORM objects, and the recipients from a correlated subquery instead of a
+    second query: 1.6 ms instead of 2.4 ms for a page of 50 at 100k, most of it the 50 title decrypts.
+    """
+    parties = (
+        select(RecordParty.ministry)
+        .where(RecordParty.record_id == Record.id, RecordParty.is_origin.is_(False))
+        .correlate(Record)
+        .subquery()
+    )
+    recipients = select(func.group_concat(parties.c.ministry, ",")).scalar_subquery()
+    return ordered(select(*_PAGE_COLUMNS, recipients).where(*conds), order)
+
+
+def list_page(
+    s: Any,
+    query: RecordQuery,
+    search_tokens: list[str] | None,
+    *,
+    limit: int,
+    offset: int,
+    after: tuple[datetime, int] | None,
+    open_text: Callable[[bytes, str], str],
+) -> list[RecordRow]:
+    """One page of the browser: `limit` rows after `offset` rows or after the keyset cursor `after`."""
+    stmt = _page_statement(query, tuple(search_tokens) if search_tokens else None, after is not None)
+    params: dict[str, Any] = {"page_limit": limit, "page_offset": offset}
+    if after is not None:
+        params.update(after_created=after[0], after_id=after[1])
+    return page_rows(s.execute(stmt, params), open_text)
+
+
+def _page_statement(query: RecordQuery, search_tokens: tuple[str, ...] | None, keyset: bool) -> Select[Any]:
+    if search_tokens:  # built afresh: no search's tokens are kept in a module-level cache
+        return _build_page_statement(query, search_tokens, keyset)
+    return _cached_page_statement(dataclasses.replace(query, search=""), keyset)
+
+
+@lru_cache(maxsize=64)
+def _cached_page_statement(query: RecordQuery, keyset: bool) -> Select[Any]:
+    """The same statement object for every page of one query: SQLAlchemy memoises its cache key on the
+    object, so paging skips building and traversing it again (2.5 → 1.7 ms a page at 100k)."""
+    return _build_page_statement(query, None, keyset)
+
+
+def _build_page_statement(query: RecordQuery, search_tokens: tuple[str, ...] | None, keyset: bool) -> Select[Any]:
+    conds = conditions(query, list(search_tokens) if search_tokens else None)
+    if keyset:
+        key = tuple_(Record.created_at, Record.id)
+        bound = tuple_(bindparam("after_created", type_=Record.created_at.type), bindparam("after_id", type_=Integer()))
+        conds.append(key > bound if query.order == "oldest" else key < bound)
+    return page_statement(conds, query.order).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+
+
+def page_rows(result: Iterable[Any], open_text: Callable[[bytes, str], str]) -> list[RecordRow]:
+    """The rows of `page_statement`, titles decrypted with `open_text(token, reference)`."""
+    return [
+        RecordRow(
+            id=rid, reference=reference, uuid=uuid, domain=domain, origin=origin,
+            releasable_to=tuple(sorted(recipients.split(","))) if recipients else (),
+            tlp=Tlp(tlp), status=Status(status), author=author, created_at=created_at, updated_at=updated_at,
+            revision=revision, title=open_text(title_ct, reference),
+        )
+        for rid, reference, uuid, domain, origin, tlp, status, author, created_at, updated_at, revision, title_ct, recipients in result
+    ]
+
+
 def count_statement(conds: list[ColumnElement[bool]]) -> Select[Any]:
     """How many records match."""
     return select(func.count()).select_from(Record).where(*conds)
@@ -217,40 +304,119 @@ def count_statement(conds: list[ColumnElement[bool]]) -> Select[Any]:
 #: one is probed while an index is scanned. Measured at 100k: driving from 95k party rows 140 ms, probing
 #: 47 ms; driving from 4.7k search matches 13 ms, probing 41 ms.
 DRIVE_FRACTION = 0.2
+Cube = tuple[tuple[str, str, str, int], ...]
 
 
-def facet_counts(s: Any, query: RecordQuery, search_tokens: list[str] | None, own_ministry: str) -> dict[str, dict[str, int]]:
-    """Live counts for each sidebar facet, each with the other facets' filters applied, in three queries.
+class _VersionedCache:
+    """Sidebar counts of one store state, keyed by what they depend on and by the store's change counter.
 
-    1. the sizes of the ministry and search id sets (an index range count and an FTS doclist count),
-       to choose which set, if any, may drive the counting queries;
-    2. a cube of record counts per (domain, TLP, status) under the ministry and search filters, one
-       scan of the covering index `ix_records_facets`: the domain, TLP and status facets are all sums
-       over its cells (at most 7 × 5 × 9), where three GROUP BY queries each rebuilt the same id sets;
-    3. the ministry facet from the party index, joined to the records only when a domain, TLP or
-       status filter needs them.
+    Every committed change bumps `liaison_meta.changes` in its own transaction (see `Session._act`), and a
+    read transaction sees the counter and the records as of the same instant, so an entry keyed by the
+    counter can never be stale. Only plaintext tag counts are kept, never anything of a search.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        value = compute()
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_COUNTS = _VersionedCache()
+
+
+def clear_count_cache() -> None:
+    """Forget every cached count (the benchmark measures cold counts this way)."""
+    _COUNTS.clear()
+
+
+def _store_version(s: Any) -> tuple[str, str | None, str | None]:
+    """Which store, in which state: its file, its id and its change counter, read in the caller's transaction."""
+    meta = dict(s.execute(select(Meta.key, Meta.value).where(Meta.key.in_(("store_id", "changes")))).all())
+    return str(s.connection().engine.url), meta.get("store_id"), meta.get("changes")
+
+
+def _cube(s: Any, ministries: frozenset[str], search_tokens: list[str] | None) -> Cube:
+    """Record counts per (domain, TLP, status) under a ministry filter and a search.
+
+    One scan of the covering index `ix_records_facets`. The ministry or search id set drives the scan only
+    when it is small (its size is an index range count or an FTS doclist count): see DRIVE_FRACTION.
     """
     total = select(func.count()).select_from(Record).scalar_subquery()
-    parties = select(func.count()).select_from(party_ids(query.ministries).subquery()).scalar_subquery() if query.ministries else literal(0)
+    parties = select(func.count()).select_from(party_ids(ministries).subquery()).scalar_subquery() if ministries else literal(0)
     matches = select(func.count()).select_from(search_ids(search_tokens).subquery()).scalar_subquery() if search_tokens else literal(0)
     n_records, n_parties, n_matches = s.execute(select(total, parties, matches)).one()
-    small = DRIVE_FRACTION * n_records
-    sizes = [(n, name) for n, name, on in ((n_parties, "ministries", query.ministries), (n_matches, "search", search_tokens)) if on]
-    drive = [min(sizes)[1]] if sizes and min(sizes)[0] <= small else []
-
+    sizes = [(n, name) for n, name, on in ((n_parties, "ministries", ministries), (n_matches, "search", search_tokens)) if on]
+    drive = [min(sizes)[1]] if sizes and min(sizes)[0] <= DRIVE_FRACTION * n_records else []
     cols = (Record.domain, Record.tlp, Record.status)
-    cube_conds = _conditions(RecordQuery(ministries=query.ministries), search_tokens, drive=drive)
-    result = facets_from_cube(s.execute(select(*cols, func.count()).where(*cube_conds).group_by(*cols)), query)
+    conds = _conditions(RecordQuery(ministries=ministries), search_tokens, drive=drive, full_scan=True)
+    return tuple((str(d), str(t), str(st), int(n)) for d, t, st, n in s.execute(select(*cols, func.count()).where(*conds).group_by(*cols)))
 
+
+def _cached_cube(s: Any, ministries: frozenset[str], search_tokens: list[str] | None) -> Cube:
+    if search_tokens:
+        return _cube(s, ministries, search_tokens)
+    return _COUNTS.get(("cube", _store_version(s), ministries), lambda: _cube(s, ministries, None))  # type: ignore[no-any-return]
+
+
+def count_matching(s: Any, query: RecordQuery, search_tokens: list[str] | None) -> int:
+    """How many records match: a sum over the cube (shared with the facet counts that follow) or, with a
+    search, one COUNT."""
+    if search_tokens:
+        return int(s.execute(count_statement(conditions(query, search_tokens, paged=False))).scalar_one())
+    return sum(
+        n
+        for domain, tlp, status, n in _cached_cube(s, query.ministries, None)
+        if (not query.domains or domain in query.domains)
+        and (not query.tlps or tlp in query.tlps)
+        and (not query.statuses or status in query.statuses)
+    )
+
+
+def _ministry_facet(s: Any, query: RecordQuery, search_tokens: list[str] | None, own_ministry: str) -> dict[str, int]:
+    """Records per counterpart ministry under the domain, TLP, status and search filters: the party index
+    alone when no domain, TLP or status filter needs the records joined (10 ms instead of 45 ms at 100k)."""
     stmt = select(RecordParty.ministry, func.count()).where(RecordParty.ministry != own_ministry)
     if search_tokens:
-        party_record = RecordParty.record_id if n_matches <= small else dialect.unindexed(RecordParty.record_id)
+        n_records, n_matches = s.execute(select(select(func.count()).select_from(Record).scalar_subquery(), select(func.count()).select_from(search_ids(search_tokens).subquery()).scalar_subquery())).one()
+        party_record = RecordParty.record_id if n_matches <= DRIVE_FRACTION * n_records else dialect.unindexed(RecordParty.record_id)
         stmt = stmt.where(party_record.in_(select(search_ids(search_tokens).subquery().c.rowid)))
     record_conds = _conditions(RecordQuery(domains=query.domains, tlps=query.tlps, statuses=query.statuses), None, drive=())
     if record_conds:
         stmt = stmt.join(Record, Record.id == RecordParty.record_id).where(*record_conds)
-    ministries = {str(k): int(v) for k, v in s.execute(stmt.group_by(RecordParty.ministry))}
-    return {"domain": result["domain"], "ministry": ministries, "tlp": result["tlp"], "status": result["status"]}
+    return {str(k): int(v) for k, v in s.execute(stmt.group_by(RecordParty.ministry))}
+
+
+def facet_counts(s: Any, query: RecordQuery, search_tokens: list[str] | None, own_ministry: str) -> dict[str, dict[str, int]]:
+    """Live counts for each sidebar facet, each with the other facets' filters applied.
+
+    The domain, TLP and status facets are sums over one cube of counts per (domain, TLP, status) under
+    the ministry and search filters (at most 7 × 5 × 9 cells), where three GROUP BY queries each rebuilt
+    the same id sets; the ministry facet is one GROUP BY over the party index. Without a search both are
+    cached per store state, so toggling a domain, TLP or status filter re-reads only what it changes.
+    """
+    cube = facets_from_cube(_cached_cube(s, query.ministries, search_tokens), query)
+    if search_tokens:
+        ministries = _ministry_facet(s, query, search_tokens, own_ministry)
+    else:
+        key = ("ministry", _store_version(s), own_ministry, query.domains, query.tlps, query.statuses)
+        ministries = dict(_COUNTS.get(key, lambda: _ministry_facet(s, query, None, own_ministry)))
+    return {"domain": cube["domain"], "ministry": ministries, "tlp": cube["tlp"], "status": cube["status"]}
 
 
 def facets_from_cube(cells: Iterable[Any], query: RecordQuery) -> dict[str, dict[str, int]]:

@@ -45,8 +45,10 @@ from store.records import (
     RevisionInfo,
     after_cursor,
     conditions,
+    count_matching,
     count_statement,
     facet_counts,
+    list_page,
     ordered,
 )
 from store.vocab import (
@@ -703,18 +705,15 @@ class Session:
         if limit < 0 or offset < 0:
             raise ValidationError("limit and offset must not be negative")
         self._keys()
-        conds = conditions(query, self._search_tokens(query))
-        if after is not None:
-            conds.append(after_cursor(query.order, after))
-        stmt = ordered(select(Record).where(*conds), query.order).limit(limit).offset(offset)
+        tokens = self._search_tokens(query)
         with self.db.read() as s:
-            return self._rows(s, s.scalars(stmt).all())
+            return list_page(s, query, tokens, limit=limit, offset=offset, after=after, open_text=self.open_text)
 
     def count_records(self, query: RecordQuery = RecordQuery()) -> int:
         """How many records match (no decryption)."""
         self._keys()
         with self.db.read() as s:
-            return int(s.execute(count_statement(conditions(query, self._search_tokens(query), paged=False))).scalar_one())
+            return count_matching(s, query, self._search_tokens(query))
 
     def facet_counts(self, query: RecordQuery = RecordQuery()) -> dict[str, dict[str, int]]:
         """Live counts for each sidebar facet, each computed with the other facets' filters applied."""

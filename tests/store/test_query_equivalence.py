@@ -120,3 +120,33 @@ def test_keyset_equals_the_or_form_on_ties(session: Session) -> None:
                 plain = list(s.scalars(ordered(select(Record.id).where(or_(cmp, and_(Record.created_at == created, tie))), order)))
                 rows = session.list_records(RecordQuery(order=order), limit=len(plain) + 1, after=(created, rid))
                 assert [r.id for r in rows] == plain
+
+
+def test_page_rows_equal_the_orm_rows(session: Session) -> None:
+    """The one-statement page (plain columns, recipients from a subquery) builds the same rows as the ORM path."""
+    for query in (RecordQuery(), RecordQuery(order="oldest"), RecordQuery(ministries=frozenset({"PK-ANF"})), RecordQuery(search="karachi")):
+        rows = session.list_records(query, limit=40)
+        with session.db.read() as s:
+            records = {r.id: r for r in s.scalars(select(Record).where(Record.id.in_([r.id for r in rows])))}
+            expected = session._rows(s, [records[r.id] for r in rows])
+        assert rows == expected
+        assert any(r.releasable_to for r in rows) or query.search
+
+
+def test_cached_counts_follow_every_change(tmp_path: Path) -> None:
+    """Counts are cached per store state (the change counter): a write by any session shows at once."""
+    fixed = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    path = tmp_path / "demo.db"
+    build_demo(path, records=60, clock=lambda: fixed)
+    with Vault.open(path, clock=lambda: fixed) as vault, Vault.open(path, clock=lambda: fixed) as other_process:
+        session = vault.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
+        writer = other_process.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
+        query = RecordQuery(ministries=frozenset({"PK-NDMA"}))
+        before, facets = session.count_records(query), session.facet_counts(query)
+        assert session.count_records(query) == before  # served from the cache
+        writer.add_record(Draft(domain="cybercrime", tlp="GREEN", title="Fresh record for the NDMA", releasable_to=["PK-NDMA"]))
+        assert session.count_records(query) == before + 1
+        after = session.facet_counts(query)
+        assert after["domain"].get("cybercrime", 0) == facets["domain"].get("cybercrime", 0) + 1
+        assert after["ministry"]["PK-NDMA"] == facets["ministry"]["PK-NDMA"] + 1
+        assert after == plain_facets(session, query)
