@@ -36,6 +36,7 @@ class LiaisonApp(WorkerReports, App[int]):
     TITLE = "Liaison"
     COMMANDS: ClassVar[set[Any]] = {RecordsCommands, ReviewCommands, VaultCommands}
     COMMAND_PALETTE_DISPLAY = "ctrl+p"
+    QUIET_GROUPS = frozenset({"poll"})
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+l", "lock", "Lock", tooltip="Lock now: forget the keys and every decrypted word.", id="app.lock", priority=True),
@@ -72,6 +73,12 @@ class LiaisonApp(WorkerReports, App[int]):
         if self.settings.idle_lock_minutes > 0:
             self.set_interval(IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Lock and refresh only mean something while unlocked (hidden from the footer otherwise)."""
+        if action in {"lock", "refresh"} and self.session is None:
+            return False
+        return True
+
     # ---- unlocking and locking ------------------------------------------------------------------
 
     async def open_session(self, session: Session) -> None:
@@ -83,6 +90,7 @@ class LiaisonApp(WorkerReports, App[int]):
 
         self.session = session
         self.is_locking_or_locked = False
+        self.refresh_bindings()
         self._last_activity = self._monotonic()
         self._counter = None
         points: list[ResumePoint] = []
@@ -106,7 +114,7 @@ class LiaisonApp(WorkerReports, App[int]):
     async def action_lock(self) -> None:
         """Forget the keys and every decrypted word, remembering only where the officer was."""
         session = self.session
-        if session is None:
+        if session is None or self.is_locking_or_locked:
             return
         self.is_locking_or_locked = True
         points: list[ResumePoint] = []
@@ -116,12 +124,13 @@ class LiaisonApp(WorkerReports, App[int]):
                 if point is not None:
                     points.append(point)
         self._resume = (session.actor.name, points)
-        self.workers.cancel_all()
         for screen in self.screen_stack:
+            self.workers.cancel_node(screen)
             if isinstance(screen, LiaisonScreen):
                 await screen.forget()
         self.session = None
         session.lock()
+        self.refresh_bindings()
         while len(self.screen_stack) > 2:
             await self.pop_screen()
         await self.switch_screen(UnlockScreen(self.vault, session.actor.name, notice="Locked. Unlock to carry on where you were."))
@@ -131,7 +140,7 @@ class LiaisonApp(WorkerReports, App[int]):
         if self.session is None or self.settings.idle_lock_minutes <= 0:
             return
         if self._monotonic() - self._last_activity >= self.settings.idle_lock_minutes * 60:
-            self.run_worker(self.action_lock(), name="idle lock", group="lock", exclusive=True)
+            self.call_later(self.action_lock)
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp | events.Paste):

@@ -105,3 +105,4 @@ class VaultCommands(LiaisonProvider):
             yield Command("vault: Lock", app.action_lock, "Forget the keys and every decrypted word; ask for the passphrase again.")
         yield Command("app: Keys", app.action_help, "Every key of the current screen.")
         yield Command("app: Quit", app.action_quit, "Lock and leave Liaison.")
+

@@ -64,12 +64,20 @@ class PageLoaded(Message):
         super().__init__()
 
 
-class CountsLoaded(Message):
-    """How many records match the query of `generation`, and the live facet counts."""
+class CountLoaded(Message):
+    """How many records match the query of `generation` (sent first: the table needs it to draw)."""
 
-    def __init__(self, generation: int, total: int, facets: Mapping[str, Mapping[str, int]]) -> None:
+    def __init__(self, generation: int, total: int) -> None:
         self.generation = generation
         self.total = total
+        super().__init__()
+
+
+class FacetsLoaded(Message):
+    """The live facet counts under the query of `generation` (sent after the total)."""
+
+    def __init__(self, generation: int, facets: Mapping[str, Mapping[str, int]]) -> None:
+        self.generation = generation
         self.facets = facets
         super().__init__()
 
@@ -151,3 +159,4 @@ class VocabularyLoaded(Message):
         self.domains = domains
         self.ministries = ministries
         super().__init__()
+

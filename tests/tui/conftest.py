@@ -125,10 +125,10 @@ def make_app(store_path: Path) -> Iterator[Callable[..., LiaisonApp]]:
     """Build the app on the test's store with a fixed clock, no cursor blink and no waits after wrong passphrases."""
     vaults: list[Vault] = []
 
-    def make(officer: str | None = None, **settings: object) -> LiaisonApp:
+    def make(officer: str | None = None, *, path: Path | None = None, **settings: object) -> LiaisonApp:
         options: dict[str, object] = {"cursor_blink": False, "unlock_backoff_cap_seconds": 0.0, "poll_seconds": 3600.0}
         options.update(settings)
-        vault = Vault.open(store_path, clock=fixed_clock)
+        vault = Vault.open(path or store_path, clock=fixed_clock)
         vaults.append(vault)
         return LiaisonApp(vault, officer=officer, settings=Settings(**options))  # type: ignore[arg-type]
 

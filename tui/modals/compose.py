@@ -113,6 +113,8 @@ class ComposeModal(LiaisonModal):
         releasable = self.query_one("#releasable", SelectionList)
         releasable.clear_options()
         releasable.add_options([(f"{code}  {name}", code) for code, name, is_self in message.ministries if not is_self])
+        if releasable.option_count:
+            releasable.highlighted = 0
         self._fill(self._pending_values)
         self._initial = {} if self._restored else self.values()
 

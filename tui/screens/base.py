@@ -42,12 +42,18 @@ def report_error(app: App[Any], error: BaseException | None, what: str = "") -> 
 class WorkerReports:
     """Mixin for screens and the app: every failed worker ends here, as a notification, never a crash."""
 
+    #: Worker groups whose failures are only logged (a background poll that will simply try again).
+    QUIET_GROUPS: frozenset[str] = frozenset()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is not WorkerState.ERROR:
             return
         node = cast("Screen[Any]", self)
         liaison = cast("LiaisonApp", node.app)
         self.worker_failed(event.worker)
+        if event.worker.group in self.QUIET_GROUPS:
+            node.log.warning(f"{event.worker.name} failed; will retry", event.worker.error)
+            return
         if liaison.session is None and liaison.is_locking_or_locked:
             return  # a fetch that raced the lock: its failure is expected and says nothing useful
         report_error(node.app, event.worker.error, event.worker.name or event.worker.group)

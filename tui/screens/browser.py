@@ -16,7 +16,7 @@ from textual.worker import Worker, get_current_worker
 from store.errors import LiaisonError
 from store.records import RecordQuery, RecordRow
 from store.service import Session
-from tui.messages import CountsLoaded, PageLoaded, QueryRefused, VocabularyLoaded
+from tui.messages import CountLoaded, FacetsLoaded, PageLoaded, QueryRefused, VocabularyLoaded
 from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.facet_sidebar import FacetSidebar, selected_values
 from tui.widgets.filter_chips import Chip, FilterChips, query_chips
@@ -100,14 +100,18 @@ class BrowserScreen(LiaisonScreen):
     def load_counts(self, generation: int, query: RecordQuery) -> None:
         """How many records match and the live facet counts (no decryption)."""
         session = self.session
+        worker = get_current_worker()
         try:
             total = session.count_records(query)
+            if worker.is_cancelled:
+                return
+            self.post_message(CountLoaded(generation, total))
             facets = session.facet_counts(query)
         except LiaisonError as exc:
             self.post_message(QueryRefused(generation, str(exc)))
             return
-        if not get_current_worker().is_cancelled:
-            self.post_message(CountsLoaded(generation, total, facets))
+        if not worker.is_cancelled:
+            self.post_message(FacetsLoaded(generation, facets))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pages", name="decrypt page")
     def load_pages(self, generation: int, query: RecordQuery, requests: Sequence[PageRequest]) -> None:
@@ -138,13 +142,17 @@ class BrowserScreen(LiaisonScreen):
     def _page_loaded(self, message: PageLoaded) -> None:
         self.query_one(RecordTable).add_page(message.generation, message.page, message.rows)
 
-    @on(CountsLoaded)
-    def _counts_loaded(self, message: CountsLoaded) -> None:
+    @on(FacetsLoaded)
+    def _facets_loaded(self, message: FacetsLoaded) -> None:
+        if message.generation == self.generation:
+            self.query_one(FacetSidebar).show_counts(self.record_query, message.facets)
+
+    @on(CountLoaded)
+    def _count_loaded(self, message: CountLoaded) -> None:
         if message.generation != self.generation:
             return
         self._total = message.total
         self.query_one(RecordTable).set_total(message.generation, message.total)
-        self.query_one(FacetSidebar).show_counts(self.record_query, message.facets)
         order = "newest first" if self.record_query.order == "newest" else "oldest first"
         noun = "record" if message.total == 1 else "records"
         filters = len(query_chips(self.record_query))

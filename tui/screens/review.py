@@ -60,7 +60,7 @@ class ReviewScreen(LiaisonScreen):
         self.sub_title = "Review queue"
         table = self.query_one("#queue", DataTable)
         table.add_column("Reference", key="reference")
-        table.add_column("Submitted", key="date")
+        table.add_column("Date", key="date")
         table.add_column("Author", key="author")
         table.add_column("TLP", key="tlp")
         table.add_column("Title", key="title")
@@ -88,7 +88,7 @@ class ReviewScreen(LiaisonScreen):
                 f"{row.created_at:%Y-%m-%d}",
                 row.author,
                 tlp_text(row.tlp),
-                Text(fit_text(row.title, 30)),
+                Text(fit_text(row.title, 24)),
                 key=row.reference,
             )
         shown = len(message.rows)

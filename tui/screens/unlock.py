@@ -67,6 +67,7 @@ class UnlockScreen(WorkerReports, Screen[None]):
                 yield PassphraseInput(id="passphrase")
                 yield Static(self.notice, id="unlock-notice", markup=False)
                 yield Static("", id="unlock-error", markup=False)
+                yield Static("enter: unlock    ctrl+o: choose officer    ctrl+q: quit", id="unlock-keys")
                 with Vertical(id="unlock-progress"):
                     yield LoadingIndicator()
                     yield Static("unlocking… deriving the key from your passphrase", id="unlock-status")

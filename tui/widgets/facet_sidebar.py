@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.binding import Binding, BindingType
@@ -18,6 +17,8 @@ from store.records import RecordQuery
 from store.vocab import Status, Tlp
 from tui.widgets.tlp import tlp_style
 
+#: Cells each value line fills: the sidebar's width less its padding and a one-cell scrollbar.
+PROMPT_WIDTH = 25
 FACET_TITLES = {"domain": "Domain", "ministry": "Counterpart", "tlp": "TLP", "status": "Status"}
 FACET_ATTRS = {"domain": "domains", "ministry": "ministries", "tlp": "tlps", "status": "statuses"}
 
@@ -37,6 +38,7 @@ class FacetSidebar(OptionList):
         height: 1fr;
         border: none;
         padding: 0 1 0 1;
+        scrollbar-size-vertical: 1;
         background: $panel;
         &:focus { border: none; background-tint: $foreground 4%; }
         & > .option-list--option-disabled { color: $text-accent; text-style: bold; }
@@ -99,18 +101,24 @@ class FacetSidebar(OptionList):
         """Mark the values `query` filters on at once, keeping the old counts until new ones arrive."""
         self.show_counts(query, self._counts)
 
-    def _prompt(self, facet: str, value: str, label: str) -> Table:
+    def _prompt(self, facet: str, value: str, label: str) -> Text:
         chosen = value in selected_values(self._query, facet)
         count = self._counts.get(facet, {}).get(value, 0) if self._counts else None
         mark = "■ " if chosen else "□ "
         label_style = tlp_style(value) if facet == "tlp" else Style(bold=chosen)
         if count == 0 and not chosen:
             label_style = label_style + Style(dim=True)
-        grid = Table.grid(expand=True)
-        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        grid.add_column(justify="right", no_wrap=True)
-        grid.add_row(Text.assemble(mark, (label, label_style)), Text("" if count is None else str(count), style="dim" if not count else ""))
-        return grid
+        count_text = "" if count is None else f"{count:,}"
+        room = max(4, PROMPT_WIDTH - len(mark) - len(count_text) - 1)
+        shown = label if len(label) <= room else label[: room - 1] + "…"
+        return Text.assemble(
+            mark,
+            (shown, label_style),
+            " " * (room - len(shown) + 1),
+            (count_text, "dim" if not count else ""),
+            no_wrap=True,
+            end="",
+        )
 
     @on(OptionList.OptionSelected)
     def _toggle(self, event: OptionList.OptionSelected) -> None:

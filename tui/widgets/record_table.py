@@ -89,7 +89,7 @@ def route_text(row: RecordRow) -> str:
     return f"{row.origin}→{','.join(row.releasable_to) or '—'}"
 
 
-class RecordTable(ScrollView, can_focus=True):
+class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
     """Reference, date, domain, origin → recipients, TLP, status and title of every matching record, drawn on demand."""
 
     DEFAULT_CSS = """

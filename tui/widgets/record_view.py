@@ -48,7 +48,6 @@ def facts_table(detail: RecordDetail) -> Table:
     grid.add_row("Created", when(row.created_at))
     grid.add_row("Updated", when(row.updated_at))
     grid.add_row("Revision", str(row.revision))
-    grid.add_row("UUID", Text(row.uuid, style="dim"))
     return grid
 
 

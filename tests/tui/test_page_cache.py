@@ -1,0 +1,84 @@
+"""The table's page cache: which pages to fetch, keyset cursors, LRU eviction, and forgetting on lock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from store.records import RecordRow
+from store.vocab import Status, Tlp
+from tui.widgets.page_cache import PageCache, PageRequest
+from tui.widgets.record_table import Columns
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def rows(page: int, size: int = 10) -> list[RecordRow]:
+    return [
+        RecordRow(
+            id=10_000 - (page * size + i),
+            reference=f"PK-MOI-2026-{page * size + i:05d}",
+            uuid="u",
+            domain="narcotics",
+            origin="PK-MOI",
+            releasable_to=(),
+            tlp=Tlp.GREEN,
+            status=Status.DRAFT,
+            author="demo",
+            created_at=T0 - timedelta(hours=page * size + i),
+            updated_at=T0,
+            revision=1,
+            title=f"title {page * size + i}",
+        )
+        for i in range(size)
+    ]
+
+
+def test_wanted_pages_use_offsets_then_keyset_cursors() -> None:
+    """A cold window asks by offset; a page after a cached full page asks by keyset cursor."""
+    cache = PageCache(page_size=10, max_pages=4)
+    assert cache.wanted(0, 14, total=100) == [PageRequest(0, 0), PageRequest(1, 10)]
+    assert cache.wanted(0, 14, total=100) is None, "pages in flight are not asked for twice"
+    cache.store(0, rows(0))
+    last = rows(0)[-1]
+    assert cache.wanted(5, 25, total=100) == [PageRequest(1, 0, (last.created_at, last.id)), PageRequest(2, 20)]
+
+
+def test_wanted_is_clipped_to_the_result_set() -> None:
+    cache = PageCache(page_size=10)
+    assert cache.wanted(-10, 500, total=12) == [PageRequest(0, 0), PageRequest(1, 10)]
+    assert cache.wanted(0, 10, total=0) is None
+
+
+def test_lru_drops_the_least_recently_read_page() -> None:
+    cache = PageCache(page_size=10, max_pages=2)
+    cache.store(0, rows(0))
+    cache.store(1, rows(1))
+    assert cache.row(3) is not None  # touch page 0
+    cache.store(2, rows(2))
+    assert cache.row(15) is None and cache.row(3) is not None and cache.row(25) is not None
+
+
+def test_capacity_grows_to_hold_a_window() -> None:
+    cache = PageCache(page_size=10, max_pages=2)
+    cache.ensure_capacity(45)
+    assert cache.max_pages == 6
+
+
+def test_stale_rows_are_drawn_until_fresh_ones_arrive_and_clear_forgets_all() -> None:
+    cache = PageCache(page_size=10)
+    cache.store(0, rows(0))
+    cache.mark_stale()
+    assert len(cache) == 0 and cache.row(0) == rows(0)[0]
+    assert cache.wanted(0, 5, total=10) == [PageRequest(0, 0)]
+    cache.clear()
+    assert cache.row(0) is None and cache.decrypted_rows == 0
+
+
+def test_columns_keep_the_title_readable() -> None:
+    """Narrow tables drop route then domain rather than squeeze the title below 24 cells."""
+    wide = Columns.fit(160)
+    assert wide.route == 22 and wide.domain == 17 and wide.title > 40
+    narrow = Columns.fit(91)
+    assert narrow.route == 0 and narrow.domain == 12 and narrow.title >= 24
+    tiny = Columns.fit(70)
+    assert tiny.domain == 0 and tiny.route == 0

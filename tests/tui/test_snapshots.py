@@ -1,0 +1,107 @@
+"""SVG snapshots at 120×40 of each screen, on the fixture store (fixed clock, no cursor blink, relative store path)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.tui.conftest import OFFICERS, settle, unlock
+from tui.app import LiaisonApp
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def snap_app(make_app: Callable[..., LiaisonApp], store_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., LiaisonApp]:
+    """The app on the store opened by a relative path, so the path drawn on screen is the same on every machine."""
+    monkeypatch.chdir(store_path.parent)
+
+    def make(officer: str | None = None, **settings: Any) -> LiaisonApp:
+        return make_app(officer, path=Path(store_path.name), **settings)
+
+    return make
+
+
+def test_unlock_screen(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Unlock: store line, officer chooser on the admin, empty masked passphrase field, footer keys."""
+    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=settle)
+
+
+def test_unlock_wrong_passphrase(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Unlock after a wrong passphrase: the store's reason inline, the field emptied."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot, "not-it")
+
+    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_records_browser(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Browser: facet counts, no chips, header row, coloured TLP labels, cursor on the newest record, preview line."""
+    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=unlock)
+
+
+def test_records_browser_filtered(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Browser filtered on TLP RED and a search: two chips, marked facets, counts under the filters."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot)
+        sidebar: Any = pilot.app.screen.query_one("#facets")
+        await pilot.press("f")
+        sidebar.highlighted = sidebar.get_option_index("tlp:RED")
+        await pilot.press("space", "slash", *"gwadar", "enter")
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_record_detail(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Detail: reference, TLP label, status, title, facts, Markdown summary, source, ledger."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot)
+        await pilot.press("j", "j", "enter")
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_compose(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Compose: a half-filled new record with a recipient ticked, over the browser."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*"Dhow sightings off Jiwani", "tab", "space", "tab", *"Three dhows seen at night.")
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_review_queue(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Review queue as a reviewer: oldest first on the left, the second record open on the right."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot, OFFICERS["kestrel"])
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+
+    assert snap_compare(snap_app("kestrel"), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Help over the browser: every key of the screen, the table and the app, with what it does."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
