@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from textual.message import Message
 
+from store.bundles import LedgerEntry
 from store.records import RecordDetail, RecordRow
 from store.service import Session
 
@@ -92,10 +93,11 @@ class QueryRefused(Message):
 
 
 class RecordLoaded(Message):
-    """One record, decrypted, for the detail view or the review pane."""
+    """One record, decrypted, for the detail view or the review pane, with the bundles it travelled in."""
 
-    def __init__(self, detail: RecordDetail) -> None:
+    def __init__(self, detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) -> None:
         self.detail = detail
+        self.ledger = ledger
         super().__init__()
 
 

@@ -110,6 +110,25 @@ def store_path(template_store: Path, tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store (`store/demo.py`: 300 records, colleagues, TR-MOI counterpart and ledger) on the fixed clock."""
+    from store.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    build_demo(path, records=300, clock=fixed_clock)
+    return path
+
+
+@pytest.fixture
+def demo_path(demo_template: Path, tmp_path: Path) -> Path:
+    """A private copy of the demo store for one test."""
+    path = tmp_path / "demo" / "demo.db"
+    path.parent.mkdir()
+    shutil.copyfile(demo_template, path)
+    return path
+
+
 @pytest.fixture
 def reader(store_path: Path) -> Iterator[Session]:
     """A second session on the test's store (as another process would hold), to check what the app shows and wrote."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from pathlib import Path
 
+from rich.console import Console
 from textual.widgets import Input, Markdown, Select, Static, TextArea
 
 from store.records import RecordQuery
-from store.service import Session
+from store.service import Session, Vault
 from tests.tui.conftest import settle, unlock
 from tui.app import LiaisonApp
 from tui.modals.compose import ComposeModal
@@ -166,3 +169,28 @@ async def test_editing_someone_elses_record_shows_the_refusal(make_app: Callable
         assert isinstance(modal, ComposeModal)
         assert str(modal.query_one("#compose-error", Static).content) == f"only the author ({other.author}) may edit {other.reference}"
         assert len(reader.get_record(other.reference).revisions) == 1
+
+
+async def test_detail_shows_the_sharing_ledger(make_app: Callable[..., LiaisonApp], demo_path: Path) -> None:
+    """An acknowledged record of the demo store lists the bundle it went out in, when, and when it was acknowledged."""
+    from store.bundles import ledger
+
+    vault = Vault.open(demo_path)
+    session = vault.unlock("demo", "demo")
+    acknowledged = session.list_records(RecordQuery(statuses=frozenset({"acknowledged"}), ministries=frozenset({"TR-MOI"})), limit=5)
+    record = next(r for r in acknowledged if ledger(session, r.reference))
+    entry = ledger(session, record.reference)[0]
+    session.lock()
+    vault.close()
+    assert entry.acknowledged_at is not None
+    app = make_app("demo", path=demo_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot, "demo")
+        await app.push_screen(DetailScreen(record.reference))
+        await settle(pilot)
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#record-ledger", Static).content)
+        text = console.export_text()
+        assert isinstance(app.screen, DetailScreen)
+        assert f"sent {entry.at:%Y-%m-%d %H:%M} UTC" in text
+        assert f"acknowledged {entry.acknowledged_at:%Y-%m-%d %H:%M} UTC" in text

@@ -45,6 +45,14 @@ def test_records_browser(snap_compare: Any, snap_app: Callable[..., LiaisonApp])
     assert snap_compare(snap_app(), terminal_size=SIZE, run_before=unlock)
 
 
+def test_records_browser_demo_data(
+    snap_compare: Any, make_app: Callable[..., LiaisonApp], demo_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Browser on the demo store (`liaison demo`): 300 records, every domain, TLP and status, both origins."""
+    monkeypatch.chdir(demo_path.parent)
+    assert snap_compare(make_app("demo", path=Path(demo_path.name)), terminal_size=SIZE, run_before=unlock)
+
+
 def test_records_browser_filtered(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
     """Browser filtered on TLP RED and a search: two chips, marked facets, counts under the filters."""
 

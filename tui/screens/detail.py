@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Static
 
+from store.bundles import ledger
 from store.errors import LiaisonError
 from store.records import RecordDetail
 from store.service import Session
@@ -52,19 +53,21 @@ class DetailScreen(LiaisonScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="record", name="read record")
     def load_record(self) -> None:
         """Read and decrypt the record (an audited read)."""
+        session = self.session
         try:
-            detail = self.session.get_record(self.reference)
+            detail = session.get_record(self.reference)
+            sharing = ledger(session, self.reference)
         except LiaisonError as exc:
             self.post_message(RecordUnavailable(self.reference, str(exc)))
             return
-        self.post_message(RecordLoaded(detail))
+        self.post_message(RecordLoaded(detail, sharing))
 
     @on(RecordLoaded)
     async def _loaded(self, message: RecordLoaded) -> None:
         self.detail = message.detail
         self.query_one("#detail-error").display = False
         view = self.query_one(RecordView)
-        await view.show(message.detail)
+        await view.show(message.detail, message.ledger)
         if self._restore_scroll:
             view.scroll_to(y=self._restore_scroll, animate=False)
             self._restore_scroll = 0.0

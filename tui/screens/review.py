@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
+from store.bundles import ledger
 from store.errors import LiaisonError
 from store.records import RecordQuery, RecordRow
 from store.service import Session
@@ -117,18 +118,20 @@ class ReviewScreen(LiaisonScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="record", name="read record")
     def load_record(self, reference: str) -> None:
         """Read and decrypt the record under review (an audited read)."""
+        session = self.session
         try:
-            detail = self.session.get_record(reference)
+            detail = session.get_record(reference)
+            sharing = ledger(session, reference)
         except LiaisonError as exc:
             self.post_message(RecordUnavailable(reference, str(exc)))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(RecordLoaded(detail))
+            self.post_message(RecordLoaded(detail, sharing))
 
     @on(RecordLoaded)
     async def _record_loaded(self, message: RecordLoaded) -> None:
         if message.detail.row.reference == self.current:
-            await self.query_one(RecordView).show(message.detail)
+            await self.query_one(RecordView).show(message.detail, message.ledger)
 
     @on(RecordUnavailable)
     def _record_unavailable(self, message: RecordUnavailable) -> None:

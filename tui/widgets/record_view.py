@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from rich.console import Group, RenderableType
@@ -11,6 +12,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
+from store.bundles import LedgerEntry
 from store.records import RecordDetail
 from tui.widgets.record_table import STATUS_COLOURS
 from tui.widgets.tlp import tlp_text
@@ -51,15 +53,25 @@ def facts_table(detail: RecordDetail) -> Table:
     return grid
 
 
-def ledger_renderable(detail: RecordDetail) -> RenderableType:
-    """Who the record is for and every step of its workflow (who, when, what was said)."""
+def ledger_renderable(detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) -> RenderableType:
+    """Who the record is for, each bundle it went out (or came in) with and when it was acknowledged, and its workflow steps."""
     row = detail.row
     parties = Table.grid(padding=(0, 2))
     parties.add_column(no_wrap=True, style="bold")
     parties.add_column()
     parties.add_row(row.origin, "origin")
     for code in row.releasable_to:
-        parties.add_row(code, f"recipient · record is {row.status.value}")
+        sent = [e for e in ledger if e.direction == "out" and e.peer == code]
+        if not sent:
+            parties.add_row(code, Text("releasable · not sent yet", style="dim"))
+        for entry in sent:
+            acknowledged = f"acknowledged {when(entry.acknowledged_at)}" if entry.acknowledged_at else "not acknowledged yet"
+            parties.add_row(code, f"sent {when(entry.at)} (revision {entry.revision}, bundle {entry.bundle_id[:8]}) · {acknowledged}")
+    for entry in ledger:
+        if entry.direction == "in":
+            parties.add_row(entry.peer, f"received {when(entry.at)} (revision {entry.revision}, bundle {entry.bundle_id[:8]})")
+        elif entry.peer not in row.releasable_to:
+            parties.add_row(entry.peer, f"sent {when(entry.at)} (revision {entry.revision}) · no longer releasable to it")
     steps = Table.grid(padding=(0, 2))
     steps.add_column(no_wrap=True)
     steps.add_column(no_wrap=True, style="bold")
@@ -107,14 +119,14 @@ class RecordView(VerticalScroll, can_focus=True):
         yield Static("Revisions", classes="section")
         yield Static(id="record-revisions", markup=False)
 
-    async def show(self, detail: RecordDetail) -> None:
-        """Draw `detail`."""
+    async def show(self, detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) -> None:
+        """Draw `detail` and the bundles it travelled in."""
         self.query_one("#record-header", Static).update(header_text(detail))
         self.query_one("#record-facts", Static).update(facts_table(detail))
         await self.query_one("#record-summary", Markdown).update(detail.summary or "*(no summary)*")
         self.query_one("#record-source", Static).update(Text(detail.source or "—"))
         self.query_one("#record-notes", Static).update(Text(detail.notes or "—"))
-        self.query_one("#record-ledger", Static).update(ledger_renderable(detail))
+        self.query_one("#record-ledger", Static).update(ledger_renderable(detail, ledger))
         self.query_one("#record-revisions", Static).update(revisions_table(detail))
 
     async def forget(self) -> None:
