@@ -321,7 +321,7 @@ class Vault:
         if not hmac.compare_digest(policy_mac, _mac(keyring.derived("policy"), policy_doc)):
             raise TamperError("store policy was altered outside Liaison")
         policy_obj = json.loads(policy_doc)
-        return Session(self, keyring, Actor(name, Role(role)), secret, policy_obj)
+        return Session(self, keyring, Actor(name, Role(role)), secret, policy_obj, grant=grant)
 
 
 def _add_officer_row(s: OrmSession, keyring: Keyring, name: str, role: Role, slot: OfficerSlot, now: datetime) -> None:
@@ -342,9 +342,12 @@ def _add_officer_row(s: OrmSession, keyring: Keyring, name: str, role: Role, slo
 class Session:
     """An unlocked store acting as one officer. Every method is one user action."""
 
-    def __init__(self, vault: Vault, keyring: Keyring, actor: Actor, officer_secret: bytes, policy_doc: dict[str, Any]) -> None:
+    def __init__(
+        self, vault: Vault, keyring: Keyring, actor: Actor, officer_secret: bytes, policy_doc: dict[str, Any], *, grant: str = ""
+    ) -> None:
         self.vault = vault
         self.keyring: Keyring | None = keyring
+        self._grant = grant  # the grant the keyring came from: when the store's differs, the keys were rotated
         self.actor = actor
         self._officer_secret: bytes | None = officer_secret
         self.ministry: str = policy_doc["ministry"]
@@ -384,12 +387,33 @@ class Session:
         """One user action: one transaction, recorded in the action log; writes bump the change counter."""
         self._keys()
         with self.db.write() as s:
+            self._follow_key_changes(s)
             yield s
             s.add(ActionEvent(at=self.clock(), officer=self.actor.name, action=action, target=target))
             if mutates:
                 s.execute(
                     update(Meta).where(Meta.key == "changes").values(value=cast(cast(Meta.value, Integer) + 1, Text))
                 )
+
+    def _follow_key_changes(self, s: OrmSession) -> None:
+        """Adopt a key rotation another process committed since the unlock, or lock if this officer was removed.
+
+        Without it a session opened before an officer's removal (the TUI, left open) would go on writing under
+        the old data key, which the removed officer still holds.
+        """
+        row = s.get(Officer, self.actor.name)
+        if row is None or row.revoked_at is not None:
+            self.lock()
+            raise AuthError(f"officer {self.actor.name} was removed; the store is locked")
+        if row.grant == self._grant or self._officer_secret is None:
+            return
+        try:
+            keyring = open_grant(row.grant, self._keys().store_id, row.name, self._officer_secret)
+        except CryptoError:
+            raise TamperError(f"keyring grant of officer {row.name} does not open; it was altered") from None
+        if not hmac.compare_digest(row.mac, _officer_mac(keyring.officers_key, row.name, row.role, row.slot, row.grant, None)):
+            raise TamperError(f"officer record of {row.name} was altered outside Liaison")
+        self.keyring, self._grant = keyring, row.grant
 
     def act(self, action: str, target: str, *, mutates: bool = True) -> AbstractContextManager[OrmSession]:
         """Run a user action defined in another store module (bundles, contacts) through `_act`."""
@@ -707,6 +731,7 @@ class Session:
         self._keys()
         tokens = self._search_tokens(query)
         with self.db.read() as s:
+            self._follow_key_changes(s)
             return list_page(s, query, tokens, limit=limit, offset=offset, after=after, open_text=self.open_text)
 
     def count_records(self, query: RecordQuery = RecordQuery()) -> int:
@@ -764,21 +789,28 @@ class Session:
         policy.require_role(self.actor, Role.ADMIN, "manage officers")
         if name == self.actor.name:
             raise PolicyError("an admin cannot remove themselves")
-        keys = self._keys()
         with self._act("officer-remove", name) as s:
             row = s.get(Officer, name)
             if row is None or row.revoked_at is not None:
                 raise NotFound(f"no active officer {name}")
             now = self.clock()
+            keys = Keyring.from_bytes(self._keys().to_bytes())  # rotate a copy: the session adopts it only once committed
             version = keys.rotate()
             row.revoked_at = now
             row.grant = "{}"
             row.mac = _officer_mac(keys.officers_key, row.name, row.role, row.slot, row.grant, now)
+            own_grant = self._grant
             for other in s.scalars(select(Officer).where(Officer.revoked_at.is_(None))):
+                # only officers whose record authenticates get the new keys: never a row planted in the file
+                if not hmac.compare_digest(other.mac, _officer_mac(keys.officers_key, other.name, other.role, other.slot, other.grant, None)):
+                    raise TamperError(f"officer record of {other.name} was altered outside Liaison")
                 slot = OfficerSlot.from_json(other.slot)
                 other.grant = grant_keyring(keys, other.name, slot.public_key)
                 other.mac = _officer_mac(keys.officers_key, other.name, other.role, other.slot, other.grant, None)
-            return version
+                if other.name == self.actor.name:
+                    own_grant = other.grant
+        self.keyring, self._grant = keys, own_grant
+        return version
 
     # ---- ministries and domains -----------------------------------------------------------------
 
