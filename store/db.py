@@ -113,7 +113,11 @@ class Database:
         """Create an empty store with the current schema at a temporary name beside `path`."""
         path = Path(path)
         engine = dialect.make_engine(path)
-        _upgrade(engine)
+        try:
+            _upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(path, engine)
 
     @contextmanager

@@ -199,8 +199,9 @@ class Vault:
         tmp = path.with_name(f".{path.name}.creating-{os.getpid()}")
         for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
             leftover.unlink(missing_ok=True)
-        db = Database.create_file(tmp)
+        db: Database | None = None
         try:
+            db = Database.create_file(tmp)  # inside the try: a Ctrl-C during the schema migration cleans up too
             os.chmod(tmp, 0o600)
             keyring = Keyring.generate(str(uuidlib.uuid4()))
             now = clock()
@@ -229,7 +230,8 @@ class Vault:
                 s.add(ActionEvent(at=now, officer=name, action="init", target=code))
             db.checkpoint()
         except BaseException:
-            db.close()
+            if db is not None:
+                db.close()
             for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
                 leftover.unlink(missing_ok=True)
             raise
