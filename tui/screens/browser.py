@@ -98,19 +98,23 @@ class BrowserScreen(LiaisonScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="counts", name="count records")
     def load_counts(self, generation: int, query: RecordQuery) -> None:
-        """How many records match and the live facet counts (no decryption)."""
-        session = self.session
-        worker = get_current_worker()
+        """How many records match (no decryption); the table needs it to draw its scrollbar and last row."""
         try:
-            total = session.count_records(query)
-            if worker.is_cancelled:
-                return
-            self.post_message(CountLoaded(generation, total))
-            facets = session.facet_counts(query)
+            total = self.session.count_records(query)
         except LiaisonError as exc:
             self.post_message(QueryRefused(generation, str(exc)))
             return
-        if not worker.is_cancelled:
+        if not get_current_worker().is_cancelled:
+            self.post_message(CountLoaded(generation, total))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="facets", name="count facets")
+    def load_facets(self, generation: int, query: RecordQuery) -> None:
+        """The sidebar's live counts, fetched after the total so the first rows are not kept waiting."""
+        try:
+            facets = self.session.facet_counts(query)
+        except LiaisonError:
+            return  # the count worker reports the same refusal
+        if not get_current_worker().is_cancelled:
             self.post_message(FacetsLoaded(generation, facets))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pages", name="decrypt page")
@@ -153,6 +157,7 @@ class BrowserScreen(LiaisonScreen):
             return
         self._total = message.total
         self.query_one(RecordTable).set_total(message.generation, message.total)
+        self.load_facets(message.generation, self.record_query)
         order = "newest first" if self.record_query.order == "newest" else "oldest first"
         noun = "record" if message.total == 1 else "records"
         filters = len(query_chips(self.record_query))

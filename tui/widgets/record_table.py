@@ -224,11 +224,14 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.virtual_size = Size(0, (self.total or 0) + 1)
 
     def _request_visible(self) -> None:
-        if self.total is None or not self.is_mounted:
+        if not self.is_mounted:
             return
         top = round(self.scroll_y)
+        bottom = top + self.visible_rows + PREFETCH_MARGIN
         self.cache.ensure_capacity(self.visible_rows + 2 * PREFETCH_MARGIN)
-        wanted = self.cache.wanted(top - PREFETCH_MARGIN, top + self.visible_rows + PREFETCH_MARGIN, self.total)
+        # Before the count arrives, fetch the first screenful anyway: count and rows then come in parallel.
+        total = self.total if self.total is not None else bottom + 1
+        wanted = self.cache.wanted(top - PREFETCH_MARGIN, bottom, total)
         if wanted:
             self.post_message(self.PagesWanted(self, self.generation, wanted))
 
