@@ -18,7 +18,7 @@ from textual.dom import DOMNode
 
 from store.errors import LiaisonError
 from store.service import Clock, Session, Vault, utcnow
-from tui.commands import RecordsCommands, ReviewCommands, VaultCommands
+from tui.commands import BundleCommands, RecordsCommands, ReviewCommands, VaultCommands
 from tui.config import Settings, SettingsError
 from tui.messages import ChangeCounterRead
 from tui.modals.help import HelpModal, KeyHelp
@@ -34,7 +34,7 @@ class LiaisonApp(WorkerReports, App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "Liaison"
-    COMMANDS: ClassVar[set[Any]] = {RecordsCommands, ReviewCommands, VaultCommands}
+    COMMANDS: ClassVar[set[Any]] = {RecordsCommands, ReviewCommands, VaultCommands, BundleCommands}
     COMMAND_PALETTE_DISPLAY = "ctrl+p"
     QUIET_GROUPS = frozenset({"poll"})
 

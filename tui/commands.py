@@ -106,3 +106,17 @@ class VaultCommands(LiaisonProvider):
         yield Command("app: Keys", app.action_help, "Every key of the current screen.")
         yield Command("app: Quit", app.action_quit, "Lock and leave Liaison.")
 
+class BundleCommands(LiaisonProvider):
+    """bundles: Export, Import; contacts: Open."""
+
+    def commands(self) -> Iterator[Command]:
+        from tui.screens.contacts import ContactsScreen
+        from tui.screens.export import ExportScreen
+        from tui.screens.import_bundle import ImportScreen
+
+        app = self.liaison
+        if app.session is None:
+            return
+        yield Command("bundles: Export", lambda: app.push_screen(ExportScreen()), "Write a sealed, signed bundle for a counterpart ministry.")
+        yield Command("bundles: Import", lambda: app.push_screen(ImportScreen()), "Import a bundle or a receipt from a counterpart.")
+        yield Command("contacts: Open", lambda: app.push_screen(ContactsScreen()), "This ministry's fingerprint and its counterpart contacts.")

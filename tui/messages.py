@@ -162,3 +162,121 @@ class VocabularyLoaded(Message):
         self.ministries = ministries
         super().__init__()
 
+# ---- bundles, contacts and receipts -------------------------------------------------------------
+
+
+class BundleProgress(Message):
+    """How far an export or import has come (newer reports replace older ones)."""
+
+    def __init__(self, done: int, total: int) -> None:
+        self.done = done
+        self.total = total
+        super().__init__()
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BundleProgress)
+
+
+class BundleStepRefused(Message):
+    """The store refused a bundle step (preview, export, check, import, receipt, contact); `reason` is its one line."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        self.step = step
+        self.reason = reason
+        super().__init__()
+
+
+class ExportChoicesLoaded(Message):
+    """The ministries an export may go to, as (code, name, has a contact card)."""
+
+    def __init__(self, ministries: Sequence[tuple[str, str, bool]]) -> None:
+        self.ministries = ministries
+        super().__init__()
+
+
+class ExportPlanned(Message):
+    """The preview of an export for the form of `generation`: included records and exclusions with reasons."""
+
+    def __init__(self, generation: int, plan: object) -> None:
+        self.generation = generation
+        self.plan = plan
+        super().__init__()
+
+
+class ExportFinished(Message):
+    """A bundle was written (`result` is a `store.bundles.ExportResult`)."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+        super().__init__()
+
+
+class BundleChecked(Message):
+    """A bundle's header, sender and signature were verified (`preview` is a `store.bundles.BundlePreview`)."""
+
+    def __init__(self, preview: object) -> None:
+        self.preview = preview
+        super().__init__()
+
+
+class ReceiptPicked(Message):
+    """The file picked for import is a receipt."""
+
+    def __init__(self, path: object) -> None:
+        self.path = path
+        super().__init__()
+
+
+class ImportFinished(Message):
+    """A bundle was imported or a receipt processed (`result` is an ImportResult or a ReceiptResult)."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+        super().__init__()
+
+
+class ReceiptWritten(Message):
+    """A receipt for an imported bundle was written to `path`."""
+
+    def __init__(self, path: object, peer: str) -> None:
+        self.path = path
+        self.peer = peer
+        super().__init__()
+
+
+class ContactsLoaded(Message):
+    """This ministry's identity and its contacts (`contacts` are `store.contacts.ContactInfo`)."""
+
+    def __init__(self, ministry: str, name: str, fingerprint: str, contacts: Sequence[object]) -> None:
+        self.ministry = ministry
+        self.name = name
+        self.fingerprint = fingerprint
+        self.contacts = contacts
+        super().__init__()
+
+
+class CardRead(Message):
+    """An identity card file was read and checked (`card` is a `crypto.card.IdentityCard`)."""
+
+    def __init__(self, path: object, card: object) -> None:
+        self.path = path
+        self.card = card
+        super().__init__()
+
+
+class ContactSaved(Message):
+    """A contact was added (or was already known, or replaced); `outcome` says which."""
+
+    def __init__(self, code: str, outcome: str) -> None:
+        self.code = code
+        self.outcome = outcome
+        super().__init__()
+
+
+class CardWritten(Message):
+    """This ministry's identity card was written to `path`."""
+
+    def __init__(self, path: object, fingerprint: str) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+        super().__init__()

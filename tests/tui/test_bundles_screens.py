@@ -1,0 +1,256 @@
+"""The bundle screens by keyboard: contacts (add a card), the export wizard (preview, write) and import (check, import, receipt)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.binding import Binding
+from textual.widgets import DataTable, Select, Static
+
+from store.bundles import export_bundle, plan_export, process_receipt
+from store.contacts import add_contact, contacts, identity_card
+from store.service import Draft, Session, Vault
+from tests.liaison_helpers import store_fingerprint
+from tests.tui.conftest import unlock
+from tui.app import LiaisonApp
+from tui.modals.confirm import ConfirmModal
+from tui.modals.path_input import PathModal
+from tui.screens.contacts import ContactsScreen
+from tui.screens.export import ExportScreen
+from tui.screens.import_bundle import ImportScreen
+
+
+@dataclass
+class Counterpart:
+    """The TR-MOI side: its session, and both identity cards written beside the stores."""
+
+    session: Session
+    tr_card: Path
+    pk_card: Path
+    root: Path
+
+
+@pytest.fixture
+def counterpart(tmp_path: Path, reader: Session) -> Iterator[Counterpart]:
+    """A TR-MOI store (single officer, four-eyes off) that knows PK-MOI's card; cards written to tmp_path."""
+    vault = Vault.create(tmp_path / "tr.db", "TR-MOI", "elif", "elif-pass", four_eyes=False, kdf_profile="minimum")
+    tr = vault.unlock("elif", "elif-pass")
+    tr_card, pk_card = tmp_path / "tr.card", tmp_path / "pk.card"
+    tr_card.write_bytes(identity_card(tr))
+    pk_card.write_bytes(identity_card(reader))
+    add_contact(tr, pk_card)
+    yield Counterpart(tr, tr_card, pk_card, tmp_path)
+    tr.lock()
+    vault.close()
+
+
+async def settle(pilot: Any) -> None:
+    """Wait for every worker to finish, except a DirectoryTree's loader, which runs as long as its tree is shown."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    app = pilot.app
+    for _ in range(50):
+        await pilot.pause()
+        busy = [w for w in app.workers if w.is_running and w.name != "_loader"]
+        if not busy:
+            await pilot.pause()
+            return
+        for worker in busy:
+            try:
+                await worker.wait()
+            except (WorkerCancelled, WorkerFailed):
+                pass
+    raise AssertionError("workers did not settle")
+
+
+async def palette(pilot: Any, command: str) -> None:
+    """ctrl+p, type the command, enter."""
+    await pilot.press("ctrl+p")
+    await pilot.press(*command)
+    await settle(pilot)
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def type_text(pilot: Any, text: str) -> None:
+    await pilot.press(*text)
+
+
+async def test_contacts_screen_adds_a_card_after_showing_its_fingerprint(make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart) -> None:
+    """`contacts: Open`, `a`, type the card's path, enter, the fingerprint is shown, `y` adds the contact."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        await palette(pilot, "contacts: open")
+        screen = app.screen
+        assert isinstance(screen, ContactsScreen)
+        from crypto.identity import grouped_fingerprint
+        from store.contacts import own_identity
+
+        assert grouped_fingerprint(own_identity(reader).fingerprint) in str(screen.query_one("#identity", Static).content)
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, PathModal)
+        await type_text(pilot, str(counterpart.tr_card))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        tr_fingerprint = grouped_fingerprint(own_identity(counterpart.session).fingerprint)
+        assert tr_fingerprint in app.screen.question
+        await pilot.press("y")
+        await settle(pilot)
+        assert [c.code for c in contacts(reader)] == ["TR-MOI"]
+        assert screen.query_one("#contacts", DataTable).row_count == 1
+
+
+async def test_contacts_screen_refuses_a_damaged_card(make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart) -> None:
+    """A card whose name was edited fails its self-signature: refused on screen, nothing added."""
+    bad = counterpart.root / "bad.card"
+    bad.write_bytes(counterpart.tr_card.read_bytes().replace(b"Interior", b"Interiur"))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        await app.push_screen(ContactsScreen())
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await type_text(pilot, str(bad))
+        await pilot.press("enter")
+        await settle(pilot)
+        status = str(app.screen.query_one("#contacts-status", Static).content)
+        assert "card refused: bad.card: the card's self-signature does not verify" in status
+        assert contacts(reader) == []
+
+
+async def choose_recipient(pilot: Any, screen: ExportScreen, code: str) -> None:
+    """Open the recipient list by keyboard and move to `code`."""
+    select = screen.query_one("#export-to", Select)
+    select.focus()
+    await pilot.press("enter")
+    await settle(pilot)
+    for _ in range(10):
+        await pilot.press("down")
+        await pilot.press("enter")
+        await settle(pilot)
+        if select.value == code:
+            return
+        await pilot.press("enter")
+        await settle(pilot)
+    raise AssertionError(f"could not choose {code}: {select.value}")
+
+
+async def test_export_wizard_previews_then_writes_the_bundle(make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart) -> None:
+    """Choose TR-MOI: the preview matches the store's plan, reasons included; ctrl+s writes a bundle TR-MOI can import."""
+    add_contact(reader, counterpart.tr_card)
+    expected = plan_export(reader, "TR-MOI")
+    assert expected.included and expected.excluded
+    app = make_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        await unlock(pilot)
+        await palette(pilot, "bundles: export")
+        screen = app.screen
+        assert isinstance(screen, ExportScreen)
+        await settle(pilot)
+        await choose_recipient(pilot, screen, "TR-MOI")
+        await settle(pilot)
+        summary = str(screen.query_one("#export-summary", Static).content)
+        assert summary == expected.summary()
+        assert "TLP:RED (never leaves in a bundle)" in summary
+        table = screen.query_one("#export-preview", DataTable)
+        assert table.row_count == min(500, len(expected.included) + expected.excluded_count)
+        out = Path(screen.query_one("#export-out").value)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        result = str(screen.query_one("#export-result", Static).content)
+        assert result.startswith(f"wrote {out}"), result
+        assert out.exists()
+        shared = {r.reference for r in reader.list_records(limit=500) if r.status.value == "shared"}
+        assert set(expected.included_refs) <= shared
+    from store.bundles import import_bundle
+
+    assert import_bundle(counterpart.session, out).new == len(expected.included)
+
+
+async def test_import_screen_checks_imports_and_writes_the_receipt(make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart) -> None:
+    """Type a bundle's path: sender, fingerprint and count shown; ctrl+s imports; `y` and enter write the receipt."""
+    from crypto.identity import grouped_fingerprint
+    from store.contacts import own_identity
+
+    add_contact(reader, counterpart.tr_card)
+    tr = counterpart.session
+    for title in ("Ferry manifest anomaly", "Port watch list", "Courier sighting"):
+        tr.approve(tr.add_record(Draft(domain="narcotics", tlp="AMBER", title=title, summary="details", releasable_to=["PK-MOI"]), submit=True))
+    bundle = counterpart.root / "from-tr.bundle"
+    export_bundle(tr, "PK-MOI", bundle)
+    app = make_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        await unlock(pilot)
+        await palette(pilot, "bundles: import")
+        screen = app.screen
+        assert isinstance(screen, ImportScreen)
+        await pilot.press("ctrl+o")
+        await type_text(pilot, str(bundle))
+        await pilot.press("enter")
+        await settle(pilot)
+        preview = str(screen.query_one("#import-preview", Static).content)
+        assert "From:         TR-MOI" in preview and "signature verified" in preview
+        assert grouped_fingerprint(own_identity(tr).fingerprint) in preview
+        assert "Records:      3" in preview
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+        await settle(pilot)
+        assert isinstance(app.screen, PathModal)
+        await pilot.press("enter")
+        await settle(pilot)
+        result = str(screen.query_one("#import-result", Static).content)
+        assert "imported bundle" in result and "3 records (3 new" in result
+        assert "wrote receipt" in result
+        receipts = list(counterpart.root.glob("receipt-tr-moi-*.receipt"))
+        assert len(receipts) == 1
+    received = [r for r in reader.list_records(limit=500) if r.status.value == "received" and r.origin == "TR-MOI"]
+    assert len(received) == 3
+    assert process_receipt(tr, receipts[0]).acknowledged == 3
+
+
+async def test_import_screen_refuses_a_tampered_bundle(make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart, store_path: Path) -> None:
+    """A flipped byte: the check refuses with the signature error, nothing is imported or decrypted."""
+    add_contact(reader, counterpart.tr_card)
+    tr = counterpart.session
+    tr.approve(tr.add_record(Draft(domain="narcotics", tlp="GREEN", title="Courier sighting", summary="details", releasable_to=["PK-MOI"]), submit=True))
+    bundle = counterpart.root / "bad.bundle"
+    export_bundle(tr, "PK-MOI", bundle)
+    data = bytearray(bundle.read_bytes())
+    data[-100] ^= 1
+    bundle.write_bytes(bytes(data))
+    before = store_fingerprint(store_path)
+    app = make_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        await unlock(pilot)
+        await app.push_screen(ImportScreen())
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await type_text(pilot, str(bundle))
+        await pilot.press("enter")
+        await settle(pilot)
+        result = str(app.screen.query_one("#import-result", Static).content)
+        assert "check refused: bad.bundle: bundle signature does not verify against TR-MOI's key" in result
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    after = store_fingerprint(store_path)
+    assert {k: v for k, v in after.items() if k != "action_events"} == {k: v for k, v in before.items() if k != "action_events"}
+
+
+def test_bundle_screen_bindings_have_descriptions_tooltips_and_ids() -> None:
+    """Every binding of the bundle screens and modals is documented and remappable."""
+    from tui.modals.bundle_passphrase import BundlePassphraseModal
+
+    for cls in (ContactsScreen, ExportScreen, ImportScreen, PathModal, BundlePassphraseModal):
+        for binding in cls.__dict__["BINDINGS"]:
+            assert isinstance(binding, Binding)
+            assert binding.description and binding.tooltip and binding.id, (cls.__name__, binding.key)

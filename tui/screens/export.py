@@ -1,0 +1,275 @@
+"""The export wizard: recipient and filters, a live preview of what goes and what stays (with the reason), then the bundle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select, Static
+from textual.worker import get_current_worker
+
+from store.errors import LiaisonError, ValidationError
+from tui.messages import BundleProgress, BundleStepRefused, ExportChoicesLoaded, ExportFinished, ExportPlanned
+from tui.screens.base import LiaisonScreen
+from tui.widgets.passphrase_input import PassphraseInput
+
+#: Rows of the preview table (the summary line counts everything).
+PREVIEW_ROWS = 500
+
+
+def parse_date(text: str) -> datetime | None:
+    """`YYYY-MM-DD` (or an ISO date and time) as UTC; empty means no filter."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"invalid date {text!r}: expected YYYY-MM-DD") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def words(text: str) -> list[str]:
+    """Comma- or space-separated values."""
+    return [w for w in text.replace(",", " ").split() if w]
+
+
+class ExportScreen(LiaisonScreen):
+    """Choose a recipient and filters; the preview follows every change; `ctrl+s` writes the bundle."""
+
+    AUTO_FOCUS = "#export-to"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "export", "Export", tooltip="Write the bundle of the included records (atomically) and mark them shared.", id="export.run"),
+        Binding("escape", "back", "Back", tooltip="Back to the previous screen.", id="export.back"),
+    ]
+
+    DEFAULT_CSS = """
+    ExportScreen {
+        & #export-form { height: auto; padding: 0 1; }
+        & #export-form Horizontal { height: auto; }
+        & #export-form Label { width: 18; padding: 1 1 0 0; color: $text-muted; }
+        & #export-form Input, & #export-form Select { width: 1fr; }
+        & #export-summary { padding: 0 1; height: auto; }
+        & #export-preview { height: 1fr; }
+        & #export-result { padding: 0 1; height: auto; }
+    }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generation = 0
+        self.plan: Any = None
+        self.contacts: set[str] = set()
+        self.out_edited = False
+        self._auto_out = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="export-form"):
+            with Horizontal():
+                yield Label("Recipient")
+                yield Select[str]([], prompt="choose the ministry", id="export-to")
+            with Horizontal():
+                yield Label("Updated since")
+                yield Input(placeholder="YYYY-MM-DD (empty: any time)", id="export-since")
+            with Horizontal():
+                yield Label("Domains")
+                yield Input(placeholder="e.g. narcotics, cybercrime (empty: all)", id="export-domains")
+            with Horizontal():
+                yield Label("References")
+                yield Input(placeholder="only these records (empty: all that qualify)", id="export-refs")
+            with Horizontal():
+                yield Label("Bundle passphrase")
+                yield PassphraseInput(placeholder="optional; needed when the ministry has no contact card", id="export-passphrase")
+            with Horizontal():
+                yield Label("Write to")
+                yield Input(placeholder="path of the bundle file", id="export-out")
+        yield Static("Choose a recipient to see what would be included.", id="export-summary", markup=False)
+        yield DataTable(id="export-preview", cursor_type="row")
+        yield ProgressBar(id="export-progress", show_eta=False)
+        yield Static("", id="export-result", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.sub_title = "Export a bundle"
+        table = self.query_one("#export-preview", DataTable)
+        table.add_column("Reference", key="reference")
+        table.add_column("Goes?", key="goes")
+        table.add_column("Why not", key="reason")
+        self.query_one("#export-progress").display = False
+        self.load_choices()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export-choices", name="load recipients")
+    def load_choices(self) -> None:
+        """Ministries other than this one, marking those with a contact card."""
+        from store.contacts import contacts
+
+        session = self.session
+        try:
+            known = {c.code for c in contacts(session)}
+            ministries = [(m.code, m.name, m.code in known) for m in session.ministries() if not m.is_self]
+        except LiaisonError as exc:
+            self.post_message(BundleStepRefused("recipients", str(exc)))
+            return
+        self.post_message(ExportChoicesLoaded(ministries))
+
+    @on(ExportChoicesLoaded)
+    def _choices(self, message: ExportChoicesLoaded) -> None:
+        self.contacts = {code for code, _name, card in message.ministries if card}
+        options = [(f"{code}  {name}{'' if card else '  (no card: passphrase only)'}", code) for code, name, card in message.ministries]
+        self.query_one("#export-to", Select).set_options(options)
+
+    # ---- the live preview ---------------------------------------------------------------------------
+
+    def _recipient(self) -> str | None:
+        value = self.query_one("#export-to", Select).value
+        return value if isinstance(value, str) else None
+
+    @on(Select.Changed, "#export-to")
+    def _recipient_changed(self, _message: Select.Changed) -> None:
+        code = self._recipient()
+        if code and not self.out_edited:
+            stamp = self.session.clock().strftime("%Y%m%d-%H%M")
+            self._auto_out = str(self.session.vault.path.parent / f"to-{code.lower()}-{stamp}.bundle")
+            self.query_one("#export-out", Input).value = self._auto_out
+        self.refresh_plan()
+
+    @on(Input.Changed, "#export-since, #export-domains, #export-refs")
+    def _filters_changed(self, _message: Input.Changed) -> None:
+        self.refresh_plan()
+
+    @on(Input.Changed, "#export-out")
+    def _out_changed(self, message: Input.Changed) -> None:
+        self.out_edited = message.value != self._auto_out
+
+    def refresh_plan(self) -> None:
+        """Ask the store again what the form would export."""
+        code = self._recipient()
+        if code is None:
+            return
+        self.generation += 1
+        self.plan_export(
+            self.generation,
+            code,
+            self.query_one("#export-since", Input).value,
+            self.query_one("#export-domains", Input).value,
+            self.query_one("#export-refs", Input).value,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export-plan", name="preview export")
+    def plan_export(self, generation: int, code: str, since: str, domains: str, refs: str) -> None:
+        """The store's verdict on every candidate record (no change to the store)."""
+        from store.bundles import plan_export
+
+        try:
+            plan = plan_export(self.session, code, since=parse_date(since), domains=words(domains), refs=words(refs))
+        except LiaisonError as exc:
+            self.post_message(BundleStepRefused("preview", str(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(ExportPlanned(generation, plan))
+
+    @on(ExportPlanned)
+    def _planned(self, message: ExportPlanned) -> None:
+        if message.generation != self.generation:
+            return
+        plan: Any = message.plan
+        self.plan = plan
+        self._summary(plan.summary() if plan.included else f"nothing to export ({plan.reasons() or 'no record matches the filters'})")
+        table = self.query_one("#export-preview", DataTable)
+        table.clear()
+        rows = 0
+        for reference in plan.included_refs:
+            if rows >= PREVIEW_ROWS:
+                break
+            table.add_row(reference, "included", "", key=f"in:{reference}")
+            rows += 1
+        for reason, references in plan.excluded.items():
+            for reference in references:
+                if rows >= PREVIEW_ROWS:
+                    break
+                table.add_row(reference, "excluded", plan.label(reason), key=f"out:{reference}")
+                rows += 1
+
+    def _summary(self, text: str, *, error: bool = False) -> None:
+        widget = self.query_one("#export-summary", Static)
+        widget.update(text)
+        widget.set_class(error, "-error")
+
+    # ---- writing the bundle -------------------------------------------------------------------------
+
+    def action_export(self) -> None:
+        code = self._recipient()
+        out = self.query_one("#export-out", Input).value.strip()
+        if code is None or not out:
+            self._result("Choose a recipient and where to write the bundle first.", error=True)
+            return
+        secret = self.query_one("#export-passphrase", PassphraseInput).value or None
+        self._result("")
+        self.run_export(
+            code,
+            Path(out).expanduser(),
+            self.query_one("#export-since", Input).value,
+            self.query_one("#export-domains", Input).value,
+            self.query_one("#export-refs", Input).value,
+            secret,
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export-run", name="export bundle")
+    def run_export(self, code: str, out: Path, since: str, domains: str, refs: str, secret: str | None) -> None:
+        """Write the bundle chunk by chunk (progress reported), then record it in the sharing ledger."""
+        from store.bundles import export_bundle
+        from store.service import passphrase_bytes
+
+        try:
+            result = export_bundle(
+                self.session, code, out, since=parse_date(since), domains=words(domains), refs=words(refs),
+                passphrase=passphrase_bytes(secret) if secret else None, progress=lambda d, t: self.post_message(BundleProgress(d, t)),
+            )
+        except LiaisonError as exc:
+            self.post_message(BundleStepRefused("export", str(exc)))
+            return
+        self.post_message(ExportFinished(result))
+
+    @on(BundleProgress)
+    def _progress(self, message: BundleProgress) -> None:
+        bar = self.query_one("#export-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=message.total, progress=message.done)
+
+    @on(ExportFinished)
+    def _finished(self, message: ExportFinished) -> None:
+        result: Any = message.result
+        self._result(f"wrote {result.path}\nbundle {result.bundle_id} to {result.recipient} (seq {result.seq}): {result.plan.summary()}")
+        self.query_one("#export-passphrase", PassphraseInput).forget()
+        self.refresh_plan()
+
+    @on(BundleStepRefused)
+    def _refused(self, message: BundleStepRefused) -> None:
+        if message.step == "preview":
+            self._summary(f"preview refused: {message.reason}", error=True)
+            return
+        self.query_one("#export-progress").display = False
+        self._result(f"{message.step} refused: {message.reason}", error=True)
+
+    def _result(self, text: str, *, error: bool = False) -> None:
+        widget = self.query_one("#export-result", Static)
+        widget.update(text)
+        widget.set_class(error, "-error")
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def on_store_changed(self) -> None:
+        self.refresh_plan()
+
+    async def forget(self) -> None:
+        self.query_one("#export-passphrase", PassphraseInput).forget()
+        self.query_one("#export-preview", DataTable).clear()
