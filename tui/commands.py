@@ -106,6 +106,7 @@ class VaultCommands(LiaisonProvider):
         yield Command("app: Keys", app.action_help, "Every key of the current screen.")
         yield Command("app: Quit", app.action_quit, "Lock and leave Liaison.")
 
+
 class BundleCommands(LiaisonProvider):
     """bundles: Export, Import; contacts: Open."""
 

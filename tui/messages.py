@@ -162,6 +162,7 @@ class VocabularyLoaded(Message):
         self.ministries = ministries
         super().__init__()
 
+
 # ---- bundles, contacts and receipts -------------------------------------------------------------
 
 
