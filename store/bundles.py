@@ -736,7 +736,7 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
             if record_ids:
                 s.execute(update(Record).where(Record.id.in_(record_ids), Record.status == Status.SHARED.value).values(status=Status.ACKNOWLEDGED.value))
             acknowledged += len(matched)
-        missing = log.records - acknowledged
+        missing = max(0, log.records - acknowledged - mismatched)
         now = session.clock()
         log.receipt_at = now
         s.add(Receipt(receipt_id=envelope.receipt_id, bundle_id=log.bundle_id, peer=envelope.sender, received_at=body.received_at, processed_at=now, acknowledged=acknowledged, mismatched=mismatched))

@@ -231,3 +231,14 @@ def test_receipt_round_trip_and_refusals() -> None:
         fmt.verify_receipt(fmt.read_receipt(spoiled), RECEIVER_ID.signing_public)
     with pytest.raises(fmt.BundleError, match="does not open with this ministry's key"):
         fmt.open_receipt(envelope_, RECEIVER.exchange_key)
+
+
+def test_every_byte_of_the_file_is_covered() -> None:
+    """Flipping any single bit anywhere in a bundle is refused by the reader before anything is decrypted."""
+    data = build(lambda b, h: [envelope(b, h, 0, False, [rec(1), rec(2)]), envelope(b, h, 1, True, [rec(3)])], records=3)
+    for position in range(len(data)):
+        for bit in (0x01, 0x80):
+            spoiled = data[:position] + bytes([data[position] ^ bit]) + data[position + 1 :]
+            with pytest.raises(fmt.BundleError):
+                reader = fmt.BundleReader(io.BytesIO(spoiled))
+                reader.verify(SENDER_ID.signing_public)

@@ -168,3 +168,34 @@ def test_identity_and_contacts_commands(pair: Pair) -> None:
     assert "already a contact with this key" in same.err
     run = run_cli("--store", str(pair.tr.path), "contacts", "list")
     assert run.code == 1  # no passphrase: refused, not a traceback
+
+
+def test_receipt_reports_records_that_did_not_arrive_as_sent(pair: Pair) -> None:
+    """A receipt whose hash for one record differs acknowledges the others and reports the mismatch."""
+    from datetime import UTC, datetime
+
+    from crypto import bundle as fmt
+    from crypto.card import read_card
+    from crypto.identity import public_identity
+
+    bundle = pair.path("b.bundle")
+    pair.pk.ok("export", "--to", "TR-MOI", "--out", str(bundle))
+    pair.tr.ok("import", str(bundle))
+    rows = pair.tr.sql("SELECT bundle_id, record_uuid, reference, revision, content_sha256 FROM bundle_items ORDER BY reference")
+    items = [[u, ref, rev, digest] for _b, u, ref, rev, digest in rows]
+    items[0][3] = "0" * 64
+    pk_card = read_card(pair.path("pk.card").read_bytes())
+    session = pair.tr.session()
+    try:
+        keys = session.keyring
+        data = fmt.write_receipt(
+            bundle_id=rows[0][0], sender="TR-MOI", sender_fingerprint=public_identity(keys.signing_key, keys.exchange_key).fingerprint,
+            signing_key=keys.signing_key, recipient="PK-MOI", recipient_fingerprint=pk_card.fingerprint,
+            recipient_exchange_public=pk_card.identity.exchange_public, received_at=datetime.now(UTC), items=items, created=datetime.now(UTC),
+        )
+    finally:
+        session.vault.close()
+    pair.path("odd.receipt").write_bytes(data)
+    result = pair.pk.ok("import", str(pair.path("odd.receipt")))
+    assert "6 records acknowledged" in result.err and "1 did not match what was sent, 0 missing" in result.err
+    assert _statuses(pair.pk, items[0][1]) == {items[0][1]: "shared"}
