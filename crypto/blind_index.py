@@ -24,6 +24,20 @@ _ASCII_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if chr(c) not i
 _SHORT_WORDS = frozenset(_ASCII_WORD_CHARS)
 _CACHE_LIMIT = 250_000
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_NON_ASCII_NON_WORD = re.compile(r"[^\w\x00-\x7f]")
+_SEPARATOR_FORM: dict[str, str] = {}
+
+
+def _isolate_symbol(match: re.Match[str]) -> str:
+    """A separator that NFKD turns into letters (₨ → Rs, № → No, ™ → TM) is kept apart from its neighbours, so
+    "₨5000" still holds the word 5000 and "Acme™" the word acme; accents and other marks are left alone."""
+    ch = match.group()
+    form = _SEPARATOR_FORM.get(ch)
+    if form is None:
+        decomposed = unicodedata.normalize("NFKD", ch)
+        keep = unicodedata.category(ch).startswith("M") or decomposed == ch or not _WORD.search(decomposed)
+        form = _SEPARATOR_FORM[ch] = ch if keep else f" {ch} "
+    return form
 
 
 def _strip_combining(run: re.Match[str]) -> str:
@@ -34,7 +48,7 @@ def normalise(text: str) -> str:
     """Fold case and strip accents (İstanbul, istanbul and ISTANBUL are one word)."""
     if text.isascii():  # the common case, ~100x faster: NFKD is the identity and casefold is lower()
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", _NON_ASCII_NON_WORD.sub(_isolate_symbol, text))
     stripped = _NON_ASCII_RUN.sub(_strip_combining, decomposed)  # only non-ASCII runs can hold combining marks
     return stripped.casefold().replace("ı", "i")
 

@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from crypto.encoding import b64d, b64e
 from crypto.errors import BadParameters, MalformedData
 
-#: OWASP's minimum for Argon2id is m=19 MiB with t=2 (or an equivalent memory×time product).
+#: OWASP's Argon2id minimums, equivalent to each other: (memory KiB, passes). A slot must meet one of them.
+OWASP_MINIMUMS = ((46 * 1024, 1), (19 * 1024, 2), (12 * 1024, 3), (9 * 1024, 4), (7 * 1024, 5))
 MIN_MEMORY_KIB = 7 * 1024
-MIN_MEMORY_TIME_PRODUCT = 19 * 1024 * 2
 #: Anything beyond these is refused before the KDF runs: a tampered slot must not exhaust the machine.
 MAX_MEMORY_KIB = 1024 * 1024
 MAX_ITERATIONS = 64
@@ -82,7 +82,7 @@ class KdfParams:
             )
         if self.memory_kib < 8 * self.lanes:
             raise BadParameters("key derivation memory too small for its lanes")
-        if self.memory_kib < MIN_MEMORY_KIB or self.memory_kib * self.iterations < MIN_MEMORY_TIME_PRODUCT:
+        if not any(self.memory_kib >= memory and self.iterations >= passes for memory, passes in OWASP_MINIMUMS):
             raise BadParameters("key derivation cost below the OWASP minimum")
 
     def derive(self, passphrase: bytes) -> bytes:

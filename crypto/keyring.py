@@ -79,7 +79,7 @@ class Keyring:
             raise MalformedData("keyring has no data keys")
         keys: dict[int, bytes] = {}
         for version, key in raw_keys.items():
-            if not isinstance(key, str) or not version.isdigit():
+            if not isinstance(key, str) or not (version.isascii() and version.isdigit()):  # int() refuses "²"
                 raise MalformedData("bad data key entry")
             b64d(key, length=32)
             keys[int(version)] = key.encode("ascii")

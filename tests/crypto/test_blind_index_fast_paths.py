@@ -14,7 +14,15 @@ from crypto.blind_index import MAX_WORD_LENGTH, MIN_WORD_LENGTH, TOKEN_BYTES, Bl
 KEY = b"k" * 32
 
 
+def _letterlike_symbol(ch: str) -> bool:
+    """A non-ASCII separator (not a mark) that NFKD turns into word characters: ₨, №, ™, ㎏."""
+    import re
+
+    return not ch.isascii() and not re.match(r"\w", ch) and not unicodedata.category(ch).startswith("M") and bool(re.search(r"\w", unicodedata.normalize("NFKD", ch)))
+
+
 def reference_normalise(text: str) -> str:
+    text = "".join(f" {ch} " if _letterlike_symbol(ch) else ch for ch in text)  # kept apart from their neighbours
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().replace("ı", "i")
 
