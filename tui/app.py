@@ -54,10 +54,12 @@ class LiaisonApp(WorkerReports, App[int]):
         officer: str | None = None,
         settings: Settings | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        notice: str = "",
     ) -> None:
         super().__init__()
         self.vault = vault
         self.officer = officer
+        self.notice = notice
         self.settings = settings or Settings()
         self.session: Session | None = None
         self.unlock_failures = 0
@@ -68,7 +70,7 @@ class LiaisonApp(WorkerReports, App[int]):
         self._resume: tuple[str, list[ResumePoint]] | None = None
 
     def on_mount(self) -> None:
-        self.push_screen(UnlockScreen(self.vault, self.officer))
+        self.push_screen(UnlockScreen(self.vault, self.officer, notice=self.notice))
         self.set_interval(self.settings.poll_seconds, self.poll_changes, name="poll changes")
         if self.settings.idle_lock_minutes > 0:
             self.set_interval(IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
@@ -248,8 +250,11 @@ def _where(node: DOMNode) -> str:
     return words
 
 
-def run_app(store_path: Path, officer: str | None, *, clock: Clock = utcnow) -> int:
-    """Open the store at `store_path` and run the TUI until the officer quits; returns the exit code."""
+def run_app(store_path: Path, officer: str | None, *, clock: Clock = utcnow, notice: str = "") -> int:
+    """Open the store at `store_path` and run the TUI until the officer quits; returns the exit code.
+
+    `notice` is shown on the unlock screen (e.g. `liaison demo` naming the demo passphrase).
+    """
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
@@ -260,7 +265,7 @@ def run_app(store_path: Path, officer: str | None, *, clock: Clock = utcnow) -> 
     except LiaisonError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    app = LiaisonApp(vault, officer=officer, settings=settings)
+    app = LiaisonApp(vault, officer=officer, settings=settings, notice=notice)
     try:
         result = app.run()
     finally:

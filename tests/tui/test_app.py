@@ -84,7 +84,7 @@ async def test_every_binding_has_description_tooltip_and_id() -> None:
 
     from tui.modals import comment, compose, confirm, help
     from tui.screens import browser, detail, review, unlock
-    from tui.widgets import facet_sidebar, filter_chips, record_table
+    from tui.widgets import facet_sidebar, filter_chips, queue_table, record_table, record_view
 
     classes: list[Any] = [
         LiaisonApp,
@@ -99,11 +99,28 @@ async def test_every_binding_has_description_tooltip_and_id() -> None:
         facet_sidebar.FacetSidebar,
         filter_chips.Chip,
         record_table.RecordTable,
+        record_view.RecordView,
+        queue_table.QueueTable,
     ]
     for cls in classes:
         for binding in cls.__dict__["BINDINGS"]:
             assert isinstance(binding, Binding)
             assert binding.description and binding.tooltip and binding.id, (cls.__name__, binding.key)
+
+
+async def test_help_on_the_review_queue_lists_only_our_keys(make_app: Callable[..., LiaisonApp]) -> None:
+    """The queue's list and the record pane bring their own described keys, not a widget's internal ones."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        modal = app.screen
+        assert isinstance(modal, HelpModal)
+        assert all(k.tooltip for k in modal.keys)
+        assert {"Approve", "Return", "Next", "Previous", "Open", "Down", "Up"} <= {k.description for k in modal.keys}
+        assert not [k for k in modal.keys if "left" in k.description.lower() or "right" in k.description.lower()]
 
 
 async def test_palette_titles_read_area_action(make_app: Callable[..., LiaisonApp]) -> None:

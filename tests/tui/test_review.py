@@ -119,3 +119,18 @@ async def test_comment_modal_escape_sends_nothing(make_app: Callable[..., Liaiso
         await settle(pilot)
         assert app.screen is screen
         assert reader.get_record(reference).row.status.value == "in-review"
+
+
+async def test_enter_opens_the_highlighted_record(make_app: Callable[..., LiaisonApp]) -> None:
+    """`enter` on the queue opens the record full-screen; escape comes back to the queue."""
+    from tui.screens.detail import DetailScreen
+
+    app = make_app(officer="kestrel")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_queue(pilot, app, "kestrel")
+        await pilot.press("j", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)
+        assert app.screen.reference == screen.current
+        await pilot.press("escape")
+        assert app.screen is screen

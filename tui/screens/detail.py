@@ -29,8 +29,6 @@ class DetailScreen(LiaisonScreen):
         Binding("s", "submit", "Submit", tooltip="Put this draft in review.", id="detail.submit"),
         Binding("a", "approve", "Approve", tooltip="Approve this record (a reviewer who did not write it).", id="detail.approve"),
         Binding("r", "return", "Return", tooltip="Return this record to its author with a comment.", id="detail.return"),
-        Binding("j", "scroll_down", "Scroll down", show=False, tooltip="Scroll the record down.", id="detail.scroll_down"),
-        Binding("k", "scroll_up", "Scroll up", show=False, tooltip="Scroll the record up.", id="detail.scroll_up"),
     ]
 
     def __init__(self, reference: str, scroll_y: float = 0.0) -> None:
@@ -80,12 +78,6 @@ class DetailScreen(LiaisonScreen):
 
     def action_back(self) -> None:
         self.dismiss()
-
-    def action_scroll_down(self) -> None:
-        self.query_one(RecordView).scroll_down(animate=False)
-
-    def action_scroll_up(self) -> None:
-        self.query_one(RecordView).scroll_up(animate=False)
 
     def action_edit(self) -> None:
         if self.detail is not None:

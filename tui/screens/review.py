@@ -18,8 +18,15 @@ from store.errors import LiaisonError
 from store.records import RecordQuery, RecordRow
 from store.service import Session
 from store.vocab import Status
-from tui.messages import ActionDone, ActionRefused, QueueLoaded, RecordLoaded, RecordUnavailable
+from tui.messages import (
+    ActionDone,
+    ActionRefused,
+    QueueLoaded,
+    RecordLoaded,
+    RecordUnavailable,
+)
 from tui.screens.base import LiaisonScreen, ResumePoint
+from tui.widgets.queue_table import QueueTable
 from tui.widgets.record_table import fit_text
 from tui.widgets.record_view import RecordView
 from tui.widgets.tlp import tlp_text
@@ -37,7 +44,6 @@ class ReviewScreen(LiaisonScreen):
         Binding("r", "return", "Return", tooltip="Return the record shown to its author with a comment.", id="review.return"),
         Binding("n", "next", "Next", tooltip="Show the next record in the queue.", id="review.next"),
         Binding("p", "previous", "Previous", tooltip="Show the previous record in the queue.", id="review.previous"),
-        Binding("enter", "open", "Open", show=False, tooltip="Open the record shown full-screen.", id="review.open_record"),
         Binding("escape", "back", "Back", tooltip="Back to the records browser.", id="review.back"),
     ]
 
@@ -52,7 +58,7 @@ class ReviewScreen(LiaisonScreen):
         with Horizontal():
             with Vertical(id="queue-pane"):
                 yield Static("loading the queue…", id="queue-title", markup=False)
-                yield DataTable(id="queue", cursor_type="row", zebra_stripes=False)
+                yield QueueTable(id="queue", cursor_type="row", zebra_stripes=False)
             yield RecordView(id="review-record")
         yield Static("", id="review-status", markup=False)
         yield Footer()
@@ -89,7 +95,7 @@ class ReviewScreen(LiaisonScreen):
                 f"{row.created_at:%Y-%m-%d}",
                 row.author,
                 tlp_text(row.tlp),
-                Text(fit_text(row.title, 24)),
+                Text(fit_text(row.title, 20)),
                 key=row.reference,
             )
         shown = len(message.rows)
@@ -104,6 +110,10 @@ class ReviewScreen(LiaisonScreen):
         index = references.index(self.current) if self.current in references else min(table.cursor_row, len(references) - 1)
         table.move_cursor(row=max(0, index))
         self._show(references[max(0, index)])
+
+    @on(DataTable.RowSelected, "#queue")
+    def _selected(self) -> None:
+        self.action_open()
 
     @on(DataTable.RowHighlighted, "#queue")
     def _highlighted(self, message: DataTable.RowHighlighted) -> None:

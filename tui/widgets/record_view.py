@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import ClassVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
@@ -73,9 +75,9 @@ def ledger_renderable(detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) 
         elif entry.peer not in row.releasable_to:
             parties.add_row(entry.peer, f"sent {when(entry.at)} (revision {entry.revision}) · no longer releasable to it")
     steps = Table.grid(padding=(0, 2))
-    steps.add_column(no_wrap=True)
-    steps.add_column(no_wrap=True, style="bold")
-    steps.add_column(no_wrap=True)
+    steps.add_column(min_width=16)
+    steps.add_column(style="bold")
+    steps.add_column()
     steps.add_column()
     steps.add_row(Text(when(row.created_at), style="dim"), "created", row.author, "")
     for step in detail.reviews:
@@ -93,8 +95,17 @@ def revisions_table(detail: RecordDetail) -> Table:
     return table
 
 
-class RecordView(VerticalScroll, can_focus=True):
+class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
     """A decrypted record; `show()` fills it, `forget()` empties it (on lock)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "scroll_down", "Scroll down", show=False, tooltip="Scroll the record down a line.", id="record.down"),
+        Binding("up,k", "scroll_up", "Scroll up", show=False, tooltip="Scroll the record up a line.", id="record.up"),
+        Binding("pagedown,space", "page_down", "Page down", show=False, tooltip="Scroll the record down a screenful.", id="record.page_down"),
+        Binding("pageup", "page_up", "Page up", show=False, tooltip="Scroll the record up a screenful.", id="record.page_up"),
+        Binding("home,g", "scroll_home", "Top", show=False, tooltip="Back to the top of the record.", id="record.top"),
+        Binding("end,G", "scroll_end", "Bottom", show=False, tooltip="The end of the record (revisions).", id="record.bottom"),
+    ]
 
     DEFAULT_CSS = """
     RecordView {
