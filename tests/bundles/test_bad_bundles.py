@@ -230,3 +230,9 @@ def test_failure_in_the_last_chunk_imports_nothing(pair: Pair) -> None:
     data = crafted(pair, records)
     assert len(layout(data).chunks) == 2
     _refused(pair, data, "record PK-MOI-2026-09999 has domain astrology, unknown here; add it with `liaison domains add`")
+
+
+def test_signature_from_another_bundle(pair: Pair, good: bytes) -> None:
+    """The sender's genuine signature of a different bundle does not vouch for this one."""
+    other = export_chunked(LiaisonStore(pair.path("PK-twin.db")), pair.path("other.bundle"))
+    _refused(pair, good[: layout(good).signature[0]] + other[layout(other).signature[0] :], SIG)
