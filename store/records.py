@@ -384,6 +384,10 @@ def count_matching(s: Any, query: RecordQuery, search_tokens: list[str] | None) 
     one (a filter toggle), else one COUNT (cheaper than building the cube, and the browser waits on it)."""
     cube = None if search_tokens else _COUNTS.peek(("cube", _store_version(s), query.ministries))
     if cube is None:
+        if len(query.ministries) == 1 and not (search_tokens or query.domains or query.tlps or query.statuses):
+            # a record has at most one party row per ministry: count that ministry's index range
+            # (3 ms for the 95k-record counterpart at 100k, where probing or driving the records took 28 ms)
+            return int(s.execute(select(func.count()).select_from(party_ids(query.ministries).subquery())).scalar_one())
         return int(s.execute(count_statement(conditions(query, search_tokens, paged=False))).scalar_one())
     return sum(
         n

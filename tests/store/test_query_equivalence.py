@@ -150,3 +150,12 @@ def test_cached_counts_follow_every_change(tmp_path: Path) -> None:
         assert after["domain"].get("cybercrime", 0) == facets["domain"].get("cybercrime", 0) + 1
         assert after["ministry"]["PK-NDMA"] == facets["ministry"]["PK-NDMA"] + 1
         assert after == plain_facets(session, query)
+
+
+@pytest.mark.parametrize("code", MINISTRIES)
+def test_single_counterpart_count_equals_the_plain_count(session: Session, code: str) -> None:
+    from store.records import clear_count_cache
+
+    clear_count_cache()  # the index-range count path, not a sum over a cached cube
+    query = RecordQuery(ministries=frozenset({code}))
+    assert session.count_records(query) == len(plain_ids(session, query))
