@@ -6,13 +6,14 @@ The helpers themselves (running the CLI, fingerprints) live in `liaison_helpers.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.liaison_helpers import LIAISON_ENV, PASSPHRASES, TEAM, LiaisonStore, init_store, store_fingerprint
+from tests.liaison_helpers import LIAISON_ENV, PASSPHRASES, TEAM, LiaisonStore, init_store, patched_env, store_fingerprint
 
 
 @pytest.fixture
@@ -30,19 +31,40 @@ def _hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> LiaisonStore:
-    """A fresh store for PK-MOI with one officer, alice (admin)."""
-    return init_store(tmp_path / "store" / "pk-moi.db")
+@pytest.fixture(scope="session")
+def _store_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The fixture stores, made once through the CLI; each test gets its own copy of the file."""
+    root = tmp_path_factory.mktemp("templates")
+    hermetic = {name: None for name in LIAISON_ENV} | {"LIAISON_KDF_PROFILE": "minimum"}
+    with patched_env(hermetic):
+        solo = init_store(root / "solo" / "pk-moi.db")
+        team = init_store(root / "team" / "pk-moi.db")
+        for name, role in TEAM.items():
+            if name != "alice":
+                team.ok("officers", "add", name, "--role", role, env={"LIAISON_NEW_PASSPHRASE": PASSPHRASES[name]})
+    for template in (solo, team):
+        assert sorted(p.name for p in template.path.parent.iterdir()) == ["pk-moi.db"], "a template must be checkpointed"
+    return {"solo": solo.path, "team": team.path}
+
+
+def _copy_template(template: Path, tmp_path: Path) -> LiaisonStore:
+    path = tmp_path / "store" / "pk-moi.db"
+    path.parent.mkdir()
+    shutil.copyfile(template, path)
+    path.chmod(0o600)
+    return LiaisonStore(path)
 
 
 @pytest.fixture
-def team_store(store: LiaisonStore) -> LiaisonStore:
-    """A store with alice (admin), bob (reviewer) and carol (officer)."""
-    for name, role in TEAM.items():
-        if name != "alice":
-            store.ok("officers", "add", name, "--role", role, env={"LIAISON_NEW_PASSPHRASE": PASSPHRASES[name]})
-    return store
+def store(tmp_path: Path, _store_templates: dict[str, Path]) -> LiaisonStore:
+    """A store for PK-MOI with one officer, alice (admin); a copy of a template made by `liaison init`."""
+    return _copy_template(_store_templates["solo"], tmp_path)
+
+
+@pytest.fixture
+def team_store(tmp_path: Path, _store_templates: dict[str, Path]) -> LiaisonStore:
+    """A store with alice (admin), bob (reviewer) and carol (officer), added with `liaison officers add`."""
+    return _copy_template(_store_templates["team"], tmp_path)
 
 
 @pytest.fixture
