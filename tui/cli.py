@@ -407,17 +407,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     if args.no_tui:
         return EXIT_OK
-    return run_tui(result.path, DEMO_OFFICER)
+    return run_tui(result.path, DEMO_OFFICER, notice=f"demo store: officer {DEMO_OFFICER}, passphrase {DEMO_PASSPHRASE}")
 
 
-def run_tui(path: Path, officer: str | None) -> int:
+def run_tui(path: Path, officer: str | None, notice: str = "") -> int:
     """Open the app (the store is checked first so a bad path is a one-line error, not a screen)."""
     from store.db import preflight
 
     preflight(path)
     from tui.app import run_app
 
-    return run_app(path, officer)
+    return run_app(path, officer, notice=notice)
 
 
 # ---- the parser -----------------------------------------------------------------------------------
