@@ -61,12 +61,21 @@ def raw_export_main(args: list[str]) -> None:
         recipients.setdefault(rid, []).append(code)
     con.execute("INSERT INTO bundles (bundle_id, direction, peer, seq, header_sha256, at, officer, records) VALUES (?, 'out', ?, 1, ?, ?, 'bench', 0)",
                 (bundle_id, RECIPIENT, "0" * 64, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")))
-    rows = con.execute(
-        "SELECT r.id, r.uuid, r.reference, r.domain, r.origin, r.tlp, r.no_reexport, r.revision, r.author, r.created_at, r.updated_at,"
-        " v.title_ct, v.body_ct FROM records r JOIN revisions v ON v.record_id = r.id AND v.number = r.revision"
-        " WHERE r.status IN ('approved', 'shared', 'acknowledged') AND r.tlp != 'RED'"
+    # the ids in order first, then the rows a thousand at a time: sorting the joined rows themselves would
+    # hold every encrypted body in SQLite's sorter at once
+    ids_in_order = [rid for (rid,) in con.execute(
+        "SELECT r.id FROM records r WHERE r.status IN ('approved', 'shared', 'acknowledged') AND r.tlp != 'RED'"
         " AND EXISTS (SELECT 1 FROM record_parties p WHERE p.record_id = r.id AND p.ministry = ? AND p.is_origin = 0)"
-        " ORDER BY r.created_at, r.id", (RECIPIENT,))
+        " ORDER BY r.created_at, r.id", (RECIPIENT,))]
+
+    def rows() -> Any:
+        for start in range(0, len(ids_in_order), 1000):
+            batch = ids_in_order[start : start + 1000]
+            found = {row[0]: row for row in con.execute(
+                "SELECT r.id, r.uuid, r.reference, r.domain, r.origin, r.tlp, r.no_reexport, r.revision, r.author, r.created_at,"
+                " r.updated_at, v.title_ct, v.body_ct FROM records r JOIN revisions v ON v.record_id = r.id AND v.number = r.revision"
+                f" WHERE r.id IN ({','.join('?' * len(batch))})", batch)}
+            yield from (found[rid] for rid in batch)
     hashes = hashlib.sha256()
     pending: list[bytes] = []
     ledger: list[tuple[Any, ...]] = []
@@ -88,7 +97,7 @@ def raw_export_main(args: list[str]) -> None:
             ledger.clear()
             ids.clear()
 
-        for rid, uuid, reference, domain, origin, tlp, no_reexport, revision, author, created, updated, title_ct, body_ct in rows:
+        for rid, uuid, reference, domain, origin, tlp, no_reexport, revision, author, created, updated, title_ct, body_ct in rows():
             body = json.loads(store_fernet.decrypt(base64.urlsafe_b64encode(body_ct)))
             obj = {
                 "uuid": uuid, "reference": reference, "domain": domain, "origin": origin, "releasable_to": sorted(recipients.get(rid, [])),
@@ -128,14 +137,12 @@ def raw_import_main(args: list[str]) -> None:
                 (bundle_id, MINISTRY, "0" * 64, datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")))
     next_id = con.execute("SELECT coalesce(max(id), 0) FROM records").fetchone()[0] + 1
     hashes = hashlib.sha256()
-    with bundle.open("rb") as fh:
-        fh.readline()
-        data = fh.read()
-    pos, end = 0, len(data) - 64
-    while pos < end:
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        token = data[pos + 4 : pos + 4 + length]
-        pos += 4 + length
+    fh = bundle.open("rb")  # read frame by frame, as Liaison streams its bundles
+    fh.readline()
+    end = bundle.stat().st_size - 64
+    while fh.tell() < end:
+        (length,) = struct.unpack(">I", fh.read(4))
+        token = fh.read(length)
         hashes.update(hashlib.sha256(token).digest())
         envelope = json.loads(chunk_fernet.decrypt(token))
         records, parties, revisions, index, ledger = [], [], [], [], []
@@ -157,7 +164,8 @@ def raw_import_main(args: list[str]) -> None:
         con.executemany("INSERT INTO revisions (record_id, number, created_at, officer, tlp, releasable_to, title_ct, body_ct) VALUES (?,?,?,?,?,?,?,?)", revisions)
         con.executemany("INSERT INTO search_index (rowid, tokens) VALUES (?,?)", index)
         con.executemany("INSERT INTO bundle_items (bundle_id, record_uuid, record_id, reference, revision, content_sha256) VALUES (?,?,?,?,?,?)", ledger)
-    signer_public.verify(data[end:], hashes.digest())
+    signer_public.verify(fh.read(64), hashes.digest())
+    fh.close()
     con.execute("COMMIT")
     con.close()
 
