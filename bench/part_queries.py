@@ -10,7 +10,6 @@ the same query plan. The plans themselves are judged by the absolute goal (p95 â
 from __future__ import annotations
 
 import base64
-import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -19,7 +18,7 @@ from typing import Any, Iterator
 from cryptography.fernet import Fernet, MultiFernet
 from sqlalchemy import event
 
-from bench import corpus
+from bench import corpus, raw
 from bench.context import Bench
 from bench.measure import Row, interleaved_ms, percentile
 from store.records import RecordQuery, clear_count_cache
@@ -77,8 +76,7 @@ class Raw:
     """The raw limit of a call: its captured statements through sqlite3, each encrypted value Fernet-decrypted."""
 
     def __init__(self, path: Any, fernet: MultiFernet | Fernet) -> None:
-        self.con = sqlite3.connect(path)
-        self.con.execute("PRAGMA cache_size=-32768")
+        self.con = raw.connect(path)
         self.fernet = fernet
 
     def replay(self, statements: list[tuple[str, Any]]) -> Callable[[], None]:

@@ -24,17 +24,11 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from store.ingest import IngestItem
+from store.sqlite import _CONNECT_PRAGMAS as _LIAISON_PRAGMAS
 
 _WORD = re.compile(r"\w+")
-PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA secure_delete=ON",
-    "PRAGMA temp_store=MEMORY",
-    "PRAGMA busy_timeout=15000",
-    "PRAGMA cache_size=-32768",
-)
+#: Exactly the pragmas every Liaison connection sets (durability, cache size, …): the same work, configured alike.
+PRAGMAS = _LIAISON_PRAGMAS
 
 
 def connect(path: Path) -> sqlite3.Connection:
