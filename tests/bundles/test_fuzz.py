@@ -21,6 +21,13 @@ GOOD_RECEIPT = fmt.write_receipt(
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+def assert_one_line(exc: fmt.BundleError) -> None:
+    """A refusal is shown as one `error: …` line: non-empty, no line breaks."""
+    message = str(exc)
+    assert message.strip(), "a BundleError with no message"
+    assert "\n" not in message, f"a multi-line BundleError: {message!r}"
+
+
 def read_everything(data: bytes) -> None:
     """The whole bundle pipeline; only BundleError may escape."""
     try:
@@ -29,8 +36,8 @@ def read_everything(data: bytes) -> None:
         key = reader.file_key_from_identity("TR-MOI", RECEIVER.exchange_key)
         for _ in reader.chunks(key):
             pass
-    except fmt.BundleError:
-        pass
+    except fmt.BundleError as exc:
+        assert_one_line(exc)
 
 
 @st.composite
@@ -78,7 +85,8 @@ def test_mutated_bundles(data: bytes) -> None:
     try:
         reader = fmt.BundleReader(io.BytesIO(data))
         reader.verify(SENDER_ID.signing_public)
-    except fmt.BundleError:
+    except fmt.BundleError as exc:
+        assert_one_line(exc)
         return
     raise AssertionError("a mutated bundle passed the signature check")
 
@@ -95,8 +103,8 @@ def test_header_parser_on_arbitrary_json(value: object) -> None:
         return
     try:
         fmt.parse_header(body, b"")
-    except fmt.BundleError:
-        pass
+    except fmt.BundleError as exc:
+        assert_one_line(exc)
 
 
 @FUZZ
@@ -107,8 +115,8 @@ def test_mutated_receipts(data: bytes) -> None:
         envelope_ = fmt.read_receipt(data)
         fmt.verify_receipt(envelope_, fmt.Ed25519PrivateKey.from_private_bytes(RECEIVER.signing_key).public_key().public_bytes_raw())
         fmt.open_receipt(envelope_, SENDER.exchange_key)
-    except fmt.BundleError:
-        pass
+    except fmt.BundleError as exc:
+        assert_one_line(exc)
 
 
 @FUZZ
@@ -117,5 +125,5 @@ def test_cards(data: bytes) -> None:
     """Card parsing raises only BundleError."""
     try:
         read_card(data)
-    except fmt.BundleError:
-        pass
+    except fmt.BundleError as exc:
+        assert_one_line(exc)
