@@ -72,8 +72,10 @@ class WorkerReports:
                 area.cursor_blink = False
 
 
-class LiaisonScreen(WorkerReports, Screen[None]):
-    """A full screen of the unlocked app."""
+class UnlockedAccess:
+    """The typed app and its unlocked session, for screens and modals that only exist while unlocked."""
+
+    app: App[Any]
 
     @property
     def liaison(self) -> LiaisonApp:
@@ -82,11 +84,15 @@ class LiaisonScreen(WorkerReports, Screen[None]):
 
     @property
     def session(self) -> Session:
-        """The unlocked session (screens that need it only exist while unlocked)."""
+        """The unlocked session; refuses once the store is locked."""
         session = self.liaison.session
         if session is None:
             raise LiaisonError("the store is locked")
         return session
+
+
+class LiaisonScreen(UnlockedAccess, WorkerReports, Screen[None]):
+    """A full screen of the unlocked app."""
 
     @property
     def settings(self) -> Settings:
@@ -149,19 +155,8 @@ class LiaisonScreen(WorkerReports, Screen[None]):
         self.notify(message.reason, title=f"{message.verb} refused", severity="error", markup=False)
 
 
-class LiaisonModal(WorkerReports, ModalScreen[Any]):
+class LiaisonModal(UnlockedAccess, WorkerReports, ModalScreen[Any]):
     """A modal of the unlocked app: it only dismisses with a value."""
-
-    @property
-    def liaison(self) -> LiaisonApp:
-        return cast("LiaisonApp", self.app)
-
-    @property
-    def session(self) -> Session:
-        session = self.liaison.session
-        if session is None:
-            raise LiaisonError("the store is locked")
-        return session
 
     def on_mount(self) -> None:
         self.freeze_cursors()
