@@ -1,0 +1,107 @@
+"""The text policy: what text may enter the store, and how any face renders any text safely.
+
+On the way in (CLI, app, bundle import, card import) every human text passes `check_line` (titles, names,
+labels, ministry and card names: one line of printable text) or `check_block` (summary, notes, source,
+comments: may also hold `\\n` and `\\t`). Refused everywhere: C0 controls, DEL, C1 controls
+(U+0080–U+009F), the Unicode line/paragraph separators, bidi embedding/override/isolate controls
+(U+202A–U+202E, U+2066–U+2069), lone surrogates and non-characters.
+
+On the way out (defence in depth: stores written by older versions, anything missed) every face passes
+text through `visible`, which renders those characters as visible escapes (`␛`, `\\u202e`) and never
+raw. Values quoted inside messages go through `quote` (repr-style, cut to a sane length).
+"""
+
+from __future__ import annotations
+
+from store.errors import ValidationError
+
+#: Bidi embedding, override and isolate controls: they reorder what a terminal shows.
+BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
+#: Line and paragraph separators: a second line in disguise.
+LINE_SEPARATORS = frozenset({0x2028, 0x2029})
+#: Longest value quoted in a message before it is cut.
+QUOTE_LIMIT = 60
+
+
+def _is_noncharacter(cp: int) -> bool:
+    return 0xFDD0 <= cp <= 0xFDEF or (cp & 0xFFFE) == 0xFFFE
+
+
+def forbidden_kind(ch: str, *, multiline: bool = False) -> str | None:
+    """Why `ch` may not stand in stored text (`"control character"`, …), or None when it may."""
+    cp = ord(ch)
+    if multiline and ch in "\n\t":
+        return None
+    if cp < 0x20 or cp == 0x7F or 0x80 <= cp <= 0x9F:
+        return "control character"
+    if cp in LINE_SEPARATORS:
+        return "line separator"
+    if cp in BIDI_CONTROLS:
+        return "bidi control character"
+    if 0xD800 <= cp <= 0xDFFF:
+        return "lone surrogate"
+    if _is_noncharacter(cp):
+        return "non-character"
+    return None
+
+
+def _check(field: str, text: str, *, multiline: bool, reference: str | None) -> str:
+    if not isinstance(text, str):
+        raise ValidationError(f"{field} must be text", field=field, reference=reference, value=text)
+    for index, ch in enumerate(text):
+        kind = forbidden_kind(ch, multiline=multiline)
+        if kind is not None:
+            where = f"{reference} " if reference else ""
+            raise ValidationError(
+                f"{where}{field} contains a {kind} (U+{ord(ch):04X}) at position {index + 1}",
+                field=field,
+                reference=reference,
+                value=text,
+            )
+    return text
+
+
+def check_line(field: str, text: str, *, reference: str | None = None) -> str:
+    """Accept one line of printable text (title, name, label, ministry or card name); refuse anything else."""
+    return _check(field, text, multiline=False, reference=reference)
+
+
+def check_block(field: str, text: str, *, reference: str | None = None) -> str:
+    """Accept printable text that may also hold newlines and tabs (summary, notes, source, comment).
+
+    Windows line ends (`\\r\\n`) are taken as `\\n`; a lone `\\r` is refused like any control character.
+    """
+    if isinstance(text, str) and "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+    return _check(field, text, multiline=True, reference=reference)
+
+
+#: C0 controls and DEL drawn as their Unicode control pictures (U+2400 block): ESC → ␛, NUL → ␀.
+_PICTURES = {cp: chr(0x2400 + cp) for cp in range(0x20)} | {0x7F: "\u2421"}
+
+
+def visible(text: str, *, multiline: bool = False) -> str:
+    """`text` with every character the policy refuses rendered visibly, so nothing reaches a terminal raw.
+
+    C0 controls and DEL become control pictures (`␛`); C1, bidi, separators, surrogates and
+    non-characters become `\\uXXXX` escapes. With `multiline`, newlines and tabs are kept.
+    """
+    out: list[str] | None = None
+    for index, ch in enumerate(text):
+        if forbidden_kind(ch, multiline=multiline) is None:
+            if out is not None:
+                out.append(ch)
+            continue
+        if out is None:
+            out = list(text[:index])
+        cp = ord(ch)
+        out.append(_PICTURES.get(cp) or (f"\\u{cp:04x}" if cp <= 0xFFFF else f"\\U{cp:08x}"))
+    return text if out is None else "".join(out)
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """A value taken from outside, quoted `repr()`-style for a message and cut to `limit` characters."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        return repr(text[:limit]) + "…"
+    return repr(text)
