@@ -452,7 +452,7 @@ class Session:
         slug = slug.strip().lower()
         if s.get(Domain, slug) is None:
             valid = ", ".join(s.scalars(select(Domain.slug).order_by(Domain.slug)))
-            raise ValidationError(f"unknown domain {slug!r}; valid: {valid}")
+            raise ValidationError(f"unknown domain {slug!r}; valid: {valid}", field="domain", value=slug)
         return slug
 
     def _check_ministries(self, s: OrmSession, codes: Sequence[str]) -> list[str]:
@@ -461,7 +461,7 @@ class Session:
         for raw in codes:
             code = raw.strip().upper()
             if code not in known:
-                raise ValidationError(f"unknown ministry {raw!r}; valid: {', '.join(sorted(known))}")
+                raise ValidationError(f"unknown ministry {raw!r}; valid: {', '.join(sorted(known))}", field="releasable_to", value=raw)
             if code != self.ministry and code not in result:
                 result.append(code)
         return sorted(result)
@@ -470,17 +470,17 @@ class Session:
     def _check_title(title: str) -> str:
         title = " ".join(title.split())
         if not title:
-            raise ValidationError("the title is empty")
+            raise ValidationError("the title is empty", field="title")
         if len(title) > MAX_TITLE:
-            raise ValidationError(f"the title is longer than {MAX_TITLE} characters")
+            raise ValidationError(f"the title is longer than {MAX_TITLE} characters", field="title")
         return title
 
     @staticmethod
     def _check_text(name: str, value: str) -> str:
         if len(value) > MAX_TEXT:
-            raise ValidationError(f"the {name} is longer than {MAX_TEXT} characters")
+            raise ValidationError(f"the {name} is longer than {MAX_TEXT} characters", field=name)
         if "\x00" in value:
-            raise ValidationError(f"the {name} contains a NUL character")
+            raise ValidationError(f"the {name} contains a NUL character", field=name)
         return value
 
     def _record(self, s: OrmSession, reference: str) -> Record:
