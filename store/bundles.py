@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
@@ -23,7 +23,6 @@ from crypto.bundle import BundleError, BundleReader, Header, Recipient
 from crypto.identity import grouped_fingerprint
 from crypto.kdf import params_for_profile
 from store import policy
-from store import sqlite as dialect
 from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import LiaisonError, NotFound, ValidationError
 from store.files import FileError, atomic_file, atomic_write_bytes, read_limited
@@ -544,32 +543,8 @@ class _Importer:
         )
 
     def _update(self, old: Any, rec: dict[str, Any]) -> None:
-        """A newer revision of a received record: a new revision row, the record's tags and index updated."""
-        session, conn = self.session, self.conn
-        current = self.s.execute(select(Revision.body_ct).where(Revision.record_id == old.id).order_by(Revision.number.desc()).limit(1)).scalar_one()
-        old_title = session.open_text(old.title_ct, old.reference)
-        old_summary = session.open_body(current, old.reference)["summary"]
-        updated_at = fmt.parse_time(rec["updated_at"], "updated_at")
-        title_ct = session.seal(rec["title"])
-        conn.execute(
-            insert(Revision),
-            [{
-                "record_id": old.id, "number": rec["revision"], "created_at": updated_at, "officer": rec["author"], "tlp": rec["tlp"],
-                "releasable_to": ",".join(rec["releasable_to"]), "title_ct": title_ct, "body_ct": session.seal_body(rec["summary"], rec["source"], ""),
-            }],
-        )
-        conn.execute(
-            update(Record).where(Record.id == old.id).values(
-                domain=rec["domain"], tlp=rec["tlp"], status=Status.RECEIVED.value, updated_at=updated_at,
-                revision=rec["revision"], no_reexport=rec["no_reexport"], title_ct=title_ct,
-            )
-        )
-        conn.execute(delete(RecordParty).where(RecordParty.record_id == old.id))
-        parties = [{"record_id": old.id, "ministry": rec["origin"], "is_origin": True}]
-        parties += [{"record_id": old.id, "ministry": c, "is_origin": False} for c in rec["releasable_to"] if c != rec["origin"]]
-        conn.execute(insert(RecordParty), parties)
-        dialect.index_delete(conn, [(old.id, session.indexer.tokens_text([old_title, old_summary]))])
-        dialect.index_insert(conn, [(old.id, session.indexer.tokens_text([rec["title"], rec["summary"]]))])
+        """A newer revision of a received record, written by the one record writer."""
+        self.writer.update(old.id, old.reference, old.title_ct, self._item(rec))
 
 
 def import_bundle(session: Session, path: Path, *, passphrase: bytes | None = None, progress: Progress | None = None) -> ImportResult:
