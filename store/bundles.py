@@ -25,7 +25,7 @@ from crypto.kdf import params_for_profile
 from store import policy
 from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import LiaisonError, NotFound, ValidationError
-from store.files import FileError, atomic_file, atomic_write_bytes, read_limited
+from store.files import FileError, atomic_file, atomic_write_bytes, check_target, read_limited
 from store.ingest import BulkWriter, IngestItem
 from store.models import BundleItem, BundleLog, Domain, Ministry, Receipt, Record, RecordParty, Revision
 from store.vocab import INBOUND_STATUSES, RELEASED_STATUSES, Role, Status, Tlp
@@ -256,12 +256,16 @@ def export_bundle(
     passphrase: bytes | None = None,
     progress: Progress | None = None,
     chunk_records: int = fmt.DEFAULT_CHUNK_RECORDS,
+    overwrite: bool = False,
 ) -> ExportResult:
-    """Write a signed bundle of every qualifying record to `out` (atomically) and record it in the sharing ledger."""
+    """Write a signed bundle of every qualifying record to `out` (atomically) and record it in the sharing ledger.
+
+    `out` must not exist unless `overwrite`; a store, a database or the open store is never replaced (`check_target`).
+    """
     policy.require_role(session.actor, Role.REVIEWER, "export")
     keys = keyring_of(session)
     identity = own_identity(session)
-    out = Path(out).expanduser()
+    out = check_target(out, overwrite=overwrite, protect=(session.db.path,))
     with session.db.read() as s:
         code = _check_recipient(session, s, recipient)
         peer = contact(session, s, code)
@@ -286,7 +290,7 @@ def export_bundle(
             stanzas.append(fmt.passphrase_stanza(bundle_id, passphrase, stanzas_params, file_key))
         now = session.clock()
         total = len(plan.included)
-        with atomic_file(out) as fh:
+        with atomic_file(out, overwrite=overwrite, protect=(session.db.path,)) as fh:
             writer = fmt.BundleWriter(
                 fh, bundle_id=bundle_id, sender=session.ministry, sender_fingerprint=identity.fingerprint,
                 recipients=[Recipient(code, seq)], stanzas=stanzas, records=total,
@@ -616,11 +620,12 @@ def make_receipt(session: Session, bundle_id: str) -> bytes:
     return data
 
 
-def write_receipt_file(session: Session, bundle_id: str, out: Path) -> Path:
-    """Write the receipt for an imported bundle atomically."""
+def write_receipt_file(session: Session, bundle_id: str, out: Path, *, overwrite: bool = False) -> Path:
+    """Write the receipt for an imported bundle atomically (never over a store; over a file only if `overwrite`)."""
+    out = check_target(out, overwrite=overwrite, protect=(session.db.path,))
     data = make_receipt(session, bundle_id)
-    atomic_write_bytes(Path(out).expanduser(), data)
-    return Path(out).expanduser()
+    atomic_write_bytes(out, data, overwrite=overwrite, protect=(session.db.path,))
+    return out
 
 
 @dataclass(frozen=True)
