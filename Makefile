@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR := .demo
+# The test environment, pinned with hashes (`make lock` writes it from pyproject.toml's test extra).
+LOCK := requirements-test.lock
+UV_VERSION := 0.13.9
 
-.PHONY: demo test bench lint clean venv
+.PHONY: demo test bench lint lock clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +18,12 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# The test environment is exactly the lock (every hash checked), then Liaison itself with nothing resolved;
+# `pip check` fails if pyproject.toml asks for something the lock does not hold (then run `make lock`).
+$(VENV)/.installed-test: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check || { echo "error: $(LOCK) does not match pyproject.toml: run make lock" >&2; exit 1; }
 	touch $@ $(VENV)/.installed
 
 venv: $(VENV)/.installed
@@ -30,10 +37,23 @@ test: $(VENV)/.installed-test
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
+## The static gates alone: formatting, lint, types (strict), layers.
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## Re-pin the test environment after a dependency change in pyproject.toml (needs PyPI).
+lock: | $(BIN)/python
+	test -x .venv-lock/bin/uv || { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/python -m pip install --quiet uv==$(UV_VERSION); }
+	.venv-lock/bin/uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11 --universal \
+		--custom-compile-command "make lock" --quiet -o $(LOCK)
+
 ## The benchmark suite (not part of `make test`): make bench RECORDS=100000
 RECORDS ?= 100000
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench --records $(RECORDS)
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-lock $(DEMO_DIR) .pytest_cache .hypothesis
