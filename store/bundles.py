@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import and_, delete, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
@@ -23,10 +23,9 @@ from crypto.bundle import BundleError, BundleReader, Header, Recipient
 from crypto.identity import grouped_fingerprint
 from crypto.kdf import params_for_profile
 from store import policy
-from store import sqlite as dialect
 from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import LiaisonError, NotFound, ValidationError
-from store.files import FileError, atomic_file, atomic_write_bytes, read_limited
+from store.files import FileError, atomic_file, atomic_write_bytes, check_target, read_limited
 from store.ingest import BulkWriter, IngestItem
 from store.models import BundleItem, BundleLog, Domain, Ministry, Receipt, Record, RecordParty, Revision
 from store.vocab import INBOUND_STATUSES, RELEASED_STATUSES, Role, Status, Tlp
@@ -257,12 +256,16 @@ def export_bundle(
     passphrase: bytes | None = None,
     progress: Progress | None = None,
     chunk_records: int = fmt.DEFAULT_CHUNK_RECORDS,
+    overwrite: bool = False,
 ) -> ExportResult:
-    """Write a signed bundle of every qualifying record to `out` (atomically) and record it in the sharing ledger."""
+    """Write a signed bundle of every qualifying record to `out` (atomically) and record it in the sharing ledger.
+
+    `out` must not exist unless `overwrite`; a store, a database or the open store is never replaced (`check_target`).
+    """
     policy.require_role(session.actor, Role.REVIEWER, "export")
     keys = keyring_of(session)
     identity = own_identity(session)
-    out = Path(out).expanduser()
+    out = check_target(out, overwrite=overwrite, protect=(session.db.path,))
     with session.db.read() as s:
         code = _check_recipient(session, s, recipient)
         peer = contact(session, s, code)
@@ -287,7 +290,7 @@ def export_bundle(
             stanzas.append(fmt.passphrase_stanza(bundle_id, passphrase, stanzas_params, file_key))
         now = session.clock()
         total = len(plan.included)
-        with atomic_file(out) as fh:
+        with atomic_file(out, overwrite=overwrite, protect=(session.db.path,)) as fh:
             writer = fmt.BundleWriter(
                 fh, bundle_id=bundle_id, sender=session.ministry, sender_fingerprint=identity.fingerprint,
                 recipients=[Recipient(code, seq)], stanzas=stanzas, records=total,
@@ -544,32 +547,8 @@ class _Importer:
         )
 
     def _update(self, old: Any, rec: dict[str, Any]) -> None:
-        """A newer revision of a received record: a new revision row, the record's tags and index updated."""
-        session, conn = self.session, self.conn
-        current = self.s.execute(select(Revision.body_ct).where(Revision.record_id == old.id).order_by(Revision.number.desc()).limit(1)).scalar_one()
-        old_title = session.open_text(old.title_ct, old.reference)
-        old_summary = session.open_body(current, old.reference)["summary"]
-        updated_at = fmt.parse_time(rec["updated_at"], "updated_at")
-        title_ct = session.seal(rec["title"])
-        conn.execute(
-            insert(Revision),
-            [{
-                "record_id": old.id, "number": rec["revision"], "created_at": updated_at, "officer": rec["author"], "tlp": rec["tlp"],
-                "releasable_to": ",".join(rec["releasable_to"]), "title_ct": title_ct, "body_ct": session.seal_body(rec["summary"], rec["source"], ""),
-            }],
-        )
-        conn.execute(
-            update(Record).where(Record.id == old.id).values(
-                domain=rec["domain"], tlp=rec["tlp"], status=Status.RECEIVED.value, updated_at=updated_at,
-                revision=rec["revision"], no_reexport=rec["no_reexport"], title_ct=title_ct,
-            )
-        )
-        conn.execute(delete(RecordParty).where(RecordParty.record_id == old.id))
-        parties = [{"record_id": old.id, "ministry": rec["origin"], "is_origin": True}]
-        parties += [{"record_id": old.id, "ministry": c, "is_origin": False} for c in rec["releasable_to"] if c != rec["origin"]]
-        conn.execute(insert(RecordParty), parties)
-        dialect.index_delete(conn, [(old.id, session.indexer.tokens_text([old_title, old_summary]))])
-        dialect.index_insert(conn, [(old.id, session.indexer.tokens_text([rec["title"], rec["summary"]]))])
+        """A newer revision of a received record, written by the one record writer."""
+        self.writer.update(old.id, old.reference, old.title_ct, self._item(rec))
 
 
 def import_bundle(session: Session, path: Path, *, passphrase: bytes | None = None, progress: Progress | None = None) -> ImportResult:
@@ -641,11 +620,12 @@ def make_receipt(session: Session, bundle_id: str) -> bytes:
     return data
 
 
-def write_receipt_file(session: Session, bundle_id: str, out: Path) -> Path:
-    """Write the receipt for an imported bundle atomically."""
+def write_receipt_file(session: Session, bundle_id: str, out: Path, *, overwrite: bool = False) -> Path:
+    """Write the receipt for an imported bundle atomically (never over a store; over a file only if `overwrite`)."""
+    out = check_target(out, overwrite=overwrite, protect=(session.db.path,))
     data = make_receipt(session, bundle_id)
-    atomic_write_bytes(Path(out).expanduser(), data)
-    return Path(out).expanduser()
+    atomic_write_bytes(out, data, overwrite=overwrite, protect=(session.db.path,))
+    return out
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from crypto.identity import PublicIdentity, grouped_fingerprint, public_identity
 from crypto.keyring import Keyring
 from store import policy
 from store.errors import AuthError, NotFound, PolicyError, TamperError, ValidationError
-from store.files import atomic_write_bytes, read_limited
+from store.files import atomic_write_bytes, check_target, read_limited
 from store.models import Contact, Ministry
 from store.vocab import Role
 
@@ -88,11 +88,12 @@ def identity_card(session: Session) -> bytes:
     return write_card(session.ministry, ministry_name(session, session.ministry), keys.signing_key, own_identity(session))
 
 
-def export_identity(session: Session, out: Path) -> str:
-    """Write the identity card to `out` atomically; returns the fingerprint."""
+def export_identity(session: Session, out: Path, *, overwrite: bool = False) -> str:
+    """Write the identity card to `out` atomically (over a file only if `overwrite`, never over a store); returns the fingerprint."""
+    out = check_target(out, overwrite=overwrite, protect=(session.db.path,))
     data = identity_card(session)
     with session.act("identity-export", session.ministry, mutates=False):
-        atomic_write_bytes(Path(out), data)
+        atomic_write_bytes(out, data, overwrite=overwrite, protect=(session.db.path,))
     return own_identity(session).fingerprint
 
 

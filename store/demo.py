@@ -309,13 +309,13 @@ def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> l
                 s.merge(Meta(key=key, value=value))
         tr.ingest(counterpart_items(COUNTERPART_RECORDS, clock(), seed=seed), total=COUNTERPART_RECORDS, action="demo")
         cards = {"pk": directory / "pk-moi.card", "tr": directory / "tr-moi.card"}
-        atomic_write_bytes(cards["pk"], identity_card(pk))
-        atomic_write_bytes(cards["tr"], identity_card(tr))
+        atomic_write_bytes(cards["pk"], identity_card(pk), overwrite=True)  # the demo directory is the demo's own
+        atomic_write_bytes(cards["tr"], identity_card(tr), overwrite=True)
         add_contact(pk, cards["tr"])
         add_contact(tr, cards["pk"])
         _demo_ledger(pk, clock)
         pending = directory / PENDING_BUNDLE
-        export_bundle(tr, "PK-MOI", pending)
+        export_bundle(tr, "PK-MOI", pending, overwrite=True)
         vault.db.checkpoint()
     finally:
         vault.close()

@@ -9,11 +9,12 @@ from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from store import sqlite as dialect
 from store.models import Meta, Record, RecordParty, ReviewEvent, Revision
+from store.vocab import Status
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -121,6 +122,33 @@ class BulkWriter:
             self.conn.execute(insert(ReviewEvent), reviews)
         dialect.index_insert(self.conn, index)
         return written
+
+    def update(self, record_id: int, reference: str, old_title_ct: bytes, item: IngestItem) -> None:
+        """A newer revision of a received record: a new revision row, the record's tags, parties and index updated."""
+        session, conn = self.session, self.conn
+        current = self.s.execute(select(Revision.body_ct).where(Revision.record_id == record_id).order_by(Revision.number.desc()).limit(1)).scalar_one()
+        old_title = session.open_text(old_title_ct, reference)
+        old_summary = session.open_body(current, reference)["summary"]
+        title_ct = session.seal(item.title)
+        conn.execute(
+            insert(Revision),
+            [{
+                "record_id": record_id, "number": item.revision, "created_at": item.updated_at, "officer": item.author, "tlp": item.tlp,
+                "releasable_to": ",".join(item.releasable_to), "title_ct": title_ct, "body_ct": session.seal_body(item.summary, item.source, item.notes),
+            }],
+        )
+        conn.execute(
+            update(Record).where(Record.id == record_id).values(
+                domain=item.domain, tlp=item.tlp, status=Status.RECEIVED.value, updated_at=item.updated_at,
+                revision=item.revision, no_reexport=item.no_reexport, title_ct=title_ct,
+            )
+        )
+        conn.execute(delete(RecordParty).where(RecordParty.record_id == record_id))
+        parties = [{"record_id": record_id, "ministry": item.origin, "is_origin": True}]
+        parties += [{"record_id": record_id, "ministry": c, "is_origin": False} for c in item.releasable_to if c != item.origin]
+        conn.execute(insert(RecordParty), parties)
+        dialect.index_delete(conn, [(record_id, session.indexer.tokens_text([old_title, old_summary]))])
+        dialect.index_insert(conn, [(record_id, session.indexer.tokens_text([item.title, item.summary]))])
 
     def finish(self) -> None:
         """Store the reference counters advanced in memory."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from store.errors import PolicyError
 from store.vocab import Role, Status
@@ -15,6 +16,20 @@ SUBMITTABLE = frozenset({Status.DRAFT, Status.RETURNED})
 #: Who may move an inbound or released record to actioned/closed.
 ACTIONABLE = frozenset({Status.RECEIVED})
 CLOSABLE = frozenset({Status.APPROVED, Status.SHARED, Status.ACKNOWLEDGED, Status.RECEIVED, Status.ACTIONED, Status.RETURNED, Status.DRAFT})
+#: What the origin may withdraw: a record it has shared.
+WITHDRAWABLE = frozenset({Status.SHARED, Status.ACKNOWLEDGED})
+
+
+class RecordAction(StrEnum):
+    """What an officer can do to one record; the faces show a key only for the actions `available_actions` gives."""
+
+    EDIT = "edit"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    RETURN = "return"
+    ACTIONED = "actioned"
+    CLOSE = "close"
+    WITHDRAW = "withdraw"
 
 
 @dataclass(frozen=True)
@@ -35,48 +50,97 @@ def require_role(actor: Actor, role: Role, verb: str) -> None:
         raise PolicyError(f"role {actor.role.value} may not {verb}")
 
 
-def check_edit(actor: Actor, author: str, status: Status, reference: str) -> None:
-    """Only the author edits, and only a draft or a returned record."""
+def _check_own(origin: str | None, own_ministry: str | None, reference: str, verb: str) -> None:
+    if origin is not None and own_ministry is not None and origin != own_ministry:
+        raise PolicyError(f"{reference} came from {origin}; only its origin may {verb} it", reference=reference)
+
+
+def check_edit(actor: Actor, author: str, status: Status, reference: str, *, origin: str | None = None, own_ministry: str | None = None) -> None:
+    """Only the author edits, and only a draft or a returned record written here."""
     if actor.name != author:
-        raise PolicyError(f"only the author ({author}) may edit {reference}")
+        raise PolicyError(f"only the author ({author}) may edit {reference}", reference=reference)
     if status not in EDITABLE:
-        raise PolicyError(f"{reference} is {status.value}; only draft or returned records can be edited")
+        raise PolicyError(f"{reference} is {status.value}; only draft or returned records can be edited", reference=reference)
+    _check_own(origin, own_ministry, reference, "edit")
 
 
-def check_submit(actor: Actor, author: str, status: Status, reference: str) -> None:
-    """The author puts a draft or returned record in review."""
+def check_submit(actor: Actor, author: str, status: Status, reference: str, *, origin: str | None = None, own_ministry: str | None = None) -> None:
+    """The author puts a draft or returned record (written here) in review."""
     if actor.name != author:
-        raise PolicyError(f"only the author ({author}) may submit {reference}")
+        raise PolicyError(f"only the author ({author}) may submit {reference}", reference=reference)
     if status not in SUBMITTABLE:
-        raise PolicyError(f"{reference} is {status.value}; only draft or returned records can be submitted")
+        raise PolicyError(f"{reference} is {status.value}; only draft or returned records can be submitted", reference=reference)
+    _check_own(origin, own_ministry, reference, "submit")
 
 
-def check_approve(actor: Actor, author: str, status: Status, reference: str, four_eyes: bool) -> None:
+def check_approve(
+    actor: Actor, author: str, status: Status, reference: str, four_eyes: bool, *, origin: str | None = None, own_ministry: str | None = None
+) -> None:
     """A reviewer approves a record in review that someone else wrote (unless four-eyes is off)."""
     require_role(actor, Role.REVIEWER, "approve")
     if four_eyes and actor.name == author:
-        raise PolicyError(f"four-eyes policy: {author} authored {reference}")
+        raise PolicyError(f"four-eyes policy: {author} authored {reference}", reference=reference)
     if status is not Status.IN_REVIEW:
-        raise PolicyError(f"{reference} is {status.value}, not in review")
+        raise PolicyError(f"{reference} is {status.value}, not in review", reference=reference)
+    _check_own(origin, own_ministry, reference, "approve")
 
 
-def check_return(actor: Actor, status: Status, reference: str, comment: str) -> None:
-    """A reviewer returns a record in review to its author, saying why."""
+def check_return(
+    actor: Actor, status: Status, reference: str, comment: str | None, *, origin: str | None = None, own_ministry: str | None = None
+) -> None:
+    """A reviewer returns a record in review to its author, saying why (`comment=None`: is a return possible at all)."""
     require_role(actor, Role.REVIEWER, "return records")
     if status is not Status.IN_REVIEW:
-        raise PolicyError(f"{reference} is {status.value}, not in review")
-    if not comment.strip():
-        raise PolicyError("a return needs a comment saying what to change")
+        raise PolicyError(f"{reference} is {status.value}, not in review", reference=reference)
+    if comment is not None and not comment.strip():
+        raise PolicyError("a return needs a comment saying what to change", field="comment")
+    _check_own(origin, own_ministry, reference, "return")
 
 
 def check_mark_actioned(actor: Actor, status: Status, reference: str) -> None:
     """A received record is marked actioned by any officer."""
     if status not in ACTIONABLE:
-        raise PolicyError(f"{reference} is {status.value}; only received records can be marked actioned")
+        raise PolicyError(f"{reference} is {status.value}; only received records can be marked actioned", reference=reference)
 
 
 def check_close(actor: Actor, status: Status, reference: str) -> None:
     """A reviewer closes a record that needs no more work."""
     require_role(actor, Role.REVIEWER, "close records")
     if status not in CLOSABLE:
-        raise PolicyError(f"{reference} is {status.value} and cannot be closed")
+        raise PolicyError(f"{reference} is {status.value} and cannot be closed", reference=reference)
+
+
+def check_withdraw(actor: Actor, status: Status, reference: str, *, origin: str, own_ministry: str) -> None:
+    """A reviewer of the origin withdraws a record it has shared (the receivers flag it withdrawn)."""
+    require_role(actor, Role.REVIEWER, "withdraw records")
+    if status not in WITHDRAWABLE:
+        raise PolicyError(f"{reference} is {status.value}; only shared records can be withdrawn", reference=reference)
+    _check_own(origin, own_ministry, reference, "withdraw")
+
+
+def available_actions(
+    actor: Actor, *, author: str, status: Status, origin: str, own_ministry: str, four_eyes: bool, reference: str = ""
+) -> frozenset[RecordAction]:
+    """Every action `actor` may take on a record now: exactly those whose `check_*` above would pass.
+
+    Derived from the checks themselves (not a second copy of the rules), so a face that shows only these
+    keys can never offer what the store would refuse.
+    """
+    ref = reference or "the record"
+    checks = {
+        RecordAction.EDIT: lambda: check_edit(actor, author, status, ref, origin=origin, own_ministry=own_ministry),
+        RecordAction.SUBMIT: lambda: check_submit(actor, author, status, ref, origin=origin, own_ministry=own_ministry),
+        RecordAction.APPROVE: lambda: check_approve(actor, author, status, ref, four_eyes, origin=origin, own_ministry=own_ministry),
+        RecordAction.RETURN: lambda: check_return(actor, status, ref, None, origin=origin, own_ministry=own_ministry),
+        RecordAction.ACTIONED: lambda: check_mark_actioned(actor, status, ref),
+        RecordAction.CLOSE: lambda: check_close(actor, status, ref),
+        RecordAction.WITHDRAW: lambda: check_withdraw(actor, status, ref, origin=origin, own_ministry=own_ministry),
+    }
+    allowed = set()
+    for action, check in checks.items():
+        try:
+            check()
+        except PolicyError:
+            continue
+        allowed.add(action)
+    return frozenset(allowed)

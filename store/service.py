@@ -452,7 +452,7 @@ class Session:
         slug = slug.strip().lower()
         if s.get(Domain, slug) is None:
             valid = ", ".join(s.scalars(select(Domain.slug).order_by(Domain.slug)))
-            raise ValidationError(f"unknown domain {slug!r}; valid: {valid}")
+            raise ValidationError(f"unknown domain {slug!r}; valid: {valid}", field="domain", value=slug)
         return slug
 
     def _check_ministries(self, s: OrmSession, codes: Sequence[str]) -> list[str]:
@@ -461,7 +461,7 @@ class Session:
         for raw in codes:
             code = raw.strip().upper()
             if code not in known:
-                raise ValidationError(f"unknown ministry {raw!r}; valid: {', '.join(sorted(known))}")
+                raise ValidationError(f"unknown ministry {raw!r}; valid: {', '.join(sorted(known))}", field="releasable_to", value=raw)
             if code != self.ministry and code not in result:
                 result.append(code)
         return sorted(result)
@@ -470,17 +470,17 @@ class Session:
     def _check_title(title: str) -> str:
         title = " ".join(title.split())
         if not title:
-            raise ValidationError("the title is empty")
+            raise ValidationError("the title is empty", field="title")
         if len(title) > MAX_TITLE:
-            raise ValidationError(f"the title is longer than {MAX_TITLE} characters")
+            raise ValidationError(f"the title is longer than {MAX_TITLE} characters", field="title")
         return title
 
     @staticmethod
     def _check_text(name: str, value: str) -> str:
         if len(value) > MAX_TEXT:
-            raise ValidationError(f"the {name} is longer than {MAX_TEXT} characters")
+            raise ValidationError(f"the {name} is longer than {MAX_TEXT} characters", field=name)
         if "\x00" in value:
-            raise ValidationError(f"the {name} contains a NUL character")
+            raise ValidationError(f"the {name} contains a NUL character", field=name)
         return value
 
     def _record(self, s: OrmSession, reference: str) -> Record:
@@ -531,7 +531,7 @@ class Session:
             s.add(self._revision(rec.id, 1, now, tlp.value, recipients, title, summary, source, notes, rec.title_ct))
             dialect.index_insert(s.connection(), [(rec.id, self.indexer.tokens_text([title, summary]))])
             if submit:
-                policy.check_submit(self.actor, rec.author, status, reference)
+                policy.check_submit(self.actor, rec.author, status, reference, origin=rec.origin, own_ministry=self.ministry)
                 rec.status = Status.IN_REVIEW.value
                 s.add(ReviewEvent(record_id=rec.id, officer=self.actor.name, action="submit", at=now))
         return reference
@@ -567,7 +567,7 @@ class Session:
             raise ValidationError("nothing to change; give at least one of --title, --summary, --source, --tlp, --to")
         with self._act("edit", reference.upper()) as s:
             rec = self._record(s, reference)
-            policy.check_edit(self.actor, rec.author, Status(rec.status), rec.reference)
+            policy.check_edit(self.actor, rec.author, Status(rec.status), rec.reference, origin=rec.origin, own_ministry=self.ministry)
             current = self._current_revision(s, rec.id)
             old_title = self.open_text(current.title_ct, rec.reference)
             old_body = self.open_body(current.body_ct, rec.reference)
@@ -612,21 +612,21 @@ class Session:
 
     def submit(self, reference: str) -> None:
         """Put a draft or returned record in review."""
-        self._transition("submit", reference, lambda r: policy.check_submit(self.actor, r.author, Status(r.status), r.reference), Status.IN_REVIEW)
+        self._transition("submit", reference, lambda r: policy.check_submit(self.actor, r.author, Status(r.status), r.reference, origin=r.origin, own_ministry=self.ministry), Status.IN_REVIEW)
 
     def approve(self, reference: str, comment: str = "") -> None:
         """Approve a record in review (role and four-eyes permitting)."""
         self._transition(
             "approve",
             reference,
-            lambda r: policy.check_approve(self.actor, r.author, Status(r.status), r.reference, self.four_eyes),
+            lambda r: policy.check_approve(self.actor, r.author, Status(r.status), r.reference, self.four_eyes, origin=r.origin, own_ministry=self.ministry),
             Status.APPROVED,
             comment,
         )
 
     def return_record(self, reference: str, comment: str) -> None:
         """Send a record in review back to its author with a comment."""
-        self._transition("return", reference, lambda r: policy.check_return(self.actor, Status(r.status), r.reference, comment), Status.RETURNED, comment)
+        self._transition("return", reference, lambda r: policy.check_return(self.actor, Status(r.status), r.reference, comment, origin=r.origin, own_ministry=self.ministry), Status.RETURNED, comment)
 
     def mark_actioned(self, reference: str, comment: str = "") -> None:
         """Record that a received record was acted upon."""
@@ -635,6 +635,16 @@ class Session:
     def close_record(self, reference: str, comment: str = "") -> None:
         """Close a record that needs no more work."""
         self._transition("close", reference, lambda r: policy.check_close(self.actor, Status(r.status), r.reference), Status.CLOSED, comment)
+
+    def available_actions(self, reference: str) -> frozenset[policy.RecordAction]:
+        """The actions the acting officer may take on `reference` now (the faces show only these keys)."""
+        self._keys()
+        with self.db.read() as s:
+            rec = self._record(s, reference)
+            return policy.available_actions(
+                self.actor, author=rec.author, status=Status(rec.status), origin=rec.origin, own_ministry=self.ministry,
+                four_eyes=self.four_eyes, reference=rec.reference,
+            )
 
     def get_record(self, reference: str) -> RecordDetail:
         """Everything about one record, decrypted (an audited read)."""

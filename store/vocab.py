@@ -80,7 +80,7 @@ def parse_tlp(text: str) -> Tlp:
     try:
         return Tlp(value)
     except ValueError:
-        raise ValidationError(f"unknown TLP {text!r}; valid: {_choices(t.value for t in Tlp)}") from None
+        raise ValidationError(f"unknown TLP {text!r}; valid: {_choices(t.value for t in Tlp)}", field="tlp", value=text) from None
 
 
 def parse_status(text: str) -> Status:

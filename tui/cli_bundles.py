@@ -32,6 +32,17 @@ def _bundle_passphrase(args: argparse.Namespace) -> bytes | None:
     return passphrase_bytes(cli.read_secret_file(path)) if path else None
 
 
+def output_path(args: argparse.Namespace, given: str) -> Path:
+    """Check an output path before any work (and before a passphrase prompt): `--force` allows replacing an
+    ordinary file, never a store, a database, a directory or a symbolic link (`store.files.check_target`)."""
+    from store.files import TargetExists, check_target
+
+    try:
+        return check_target(Path(given), overwrite=bool(getattr(args, "force", False)))
+    except TargetExists as exc:
+        raise cli.Refused(f"{exc} (add --force to replace it)", field=exc.field, value=exc.value) from None
+
+
 def parse_since(text: str) -> datetime:
     """`--since` as a date (`2026-01-31`) or an ISO date and time; UTC unless it says otherwise."""
     try:
@@ -59,8 +70,9 @@ def cmd_identity_export(args: argparse.Namespace) -> int:
     from crypto.identity import grouped_fingerprint
     from store.contacts import export_identity
 
+    out = output_path(args, args.out)
     session = _session(args)
-    fingerprint = export_identity(session, Path(args.out))
+    fingerprint = export_identity(session, out, overwrite=args.force)
     print(f"wrote identity card of {session.ministry} to {args.out}", file=sys.stderr)
     print(f"fingerprint: {grouped_fingerprint(fingerprint)}", file=sys.stderr)
     return cli.EXIT_OK
@@ -107,11 +119,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     from store.bundles import export_bundle
 
     since = parse_since(args.since) if args.since else None
+    out = output_path(args, args.out)
     secret = _bundle_passphrase(args)
     session = _session(args)
     result = export_bundle(
-        session, args.to, Path(args.out), since=since, domains=args.domain or [], refs=args.refs or [],
-        passphrase=secret, progress=cli.progress_printer("export"),
+        session, args.to, out, since=since, domains=args.domain or [], refs=args.refs or [],
+        passphrase=secret, progress=cli.progress_printer("export"), overwrite=args.force,
     )
     protection = " and ".join(
         part for part, on in ((f"sealed to {result.recipient}'s key", result.sealed_to_contact), ("protected by the bundle passphrase", result.passphrase)) if on
@@ -126,6 +139,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     kind = file_kind(path)
+    receipt_out = output_path(args, args.receipt_out) if args.receipt_out and kind != "receipt" else None
     secret = _bundle_passphrase(args)
     session = _session(args)
     if kind == "receipt":
@@ -135,8 +149,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         return cli.EXIT_OK
     result = import_bundle(session, path, passphrase=secret, progress=cli.progress_printer("import"))
     print(result.summary(), file=sys.stderr)
-    if args.receipt_out:
-        written = write_receipt_file(session, result.bundle_id, Path(args.receipt_out))
+    if receipt_out is not None:
+        written = write_receipt_file(session, result.bundle_id, receipt_out, overwrite=args.force)
         print(f"wrote receipt {written}; send it back to {result.sender}", file=sys.stderr)
     return cli.EXIT_OK
 
@@ -166,6 +180,7 @@ def register(sub: Any, command: Factory) -> None:
     isub = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=cli.Parser)
     p = command("export", cmd_identity_export, "write the public identity card to a file", parent=isub)
     p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--force", action="store_true", help="replace an existing file (never a store, a database or a link)")
     command("show", cmd_identity_show, "print the identity fingerprint in readable groups", parent=isub)
 
     p = command("contacts", _group, "counterpart ministries whose identity cards are registered", parent=sub)
@@ -180,6 +195,7 @@ def register(sub: Any, command: Factory) -> None:
     p = command("export", cmd_export, "write a sealed, signed bundle of the records releasable to a ministry", parent=sub)
     p.add_argument("--to", required=True, metavar="CODE", help="the recipient ministry")
     p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--force", action="store_true", help="replace an existing file (never a store, a database or a link)")
     p.add_argument("--since", metavar="DATE", help="only records updated on or after DATE")
     p.add_argument("--domain", action="append", metavar="D", help="only this domain (repeatable)")
     p.add_argument("refs", nargs="*", metavar="REF", help="only these records")
@@ -188,4 +204,5 @@ def register(sub: Any, command: Factory) -> None:
     p = command("import", cmd_import, "import a bundle (or process a receipt) from a counterpart", parent=sub)
     p.add_argument("file", metavar="FILE")
     p.add_argument("--receipt-out", metavar="FILE", help="write a signed receipt for the sender")
+    p.add_argument("--force", action="store_true", help="let --receipt-out replace an existing file (never a store, a database or a link)")
     _bundle_passphrase_option(p)

@@ -44,7 +44,7 @@ def test_full_disk_mid_export_leaves_the_earlier_file_intact(pair: Pair, monkeyp
     before = store_fingerprint(pair.pk.path)
     real_open = store.files._open_temp
     monkeypatch.setattr(store.files, "_open_temp", lambda fd: FullDisk(real_open(fd), budget))
-    result = pair.pk.cli("export", "--to", "TR-MOI", "--out", str(out))
+    result = pair.pk.cli("export", "--to", "TR-MOI", "--out", str(out), "--force")
     assert_refused(result, f"cannot write {out}: No space left on device; nothing was written there")
     assert out.read_bytes() == b"an earlier bundle the officer still needs"
     assert sorted(p.name for p in pair.root.iterdir()) == before_files
@@ -59,6 +59,7 @@ def test_crash_before_rename_leaves_no_partial_file(pair: Pair, monkeypatch: pyt
         raise KeyboardInterrupt
 
     monkeypatch.setattr(store.files.os, "replace", crash)
+    monkeypatch.setattr(store.files.os, "link", crash)  # a new name is published with link (no clobber)
     before = store_fingerprint(pair.pk.path)
     result = pair.pk.cli("export", "--to", "TR-MOI", "--out", str(out))
     assert result.code == 1 and "interrupted" in result.err
@@ -68,9 +69,9 @@ def test_crash_before_rename_leaves_no_partial_file(pair: Pair, monkeypatch: pyt
 
 
 def test_successful_export_replaces_an_earlier_file(pair: Pair) -> None:
-    """When the write completes, the new bundle takes the final name in one rename."""
+    """When the write completes (and the officer asked to replace it), the new bundle takes the final name in one rename."""
     out: Path = pair.path("out.bundle")
     out.write_bytes(b"old")
-    pair.pk.ok("export", "--to", "TR-MOI", "--out", str(out))
+    pair.pk.ok("export", "--to", "TR-MOI", "--out", str(out), "--force")
     assert out.read_bytes().startswith(b"liaison-bundle/v1\n")
     assert oct(out.stat().st_mode & 0o777) == "0o600"
