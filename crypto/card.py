@@ -8,13 +8,13 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from crypto.bundle import CODE, BundleError, _b64, _object, _str, parse_canonical
+from crypto.bundle.limits import CODE, MAX_CARD_BYTES, MAX_CODE, MAX_MINISTRY_NAME
+from crypto.bundle.strict import BundleError, parse_canonical, require_b64, require_object, require_text
 from crypto.encoding import b64e, canonical_json
 from crypto.identity import PublicIdentity
 
 CARD_TYPE = "liaison-identity-card"
 CARD_CONTEXT = b"liaison-identity-card/v1\n"
-MAX_CARD_BYTES = 4096
 CARD_FIELDS = {"type", "v", "ministry", "name", "signing", "exchange", "fingerprint", "signature"}
 
 
@@ -62,15 +62,15 @@ def read_card(data: bytes) -> IdentityCard:
     obj = parse_canonical(data[:-1], "identity card")
     if not isinstance(obj, dict) or obj.get("type") != CARD_TYPE:
         raise BundleError("not a Liaison identity card")
-    obj = _object(obj, CARD_FIELDS, "identity card")
+    obj = require_object(obj, CARD_FIELDS, "identity card")
     if obj["v"] != 1 or isinstance(obj["v"], bool):
         raise BundleError("unsupported identity card version")
-    ministry = _str(obj["ministry"], "card ministry code", pattern=CODE, max_len=16)
-    name = _str(obj["name"], "card ministry name", max_len=200)
-    identity = PublicIdentity(_b64(obj["signing"], 32, "card signing key"), _b64(obj["exchange"], 32, "card exchange key"))
+    ministry = require_text(obj["ministry"], "card ministry code", pattern=CODE, max_len=MAX_CODE)
+    name = require_text(obj["name"], "card ministry name", max_len=MAX_MINISTRY_NAME)
+    identity = PublicIdentity(require_b64(obj["signing"], 32, "card signing key"), require_b64(obj["exchange"], 32, "card exchange key"))
     if obj["fingerprint"] != identity.fingerprint:
         raise BundleError("the card's fingerprint does not match its keys")
-    signature = _b64(obj["signature"], 64, "card signature")
+    signature = require_b64(obj["signature"], 64, "card signature")
     body = {k: v for k, v in obj.items() if k != "signature"}
     try:
         Ed25519PublicKey.from_public_bytes(identity.signing_public).verify(signature, CARD_CONTEXT + canonical_json(body))

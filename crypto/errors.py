@@ -21,3 +21,7 @@ class BadParameters(CryptoError):
 
 class MalformedData(CryptoError):
     """Serialized key material is not in the expected shape."""
+
+
+class BundleError(CryptoError):
+    """A bundle, receipt or card was refused; the message says why in one line."""

@@ -23,6 +23,7 @@ from sqlalchemy import Integer, Text, cast, delete, func, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.blind_index import BlindIndexer
+from crypto.bundle.limits import MAX_TEXT, MAX_TITLE
 from crypto.encoding import canonical_json
 from crypto.errors import BadParameters, CryptoError, DecryptionFailed, MalformedData, SlotTampered
 from crypto.identity import PublicIdentity, public_identity
@@ -64,8 +65,6 @@ from store.vocab import (
 )
 
 Clock = Callable[[], datetime]
-MAX_TITLE = 300
-MAX_TEXT = 200_000
 
 
 def utcnow() -> datetime:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from crypto import bundle as fmt
 from crypto.card import read_card, write_card
@@ -41,14 +42,14 @@ def build(chunk_plaintexts: Any, *, records: int, stanza: dict[str, Any] | None 
     preamble = fmt.encode_preamble(_header(bundle_id, records, [stanza], **changes))
     header_hash = hashlib.sha256(preamble).digest()
     plaintexts = chunk_plaintexts(bundle_id, header_hash.hex()) if callable(chunk_plaintexts) else chunk_plaintexts
-    fernet = fmt._fernet(fmt.payload_key(file_key, bundle_id))
+    fernet = fmt.fernet_for(fmt.payload_key(file_key, bundle_id))
     out = preamble
     digest = hashlib.sha256()
     tokens = [fernet.encrypt(p) for p in plaintexts]
     for token in tokens:
         out += bytes([fmt.FRAME_CHUNK]) + len(token).to_bytes(4, "big") + token
         digest.update(hashlib.sha256(token).digest())
-    signature = fmt.Ed25519PrivateKey.from_private_bytes(SENDER.signing_key).sign(fmt.signed_message(header_hash, len(tokens), digest.digest()))
+    signature = Ed25519PrivateKey.from_private_bytes(SENDER.signing_key).sign(fmt.signed_message(header_hash, len(tokens), digest.digest()))
     return out + bytes([fmt.FRAME_SIGNATURE]) + signature
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -113,7 +114,7 @@ def test_mutated_receipts(data: bytes) -> None:
     """Receipt parsing, verification and opening raise only BundleError."""
     try:
         envelope_ = fmt.read_receipt(data)
-        fmt.verify_receipt(envelope_, fmt.Ed25519PrivateKey.from_private_bytes(RECEIVER.signing_key).public_key().public_bytes_raw())
+        fmt.verify_receipt(envelope_, Ed25519PrivateKey.from_private_bytes(RECEIVER.signing_key).public_key().public_bytes_raw())
         fmt.open_receipt(envelope_, SENDER.exchange_key)
     except fmt.BundleError as exc:
         assert_one_line(exc)

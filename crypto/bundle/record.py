@@ -1,0 +1,151 @@
+"""The record objects a bundle carries: their schema (exact fields, types, sizes, patterns) and content hash.
+
+A schema is declarative: an `ObjectSchema` maps each field to a check and adds whole-object rules, so a
+new field is one line and a new object type (e.g. a withdrawal notice) is one more `ObjectSchema`.
+Only shape is checked here; what a record means (who may send it, whether it may replace a copy) is
+the store's job.
+"""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from crypto.bundle.limits import (
+    CODE,
+    DOMAIN,
+    MAX_AUTHOR,
+    MAX_CODE,
+    MAX_DOMAIN,
+    MAX_REFERENCE,
+    MAX_RELEASABLE_TO,
+    MAX_REVISION,
+    MAX_TEXT,
+    MAX_TITLE,
+    REFERENCE,
+    TLP_LABELS,
+)
+from crypto.bundle.strict import BundleError, parse_time, require_int, require_object, require_text, sha256_hex
+from crypto.encoding import canonical_json
+
+#: A field check: the value and the field's full name for messages (`chunk 1 record 2 title`); raises BundleError.
+FieldCheck = Callable[[Any, str], None]
+#: A whole-object rule: the object (fields already checked) and its name for messages.
+ObjectRule = Callable[[dict[str, Any], str], None]
+
+
+@dataclass(frozen=True)
+class ObjectSchema:
+    """An object type of the format: its exact field set, each field's check, and rules across fields."""
+
+    fields: Mapping[str, FieldCheck]
+    rules: tuple[ObjectRule, ...] = field(default=())
+
+    def validate(self, obj: Any, what: str) -> dict[str, Any]:
+        """Check `obj` field by field (in schema order), then the rules; returns it unchanged."""
+        checked = require_object(obj, set(self.fields), what)
+        for name, check in self.fields.items():
+            check(checked[name], f"{what} {name}")
+        for rule in self.rules:
+            rule(checked, what)
+        return checked
+
+
+# ---- field checks -----------------------------------------------------------------------------------
+
+
+def text(*, max_len: int, min_len: int = 1, pattern: Any = None) -> FieldCheck:
+    """Text of `min_len..max_len` characters without NUL, fully matching `pattern` when given."""
+
+    def check(value: Any, what: str) -> None:
+        require_text(value, what, pattern=pattern, max_len=max_len, min_len=min_len)
+
+    return check
+
+
+def integer(low: int, high: int) -> FieldCheck:
+    """An integer (not a boolean) in `low..high`."""
+
+    def check(value: Any, what: str) -> None:
+        require_int(value, low, high, what)
+
+    return check
+
+
+def boolean(value: Any, what: str) -> None:
+    """`true` or `false`."""
+    if not isinstance(value, bool):
+        raise BundleError(f"{what} must be true or false")
+
+
+def canonical_uuid(value: Any, what: str) -> None:
+    """A UUID in its canonical lower-case hyphenated spelling."""
+    uid = require_text(value, what, max_len=36, min_len=36)
+    try:
+        if str(uuidlib.UUID(uid)) != uid:
+            raise ValueError
+    except ValueError:
+        raise BundleError(f"{what} is malformed") from None
+
+
+def tlp_label(value: Any, what: str) -> None:
+    """One of the TLP 2.0 labels, spelled exactly."""
+    if value not in TLP_LABELS:
+        raise BundleError(f"{what} is not a TLP 2.0 label")
+
+
+def timestamp(value: Any, what: str) -> None:
+    """A canonical UTC timestamp."""
+    parse_time(value, what)
+
+
+def code_list(value: Any, what: str) -> None:
+    """A sorted list of distinct ministry codes."""
+    if not isinstance(value, list) or len(value) > MAX_RELEASABLE_TO:
+        raise BundleError(f"{what} must be a list of ministry codes")
+    for code in value:
+        require_text(code, f"{what} entry", pattern=CODE, max_len=MAX_CODE)
+    if value != sorted(set(value)):
+        raise BundleError(f"{what} must be sorted and without repeats")
+
+
+def updated_after_created(obj: dict[str, Any], what: str) -> None:
+    """`updated_at` is not before `created_at` (both already checked canonical: fixed width, so text order is time order)."""
+    if obj["updated_at"] < obj["created_at"]:
+        raise BundleError(f"{what} was updated before it was created")
+
+
+# ---- object types -----------------------------------------------------------------------------------
+
+RECORD = ObjectSchema(
+    fields={
+        "uuid": canonical_uuid,
+        "reference": text(pattern=REFERENCE, max_len=MAX_REFERENCE),
+        "domain": text(pattern=DOMAIN, max_len=MAX_DOMAIN),
+        "origin": text(pattern=CODE, max_len=MAX_CODE),
+        "releasable_to": code_list,
+        "tlp": tlp_label,
+        "no_reexport": boolean,
+        "revision": integer(1, MAX_REVISION),
+        "author": text(max_len=MAX_AUTHOR),
+        "created_at": timestamp,
+        "updated_at": timestamp,
+        "title": text(max_len=MAX_TITLE),
+        "summary": text(max_len=MAX_TEXT, min_len=0),
+        "source": text(max_len=MAX_TEXT, min_len=0),
+    },
+    rules=(updated_after_created,),
+)
+RECORD_FIELDS = frozenset(RECORD.fields)
+
+
+def validate_record(obj: Any, what: str) -> dict[str, Any]:
+    """Check one record object's shape: exact fields, types, sizes and patterns (meaning is the store's job)."""
+    return RECORD.validate(obj, what)
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    """The content hash of one record object: SHA-256 of its canonical JSON (what receipts echo back)."""
+    return sha256_hex(canonical_json(record))
