@@ -179,6 +179,42 @@ def atomic_file(final: Path, *, overwrite: bool = False, protect: Iterable[Path 
         raise
 
 
+@contextmanager
+def atomic_path(final: Path, *, overwrite: bool = False, protect: Iterable[Path | str] = ()) -> Iterator[Path]:
+    """Like `atomic_file`, for writers that need a path (an SQLite copy): an empty temporary file beside `final`,
+    given its name only if the block completes; removed (with any `-journal`/`-wal`/`-shm` of it) on any failure."""
+    protect = tuple(protect)
+    final = check_target(final, overwrite=overwrite, protect=protect)
+    directory = final.parent
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".partial", dir=directory)
+    except OSError as exc:
+        raise FileError(f"cannot write {final}: {exc.strerror}") from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+
+    def cleanup() -> None:
+        for suffix in ("", *SIDE_SUFFIXES):
+            Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        _publish(tmp, final, overwrite=overwrite, protect=protect)
+        _fsync_dir(directory)
+    except OSError as exc:
+        cleanup()
+        raise FileError(f"cannot write {final}: {exc.strerror or exc}; nothing was written there") from None
+    except BaseException:
+        cleanup()
+        raise
+    cleanup()
+
+
 def atomic_write_bytes(final: Path, data: bytes, *, overwrite: bool = False, protect: Iterable[Path | str] = ()) -> None:
     """Write `data` to `final` atomically (refusing what `check_target` refuses)."""
     with atomic_file(final, overwrite=overwrite, protect=protect) as fh:
