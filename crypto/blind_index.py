@@ -12,6 +12,7 @@ import re
 import string
 import unicodedata
 from collections.abc import Iterable
+from typing import cast
 
 TOKEN_BYTES = 12
 MIN_WORD_LENGTH = 2
@@ -88,9 +89,8 @@ class BlindIndexer:
         if distinct and (min(map(len, distinct)) < MIN_WORD_LENGTH or max(map(len, distinct)) > MAX_WORD_LENGTH):
             distinct = {w for w in distinct if MIN_WORD_LENGTH <= len(w) <= MAX_WORD_LENGTH}
         distinct.discard("_")
-        out = list(map(self._cache.get, distinct))  # bulk ingest: nearly every word is already cached
-        if None in out:
-            out = [self.token(w) for w in distinct]
+        cached = list(map(self._cache.get, distinct))  # bulk ingest: nearly every word is already cached
+        out = [self.token(w) for w in distinct] if None in cached else cast("list[str]", cached)
         out.sort()
         return out
 

@@ -67,13 +67,17 @@ def read_card(data: bytes) -> IdentityCard:
         raise BundleError("unsupported identity card version")
     ministry = require_text(obj["ministry"], "card ministry code", pattern=CODE, max_len=MAX_CODE)
     name = require_text(obj["name"], "card ministry name", max_len=MAX_MINISTRY_NAME)
-    identity = PublicIdentity(require_b64(obj["signing"], 32, "card signing key"), require_b64(obj["exchange"], 32, "card exchange key"))
+    identity = PublicIdentity(
+        require_b64(obj["signing"], 32, "card signing key"), require_b64(obj["exchange"], 32, "card exchange key")
+    )
     if obj["fingerprint"] != identity.fingerprint:
         raise BundleError("the card's fingerprint does not match its keys")
     signature = require_b64(obj["signature"], 64, "card signature")
     body = {k: v for k, v in obj.items() if k != "signature"}
     try:
-        Ed25519PublicKey.from_public_bytes(identity.signing_public).verify(signature, CARD_CONTEXT + canonical_json(body))
+        Ed25519PublicKey.from_public_bytes(identity.signing_public).verify(
+            signature, CARD_CONTEXT + canonical_json(body)
+        )
     except (InvalidSignature, ValueError):
         raise BundleError("the card's self-signature does not verify") from None
     return IdentityCard(ministry, name, identity)

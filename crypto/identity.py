@@ -40,7 +40,9 @@ def grouped_fingerprint(fingerprint: str, group: int = 4) -> str:
 
 def public_identity(signing_key: bytes, exchange_key: bytes) -> PublicIdentity:
     """Public identity from the raw private keys held in the keyring."""
-    sign_pub = Ed25519PrivateKey.from_private_bytes(signing_key).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    sign_pub = (
+        Ed25519PrivateKey.from_private_bytes(signing_key).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    )
     ex_pub = X25519PrivateKey.from_private_bytes(exchange_key).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     return PublicIdentity(signing_public=sign_pub, exchange_public=ex_pub)
 

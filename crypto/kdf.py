@@ -54,10 +54,12 @@ class KdfParams:
         """Parse and validate stored parameters; refuses absurd or too-weak values before any KDF runs."""
         if not isinstance(data, dict) or data.get("alg") != "argon2id":
             raise BadParameters("unsupported key derivation algorithm")
-        fields = {k: data.get(k) for k in ("memory_kib", "iterations", "lanes")}
-        for name, value in fields.items():
+        fields: dict[str, int] = {}
+        for name in ("memory_kib", "iterations", "lanes"):
+            value = data.get(name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise BadParameters(f"key derivation parameter {name} is not an integer")
+            fields[name] = value
         try:
             salt = b64d(data.get("salt"))
         except MalformedData as exc:

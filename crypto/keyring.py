@@ -110,7 +110,10 @@ class Keyring:
     def fernet(self) -> MultiFernet:
         """MultiFernet with the current key first, so new tokens use it and old ones still decrypt."""
         if self._fernet_cache is None:
-            order = [self.current_version] + sorted((v for v in self.data_keys if v != self.current_version), reverse=True)
+            order = [
+                self.current_version,
+                *sorted((v for v in self.data_keys if v != self.current_version), reverse=True),
+            ]
             self._fernet_cache = MultiFernet([Fernet(self.data_keys[v]) for v in order])
         return self._fernet_cache
 

@@ -37,7 +37,12 @@ class OfficerSlot:
 
     def header(self) -> dict[str, Any]:
         """The authenticated header: everything but the ciphertext."""
-        return {"v": SLOT_VERSION, "officer": self.officer, "kdf": self.params.to_dict(), "public": b64e(self.public_key)}
+        return {
+            "v": SLOT_VERSION,
+            "officer": self.officer,
+            "kdf": self.params.to_dict(),
+            "public": b64e(self.public_key),
+        }
 
     def to_json(self) -> str:
         """Serialized form for the officers table."""
@@ -70,7 +75,9 @@ def _slot_fernet(passphrase: bytes, params: KdfParams) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(hkdf_derive(stretched, b"liaison/slot/v1")))
 
 
-def create_slot(officer: str, passphrase: bytes, params: KdfParams, private_key: bytes | None = None) -> tuple[OfficerSlot, bytes]:
+def create_slot(
+    officer: str, passphrase: bytes, params: KdfParams, private_key: bytes | None = None
+) -> tuple[OfficerSlot, bytes]:
     """Make a slot for `officer`; returns it with the officer's private X25519 key (new unless given)."""
     sk = X25519PrivateKey.from_private_bytes(private_key) if private_key else X25519PrivateKey.generate()
     raw_sk = sk.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
@@ -117,7 +124,9 @@ def open_grant(grant: str, store_id: str, officer: str, private_key: bytes) -> K
     token = obj.get("token")
     if obj.get("v") != 1 or not isinstance(token, str) or not token.isascii():
         raise MalformedData("unsupported grant")
-    plain = open_sealed(private_key, b64d(obj.get("epk"), length=32), token.encode("ascii"), _grant_info(store_id, officer))
+    plain = open_sealed(
+        private_key, b64d(obj.get("epk"), length=32), token.encode("ascii"), _grant_info(store_id, officer)
+    )
     keyring = Keyring.from_bytes(plain)
     if keyring.store_id != store_id:
         raise DecryptionFailed("grant belongs to another store")

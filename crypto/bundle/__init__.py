@@ -19,7 +19,16 @@ Everything callers need is re-exported here, so `from crypto.bundle import Bundl
 
 from __future__ import annotations
 
-from crypto.bundle.header import HEADER_FIELDS, Header, Recipient, encode_preamble, header_object, parse_header, read_preamble, sniff
+from crypto.bundle.header import (
+    HEADER_FIELDS,
+    Header,
+    Recipient,
+    encode_preamble,
+    header_object,
+    parse_header,
+    read_preamble,
+    sniff,
+)
 from crypto.bundle.limits import (
     ARGON2ID_INFO,
     B64_CHARS,
@@ -75,7 +84,14 @@ from crypto.bundle.limits import (
     fernet_token_length,
 )
 from crypto.bundle.reader import BundleReader
-from crypto.bundle.receipt import ReceiptBody, ReceiptEnvelope, open_receipt, read_receipt, verify_receipt, write_receipt
+from crypto.bundle.receipt import (
+    ReceiptBody,
+    ReceiptEnvelope,
+    open_receipt,
+    read_receipt,
+    verify_receipt,
+    write_receipt,
+)
 from crypto.bundle.record import RECORD, RECORD_FIELDS, ObjectSchema, record_hash, validate_record
 from crypto.bundle.stanza import Stanza, fernet_for, parse_stanza, passphrase_stanza, payload_key, x25519_stanza
 from crypto.bundle.strict import BundleError, format_time, parse_canonical, parse_time, sha256_hex

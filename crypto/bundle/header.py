@@ -26,7 +26,16 @@ from crypto.bundle.limits import (
     VERSION_LINE,
 )
 from crypto.bundle.stanza import Stanza, parse_stanza
-from crypto.bundle.strict import BundleError, format_time, parse_canonical, parse_time, read_exact, require_int, require_object, require_text
+from crypto.bundle.strict import (
+    BundleError,
+    format_time,
+    parse_canonical,
+    parse_time,
+    read_exact,
+    require_int,
+    require_object,
+    require_text,
+)
 from crypto.encoding import canonical_json
 
 HEADER_FIELDS = {"v", "bundle", "sender", "recipients", "created", "records", "chunk_records", "stanzas"}

@@ -16,7 +16,15 @@ from cryptography.fernet import InvalidToken
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from crypto.bundle.header import read_preamble
-from crypto.bundle.limits import FILE_KEY_BYTES, FRAME_CHUNK, FRAME_SIGNATURE, MAX_CHUNK_PLAINTEXT, MAX_CHUNK_TOKEN, MIN_TOKEN, SIGNATURE_BYTES
+from crypto.bundle.limits import (
+    FILE_KEY_BYTES,
+    FRAME_CHUNK,
+    FRAME_SIGNATURE,
+    MAX_CHUNK_PLAINTEXT,
+    MAX_CHUNK_TOKEN,
+    MIN_TOKEN,
+    SIGNATURE_BYTES,
+)
 from crypto.bundle.record import validate_record
 from crypto.bundle.stanza import fernet_for, passphrase_fernet, payload_key, x25519_info
 from crypto.bundle.strict import BundleError, check_token_bytes, parse_canonical, read_exact, require_object
@@ -72,7 +80,9 @@ class BundleReader:
         if not hashes:
             raise BundleError("bundle has no chunks")
         try:
-            Ed25519PublicKey.from_public_bytes(signing_public).verify(signature, signed_message(header.preamble_sha256, len(hashes), digest.digest()))
+            Ed25519PublicKey.from_public_bytes(signing_public).verify(
+                signature, signed_message(header.preamble_sha256, len(hashes), digest.digest())
+            )
         except (InvalidSignature, ValueError):
             raise BundleError(
                 f"bundle signature does not verify against {header.sender}'s key: the bundle was altered, truncated or signed by another key"
@@ -88,7 +98,11 @@ class BundleReader:
         try:
             key = open_sealed(exchange_private, stanza.epk, stanza.body, x25519_info(self.header.bundle_id, recipient))
         except (DecryptionFailed, MalformedData) as exc:
-            reason = "its ephemeral key is a low-order point" if "low-order" in str(exc) else "it does not open with this ministry's key"
+            reason = (
+                "its ephemeral key is a low-order point"
+                if "low-order" in str(exc)
+                else "it does not open with this ministry's key"
+            )
             raise BundleError(f"the key stanza for {recipient} is refused: {reason}") from None
         if len(key) != FILE_KEY_BYTES:
             raise BundleError(f"the key stanza for {recipient} holds a key of the wrong size")
@@ -142,7 +156,9 @@ class BundleReader:
             if envelope["bundle"] != header.bundle_id or envelope["header"] != header.preamble_sha256.hex():
                 raise BundleError(f"chunk {index + 1} belongs to another bundle")
             if envelope["index"] != index or isinstance(envelope["index"], bool):
-                raise BundleError(f"chunk {index + 1} claims to be chunk {envelope['index']!r}: chunks reordered or dropped")
+                raise BundleError(
+                    f"chunk {index + 1} claims to be chunk {envelope['index']!r}: chunks reordered or dropped"
+                )
             if envelope["final"] is not (index == last):
                 if index == last:
                     raise BundleError("the last chunk is not flagged final: the bundle was truncated")

@@ -90,7 +90,14 @@ def write_receipt(
 ) -> bytes:
     """A whole receipt file: what arrived, sealed to the bundle's sender and signed by its receiver."""
     body_plain = canonical_json(
-        {"v": 1, "bundle": bundle_id, "from": sender, "to": recipient, "received_at": format_time(received_at), "records": items}
+        {
+            "v": 1,
+            "bundle": bundle_id,
+            "from": sender,
+            "to": recipient,
+            "received_at": format_time(received_at),
+            "records": items,
+        }
     )
     try:
         epk, body = seal(recipient_exchange_public, body_plain, _receipt_info(bundle_id, sender, recipient))
@@ -131,7 +138,11 @@ def read_receipt(data: bytes) -> ReceiptEnvelope:
         raise BundleError("receipt is truncated")
     pos += env_len
     preamble_sha256 = hashlib.sha256(data[:pos]).digest()
-    obj = require_object(parse_canonical(env_bytes, "receipt envelope"), {"v", "bundle", "from", "to", "created", "epk"}, "receipt envelope")
+    obj = require_object(
+        parse_canonical(env_bytes, "receipt envelope"),
+        {"v", "bundle", "from", "to", "created", "epk"},
+        "receipt envelope",
+    )
     if obj["v"] != 1 or isinstance(obj["v"], bool):
         raise BundleError("receipt version is not 1")
     frm = require_object(obj["from"], {"code", "fingerprint"}, "receipt sender")
@@ -155,7 +166,9 @@ def read_receipt(data: bytes) -> ReceiptEnvelope:
         sender=require_text(frm["code"], "receipt sender code", pattern=CODE, max_len=MAX_CODE),
         sender_fingerprint=require_text(frm["fingerprint"], "receipt sender fingerprint", pattern=HEX64, max_len=64),
         recipient=require_text(to["code"], "receipt recipient code", pattern=CODE, max_len=MAX_CODE),
-        recipient_fingerprint=require_text(to["fingerprint"], "receipt recipient fingerprint", pattern=HEX64, max_len=64),
+        recipient_fingerprint=require_text(
+            to["fingerprint"], "receipt recipient fingerprint", pattern=HEX64, max_len=64
+        ),
         created=parse_time(obj["created"], "receipt creation time"),
         epk=require_b64(obj["epk"], 32, "receipt ephemeral key"),
         body=body,
@@ -185,11 +198,23 @@ class ReceiptBody:
 def open_receipt(envelope: ReceiptEnvelope, exchange_private: bytes) -> ReceiptBody:
     """Open the sealed body with the bundle sender's X25519 key and validate it against the envelope."""
     try:
-        plain = open_sealed(exchange_private, envelope.epk, envelope.body, _receipt_info(envelope.bundle_id, envelope.sender, envelope.recipient))
+        plain = open_sealed(
+            exchange_private,
+            envelope.epk,
+            envelope.body,
+            _receipt_info(envelope.bundle_id, envelope.sender, envelope.recipient),
+        )
     except (DecryptionFailed, MalformedData):
         raise BundleError("the receipt does not open with this ministry's key") from None
-    obj = require_object(parse_canonical(plain, "receipt body"), {"v", "bundle", "from", "to", "received_at", "records"}, "receipt body")
-    if obj["v"] != 1 or obj["bundle"] != envelope.bundle_id or obj["from"] != envelope.sender or obj["to"] != envelope.recipient:
+    obj = require_object(
+        parse_canonical(plain, "receipt body"), {"v", "bundle", "from", "to", "received_at", "records"}, "receipt body"
+    )
+    if (
+        obj["v"] != 1
+        or obj["bundle"] != envelope.bundle_id
+        or obj["from"] != envelope.sender
+        or obj["to"] != envelope.recipient
+    ):
         raise BundleError("the receipt body does not match its envelope")
     raw = obj["records"]
     if not isinstance(raw, list) or len(raw) > MAX_RECEIPT_ITEMS:

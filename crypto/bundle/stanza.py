@@ -70,7 +70,12 @@ class Stanza:
     def to_json(self) -> dict[str, Any]:
         """The stanza as it appears in the header."""
         if self.kind == "x25519":
-            return {"type": "x25519", "recipient": self.recipient, "epk": b64e(self.epk), "body": self.body.decode("ascii")}
+            return {
+                "type": "x25519",
+                "recipient": self.recipient,
+                "epk": b64e(self.epk),
+                "body": self.body.decode("ascii"),
+            }
         assert self.params is not None
         return {
             "type": "argon2id",
@@ -107,7 +112,9 @@ def parse_stanza(obj: Any, index: int, recipients: set[str]) -> Stanza:
         params.validate()
     except BadParameters as exc:
         raise BundleError(f"{what}: {exc}") from None
-    return Stanza("argon2id", require_token(obj["body"], WRAPPED_KEY_TOKEN, f"{what} body", WRAPPED_KEY_TOKEN), params=params)
+    return Stanza(
+        "argon2id", require_token(obj["body"], WRAPPED_KEY_TOKEN, f"{what} body", WRAPPED_KEY_TOKEN), params=params
+    )
 
 
 def x25519_stanza(bundle_id: str, recipient: str, recipient_public: bytes, file_key: bytes) -> Stanza:
@@ -121,6 +128,10 @@ def x25519_stanza(bundle_id: str, recipient: str, recipient_public: bytes, file_
 
 def passphrase_stanza(bundle_id: str, passphrase: bytes, params: KdfParams, file_key: bytes) -> Stanza:
     """Wrap the file key under a passphrase (Argon2id → HKDF-SHA256 → Fernet)."""
-    if params.memory_kib > MAX_STANZA_MEMORY_KIB or params.iterations > MAX_STANZA_ITERATIONS or params.lanes > MAX_STANZA_LANES:
+    if (
+        params.memory_kib > MAX_STANZA_MEMORY_KIB
+        or params.iterations > MAX_STANZA_ITERATIONS
+        or params.lanes > MAX_STANZA_LANES
+    ):
         raise BundleError("passphrase parameters exceed what a reader accepts")
     return Stanza("argon2id", passphrase_fernet(passphrase, params, bundle_id).encrypt(file_key), params=params)

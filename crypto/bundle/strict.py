@@ -91,7 +91,9 @@ def require_int(value: Any, low: int, high: int, what: str) -> int:
     return value
 
 
-def require_text(value: Any, what: str, *, pattern: re.Pattern[str] | None = None, max_len: int = 200, min_len: int = 1) -> str:
+def require_text(
+    value: Any, what: str, *, pattern: re.Pattern[str] | None = None, max_len: int = 200, min_len: int = 1
+) -> str:
     """`value` as text of `min_len..max_len` characters, without NUL, fully matching `pattern` when given."""
     if not isinstance(value, str) or not min_len <= len(value) <= max_len:
         raise BundleError(f"{what} must be text of {min_len}..{max_len} characters")

@@ -95,7 +95,9 @@ class BundleWriter:
         encoded = canonical_json(record)
         if len(encoded) + 512 > MAX_CHUNK_PLAINTEXT:
             raise BundleError(f"record {record.get('reference')} is too large for a bundle chunk")
-        if self._pending and (len(self._pending) >= self.chunk_records or self._pending_bytes + len(encoded) > self.target_chunk_bytes):
+        if self._pending and (
+            len(self._pending) >= self.chunk_records or self._pending_bytes + len(encoded) > self.target_chunk_bytes
+        ):
             self._flush(final=False)
         self._pending.append(encoded)
         self._pending_bytes += len(encoded) + 1

@@ -26,15 +26,27 @@ RECEIVER_ID = public_identity(RECEIVER.signing_key, RECEIVER.exchange_key)
 
 def _header(bundle_id: str, records: int, stanzas: list[dict[str, Any]], **changes: Any) -> dict[str, Any]:
     header = {
-        "v": 1, "bundle": bundle_id, "sender": {"code": "PK-MOI", "fingerprint": SENDER_ID.fingerprint},
-        "recipients": [{"code": "TR-MOI", "seq": 1}], "created": fmt.format_time(datetime.now(UTC)),
-        "records": records, "chunk_records": 2, "stanzas": stanzas,
+        "v": 1,
+        "bundle": bundle_id,
+        "sender": {"code": "PK-MOI", "fingerprint": SENDER_ID.fingerprint},
+        "recipients": [{"code": "TR-MOI", "seq": 1}],
+        "created": fmt.format_time(datetime.now(UTC)),
+        "records": records,
+        "chunk_records": 2,
+        "stanzas": stanzas,
     }
     header.update(changes)
     return header
 
 
-def build(chunk_plaintexts: Any, *, records: int, stanza: dict[str, Any] | None = None, file_key: bytes | None = None, **changes: Any) -> bytes:
+def build(
+    chunk_plaintexts: Any,
+    *,
+    records: int,
+    stanza: dict[str, Any] | None = None,
+    file_key: bytes | None = None,
+    **changes: Any,
+) -> bytes:
     """A bundle signed by SENDER with explicit chunk plaintexts (a callable gets the bundle id and header hash)."""
     bundle_id = changes.pop("bundle_id", fmt.new_bundle_id())
     file_key = file_key or fmt.new_file_key()
@@ -49,7 +61,9 @@ def build(chunk_plaintexts: Any, *, records: int, stanza: dict[str, Any] | None 
     for token in tokens:
         out += bytes([fmt.FRAME_CHUNK]) + len(token).to_bytes(4, "big") + token
         digest.update(hashlib.sha256(token).digest())
-    signature = Ed25519PrivateKey.from_private_bytes(SENDER.signing_key).sign(fmt.signed_message(header_hash, len(tokens), digest.digest()))
+    signature = Ed25519PrivateKey.from_private_bytes(SENDER.signing_key).sign(
+        fmt.signed_message(header_hash, len(tokens), digest.digest())
+    )
     return out + bytes([fmt.FRAME_SIGNATURE]) + signature
 
 
@@ -71,27 +85,57 @@ def rec(n: int) -> dict[str, Any]:
 
 def test_well_formed_bundle_reads() -> None:
     """The helper's own bundle is accepted (so each failure below is the one thing changed)."""
-    data = build(lambda b, h: [envelope(b, h, 0, False, [rec(1), rec(2)]), envelope(b, h, 1, True, [rec(3)])], records=3)
+    data = build(
+        lambda b, h: [envelope(b, h, 0, False, [rec(1), rec(2)]), envelope(b, h, 1, True, [rec(3)])], records=3
+    )
     assert [len(c) for c in read_all(data)] == [2, 1]
 
 
 @pytest.mark.parametrize(
     ("chunks", "records", "message"),
     [
-        (lambda b, h: [envelope(b, h, 1, False, [rec(1), rec(2)]), envelope(b, h, 0, True, [rec(3)])], 3, "chunk 1 claims to be chunk 1: chunks reordered or dropped"),
-        (lambda b, h: [envelope(b, h, 0, False, [rec(1), rec(2)])], 2, "the last chunk is not flagged final: the bundle was truncated"),
-        (lambda b, h: [envelope(b, h, 0, True, [rec(1), rec(2)]), envelope(b, h, 1, True, [rec(3)])], 3, "chunk 1 is flagged final but more chunks follow"),
+        (
+            lambda b, h: [envelope(b, h, 1, False, [rec(1), rec(2)]), envelope(b, h, 0, True, [rec(3)])],
+            3,
+            "chunk 1 claims to be chunk 1: chunks reordered or dropped",
+        ),
+        (
+            lambda b, h: [envelope(b, h, 0, False, [rec(1), rec(2)])],
+            2,
+            "the last chunk is not flagged final: the bundle was truncated",
+        ),
+        (
+            lambda b, h: [envelope(b, h, 0, True, [rec(1), rec(2)]), envelope(b, h, 1, True, [rec(3)])],
+            3,
+            "chunk 1 is flagged final but more chunks follow",
+        ),
         (lambda b, h: [envelope("0" * 32, h, 0, True, [rec(1)])], 1, "chunk 1 belongs to another bundle"),
         (lambda b, h: [envelope(b, "0" * 64, 0, True, [rec(1)])], 1, "chunk 1 belongs to another bundle"),
         (lambda b, h: [envelope(b, h, 0, True, [rec(1), rec(2), rec(3)])], 3, "chunk 1 must hold 1..2 records"),
         (lambda b, h: [envelope(b, h, 0, True, [rec(1)])], 2, "the bundle holds 1 records but its header says 2"),
         (lambda b, h: [b'{"bundle": 1}'], 1, "chunk 1 is not in canonical JSON form"),
         (lambda b, h: [b"\xff\xfe"], 1, "chunk 1 is not valid JSON"),
-        (lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "tlp": "PURPLE"}])], 1, "chunk 1 record 1 tlp is not a TLP 2.0 label"),
+        (
+            lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "tlp": "PURPLE"}])],
+            1,
+            "chunk 1 record 1 tlp is not a TLP 2.0 label",
+        ),
         (lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "extra": 1}])], 1, "chunk 1 record 1: unknown field extra"),
-        (lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "releasable_to": ["TR-MOI", "PK-ANF"]}])], 1, "chunk 1 record 1 releasable_to must be sorted and without repeats"),
-        (lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "revision": True}])], 1, "chunk 1 record 1 revision must be an integer in 1..1000000"),
-        (lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "created_at": "2026-01-01T00:00:00Z"}])], 1, "chunk 1 record 1 created_at is not a canonical timestamp"),
+        (
+            lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "releasable_to": ["TR-MOI", "PK-ANF"]}])],
+            1,
+            "chunk 1 record 1 releasable_to must be sorted and without repeats",
+        ),
+        (
+            lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "revision": True}])],
+            1,
+            "chunk 1 record 1 revision must be an integer in 1..1000000",
+        ),
+        (
+            lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "created_at": "2026-01-01T00:00:00Z"}])],
+            1,
+            "chunk 1 record 1 created_at is not a canonical timestamp",
+        ),
     ],
 )
 def test_inner_chunk_checks(chunks: Any, records: int, message: str) -> None:
@@ -140,7 +184,10 @@ def test_stanza_for_another_key_does_not_open() -> None:
         ({"chunk_records": 10_001}, "chunk size must be an integer in 1..10000"),
         ({"bundle": "XYZ"}, "bundle id is malformed"),
         ({"recipients": [{"code": "TR-MOI", "seq": 0}]}, "sequence number must be an integer in 1..9007199254740991"),
-        ({"recipients": [{"code": "TR-MOI", "seq": 1}, {"code": "TR-MOI", "seq": 2}]}, "bundle header names a recipient twice"),
+        (
+            {"recipients": [{"code": "TR-MOI", "seq": 1}, {"code": "TR-MOI", "seq": 2}]},
+            "bundle header names a recipient twice",
+        ),
         ({"sender": {"code": "PK-MOI"}}, "bundle header sender: missing field fingerprint"),
         ({"created": "yesterday"}, "bundle creation time is not a canonical timestamp"),
         ({"colour": "red"}, "bundle header: unknown field colour"),
@@ -182,7 +229,9 @@ def test_passphrase_stanza_round_trip() -> None:
     key = fmt.new_file_key()
     bundle_id = fmt.new_bundle_id()
     stanza = fmt.passphrase_stanza(bundle_id, b"correct horse", minimum_params(), key).to_json()
-    data = build(lambda b, h: [envelope(b, h, 0, True, [rec(1)])], records=1, stanza=stanza, file_key=key, bundle_id=bundle_id)
+    data = build(
+        lambda b, h: [envelope(b, h, 0, True, [rec(1)])], records=1, stanza=stanza, file_key=key, bundle_id=bundle_id
+    )
     reader = fmt.BundleReader(io.BytesIO(data))
     reader.verify(SENDER_ID.signing_public)
     with pytest.raises(fmt.BundleError, match="wrong bundle passphrase"):
@@ -208,9 +257,16 @@ def test_card_round_trip_and_tampering() -> None:
 
 def _receipt(**changes: Any) -> bytes:
     args: dict[str, Any] = dict(
-        bundle_id=fmt.new_bundle_id(), sender="TR-MOI", sender_fingerprint=RECEIVER_ID.fingerprint, signing_key=RECEIVER.signing_key,
-        recipient="PK-MOI", recipient_fingerprint=SENDER_ID.fingerprint, recipient_exchange_public=SENDER_ID.exchange_public,
-        received_at=datetime.now(UTC), items=[[rec(1)["uuid"], "PK-MOI-2026-00001", 1, "a" * 64]], created=datetime.now(UTC),
+        bundle_id=fmt.new_bundle_id(),
+        sender="TR-MOI",
+        sender_fingerprint=RECEIVER_ID.fingerprint,
+        signing_key=RECEIVER.signing_key,
+        recipient="PK-MOI",
+        recipient_fingerprint=SENDER_ID.fingerprint,
+        recipient_exchange_public=SENDER_ID.exchange_public,
+        received_at=datetime.now(UTC),
+        items=[[rec(1)["uuid"], "PK-MOI-2026-00001", 1, "a" * 64]],
+        created=datetime.now(UTC),
     )
     args.update(changes)
     return fmt.write_receipt(**args)
@@ -236,7 +292,9 @@ def test_receipt_round_trip_and_refusals() -> None:
 
 def test_every_byte_of_the_file_is_covered() -> None:
     """Flipping any single bit anywhere in a bundle is refused by the reader before anything is decrypted."""
-    data = build(lambda b, h: [envelope(b, h, 0, False, [rec(1), rec(2)]), envelope(b, h, 1, True, [rec(3)])], records=3)
+    data = build(
+        lambda b, h: [envelope(b, h, 0, False, [rec(1), rec(2)]), envelope(b, h, 1, True, [rec(3)])], records=3
+    )
     for position in range(len(data)):
         for bit in (0x01, 0x80):
             spoiled = data[:position] + bytes([data[position] ^ bit]) + data[position + 1 :]

@@ -15,9 +15,16 @@ from tests.bundles.test_format import RECEIVER, SENDER, SENDER_ID, build, envelo
 
 GOOD = build(lambda b, h: [envelope(b, h, 0, False, [rec(1), rec(2)]), envelope(b, h, 1, True, [rec(3)])], records=3)
 GOOD_RECEIPT = fmt.write_receipt(
-    bundle_id=fmt.new_bundle_id(), sender="TR-MOI", sender_fingerprint="a" * 64, signing_key=RECEIVER.signing_key,
-    recipient="PK-MOI", recipient_fingerprint=SENDER_ID.fingerprint, recipient_exchange_public=SENDER_ID.exchange_public,
-    received_at=datetime.now(UTC), items=[], created=datetime.now(UTC),
+    bundle_id=fmt.new_bundle_id(),
+    sender="TR-MOI",
+    sender_fingerprint="a" * 64,
+    signing_key=RECEIVER.signing_key,
+    recipient="PK-MOI",
+    recipient_fingerprint=SENDER_ID.fingerprint,
+    recipient_exchange_public=SENDER_ID.exchange_public,
+    received_at=datetime.now(UTC),
+    items=[],
+    created=datetime.now(UTC),
 )
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -93,7 +100,13 @@ def test_mutated_bundles(data: bytes) -> None:
 
 
 @FUZZ
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20), lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=12), c, max_size=6), max_leaves=30))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=12), c, max_size=6),
+        max_leaves=30,
+    )
+)
 def test_header_parser_on_arbitrary_json(value: object) -> None:
     """Any JSON value as a header: BundleError or a valid header, nothing else."""
     from crypto.encoding import canonical_json
@@ -114,7 +127,9 @@ def test_mutated_receipts(data: bytes) -> None:
     """Receipt parsing, verification and opening raise only BundleError."""
     try:
         envelope_ = fmt.read_receipt(data)
-        fmt.verify_receipt(envelope_, Ed25519PrivateKey.from_private_bytes(RECEIVER.signing_key).public_key().public_bytes_raw())
+        fmt.verify_receipt(
+            envelope_, Ed25519PrivateKey.from_private_bytes(RECEIVER.signing_key).public_key().public_bytes_raw()
+        )
         fmt.open_receipt(envelope_, SENDER.exchange_key)
     except fmt.BundleError as exc:
         assert_one_line(exc)

@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 
 import crypto.kdf
 from crypto.errors import BadParameters
-from crypto.kdf import MAX_ITERATIONS, MAX_LANES, MAX_MEMORY_KIB, KdfParams, calibrated_params, minimum_params, params_for_profile
+from crypto.kdf import (
+    MAX_ITERATIONS,
+    MAX_LANES,
+    MAX_MEMORY_KIB,
+    KdfParams,
+    calibrated_params,
+    minimum_params,
+    params_for_profile,
+)
 
 SALT = os.urandom(16)
 
@@ -25,7 +33,10 @@ def test_every_owasp_minimum_is_accepted(memory: int, passes: int) -> None:
     KdfParams(SALT, memory, passes).validate()
 
 
-@pytest.mark.parametrize(("memory", "passes"), [(m - 1, t) for m, t in OWASP] + [(m, t - 1) for m, t in OWASP if t > 1] + [(4096, 64), (65536 * 16, 0)])
+@pytest.mark.parametrize(
+    ("memory", "passes"),
+    [(m - 1, t) for m, t in OWASP] + [(m, t - 1) for m, t in OWASP if t > 1] + [(4096, 64), (65536 * 16, 0)],
+)
 def test_anything_weaker_than_owasp_is_refused(memory: int, passes: int) -> None:
     with pytest.raises(BadParameters):
         KdfParams(SALT, memory, passes).validate()
@@ -41,7 +52,9 @@ def test_anything_weaker_than_owasp_is_refused(memory: int, passes: int) -> None
         (19456, 2, 0, "out of range"),
     ],
 )
-def test_absurd_parameters_are_refused_without_deriving(monkeypatch: pytest.MonkeyPatch, memory: int, passes: int, lanes: int, message: str) -> None:
+def test_absurd_parameters_are_refused_without_deriving(
+    monkeypatch: pytest.MonkeyPatch, memory: int, passes: int, lanes: int, message: str
+) -> None:
     def tripwire(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("Argon2id ran")
 
@@ -95,7 +108,9 @@ SALTS = st.one_of(
     st.text(max_size=40),
     JSON,
 )
-NUMBERS = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.floats(), st.booleans(), st.none(), st.text(max_size=6))
+NUMBERS = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70), st.floats(), st.booleans(), st.none(), st.text(max_size=6)
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -103,7 +118,13 @@ NUMBERS = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.floats(
     st.one_of(
         JSON,
         st.fixed_dictionaries(
-            {"alg": st.sampled_from(["argon2id", "scrypt", "", None]), "salt": SALTS, "memory_kib": NUMBERS, "iterations": NUMBERS, "lanes": NUMBERS}
+            {
+                "alg": st.sampled_from(["argon2id", "scrypt", "", None]),
+                "salt": SALTS,
+                "memory_kib": NUMBERS,
+                "iterations": NUMBERS,
+                "lanes": NUMBERS,
+            }
         ),
         st.fixed_dictionaries(
             {
@@ -124,5 +145,9 @@ def test_from_dict_raises_only_bad_parameters(data: Any) -> None:
     # whatever is accepted is within bounds and would be derived as stored
     params.validate()
     assert 16 <= len(params.salt) <= 64
-    assert params.memory_kib <= MAX_MEMORY_KIB and 1 <= params.iterations <= MAX_ITERATIONS and 1 <= params.lanes <= MAX_LANES
+    assert (
+        params.memory_kib <= MAX_MEMORY_KIB
+        and 1 <= params.iterations <= MAX_ITERATIONS
+        and 1 <= params.lanes <= MAX_LANES
+    )
     assert params.to_dict()["memory_kib"] == data["memory_kib"]

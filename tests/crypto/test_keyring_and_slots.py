@@ -3,6 +3,7 @@ and parsers that fail only with the crypto layer's own errors, whatever bytes th
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -20,7 +21,9 @@ from crypto.slot import OfficerSlot, create_slot, grant_keyring, open_grant, ope
 
 
 @settings(max_examples=60, deadline=None)
-@given(rotations=st.integers(min_value=0, max_value=5), messages=st.lists(st.binary(max_size=300), min_size=1, max_size=4))
+@given(
+    rotations=st.integers(min_value=0, max_value=5), messages=st.lists(st.binary(max_size=300), min_size=1, max_size=4)
+)
 def test_keyring_round_trip_keeps_every_key_version(rotations: int, messages: list[bytes]) -> None:
     keyring = Keyring.generate("store-1")
     tokens = [(keyring.encrypt(m), m) for m in messages]
@@ -34,7 +37,14 @@ def test_keyring_round_trip_keeps_every_key_version(rotations: int, messages: li
     for token, message in tokens:
         assert restored.decrypt(token) == message
     # new tokens use the current key: a keyring holding only that key reads them
-    only_current = Keyring(restored.store_id, {restored.current_version: restored.data_keys[restored.current_version]}, restored.current_version, restored.master, restored.signing_key, restored.exchange_key)
+    only_current = Keyring(
+        restored.store_id,
+        {restored.current_version: restored.data_keys[restored.current_version]},
+        restored.current_version,
+        restored.master,
+        restored.signing_key,
+        restored.exchange_key,
+    )
     assert only_current.decrypt(restored.encrypt(b"new")) == b"new"
     assert restored.index_key == keyring.index_key and restored.officers_key == keyring.officers_key
 
@@ -72,7 +82,19 @@ def _valid_keyring_object() -> dict[str, Any]:
         lambda o: o.pop("sign"),
         lambda o: o.update(exchange="not base64!"),
     ],
-    ids=["version", "no data keys", "superscript version", "short key", "key not text", "missing current", "current as text", "store id", "short master", "no signing key", "bad exchange key"],
+    ids=[
+        "version",
+        "no data keys",
+        "superscript version",
+        "short key",
+        "key not text",
+        "missing current",
+        "current as text",
+        "store id",
+        "short master",
+        "no signing key",
+        "bad exchange key",
+    ],
 )
 def test_a_malformed_keyring_is_refused_with_malformed_data(edit) -> None:  # type: ignore[no-untyped-def]
     obj = _valid_keyring_object()
@@ -82,12 +104,27 @@ def test_a_malformed_keyring_is_refused_with_malformed_data(edit) -> None:  # ty
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.binary(max_size=400), st.builds(lambda o: canonical_json(o), st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=20), st.integers(), st.dictionaries(st.text(max_size=4), st.text(max_size=50)), st.none()), max_size=8))))
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.builds(
+            lambda o: canonical_json(o),
+            st.dictionaries(
+                st.text(max_size=8),
+                st.one_of(
+                    st.text(max_size=20),
+                    st.integers(),
+                    st.dictionaries(st.text(max_size=4), st.text(max_size=50)),
+                    st.none(),
+                ),
+                max_size=8,
+            ),
+        ),
+    )
+)
 def test_keyring_parser_raises_only_crypto_errors(data: bytes) -> None:
-    try:
+    with contextlib.suppress(CryptoError):
         Keyring.from_bytes(data)
-    except CryptoError:
-        pass
 
 
 # ---- slots ----------------------------------------------------------------------------------------
@@ -129,17 +166,24 @@ def test_a_slot_keeps_a_given_private_key(slot: tuple[OfficerSlot, bytes]) -> No
 
 SLOT_TEXT = st.one_of(
     st.text(max_size=300),
-    st.builds(lambda o: canonical_json(o).decode(), st.dictionaries(st.sampled_from(["v", "officer", "kdf", "public", "wrapped", "x"]), st.one_of(st.integers(), st.text(max_size=30), st.none(), st.dictionaries(st.text(max_size=6), st.integers())), max_size=6)),
+    st.builds(
+        lambda o: canonical_json(o).decode(),
+        st.dictionaries(
+            st.sampled_from(["v", "officer", "kdf", "public", "wrapped", "x"]),
+            st.one_of(
+                st.integers(), st.text(max_size=30), st.none(), st.dictionaries(st.text(max_size=6), st.integers())
+            ),
+            max_size=6,
+        ),
+    ),
 )
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=SLOT_TEXT)
 def test_slot_parser_raises_only_crypto_errors(text: str) -> None:
-    try:
+    with contextlib.suppress(CryptoError):
         OfficerSlot.from_json(text)
-    except CryptoError:
-        pass
 
 
 @settings(max_examples=200, deadline=None)
@@ -181,9 +225,17 @@ def test_a_grant_is_bound_to_its_store_and_officer() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.one_of(st.text(max_size=200), st.builds(lambda o: canonical_json(o).decode(), st.dictionaries(st.sampled_from(["v", "epk", "token"]), st.one_of(st.integers(), st.text(max_size=80), st.none())))))
+@given(
+    text=st.one_of(
+        st.text(max_size=200),
+        st.builds(
+            lambda o: canonical_json(o).decode(),
+            st.dictionaries(
+                st.sampled_from(["v", "epk", "token"]), st.one_of(st.integers(), st.text(max_size=80), st.none())
+            ),
+        ),
+    )
+)
 def test_grant_parser_raises_only_crypto_errors(text: str) -> None:
-    try:
+    with contextlib.suppress(CryptoError):
         open_grant(text, "store-a", "alice", bytes(32))
-    except CryptoError:
-        pass

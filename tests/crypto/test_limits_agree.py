@@ -39,8 +39,35 @@ def test_store_text_limits_are_the_formats(name: str) -> None:
     assert set(holders.values()) == {getattr(limits, name)}, holders
 
 
-CODES = ["PK-MOI", "TR-MOI", "PK-NDMA", "PK-ABCDEFGHIJKL", "PK-ABCDEFGHIJKLM", "PK-M", "pk-moi", "PK-MOI\n", "PK_MOI", "PK-MOİ", "P-MOI", "PKK-MOI", "PK-M0I", "PK-"]
-DOMAINS = ["narcotics", "human-smuggling", "a", "ab", "a" * 40, "a" * 41, "1abc", "Narcotics", "narcotics\n", "cyber_crime", "coast-guard-2"]
+CODES = [
+    "PK-MOI",
+    "TR-MOI",
+    "PK-NDMA",
+    "PK-ABCDEFGHIJKL",
+    "PK-ABCDEFGHIJKLM",
+    "PK-M",
+    "pk-moi",
+    "PK-MOI\n",
+    "PK_MOI",
+    "PK-MOİ",
+    "P-MOI",
+    "PKK-MOI",
+    "PK-M0I",
+    "PK-",
+]
+DOMAINS = [
+    "narcotics",
+    "human-smuggling",
+    "a",
+    "ab",
+    "a" * 40,
+    "a" * 41,
+    "1abc",
+    "Narcotics",
+    "narcotics\n",
+    "cyber_crime",
+    "coast-guard-2",
+]
 
 
 def _same(store_pattern: re.Pattern[str], format_pattern: re.Pattern[str], samples: list[str]) -> list[str]:
