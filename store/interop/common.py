@@ -12,9 +12,7 @@ one transaction, written by the same `BulkWriter` as bundle import; a re-import 
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import uuid as uuidlib
 from collections import Counter
 from collections.abc import Sequence
@@ -29,7 +27,7 @@ from sqlalchemy.orm import Session as OrmSession
 from store import policy
 from store.bundles import Candidate, Exclusion, NothingToExport, exclusion, record_objects
 from store.errors import LiaisonError, NotFound, PolicyError, ValidationError
-from store.files import FileError, atomic_write_bytes, read_limited
+from store.files import atomic_write_bytes, check_target, read_limited
 from store.ingest import BulkWriter, IngestItem
 from store.models import Domain, Ministry, Record, ReviewEvent, Revision
 from store.text import check_block, check_line, quote
@@ -88,9 +86,15 @@ def check_ceiling(actor: policy.Actor, max_tlp: str | None) -> Tlp:
         return DEFAULT_CEILING
     ceiling = parse_tlp(max_tlp)
     if ceiling is Tlp.RED:
-        raise PolicyError("TLP:RED never leaves the store; the highest ceiling is AMBER+STRICT", field="max_tlp", value=max_tlp)
+        raise PolicyError(
+            "TLP:RED never leaves the store; the highest ceiling is AMBER+STRICT", field="max_tlp", value=max_tlp
+        )
     if ceiling in RESTRICTED_CEILINGS and not actor.at_least(Role.REVIEWER):
-        raise PolicyError(f"role {actor.role.value} may not export TLP:{ceiling.value} records to a file; a reviewer may", field="max_tlp", value=max_tlp)
+        raise PolicyError(
+            f"role {actor.role.value} may not export TLP:{ceiling.value} records to a file; a reviewer may",
+            field="max_tlp",
+            value=max_tlp,
+        )
     return ceiling
 
 
@@ -124,7 +128,13 @@ class Selection:
 
 
 def select_records(
-    session: Session, s: OrmSession, ceiling: Tlp, *, since: datetime | None = None, domains: Sequence[str] = (), refs: Sequence[str] = ()
+    session: Session,
+    s: OrmSession,
+    ceiling: Tlp,
+    *,
+    since: datetime | None = None,
+    domains: Sequence[str] = (),
+    refs: Sequence[str] = (),
 ) -> Selection:
     """Apply the bundle export rules (for a file kept by this ministry's own tools) and the TLP ceiling."""
     for slug in domains:
@@ -144,7 +154,9 @@ def select_records(
             raise NotFound(f"no record {missing[0]}", reference=missing[0])
         conds.append(Record.reference.in_(wanted))
     stmt = (
-        select(Record.id, Record.reference, Record.status, Record.tlp, Record.origin, Record.no_reexport, Record.revision)
+        select(
+            Record.id, Record.reference, Record.status, Record.tlp, Record.origin, Record.no_reexport, Record.revision
+        )
         .where(*conds)
         .order_by(Record.created_at, Record.id)
     )
@@ -208,12 +220,19 @@ def collect(session: Session, s: OrmSession, selection: Selection) -> ExportData
     for batch_start in range(0, len(selection.included), 500):
         ids = selection.included[batch_start : batch_start + 500]
         for rid, reference, officer, action, at, comment_ct in s.execute(
-            select(ReviewEvent.record_id, Record.reference, ReviewEvent.officer, ReviewEvent.action, ReviewEvent.at, ReviewEvent.comment_ct)
+            select(
+                ReviewEvent.record_id,
+                Record.reference,
+                ReviewEvent.officer,
+                ReviewEvent.action,
+                ReviewEvent.at,
+                ReviewEvent.comment_ct,
+            )
             .join(Record, Record.id == ReviewEvent.record_id)
             .where(ReviewEvent.record_id.in_(ids), ReviewEvent.comment_ct.is_not(None))
             .order_by(ReviewEvent.id)
         ):
-            text = session.open_text(comment_ct, reference)
+            text = session.open_text(comment_ct, reference) if comment_ct is not None else ""
             if text:
                 comments[rid].append(Comment(officer, action, at, text))
     records: list[Outgoing] = []
@@ -223,55 +242,29 @@ def collect(session: Session, s: OrmSession, selection: Selection) -> ExportData
             tlp = Tlp(obj["tlp"])
             records.append(
                 Outgoing(
-                    uuid=obj["uuid"], reference=obj["reference"], domain=obj["domain"], origin=obj["origin"], tlp=tlp,
-                    author=obj["author"], created_at=_parse_canonical(obj["created_at"]), updated_at=_parse_canonical(obj["updated_at"]),
-                    title=obj["title"], summary=obj["summary"],
+                    uuid=obj["uuid"],
+                    reference=obj["reference"],
+                    domain=obj["domain"],
+                    origin=obj["origin"],
+                    tlp=tlp,
+                    author=obj["author"],
+                    created_at=_parse_canonical(obj["created_at"]),
+                    updated_at=_parse_canonical(obj["updated_at"]),
+                    title=obj["title"],
+                    summary=obj["summary"],
                     comments=tuple(comments[rid]) if tlp in COMMENT_TLPS else (),
                 )
             )
     involved = {session.ministry} | {r.origin for r in records}
-    names = {code: name for code, name in s.execute(select(Ministry.code, Ministry.name).where(Ministry.code.in_(sorted(involved))))}
+    names = {
+        code: name
+        for code, name in s.execute(select(Ministry.code, Ministry.name).where(Ministry.code.in_(sorted(involved))))
+    }
     return ExportData(session.ministry, records, names, selection)
 
 
 def _parse_canonical(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-
-
-def check_output(out: Path, force: bool) -> Path:
-    """Refuse an output path that exists (unless `force`) or whose directory does not, before any work is done."""
-    out = Path(out).expanduser()
-    if out.is_dir():
-        raise FileError(f"{out} is a directory", field="out", value=str(out))
-    if not out.parent.is_dir():
-        raise FileError(f"cannot write {out}: no directory {out.parent}", field="out", value=str(out))
-    if not force and (out.exists() or out.is_symlink()):
-        raise FileError(f"{out} already exists; refusing to replace it", field="out", value=str(out))
-    return out
-
-
-def write_output(out: Path, data: bytes, *, force: bool) -> None:
-    """Write a finished export atomically; without `force` never replace anything (a file appearing meanwhile included)."""
-    if force:
-        atomic_write_bytes(out, data)
-        return
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    except OSError as exc:
-        raise FileError(f"cannot write {out}: {exc.strerror}", field="out", value=str(out)) from None
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.link(tmp, out)
-    except FileExistsError:
-        raise FileError(f"{out} already exists; refusing to replace it", field="out", value=str(out)) from None
-    except OSError as exc:
-        raise FileError(f"cannot write {out}: {exc.strerror or exc}; nothing was written there", field="out", value=str(out)) from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -303,7 +296,8 @@ def run_export(
 ) -> ExportResult:
     """Select, build (`build(ExportData) -> (bytes, object count)`) and write an export, as one logged user action."""
     ceiling = check_ceiling(session.actor, max_tlp)
-    out = check_output(Path(out), force)
+    protect = [session.db.path]
+    out = check_target(Path(out), overwrite=force, protect=protect)
     with session.act(action, out.name[:64], mutates=False) as s:
         selection = select_records(session, s, ceiling, since=since, domains=domains, refs=refs)
         if not selection.included:
@@ -311,7 +305,7 @@ def run_export(
             raise NothingToExport(f"nothing to export ({detail})")
         data = collect(session, s, selection)
         payload, objects = build(data)
-        write_output(out, payload, force=force)
+        atomic_write_bytes(out, payload, overwrite=force, protect=protect)
     return ExportResult(out, fmt_name, selection, objects)
 
 
@@ -376,7 +370,11 @@ class Vocabulary:
     @classmethod
     def of(cls, session: Session) -> Vocabulary:
         with session.db.read() as s:
-            return cls(session.ministry, {code: label for code, label in s.execute(select(Ministry.code, Ministry.name))}, set(s.scalars(select(Domain.slug))))
+            return cls(
+                session.ministry,
+                {code: label for code, label in s.execute(select(Ministry.code, Ministry.name))},
+                set(s.scalars(select(Domain.slug))),
+            )
 
     def ministry_by_name(self, name: str) -> str | None:
         """The code of the ministry whose code or name is `name` (case and spacing ignored)."""
@@ -399,9 +397,15 @@ class Vocabulary:
             return None
         wanted = code.strip().upper()
         if wanted not in self.ministries:
-            raise ValidationError(f"unknown ministry {quote(code)}; valid: {', '.join(sorted(self.ministries))}", field="as", value=code)
+            raise ValidationError(
+                f"unknown ministry {quote(code)}; valid: {', '.join(sorted(self.ministries))}", field="as", value=code
+            )
         if wanted == self.local:
-            raise ValidationError(f"{wanted} is this store's own ministry; an import brings records received from another", field="as", value=code)
+            raise ValidationError(
+                f"{wanted} is this store's own ministry; an import brings records received from another",
+                field="as",
+                value=code,
+            )
         return wanted
 
     def check_domain(self, slug: str | None) -> str | None:
@@ -410,7 +414,9 @@ class Vocabulary:
             return None
         wanted = slug.strip().lower()
         if wanted not in self.domains:
-            raise ValidationError(f"unknown domain {quote(slug)}; valid: {', '.join(sorted(self.domains))}", field="domain", value=slug)
+            raise ValidationError(
+                f"unknown domain {quote(slug)}; valid: {', '.join(sorted(self.domains))}", field="domain", value=slug
+            )
         return wanted
 
 
@@ -450,7 +456,9 @@ def clean_block(name: str, field_name: str, text: Any, key: str) -> str:
     except ValidationError as exc:
         raise InteropRefused(f"{name}: {exc}", field=exc.field, reference=key, value=exc.value) from None
     if len(value) > MAX_TEXT:
-        raise InteropRefused(f"{name}: {key} {field_name} is longer than {MAX_TEXT} characters", field=field_name, reference=key)
+        raise InteropRefused(
+            f"{name}: {key} {field_name} is longer than {MAX_TEXT} characters", field=field_name, reference=key
+        )
     return value
 
 
@@ -490,7 +498,9 @@ class ImportResult:
             f"{self.unchanged} unchanged{'; ' + origins if origins else ''}), {self.notes} notes"
         )
         if self.not_imported:
-            parts = ", ".join(f"{n} {kind}" for kind, n in sorted(self.not_imported.items(), key=lambda kv: (-kv[1], kv[0])))
+            parts = ", ".join(
+                f"{n} {kind}" for kind, n in sorted(self.not_imported.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
             line += f"; not imported: {parts}"
         return line
 
@@ -500,14 +510,20 @@ def receive(session: Session, path: Path, items: list[Incoming], result: ImportR
     policy.require_role(session.actor, Role.REVIEWER, "import")
     name = Path(path).name
     if not items:
-        raise InteropRefused(f"{name}: no report to import" + (f" (found only {_kinds(result.not_imported)})" if result.not_imported else ""))
+        raise InteropRefused(
+            f"{name}: no report to import"
+            + (f" (found only {_kinds(result.not_imported)})" if result.not_imported else "")
+        )
     seen: set[str] = set()
     for item in items:
         if item.uuid in seen:
             raise InteropRefused(f"{name}: {item.key} appears twice", reference=item.key)
         seen.add(item.uuid)
         if item.origin == session.ministry:
-            raise InteropRefused(f"{name}: {item.key} comes from this ministry ({session.ministry}); only records of other ministries come in", reference=item.key)
+            raise InteropRefused(
+                f"{name}: {item.key} comes from this ministry ({session.ministry}); only records of other ministries come in",
+                reference=item.key,
+            )
         result.origins[item.origin] += 1
     with session.act(action, name[:64]) as s:
         writer = BulkWriter(session, s)
@@ -515,7 +531,15 @@ def receive(session: Session, path: Path, items: list[Incoming], result: ImportR
             row.uuid: row
             for start in range(0, len(items), 500)
             for row in s.execute(
-                select(Record.id, Record.uuid, Record.reference, Record.origin, Record.revision, Record.title_ct, Revision.created_at)
+                select(
+                    Record.id,
+                    Record.uuid,
+                    Record.reference,
+                    Record.origin,
+                    Record.revision,
+                    Record.title_ct,
+                    Revision.created_at,
+                )
                 .join(Revision, and_(Revision.record_id == Record.id, Revision.number == Record.revision))
                 .where(Record.uuid.in_([i.uuid for i in items[start : start + 500]]))
             )
@@ -531,9 +555,16 @@ def receive(session: Session, path: Path, items: list[Incoming], result: ImportR
                 result.notes += len(item.notes)
                 continue
             if old.origin != item.origin:
-                raise InteropRefused(f"{name}: {item.key} would overwrite record {old.reference} of {old.origin}", reference=item.key)
+                raise InteropRefused(
+                    f"{name}: {item.key} would overwrite record {old.reference} of {old.origin}", reference=item.key
+                )
             if item.updated_at > old.created_at:
-                writer.update(old.id, old.reference, old.title_ct, _ingest_item(session.ministry, item, old.reference, old.revision + 1, with_notes=False))
+                writer.update(
+                    old.id,
+                    old.reference,
+                    old.title_ct,
+                    _ingest_item(session.ministry, item, old.reference, old.revision + 1, with_notes=False),
+                )
                 result.updated += 1
             else:
                 result.unchanged += 1
@@ -564,10 +595,21 @@ def _reference(s: OrmSession, item: Incoming, taken: set[str]) -> str | None:
 
 def _ingest_item(local: str, item: Incoming, reference: str | None, revision: int, *, with_notes: bool) -> IngestItem:
     return IngestItem(
-        domain=item.domain, origin=item.origin, tlp=item.tlp.value, status=Status.RECEIVED.value, author=item.author,
-        created_at=item.created_at, updated_at=max(item.updated_at, item.created_at), title=item.title, summary=item.summary,
-        source=item.source, releasable_to=(local,), reference=reference, uuid=item.uuid,
-        no_reexport=item.tlp is Tlp.AMBER_STRICT, revision=revision,
+        domain=item.domain,
+        origin=item.origin,
+        tlp=item.tlp.value,
+        status=Status.RECEIVED.value,
+        author=item.author,
+        created_at=item.created_at,
+        updated_at=max(item.updated_at, item.created_at),
+        title=item.title,
+        summary=item.summary,
+        source=item.source,
+        releasable_to=(local,),
+        reference=reference,
+        uuid=item.uuid,
+        no_reexport=item.tlp is Tlp.AMBER_STRICT,
+        revision=revision,
         reviews=tuple((who, "note", at, text) for who, at, text in item.notes) if with_notes else (),
     )
 
@@ -577,9 +619,11 @@ def _add_new_notes(session: Session, s: OrmSession, record_id: int, reference: s
     if not item.notes:
         return 0
     held = {
-        (officer, at, session.open_text(ct, reference))
+        (officer, at, session.open_text(ct, reference) if ct is not None else "")
         for officer, at, ct in s.execute(
-            select(ReviewEvent.officer, ReviewEvent.at, ReviewEvent.comment_ct).where(ReviewEvent.record_id == record_id, ReviewEvent.action == "note", ReviewEvent.comment_ct.is_not(None))
+            select(ReviewEvent.officer, ReviewEvent.at, ReviewEvent.comment_ct).where(
+                ReviewEvent.record_id == record_id, ReviewEvent.action == "note", ReviewEvent.comment_ct.is_not(None)
+            )
         )
     }
     added = 0

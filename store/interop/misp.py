@@ -30,11 +30,11 @@ from store.interop.common import (
     clean_line,
     clean_title,
     derived_uuid,
+    load_json,
     ministry_uuid,
     most_restrictive,
     receive,
     run_export,
-    load_json,
 )
 from store.text import quote
 from store.vocab import Tlp
@@ -90,8 +90,11 @@ def build_event(data: ExportData) -> tuple[bytes, int]:
         event.add_tag(f'liaison:domain="{slug}"')
     for rec in data.records:
         event.add_event_report(
-            rec.title, report_markdown(rec, data.ministries.get(rec.origin, rec.origin)),
-            uuid=derived_uuid("misp-report", rec.uuid), distribution=YOUR_ORGANISATION_ONLY, timestamp=rec.updated_at,
+            rec.title,
+            report_markdown(rec, data.ministries.get(rec.origin, rec.origin)),
+            uuid=derived_uuid("misp-report", rec.uuid),
+            distribution=YOUR_ORGANISATION_ONLY,
+            timestamp=rec.updated_at,
         )
     body = {"Event": json.loads(event.to_json())}
     return json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8") + b"\n", len(data.records)
@@ -108,7 +111,18 @@ def export_misp(
     force: bool = False,
 ) -> ExportResult:
     """Write one MISP event of the records that may leave (see `common`), atomically, as one logged action."""
-    return run_export(session, "misp-export", FORMAT, out, build_event, max_tlp=max_tlp, since=since, domains=domains, refs=refs, force=force)
+    return run_export(
+        session,
+        "misp-export",
+        FORMAT,
+        out,
+        build_event,
+        max_tlp=max_tlp,
+        since=since,
+        domains=domains,
+        refs=refs,
+        force=force,
+    )
 
 
 # ---- import -------------------------------------------------------------------------------------------
@@ -151,7 +165,7 @@ def _events(name: str, document: Any) -> list[dict[str, Any]]:
             return events
     if isinstance(document, dict) and isinstance(document.get("info"), str) and "uuid" in document:
         return [document]
-    raise InteropRefused(f"{name}: not a MISP event (a JSON object with an \"Event\")")
+    raise InteropRefused(f'{name}: not a MISP event (a JSON object with an "Event")')
 
 
 def _timestamp(name: str, value: Any, what: str) -> datetime:
@@ -163,7 +177,11 @@ def _timestamp(name: str, value: Any, what: str) -> datetime:
 
 
 def _attributes(event: dict[str, Any]) -> list[dict[str, Any]]:
-    found = [a for a in event.get("Attribute", []) if isinstance(a, dict)] if isinstance(event.get("Attribute"), list) else []
+    found = (
+        [a for a in event.get("Attribute", []) if isinstance(a, dict)]
+        if isinstance(event.get("Attribute"), list)
+        else []
+    )
     for obj in event.get("Object", []) if isinstance(event.get("Object"), list) else []:
         if isinstance(obj, dict) and isinstance(obj.get("Attribute"), list):
             found += [a for a in obj["Attribute"] if isinstance(a, dict)]
@@ -185,10 +203,18 @@ def parse_events(
         tags = _tag_names(event)
         event_tlps = [t for t in (_tag_tlp(n) for n in tags) if t is not None]
         event_tlp = most_restrictive(event_tlps) if event_tlps else None
-        event_domain = next((m.group(1) for n in tags if (m := DOMAIN_TAG.fullmatch(n)) and m.group(1) in vocab.domains), None)
-        event_domain = event_domain or next((n.strip().lower() for n in tags if n.strip().lower() in vocab.domains), None)
+        event_domain = next(
+            (m.group(1) for n in tags if (m := DOMAIN_TAG.fullmatch(n)) and m.group(1) in vocab.domains), None
+        )
+        event_domain = event_domain or next(
+            (n.strip().lower() for n in tags if n.strip().lower() in vocab.domains), None
+        )
         org_code, org_name = _org(name, event, vocab)
-        reports = [r for r in event.get("EventReport", []) if isinstance(r, dict) and not _deleted(r)] if isinstance(event.get("EventReport"), list) else []
+        reports = (
+            [r for r in event.get("EventReport", []) if isinstance(r, dict) and not _deleted(r)]
+            if isinstance(event.get("EventReport"), list)
+            else []
+        )
         attributes = _attributes(event)
         total += len(reports) + len(attributes)
         if total > MAX_OBJECTS:
@@ -215,8 +241,23 @@ def parse_events(
                     reference = match["reference"]
                     summary = match["summary"]
                 items.append(
-                    _item(name, rkey, report_uuid, label, slug, origin, title, summary, reference, org_name, vocab,
-                          as_code=as_code, tlp=tlp, domain=domain, when=_timestamp(name, report.get("timestamp", 0), rkey) if "timestamp" in report else when)
+                    _item(
+                        name,
+                        rkey,
+                        report_uuid,
+                        label,
+                        slug,
+                        origin,
+                        title,
+                        summary,
+                        reference,
+                        org_name,
+                        vocab,
+                        as_code=as_code,
+                        tlp=tlp,
+                        domain=domain,
+                        when=_timestamp(name, report.get("timestamp", 0), rkey) if "timestamp" in report else when,
+                    )
                 )
         else:
             title = clean_title(name, event.get("info"), key)
@@ -228,8 +269,23 @@ def parse_events(
                 lines.append(f"- {kind}: {value}" + (f" ({comment})" if comment else ""))
             summary = "\n".join(lines)
             items.append(
-                _item(name, key, event_uuid, event_tlp, event_domain, org_code, title, summary, None, org_name, vocab,
-                      as_code=as_code, tlp=tlp, domain=domain, when=when)
+                _item(
+                    name,
+                    key,
+                    event_uuid,
+                    event_tlp,
+                    event_domain,
+                    org_code,
+                    title,
+                    summary,
+                    None,
+                    org_name,
+                    vocab,
+                    as_code=as_code,
+                    tlp=tlp,
+                    domain=domain,
+                    when=when,
+                )
             )
     return items, result
 
@@ -239,35 +295,77 @@ def _deleted(obj: dict[str, Any]) -> bool:
 
 
 def _org(name: str, event: dict[str, Any], vocab: Vocabulary) -> tuple[str | None, str]:
-    org = event.get("Orgc") if isinstance(event.get("Orgc"), dict) else event.get("Org") if isinstance(event.get("Org"), dict) else None
+    org = (
+        event.get("Orgc")
+        if isinstance(event.get("Orgc"), dict)
+        else event.get("Org")
+        if isinstance(event.get("Org"), dict)
+        else None
+    )
     if org is None:
         return None, ""
     org_name = clean_line(name, "organisation name", org.get("name"), "Orgc", 200)
-    code = vocab.ministry_by_uuid(str(org.get("uuid", "")).lower()) or (vocab.ministry_by_name(org_name) if org_name else None)
+    code = vocab.ministry_by_uuid(str(org.get("uuid", "")).lower()) or (
+        vocab.ministry_by_name(org_name) if org_name else None
+    )
     return code, org_name
 
 
 def _item(
-    name: str, key: str, uuid: str, label: Tlp | None, slug: str | None, origin: str | None, title: str, summary: str,
-    reference: str | None, org_name: str, vocab: Vocabulary, *, as_code: str | None, tlp: Tlp | None, domain: str | None, when: datetime,
+    name: str,
+    key: str,
+    uuid: str,
+    label: Tlp | None,
+    slug: str | None,
+    origin: str | None,
+    title: str,
+    summary: str,
+    reference: str | None,
+    org_name: str,
+    vocab: Vocabulary,
+    *,
+    as_code: str | None,
+    tlp: Tlp | None,
+    domain: str | None,
+    when: datetime,
 ) -> Incoming:
     if label is None:
         if tlp is None:
-            raise InteropRefused(f"{name}: {key} has no tlp: tag; give the TLP to apply to unmarked events", field="tlp", reference=key)
+            raise InteropRefused(
+                f"{name}: {key} has no tlp: tag; give the TLP to apply to unmarked events", field="tlp", reference=key
+            )
         label = tlp
     if label is Tlp.RED:
         raise InteropRefused(f"{name}: {key} is TLP:RED, which never comes in through a file", reference=key)
     origin = origin or as_code
     if origin is None:
         who = quote(org_name, 40) if org_name else "no organisation"
-        raise InteropRefused(f"{name}: {key} was created by {who}, which is no known ministry; name the ministry it comes from", field="as", reference=key)
+        raise InteropRefused(
+            f"{name}: {key} was created by {who}, which is no known ministry; name the ministry it comes from",
+            field="as",
+            reference=key,
+        )
     slug = slug or domain
     if slug is None:
-        raise InteropRefused(f"{name}: {key} has no tag naming a domain known here; valid: {', '.join(sorted(vocab.domains))}", field="domain", reference=key)
+        raise InteropRefused(
+            f"{name}: {key} has no tag naming a domain known here; valid: {', '.join(sorted(vocab.domains))}",
+            field="domain",
+            reference=key,
+        )
     author = (org_name or vocab.ministries.get(origin, origin))[:64]
     return Incoming(
-        key=key, uuid=uuid, origin=origin, tlp=label, domain=slug, title=title, summary=summary,
-        source=f"MISP {key.split(' (')[0]} from {author}", author=author, created_at=when, updated_at=when, reference=reference,
+        key=key,
+        uuid=uuid,
+        origin=origin,
+        tlp=label,
+        domain=slug,
+        title=title,
+        summary=summary,
+        source=f"MISP {key.split(' (')[0]} from {author}",
+        author=author,
+        created_at=when,
+        updated_at=when,
+        reference=reference,
     )
 
 
@@ -280,7 +378,9 @@ def import_misp(
     default_tlp = check_tlp_option(tlp)
     default_domain = vocab.check_domain(domain)
     document = load_json(Path(path), "MISP file")
-    items, result = parse_events(Path(path), document, vocab, as_code=as_checked, tlp=default_tlp, domain=default_domain)
+    items, result = parse_events(
+        Path(path), document, vocab, as_code=as_checked, tlp=default_tlp, domain=default_domain
+    )
     return receive(session, Path(path), items, result, "misp-import")
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import stix2
+import stix2  # type: ignore[import-untyped]
 
 from store.interop.common import (
     MAX_OBJECTS,
@@ -90,8 +90,12 @@ def build_bundle(data: ExportData) -> tuple[bytes, int]:
     for code in sorted(data.ministries):
         objects.append(
             stix2.Identity(
-                id=identity_id(code), created=FIXED_CREATED, modified=FIXED_CREATED, name=data.ministries[code],
-                identity_class="organization", sectors=["government-national"],
+                id=identity_id(code),
+                created=FIXED_CREATED,
+                modified=FIXED_CREATED,
+                name=data.ministries[code],
+                identity_class="organization",
+                sectors=["government-national"],
                 external_references=[{"source_name": LIAISON_SOURCE, "external_id": code}],
             )
         )
@@ -101,9 +105,16 @@ def build_bundle(data: ExportData) -> tuple[bytes, int]:
         rid = report_id(rec.uuid)
         refs = sorted({identity_id(rec.origin), own})
         report: dict[str, Any] = {
-            "id": rid, "created": rec.created_at, "modified": rec.updated_at, "published": rec.updated_at,
-            "name": rec.title, "report_types": ["threat-report"], "labels": [rec.domain],
-            "created_by_ref": identity_id(rec.origin), "object_refs": refs, "object_marking_refs": marking,
+            "id": rid,
+            "created": rec.created_at,
+            "modified": rec.updated_at,
+            "published": rec.updated_at,
+            "name": rec.title,
+            "report_types": ["threat-report"],
+            "labels": [rec.domain],
+            "created_by_ref": identity_id(rec.origin),
+            "object_refs": refs,
+            "object_marking_refs": marking,
             "external_references": [{"source_name": LIAISON_SOURCE, "external_id": rec.reference}],
         }
         if rec.summary:
@@ -113,8 +124,14 @@ def build_bundle(data: ExportData) -> tuple[bytes, int]:
             objects.append(
                 stix2.Note(
                     id=f"note--{derived_uuid('comment', rec.uuid, comment.officer, comment.action, comment.at.isoformat())}",
-                    created=comment.at, modified=comment.at, abstract=f"{comment.action} ({comment.officer})", content=comment.text,
-                    authors=[comment.officer], object_refs=[rid], created_by_ref=own, object_marking_refs=marking,
+                    created=comment.at,
+                    modified=comment.at,
+                    abstract=f"{comment.action} ({comment.officer})",
+                    content=comment.text,
+                    authors=[comment.officer],
+                    object_refs=[rid],
+                    created_by_ref=own,
+                    object_marking_refs=marking,
                 )
             )
     ids = ",".join(f"{o.id}@{o.get('modified', '')}" for o in objects)
@@ -133,7 +150,18 @@ def export_stix(
     force: bool = False,
 ) -> ExportResult:
     """Write a STIX 2.1 bundle of the records that may leave (see `common`), atomically, as one logged action."""
-    return run_export(session, "stix-export", FORMAT, out, build_bundle, max_tlp=max_tlp, since=since, domains=domains, refs=refs, force=force)
+    return run_export(
+        session,
+        "stix-export",
+        FORMAT,
+        out,
+        build_bundle,
+        max_tlp=max_tlp,
+        since=since,
+        domains=domains,
+        refs=refs,
+        force=force,
+    )
 
 
 # ---- import -------------------------------------------------------------------------------------------
@@ -152,7 +180,9 @@ def _marking_tlp(obj: dict[str, Any]) -> Tlp | None:
     definition = obj.get("definition")
     if obj.get("definition_type") == "tlp" and isinstance(definition, dict) and isinstance(definition.get("tlp"), str):
         return _tlp_word(definition["tlp"])
-    if str(obj.get("x_opencti_definition_type", "")).upper() == "TLP" and isinstance(obj.get("x_opencti_definition"), str):
+    if str(obj.get("x_opencti_definition_type", "")).upper() == "TLP" and isinstance(
+        obj.get("x_opencti_definition"), str
+    ):
         return _tlp_word(obj["x_opencti_definition"])
     return None
 
@@ -173,12 +203,23 @@ def _key(obj: dict[str, Any]) -> str:
 
 
 def parse_bundle(
-    session: Session, path: Path, document: Any, vocab: Vocabulary, *, as_code: str | None, tlp: Tlp | None, domain: str | None
+    session: Session,
+    path: Path,
+    document: Any,
+    vocab: Vocabulary,
+    *,
+    as_code: str | None,
+    tlp: Tlp | None,
+    domain: str | None,
 ) -> tuple[list[Incoming], ImportResult]:
     """The records a STIX bundle brings (checked against the store's vocabulary and text policy)."""
     name = Path(path).name
-    if not isinstance(document, dict) or document.get("type") != "bundle" or not isinstance(document.get("objects"), list):
-        raise InteropRefused(f"{name}: not a STIX bundle (a JSON object with \"type\": \"bundle\" and a list of \"objects\")")
+    if (
+        not isinstance(document, dict)
+        or document.get("type") != "bundle"
+        or not isinstance(document.get("objects"), list)
+    ):
+        raise InteropRefused(f'{name}: not a STIX bundle (a JSON object with "type": "bundle" and a list of "objects")')
     objects = document["objects"]
     if len(objects) > MAX_OBJECTS:
         raise InteropRefused(f"{name}: more than {MAX_OBJECTS} objects")
@@ -206,7 +247,8 @@ def parse_bundle(
     for obj in by_id.values():
         kind = obj["type"]
         if kind == "note":
-            refs = obj.get("object_refs") if isinstance(obj.get("object_refs"), list) else []
+            raw_refs = obj.get("object_refs")
+            refs: list[Any] = raw_refs if isinstance(raw_refs, list) else []
             targets = [r for r in refs if isinstance(r, str) and r.startswith("report--") and r in by_id]
             if not targets:
                 result.not_imported["note (about no report in the file)"] += 1
@@ -222,24 +264,44 @@ def parse_bundle(
         label = _report_tlp(report, markings)
         if label is None:
             if tlp is None:
-                raise InteropRefused(f"{name}: {key} has no TLP marking; give the TLP to apply to unmarked reports", field="tlp", reference=report["id"])
+                raise InteropRefused(
+                    f"{name}: {key} has no TLP marking; give the TLP to apply to unmarked reports",
+                    field="tlp",
+                    reference=report["id"],
+                )
             label = tlp
         if label is Tlp.RED:
-            raise InteropRefused(f"{name}: {key} is TLP:RED, which never comes in through a file", reference=report["id"])
+            raise InteropRefused(
+                f"{name}: {key} is TLP:RED, which never comes in through a file", reference=report["id"]
+            )
         origin, author = _origin(name, report, by_id, vocab, as_code, key)
         slug = _domain(report, vocab) or domain
         if slug is None:
-            labels = [x for x in report.get("labels", []) if isinstance(x, str)] if isinstance(report.get("labels"), list) else []
+            labels = (
+                [x for x in report.get("labels", []) if isinstance(x, str)]
+                if isinstance(report.get("labels"), list)
+                else []
+            )
             shown = ", ".join(quote(x, 30) for x in labels[:5]) or "none"
             raise InteropRefused(
                 f"{name}: {key} has no label naming a domain known here (labels: {shown}); valid: {', '.join(sorted(vocab.domains))}",
-                field="domain", reference=report["id"],
+                field="domain",
+                reference=report["id"],
             )
         created = parse_timestamp(name, report.get("created"), "created time", report["id"])
         modified = parse_timestamp(name, report.get("modified", report.get("created")), "modified time", report["id"])
         item = Incoming(
-            key=key, uuid=report["id"].partition("--")[2].lower(), origin=origin, tlp=label, domain=slug, title=title, summary=summary,
-            source=f"STIX 2.1 {report['id']} from {author}", author=author, created_at=created, updated_at=max(modified, created),
+            key=key,
+            uuid=report["id"].partition("--")[2].lower(),
+            origin=origin,
+            tlp=label,
+            domain=slug,
+            title=title,
+            summary=summary,
+            source=f"STIX 2.1 {report['id']} from {author}",
+            author=author,
+            created_at=created,
+            updated_at=max(modified, created),
             reference=_liaison_reference(report),
         )
         for note in notes_by_report.get(report["id"], []):
@@ -270,7 +332,14 @@ def _report_tlp(obj: dict[str, Any], markings: dict[str, Tlp]) -> Tlp | None:
     return most_restrictive(labels) if labels else None
 
 
-def _origin(name: str, report: dict[str, Any], by_id: dict[str, dict[str, Any]], vocab: Vocabulary, as_code: str | None, key: str) -> tuple[str, str]:
+def _origin(
+    name: str,
+    report: dict[str, Any],
+    by_id: dict[str, dict[str, Any]],
+    vocab: Vocabulary,
+    as_code: str | None,
+    key: str,
+) -> tuple[str, str]:
     """The ministry a report comes from (mapped from its creating identity, else `as_code`) and an author name."""
     ref = report.get("created_by_ref")
     identity = by_id.get(ref) if isinstance(ref, str) else None
@@ -282,14 +351,26 @@ def _origin(name: str, report: dict[str, Any], by_id: dict[str, dict[str, Any]],
         author = clean_line(name, "identity name", identity.get("name"), identity["id"])
         if code is None and isinstance(identity.get("external_references"), list):
             for ext in identity["external_references"]:
-                if isinstance(ext, dict) and ext.get("source_name") == LIAISON_SOURCE and isinstance(ext.get("external_id"), str):
+                if (
+                    isinstance(ext, dict)
+                    and ext.get("source_name") == LIAISON_SOURCE
+                    and isinstance(ext.get("external_id"), str)
+                ):
                     code = ext["external_id"] if ext["external_id"] in vocab.ministries else None
         if code is None and author:
             code = vocab.ministry_by_name(author)
     if code is None:
         if as_code is None:
-            who = f"identity {quote(author, 40)} ({ref})" if identity is not None else (f"{ref}, not in the file" if isinstance(ref, str) else "no identity")
-            raise InteropRefused(f"{name}: {key} was created by {who}, which is no known ministry; name the ministry it comes from", field="as", reference=report["id"])
+            who = (
+                f"identity {quote(author, 40)} ({ref})"
+                if identity is not None
+                else (f"{ref}, not in the file" if isinstance(ref, str) else "no identity")
+            )
+            raise InteropRefused(
+                f"{name}: {key} was created by {who}, which is no known ministry; name the ministry it comes from",
+                field="as",
+                reference=report["id"],
+            )
         code = as_code
     return code, author or vocab.ministries.get(code, code)
 
@@ -306,8 +387,12 @@ def _domain(report: dict[str, Any], vocab: Vocabulary) -> str | None:
 
 def _liaison_reference(report: dict[str, Any]) -> str | None:
     for ext in report.get("external_references", []) if isinstance(report.get("external_references"), list) else []:
-        if isinstance(ext, dict) and ext.get("source_name") == LIAISON_SOURCE and isinstance(ext.get("external_id"), str):
-            return ext["external_id"]
+        if (
+            isinstance(ext, dict)
+            and ext.get("source_name") == LIAISON_SOURCE
+            and isinstance(ext.get("external_id"), str)
+        ):
+            return str(ext["external_id"])
     return None
 
 
@@ -320,7 +405,9 @@ def import_stix(
     default_tlp = check_tlp_option(tlp)
     default_domain = vocab.check_domain(domain)
     document = load_json(Path(path), "STIX file")
-    items, result = parse_bundle(session, Path(path), document, vocab, as_code=as_checked, tlp=default_tlp, domain=default_domain)
+    items, result = parse_bundle(
+        session, Path(path), document, vocab, as_code=as_checked, tlp=default_tlp, domain=default_domain
+    )
     return receive(session, Path(path), items, result, "stix-import")
 
 
@@ -330,4 +417,3 @@ def looks_like_stix(document: Any) -> bool:
 
 
 __all__ = ["FORMAT", "TLP1_IDS", "TLP2_IDS", "export_stix", "identity_id", "import_stix", "report_id", "tlp2_marking"]
-
