@@ -1,4 +1,4 @@
-"""The bundle commands of `liaison`: identity, contacts, export and import (receipts included).
+"""Sharing with counterpart ministries: `identity`, `contacts`, `export` and `import` (receipts included).
 
 Passphrases for `export` and `import`: a `--passphrase-file` given AFTER the subcommand is the bundle's
 own passphrase (the ad-hoc passphrase stanza). The store is then unlocked with LIAISON_PASSPHRASE, or
@@ -10,26 +10,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from store.errors import ValidationError
-from tui import cli
+from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json, progress_printer, read_secret_file
 
-Factory = Callable[..., Any]
+BUNDLE_PASSPHRASE_HELP = (
+    "the BUNDLE passphrase (ad-hoc passphrase stanza); unlock the store with $LIAISON_PASSPHRASE "
+    "or --passphrase-file before the subcommand"
+)
 
 
-def _session(args: argparse.Namespace) -> Any:
-    return cli.open_session(args)
-
-
-def _bundle_passphrase(args: argparse.Namespace) -> bytes | None:
+def _bundle_passphrase(ctx: Context) -> bytes | None:
     from store.service import passphrase_bytes
 
-    path = getattr(args, "bundle_passphrase_file", None)
-    return passphrase_bytes(cli.read_secret_file(path)) if path else None
+    path = getattr(ctx.args, "bundle_passphrase_file", None)
+    return passphrase_bytes(read_secret_file(path)) if path else None
 
 
 def output_path(args: argparse.Namespace, given: str) -> Path:
@@ -40,7 +37,7 @@ def output_path(args: argparse.Namespace, given: str) -> Path:
     try:
         return check_target(Path(given), overwrite=bool(getattr(args, "force", False)))
     except TargetExists as exc:
-        raise cli.Refused(f"{exc} (add --force to replace it)", field=exc.field, value=exc.value) from None
+        raise Refused(f"{exc} (add --force to replace it)", field=exc.field, value=exc.value) from None
 
 
 def parse_since(text: str) -> datetime:
@@ -55,154 +52,135 @@ def parse_since(text: str) -> datetime:
 # ---- identity ---------------------------------------------------------------------------------------
 
 
-def cmd_identity_show(args: argparse.Namespace) -> int:
+def cmd_identity_show(ctx: Context) -> int:
     from crypto.identity import grouped_fingerprint
     from store.contacts import ministry_name, own_identity
 
-    session = _session(args)
+    session = ctx.session()
     identity = own_identity(session)
     print(f"{session.ministry}  {ministry_name(session, session.ministry)}")
     print(f"fingerprint: {grouped_fingerprint(identity.fingerprint)}")
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
-def cmd_identity_export(args: argparse.Namespace) -> int:
+def cmd_identity_export(ctx: Context) -> int:
     from crypto.identity import grouped_fingerprint
     from store.contacts import export_identity
 
+    args = ctx.args
     out = output_path(args, args.out)
-    session = _session(args)
+    session = ctx.session()
     fingerprint = export_identity(session, out, overwrite=args.force)
     print(f"wrote identity card of {session.ministry} to {args.out}", file=sys.stderr)
     print(f"fingerprint: {grouped_fingerprint(fingerprint)}", file=sys.stderr)
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
 # ---- contacts ---------------------------------------------------------------------------------------
 
 
-def cmd_contacts_add(args: argparse.Namespace) -> int:
+def cmd_contacts_add(ctx: Context) -> int:
     from crypto.identity import grouped_fingerprint
     from store.contacts import add_contact, read_card_file
 
+    args = ctx.args
     card = read_card_file(Path(args.file))
     print(f"card of {card.ministry} ({card.name})", file=sys.stderr)
     print(f"fingerprint: {grouped_fingerprint(card.fingerprint)}", file=sys.stderr)
-    session = _session(args)
+    session = ctx.session()
     result = add_contact(session, Path(args.file), fingerprint=args.fingerprint, replace=args.replace)
     if result.outcome == "unchanged":
         print(f"{card.ministry} is already a contact with this key; nothing changed", file=sys.stderr)
     else:
         checked = "fingerprint checked" if args.fingerprint else "compare the fingerprint with the one the ministry gave you"
         print(f"{result.outcome} contact {card.ministry}; {checked}", file=sys.stderr)
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
-def cmd_contacts_list(args: argparse.Namespace) -> int:
+def cmd_contacts_list(ctx: Context) -> int:
     from store.contacts import contacts
 
-    found = contacts(_session(args))
-    if args.json:
-        cli.emit_json([c.to_json() for c in found])
-        return cli.EXIT_OK
+    found = contacts(ctx.session())
+    if ctx.args.json:
+        emit_json([c.to_json() for c in found])
+        return EXIT_OK
     for c in found:
         print(f"{c.code:<10} {c.grouped}  {c.name}")
     if not found:
         print("no contacts; add one with `liaison contacts add CARD`", file=sys.stderr)
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
 # ---- export and import ------------------------------------------------------------------------------
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+def cmd_export(ctx: Context) -> int:
     from store.bundles import export_bundle
 
+    args = ctx.args
     since = parse_since(args.since) if args.since else None
     out = output_path(args, args.out)
-    secret = _bundle_passphrase(args)
-    session = _session(args)
+    secret = _bundle_passphrase(ctx)
+    session = ctx.session()
     result = export_bundle(
         session, args.to, out, since=since, domains=args.domain or [], refs=args.refs or [],
-        passphrase=secret, progress=cli.progress_printer("export"), overwrite=args.force,
+        passphrase=secret, progress=progress_printer("export"), overwrite=args.force,
     )
     protection = " and ".join(
         part for part, on in ((f"sealed to {result.recipient}'s key", result.sealed_to_contact), ("protected by the bundle passphrase", result.passphrase)) if on
     )
     print(f"wrote {result.path}: bundle {result.bundle_id} to {result.recipient} (seq {result.seq}), {protection}", file=sys.stderr)
     print(result.plan.summary(), file=sys.stderr)
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def cmd_import(ctx: Context) -> int:
     from store.bundles import file_kind, import_bundle, process_receipt, write_receipt_file
 
+    args = ctx.args
     path = Path(args.file)
     kind = file_kind(path)
     receipt_out = output_path(args, args.receipt_out) if args.receipt_out and kind != "receipt" else None
-    secret = _bundle_passphrase(args)
-    session = _session(args)
+    secret = _bundle_passphrase(ctx)
+    session = ctx.session()
     if kind == "receipt":
         if args.receipt_out:
             raise ValidationError(f"{path.name} is a receipt; --receipt-out is for bundles")
         print(process_receipt(session, path).summary(), file=sys.stderr)
-        return cli.EXIT_OK
-    result = import_bundle(session, path, passphrase=secret, progress=cli.progress_printer("import"))
+        return EXIT_OK
+    result = import_bundle(session, path, passphrase=secret, progress=progress_printer("import"))
     print(result.summary(), file=sys.stderr)
     if receipt_out is not None:
         written = write_receipt_file(session, result.bundle_id, receipt_out, overwrite=args.force)
         print(f"wrote receipt {written}; send it back to {result.sender}", file=sys.stderr)
-    return cli.EXIT_OK
+    return EXIT_OK
 
 
-# ---- the parsers ------------------------------------------------------------------------------------
-
-
-def _group(args: argparse.Namespace) -> int:
-    print(f"error: choose a subcommand of {args.command}; see liaison {args.command} --help", file=sys.stderr)
-    return cli.EXIT_USAGE
-
-
-def _bundle_passphrase_option(p: argparse.ArgumentParser) -> None:
-    """Make `--passphrase-file` after the subcommand the bundle's passphrase, not the store's."""
-    for action in p._actions:  # the option the command factory added for the store passphrase
-        if "--passphrase-file" in action.option_strings:
-            action.dest = "bundle_passphrase_file"
-            action.help = (
-                "the BUNDLE passphrase (ad-hoc passphrase stanza); unlock the store with $LIAISON_PASSPHRASE "
-                "or --passphrase-file before the subcommand"
-            )
-
-
-def register(sub: Any, command: Factory) -> None:
-    """Add identity, contacts, export and import to the `liaison` parser."""
-    p = command("identity", _group, "this ministry's identity card and fingerprint", parent=sub)
-    isub = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=cli.Parser)
-    p = command("export", cmd_identity_export, "write the public identity card to a file", parent=isub)
+def register(commands: Commands) -> None:
+    identity = commands.group("identity", "this ministry's identity card and fingerprint")
+    p = identity.add("export", cmd_identity_export, "write the public identity card to a file")
     p.add_argument("--out", required=True, metavar="FILE")
     p.add_argument("--force", action="store_true", help="replace an existing file (never a store, a database or a link)")
-    command("show", cmd_identity_show, "print the identity fingerprint in readable groups", parent=isub)
+    identity.add("show", cmd_identity_show, "print the identity fingerprint in readable groups")
 
-    p = command("contacts", _group, "counterpart ministries whose identity cards are registered", parent=sub)
-    csub = p.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=cli.Parser)
-    p = command("add", cmd_contacts_add, "register a counterpart ministry from its identity card (admin)", parent=csub)
+    contacts = commands.group("contacts", "counterpart ministries whose identity cards are registered")
+    p = contacts.add("add", cmd_contacts_add, "register a counterpart ministry from its identity card (admin)")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--fingerprint", metavar="FP", help="refuse the card unless its fingerprint is this one")
     p.add_argument("--replace", action="store_true", help="replace a contact's key (needs --fingerprint)")
-    p = command("list", cmd_contacts_list, "list contacts and fingerprints", parent=csub)
+    p = contacts.add("list", cmd_contacts_list, "list contacts and fingerprints")
     p.add_argument("--json", action="store_true")
 
-    p = command("export", cmd_export, "write a sealed, signed bundle of the records releasable to a ministry", parent=sub)
+    bundle = {"passphrase_dest": "bundle_passphrase_file", "passphrase_help": BUNDLE_PASSPHRASE_HELP}
+    p = commands.add("export", cmd_export, "write a sealed, signed bundle of the records releasable to a ministry", **bundle)
     p.add_argument("--to", required=True, metavar="CODE", help="the recipient ministry")
     p.add_argument("--out", required=True, metavar="FILE")
     p.add_argument("--force", action="store_true", help="replace an existing file (never a store, a database or a link)")
     p.add_argument("--since", metavar="DATE", help="only records updated on or after DATE")
     p.add_argument("--domain", action="append", metavar="D", help="only this domain (repeatable)")
     p.add_argument("refs", nargs="*", metavar="REF", help="only these records")
-    _bundle_passphrase_option(p)
 
-    p = command("import", cmd_import, "import a bundle (or process a receipt) from a counterpart", parent=sub)
+    p = commands.add("import", cmd_import, "import a bundle (or process a receipt) from a counterpart", **bundle)
     p.add_argument("file", metavar="FILE")
     p.add_argument("--receipt-out", metavar="FILE", help="write a signed receipt for the sender")
     p.add_argument("--force", action="store_true", help="let --receipt-out replace an existing file (never a store, a database or a link)")
-    _bundle_passphrase_option(p)

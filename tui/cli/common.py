@@ -1,0 +1,266 @@
+"""What every command module of `liaison` shares: the parser class, the command registry, the run context
+(store, officer, passphrases, the stores it opened) and the small output helpers.
+
+A command module defines its handlers and a `register(commands: Commands) -> None` that declares each
+command with its arguments beside it; `tui/cli/main.py` lists the modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
+
+from store.errors import LiaisonError, ValidationError
+
+if TYPE_CHECKING:
+    from store.service import Session, Vault
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+STORE_ENV, OFFICER_ENV, PASSPHRASE_ENV, NEW_PASSPHRASE_ENV = "LIAISON_STORE", "LIAISON_OFFICER", "LIAISON_PASSPHRASE", "LIAISON_NEW_PASSPHRASE"
+
+
+class Refused(LiaisonError):
+    """A CLI-level refusal (bad file, missing passphrase)."""
+
+
+class UsageError(Exception):
+    """A command line that names no runnable command (exit 2, one line)."""
+
+
+# ---- resolving the store, the officer and passphrases ---------------------------------------------
+
+
+def default_store_path() -> Path:
+    """The platformdirs user data dir, where a store lives unless told otherwise."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("liaison", appauthor=False)) / "liaison.db"
+
+
+def store_path(args: argparse.Namespace) -> Path:
+    """`--store`, else env LIAISON_STORE, else the user data dir."""
+    given = getattr(args, "store", None) or os.environ.get(STORE_ENV)
+    return Path(given).expanduser() if given else default_store_path()
+
+
+def officer_name(args: argparse.Namespace) -> str | None:
+    """`--officer`, else env LIAISON_OFFICER, else None (the only officer)."""
+    return getattr(args, "officer", None) or os.environ.get(OFFICER_ENV) or None
+
+
+def read_secret_file(path: str) -> str:
+    """A passphrase from a file: its content less one trailing newline."""
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise Refused(f"cannot read passphrase file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise Refused(f"passphrase file {path} is not UTF-8 text") from None
+    if text.endswith("\r\n"):
+        text = text[:-2]
+    elif text.endswith("\n"):
+        text = text[:-1]
+    if not text:
+        raise Refused(f"passphrase file {path} is empty")
+    return text
+
+
+def _prompt(label: str) -> str:
+    if not sys.stdin or not sys.stdin.isatty():
+        raise Refused(f"no passphrase: set {PASSPHRASE_ENV} or use --passphrase-file (no terminal to ask on)")
+    return getpass.getpass(label)
+
+
+def passphrase(args: argparse.Namespace, label: str = "Passphrase: ", *, confirm: bool = False) -> str:
+    """`--passphrase-file`, else env LIAISON_PASSPHRASE, else a hidden prompt (never an argument value)."""
+    file_arg = getattr(args, "passphrase_file", None)
+    if file_arg:
+        return read_secret_file(file_arg)
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        return env
+    first = _prompt(label)
+    if confirm and _prompt("Again: ") != first:
+        raise Refused("the two passphrases differ")
+    return first
+
+
+def new_passphrase(label: str) -> str:
+    """A new officer's or a changed passphrase: env LIAISON_NEW_PASSPHRASE, else a hidden prompt asked twice."""
+    env = os.environ.get(NEW_PASSPHRASE_ENV)
+    if env:
+        return env
+    if not sys.stdin or not sys.stdin.isatty():
+        raise Refused(f"no new passphrase: set {NEW_PASSPHRASE_ENV} (no terminal to ask on)")
+    first = getpass.getpass(label)
+    if getpass.getpass("Again: ") != first:
+        raise Refused("the two passphrases differ")
+    return first
+
+
+def read_text_arg(inline: str | None, file_arg: str | None, what: str) -> str | None:
+    """A long text from `--summary TEXT` or `--summary-file FILE|-`."""
+    if inline is not None and file_arg is not None:
+        raise ValidationError(f"give --{what} or --{what}-file, not both")
+    if file_arg is None:
+        return inline
+    if file_arg == "-":
+        return sys.stdin.read()
+    try:
+        return Path(file_arg).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise Refused(f"cannot read {file_arg}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise Refused(f"{file_arg} is not UTF-8 text") from None
+
+
+# ---- the run context ------------------------------------------------------------------------------
+
+
+def _close_quietly(vault: Vault) -> None:
+    try:
+        vault.close()
+    except Exception:  # noqa: BLE001 - closing must never mask the command's own outcome
+        pass
+
+
+@dataclass
+class Context:
+    """One run of a command: its arguments and the stores it opened (closed, WAL folded in, when it ends)."""
+
+    args: argparse.Namespace
+    stack: ExitStack
+
+    def vault(self) -> Vault:
+        """The store named by the options, opened but locked."""
+        from store.service import Vault
+
+        vault = Vault.open(store_path(self.args))
+        self.stack.callback(_close_quietly, vault)
+        return vault
+
+    def session(self) -> Session:
+        """The store unlocked as the acting officer."""
+        vault = self.vault()
+        name = officer_name(self.args) or vault.default_officer()
+        return vault.unlock(name, passphrase(self.args, f"Passphrase for {name}: "))
+
+
+Handler = Callable[[Context], int]
+
+
+# ---- output helpers -------------------------------------------------------------------------------
+
+
+def emit_json(obj: Any, out: TextIO | None = None) -> None:
+    """Pretty, stable JSON on stdout (looked up at call time, so a redirected stdout is honoured)."""
+    out = out if out is not None else sys.stdout
+    json.dump(obj, out, ensure_ascii=False, indent=2)
+    out.write("\n")
+
+
+def progress_printer(label: str) -> Callable[[int, int], None]:
+    """A progress line on a terminal (stderr), silent when stderr is not a terminal."""
+    tty = sys.stderr.isatty()
+
+    def report(done: int, total: int) -> None:
+        if tty:
+            pct = 100 * done // total if total else 100
+            sys.stderr.write(f"\r{label}: {done:,}/{total:,} ({pct}%)")
+            if done >= total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    return report
+
+
+# ---- the parser and the command registry ----------------------------------------------------------
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with our exit code for usage errors and a one-line `error: …`.
+
+    Abbreviations are off: `--passphrase SECRET` must be a usage error, not `--passphrase-file SECRET`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"error: {message}\n")
+
+
+STORE_PASSPHRASE_HELP = f"read the passphrase from FILE (else ${PASSPHRASE_ENV}, else a prompt)"
+
+
+def add_global_options(
+    parser: argparse.ArgumentParser,
+    *,
+    suppress: bool,
+    officer_help: str | None = None,
+    passphrase_dest: str = "passphrase_file",
+    passphrase_help: str | None = None,
+) -> None:
+    """`--store`, `--officer`, `--passphrase-file`: accepted before the command and after it."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--store", metavar="PATH", default=default, help=f"store file (else ${STORE_ENV}, else the user data dir)")
+    parser.add_argument("--officer", metavar="NAME", default=default, help=officer_help or f"acting officer (else ${OFFICER_ENV}, else the only one)")
+    parser.add_argument("--passphrase-file", dest=passphrase_dest, metavar="FILE", default=default, help=passphrase_help or STORE_PASSPHRASE_HELP)
+
+
+def _choose_subcommand(ctx: Context) -> int:
+    command = ctx.args.command
+    raise UsageError(f"choose a subcommand of {command}; see liaison {command} --help")
+
+
+class _Subparsers(Protocol):
+    """What `ArgumentParser.add_subparsers()` returns, as far as we use it."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> Parser: ...
+
+
+class Commands:
+    """Where a command module declares its commands: `commands.add(name, handler, help)` returns the
+    command's parser for its arguments; `commands.group(name, help)` a nested set of subcommands."""
+
+    def __init__(self, subparsers: _Subparsers) -> None:
+        self._sub = subparsers
+
+    def add(
+        self,
+        name: str,
+        handler: Handler,
+        help_text: str,
+        *,
+        officer_help: str | None = None,
+        passphrase_dest: str = "passphrase_file",
+        passphrase_help: str | None = None,
+    ) -> Parser:
+        parser: Parser = self._sub.add_parser(name, help=help_text, description=help_text)
+        add_global_options(parser, suppress=True, officer_help=officer_help, passphrase_dest=passphrase_dest, passphrase_help=passphrase_help)
+        parser.set_defaults(handler=handler)
+        return parser
+
+    def group(self, name: str, help_text: str) -> Commands:
+        parser = self.add(name, _choose_subcommand, help_text)
+        return Commands(parser.add_subparsers(dest="subcommand", metavar="SUBCOMMAND", parser_class=Parser))
+
+
+def run_tui(path: Path, officer: str | None, notice: str = "") -> int:
+    """Open the app (the store is checked first so a bad path is a one-line error, not a screen)."""
+    from store.db import preflight
+
+    preflight(path)
+    from tui.app import run_app
+
+    return run_app(path, officer, notice=notice)

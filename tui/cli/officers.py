@@ -1,0 +1,55 @@
+"""`officers list|add|passwd|remove`."""
+
+from __future__ import annotations
+
+import sys
+
+from tui.cli.common import EXIT_OK, NEW_PASSPHRASE_ENV, Commands, Context, emit_json, new_passphrase
+
+
+def cmd_officers_list(ctx: Context) -> int:
+    officers = ctx.vault().officers()
+    if ctx.args.json:
+        emit_json([o.to_json() for o in officers])
+    else:
+        for o in officers:
+            print(f"{o.name:<20} {o.role.value:<9} {'removed' if o.revoked else 'active'}")
+    return EXIT_OK
+
+
+def cmd_officers_add(ctx: Context) -> int:
+    args = ctx.args
+    session = ctx.session()
+    from store.vocab import check_officer_name, parse_role
+
+    check_officer_name(args.name)
+    parse_role(args.role)
+    session.add_officer(args.name, args.role, new_passphrase(f"Passphrase for new officer {args.name}: "))
+    print(f"added officer {args.name} ({args.role.lower()})", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_officers_passwd(ctx: Context) -> int:
+    session = ctx.session()
+    session.change_passphrase(new_passphrase(f"New passphrase for {session.actor.name}: "))
+    print(f"passphrase changed for {session.actor.name}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_officers_remove(ctx: Context) -> int:
+    args = ctx.args
+    version = ctx.session().remove_officer(args.name)
+    print(f"removed officer {args.name}; data key rotated to version {version}", file=sys.stderr)
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    officers = commands.group("officers", "manage officers")
+    p = officers.add("list", cmd_officers_list, "list officers and roles")
+    p.add_argument("--json", action="store_true")
+    p = officers.add("add", cmd_officers_add, f"add an officer (admin); passphrase from ${NEW_PASSPHRASE_ENV} or a prompt")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--role", required=True, help="officer, reviewer or admin")
+    officers.add("passwd", cmd_officers_passwd, f"change your own passphrase (new one from ${NEW_PASSPHRASE_ENV} or a prompt)")
+    p = officers.add("remove", cmd_officers_remove, "remove an officer and rotate the data key (admin)")
+    p.add_argument("name", metavar="NAME")

@@ -1,0 +1,57 @@
+"""Reference data: `ministries list|add`, `domains list|add`."""
+
+from __future__ import annotations
+
+import sys
+
+from tui.cli.common import EXIT_OK, Commands, Context, emit_json
+
+
+def cmd_ministries_list(ctx: Context) -> int:
+    ministries = ctx.session().ministries()
+    if ctx.args.json:
+        emit_json([m.to_json() for m in ministries])
+    else:
+        for m in ministries:
+            print(f"{m.code:<10} {m.name}{'  (this store)' if m.is_self else ''}")
+    return EXIT_OK
+
+
+def cmd_ministries_add(ctx: Context) -> int:
+    args = ctx.args
+    ctx.session().add_ministry(args.code, args.name)
+    print(f"added ministry {args.code.upper()}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_domains_list(ctx: Context) -> int:
+    domains = ctx.session().domains()
+    if ctx.args.json:
+        emit_json([{"slug": slug, "label": label} for slug, label in domains])
+    else:
+        for slug, label in domains:
+            print(f"{slug:<20} {label}")
+    return EXIT_OK
+
+
+def cmd_domains_add(ctx: Context) -> int:
+    args = ctx.args
+    ctx.session().add_domain(args.slug, args.label or args.slug)
+    print(f"added domain {args.slug.lower()}", file=sys.stderr)
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    ministries = commands.group("ministries", "manage sharing ministries")
+    p = ministries.add("list", cmd_ministries_list, "list ministries")
+    p.add_argument("--json", action="store_true")
+    p = ministries.add("add", cmd_ministries_add, "add a ministry (admin)")
+    p.add_argument("code", metavar="CODE")
+    p.add_argument("--name", required=True)
+
+    domains = commands.group("domains", "manage domains")
+    p = domains.add("list", cmd_domains_list, "list domains")
+    p.add_argument("--json", action="store_true")
+    p = domains.add("add", cmd_domains_add, "add a domain (admin)")
+    p.add_argument("slug", metavar="SLUG")
+    p.add_argument("--label")
