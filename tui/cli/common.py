@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
@@ -24,7 +24,12 @@ if TYPE_CHECKING:
     from store.service import Session, Vault
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
-STORE_ENV, OFFICER_ENV, PASSPHRASE_ENV, NEW_PASSPHRASE_ENV = "LIAISON_STORE", "LIAISON_OFFICER", "LIAISON_PASSPHRASE", "LIAISON_NEW_PASSPHRASE"
+STORE_ENV, OFFICER_ENV, PASSPHRASE_ENV, NEW_PASSPHRASE_ENV = (
+    "LIAISON_STORE",
+    "LIAISON_OFFICER",
+    "LIAISON_PASSPHRASE",
+    "LIAISON_NEW_PASSPHRASE",
+)
 
 
 class Refused(LiaisonError):
@@ -126,10 +131,8 @@ def read_text_arg(inline: str | None, file_arg: str | None, what: str) -> str | 
 
 
 def _close_quietly(vault: Vault) -> None:
-    try:
+    with suppress(Exception):  # closing must never mask the command's own outcome
         vault.close()
-    except Exception:  # noqa: BLE001 - closing must never mask the command's own outcome
-        pass
 
 
 @dataclass
@@ -213,9 +216,22 @@ def add_global_options(
 ) -> None:
     """`--store`, `--officer`, `--passphrase-file`: accepted before the command and after it."""
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--store", metavar="PATH", default=default, help=f"store file (else ${STORE_ENV}, else the user data dir)")
-    parser.add_argument("--officer", metavar="NAME", default=default, help=officer_help or f"acting officer (else ${OFFICER_ENV}, else the only one)")
-    parser.add_argument("--passphrase-file", dest=passphrase_dest, metavar="FILE", default=default, help=passphrase_help or STORE_PASSPHRASE_HELP)
+    parser.add_argument(
+        "--store", metavar="PATH", default=default, help=f"store file (else ${STORE_ENV}, else the user data dir)"
+    )
+    parser.add_argument(
+        "--officer",
+        metavar="NAME",
+        default=default,
+        help=officer_help or f"acting officer (else ${OFFICER_ENV}, else the only one)",
+    )
+    parser.add_argument(
+        "--passphrase-file",
+        dest=passphrase_dest,
+        metavar="FILE",
+        default=default,
+        help=passphrase_help or STORE_PASSPHRASE_HELP,
+    )
 
 
 def _choose_subcommand(ctx: Context) -> int:
@@ -247,7 +263,13 @@ class Commands:
         passphrase_help: str | None = None,
     ) -> Parser:
         parser: Parser = self._sub.add_parser(name, help=help_text, description=help_text)
-        add_global_options(parser, suppress=True, officer_help=officer_help, passphrase_dest=passphrase_dest, passphrase_help=passphrase_help)
+        add_global_options(
+            parser,
+            suppress=True,
+            officer_help=officer_help,
+            passphrase_dest=passphrase_dest,
+            passphrase_help=passphrase_help,
+        )
         parser.set_defaults(handler=handler)
         return parser
 

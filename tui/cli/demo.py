@@ -17,12 +17,17 @@ def cmd_demo(ctx: Context) -> int:
     if args.records < 0:
         raise ValidationError("--records must not be negative")
     result = build_demo(path, records=args.records, progress=progress_printer("demo records"))
-    print(f"demo store {result.path}: {result.records:,} records; officer {DEMO_OFFICER}, passphrase {DEMO_PASSPHRASE}", file=sys.stderr)
+    print(
+        f"demo store {result.path}: {result.records:,} records; officer {DEMO_OFFICER}, passphrase {DEMO_PASSPHRASE}",
+        file=sys.stderr,
+    )
     for line in result.notes:
         print(line, file=sys.stderr)
     if args.no_tui:
         return EXIT_OK
-    return run_tui(result.path, DEMO_OFFICER, notice=f"demo store: officer {DEMO_OFFICER}, passphrase {DEMO_PASSPHRASE}")
+    return run_tui(
+        result.path, DEMO_OFFICER, notice=f"demo store: officer {DEMO_OFFICER}, passphrase {DEMO_PASSPHRASE}"
+    )
 
 
 def register(commands: Commands) -> None:

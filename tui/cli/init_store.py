@@ -20,7 +20,9 @@ def cmd_init(ctx: Context) -> int:
         raise Refused(f"{path} already exists; refusing to touch it")
     check_officer_name(officer)
     secret = passphrase(args, f"New passphrase for {officer}: ", confirm=True)
-    vault = Vault.create(path, args.ministry, officer, secret, four_eyes=not args.no_four_eyes, ministry_name=args.ministry_name)
+    vault = Vault.create(
+        path, args.ministry, officer, secret, four_eyes=not args.no_four_eyes, ministry_name=args.ministry_name
+    )
     vault.close()
     policy = "four-eyes on" if not args.no_four_eyes else "four-eyes off (self-approval allowed)"
     print(f"created store {path} for {args.ministry.upper()}; admin {officer}; {policy}", file=sys.stderr)
@@ -28,7 +30,12 @@ def cmd_init(ctx: Context) -> int:
 
 
 def register(commands: Commands) -> None:
-    p = commands.add("init", cmd_init, "create a store for a ministry; the officer becomes its admin", officer_help="the first officer, who becomes admin")
+    p = commands.add(
+        "init",
+        cmd_init,
+        "create a store for a ministry; the officer becomes its admin",
+        officer_help="the first officer, who becomes admin",
+    )
     p.add_argument("--ministry", required=True, metavar="CODE")
     p.add_argument("--ministry-name", metavar="NAME", help="name of a ministry code not yet known")
     p.add_argument("--no-four-eyes", action="store_true", help="allow officers to approve their own records")

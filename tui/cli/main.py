@@ -45,7 +45,10 @@ COMMAND_MODULES: tuple[Callable[[Commands], None], ...] = (
 
 def build_parser() -> Parser:
     """The whole command line."""
-    parser = Parser(prog="liaison", description="Liaison: encrypted intelligence sharing between ministries. With no command, opens the app.")
+    parser = Parser(
+        prog="liaison",
+        description="Liaison: encrypted intelligence sharing between ministries. With no command, opens the app.",
+    )
     add_global_options(parser, suppress=False)
     commands = Commands(parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser))
     for register in COMMAND_MODULES:
@@ -75,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:
             sys.stderr.close()
             return EXIT_OK
-        except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+        except Exception as exc:
             return _unexpected(exc)
 
 

@@ -47,9 +47,13 @@ def register(commands: Commands) -> None:
     officers = commands.group("officers", "manage officers")
     p = officers.add("list", cmd_officers_list, "list officers and roles")
     p.add_argument("--json", action="store_true")
-    p = officers.add("add", cmd_officers_add, f"add an officer (admin); passphrase from ${NEW_PASSPHRASE_ENV} or a prompt")
+    p = officers.add(
+        "add", cmd_officers_add, f"add an officer (admin); passphrase from ${NEW_PASSPHRASE_ENV} or a prompt"
+    )
     p.add_argument("name", metavar="NAME")
     p.add_argument("--role", required=True, help="officer, reviewer or admin")
-    officers.add("passwd", cmd_officers_passwd, f"change your own passphrase (new one from ${NEW_PASSPHRASE_ENV} or a prompt)")
+    officers.add(
+        "passwd", cmd_officers_passwd, f"change your own passphrase (new one from ${NEW_PASSPHRASE_ENV} or a prompt)"
+    )
     p = officers.add("remove", cmd_officers_remove, "remove an officer and rotate the data key (admin)")
     p.add_argument("name", metavar="NAME")

@@ -41,7 +41,15 @@ def cmd_edit(ctx: Context) -> int:
     args = ctx.args
     summary = read_text_arg(args.summary, args.summary_file, "summary")
     session = ctx.session()
-    changes = Changes(title=args.title, summary=summary, source=args.source, notes=args.notes, tlp=args.tlp, domain=args.domain, releasable_to=args.to)
+    changes = Changes(
+        title=args.title,
+        summary=summary,
+        source=args.source,
+        notes=args.notes,
+        tlp=args.tlp,
+        domain=args.domain,
+        releasable_to=args.to,
+    )
     number = session.edit_record(args.ref, changes)
     print(f"{args.ref.upper()} revision {number}")
     return EXIT_OK
@@ -94,7 +102,9 @@ def cmd_list(ctx: Context) -> int:
     count = 0
     for row in rows:
         count += 1
-        print(f"{row.reference:<18} {row.created_at:%Y-%m-%d} {row.domain:<18} {_arrow(row):<22} {row.tlp.value:<12} {row.status.value:<12} {row.title}")
+        print(
+            f"{row.reference:<18} {row.created_at:%Y-%m-%d} {row.domain:<18} {_arrow(row):<22} {row.tlp.value:<12} {row.status.value:<12} {row.title}"
+        )
     if count == 0:
         print("no records match", file=sys.stderr)
     return EXIT_OK
@@ -110,7 +120,9 @@ def cmd_show(ctx: Context) -> int:
     row = detail.row
     print(f"{row.reference}  TLP:{row.tlp.value}  {row.status.value}")
     print(row.title)
-    print(f"domain {row.domain} · {_arrow(row)} · author {row.author} · created {row.created_at:%Y-%m-%d %H:%M} UTC · revision {row.revision}")
+    print(
+        f"domain {row.domain} · {_arrow(row)} · author {row.author} · created {row.created_at:%Y-%m-%d %H:%M} UTC · revision {row.revision}"
+    )
     print()
     print(detail.summary or "(no summary)")
     if detail.source:

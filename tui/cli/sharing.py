@@ -92,7 +92,9 @@ def cmd_contacts_add(ctx: Context) -> int:
     if result.outcome == "unchanged":
         print(f"{card.ministry} is already a contact with this key; nothing changed", file=sys.stderr)
     else:
-        checked = "fingerprint checked" if args.fingerprint else "compare the fingerprint with the one the ministry gave you"
+        checked = (
+            "fingerprint checked" if args.fingerprint else "compare the fingerprint with the one the ministry gave you"
+        )
         print(f"{result.outcome} contact {card.ministry}; {checked}", file=sys.stderr)
     return EXIT_OK
 
@@ -123,13 +125,28 @@ def cmd_export(ctx: Context) -> int:
     secret = _bundle_passphrase(ctx)
     session = ctx.session()
     result = export_bundle(
-        session, args.to, out, since=since, domains=args.domain or [], refs=args.refs or [],
-        passphrase=secret, progress=progress_printer("export"), overwrite=args.force,
+        session,
+        args.to,
+        out,
+        since=since,
+        domains=args.domain or [],
+        refs=args.refs or [],
+        passphrase=secret,
+        progress=progress_printer("export"),
+        overwrite=args.force,
     )
     protection = " and ".join(
-        part for part, on in ((f"sealed to {result.recipient}'s key", result.sealed_to_contact), ("protected by the bundle passphrase", result.passphrase)) if on
+        part
+        for part, on in (
+            (f"sealed to {result.recipient}'s key", result.sealed_to_contact),
+            ("protected by the bundle passphrase", result.passphrase),
+        )
+        if on
     )
-    print(f"wrote {result.path}: bundle {result.bundle_id} to {result.recipient} (seq {result.seq}), {protection}", file=sys.stderr)
+    print(
+        f"wrote {result.path}: bundle {result.bundle_id} to {result.recipient} (seq {result.seq}), {protection}",
+        file=sys.stderr,
+    )
     print(result.plan.summary(), file=sys.stderr)
     return EXIT_OK
 
@@ -160,7 +177,9 @@ def register(commands: Commands) -> None:
     identity = commands.group("identity", "this ministry's identity card and fingerprint")
     p = identity.add("export", cmd_identity_export, "write the public identity card to a file")
     p.add_argument("--out", required=True, metavar="FILE")
-    p.add_argument("--force", action="store_true", help="replace an existing file (never a store, a database or a link)")
+    p.add_argument(
+        "--force", action="store_true", help="replace an existing file (never a store, a database or a link)"
+    )
     identity.add("show", cmd_identity_show, "print the identity fingerprint in readable groups")
 
     contacts = commands.group("contacts", "counterpart ministries whose identity cards are registered")
@@ -172,10 +191,14 @@ def register(commands: Commands) -> None:
     p.add_argument("--json", action="store_true")
 
     bundle = {"passphrase_dest": "bundle_passphrase_file", "passphrase_help": BUNDLE_PASSPHRASE_HELP}
-    p = commands.add("export", cmd_export, "write a sealed, signed bundle of the records releasable to a ministry", **bundle)
+    p = commands.add(
+        "export", cmd_export, "write a sealed, signed bundle of the records releasable to a ministry", **bundle
+    )
     p.add_argument("--to", required=True, metavar="CODE", help="the recipient ministry")
     p.add_argument("--out", required=True, metavar="FILE")
-    p.add_argument("--force", action="store_true", help="replace an existing file (never a store, a database or a link)")
+    p.add_argument(
+        "--force", action="store_true", help="replace an existing file (never a store, a database or a link)"
+    )
     p.add_argument("--since", metavar="DATE", help="only records updated on or after DATE")
     p.add_argument("--domain", action="append", metavar="D", help="only this domain (repeatable)")
     p.add_argument("refs", nargs="*", metavar="REF", help="only these records")
@@ -183,4 +206,8 @@ def register(commands: Commands) -> None:
     p = commands.add("import", cmd_import, "import a bundle (or process a receipt) from a counterpart", **bundle)
     p.add_argument("file", metavar="FILE")
     p.add_argument("--receipt-out", metavar="FILE", help="write a signed receipt for the sender")
-    p.add_argument("--force", action="store_true", help="let --receipt-out replace an existing file (never a store, a database or a link)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="let --receipt-out replace an existing file (never a store, a database or a link)",
+    )
