@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+#: How much of an outside value an error message shows.
+QUOTE_LIMIT = 40
+
+
+def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
+    """An outside value (from a file, bundle or card) for an error message: `repr()`-quoted, cut to `limit`.
+
+    `repr` escapes newlines, ESC and every other control, bidi or non-printable character, so a quoted
+    value can neither break the message's one line nor reach a terminal raw. Text is cut before quoting
+    (`'abc…'` keeps its quotes); other values are cut after. The crypto layer's twin of `store.text.quote`.
+    """
+    if isinstance(value, str):
+        return repr(value[:limit]) + ("…" if len(value) > limit else "")
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
+
 
 class CryptoError(Exception):
     """Base class for every failure of the crypto layer."""

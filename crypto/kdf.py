@@ -11,7 +11,7 @@ from typing import Any
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
 from crypto.encoding import b64d, b64e
-from crypto.errors import BadParameters, MalformedData
+from crypto.errors import BadParameters, MalformedData, quote
 
 #: OWASP's Argon2id minimums, equivalent to each other: (memory KiB, passes). A slot must meet one of them.
 OWASP_MINIMUMS = ((46 * 1024, 1), (19 * 1024, 2), (12 * 1024, 3), (9 * 1024, 4), (7 * 1024, 5))
@@ -73,11 +73,11 @@ class KdfParams:
         if not SALT_BYTES <= len(self.salt) <= 64:
             raise BadParameters("key derivation salt has the wrong length")
         if not 1 <= self.lanes <= MAX_LANES:
-            raise BadParameters(f"key derivation lanes {self.lanes} out of range 1..{MAX_LANES}")
+            raise BadParameters(f"key derivation lanes {quote(self.lanes)} out of range 1..{MAX_LANES}")
         if not 1 <= self.iterations <= MAX_ITERATIONS:
-            raise BadParameters(f"key derivation iterations {self.iterations} out of range 1..{MAX_ITERATIONS}")
+            raise BadParameters(f"key derivation iterations {quote(self.iterations)} out of range 1..{MAX_ITERATIONS}")
         if self.memory_kib > MAX_MEMORY_KIB:
-            raise BadParameters(f"key derivation memory {self.memory_kib} KiB exceeds {MAX_MEMORY_KIB} KiB")
+            raise BadParameters(f"key derivation memory {quote(self.memory_kib)} KiB exceeds {MAX_MEMORY_KIB} KiB")
         if self.memory_kib * self.iterations > MAX_MEMORY_TIME_PRODUCT:
             raise BadParameters(
                 f"key derivation cost {self.memory_kib} KiB × {self.iterations} passes exceeds {MAX_MEMORY_TIME_PRODUCT} KiB-passes"

@@ -6,14 +6,22 @@ The helpers themselves (running the CLI, fingerprints) live in `liaison_helpers.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.liaison_helpers import LIAISON_ENV, PASSPHRASES, TEAM, LiaisonStore, init_store, patched_env, store_fingerprint
+
+# Hypothesis profiles: `ci` (the default, so `make test` and CI run it) draws the same examples every run and keeps no
+# example database, so the suite never passes or fails by chance; `HYPOTHESIS_PROFILE=dev` fuzzes afresh each run.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("dev", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from crypto.bundle.strict import (
     format_time,
     parse_canonical,
     parse_time,
+    quote,
     read_exact,
     require_int,
     require_object,
@@ -165,7 +166,9 @@ def sniff(first: bytes) -> str:
             line = first[:MAX_VERSION_LINE].split(b"\n", 1)[0]
             shown = line.decode("ascii", "replace")[:MAX_VERSION_LINE]
             supported = (VERSION_LINE if kind == "bundle" else RECEIPT_LINE).decode().strip()
-            raise BundleError(f"unsupported {kind} version {shown!r}; this Liaison reads {supported}")
+            raise BundleError(
+                f"unsupported {kind} version {quote(shown, MAX_VERSION_LINE)}; this Liaison reads {supported}"
+            )
     raise BundleError("not a Liaison bundle or receipt (unknown version line)")
 
 

@@ -27,7 +27,7 @@ from crypto.bundle.limits import (
 )
 from crypto.bundle.record import validate_record
 from crypto.bundle.stanza import fernet_for, passphrase_fernet, payload_key, x25519_info
-from crypto.bundle.strict import BundleError, check_token_bytes, parse_canonical, read_exact, require_object
+from crypto.bundle.strict import BundleError, check_token_bytes, parse_canonical, quote, read_exact, require_object
 from crypto.bundle.writer import signed_message
 from crypto.errors import DecryptionFailed, MalformedData
 from crypto.seal import open_sealed
@@ -157,7 +157,7 @@ class BundleReader:
                 raise BundleError(f"chunk {index + 1} belongs to another bundle")
             if envelope["index"] != index or isinstance(envelope["index"], bool):
                 raise BundleError(
-                    f"chunk {index + 1} claims to be chunk {envelope['index']!r}: chunks reordered or dropped"
+                    f"chunk {index + 1} claims to be chunk {quote(envelope['index'])}: chunks reordered or dropped"
                 )
             if envelope["final"] is not (index == last):
                 if index == last:

@@ -25,7 +25,15 @@ from crypto.bundle.limits import (
     WRAPPED_KEY_TOKEN,
     X25519_INFO,
 )
-from crypto.bundle.strict import BundleError, require_b64, require_int, require_object, require_text, require_token
+from crypto.bundle.strict import (
+    BundleError,
+    quote,
+    require_b64,
+    require_int,
+    require_object,
+    require_text,
+    require_token,
+)
 from crypto.encoding import b64e
 from crypto.errors import BadParameters, MalformedData
 from crypto.kdf import KdfParams
@@ -96,7 +104,7 @@ def parse_stanza(obj: Any, index: int, recipients: set[str]) -> Stanza:
         obj = require_object(obj, {"type", "recipient", "epk", "body"}, what)
         code = require_text(obj["recipient"], f"{what} recipient", pattern=CODE, max_len=MAX_CODE)
         if code not in recipients:
-            raise BundleError(f"{what} names {code}, which is not a recipient")
+            raise BundleError(f"{what} names {quote(code)}, which is not a recipient")
         epk = require_b64(obj["epk"], 32, f"{what} ephemeral key")
         body = require_token(obj["body"], WRAPPED_KEY_TOKEN, f"{what} body", WRAPPED_KEY_TOKEN)
         return Stanza("x25519", body, recipient=code, epk=epk)

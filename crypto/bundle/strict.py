@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 from crypto.bundle.limits import B64_CHARS, MIN_TOKEN, TIMESTAMP
 from crypto.encoding import b64e, canonical_json
-from crypto.errors import BundleError
+from crypto.errors import BundleError, quote
 
 __all__ = [
     "BundleError",
@@ -23,6 +23,7 @@ __all__ = [
     "format_time",
     "parse_canonical",
     "parse_time",
+    "quote",
     "read_exact",
     "require_b64",
     "require_int",
@@ -79,7 +80,7 @@ def require_object(obj: Any, keys: set[str], what: str) -> dict[str, Any]:
         raise BundleError(f"{what} is not a JSON object")
     if set(obj) != keys:
         unknown, missing = sorted(set(obj) - keys), sorted(keys - set(obj))
-        detail = f"unknown field {unknown[0]}" if unknown else f"missing field {missing[0]}"
+        detail = f"unknown field {quote(unknown[0])}" if unknown else f"missing field {missing[0]}"
         raise BundleError(f"{what}: {detail}")
     return obj
 

@@ -24,7 +24,7 @@ from crypto.bundle.limits import (
 )
 from crypto.bundle.record import validate_record
 from crypto.bundle.stanza import Stanza, fernet_for, payload_key
-from crypto.bundle.strict import BundleError, sha256_hex
+from crypto.bundle.strict import BundleError, quote, sha256_hex
 from crypto.encoding import canonical_json
 
 
@@ -94,7 +94,7 @@ class BundleWriter:
         validate_record(record, "record")
         encoded = canonical_json(record)
         if len(encoded) + 512 > MAX_CHUNK_PLAINTEXT:
-            raise BundleError(f"record {record.get('reference')} is too large for a bundle chunk")
+            raise BundleError(f"record {quote(record.get('reference'))} is too large for a bundle chunk")
         if self._pending and (
             len(self._pending) >= self.chunk_records or self._pending_bytes + len(encoded) > self.target_chunk_bytes
         ):

@@ -120,7 +120,11 @@ def test_well_formed_bundle_reads() -> None:
             1,
             "chunk 1 record 1 tlp is not a TLP 2.0 label",
         ),
-        (lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "extra": 1}])], 1, "chunk 1 record 1: unknown field extra"),
+        (
+            lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "extra": 1}])],
+            1,
+            "chunk 1 record 1: unknown field 'extra'",
+        ),
         (
             lambda b, h: [envelope(b, h, 0, True, [{**rec(1), "releasable_to": ["TR-MOI", "PK-ANF"]}])],
             1,
@@ -190,7 +194,12 @@ def test_stanza_for_another_key_does_not_open() -> None:
         ),
         ({"sender": {"code": "PK-MOI"}}, "bundle header sender: missing field fingerprint"),
         ({"created": "yesterday"}, "bundle creation time is not a canonical timestamp"),
-        ({"colour": "red"}, "bundle header: unknown field colour"),
+        ({"colour": "red"}, "bundle header: unknown field 'colour'"),
+        (
+            {"x\n\x1b[2Jerror: forged \u202e": 1},
+            "bundle header: unknown field 'x\\n\\x1b[2Jerror: forged \\u202e'",
+        ),
+        ({"k" * 100: 1}, "bundle header: unknown field '" + "k" * 40 + "'…"),
     ],
 )
 def test_header_rules(change: dict[str, Any], message: str) -> None:
@@ -301,3 +310,49 @@ def test_every_byte_of_the_file_is_covered() -> None:
             with pytest.raises(fmt.BundleError):
                 reader = fmt.BundleReader(io.BytesIO(spoiled))
                 reader.verify(SENDER_ID.signing_public)
+
+
+FORGED_KEY = "\nerror: import finished, 0 refused\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2J\u202e"
+
+
+def test_unknown_header_key_with_newline_and_escape_is_quoted_before_the_signature_is_checked() -> None:
+    """Threat: a counterpart's header key forges a line and writes the clipboard; the refusal shows it escaped, on one line."""
+    bundle_id = fmt.new_bundle_id()
+    stanza = fmt.x25519_stanza(bundle_id, "TR-MOI", RECEIVER_ID.exchange_public, fmt.new_file_key()).to_json()
+    preamble = fmt.encode_preamble({**_header(bundle_id, 1, [stanza]), FORGED_KEY: 1})
+    with pytest.raises(fmt.BundleError) as err:
+        fmt.BundleReader(io.BytesIO(preamble + b"anything after the header"))
+    message = str(err.value)
+    assert message == "bundle header: unknown field '\\nerror: import finished, 0 refused\\x1b]52;c'…"
+    assert message.isprintable() and "\x1b" not in message and "\n" not in message
+
+
+def test_unknown_record_field_is_quoted() -> None:
+    """A signed chunk whose record carries an unknown field with controls: named, escaped, one line."""
+    data = build(lambda b, h: [envelope(b, h, 0, True, [{**rec(1), FORGED_KEY: 1}])], records=1)
+    with pytest.raises(fmt.BundleError) as err:
+        read_all(data)
+    assert str(err.value) == "chunk 1 record 1: unknown field '\\nerror: import finished, 0 refused\\x1b]52;c'…"
+
+
+def test_stanza_naming_a_non_recipient_quotes_the_code() -> None:
+    bundle_id = fmt.new_bundle_id()
+    stanza = fmt.x25519_stanza(bundle_id, "PK-ANF", RECEIVER_ID.exchange_public, fmt.new_file_key()).to_json()
+    with pytest.raises(fmt.BundleError) as err:
+        fmt.parse_header(canonical_json(_header(bundle_id, 1, [stanza])), b"")
+    assert str(err.value) == "bundle header stanza 1 names 'PK-ANF', which is not a recipient"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("plain", "'plain'"),
+        ("a\nb\x1bc\x9bd\u202ee", "'a\\nb\\x1bc\\x9bd\\u202ee'"),
+        ("é" * 41, "'" + "é" * 40 + "'…"),
+        (7, "7"),
+        (10**60, "1" + "0" * 39 + "…"),
+        (["\x1b"], "['\\x1b']"),
+    ],
+)
+def test_quote_escapes_and_cuts(value: object, shown: str) -> None:
+    assert fmt.quote(value) == shown

@@ -6,11 +6,12 @@ import io
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from crypto import bundle as fmt
 from crypto.card import read_card
+from crypto.encoding import canonical_json
 from tests.bundles.test_format import RECEIVER, SENDER, SENDER_ID, build, envelope, rec
 
 GOOD = build(lambda b, h: [envelope(b, h, 0, False, [rec(1), rec(2)]), envelope(b, h, 1, True, [rec(3)])], records=3)
@@ -26,14 +27,18 @@ GOOD_RECEIPT = fmt.write_receipt(
     items=[],
     created=datetime.now(UTC),
 )
+#: An unknown key a hostile counterpart might send: a forged `error:` line, a clipboard write, clear screen, bidi, CSI.
+FORGED = "\nerror: forged line\x1b]52;c;cHduZWQ=\x07\x1b[2J\u202e\x9b"
+FORGED_HEADER = canonical_json({FORGED: 1})
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def assert_one_line(exc: fmt.BundleError) -> None:
-    """A refusal is shown as one `error: …` line: non-empty, no line breaks."""
+    """A refusal is shown as one `error: …` line: non-empty, no line breaks, no control or bidi character."""
     message = str(exc)
     assert message.strip(), "a BundleError with no message"
     assert "\n" not in message, f"a multi-line BundleError: {message!r}"
+    assert message.isprintable(), f"a BundleError with a control character: {message!r}"
 
 
 def read_everything(data: bytes) -> None:
@@ -77,6 +82,7 @@ def test_random_bytes(data: bytes) -> None:
 
 
 @FUZZ
+@example(len(FORGED_HEADER).to_bytes(4, "big") + FORGED_HEADER)
 @given(st.binary(max_size=2048))
 def test_random_bytes_after_a_valid_version_line(data: bytes) -> None:
     """Arbitrary bytes behind the right version line reach the header and frame parsers."""
@@ -100,6 +106,10 @@ def test_mutated_bundles(data: bytes) -> None:
 
 
 @FUZZ
+@example({"\n": None})
+@example({"\x1b": None})
+@example({FORGED: 1})
+@example({"v": 1, "bundle": "0" * 32, FORGED: [], "\x1b[8m": "hidden"})
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(max_size=20),
@@ -109,8 +119,6 @@ def test_mutated_bundles(data: bytes) -> None:
 )
 def test_header_parser_on_arbitrary_json(value: object) -> None:
     """Any JSON value as a header: BundleError or a valid header, nothing else."""
-    from crypto.encoding import canonical_json
-
     try:
         body = canonical_json(value)
     except UnicodeEncodeError:  # lone surrogates: not encodable, so not a file anyone could send
@@ -136,6 +144,7 @@ def test_mutated_receipts(data: bytes) -> None:
 
 
 @FUZZ
+@example(canonical_json({"type": "liaison-identity-card", FORGED: 1}) + b"\n")
 @given(st.binary(max_size=5000))
 def test_cards(data: bytes) -> None:
     """Card parsing raises only BundleError."""
