@@ -139,11 +139,11 @@ def test_malformed_and_wrong_shape_are_refused(stores: Stores) -> None:
     before = store_fingerprint(stores.tr.path)
     bad = stores.path("bad.json")
     bad.write_text('{"Event": {"info": "x",')
-    with session(stores.tr) as s, pytest.raises(InteropRefused, match="bad.json: not valid JSON"):
+    with session(stores.tr) as s, pytest.raises(InteropRefused, match=r"bad.json: not valid JSON"):
         import_misp(s, bad)
     shape = stores.path("shape.json")
     shape.write_text('{"type": "bundle", "objects": []}')
-    with session(stores.tr) as s, pytest.raises(InteropRefused, match="shape.json: not a MISP event"):
+    with session(stores.tr) as s, pytest.raises(InteropRefused, match=r"shape.json: not a MISP event"):
         import_misp(s, shape)
     assert store_fingerprint(stores.tr.path) == before
 

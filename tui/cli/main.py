@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 
 from store.errors import LiaisonError
-from tui.cli import demo, init_store, officers, records, reference, review, sharing
+from tui.cli import demo, init_store, interop, officers, records, reference, review, sharing
 from tui.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -40,6 +40,7 @@ COMMAND_MODULES: tuple[Callable[[Commands], None], ...] = (
     reference.register,
     demo.register,
     sharing.register,
+    interop.register,
 )
 
 
