@@ -50,6 +50,8 @@ def assert_valid_stix(path: Path) -> None:
     result = validate_string(text, ValidationOptions(strict=False))
     assert result.is_valid, [str(e) for e in result.errors]
     assert not result.errors
+    # the only warning: deterministic ids are UUIDv5, where the spec suggests UUIDv4
+    assert all("{103}" in str(w) for w in result.warnings), [str(w) for w in result.warnings]
 
 
 # ---- export ---------------------------------------------------------------------------------------------
@@ -368,3 +370,32 @@ def test_as_must_be_another_known_ministry(stores: Stores) -> None:
         import_stix(s, FIXTURES / "tlp1_ids.json", as_code="XX-NOPE")
     with session(stores.tr) as s, pytest.raises(ValidationError, match="TR-MOI is this store's own ministry"):
         import_stix(s, FIXTURES / "tlp1_ids.json", as_code="TR-MOI")
+
+
+def test_received_records_follow_the_re_export_rules(stores: Stores) -> None:
+    """Received GREEN goes out again; received AMBER and AMBER+STRICT never do, whatever the ceiling."""
+    with session(stores.pk) as s:
+        import_stix(s, FIXTURES / "unknown_types.json")  # GREEN from TR-MOI
+        import_stix(s, FIXTURES / "tlp1_ids.json", as_code="TR-MOI")  # CLEAR and AMBER from TR-MOI
+        import_stix(s, FIXTURES / "opencti_report.json")  # AMBER+STRICT from PK-ANF
+    out = stores.path("out.json")
+    result = export(stores.pk, out, max_tlp="amber+strict")
+    names = {r["name"] for r in objects(out, "report")}
+    assert "Spearphishing campaign against port authorities" in names
+    assert "Phishing wave against border agency webmail" in names
+    assert "Smuggling network uses ferry manifests" not in names
+    assert "Heroin consignment routed through Gwadar fishing fleet" not in names
+    assert "1 received AMBER+STRICT (marked no re-export)" in result.summary()
+    assert "1 received from another ministry and not GREEN or CLEAR (never re-exported)" in result.summary()
+    origins = {i["name"] for i in objects(out, "identity")}
+    assert origins == {"Ministry of Interior, Pakistan", "Ministry of Interior, Türkiye"}
+    assert_valid_stix(out)
+
+
+def test_since_filters_on_the_update_time(stores: Stores) -> None:
+    from datetime import UTC, datetime
+
+    out = stores.path("out.json")
+    with pytest.raises(common.NothingToExport, match="no record matches the filters"):
+        export(stores.pk, out, since=datetime(2999, 1, 1, tzinfo=UTC))
+    assert len(export(stores.pk, out, since=datetime(2000, 1, 1, tzinfo=UTC)).selection.included) == 2
