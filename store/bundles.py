@@ -6,7 +6,6 @@ call these functions, so they cannot disagree about what an export may carry or 
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -270,11 +269,8 @@ def export_bundle(
         code = _check_recipient(session, s, recipient)
         peer = contact(session, s, code)
     if peer is None and passphrase is None:
-        raise NotFound(
-            f"no contact card for {code}; add one with `liaison contacts add CARD` "
-            "(or give --passphrase-file to protect the bundle with a passphrase)"
-        )
-    stanzas_params = params_for_profile(os.environ.get("LIAISON_KDF_PROFILE")) if passphrase is not None else None
+        raise NotFound(f"no contact card for {code}", field="recipient_key", value=code)
+    stanzas_params = params_for_profile(session.vault.kdf_profile) if passphrase is not None else None
     with session.act("export", code) as s:
         plan = _plan(session, s, code, since, domains, refs)
         if not plan.included:
@@ -357,8 +353,8 @@ class BundlePreview:
         return grouped_fingerprint(self.fingerprint)
 
 
-def _refused(path: Path, exc: BundleError | str) -> BundleRefused:
-    return BundleRefused(f"{path.name}: {exc}")
+def _refused(path: Path, exc: BundleError | str, *, field: str | None = None, reference: str | None = None, value: object = None) -> BundleRefused:
+    return BundleRefused(f"{path.name}: {exc}", field=field, reference=reference, value=value)
 
 
 def _verify(session: Session, s: OrmSession, path: Path, reader: BundleReader) -> tuple[ContactInfo, int, bool]:
@@ -370,7 +366,7 @@ def _verify(session: Session, s: OrmSession, path: Path, reader: BundleReader) -
         raise _refused(path, f"the bundle is addressed to {codes}, not to this ministry ({session.ministry})")
     sender = contact(session, s, header.sender)
     if sender is None:
-        raise _refused(path, f"unknown sender {header.sender}: no contact card; add it with `liaison contacts add CARD` and compare the fingerprint")
+        raise _refused(path, f"unknown sender {header.sender}: no contact card", field="sender", value=header.sender)
     if sender.fingerprint != header.sender_fingerprint:
         raise _refused(path, f"the bundle names a sender key ({grouped_fingerprint(header.sender_fingerprint)}) that is not on {header.sender}'s contact card")
     try:
@@ -445,12 +441,12 @@ class ImportResult:
 def _file_key(path: Path, reader: BundleReader, session: Session, passphrase: bytes | None) -> bytes:
     keys = keyring_of(session)
     own = any(st.kind == "x25519" and st.recipient == session.ministry for st in reader.header.stanzas)
+    if not own and reader.has_passphrase_stanza() and passphrase is None:
+        raise _refused(path, "the bundle is protected by a passphrase", field="bundle_passphrase")
     try:
         if own:
             return reader.file_key_from_identity(session.ministry, keys.exchange_key)
-        if reader.has_passphrase_stanza():
-            if passphrase is None:
-                raise BundleError("the bundle is protected by a passphrase; give it with --passphrase-file")
+        if reader.has_passphrase_stanza() and passphrase is not None:
             return reader.file_key_from_passphrase(passphrase)
         raise BundleError(f"the bundle has no key stanza for {session.ministry}")
     except BundleError as exc:
@@ -476,9 +472,9 @@ def _check_record(path: Path, rec: dict[str, Any], header: Header, local: str, v
         raise _refused(path, f"record {ref} from {rec['origin']} is TLP:{rec['tlp']} and may not be re-exported by {header.sender}")
     for code in [rec["origin"], *rec["releasable_to"]]:
         if code not in vocab.ministries:
-            raise _refused(path, f"record {ref} names ministry {code}, unknown here; add it with `liaison ministries add`")
+            raise _refused(path, f"record {ref} names ministry {code}, unknown here", field="ministries", reference=ref, value=code)
     if rec["domain"] not in vocab.domains:
-        raise _refused(path, f"record {ref} has domain {rec['domain']}, unknown here; add it with `liaison domains add`")
+        raise _refused(path, f"record {ref} has domain {rec['domain']}, unknown here", field="domains", reference=ref, value=rec["domain"])
 
 
 class _Importer:
@@ -601,7 +597,7 @@ def make_receipt(session: Session, bundle_id: str) -> bytes:
             raise NotFound(f"no imported bundle {bundle_id}")
         sender = contact(session, s, log.peer)
         if sender is None:
-            raise NotFound(f"no contact card for {log.peer}; add one with `liaison contacts add CARD`")
+            raise NotFound(f"no contact card for {log.peer}", field="contact", value=log.peer)
         items = [
             [u, ref, rev, digest]
             for u, ref, rev, digest in s.execute(
@@ -671,7 +667,7 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
     with session.db.read() as s:
         peer = contact(session, s, envelope.sender)
     if peer is None:
-        raise _refused(path, f"unknown sender {envelope.sender}: no contact card; add it with `liaison contacts add CARD`")
+        raise _refused(path, f"unknown sender {envelope.sender}: no contact card", field="sender", value=envelope.sender)
     if peer.fingerprint != envelope.sender_fingerprint:
         raise _refused(path, f"the receipt names a sender key that is not on {envelope.sender}'s contact card")
     try:

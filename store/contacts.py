@@ -139,8 +139,9 @@ def add_contact(session: Session, path: Path, *, fingerprint: str | None = None,
                 return ContactAdded(card, "unchanged")
             if not (replace and fingerprint is not None):
                 raise PolicyError(
-                    f"{card.ministry} is already a contact with fingerprint {grouped_fingerprint(row.fingerprint)}; "
-                    "to replace its key give --replace with --fingerprint of the new card"
+                    f"{card.ministry} is already a contact with fingerprint {grouped_fingerprint(row.fingerprint)}",
+                    field="replace",
+                    value=card.ministry,
                 )
             s.delete(row)
             s.flush()
@@ -176,5 +177,5 @@ def require_contact(session: Session, s: OrmSession, code: str) -> ContactInfo:
     """One contact or an error naming `liaison contacts add`."""
     found = contact(session, s, code)
     if found is None:
-        raise NotFound(f"no contact card for {code}; add one with `liaison contacts add CARD`")
+        raise NotFound(f"no contact card for {code}", field="contact", value=code)
     return found

@@ -10,11 +10,11 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from store import sqlite as dialect
-from store.errors import StoreFileError
+from store.errors import StoreBusy, StoreFileError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -59,7 +59,7 @@ def _upgrade(engine: Engine) -> None:
 def preflight(path: Path) -> str:
     """Check, without writing a byte, that `path` is a Liaison store this version can open; return its revision."""
     if not path.exists():
-        raise StoreFileError(f"no store at {path}; create one with `liaison init` or `liaison demo`")
+        raise StoreFileError(f"no store at {path}", field="store", value=str(path))
     if not path.is_file():
         raise StoreFileError(f"{path} is not a file")
     try:
@@ -85,6 +85,25 @@ def preflight(path: Path) -> str:
             f"store {path} uses schema {revision}, newer than this Liaison knows (up to {head_revision()}); upgrade Liaison"
         )
     return str(revision)
+
+
+#: SQLite's words for a lock another connection holds past the busy timeout.
+_BUSY_WORDS = ("database is locked", "database table is locked", "database is busy")
+
+
+def is_busy(exc: DBAPIError) -> bool:
+    """True when a driver error means another process holds the store's lock (SQLITE_BUSY / SQLITE_LOCKED)."""
+    return isinstance(exc, OperationalError) and any(word in str(exc.orig).lower() for word in _BUSY_WORDS)
+
+
+@contextmanager
+def _busy_as_store_error() -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        if is_busy(exc):
+            raise StoreBusy("the store is busy: another process holds its write lock; try again") from None
+        raise
 
 
 class Database:
@@ -122,8 +141,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only ORM session on one consistent snapshot."""
-        with self.engine.connect() as conn, Session(bind=conn) as session:
+        """A read-only ORM session on one consistent snapshot (a busy store raises `StoreBusy`)."""
+        with _busy_as_store_error(), self.engine.connect() as conn, Session(bind=conn) as session:
             try:
                 yield session
             finally:
@@ -131,8 +150,11 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One transaction for one user action: committed whole at the end, rolled back on any exception."""
-        with self.engine.connect().execution_options(liaison_write=True) as conn:
+        """One transaction for one user action: committed whole at the end, rolled back on any exception.
+
+        A store whose write lock another process holds past the busy timeout raises `StoreBusy`.
+        """
+        with _busy_as_store_error(), self.engine.connect().execution_options(liaison_write=True) as conn:
             with Session(bind=conn, expire_on_commit=False) as session:
                 try:
                     yield session

@@ -77,10 +77,6 @@ def passphrase_bytes(passphrase: str) -> bytes:
     return unicodedata.normalize("NFC", passphrase).encode("utf-8")
 
 
-def _kdf_profile() -> str | None:
-    return os.environ.get("LIAISON_KDF_PROFILE")
-
-
 @dataclass(frozen=True)
 class OfficerInfo:
     """An officer as listed (no key material)."""
@@ -159,18 +155,21 @@ def _set_meta(s: OrmSession, key: str, value: str) -> None:
 class Vault:
     """An opened store whose keys are still locked: enough to list officers and to unlock."""
 
-    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock = utcnow, *, kdf_profile: str | None = None) -> None:
         self.db = db
         self.clock = clock
+        #: The key-derivation profile for new key slots and bundle passphrases (None: the default); the
+        #: faces choose it (the store reads no environment variable).
+        self.kdf_profile = kdf_profile
 
     @property
     def path(self) -> Path:
         return self.db.path
 
     @classmethod
-    def open(cls, path: Path | str, clock: Clock = utcnow) -> Vault:
+    def open(cls, path: Path | str, clock: Clock = utcnow, *, kdf_profile: str | None = None) -> Vault:
         """Open an existing store (migrating it if it is older); refuses anything else untouched."""
-        return cls(Database.open(Path(path)), clock)
+        return cls(Database.open(Path(path)), clock, kdf_profile=kdf_profile)
 
     @classmethod
     def create(
@@ -209,7 +208,7 @@ class Vault:
                 if known is None:
                     if not ministry_name:
                         valid = ", ".join(s.scalars(select(Ministry.code).order_by(Ministry.code)))
-                        raise ValidationError(f"unknown ministry {code}; valid: {valid} (or give --ministry-name to add it)")
+                        raise ValidationError(f"unknown ministry {code}; valid: {valid}", field="ministry_name", value=code)
                     s.add(Ministry(code=code, name=ministry_name))
                 policy_doc = canonical_json({"store_id": keyring.store_id, "ministry": code, "four_eyes": four_eyes}).decode()
                 identity = public_identity(keyring.signing_key, keyring.exchange_key)
@@ -224,7 +223,7 @@ class Vault:
                     **(extra_meta or {}),
                 }.items():
                     s.add(Meta(key=key, value=value))
-                slot, _sk = create_slot(name, passphrase_bytes(passphrase), params_for_profile(kdf_profile or _kdf_profile()))
+                slot, _sk = create_slot(name, passphrase_bytes(passphrase), params_for_profile(kdf_profile))
                 _add_officer_row(s, keyring, name, Role.ADMIN, slot, now)
                 s.add(ActionEvent(at=now, officer=name, action="init", target=code))
             db.checkpoint()
@@ -236,7 +235,7 @@ class Vault:
             raise
         db.close()
         publish_no_clobber(tmp, path)
-        return cls.open(path, clock)
+        return cls.open(path, clock, kdf_profile=kdf_profile)
 
     def close(self) -> None:
         """Release the file."""
@@ -268,7 +267,7 @@ class Vault:
         active = [o.name for o in self.officers() if not o.revoked]
         if len(active) == 1:
             return active[0]
-        raise ValidationError(f"several officers ({', '.join(active)}); choose one with --officer or LIAISON_OFFICER")
+        raise ValidationError(f"several officers ({', '.join(active)})", field="officer")
 
     def change_counter(self) -> int:
         """A number that grows with every change any process commits (the TUI polls it)."""
@@ -563,7 +562,7 @@ class Session:
     def edit_record(self, reference: str, changes: Changes) -> int:
         """Write a new revision of a draft or returned record; earlier revisions stay, encrypted. Returns its number."""
         if changes.is_empty:
-            raise ValidationError("nothing to change; give at least one of --title, --summary, --source, --tlp, --to")
+            raise ValidationError("nothing to change", field="changes")
         with self._act("edit", reference.upper()) as s:
             rec = self._record(s, reference)
             policy.check_edit(self.actor, rec.author, Status(rec.status), rec.reference, origin=rec.origin, own_ministry=self.ministry)
@@ -775,7 +774,7 @@ class Session:
         parsed = parse_role(role)
         if not passphrase:
             raise ValidationError("the new officer's passphrase is empty")
-        slot, _ = create_slot(name, passphrase_bytes(passphrase), params_for_profile(kdf_profile or _kdf_profile()))
+        slot, _ = create_slot(name, passphrase_bytes(passphrase), params_for_profile(kdf_profile or self.vault.kdf_profile))
         with self._act("officer-add", name) as s:
             if s.get(Officer, name) is not None:
                 raise ValidationError(f"officer {name} already exists")
@@ -787,7 +786,7 @@ class Session:
             raise ValidationError("the new passphrase is empty")
         if self._officer_secret is None:
             raise AuthError("the store is locked")
-        slot, _ = create_slot(self.actor.name, passphrase_bytes(new_passphrase), params_for_profile(_kdf_profile()), private_key=self._officer_secret)
+        slot, _ = create_slot(self.actor.name, passphrase_bytes(new_passphrase), params_for_profile(self.vault.kdf_profile), private_key=self._officer_secret)
         with self._act("passwd", self.actor.name) as s:
             row = s.get(Officer, self.actor.name)
             if row is None:

@@ -5,6 +5,7 @@ Kept thin on purpose: every screen, modal and widget lives in its own module, an
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -261,7 +262,7 @@ def run_app(store_path: Path, officer: str | None, *, clock: Clock = utcnow, not
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        vault = Vault.open(store_path, clock=clock)
+        vault = Vault.open(store_path, clock=clock, kdf_profile=os.environ.get("LIAISON_KDF_PROFILE") or None)
     except LiaisonError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -55,7 +55,7 @@ def fixed_clock() -> datetime:
 def build_store(path: Path) -> None:
     """84 records across every domain and TLP, by two authors, some in review, approved or returned."""
     clock = TickingClock(NOW - timedelta(days=RECORDS * 3))
-    vault = Vault.create(path, "PK-MOI", "demo", OFFICERS["demo"], clock=clock)
+    vault = Vault.create(path, "PK-MOI", "demo", OFFICERS["demo"], clock=clock, kdf_profile="minimum")
     admin = vault.unlock("demo", OFFICERS["demo"])
     admin.add_officer("kestrel", "reviewer", OFFICERS["kestrel"])
     admin.add_officer("heron", "officer", OFFICERS["heron"])
@@ -132,7 +132,7 @@ def demo_path(demo_template: Path, tmp_path: Path) -> Path:
 @pytest.fixture
 def reader(store_path: Path) -> Iterator[Session]:
     """A second session on the test's store (as another process would hold), to check what the app shows and wrote."""
-    vault = Vault.open(store_path)
+    vault = Vault.open(store_path, kdf_profile="minimum")
     session = vault.unlock("demo", OFFICERS["demo"])
     yield session
     session.lock()
@@ -147,7 +147,7 @@ def make_app(store_path: Path) -> Iterator[Callable[..., LiaisonApp]]:
     def make(officer: str | None = None, *, path: Path | None = None, **settings: object) -> LiaisonApp:
         options: dict[str, object] = {"cursor_blink": False, "unlock_backoff_cap_seconds": 0.0, "poll_seconds": 3600.0}
         options.update(settings)
-        vault = Vault.open(path or store_path, clock=fixed_clock)
+        vault = Vault.open(path or store_path, clock=fixed_clock, kdf_profile="minimum")
         vaults.append(vault)
         return LiaisonApp(vault, officer=officer, settings=Settings(**options))  # type: ignore[arg-type]
 

@@ -32,6 +32,36 @@ STORE_ENV, OFFICER_ENV, PASSPHRASE_ENV, NEW_PASSPHRASE_ENV = (
 )
 
 
+KDF_PROFILE_ENV = "LIAISON_KDF_PROFILE"
+
+#: The CLI's own hint after a store error about `field` (the store's messages name no flag or command).
+HINTS: dict[str, str] = {
+    "store": "; create one with `liaison init` or `liaison demo`",
+    "officer": "; choose one with --officer or LIAISON_OFFICER",
+    "changes": "; give at least one of --title, --summary, --source, --tlp, --to",
+    "ministry_name": " (or give --ministry-name to add it)",
+    "contact": "; add one with `liaison contacts add CARD`",
+    "recipient_key": (
+        "; add one with `liaison contacts add CARD` (or give --passphrase-file to protect the bundle with a passphrase)"
+    ),
+    "sender": "; add it with `liaison contacts add CARD` and compare the fingerprint",
+    "bundle_passphrase": "; give it with --passphrase-file",
+    "ministries": "; add it with `liaison ministries add`",
+    "domains": "; add it with `liaison domains add`",
+    "replace": "; to replace its key give --replace with --fingerprint of the new card",
+}
+
+
+def error_line(exc: LiaisonError) -> str:
+    """`error: <the store's reason><the CLI's hint for its field>`."""
+    return f"error: {exc}{HINTS.get(exc.field or '', '')}"
+
+
+def kdf_profile() -> str | None:
+    """The key-derivation profile for new key slots and bundle passphrases (env LIAISON_KDF_PROFILE)."""
+    return os.environ.get(KDF_PROFILE_ENV) or None
+
+
 class Refused(LiaisonError):
     """A CLI-level refusal (bad file, missing passphrase)."""
 
@@ -146,7 +176,7 @@ class Context:
         """The store named by the options, opened but locked."""
         from store.service import Vault
 
-        vault = Vault.open(store_path(self.args))
+        vault = Vault.open(store_path(self.args), kdf_profile=kdf_profile())
         self.stack.callback(_close_quietly, vault)
         return vault
 

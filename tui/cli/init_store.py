@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from tui.cli.common import EXIT_OK, Commands, Context, Refused, UsageError, officer_name, passphrase, store_path
+from tui.cli.common import (
+    EXIT_OK,
+    Commands,
+    Context,
+    Refused,
+    UsageError,
+    kdf_profile,
+    officer_name,
+    passphrase,
+    store_path,
+)
 
 
 def cmd_init(ctx: Context) -> int:
@@ -21,7 +31,13 @@ def cmd_init(ctx: Context) -> int:
     check_officer_name(officer)
     secret = passphrase(args, f"New passphrase for {officer}: ", confirm=True)
     vault = Vault.create(
-        path, args.ministry, officer, secret, four_eyes=not args.no_four_eyes, ministry_name=args.ministry_name
+        path,
+        args.ministry,
+        officer,
+        secret,
+        four_eyes=not args.no_four_eyes,
+        ministry_name=args.ministry_name,
+        kdf_profile=kdf_profile(),
     )
     vault.close()
     policy = "four-eyes on" if not args.no_four_eyes else "four-eyes off (self-approval allowed)"

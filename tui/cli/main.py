@@ -26,6 +26,7 @@ from tui.cli.common import (
     Parser,
     UsageError,
     add_global_options,
+    error_line,
     officer_name,
     run_tui,
     store_path,
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except LiaisonError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(error_line(exc), file=sys.stderr)
             return EXIT_REFUSED
         except KeyboardInterrupt:
             print("error: interrupted; nothing was changed", file=sys.stderr)
@@ -84,13 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _unexpected(exc: Exception) -> int:
-    from sqlalchemy.exc import DatabaseError, OperationalError
+    from sqlalchemy.exc import DatabaseError
 
     if os.environ.get("LIAISON_DEBUG"):
         traceback.print_exc()
-    if isinstance(exc, OperationalError) and "locked" in str(exc.orig):
-        print("error: the store is busy (another process holds a write lock); try again", file=sys.stderr)
-    elif isinstance(exc, DatabaseError):
+    if isinstance(exc, DatabaseError):
         print(f"error: the store is corrupt or unreadable ({exc.orig})", file=sys.stderr)
     elif isinstance(exc, OSError):
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
