@@ -17,7 +17,7 @@ import uuid as uuidlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,7 +55,9 @@ RESTRICTED_CEILINGS = frozenset({Tlp.AMBER, Tlp.AMBER_STRICT})
 #: TLP labels whose records may carry the ministry's review comments out (never CLEAR: comments are not public).
 COMMENT_TLPS = frozenset({Tlp.GREEN, Tlp.AMBER, Tlp.AMBER_STRICT})
 
-REFERENCE = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,12}-\d{4}-\d{5,9}")
+REFERENCE = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,12}-\d{4}-\d{5,9}", re.ASCII)
+#: How far in the future an imported date may lie (clocks differ); anything later is refused.
+MAX_SKEW = timedelta(days=1)
 
 
 class InteropRefused(LiaisonError):
@@ -515,7 +517,9 @@ def receive(session: Session, path: Path, items: list[Incoming], result: ImportR
             + (f" (found only {_kinds(result.not_imported)})" if result.not_imported else "")
         )
     seen: set[str] = set()
+    latest = session.clock() + MAX_SKEW
     for item in items:
+        _check_item(name, item, latest)
         if item.uuid in seen:
             raise InteropRefused(f"{name}: {item.key} appears twice", reference=item.key)
         seen.add(item.uuid)
@@ -578,6 +582,21 @@ def receive(session: Session, path: Path, items: list[Incoming], result: ImportR
     return result
 
 
+def _check_item(name: str, item: Incoming, latest: datetime) -> None:
+    """Dates not in the future; a Liaison reference, when the file gives one, the origin's own and well formed."""
+    for moment in (item.created_at, item.updated_at, *(at for _who, at, _text in item.notes)):
+        if moment > latest:
+            raise InteropRefused(
+                f"{name}: {item.key} is dated {moment:%Y-%m-%d %H:%M} UTC, in the future", reference=item.key
+            )
+    ref = item.reference
+    if ref is not None and (not REFERENCE.fullmatch(ref) or not ref.startswith(item.origin + "-")):
+        raise InteropRefused(
+            f"{name}: {item.key} carries the reference {quote(ref)}, which is not one of {item.origin}",
+            reference=item.key,
+        )
+
+
 def _kinds(counter: Counter[str]) -> str:
     return ", ".join(f"{n} {kind}" for kind, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
@@ -585,7 +604,7 @@ def _kinds(counter: Counter[str]) -> str:
 def _reference(s: OrmSession, item: Incoming, taken: set[str]) -> str | None:
     """The origin's own reference when the file names one that is well formed, the origin's, and free here."""
     ref = item.reference
-    if ref is None or not REFERENCE.fullmatch(ref) or not ref.startswith(item.origin + "-") or ref in taken:
+    if ref is None or ref in taken:
         return None
     if s.execute(select(Record.id).where(Record.reference == ref)).first() is not None:
         return None

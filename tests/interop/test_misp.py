@@ -69,6 +69,7 @@ def test_default_ceiling_is_green(stores: Stores) -> None:
 
 @pytest.mark.parametrize("ceiling", [None, "amber", "amber+strict"])
 def test_red_never_appears(stores: Stores, ceiling: str | None) -> None:
+    """Threat 20: no RED words and no tlp:red tag in any MISP export."""
     out = stores.path("event.json")
     export(stores.pk, out, max_tlp=ceiling)
     text = out.read_text()
@@ -149,6 +150,7 @@ def test_malformed_and_wrong_shape_are_refused(stores: Stores) -> None:
 
 
 def test_control_character_in_an_attribute_refuses_the_file(stores: Stores) -> None:
+    """Threat 21: an OSC escape in an attribute value refuses the whole event."""
     event = json.loads((FIXTURES / "misp_event_attributes.json").read_text())
     event["Event"]["Attribute"][0]["value"] = "203.0.113.17\x1b]0;pwned\x07"
     path = stores.path("esc.json")

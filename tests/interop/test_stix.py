@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ def test_ids_are_uuid5_of_the_record_and_a_re_export_is_identical(stores: Stores
 
 @pytest.mark.parametrize("ceiling", [None, "green", "amber", "amber+strict"])
 def test_red_never_appears_in_any_export(stores: Stores, ceiling: str | None) -> None:
-    """Whatever the ceiling, neither the RED record's words nor a RED marking are in the file."""
+    """Threat 20: whatever the ceiling, neither the RED record's words nor a RED marking are in the file."""
     out = stores.path("out.json")
     export(stores.pk, out, max_tlp=ceiling)
     text = out.read_text()
@@ -139,6 +140,7 @@ def test_red_ceiling_is_refused(stores: Stores) -> None:
 
 
 def test_an_existing_file_is_kept_unless_forced(stores: Stores) -> None:
+    """Threat 32: an existing output file is refused without force, and the store is unchanged."""
     out = stores.path("out.json")
     out.write_text("precious")
     before = store_fingerprint(stores.pk.path)
@@ -211,7 +213,7 @@ def test_re_import_is_idempotent_and_a_newer_version_updates(stores: Stores) -> 
     for obj in bundle["objects"]:
         if obj["type"] == "report" and obj["name"] == "Heroin route via Gwadar":
             obj["name"] = "Heroin route via Gwadar and Pasni"
-            obj["modified"] = "2099-01-01T00:00:00.000Z"
+            obj["modified"] = datetime.now(UTC).isoformat()
     newer = stores.path("newer.json")
     newer.write_text(json.dumps(bundle))
     with session(stores.tr) as s:
@@ -329,6 +331,7 @@ def test_oversized_file_is_refused(stores: Stores, monkeypatch: pytest.MonkeyPat
 
 
 def test_an_escape_in_a_title_refuses_the_whole_file(stores: Stores) -> None:
+    """Threat 21: a terminal escape in one report's title refuses the whole file (all or nothing)."""
     bundle = json.loads((FIXTURES / "unknown_types.json").read_text())
     second = dict(next(o for o in bundle["objects"] if o["type"] == "report"))
     second["id"] = "report--00000000-0000-4000-8000-000000000001"
@@ -373,7 +376,7 @@ def test_as_must_be_another_known_ministry(stores: Stores) -> None:
 
 
 def test_received_records_follow_the_re_export_rules(stores: Stores) -> None:
-    """Received GREEN goes out again; received AMBER and AMBER+STRICT never do, whatever the ceiling."""
+    """Threat 20: received GREEN goes out again; received AMBER and AMBER+STRICT never do, whatever the ceiling."""
     with session(stores.pk) as s:
         import_stix(s, FIXTURES / "unknown_types.json")  # GREEN from TR-MOI
         import_stix(s, FIXTURES / "tlp1_ids.json", as_code="TR-MOI")  # CLEAR and AMBER from TR-MOI
@@ -393,9 +396,48 @@ def test_received_records_follow_the_re_export_rules(stores: Stores) -> None:
 
 
 def test_since_filters_on_the_update_time(stores: Stores) -> None:
-    from datetime import UTC, datetime
-
     out = stores.path("out.json")
     with pytest.raises(common.NothingToExport, match="no record matches the filters"):
         export(stores.pk, out, since=datetime(2999, 1, 1, tzinfo=UTC))
     assert len(export(stores.pk, out, since=datetime(2000, 1, 1, tzinfo=UTC)).selection.included) == 2
+
+
+def test_future_dates_and_foreign_references_are_refused(stores: Stores) -> None:
+    """Threat 23: an imported report dated far in the future, or carrying a reference of another origin (or with
+    non-ASCII digits), is refused, naming it; local record creation is never blocked by an imported reference."""
+    out = stores.path("out.json")
+    export(stores.pk, out, refs=[stores.refs["green"]])
+    original = json.loads(out.read_text())
+
+    def variant(name: str, change: Any) -> Path:
+        bundle = json.loads(json.dumps(original))
+        report = next(o for o in bundle["objects"] if o["type"] == "report")
+        change(report)
+        path = stores.path(name)
+        path.write_text(json.dumps(bundle, ensure_ascii=False))
+        return path
+
+    future = variant("future.json", lambda r: r.update(modified="2099-01-01T00:00:00Z"))
+    _refused(stores, future, "is dated 2099-01-01 00:00 UTC, in the future")
+    foreign = variant("foreign.json", lambda r: r["external_references"][0].update(external_id="TR-MOI-2026-00001"))
+    _refused(stores, foreign, "carries the reference 'TR-MOI-2026-00001', which is not one of PK-MOI")
+    digits = variant("digits.json", lambda r: r["external_references"][0].update(external_id="PK-MOI-2026-١٢٣٤٥"))
+    _refused(stores, digits, "which is not one of PK-MOI")
+    stores.tr.add("Local record still gets its own reference")
+
+
+def test_a_report_cannot_overwrite_a_record_of_another_origin(stores: Stores) -> None:
+    """Threat 24: a file re-using the id of a record held from PK-MOI, claiming another origin, is refused."""
+    out = stores.path("out.json")
+    export(stores.pk, out, refs=[stores.refs["green"]])
+    with session(stores.tr) as s:
+        import_stix(s, out)
+    bundle = json.loads(out.read_text())
+    for obj in bundle["objects"]:
+        if obj["type"] == "report":
+            obj["created_by_ref"] = "identity--0d5a3c22-9d8c-4a7b-8e6f-5a4b3c2d1e0f"
+            obj.pop("external_references")
+            obj["modified"] = datetime.now(UTC).isoformat()
+    forged = stores.path("forged.json")
+    forged.write_text(json.dumps(bundle))
+    _refused(stores, forged, f"would overwrite record {stores.refs['green']} of PK-MOI", as_code="PK-ANF")
