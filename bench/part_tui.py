@@ -60,7 +60,7 @@ async def liaison_app(store: Path, officer: str, passphrase: str) -> dict[str, A
     from store.service import Session, Vault
     from tui.app import LiaisonApp
     from tui.config import Settings
-    from tui.messages import UnlockSucceeded
+    from tui.screens.unlock import UnlockScreen
     from tui.widgets.record_table import RecordTable
 
     log = PaintLog()
@@ -86,7 +86,7 @@ async def liaison_app(store: Path, officer: str, passphrase: str) -> dict[str, A
         await pilot.pause()
         session = vault.unlock(officer, passphrase)  # the key derivation, done before the clock starts
         start = time.perf_counter()
-        app.screen.post_message(UnlockSucceeded(session))
+        app.screen.post_message(UnlockScreen.Unlocked(session))
         await _wait(lambda: log.first is not None)
         result["first_rows_ms"] = (log.first - start) * 1000  # type: ignore[operator]
         result["first_rows_store_ms"] = sum(store_ms)

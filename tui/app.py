@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -16,12 +17,12 @@ from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.dom import DOMNode
+from textual.message import Message
 
 from store.errors import LiaisonError
 from store.service import Clock, Session, Vault, utcnow
 from tui.commands import BundleCommands, RecordsCommands, ReviewCommands, VaultCommands
 from tui.config import Settings, SettingsError
-from tui.messages import ChangeCounterRead
 from tui.modals.help import HelpModal, KeyHelp
 from tui.screens.base import LiaisonModal, LiaisonScreen, ResumePoint, WorkerReports
 from tui.screens.unlock import UnlockScreen
@@ -47,6 +48,15 @@ class LiaisonApp(WorkerReports, App[int]):
         Binding("ctrl+r,f5", "refresh", "Refresh", show=False, tooltip="Reload what is shown from the store.", id="app.refresh"),
         Binding("ctrl+q", "quit", "Quit", show=False, tooltip="Lock and leave Liaison.", id="app.quit", priority=True),
     ]
+
+    @dataclass
+    class ChangeCounterRead(Message):
+        """The store's change counter as the poller last read it (newer readings replace older ones)."""
+
+        counter: int
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LiaisonApp.ChangeCounterRead)
 
     def __init__(
         self,
@@ -167,10 +177,10 @@ class LiaisonApp(WorkerReports, App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="poll", name="read change counter")
     def read_change_counter(self) -> None:
         """The store's change counter."""
-        self.post_message(ChangeCounterRead(self.vault.change_counter()))
+        self.post_message(self.ChangeCounterRead(self.vault.change_counter()))
 
     @on(ChangeCounterRead)
-    def _counter_read(self, message: ChangeCounterRead) -> None:
+    def _counter_read(self, message: LiaisonApp.ChangeCounterRead) -> None:
         if self.session is None:
             return
         previous, self._counter = self._counter, message.counter
@@ -221,24 +231,30 @@ class LiaisonApp(WorkerReports, App[int]):
         self.push_screen(HelpModal(title, self.keys_of_screen()))
 
     def keys_of_screen(self) -> list[KeyHelp]:
-        """Our bindings on the current screen, its widgets and the app, one line per action."""
-        nodes: list[DOMNode] = [self.screen, *self.screen.walk_children(with_self=False), self]
+        """Our active bindings on the current screen, one line per action: the screen's, its widgets' (outermost first), the app's."""
         grouped: dict[tuple[str, str], KeyHelp] = {}
-        for node in nodes:
+        placed: dict[tuple[str, str], tuple[int, int]] = {}
+        chain: list[DOMNode] = []
+        for active in self.screen.active_bindings.values():
+            node, binding = active.node, active.binding
+            ours = bool(binding.id) or (node is self.focused and bool(binding.description))
+            if not ours or binding.system or not active.enabled:
+                continue
+            if node not in chain:
+                chain.append(node)
             where = "everywhere" if node is self else _where(node)
-            for _key, binding in node._bindings:
-                ours = bool(binding.id) or (node is self.focused and bool(binding.description))
-                if not ours or binding.system:
-                    continue
-                slot = (where, binding.action)
-                display = self.get_key_display(binding)
-                if slot in grouped:
-                    known = grouped[slot]
-                    if display not in known.key.split(" / "):
-                        grouped[slot] = KeyHelp(f"{known.key} / {display}", known.description, known.tooltip, where)
-                else:
-                    grouped[slot] = KeyHelp(display, binding.description, binding.tooltip, where)
-        return list(grouped.values())
+            slot = (where, binding.action)
+            display = self.get_key_display(binding)
+            if slot in grouped:
+                known = grouped[slot]
+                if display not in known.key.split(" / "):
+                    grouped[slot] = KeyHelp(f"{known.key} / {display}", known.description, known.tooltip, where)
+            else:
+                grouped[slot] = KeyHelp(display, binding.description, binding.tooltip, where)
+                rank = 0 if node is self.screen else 2 if node is self else 1
+                placed[slot] = (rank, -chain.index(node) if rank == 1 else 0)
+        order = {slot: i for i, slot in enumerate(grouped)}
+        return [grouped[slot] for slot in sorted(grouped, key=lambda slot: (*placed[slot], order[slot]))]
 
 
 def _where(node: DOMNode) -> str:

@@ -1,283 +1,194 @@
-"""Typed messages that thread workers post back to the screens that started them.
+"""Typed messages that more than one screen posts or hears; a message with one poster is declared on it.
 
 Workers never touch widgets: they call `store/`, wrap the result (or the one-line refusal) in one of
-these, and the screen's `@on` handler updates what is drawn.
+these, and the screen's `@on` handler updates what is drawn. Each is a `@dataclass` with typed fields, as
+Textual's own `Input.Changed` is. Messages of a single screen live on that screen (`BrowserScreen.PageLoaded`,
+`UnlockScreen.Unlocked`, `LiaisonApp.ChangeCounterRead` …).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from store.bundles import LedgerEntry
 from store.records import RecordDetail, RecordRow
-from store.service import Session
+
+if TYPE_CHECKING:
+    from crypto.card import IdentityCard
+    from store.bundles import BundlePreview, ExportPlan, ExportResult, ImportResult, ReceiptResult
+    from store.contacts import ContactInfo
 
 
-class UnlockSucceeded(Message):
-    """The passphrase opened the officer's key slot."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        super().__init__()
-
-
-class UnlockFailed(Message):
-    """The store refused to unlock; `reason` is the store's one-line message."""
-
-    def __init__(self, officer: str | None, reason: str, *, wrong_passphrase: bool) -> None:
-        self.officer = officer
-        self.reason = reason
-        self.wrong_passphrase = wrong_passphrase
-        super().__init__()
-
-
-class ChangeCounterRead(Message):
-    """The store's change counter as the poller last read it (newer readings replace older ones)."""
-
-    def __init__(self, counter: int) -> None:
-        self.counter = counter
-        super().__init__()
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ChangeCounterRead)
-
-
-class StoreChanged(Message):
-    """Something was committed to the store (by this app or another process): reload what is shown."""
-
-    def __init__(self, counter: int) -> None:
-        self.counter = counter
-        super().__init__()
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, StoreChanged)
-
-
-class PageLoaded(Message):
-    """One page of the records browser, titles decrypted, for the query of `generation`."""
-
-    def __init__(self, generation: int, page: int, rows: Sequence[RecordRow]) -> None:
-        self.generation = generation
-        self.page = page
-        self.rows = rows
-        super().__init__()
-
-
-class CountLoaded(Message):
-    """How many records match the query of `generation` (sent first: the table needs it to draw)."""
-
-    def __init__(self, generation: int, total: int) -> None:
-        self.generation = generation
-        self.total = total
-        super().__init__()
-
-
-class FacetsLoaded(Message):
-    """The live facet counts under the query of `generation` (sent after the total)."""
-
-    def __init__(self, generation: int, facets: Mapping[str, Mapping[str, int]]) -> None:
-        self.generation = generation
-        self.facets = facets
-        super().__init__()
-
-
-class QueryRefused(Message):
-    """The store refused the browser's query (e.g. a search with no searchable word)."""
-
-    def __init__(self, generation: int, reason: str) -> None:
-        self.generation = generation
-        self.reason = reason
-        super().__init__()
-
-
+@dataclass
 class RecordLoaded(Message):
     """One record, decrypted, for the detail view or the review pane, with the bundles it travelled in."""
 
-    def __init__(self, detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) -> None:
-        self.detail = detail
-        self.ledger = ledger
-        super().__init__()
+    detail: RecordDetail
+    ledger: Sequence[LedgerEntry] = ()
 
 
+@dataclass
 class RecordUnavailable(Message):
     """A record could not be read; `reason` says why."""
 
-    def __init__(self, reference: str, reason: str) -> None:
-        self.reference = reference
-        self.reason = reason
-        super().__init__()
+    reference: str
+    reason: str
 
 
+@dataclass
 class QueueLoaded(Message):
     """The oldest records waiting in review, and how many wait in all."""
 
-    def __init__(self, rows: Sequence[RecordRow], waiting: int) -> None:
-        self.rows = rows
-        self.waiting = waiting
-        super().__init__()
+    rows: Sequence[RecordRow]
+    waiting: int
 
 
+@dataclass
 class ActionDone(Message):
-    """A workflow action (submit, approve, return) succeeded."""
+    """A workflow action (submit, approve, return, actioned, close) succeeded."""
 
-    def __init__(self, reference: str, verb: str) -> None:
-        self.reference = reference
-        self.verb = verb
-        super().__init__()
+    reference: str
+    verb: str
 
 
+@dataclass
 class ActionRefused(Message):
     """The store refused a workflow action; `reason` is its one-line explanation."""
 
-    def __init__(self, reference: str, verb: str, reason: str) -> None:
-        self.reference = reference
-        self.verb = verb
-        self.reason = reason
-        super().__init__()
+    reference: str
+    verb: str
+    reason: str
 
 
+@dataclass
 class SaveDone(Message):
     """The compose form was saved as `reference`."""
 
-    def __init__(self, reference: str) -> None:
-        self.reference = reference
-        super().__init__()
+    reference: str
 
 
+@dataclass
 class SaveRefused(Message):
     """The store refused the compose form; `reason` is the one-line explanation."""
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__()
+    reason: str
 
 
+@dataclass
 class VocabularyLoaded(Message):
-    """The store's domains and ministries (for the sidebar and the compose form)."""
+    """The store's domains as (slug, label) and ministries as (code, name, is this ministry)."""
 
-    def __init__(self, domains: Sequence[tuple[str, str]], ministries: Sequence[tuple[str, str, bool]]) -> None:
-        self.domains = domains
-        self.ministries = ministries
-        super().__init__()
+    domains: Sequence[tuple[str, str]]
+    ministries: Sequence[tuple[str, str, bool]]
 
 
 # ---- bundles, contacts and receipts -------------------------------------------------------------
 
 
+@dataclass
 class BundleProgress(Message):
     """How far an export or import has come (newer reports replace older ones)."""
 
-    def __init__(self, done: int, total: int) -> None:
-        self.done = done
-        self.total = total
-        super().__init__()
+    done: int
+    total: int
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, BundleProgress)
 
 
+@dataclass
 class BundleStepRefused(Message):
     """The store refused a bundle step (preview, export, check, import, receipt, contact); `reason` is its one line."""
 
-    def __init__(self, step: str, reason: str) -> None:
-        self.step = step
-        self.reason = reason
-        super().__init__()
+    step: str
+    reason: str
 
 
+@dataclass
 class ExportChoicesLoaded(Message):
     """The ministries an export may go to, as (code, name, has a contact card)."""
 
-    def __init__(self, ministries: Sequence[tuple[str, str, bool]]) -> None:
-        self.ministries = ministries
-        super().__init__()
+    ministries: Sequence[tuple[str, str, bool]]
 
 
+@dataclass
 class ExportPlanned(Message):
     """The preview of an export for the form of `generation`: included records and exclusions with reasons."""
 
-    def __init__(self, generation: int, plan: object) -> None:
-        self.generation = generation
-        self.plan = plan
-        super().__init__()
+    generation: int
+    plan: ExportPlan
 
 
+@dataclass
 class ExportFinished(Message):
-    """A bundle was written (`result` is a `store.bundles.ExportResult`)."""
+    """A bundle was written."""
 
-    def __init__(self, result: object) -> None:
-        self.result = result
-        super().__init__()
+    result: ExportResult
 
 
+@dataclass
 class BundleChecked(Message):
-    """A bundle's header, sender and signature were verified (`preview` is a `store.bundles.BundlePreview`)."""
+    """A bundle's header, sender and signature were verified."""
 
-    def __init__(self, preview: object) -> None:
-        self.preview = preview
-        super().__init__()
+    preview: BundlePreview
 
 
+@dataclass
 class ReceiptPicked(Message):
     """The file picked for import is a receipt."""
 
-    def __init__(self, path: object) -> None:
-        self.path = path
-        super().__init__()
+    path: Path
 
 
+@dataclass
 class ImportFinished(Message):
-    """A bundle was imported or a receipt processed (`result` is an ImportResult or a ReceiptResult)."""
+    """A bundle was imported or a receipt processed."""
 
-    def __init__(self, result: object) -> None:
-        self.result = result
-        super().__init__()
+    result: ImportResult | ReceiptResult
 
 
+@dataclass
 class ReceiptWritten(Message):
-    """A receipt for an imported bundle was written to `path`."""
+    """A receipt for an imported bundle was written to `path`, to be sent back to `peer`."""
 
-    def __init__(self, path: object, peer: str) -> None:
-        self.path = path
-        self.peer = peer
-        super().__init__()
+    path: Path
+    peer: str
 
 
+@dataclass
 class ContactsLoaded(Message):
-    """This ministry's identity and its contacts (`contacts` are `store.contacts.ContactInfo`)."""
+    """This ministry's identity and its contacts."""
 
-    def __init__(self, ministry: str, name: str, fingerprint: str, contacts: Sequence[object]) -> None:
-        self.ministry = ministry
-        self.name = name
-        self.fingerprint = fingerprint
-        self.contacts = contacts
-        super().__init__()
+    ministry: str
+    name: str
+    fingerprint: str
+    contacts: Sequence[ContactInfo] = field(default_factory=tuple)
 
 
+@dataclass
 class CardRead(Message):
-    """An identity card file was read and checked (`card` is a `crypto.card.IdentityCard`)."""
+    """An identity card file was read and checked."""
 
-    def __init__(self, path: object, card: object) -> None:
-        self.path = path
-        self.card = card
-        super().__init__()
+    path: Path
+    card: IdentityCard
 
 
+@dataclass
 class ContactSaved(Message):
     """A contact was added (or was already known, or replaced); `outcome` says which."""
 
-    def __init__(self, code: str, outcome: str) -> None:
-        self.code = code
-        self.outcome = outcome
-        super().__init__()
+    code: str
+    outcome: str
 
 
+@dataclass
 class CardWritten(Message):
     """This ministry's identity card was written to `path`."""
 
-    def __init__(self, path: object, fingerprint: str) -> None:
-        self.path = path
-        self.fingerprint = fingerprint
-        super().__init__()
+    path: Path
+    fingerprint: str

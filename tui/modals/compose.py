@@ -18,6 +18,7 @@ from store.service import Changes, Draft, Session
 from store.vocab import Tlp
 from tui.messages import SaveDone, SaveRefused, VocabularyLoaded
 from tui.screens.base import LiaisonModal, ResumePoint
+from tui.widgets.status_line import StatusLine
 
 DEFAULT_TLP = Tlp.AMBER.value
 FIELDS = ("domain", "tlp", "releasable_to", "title", "summary", "source", "notes")
@@ -91,12 +92,11 @@ class ComposeModal(LiaisonModal):
                 yield Label("Notes", classes="field-label")
                 yield Input(placeholder="internal notes (encrypted like everything else)", id="notes", compact=True)
             yield Checkbox("Submit for review when saved", value=self._submit_initially, id="submit", compact=True)
-            yield Static("", id="compose-error", markup=False)
+            yield StatusLine(error=True, hide_when_empty=True, id="compose-error")
             yield Static("ctrl+s: save    escape: discard    tab: next field", id="compose-keys")
 
     def on_mount(self) -> None:
         self.query_one("#submit").display = self.reference is None
-        self.query_one("#compose-error").display = False
         self.query_one("#title", Input).focus()
         self.load_vocabulary()
 
@@ -197,9 +197,7 @@ class ComposeModal(LiaisonModal):
         self.saving = False
 
     def _show_error(self, text: str) -> None:
-        error = self.query_one("#compose-error", Static)
-        error.update(text)
-        error.display = bool(text)
+        self.query_one("#compose-error", StatusLine).show(text, error=True)
         if not text:
             for widget in self.query(".-invalid"):
                 widget.remove_class("-invalid")

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, get_current_worker
 
 from store.errors import LiaisonError
 from store.records import RecordQuery, RecordRow
 from store.service import Session
-from tui.messages import CountLoaded, FacetsLoaded, PageLoaded, QueryRefused, VocabularyLoaded
+from tui.messages import VocabularyLoaded
 from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.facet_sidebar import FacetSidebar, selected_values
 from tui.widgets.filter_chips import Chip, FilterChips, query_chips
 from tui.widgets.page_cache import PageRequest
 from tui.widgets.record_table import RecordTable, route_text
+from tui.widgets.status_line import StatusLine
 from tui.widgets.tlp import tlp_text
 
 
@@ -29,6 +32,20 @@ class BrowserScreen(LiaisonScreen):
     """Every record the officer may see, filtered by facets and search, a window of it decrypted at a time."""
 
     AUTO_FOCUS = "#records"
+
+    DEFAULT_CSS = """
+    BrowserScreen {
+        & #browser-main { width: 1fr; }
+        & #search-bar { height: 1; margin: 1 0 0 0; }
+        & #search-key { width: 3; padding: 0 1; color: $text-accent; text-style: bold; }
+        & #search { width: 1fr; }
+        & #chips { margin: 1 0 0 1; }
+        & #result-line { height: 1; padding: 0 1; color: $text-muted; }
+        & #result-line.-error { color: $text-error; }
+        & #records { height: 1fr; }
+        & #preview { height: 2; padding: 0 1; background: $panel; }
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search", tooltip="Search words in titles and summaries (blind index).", id="records.search"),
@@ -42,6 +59,35 @@ class BrowserScreen(LiaisonScreen):
         Binding("o", "toggle_order", "Order", show=False, tooltip="Show newest or oldest first.", id="records.order"),
         Binding("escape", "focus_table", "Table", show=False, tooltip="Back to the records table.", id="records.table"),
     ]
+
+    @dataclass
+    class PageLoaded(Message):
+        """One page of the browser, titles decrypted, for the query of `generation`."""
+
+        generation: int
+        page: int
+        rows: Sequence[RecordRow]
+
+    @dataclass
+    class CountLoaded(Message):
+        """How many records match the query of `generation` (sent first: the table needs it to draw)."""
+
+        generation: int
+        total: int
+
+    @dataclass
+    class FacetsLoaded(Message):
+        """The live facet counts under the query of `generation` (sent after the total)."""
+
+        generation: int
+        facets: Mapping[str, Mapping[str, int]]
+
+    @dataclass
+    class QueryRefused(Message):
+        """The store refused the browser's query (e.g. a search with no searchable word)."""
+
+        generation: int
+        reason: str
 
     def __init__(self, query: RecordQuery | None = None, cursor: int = 0) -> None:
         super().__init__()
@@ -59,7 +105,7 @@ class BrowserScreen(LiaisonScreen):
                     yield Static("/", id="search-key")
                     yield Input(placeholder="search words in titles and summaries — enter applies, escape returns", id="search", compact=True)
                 yield FilterChips(id="chips")
-                yield Static("", id="result-line", markup=False)
+                yield StatusLine(id="result-line")
                 yield RecordTable(id="records", page_size=self.settings.page_size, cached_pages=self.settings.cached_pages)
                 yield Static("", id="preview", markup=False)
         yield Footer()
@@ -102,10 +148,10 @@ class BrowserScreen(LiaisonScreen):
         try:
             total = self.session.count_records(query)
         except LiaisonError as exc:
-            self.post_message(QueryRefused(generation, str(exc)))
+            self.post_message(self.QueryRefused(generation, str(exc)))
             return
         if not get_current_worker().is_cancelled:
-            self.post_message(CountLoaded(generation, total))
+            self.post_message(self.CountLoaded(generation, total))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="facets", name="count facets")
     def load_facets(self, generation: int, query: RecordQuery) -> None:
@@ -115,7 +161,7 @@ class BrowserScreen(LiaisonScreen):
         except LiaisonError:
             return  # the count worker reports the same refusal
         if not get_current_worker().is_cancelled:
-            self.post_message(FacetsLoaded(generation, facets))
+            self.post_message(self.FacetsLoaded(generation, facets))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pages", name="decrypt page")
     def load_pages(self, generation: int, query: RecordQuery, requests: Sequence[PageRequest]) -> None:
@@ -129,9 +175,9 @@ class BrowserScreen(LiaisonScreen):
             try:
                 rows = session.list_records(query, limit=size, offset=request.offset, after=request.after)
             except LiaisonError as exc:
-                self.post_message(QueryRefused(generation, str(exc)))
+                self.post_message(self.QueryRefused(generation, str(exc)))
                 return
-            self.post_message(PageLoaded(generation, request.page, rows))
+            self.post_message(self.PageLoaded(generation, request.page, rows))
 
     def worker_failed(self, worker: Worker[Any]) -> None:
         if worker.group == "pages":
@@ -143,16 +189,16 @@ class BrowserScreen(LiaisonScreen):
             self.load_pages(message.generation, self.record_query, message.requests)
 
     @on(PageLoaded)
-    def _page_loaded(self, message: PageLoaded) -> None:
+    def _page_loaded(self, message: BrowserScreen.PageLoaded) -> None:
         self.query_one(RecordTable).add_page(message.generation, message.page, message.rows)
 
     @on(FacetsLoaded)
-    def _facets_loaded(self, message: FacetsLoaded) -> None:
+    def _facets_loaded(self, message: BrowserScreen.FacetsLoaded) -> None:
         if message.generation == self.generation:
             self.query_one(FacetSidebar).show_counts(self.record_query, message.facets)
 
     @on(CountLoaded)
-    def _count_loaded(self, message: CountLoaded) -> None:
+    def _count_loaded(self, message: BrowserScreen.CountLoaded) -> None:
         if message.generation != self.generation:
             return
         self._total = message.total
@@ -165,7 +211,7 @@ class BrowserScreen(LiaisonScreen):
         self._show_result_line(f"{message.total:,} {noun}{scope} · {order}")
 
     @on(QueryRefused)
-    def _query_refused(self, message: QueryRefused) -> None:
+    def _query_refused(self, message: BrowserScreen.QueryRefused) -> None:
         if message.generation != self.generation:
             return
         self.query_one(RecordTable).set_total(message.generation, 0)
@@ -177,9 +223,7 @@ class BrowserScreen(LiaisonScreen):
         sidebar.set_vocabulary([slug for slug, _ in message.domains], [code for code, _, is_self in message.ministries if not is_self])
 
     def _show_result_line(self, text: str, *, error: bool = False) -> None:
-        line = self.query_one("#result-line", Static)
-        line.update(text)
-        line.set_class(error, "-error")
+        self.query_one("#result-line", StatusLine).show(text, error=error)
 
     # ---- the table ------------------------------------------------------------------------------
 

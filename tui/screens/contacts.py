@@ -14,6 +14,7 @@ from crypto.identity import grouped_fingerprint
 from store.errors import LiaisonError
 from tui.messages import BundleStepRefused, CardRead, CardWritten, ContactSaved, ContactsLoaded
 from tui.screens.base import LiaisonScreen
+from tui.widgets.status_line import StatusLine
 
 
 class ContactsScreen(LiaisonScreen):
@@ -44,7 +45,7 @@ class ContactsScreen(LiaisonScreen):
         yield Header()
         yield Static("reading this ministry's identity…", id="identity", markup=False)
         yield DataTable(id="contacts", cursor_type="row")
-        yield Static("", id="contacts-status", markup=False)
+        yield StatusLine(id="contacts-status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -88,9 +89,7 @@ class ContactsScreen(LiaisonScreen):
             self._status("No contacts yet: press a to add a counterpart's identity card.")
 
     def _status(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#contacts-status", Static)
-        status.update(text)
-        status.set_class(error, "-error")
+        self.query_one("#contacts-status", StatusLine).show(text, error=error)
 
     # ---- adding a contact ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header
 
 from store.bundles import ledger
 from store.errors import LiaisonError
@@ -16,12 +16,19 @@ from store.service import Session
 from tui.messages import ActionDone, ActionRefused, RecordLoaded, RecordUnavailable
 from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.record_view import RecordView
+from tui.widgets.status_line import StatusLine
 
 
 class DetailScreen(LiaisonScreen):
     """A decrypted record; edit, submit, approve or return it from here (the store decides who may)."""
 
     AUTO_FOCUS = "RecordView"
+
+    DEFAULT_CSS = """
+    DetailScreen {
+        & #detail-error { background: $error 15%; }
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back", tooltip="Back to the list.", id="detail.back"),
@@ -39,13 +46,12 @@ class DetailScreen(LiaisonScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="detail-error", markup=False)
+        yield StatusLine(error=True, hide_when_empty=True, id="detail-error")
         yield RecordView(id="record")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = self.reference
-        self.query_one("#detail-error").display = False
         self.load_record()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="record", name="read record")
@@ -63,7 +69,7 @@ class DetailScreen(LiaisonScreen):
     @on(RecordLoaded)
     async def _loaded(self, message: RecordLoaded) -> None:
         self.detail = message.detail
-        self.query_one("#detail-error").display = False
+        self.query_one("#detail-error", StatusLine).clear()
         view = self.query_one(RecordView)
         await view.show(message.detail, message.ledger)
         if self._restore_scroll:
@@ -72,9 +78,7 @@ class DetailScreen(LiaisonScreen):
 
     @on(RecordUnavailable)
     def _unavailable(self, message: RecordUnavailable) -> None:
-        error = self.query_one("#detail-error", Static)
-        error.update(message.reason)
-        error.display = True
+        self.query_one("#detail-error", StatusLine).show(message.reason, error=True)
 
     def action_back(self) -> None:
         self.dismiss()

@@ -10,13 +10,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select, Static
+from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select
 from textual.worker import get_current_worker
 
 from store.errors import LiaisonError, ValidationError
 from tui.messages import BundleProgress, BundleStepRefused, ExportChoicesLoaded, ExportFinished, ExportPlanned
 from tui.screens.base import LiaisonScreen
 from tui.widgets.passphrase_input import PassphraseInput
+from tui.widgets.status_line import StatusLine
 
 #: Rows of the preview table (the summary line counts everything).
 PREVIEW_ROWS = 500
@@ -90,10 +91,10 @@ class ExportScreen(LiaisonScreen):
             with Horizontal():
                 yield Label("Write to")
                 yield Input(placeholder="path of the bundle file", id="export-out")
-        yield Static("Choose a recipient to see what would be included.", id="export-summary", markup=False)
+        yield StatusLine("Choose a recipient to see what would be included.", id="export-summary")
         yield DataTable(id="export-preview", cursor_type="row")
         yield ProgressBar(id="export-progress", show_eta=False)
-        yield Static("", id="export-result", markup=False)
+        yield StatusLine(id="export-result")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -199,9 +200,7 @@ class ExportScreen(LiaisonScreen):
                 rows += 1
 
     def _summary(self, text: str, *, error: bool = False) -> None:
-        widget = self.query_one("#export-summary", Static)
-        widget.update(text)
-        widget.set_class(error, "-error")
+        self.query_one("#export-summary", StatusLine).show(text, error=error)
 
     # ---- writing the bundle -------------------------------------------------------------------------
 
@@ -260,9 +259,7 @@ class ExportScreen(LiaisonScreen):
         self._result(f"{message.step} refused: {message.reason}", error=True)
 
     def _result(self, text: str, *, error: bool = False) -> None:
-        widget = self.query_one("#export-result", Static)
-        widget.update(text)
-        widget.set_class(error, "-error")
+        self.query_one("#export-result", StatusLine).show(text, error=error)
 
     def action_back(self) -> None:
         self.dismiss()

@@ -15,6 +15,7 @@ from textual.worker import get_current_worker
 from store.errors import LiaisonError
 from tui.messages import BundleChecked, BundleProgress, BundleStepRefused, ImportFinished, ReceiptPicked, ReceiptWritten
 from tui.screens.base import LiaisonScreen
+from tui.widgets.status_line import StatusLine
 
 
 class ImportScreen(LiaisonScreen):
@@ -57,7 +58,7 @@ class ImportScreen(LiaisonScreen):
             with Vertical(id="import-right"):
                 yield Static("Pick a bundle or a receipt: enter checks its signature and shows who sent it.", id="import-preview", markup=False)
                 yield ProgressBar(id="import-progress", show_eta=False)
-                yield Static("", id="import-result", markup=False)
+                yield StatusLine(id="import-result")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -221,7 +222,7 @@ class ImportScreen(LiaisonScreen):
 
     @on(ReceiptWritten)
     def _receipt_written(self, message: ReceiptWritten) -> None:
-        summary = str(self.query_one("#import-result", Static).content)
+        summary = self.query_one("#import-result", StatusLine).message
         self._result(f"{summary}\nwrote receipt {message.path}; send it back to {message.peer}")
 
     @on(BundleStepRefused)
@@ -233,9 +234,7 @@ class ImportScreen(LiaisonScreen):
         self._result(f"{message.step} refused: {message.reason}", error=True)
 
     def _result(self, text: str, *, error: bool = False) -> None:
-        widget = self.query_one("#import-result", Static)
-        widget.update(text)
-        widget.set_class(error, "-error")
+        self.query_one("#import-result", StatusLine).show(text, error=error)
 
     def action_back(self) -> None:
         self.dismiss()

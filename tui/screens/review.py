@@ -30,6 +30,7 @@ from tui.widgets.queue_table import QueueTable
 from tui.widgets.record_table import fit_text
 from tui.widgets.record_view import RecordView
 from tui.widgets.tlp import tlp_text
+from tui.widgets.status_line import StatusLine
 
 QUEUE_LIMIT = 500
 
@@ -60,7 +61,7 @@ class ReviewScreen(LiaisonScreen):
                 yield Static("loading the queue…", id="queue-title", markup=False)
                 yield QueueTable(id="queue", cursor_type="row", zebra_stripes=False)
             yield RecordView(id="review-record")
-        yield Static("", id="review-status", markup=False)
+        yield StatusLine(hide_when_empty=True, id="review-status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -71,7 +72,6 @@ class ReviewScreen(LiaisonScreen):
         table.add_column("Author", key="author")
         table.add_column("TLP", key="tlp")
         table.add_column("Title", key="title")
-        self.query_one("#review-status").display = False
         self.load_queue()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue", name="load review queue")
@@ -148,10 +148,7 @@ class ReviewScreen(LiaisonScreen):
         self._status(message.reason, error=True)
 
     def _status(self, text: str, *, error: bool = False) -> None:
-        status = self.query_one("#review-status", Static)
-        status.update(text)
-        status.display = bool(text)
-        status.set_class(error, "-error")
+        self.query_one("#review-status", StatusLine).show(text, error=error)
 
     def action_next(self) -> None:
         self.query_one("#queue", DataTable).action_cursor_down()

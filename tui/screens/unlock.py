@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on, work
@@ -14,23 +15,14 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, LoadingIndicator, Select, Static
 
 from store.errors import AuthError, LiaisonError
-from store.service import OfficerInfo, Vault
+from store.service import OfficerInfo, Session, Vault
 from store.vocab import Role
-from tui.messages import UnlockFailed, UnlockSucceeded
 from tui.screens.base import WorkerReports
 from tui.widgets.passphrase_input import PassphraseInput
+from tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from tui.app import LiaisonApp
-
-
-class OfficersLoaded(Message):
-    """The officers of the store (names and roles are not secret) and its ministry."""
-
-    def __init__(self, officers: list[OfficerInfo], ministry: str) -> None:
-        self.officers = officers
-        self.ministry = ministry
-        super().__init__()
 
 
 class UnlockScreen(WorkerReports, Screen[None]):
@@ -38,9 +30,48 @@ class UnlockScreen(WorkerReports, Screen[None]):
 
     AUTO_FOCUS = "#passphrase"
 
+    DEFAULT_CSS = """
+    UnlockScreen {
+        align: center middle;
+        & Center { height: auto; }
+        & #unlock-box { width: 72; height: auto; padding: 1 3; border: thick $primary; background: $surface; }
+        & #unlock-title { text-style: bold; color: $text-accent; text-align: center; width: 100%; }
+        & #unlock-store { color: $text-muted; margin-bottom: 1; text-align: center; width: 100%; }
+        & .unlock-label { width: 100%; margin-top: 1; color: $text-muted; }
+        & #unlock-box Select { width: 100%; }
+        & #unlock-notice { color: $text-warning; margin-top: 1; }
+        & #unlock-keys { color: $text-muted; margin-top: 1; }
+        & #unlock-error { margin-top: 1; padding: 0; }
+        & #unlock-progress { height: auto; margin-top: 1; }
+        & #unlock-progress LoadingIndicator { height: 1; }
+        & #unlock-status { color: $text-muted; text-align: center; width: 100%; }
+    }
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+o", "choose_officer", "Officer", tooltip="Choose which officer unlocks the store.", id="unlock.officer"),
     ]
+
+    @dataclass
+    class OfficersLoaded(Message):
+        """The officers of the store (names and roles are not secret) and its ministry."""
+
+        officers: list[OfficerInfo]
+        ministry: str
+
+    @dataclass
+    class Unlocked(Message):
+        """The passphrase opened the officer's key slot."""
+
+        session: Session
+
+    @dataclass
+    class Failed(Message):
+        """The store refused to unlock; `reason` is the store's one-line message."""
+
+        officer: str | None
+        reason: str
+        wrong_passphrase: bool
 
     def __init__(self, vault: Vault, officer: str | None, notice: str = "") -> None:
         super().__init__()
@@ -61,12 +92,12 @@ class UnlockScreen(WorkerReports, Screen[None]):
             with Vertical(id="unlock-box"):
                 yield Static("LIAISON", id="unlock-title")
                 yield Static(f"Encrypted store {self.vault.path}", id="unlock-store", markup=False)
-                yield Label("Officer", classes="field-label")
+                yield Label("Officer", classes="unlock-label")
                 yield Select[str]([], prompt="loading officers…", allow_blank=True, id="officer", compact=True)
-                yield Label("Passphrase", classes="field-label")
+                yield Label("Passphrase", classes="unlock-label")
                 yield PassphraseInput(id="passphrase")
                 yield Static(self.notice, id="unlock-notice", markup=False)
-                yield Static("", id="unlock-error", markup=False)
+                yield StatusLine(error=True, hide_when_empty=True, id="unlock-error")
                 yield Static("enter: unlock    ctrl+o: choose officer    ctrl+q: quit", id="unlock-keys")
                 with Vertical(id="unlock-progress"):
                     yield LoadingIndicator()
@@ -77,16 +108,15 @@ class UnlockScreen(WorkerReports, Screen[None]):
         self.freeze_cursors()
         self.query_one("#unlock-progress").display = False
         self.query_one("#unlock-notice").display = bool(self.notice)
-        self.query_one("#unlock-error").display = False
         self.load_officers()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="officers", name="list officers")
     def load_officers(self) -> None:
         """Officer names and roles, and the store's ministry."""
-        self.post_message(OfficersLoaded(self.vault.officers(), self.vault.ministry))
+        self.post_message(self.OfficersLoaded(self.vault.officers(), self.vault.ministry))
 
     @on(OfficersLoaded)
-    def _show_officers(self, message: OfficersLoaded) -> None:
+    def _show_officers(self, message: UnlockScreen.OfficersLoaded) -> None:
         active = [o for o in message.officers if not o.revoked]
         select = cast("Select[str]", self.query_one("#officer", Select))
         select.set_options([(f"{o.name} ({o.role.value})", o.name) for o in active])
@@ -136,20 +166,20 @@ class UnlockScreen(WorkerReports, Screen[None]):
         try:
             session = self.vault.unlock(officer, passphrase)
         except AuthError as exc:
-            self.post_message(UnlockFailed(officer, str(exc), wrong_passphrase=True))
+            self.post_message(self.Failed(officer, str(exc), wrong_passphrase=True))
         except LiaisonError as exc:
-            self.post_message(UnlockFailed(officer, str(exc), wrong_passphrase=False))
+            self.post_message(self.Failed(officer, str(exc), wrong_passphrase=False))
         else:
-            self.post_message(UnlockSucceeded(session))
+            self.post_message(self.Unlocked(session))
 
-    @on(UnlockSucceeded)
-    def _unlocked(self, message: UnlockSucceeded) -> None:
+    @on(Unlocked)
+    def _unlocked(self, message: UnlockScreen.Unlocked) -> None:
         self.liaison.unlock_failures = 0
         # The app replaces this screen, so it must do so from its own message loop, not from ours.
         self.app.call_later(self.liaison.open_session, message.session)
 
-    @on(UnlockFailed)
-    def _failed(self, message: UnlockFailed) -> None:
+    @on(Failed)
+    def _failed(self, message: UnlockScreen.Failed) -> None:
         self._set_busy(False)
         if not message.wrong_passphrase:
             self._show_error(message.reason)
@@ -187,6 +217,4 @@ class UnlockScreen(WorkerReports, Screen[None]):
             self.query_one("#passphrase", Input).focus()
 
     def _show_error(self, text: str) -> None:
-        error = self.query_one("#unlock-error", Static)
-        error.update(text)
-        error.display = bool(text)
+        self.query_one("#unlock-error", StatusLine).show(text, error=True)
