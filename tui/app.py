@@ -41,11 +41,33 @@ class LiaisonApp(WorkerReports, App[int]):
     QUIET_GROUPS = frozenset({"poll"})
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+l", "lock", "Lock", tooltip="Lock now: forget the keys and every decrypted word.", id="app.lock", priority=True),
+        Binding(
+            "ctrl+l",
+            "lock",
+            "Lock",
+            tooltip="Lock now: forget the keys and every decrypted word.",
+            id="app.lock",
+            priority=True,
+        ),
         Binding("question_mark", "help", "Help", tooltip="Every key of this screen.", id="app.help"),
         Binding("f1", "help", "Help", show=False, tooltip="Every key of this screen.", id="app.help_f1"),
-        Binding("ctrl+p", "command_palette", "Commands", show=False, tooltip="Find any action by name.", id="app.palette", priority=True),
-        Binding("ctrl+r,f5", "refresh", "Refresh", show=False, tooltip="Reload what is shown from the store.", id="app.refresh"),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            show=False,
+            tooltip="Find any action by name.",
+            id="app.palette",
+            priority=True,
+        ),
+        Binding(
+            "ctrl+r,f5",
+            "refresh",
+            "Refresh",
+            show=False,
+            tooltip="Reload what is shown from the store.",
+            id="app.refresh",
+        ),
         Binding("ctrl+q", "quit", "Quit", show=False, tooltip="Lock and leave Liaison.", id="app.quit", priority=True),
     ]
 
@@ -88,9 +110,7 @@ class LiaisonApp(WorkerReports, App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Lock and refresh only mean something while unlocked (hidden from the footer otherwise)."""
-        if action in {"lock", "refresh"} and self.session is None:
-            return False
-        return True
+        return not (action in {"lock", "refresh"} and self.session is None)
 
     # ---- unlocking and locking ------------------------------------------------------------------
 
@@ -111,7 +131,9 @@ class LiaisonApp(WorkerReports, App[int]):
             points = self._resume[1]
         self._resume = None
         browser = next((p for p in points if p.kind == "browser"), None)
-        await self.switch_screen(BrowserScreen(browser.data["query"], browser.data["cursor"]) if browser else BrowserScreen())
+        await self.switch_screen(
+            BrowserScreen(browser.data["query"], browser.data["cursor"]) if browser else BrowserScreen()
+        )
         for point in points:
             if point.kind == "detail":
                 await self.push_screen(DetailScreen(point.data["reference"], point.data.get("scroll_y", 0.0)))
@@ -146,7 +168,9 @@ class LiaisonApp(WorkerReports, App[int]):
         self.refresh_bindings()
         while len(self.screen_stack) > 2:
             await self.pop_screen()
-        await self.switch_screen(UnlockScreen(self.vault, session.actor.name, notice="Locked. Unlock to carry on where you were."))
+        await self.switch_screen(
+            UnlockScreen(self.vault, session.actor.name, notice="Locked. Unlock to carry on where you were.")
+        )
 
     def check_idle_lock(self) -> None:
         """Lock when nobody has pressed a key or clicked for `idle_lock_minutes`."""
@@ -156,7 +180,9 @@ class LiaisonApp(WorkerReports, App[int]):
             self.call_later(self.action_lock)
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp | events.Paste):
+        if isinstance(
+            event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp | events.Paste
+        ):
             self._last_activity = self._monotonic()
         await super().on_event(event)
 

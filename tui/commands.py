@@ -89,8 +89,14 @@ class ReviewCommands(LiaisonProvider):
         screen = self.screen
         yield Command("review: Open queue", app.action_review_queue, "Records waiting in review, oldest first.")
         if isinstance(screen, ReviewScreen | DetailScreen):
-            yield Command("review: Approve", screen.action_approve, "Approve the record shown (the store checks role and four-eyes).")
-            yield Command("review: Return", screen.action_return, "Return the record shown to its author with a comment.")
+            yield Command(
+                "review: Approve",
+                screen.action_approve,
+                "Approve the record shown (the store checks role and four-eyes).",
+            )
+            yield Command(
+                "review: Return", screen.action_return, "Return the record shown to its author with a comment."
+            )
         if isinstance(screen, DetailScreen):
             yield Command("review: Submit", screen.action_submit, "Put this draft in review.")
             yield Command("records: Edit", screen.action_edit, "Edit this record.")
@@ -102,7 +108,11 @@ class VaultCommands(LiaisonProvider):
     def commands(self) -> Iterator[Command]:
         app = self.liaison
         if app.session is not None:
-            yield Command("vault: Lock", app.action_lock, "Forget the keys and every decrypted word; ask for the passphrase again.")
+            yield Command(
+                "vault: Lock",
+                app.action_lock,
+                "Forget the keys and every decrypted word; ask for the passphrase again.",
+            )
         yield Command("app: Keys", app.action_help, "Every key of the current screen.")
         yield Command("app: Quit", app.action_quit, "Lock and leave Liaison.")
 
@@ -118,6 +128,18 @@ class BundleCommands(LiaisonProvider):
         app = self.liaison
         if app.session is None:
             return
-        yield Command("bundles: Export", lambda: app.push_screen(ExportScreen()), "Write a sealed, signed bundle for a counterpart ministry.")
-        yield Command("bundles: Import", lambda: app.push_screen(ImportScreen()), "Import a bundle or a receipt from a counterpart.")
-        yield Command("contacts: Open", lambda: app.push_screen(ContactsScreen()), "This ministry's fingerprint and its counterpart contacts.")
+        yield Command(
+            "bundles: Export",
+            lambda: app.push_screen(ExportScreen()),
+            "Write a sealed, signed bundle for a counterpart ministry.",
+        )
+        yield Command(
+            "bundles: Import",
+            lambda: app.push_screen(ImportScreen()),
+            "Import a bundle or a receipt from a counterpart.",
+        )
+        yield Command(
+            "contacts: Open",
+            lambda: app.push_screen(ContactsScreen()),
+            "This ministry's fingerprint and its counterpart contacts.",
+        )

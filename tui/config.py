@@ -51,7 +51,9 @@ class Settings:
         """Settings from `LIAISON_IDLE_LOCK_MINUTES` and `LIAISON_POLL_SECONDS`; refuses nonsense with a clear message."""
         env = os.environ if env is None else env
         return cls(
-            idle_lock_minutes=_number(env, "LIAISON_IDLE_LOCK_MINUTES", cls.idle_lock_minutes, minimum=0, maximum=24 * 60),
+            idle_lock_minutes=_number(
+                env, "LIAISON_IDLE_LOCK_MINUTES", cls.idle_lock_minutes, minimum=0, maximum=24 * 60
+            ),
             poll_seconds=_number(env, "LIAISON_POLL_SECONDS", cls.poll_seconds, minimum=0.2, maximum=3600),
         )
 

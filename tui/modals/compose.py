@@ -53,7 +53,13 @@ class ComposeModal(LiaisonModal):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", tooltip="Save the record (validated by the store).", id="compose.save"),
-        Binding("escape", "discard", "Discard", tooltip="Close; asks first when something was changed.", id="compose.discard"),
+        Binding(
+            "escape",
+            "discard",
+            "Discard",
+            tooltip="Close; asks first when something was changed.",
+            id="compose.discard",
+        ),
     ]
 
     def __init__(self, existing: RecordDetail | None = None, draft: dict[str, Any] | None = None) -> None:
@@ -74,10 +80,14 @@ class ComposeModal(LiaisonModal):
                 yield Label("Domain", classes="field-label")
                 yield Select[str]([], prompt="choose a domain", id="domain", compact=True)
                 yield Label("TLP", classes="field-label short")
-                yield Select[str]([(t.value, t.value) for t in Tlp], value=DEFAULT_TLP, allow_blank=False, id="tlp", compact=True)
+                yield Select[str](
+                    [(t.value, t.value) for t in Tlp], value=DEFAULT_TLP, allow_blank=False, id="tlp", compact=True
+                )
             with Horizontal(classes="compose-row"):
                 yield Label("Title", classes="field-label")
-                yield Input(placeholder="one line, no sensitive detail beyond what the TLP allows", id="title", compact=True)
+                yield Input(
+                    placeholder="one line, no sensitive detail beyond what the TLP allows", id="title", compact=True
+                )
             with Horizontal(id="compose-middle"):
                 with Vertical(id="releasable-pane"):
                     yield Label("Releasable to (space toggles)", classes="field-label wide")
@@ -220,7 +230,11 @@ class ComposeModal(LiaisonModal):
         """The form sealed under the store's key, so no plaintext waits in memory while locked."""
         if self._initial is None or not self.dirty:
             return None
-        draft = {"reference": self.reference, "values": self.values(), "submit": self.query_one("#submit", Checkbox).value}
+        draft = {
+            "reference": self.reference,
+            "values": self.values(),
+            "submit": self.query_one("#submit", Checkbox).value,
+        }
         return ResumePoint("compose", {"sealed": session.seal(json.dumps(draft))})
 
 

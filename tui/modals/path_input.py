@@ -42,7 +42,11 @@ class PathModal(LiaisonModal):
             yield Input(value=self.default, placeholder="path to the file", id="path")
             if self.browse is not None:
                 yield DirectoryTree(self.browse, id="path-tree")
-            keys = "enter: choose    tab: the file tree    escape: cancel" if self.browse is not None else "enter: choose    escape: cancel"
+            keys = (
+                "enter: choose    tab: the file tree    escape: cancel"
+                if self.browse is not None
+                else "enter: choose    escape: cancel"
+            )
             yield Static(keys, id="path-keys")
 
     @on(Input.Submitted, "#path")

@@ -36,7 +36,12 @@ def report_error(app: App[Any], error: BaseException | None, what: str = "") -> 
         app.notify(str(error), title=what or "Refused", severity="error", markup=False)
     else:
         app.log.error(f"{what or 'worker'} failed", error)
-        app.notify(f"{type(error).__name__}: {error}", title=f"Unexpected error{f' in {what}' if what else ''}", severity="error", markup=False)
+        app.notify(
+            f"{type(error).__name__}: {error}",
+            title=f"Unexpected error{f' in {what}' if what else ''}",
+            severity="error",
+            markup=False,
+        )
 
 
 class WorkerReports:

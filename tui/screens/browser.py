@@ -48,14 +48,51 @@ class BrowserScreen(LiaisonScreen):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "search", "Search", tooltip="Search words in titles and summaries (blind index).", id="records.search"),
-        Binding("f", "focus_facets", "Filters", tooltip="Move to the facet sidebar; enter or space toggles a value.", id="records.facets"),
+        Binding(
+            "slash",
+            "search",
+            "Search",
+            tooltip="Search words in titles and summaries (blind index).",
+            id="records.search",
+        ),
+        Binding(
+            "f",
+            "focus_facets",
+            "Filters",
+            tooltip="Move to the facet sidebar; enter or space toggles a value.",
+            id="records.facets",
+        ),
         Binding("n", "new_record", "New", tooltip="Draft a new record.", id="records.new"),
-        Binding("v", "review_queue", "Review queue", tooltip="Records waiting in review, oldest first.", id="review.open"),
-        Binding("x", "clear_filters", "Clear filters", tooltip="Remove every filter and the search.", id="records.clear"),
-        Binding("c", "focus_chips", "Chips", show=False, tooltip="Move to the active filters to remove one.", id="records.chips"),
-        Binding("backspace", "drop_last_filter", "Drop filter", show=False, tooltip="Remove the most recently listed filter.", id="records.drop_filter"),
-        Binding("b", "toggle_sidebar", "Sidebar", show=False, tooltip="Hide or show the facet sidebar (more room for titles).", id="records.sidebar"),
+        Binding(
+            "v", "review_queue", "Review queue", tooltip="Records waiting in review, oldest first.", id="review.open"
+        ),
+        Binding(
+            "x", "clear_filters", "Clear filters", tooltip="Remove every filter and the search.", id="records.clear"
+        ),
+        Binding(
+            "c",
+            "focus_chips",
+            "Chips",
+            show=False,
+            tooltip="Move to the active filters to remove one.",
+            id="records.chips",
+        ),
+        Binding(
+            "backspace",
+            "drop_last_filter",
+            "Drop filter",
+            show=False,
+            tooltip="Remove the most recently listed filter.",
+            id="records.drop_filter",
+        ),
+        Binding(
+            "b",
+            "toggle_sidebar",
+            "Sidebar",
+            show=False,
+            tooltip="Hide or show the facet sidebar (more room for titles).",
+            id="records.sidebar",
+        ),
         Binding("o", "toggle_order", "Order", show=False, tooltip="Show newest or oldest first.", id="records.order"),
         Binding("escape", "focus_table", "Table", show=False, tooltip="Back to the records table.", id="records.table"),
     ]
@@ -103,10 +140,16 @@ class BrowserScreen(LiaisonScreen):
             with Vertical(id="browser-main"):
                 with Horizontal(id="search-bar"):
                     yield Static("/", id="search-key")
-                    yield Input(placeholder="search words in titles and summaries — enter applies, escape returns", id="search", compact=True)
+                    yield Input(
+                        placeholder="search words in titles and summaries — enter applies, escape returns",
+                        id="search",
+                        compact=True,
+                    )
                 yield FilterChips(id="chips")
                 yield StatusLine(id="result-line")
-                yield RecordTable(id="records", page_size=self.settings.page_size, cached_pages=self.settings.cached_pages)
+                yield RecordTable(
+                    id="records", page_size=self.settings.page_size, cached_pages=self.settings.cached_pages
+                )
                 yield Static("", id="preview", markup=False)
         yield Footer()
 
@@ -220,7 +263,9 @@ class BrowserScreen(LiaisonScreen):
     @on(VocabularyLoaded)
     def _vocabulary_loaded(self, message: VocabularyLoaded) -> None:
         sidebar = self.query_one(FacetSidebar)
-        sidebar.set_vocabulary([slug for slug, _ in message.domains], [code for code, _, is_self in message.ministries if not is_self])
+        sidebar.set_vocabulary(
+            [slug for slug, _ in message.domains], [code for code, _, is_self in message.ministries if not is_self]
+        )
 
     def _show_result_line(self, text: str, *, error: bool = False) -> None:
         self.query_one("#result-line", StatusLine).show(text, error=error)

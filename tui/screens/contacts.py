@@ -23,8 +23,20 @@ class ContactsScreen(LiaisonScreen):
     AUTO_FOCUS = "#contacts"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "add_contact", "Add contact", tooltip="Register a counterpart ministry from its identity card file (admin).", id="contacts.add"),
-        Binding("w", "write_card", "Write my card", tooltip="Write this ministry's identity card to a file for a counterpart.", id="contacts.write_card"),
+        Binding(
+            "a",
+            "add_contact",
+            "Add contact",
+            tooltip="Register a counterpart ministry from its identity card file (admin).",
+            id="contacts.add",
+        ),
+        Binding(
+            "w",
+            "write_card",
+            "Write my card",
+            tooltip="Write this ministry's identity card to a file for a counterpart.",
+            id="contacts.write_card",
+        ),
         Binding("escape", "back", "Back", tooltip="Back to the previous screen.", id="contacts.back"),
     ]
 
@@ -66,7 +78,9 @@ class ContactsScreen(LiaisonScreen):
         session = self.session
         try:
             found = contacts(session)
-            message = ContactsLoaded(session.ministry, ministry_name(session, session.ministry), own_identity(session).fingerprint, found)
+            message = ContactsLoaded(
+                session.ministry, ministry_name(session, session.ministry), own_identity(session).fingerprint, found
+            )
         except LiaisonError as exc:
             self.post_message(BundleStepRefused("contacts", str(exc)))
             return
@@ -84,7 +98,9 @@ class ContactsScreen(LiaisonScreen):
         for contact in message.contacts:
             info: Any = contact
             self.codes.append(info.code)
-            table.add_row(info.code, info.name, info.grouped, f"{info.added_at:%Y-%m-%d} by {info.added_by}", key=info.code)
+            table.add_row(
+                info.code, info.name, info.grouped, f"{info.added_at:%Y-%m-%d} by {info.added_by}", key=info.code
+            )
         if not message.contacts:
             self._status("No contacts yet: press a to add a counterpart's identity card.")
 
@@ -97,7 +113,9 @@ class ContactsScreen(LiaisonScreen):
         from tui.modals.path_input import PathModal
 
         start = self.session.vault.path.parent
-        self.app.push_screen(PathModal("Identity card of the counterpart ministry", browse=start), callback=self._card_chosen)
+        self.app.push_screen(
+            PathModal("Identity card of the counterpart ministry", browse=start), callback=self._card_chosen
+        )
 
     def _card_chosen(self, path: Path | None) -> None:
         if path is not None:

@@ -32,10 +32,20 @@ class DetailScreen(LiaisonScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back", tooltip="Back to the list.", id="detail.back"),
-        Binding("e", "edit", "Edit", tooltip="Edit this record (its author, while draft or returned).", id="detail.edit"),
+        Binding(
+            "e", "edit", "Edit", tooltip="Edit this record (its author, while draft or returned).", id="detail.edit"
+        ),
         Binding("s", "submit", "Submit", tooltip="Put this draft in review.", id="detail.submit"),
-        Binding("a", "approve", "Approve", tooltip="Approve this record (a reviewer who did not write it).", id="detail.approve"),
-        Binding("r", "return", "Return", tooltip="Return this record to its author with a comment.", id="detail.return"),
+        Binding(
+            "a",
+            "approve",
+            "Approve",
+            tooltip="Approve this record (a reviewer who did not write it).",
+            id="detail.approve",
+        ),
+        Binding(
+            "r", "return", "Return", tooltip="Return this record to its author with a comment.", id="detail.return"
+        ),
     ]
 
     def __init__(self, reference: str, scroll_y: float = 0.0) -> None:

@@ -46,7 +46,13 @@ class ExportScreen(LiaisonScreen):
     AUTO_FOCUS = "#export-to"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "export", "Export", tooltip="Write the bundle of the included records (atomically) and mark them shared.", id="export.run"),
+        Binding(
+            "ctrl+s",
+            "export",
+            "Export",
+            tooltip="Write the bundle of the included records (atomically) and mark them shared.",
+            id="export.run",
+        ),
         Binding("escape", "back", "Back", tooltip="Back to the previous screen.", id="export.back"),
     ]
 
@@ -87,7 +93,9 @@ class ExportScreen(LiaisonScreen):
                 yield Input(placeholder="only these records (empty: all that qualify)", id="export-refs")
             with Horizontal():
                 yield Label("Bundle passphrase")
-                yield PassphraseInput(placeholder="optional; needed when the ministry has no contact card", id="export-passphrase")
+                yield PassphraseInput(
+                    placeholder="optional; needed when the ministry has no contact card", id="export-passphrase"
+                )
             with Horizontal():
                 yield Label("Write to")
                 yield Input(placeholder="path of the bundle file", id="export-out")
@@ -124,7 +132,10 @@ class ExportScreen(LiaisonScreen):
     @on(ExportChoicesLoaded)
     def _choices(self, message: ExportChoicesLoaded) -> None:
         self.contacts = {code for code, _name, card in message.ministries if card}
-        options = [(f"{code}  {name}{'' if card else '  (no card: passphrase only)'}", code) for code, name, card in message.ministries]
+        options = [
+            (f"{code}  {name}{'' if card else '  (no card: passphrase only)'}", code)
+            for code, name, card in message.ministries
+        ]
         self.query_one("#export-to", Select).set_options(options)
 
     # ---- the live preview ---------------------------------------------------------------------------
@@ -183,7 +194,11 @@ class ExportScreen(LiaisonScreen):
             return
         plan: Any = message.plan
         self.plan = plan
-        self._summary(plan.summary() if plan.included else f"nothing to export ({plan.reasons() or 'no record matches the filters'})")
+        self._summary(
+            plan.summary()
+            if plan.included
+            else f"nothing to export ({plan.reasons() or 'no record matches the filters'})"
+        )
         table = self.query_one("#export-preview", DataTable)
         table.clear()
         rows = 0
@@ -229,8 +244,14 @@ class ExportScreen(LiaisonScreen):
 
         try:
             result = export_bundle(
-                self.session, code, out, since=parse_date(since), domains=words(domains), refs=words(refs),
-                passphrase=passphrase_bytes(secret) if secret else None, progress=lambda d, t: self.post_message(BundleProgress(d, t)),
+                self.session,
+                code,
+                out,
+                since=parse_date(since),
+                domains=words(domains),
+                refs=words(refs),
+                passphrase=passphrase_bytes(secret) if secret else None,
+                progress=lambda d, t: self.post_message(BundleProgress(d, t)),
             )
         except LiaisonError as exc:
             self.post_message(BundleStepRefused("export", str(exc)))
@@ -246,7 +267,9 @@ class ExportScreen(LiaisonScreen):
     @on(ExportFinished)
     def _finished(self, message: ExportFinished) -> None:
         result: Any = message.result
-        self._result(f"wrote {result.path}\nbundle {result.bundle_id} to {result.recipient} (seq {result.seq}): {result.plan.summary()}")
+        self._result(
+            f"wrote {result.path}\nbundle {result.bundle_id} to {result.recipient} (seq {result.seq}): {result.plan.summary()}"
+        )
         self.query_one("#export-passphrase", PassphraseInput).forget()
         self.refresh_plan()
 

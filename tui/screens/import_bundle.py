@@ -24,8 +24,20 @@ class ImportScreen(LiaisonScreen):
     AUTO_FOCUS = "#import-tree"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "import", "Import", tooltip="Import the checked bundle (or process the receipt) in one transaction.", id="import.run"),
-        Binding("ctrl+o", "focus_path", "Type a path", tooltip="Type the path of the file instead of picking it.", id="import.path"),
+        Binding(
+            "ctrl+s",
+            "import",
+            "Import",
+            tooltip="Import the checked bundle (or process the receipt) in one transaction.",
+            id="import.run",
+        ),
+        Binding(
+            "ctrl+o",
+            "focus_path",
+            "Type a path",
+            tooltip="Type the path of the file instead of picking it.",
+            id="import.path",
+        ),
         Binding("escape", "back", "Back", tooltip="Back to the previous screen.", id="import.back"),
     ]
 
@@ -56,7 +68,11 @@ class ImportScreen(LiaisonScreen):
                 yield Input(placeholder="path of a bundle or receipt — enter checks it", id="import-path")
                 yield DirectoryTree(start, id="import-tree")
             with Vertical(id="import-right"):
-                yield Static("Pick a bundle or a receipt: enter checks its signature and shows who sent it.", id="import-preview", markup=False)
+                yield Static(
+                    "Pick a bundle or a receipt: enter checks its signature and shows who sent it.",
+                    id="import-preview",
+                    markup=False,
+                )
                 yield ProgressBar(id="import-progress", show_eta=False)
                 yield StatusLine(id="import-result")
         yield Footer()
@@ -166,7 +182,10 @@ class ImportScreen(LiaisonScreen):
                 result: Any = process_receipt(session, path)
             else:
                 result = import_bundle(
-                    session, path, passphrase=passphrase_bytes(secret) if secret else None, progress=lambda d, t: self.post_message(BundleProgress(d, t))
+                    session,
+                    path,
+                    passphrase=passphrase_bytes(secret) if secret else None,
+                    progress=lambda d, t: self.post_message(BundleProgress(d, t)),
                 )
         except LiaisonError as exc:
             self.post_message(BundleStepRefused("import", str(exc)))
@@ -193,7 +212,9 @@ class ImportScreen(LiaisonScreen):
             if yes:
                 self.ask_receipt_path()
 
-        self.app.push_screen(ConfirmModal(f"Write a signed receipt for {result.sender}, sealed to its key?"), callback=answer)
+        self.app.push_screen(
+            ConfirmModal(f"Write a signed receipt for {result.sender}, sealed to its key?"), callback=answer
+        )
 
     def ask_receipt_path(self) -> None:
         """Ask where the receipt goes (beside the bundle by default)."""

@@ -29,8 +29,8 @@ from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.queue_table import QueueTable
 from tui.widgets.record_table import fit_text
 from tui.widgets.record_view import RecordView
-from tui.widgets.tlp import tlp_text
 from tui.widgets.status_line import StatusLine
+from tui.widgets.tlp import tlp_text
 
 QUEUE_LIMIT = 500
 
@@ -41,8 +41,16 @@ class ReviewScreen(LiaisonScreen):
     AUTO_FOCUS = "#queue"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "approve", "Approve", tooltip="Approve the record shown (a reviewer who did not write it).", id="review.approve"),
-        Binding("r", "return", "Return", tooltip="Return the record shown to its author with a comment.", id="review.return"),
+        Binding(
+            "a",
+            "approve",
+            "Approve",
+            tooltip="Approve the record shown (a reviewer who did not write it).",
+            id="review.approve",
+        ),
+        Binding(
+            "r", "return", "Return", tooltip="Return the record shown to its author with a comment.", id="review.return"
+        ),
         Binding("n", "next", "Next", tooltip="Show the next record in the queue.", id="review.next"),
         Binding("p", "previous", "Previous", tooltip="Show the previous record in the queue.", id="review.previous"),
         Binding("escape", "back", "Back", tooltip="Back to the records browser.", id="review.back"),
@@ -107,7 +115,9 @@ class ReviewScreen(LiaisonScreen):
             self.query_one("#queue-title", Static).update("Nothing waits in review.")
             return
         references = [r.reference for r in message.rows]
-        index = references.index(self.current) if self.current in references else min(table.cursor_row, len(references) - 1)
+        index = (
+            references.index(self.current) if self.current in references else min(table.cursor_row, len(references) - 1)
+        )
         table.move_cursor(row=max(0, index))
         self._show(references[max(0, index)])
 

@@ -49,7 +49,13 @@ class UnlockScreen(WorkerReports, Screen[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+o", "choose_officer", "Officer", tooltip="Choose which officer unlocks the store.", id="unlock.officer"),
+        Binding(
+            "ctrl+o",
+            "choose_officer",
+            "Officer",
+            tooltip="Choose which officer unlocks the store.",
+            id="unlock.officer",
+        ),
     ]
 
     @dataclass
@@ -88,20 +94,19 @@ class UnlockScreen(WorkerReports, Screen[None]):
         return cast("LiaisonApp", self.app)
 
     def compose(self) -> ComposeResult:
-        with Center():
-            with Vertical(id="unlock-box"):
-                yield Static("LIAISON", id="unlock-title")
-                yield Static(f"Encrypted store {self.vault.path}", id="unlock-store", markup=False)
-                yield Label("Officer", classes="unlock-label")
-                yield Select[str]([], prompt="loading officers…", allow_blank=True, id="officer", compact=True)
-                yield Label("Passphrase", classes="unlock-label")
-                yield PassphraseInput(id="passphrase")
-                yield Static(self.notice, id="unlock-notice", markup=False)
-                yield StatusLine(error=True, hide_when_empty=True, id="unlock-error")
-                yield Static("enter: unlock    ctrl+o: choose officer    ctrl+q: quit", id="unlock-keys")
-                with Vertical(id="unlock-progress"):
-                    yield LoadingIndicator()
-                    yield Static("unlocking… deriving the key from your passphrase", id="unlock-status")
+        with Center(), Vertical(id="unlock-box"):
+            yield Static("LIAISON", id="unlock-title")
+            yield Static(f"Encrypted store {self.vault.path}", id="unlock-store", markup=False)
+            yield Label("Officer", classes="unlock-label")
+            yield Select[str]([], prompt="loading officers…", allow_blank=True, id="officer", compact=True)
+            yield Label("Passphrase", classes="unlock-label")
+            yield PassphraseInput(id="passphrase")
+            yield Static(self.notice, id="unlock-notice", markup=False)
+            yield StatusLine(error=True, hide_when_empty=True, id="unlock-error")
+            yield Static("enter: unlock    ctrl+o: choose officer    ctrl+q: quit", id="unlock-keys")
+            with Vertical(id="unlock-progress"):
+                yield LoadingIndicator()
+                yield Static("unlocking… deriving the key from your passphrase", id="unlock-status")
         yield Footer()
 
     def on_mount(self) -> None:

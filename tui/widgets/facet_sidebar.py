@@ -46,7 +46,9 @@ class FacetSidebar(OptionList):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "select", "Toggle", tooltip="Add or remove the highlighted value as a filter.", id="facets.toggle"),
+        Binding(
+            "space", "select", "Toggle", tooltip="Add or remove the highlighted value as a filter.", id="facets.toggle"
+        ),
     ]
 
     class Toggled(Message):

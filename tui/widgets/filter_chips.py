@@ -39,7 +39,14 @@ class Chip(Static, can_focus=True):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,delete,backspace,x", "remove", "Remove filter", tooltip="Remove this filter.", id="chip.remove"),
-        Binding("left,h", "app.focus_previous", "Previous", show=False, tooltip="Focus the previous filter.", id="chip.previous"),
+        Binding(
+            "left,h",
+            "app.focus_previous",
+            "Previous",
+            show=False,
+            tooltip="Focus the previous filter.",
+            id="chip.previous",
+        ),
         Binding("right,l", "app.focus_next", "Next", show=False, tooltip="Focus the next filter.", id="chip.next"),
     ]
 

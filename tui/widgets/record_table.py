@@ -105,7 +105,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
     }
     """
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "record-table--header",
         "record-table--cursor",
         "record-table--cursor-blurred",
@@ -115,8 +115,17 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("down,j", "cursor_down", "Down", show=False, tooltip="Move to the next record.", id="table.down"),
         Binding("up,k", "cursor_up", "Up", show=False, tooltip="Move to the previous record.", id="table.up"),
-        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, tooltip="Move one screenful down.", id="table.page_down"),
-        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, tooltip="Move one screenful up.", id="table.page_up"),
+        Binding(
+            "pagedown,ctrl+f",
+            "page_down",
+            "Page down",
+            show=False,
+            tooltip="Move one screenful down.",
+            id="table.page_down",
+        ),
+        Binding(
+            "pageup,ctrl+b", "page_up", "Page up", show=False, tooltip="Move one screenful up.", id="table.page_up"
+        ),
         Binding("home,g", "first", "First", show=False, tooltip="Go to the first matching record.", id="table.first"),
         Binding("end,G", "last", "Last", show=False, tooltip="Go to the last matching record.", id="table.last"),
         Binding("enter", "open", "Open", tooltip="Open the highlighted record.", id="table.open"),
@@ -150,7 +159,15 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.requests = requests
             super().__init__()
 
-    def __init__(self, *, page_size: int = 50, cached_pages: int = 8, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        page_size: int = 50,
+        cached_pages: int = 8,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.cache = PageCache(page_size, cached_pages)
         self.generation = 0

@@ -67,13 +67,22 @@ def ledger_renderable(detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) 
         if not sent:
             parties.add_row(code, Text("releasable · not sent yet", style="dim"))
         for entry in sent:
-            acknowledged = f"acknowledged {when(entry.acknowledged_at)}" if entry.acknowledged_at else "not acknowledged yet"
-            parties.add_row(code, f"sent {when(entry.at)} (revision {entry.revision}, bundle {entry.bundle_id[:8]}) · {acknowledged}")
+            acknowledged = (
+                f"acknowledged {when(entry.acknowledged_at)}" if entry.acknowledged_at else "not acknowledged yet"
+            )
+            parties.add_row(
+                code,
+                f"sent {when(entry.at)} (revision {entry.revision}, bundle {entry.bundle_id[:8]}) · {acknowledged}",
+            )
     for entry in ledger:
         if entry.direction == "in":
-            parties.add_row(entry.peer, f"received {when(entry.at)} (revision {entry.revision}, bundle {entry.bundle_id[:8]})")
+            parties.add_row(
+                entry.peer, f"received {when(entry.at)} (revision {entry.revision}, bundle {entry.bundle_id[:8]})"
+            )
         elif entry.peer not in row.releasable_to:
-            parties.add_row(entry.peer, f"sent {when(entry.at)} (revision {entry.revision}) · no longer releasable to it")
+            parties.add_row(
+                entry.peer, f"sent {when(entry.at)} (revision {entry.revision}) · no longer releasable to it"
+            )
     steps = Table.grid(padding=(0, 2))
     steps.add_column(min_width=16)
     steps.add_column(style="bold")
@@ -91,7 +100,14 @@ def revisions_table(detail: RecordDetail) -> Table:
     for name in ("#", "When", "Officer", "TLP", "To", "Title"):
         table.add_column(name, no_wrap=name != "Title")
     for rev in reversed(detail.revisions):
-        table.add_row(str(rev.number), when(rev.created_at), rev.officer, tlp_text(rev.tlp), ", ".join(rev.releasable_to) or "—", Text(rev.title))
+        table.add_row(
+            str(rev.number),
+            when(rev.created_at),
+            rev.officer,
+            tlp_text(rev.tlp),
+            ", ".join(rev.releasable_to) or "—",
+            Text(rev.title),
+        )
     return table
 
 
@@ -99,12 +115,35 @@ class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
     """A decrypted record; `show()` fills it, `forget()` empties it (on lock)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "scroll_down", "Scroll down", show=False, tooltip="Scroll the record down a line.", id="record.down"),
+        Binding(
+            "down,j",
+            "scroll_down",
+            "Scroll down",
+            show=False,
+            tooltip="Scroll the record down a line.",
+            id="record.down",
+        ),
         Binding("up,k", "scroll_up", "Scroll up", show=False, tooltip="Scroll the record up a line.", id="record.up"),
-        Binding("pagedown,space", "page_down", "Page down", show=False, tooltip="Scroll the record down a screenful.", id="record.page_down"),
-        Binding("pageup", "page_up", "Page up", show=False, tooltip="Scroll the record up a screenful.", id="record.page_up"),
+        Binding(
+            "pagedown,space",
+            "page_down",
+            "Page down",
+            show=False,
+            tooltip="Scroll the record down a screenful.",
+            id="record.page_down",
+        ),
+        Binding(
+            "pageup", "page_up", "Page up", show=False, tooltip="Scroll the record up a screenful.", id="record.page_up"
+        ),
         Binding("home,g", "scroll_home", "Top", show=False, tooltip="Back to the top of the record.", id="record.top"),
-        Binding("end,G", "scroll_end", "Bottom", show=False, tooltip="The end of the record (revisions).", id="record.bottom"),
+        Binding(
+            "end,G",
+            "scroll_end",
+            "Bottom",
+            show=False,
+            tooltip="The end of the record (revisions).",
+            id="record.bottom",
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -142,6 +181,13 @@ class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
 
     async def forget(self) -> None:
         """Remove every decrypted word from the screen."""
-        for static_id in ("#record-header", "#record-facts", "#record-source", "#record-notes", "#record-ledger", "#record-revisions"):
+        for static_id in (
+            "#record-header",
+            "#record-facts",
+            "#record-source",
+            "#record-notes",
+            "#record-ledger",
+            "#record-revisions",
+        ):
             self.query_one(static_id, Static).update("")
         await self.query_one("#record-summary", Markdown).update("")
