@@ -31,6 +31,15 @@ class SlotTampered(DecryptionFailed):
     """A key slot opened under the passphrase, but its header or key does not match the sealed copy inside."""
 
 
+class SlotParametersChanged(DecryptionFailed):
+    """A key slot's KDF parameters differ from those it was written with (its parameter check does not match).
+
+    Found before any key derivation. Without the passphrase an edited slot cannot be told from a wrong
+    passphrase for certain (whoever edits the parameters can redo the check), so callers say "wrong passphrase
+    or damaged key slot".
+    """
+
+
 class BadParameters(CryptoError):
     """Stored KDF or format parameters are outside the accepted range."""
 

@@ -20,9 +20,10 @@ MIN_MEMORY_KIB = 7 * 1024
 MAX_MEMORY_KIB = 1024 * 1024
 MAX_ITERATIONS = 64
 MAX_LANES = 16
-#: Memory × passes: each bound alone still allows 1 GiB × 64 passes (minutes of work); calibrated slots stay at or
-#: under 64 MiB × 16 passes (1 GiB-pass).
-MAX_MEMORY_TIME_PRODUCT = 4 * 1024 * 1024
+#: Memory × passes: each bound alone still allows 1 GiB × 64 passes (minutes of work). Calibrated slots stay at or
+#: under 64 MiB × 16 passes = 1 GiB-pass (`calibrated_params` caps the passes at 16), so that is the bound: one
+#: derivation of at most 1 GiB of memory and about 1–3 s of one core (up to ~10 s on a heavily loaded 2-core machine).
+MAX_MEMORY_TIME_PRODUCT = 1024 * 1024
 SALT_BYTES = 16
 KEY_BYTES = 32
 #: Calibration aims at roughly 0.25–1 s on the machine that creates the slot.

@@ -2,14 +2,19 @@
 
 A slot wraps the officer's private X25519 key under an Argon2id-derived key; the slot header
 (officer name, KDF parameters, public key) is repeated inside the ciphertext and compared after
-decryption, so any edit of the header is detected. A grant seals the keyring to the officer's public
+decryption, so any edit of the header is detected. The slot also carries an unkeyed check of its KDF
+parameters (`kdf_check`), compared before any key derivation, so a slot whose parameters were edited
+(or damaged) is refused as "wrong passphrase or damaged key slot" instead of a plain wrong passphrase;
+slots written before the check existed have none and are read as before. A grant seals the keyring to the officer's public
 key, so an admin can grant or rotate the keyring for an officer without knowing their passphrase.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+import hashlib
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -17,13 +22,20 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from crypto.encoding import b64d, b64e, canonical_json, parse_json_object
-from crypto.errors import DecryptionFailed, MalformedData, SlotTampered
+from crypto.errors import DecryptionFailed, MalformedData, SlotParametersChanged, SlotTampered
 from crypto.kdf import KdfParams
 from crypto.keyring import Keyring, hkdf_derive
 from crypto.seal import open_sealed, public_bytes_x25519, seal
 
 SLOT_VERSION = 1
 MAX_SLOT_BYTES = 8192
+KDF_CHECK_CONTEXT = b"liaison/slot/v1/kdf-check\n"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def kdf_check(params: KdfParams) -> str:
+    """The unkeyed check of a slot's KDF parameters (hex SHA-256 of their canonical JSON)."""
+    return hashlib.sha256(KDF_CHECK_CONTEXT + canonical_json(params.to_dict())).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,8 @@ class OfficerSlot:
     params: KdfParams
     public_key: bytes
     wrapped: bytes
+    #: The check the slot was read with (None for slots written before checks existed); written fresh by `to_json`.
+    stored_check: str | None = field(default=None, compare=False)
 
     def header(self) -> dict[str, Any]:
         """The authenticated header: everything but the ciphertext."""
@@ -46,7 +60,8 @@ class OfficerSlot:
 
     def to_json(self) -> str:
         """Serialized form for the officers table."""
-        return canonical_json({**self.header(), "wrapped": self.wrapped.decode("ascii")}).decode("utf-8")
+        fields = {**self.header(), "kdf_check": kdf_check(self.params), "wrapped": self.wrapped.decode("ascii")}
+        return canonical_json(fields).decode("utf-8")
 
     @classmethod
     def from_json(cls, text: str) -> OfficerSlot:
@@ -62,11 +77,15 @@ class OfficerSlot:
             raise MalformedData("key slot fields missing")
         if not wrapped.isascii():
             raise MalformedData("key slot ciphertext is not base64 text")
+        check = obj.get("kdf_check")
+        if check is not None and not (isinstance(check, str) and _HEX64.fullmatch(check)):
+            raise MalformedData("key slot parameter check is not 64 hex digits")
         return cls(
             officer=officer,
             params=KdfParams.from_dict(obj.get("kdf")),
             public_key=b64d(obj.get("public"), length=32),
             wrapped=wrapped.encode("ascii"),
+            stored_check=check,
         )
 
 
@@ -89,8 +108,14 @@ def create_slot(
 
 
 def open_slot(slot: OfficerSlot, passphrase: bytes) -> bytes:
-    """Return the officer's private key; DecryptionFailed on a wrong passphrase, SlotTampered on an edited slot."""
+    """Return the officer's private key; DecryptionFailed on a wrong passphrase, SlotTampered on an edited slot.
+
+    SlotParametersChanged (a DecryptionFailed) when the KDF parameters no longer match the slot's check: raised
+    before the KDF runs (after the bounds check), since deriving under edited parameters cannot succeed.
+    """
     slot.params.validate()
+    if slot.stored_check is not None and slot.stored_check != kdf_check(slot.params):
+        raise SlotParametersChanged("wrong passphrase or damaged key slot")
     try:
         inner = _slot_fernet(passphrase, slot.params).decrypt(slot.wrapped)
     except InvalidToken as exc:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session as OrmSession
 from crypto.blind_index import BlindIndexer
 from crypto.bundle.limits import MAX_TEXT, MAX_TITLE
 from crypto.encoding import canonical_json
-from crypto.errors import BadParameters, CryptoError, DecryptionFailed, MalformedData, SlotTampered
+from crypto.errors import BadParameters, CryptoError, DecryptionFailed, MalformedData, SlotParametersChanged, SlotTampered
 from crypto.identity import PublicIdentity, public_identity
 from crypto.kdf import params_for_profile
 from crypto.keyring import Keyring
@@ -308,6 +308,8 @@ class Vault:
             secret = open_slot(slot, passphrase_bytes(passphrase))
         except SlotTampered as exc:
             raise TamperError(f"key slot of officer {name} was altered: {exc}") from None
+        except SlotParametersChanged:
+            raise AuthError(f"wrong passphrase or damaged key slot for officer {name}") from None
         except DecryptionFailed:
             raise AuthError(f"wrong passphrase for officer {name}") from None
         if store_id is None or policy_doc is None or policy_mac is None:

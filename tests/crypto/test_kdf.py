@@ -151,3 +151,25 @@ def test_from_dict_raises_only_bad_parameters(data: Any) -> None:
         and 1 <= params.lanes <= MAX_LANES
     )
     assert params.to_dict()["memory_kib"] == data["memory_kib"]
+
+
+@pytest.mark.parametrize(
+    ("memory_kib", "iterations", "accepted"),
+    [
+        (64 * 1024, 16, True),  # the most calibration ever picks
+        (64 * 1024, 17, False),
+        (1024 * 1024, 1, True),  # 1 GiB, one pass
+        (1024 * 1024, 2, False),
+        (512 * 1024, 3, False),
+        (16 * 1024, 64, True),
+    ],
+)
+def test_one_derivation_is_bounded_to_one_gib_pass(memory_kib: int, iterations: int, accepted: bool) -> None:
+    """Threat: a crafted slot or stanza makes one unlock take minutes: memory × passes is capped at 1 GiB-pass."""
+    params = KdfParams(salt=bytes(16), memory_kib=memory_kib, iterations=iterations)
+    if accepted:
+        params.validate()
+    else:
+        with pytest.raises(BadParameters, match=r"KiB-passes$"):
+            params.validate()
+    assert crypto.kdf.MAX_MEMORY_TIME_PRODUCT * 1024 == 1024**3

@@ -239,3 +239,23 @@ def test_a_grant_is_bound_to_its_store_and_officer() -> None:
 def test_grant_parser_raises_only_crypto_errors(text: str) -> None:
     with contextlib.suppress(CryptoError):
         open_grant(text, "store-a", "alice", bytes(32))
+
+
+def test_a_slot_carries_a_check_of_its_kdf_parameters() -> None:
+    """An edited parameter is refused before the KDF as `SlotParametersChanged`; an old slot without a check still opens."""
+    from crypto.errors import SlotParametersChanged
+    from crypto.slot import kdf_check
+
+    slot, secret = create_slot("alice", b"pass", minimum_params())
+    stored = json.loads(slot.to_json())
+    assert stored["kdf_check"] == kdf_check(slot.params)
+    assert open_slot(OfficerSlot.from_json(slot.to_json()), b"pass") == secret
+
+    edited = {**stored, "kdf": {**stored["kdf"], "iterations": stored["kdf"]["iterations"] + 1}}
+    with pytest.raises(SlotParametersChanged, match=r"^wrong passphrase or damaged key slot$"):
+        open_slot(OfficerSlot.from_json(json.dumps(edited)), b"pass")
+
+    legacy = {k: v for k, v in stored.items() if k != "kdf_check"}
+    assert open_slot(OfficerSlot.from_json(json.dumps(legacy)), b"pass") == secret
+    with pytest.raises(MalformedData, match="parameter check"):
+        OfficerSlot.from_json(json.dumps({**stored, "kdf_check": "x\n\x1b"}))

@@ -66,7 +66,7 @@ REFUSED_BEFORE_KDF: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "memory 100 GiB": (with_kdf(memory_kib=100 * 1024 * 1024), "key derivation memory 104857600 KiB exceeds 1048576 KiB"),
     "memory below the minimum": (with_kdf(memory_kib=1024), "key derivation cost below the OWASP minimum"),
     "one iteration at minimum memory": (with_kdf(iterations=1), "key derivation cost below the OWASP minimum"),
-    "1 GiB for 64 passes": (with_kdf(memory_kib=1024 * 1024, iterations=64), "key derivation cost 1048576 KiB × 64 passes exceeds 4194304 KiB-passes"),
+    "1 GiB for 64 passes": (with_kdf(memory_kib=1024 * 1024, iterations=64), "key derivation cost 1048576 KiB × 64 passes exceeds 1048576 KiB-passes"),
     "a million iterations": (with_kdf(iterations=1_000_000), "key derivation iterations 1000000 out of range 1..64"),
     "zero iterations": (with_kdf(iterations=0), "key derivation iterations 0 out of range 1..64"),
     "zero lanes": (with_kdf(lanes=0), "key derivation lanes 0 out of range 1..16"),
@@ -129,21 +129,35 @@ def test_a_damaged_slot_is_refused_before_the_kdf_runs(store: LiaisonStore, fing
     assert fingerprint(store.path) == before
 
 
-# ---- edits the KDF cannot see: caught after it ----------------------------------------------------
+# ---- edits within bounds: the slot's parameter check, then the KDF ---------------------------------
 
 
-def test_a_swapped_salt_is_refused(store: LiaisonStore, fingerprint) -> None:
+def test_a_swapped_salt_is_refused(store: LiaisonStore, fingerprint, argon2_forbidden: list[int]) -> None:
     slot = read_slot(store)
     slot["kdf"]["salt"] = base64.urlsafe_b64encode(bytes(range(16))).decode()
     write_slot(store, slot)
     before = fingerprint(store.path)
-    assert_refused(store.cli("list"), "wrong passphrase for officer alice")
+    assert_refused(store.cli("list"), "wrong passphrase or damaged key slot for officer alice")
+    assert argon2_forbidden == []
     assert fingerprint(store.path) == before
 
 
-def test_a_raised_but_valid_cost_is_refused(store: LiaisonStore, fingerprint) -> None:
+def test_a_raised_but_valid_cost_is_refused(store: LiaisonStore, fingerprint, argon2_forbidden: list[int]) -> None:
     slot = read_slot(store)
     slot["kdf"]["iterations"] += 1
+    write_slot(store, slot)
+    before = fingerprint(store.path)
+    assert_refused(store.cli("list"), "wrong passphrase or damaged key slot for officer alice")
+    assert argon2_forbidden == []
+    assert fingerprint(store.path) == before
+
+
+def test_an_edit_that_also_drops_the_parameter_check_is_caught_by_the_kdf(store: LiaisonStore, fingerprint) -> None:
+    """Whoever edits the parameters can drop (or redo) the unkeyed check: the derivation then fails as a wrong passphrase."""
+    slot = read_slot(store)
+    assert "kdf_check" in slot
+    slot["kdf"]["iterations"] += 1
+    del slot["kdf_check"]
     write_slot(store, slot)
     before = fingerprint(store.path)
     assert_refused(store.cli("list"), "wrong passphrase for officer alice")
