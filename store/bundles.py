@@ -27,6 +27,7 @@ from store.errors import LiaisonError, NotFound, ValidationError
 from store.files import FileError, atomic_file, atomic_write_bytes, check_target, read_limited
 from store.ingest import BulkWriter, IngestItem
 from store.models import BundleItem, BundleLog, Domain, Ministry, Receipt, Record, RecordParty, Revision
+from store.withdrawals import WithdrawalRefused, apply_notice, link_arrivals, pending_notices, record_deliveries, withdrawn_clause
 from store.vocab import INBOUND_STATUSES, RELEASED_STATUSES, Role, Status, Tlp
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class Exclusion(Enum):
     NO_REEXPORT = "received AMBER+STRICT (marked no re-export)"
     RECEIVED_NOT_SHAREABLE = "received from another ministry and not GREEN or CLEAR (never re-exported)"
     ALREADY_SENT = "already sent to the recipient (latest revision)"
+    WITHDRAWN = "withdrawn by its origin"
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,14 @@ class Candidate:
     revision: int
     releasable: bool
     sent_revision: int | None
+    withdrawn: bool = False
 
 
 def exclusion(c: Candidate, local: str, recipient: str) -> Exclusion | None:
     """The first rule that keeps a record out of a bundle to the recipient, or None when it may go."""
     inbound = c.origin != local
+    if c.withdrawn:
+        return Exclusion.WITHDRAWN
     if c.status is Status.CLOSED:
         return Exclusion.CLOSED
     if (inbound and c.status not in INBOUND_STATUSES) or (not inbound and c.status not in RELEASED_STATUSES):
@@ -171,13 +176,13 @@ def _plan(session: Session, s: OrmSession, recipient: str, since: datetime | Non
     )
     releasable = exists().where(RecordParty.record_id == Record.id, RecordParty.ministry == recipient, RecordParty.is_origin.is_(False))
     stmt = (
-        select(Record.id, Record.reference, Record.status, Record.tlp, Record.origin, Record.no_reexport, Record.revision, releasable, sent)
+        select(Record.id, Record.reference, Record.status, Record.tlp, Record.origin, Record.no_reexport, Record.revision, releasable, sent, withdrawn_clause())
         .where(*_filters(since, domains, refs))
         .order_by(Record.created_at, Record.id)
     )
     plan = ExportPlan(recipient)
     for row in s.execute(stmt):
-        candidate = Candidate(row[0], row[1], Status(row[2]), Tlp(row[3]), row[4], bool(row[5]), row[6], bool(row[7]), row[8])
+        candidate = Candidate(row[0], row[1], Status(row[2]), Tlp(row[3]), row[4], bool(row[5]), row[6], bool(row[7]), row[8], bool(row[9]))
         reason = exclusion(candidate, session.ministry, recipient)
         if reason is None:
             plan.included.append(candidate.id)
@@ -205,6 +210,7 @@ class ExportResult:
     plan: ExportPlan
     passphrase: bool
     sealed_to_contact: bool
+    withdrawals: int = 0  # withdrawal notices the bundle carried (store/withdrawals.py)
 
 
 def record_objects(session: Session, s: OrmSession, ids: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -273,7 +279,8 @@ def export_bundle(
     stanzas_params = params_for_profile(session.vault.kdf_profile) if passphrase is not None else None
     with session.act("export", code) as s:
         plan = _plan(session, s, code, since, domains, refs)
-        if not plan.included:
+        notices = pending_notices(session, s, code)
+        if not plan.included and not notices:
             detail = plan.reasons() or "no record matches the filters"
             raise NothingToExport(f"nothing to export to {code} ({detail})")
         seq = int(s.execute(select(func.coalesce(func.max(BundleLog.seq), 0)).where(BundleLog.direction == "out", BundleLog.peer == code)).scalar_one()) + 1
@@ -289,7 +296,7 @@ def export_bundle(
         with atomic_file(out, overwrite=overwrite, protect=(session.db.path,)) as fh:
             writer = fmt.BundleWriter(
                 fh, bundle_id=bundle_id, sender=session.ministry, sender_fingerprint=identity.fingerprint,
-                recipients=[Recipient(code, seq)], stanzas=stanzas, records=total,
+                recipients=[Recipient(code, seq)], stanzas=stanzas, records=total + len(notices),
                 signing_key=keys.signing_key, file_key=file_key, created=now, chunk_records=chunk_records,
             )
             s.add(BundleLog(bundle_id=bundle_id, direction="out", peer=code, seq=seq, header_sha256=writer.preamble_sha256.hex(), at=now, officer=session.actor.name, records=total))
@@ -310,8 +317,11 @@ def export_bundle(
                 done += len(ids)
                 if progress:
                     progress(done, total)
+            for _wid, notice in notices:
+                writer.add_withdrawal(notice)
+            record_deliveries(s, bundle_id, code, [wid for wid, _n in notices])
             writer.finish()
-    return ExportResult(out, bundle_id, code, seq, plan, passphrase is not None, peer is not None)
+    return ExportResult(out, bundle_id, code, seq, plan, passphrase is not None, peer is not None, len(notices))
 
 
 # ---- import -----------------------------------------------------------------------------------------
@@ -427,15 +437,19 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     already_imported: bool = False
+    withdrawn: int = 0  # records the bundle's withdrawal notices flagged withdrawn
 
     def summary(self) -> str:
         """One line for the CLI and the TUI."""
         if self.already_imported:
             return f"already imported: bundle {self.bundle_id} from {self.sender} (seq {self.seq}); nothing changed"
-        return (
+        line = (
             f"imported bundle {self.bundle_id} from {self.sender} (seq {self.seq}, key {grouped_fingerprint(self.fingerprint)[:19]}…): "
             f"{self.records} records ({self.new} new, {self.updated} updated, {self.unchanged} unchanged)"
         )
+        if self.withdrawn:
+            line += f"; {self.withdrawn} withdrawn by {self.sender}"
+        return line
 
 
 def _file_key(path: Path, reader: BundleReader, session: Session, passphrase: bytes | None) -> bytes:
@@ -572,16 +586,33 @@ def import_bundle(session: Session, path: Path, *, passphrase: bytes | None = No
             s.flush()
             importer = _Importer(session, s, path, header, now)
             done = 0
+            notices: list[dict[str, Any]] = []
             try:
-                for records in reader.chunks(file_key):
-                    importer.chunk(records)
-                    done += len(records)
+                for entries in reader.chunks(file_key):
+                    records = [e for e in entries if not fmt.is_withdrawal(e)]
+                    notices += [e for e in entries if fmt.is_withdrawal(e)]
+                    if records:
+                        importer.chunk(records)
+                    done += len(entries)
                     if progress:
                         progress(done, header.records)
             except BundleError as exc:
                 raise _refused(path, exc) from None
             importer.writer.finish()
-    return ImportResult(**{**result.__dict__, "new": importer.new, "updated": importer.updated, "unchanged": importer.unchanged})
+            withdrawn = 0
+            try:
+                for notice in notices:
+                    withdrawn += apply_notice(session, s, header.sender, header.bundle_id, notice, now)
+            except (WithdrawalRefused, ValidationError) as exc:
+                raise _refused(path, str(exc)) from None
+            link_arrivals(s)
+            log = s.get(BundleLog, header.bundle_id)
+            if log is not None:
+                log.records = header.records - len(notices)  # records only: receipts count records
+    return ImportResult(
+        **{**result.__dict__, "records": header.records - len(notices), "new": importer.new, "updated": importer.updated,
+           "unchanged": importer.unchanged, "withdrawn": withdrawn}
+    )
 
 
 # ---- receipts ---------------------------------------------------------------------------------------

@@ -269,6 +269,11 @@ class Vault:
             return active[0]
         raise ValidationError(f"several officers ({', '.join(active)})", field="officer")
 
+    def is_demo(self) -> bool:
+        """True for a store built by `liaison demo` (meta `demo` = 1): its officers and passphrase are public."""
+        with self.db.read() as s:
+            return _meta(s, "demo") == "1"
+
     def change_counter(self) -> int:
         """A number that grows with every change any process commits (the TUI polls it)."""
         with self.db.read() as s:
@@ -671,7 +676,13 @@ class Session:
                 ReviewInfo(e.officer, e.action, e.at, self.open_text(e.comment_ct, rec.reference) if e.comment_ct else "")
                 for e in s.scalars(select(ReviewEvent).where(ReviewEvent.record_id == rec.id).order_by(ReviewEvent.id))
             ]
-            return RecordDetail(row=row, summary=body["summary"], source=body["source"], notes=body["notes"], revisions=tuple(infos), reviews=tuple(reviews))
+            from store.withdrawals import withdrawal_in  # the record's withdrawal, if its origin withdrew it
+
+            withdrawal = withdrawal_in(self, s, rec.uuid)
+            return RecordDetail(
+                row=row, summary=body["summary"], source=body["source"], notes=body["notes"], revisions=tuple(infos), reviews=tuple(reviews),
+                extra={"withdrawal": withdrawal.to_json() if withdrawal else None},
+            )
 
     def _rows(self, s: OrmSession, records: Sequence[Record]) -> list[RecordRow]:
         ids = [r.id for r in records]
@@ -762,6 +773,36 @@ class Session:
     def review_queue(self, limit: int = 500) -> list[RecordRow]:
         """Records in review, oldest first."""
         return self.list_records(RecordQuery(statuses=frozenset({Status.IN_REVIEW.value}), order="oldest"), limit=limit)
+
+    # ---- history, withdrawals, backups (store/history.py, store/withdrawals.py, store/backup.py) ---------
+
+    def bundle_history(self, *, direction: str | None = None, counterpart: str | None = None) -> list[Any]:
+        """Every bundle sent and received, newest first (`store.history.BundleEntry`)."""
+        from store.history import bundle_history
+
+        return bundle_history(self, direction=direction, counterpart=counterpart)
+
+    def record_activity(self, reference: str) -> list[Any]:
+        """Everything that happened to one record, oldest first (`store.history.ActivityEvent`)."""
+        from store.history import record_activity
+
+        return record_activity(self, reference)
+
+    def withdraw(self, reference: str, reason: str = "") -> Any:
+        """The origin withdraws a shared record (`store.withdrawals.WithdrawalInfo`)."""
+        from store.withdrawals import withdraw
+
+        return withdraw(self, reference, reason)
+
+    def withdrawal(self, reference: str) -> Any:
+        """A record's withdrawal (`store.withdrawals.WithdrawalInfo`), or None when it is not withdrawn."""
+        from store.withdrawals import withdrawal_of
+
+        return withdrawal_of(self, reference)
+
+    def is_demo(self) -> bool:
+        """True for a demo store (`liaison demo`): the faces may show the demo officers and passphrase."""
+        return self.vault.is_demo()
 
     # ---- officers -------------------------------------------------------------------------------
 

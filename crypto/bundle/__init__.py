@@ -11,7 +11,7 @@ The package, by part of the format:
 - `strict`  — strict canonical-JSON decoding and bounded field checks shared by every reader (and cards);
 - `stanza`  — key stanzas (X25519, passphrase) and the keys derived from the file key;
 - `header`  — the preamble: version line, header object, its parser;
-- `record`  — the record object schema and content hash;
+- `record`  — the record object schema and content hash, and the withdrawal notice schema;
 - `writer`  — `BundleWriter`; `reader` — `BundleReader`; `receipt` — receipts.
 
 Everything callers need is re-exported here, so `from crypto.bundle import BundleReader` keeps working.
@@ -92,7 +92,18 @@ from crypto.bundle.receipt import (
     verify_receipt,
     write_receipt,
 )
-from crypto.bundle.record import RECORD, RECORD_FIELDS, ObjectSchema, record_hash, validate_record
+from crypto.bundle.record import (
+    RECORD,
+    RECORD_FIELDS,
+    WITHDRAWAL,
+    WITHDRAWAL_FIELDS,
+    ObjectSchema,
+    is_withdrawal,
+    record_hash,
+    validate_entry,
+    validate_record,
+    validate_withdrawal,
+)
 from crypto.bundle.stanza import Stanza, fernet_for, parse_stanza, passphrase_stanza, payload_key, x25519_stanza
 from crypto.bundle.strict import BundleError, format_time, parse_canonical, parse_time, quote, sha256_hex
 from crypto.bundle.writer import BundleWriter, new_bundle_id, new_file_key, signed_message
@@ -183,6 +194,11 @@ __all__ = [
     "signed_message",
     "sniff",
     "validate_record",
+    "validate_entry",
+    "validate_withdrawal",
+    "is_withdrawal",
+    "WITHDRAWAL",
+    "WITHDRAWAL_FIELDS",
     "verify_receipt",
     "write_receipt",
     "x25519_stanza",

@@ -25,7 +25,7 @@ from crypto.bundle.limits import (
     MIN_TOKEN,
     SIGNATURE_BYTES,
 )
-from crypto.bundle.record import validate_record
+from crypto.bundle.record import validate_entry
 from crypto.bundle.stanza import fernet_for, passphrase_fernet, payload_key, x25519_info
 from crypto.bundle.strict import BundleError, check_token_bytes, parse_canonical, quote, read_exact, require_object
 from crypto.bundle.writer import signed_message
@@ -167,7 +167,7 @@ class BundleReader:
             if not isinstance(records, list) or not 1 <= len(records) <= header.chunk_records:
                 raise BundleError(f"chunk {index + 1} must hold 1..{header.chunk_records} records")
             for i, record in enumerate(records):
-                validate_record(record, f"chunk {index + 1} record {i + 1}")
+                validate_entry(record, f"chunk {index + 1} record {i + 1}")
             seen += len(records)
             if seen > header.records:
                 raise BundleError(f"the bundle holds more records than its header says ({header.records})")

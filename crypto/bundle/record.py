@@ -146,6 +146,43 @@ def validate_record(obj: Any, what: str) -> dict[str, Any]:
     return RECORD.validate(obj, what)
 
 
+def _withdrawal_kind(value: Any, what: str) -> None:
+    if value != "withdrawal":
+        raise BundleError(f"{what} must be \"withdrawal\"")
+
+
+#: A withdrawal notice: the record's origin withdraws a record it shared (signed with the bundle, by its sender).
+WITHDRAWAL = ObjectSchema(
+    fields={
+        "kind": _withdrawal_kind,
+        "uuid": canonical_uuid,
+        "reference": text(pattern=REFERENCE, max_len=MAX_REFERENCE),
+        "origin": text(pattern=CODE, max_len=MAX_CODE),
+        "withdrawn_at": timestamp,
+        "officer": text(max_len=MAX_AUTHOR),
+        "reason": text(max_len=MAX_TEXT, min_len=0),
+    },
+)
+WITHDRAWAL_FIELDS = frozenset(WITHDRAWAL.fields)
+
+
+def is_withdrawal(obj: Any) -> bool:
+    """True for a payload entry that is a withdrawal notice (the only entries with a `kind` field)."""
+    return isinstance(obj, dict) and "kind" in obj
+
+
+def validate_withdrawal(obj: Any, what: str) -> dict[str, Any]:
+    """Check one withdrawal notice's shape."""
+    return WITHDRAWAL.validate(obj, what)
+
+
+def validate_entry(obj: Any, what: str) -> dict[str, Any]:
+    """Check one payload entry: a record object, or a withdrawal notice (an object with a `kind` field)."""
+    if is_withdrawal(obj):
+        return WITHDRAWAL.validate(obj, what.replace("record", "entry"))
+    return RECORD.validate(obj, what)
+
+
 def record_hash(record: dict[str, Any]) -> str:
     """The content hash of one record object: SHA-256 of its canonical JSON (what receipts echo back)."""
     return sha256_hex(canonical_json(record))

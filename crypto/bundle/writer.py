@@ -22,7 +22,7 @@ from crypto.bundle.limits import (
     TARGET_CHUNK_PLAINTEXT,
     VERSION_LINE,
 )
-from crypto.bundle.record import validate_record
+from crypto.bundle.record import validate_record, validate_withdrawal
 from crypto.bundle.stanza import Stanza, fernet_for, payload_key
 from crypto.bundle.strict import BundleError, quote, sha256_hex
 from crypto.encoding import canonical_json
@@ -92,6 +92,14 @@ class BundleWriter:
     def add(self, record: dict[str, Any]) -> str:
         """Queue one record object (validated here); returns its content hash."""
         validate_record(record, "record")
+        return self._queue(record)
+
+    def add_withdrawal(self, notice: dict[str, Any]) -> str:
+        """Queue one withdrawal notice (validated here; it counts as an entry of the header's `records`)."""
+        validate_withdrawal(notice, "withdrawal")
+        return self._queue(notice)
+
+    def _queue(self, record: dict[str, Any]) -> str:
         encoded = canonical_json(record)
         if len(encoded) + 512 > MAX_CHUNK_PLAINTEXT:
             raise BundleError(f"record {quote(record.get('reference'))} is too large for a bundle chunk")

@@ -1,0 +1,280 @@
+"""Withdrawals: the origin withdraws a record it shared; the next bundle to each recipient carries the notice.
+
+At the origin, `withdraw` flags the record (content kept) and queues a withdrawal notice for every
+ministry the record was sent to; `export_bundle` adds the pending notices to the next bundle to each of
+them (even one with no record to carry) and records the delivery. At a receiver, a notice is accepted
+only from the record's origin (the bundle's verified sender), and flags the record withdrawn: its
+content stays, it is shown as withdrawn, and it never leaves again in a bundle. The bundle format's
+notice object is `crypto.bundle.WITHDRAWAL` (docs/bundle-format.md §7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, exists, func, insert, select
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto import bundle as fmt
+from store import policy
+from store.errors import LiaisonError, NotFound, PolicyError
+from store.models import Base, BundleItem, BundleLog, Record, UTCDateTime
+from store.text import check_block
+from store.vocab import Status
+
+if TYPE_CHECKING:
+    from store.history import ActivityEvent
+    from store.service import Session
+
+
+class Withdrawal(Base):
+    """A record withdrawn by its origin: by this ministry (`out`) or received from the origin (`in`)."""
+
+    __tablename__ = "withdrawals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    record_id: Mapped[int | None] = mapped_column(ForeignKey("records.id", ondelete="SET NULL"), nullable=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    origin: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(3))
+    withdrawn_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    officer: Mapped[str] = mapped_column(String(64))
+    reason_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    bundle_id: Mapped[str | None] = mapped_column(ForeignKey("bundles.bundle_id", ondelete="SET NULL"), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_withdrawals_record", "record_id"),)
+
+
+class WithdrawalDelivery(Base):
+    """A withdrawal notice sent to a ministry in a bundle."""
+
+    __tablename__ = "withdrawal_deliveries"
+    withdrawal_id: Mapped[int] = mapped_column(ForeignKey("withdrawals.id", ondelete="CASCADE"), primary_key=True)
+    peer: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bundle_id: Mapped[str] = mapped_column(ForeignKey("bundles.bundle_id", ondelete="CASCADE"))
+
+    __table_args__ = (Index("ix_withdrawal_deliveries_bundle", "bundle_id"),)
+
+
+class WithdrawalRefused(LiaisonError):
+    """A withdrawal notice in a bundle that this store does not accept (the bundle is refused whole)."""
+
+
+@dataclass(frozen=True)
+class WithdrawalInfo:
+    """A record's withdrawal: who withdrew it and why, and (at the origin) where the notice went or is pending."""
+
+    reference: str
+    origin: str
+    direction: str  # "sent": this ministry withdrew it; "received": its origin did
+    withdrawn_at: datetime
+    officer: str
+    reason: str
+    delivered: tuple[tuple[str, str, datetime], ...]  # (ministry, bundle id, when)
+    pending: tuple[str, ...]  # ministries the next bundle will tell
+
+    def to_json(self) -> dict[str, Any]:
+        def iso(moment: datetime) -> str:
+            return moment.isoformat().replace("+00:00", "Z")
+
+        return {
+            "reference": self.reference,
+            "origin": self.origin,
+            "direction": self.direction,
+            "withdrawn_at": iso(self.withdrawn_at),
+            "officer": self.officer,
+            "reason": self.reason,
+            "delivered": [{"counterpart": p, "bundle_id": b, "at": iso(a)} for p, b, a in self.delivered],
+            "pending": list(self.pending),
+        }
+
+
+def withdrawn_clause() -> Any:
+    """SQL: the record (`Record`) is withdrawn (for the export rules)."""
+    return exists().where(Withdrawal.record_uuid == Record.uuid)
+
+
+def _recipients(s: OrmSession, uuid: str) -> list[str]:
+    """Every ministry a record was ever sent to."""
+    return list(
+        s.scalars(
+            select(BundleLog.peer)
+            .join(BundleItem, BundleItem.bundle_id == BundleLog.bundle_id)
+            .where(BundleLog.direction == "out", BundleItem.record_uuid == uuid)
+            .distinct()
+            .order_by(BundleLog.peer)
+        )
+    )
+
+
+def withdraw(session: Session, reference: str, reason: str = "") -> WithdrawalInfo:
+    """The origin withdraws a record it shared: flagged here at once, told to every recipient in the next bundle."""
+    ref = reference.strip().upper()
+    reason = check_block("reason", reason, reference=ref) if reason else ""
+    with session.act("withdraw", ref) as s:
+        rec = s.execute(select(Record).where(Record.reference == ref)).scalar_one_or_none()
+        if rec is None:
+            raise NotFound(f"no record {ref}", reference=ref)
+        if s.execute(select(Withdrawal.id).where(Withdrawal.record_uuid == rec.uuid)).first() is not None:
+            raise PolicyError(f"{ref} is already withdrawn", reference=ref)
+        policy.check_withdraw(session.actor, Status(rec.status), ref, origin=rec.origin, own_ministry=session.ministry)
+        now = session.clock()
+        s.add(
+            Withdrawal(
+                record_uuid=rec.uuid, record_id=rec.id, reference=ref, origin=rec.origin, direction="out", withdrawn_at=now,
+                officer=session.actor.name, reason_ct=session.seal(reason), bundle_id=None, recorded_at=now,
+            )
+        )
+        s.flush()
+        return _info(session, s, rec.uuid)  # type: ignore[return-value]
+
+
+def _info(session: Session, s: OrmSession, uuid: str) -> WithdrawalInfo | None:
+    row = s.execute(select(Withdrawal).where(Withdrawal.record_uuid == uuid)).scalar_one_or_none()
+    if row is None:
+        return None
+    delivered = tuple(
+        (peer, bundle_id, at)
+        for peer, bundle_id, at in s.execute(
+            select(WithdrawalDelivery.peer, WithdrawalDelivery.bundle_id, BundleLog.at)
+            .join(BundleLog, BundleLog.bundle_id == WithdrawalDelivery.bundle_id)
+            .where(WithdrawalDelivery.withdrawal_id == row.id)
+            .order_by(BundleLog.at, WithdrawalDelivery.peer)
+        )
+    )
+    told = {p for p, _b, _a in delivered}
+    pending = tuple(p for p in _recipients(s, uuid) if p not in told) if row.direction == "out" else ()
+    return WithdrawalInfo(
+        reference=row.reference, origin=row.origin, direction="sent" if row.direction == "out" else "received",
+        withdrawn_at=row.withdrawn_at, officer=row.officer, reason=session.open_text(row.reason_ct, row.reference),
+        delivered=delivered, pending=pending,
+    )
+
+
+def withdrawal_in(session: Session, s: OrmSession, uuid: str) -> WithdrawalInfo | None:
+    """The withdrawal of the record `uuid`, inside the caller's transaction, or None."""
+    return _info(session, s, uuid)
+
+
+def withdrawal_of(session: Session, reference: str) -> WithdrawalInfo | None:
+    """The withdrawal of a record, or None when it is not withdrawn."""
+    session._keys()
+    ref = reference.strip().upper()
+    with session.db.read() as s:
+        uuid = s.execute(select(Record.uuid).where(Record.reference == ref)).scalar_one_or_none()
+        if uuid is None:
+            raise NotFound(f"no record {ref}", reference=ref)
+        return _info(session, s, uuid)
+
+
+# ---- in bundles ---------------------------------------------------------------------------------------
+
+
+def pending_notices(session: Session, s: OrmSession, peer: str) -> list[tuple[int, dict[str, Any]]]:
+    """The withdrawal notices the next bundle to `peer` must carry: this ministry's withdrawals of records it
+    sent to `peer`, not yet delivered there. Returns (withdrawal id, notice object) pairs."""
+    sent_there = (
+        select(BundleItem.record_uuid)
+        .join(BundleLog, BundleLog.bundle_id == BundleItem.bundle_id)
+        .where(BundleLog.direction == "out", BundleLog.peer == peer)
+    )
+    delivered = select(WithdrawalDelivery.withdrawal_id).where(WithdrawalDelivery.peer == peer)
+    rows = s.execute(
+        select(Withdrawal)
+        .where(Withdrawal.direction == "out", Withdrawal.record_uuid.in_(sent_there), Withdrawal.id.not_in(delivered))
+        .order_by(Withdrawal.id)
+    ).scalars().all()
+    return [
+        (
+            w.id,
+            {
+                "kind": "withdrawal", "uuid": w.record_uuid, "reference": w.reference, "origin": w.origin,
+                "withdrawn_at": fmt.format_time(w.withdrawn_at), "officer": w.officer,
+                "reason": session.open_text(w.reason_ct, w.reference),
+            },
+        )
+        for w in rows
+    ]
+
+
+def record_deliveries(s: OrmSession, bundle_id: str, peer: str, withdrawal_ids: list[int]) -> None:
+    """Note that the bundle `bundle_id` to `peer` carried these withdrawal notices."""
+    if withdrawal_ids:
+        s.execute(insert(WithdrawalDelivery), [{"withdrawal_id": i, "peer": peer, "bundle_id": bundle_id} for i in withdrawal_ids])
+
+
+def apply_notice(session: Session, s: OrmSession, sender: str, bundle_id: str, notice: dict[str, Any], now: datetime) -> bool:
+    """Take a withdrawal notice from a verified bundle of `sender`; returns True when it flagged something new.
+
+    Refused (the whole bundle with it) unless the sender is the record's origin; a notice for a record not
+    here yet is kept, so the record is flagged if it ever arrives.
+    """
+    ref = notice["reference"]
+    if notice["origin"] != sender:
+        raise WithdrawalRefused(f"withdrawal of {ref} names {notice['origin']} as origin but comes from {sender}", reference=ref)
+    if notice["origin"] == session.ministry:
+        raise WithdrawalRefused(f"withdrawal of {ref}, a record of this ministry, from {sender}", reference=ref)
+    rec = s.execute(select(Record.id, Record.origin, Record.reference).where(Record.uuid == notice["uuid"])).one_or_none()
+    if rec is not None and (rec.origin != sender or rec.reference != ref):
+        raise WithdrawalRefused(f"withdrawal of {ref} from {sender}, which is not that record's origin", reference=ref)
+    if s.execute(select(Withdrawal.id).where(Withdrawal.record_uuid == notice["uuid"])).first() is not None:
+        return False
+    reason = check_block("reason", notice["reason"], reference=ref) if notice["reason"] else ""
+    s.add(
+        Withdrawal(
+            record_uuid=notice["uuid"], record_id=rec.id if rec is not None else None, reference=ref, origin=sender,
+            direction="in", withdrawn_at=fmt.parse_time(notice["withdrawn_at"], "withdrawn_at"), officer=notice["officer"],
+            reason_ct=session.seal(reason), bundle_id=bundle_id, recorded_at=now,
+        )
+    )
+    s.flush()
+    return True
+
+
+def link_arrivals(s: OrmSession) -> None:
+    """Point notices that arrived before their record at the record, now that it is here."""
+    for w in s.execute(select(Withdrawal).where(Withdrawal.record_id.is_(None))).scalars():
+        rid = s.execute(select(Record.id).where(Record.uuid == w.record_uuid)).scalar_one_or_none()
+        if rid is not None:
+            w.record_id = rid
+
+
+# ---- for the history --------------------------------------------------------------------------------
+
+
+def withdrawal_counts(s: OrmSession) -> dict[str, int]:
+    """How many withdrawal notices each bundle carried (sent: deliveries; received: notices taken)."""
+    counts: dict[str, int] = {}
+    for bundle_id, n in s.execute(select(WithdrawalDelivery.bundle_id, func.count()).group_by(WithdrawalDelivery.bundle_id)):
+        counts[bundle_id] = int(n)
+    for bundle_id, n in s.execute(select(Withdrawal.bundle_id, func.count()).where(Withdrawal.bundle_id.is_not(None)).group_by(Withdrawal.bundle_id)):
+        counts[str(bundle_id)] = counts.get(str(bundle_id), 0) + int(n)
+    return counts
+
+
+def withdrawal_events(session: Session, s: OrmSession, uuid: str, reference: str) -> list[ActivityEvent]:
+    """The withdrawal steps of a record's activity: withdrawn (with the reason), and each notice sent."""
+    from store.history import ActivityEvent
+
+    info = _info(session, s, uuid)
+    if info is None:
+        return []
+    row = s.execute(select(Withdrawal.bundle_id).where(Withdrawal.record_uuid == uuid)).scalar_one()
+    events = [
+        ActivityEvent(
+            info.withdrawn_at, "withdrawn", info.officer, counterpart=info.origin if info.direction == "received" else "",
+            bundle_id=row or "", comment=info.reason,
+        )
+    ]
+    events += [ActivityEvent(at, "withdrawal-sent", "", counterpart=peer, bundle_id=bundle_id) for peer, bundle_id, at in info.delivered]
+    return events
+
+
+__all__ = [
+    "Withdrawal", "WithdrawalDelivery", "WithdrawalInfo", "WithdrawalRefused", "apply_notice", "pending_notices",
+    "record_deliveries", "withdraw", "withdrawal_of", "withdrawn_clause",
+]
