@@ -481,6 +481,7 @@ class ImportResult:
 
     path: Path
     format: str
+    preview: bool = False
     new: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -495,8 +496,9 @@ class ImportResult:
     def summary(self) -> str:
         """One line for the CLI and the app."""
         origins = ", ".join(f"{n} from {code}" for code, n in sorted(self.origins.items()))
+        verb = "would import" if self.preview else "imported"
         line = (
-            f"imported {self.path.name} ({self.format}): {self.records} records ({self.new} new, {self.updated} updated, "
+            f"{verb} {self.path.name} ({self.format}): {self.records} records ({self.new} new, {self.updated} updated, "
             f"{self.unchanged} unchanged{'; ' + origins if origins else ''}), {self.notes} notes"
         )
         if self.not_imported:
@@ -507,8 +509,27 @@ class ImportResult:
         return line
 
 
-def receive(session: Session, path: Path, items: list[Incoming], result: ImportResult, action: str) -> ImportResult:
-    """Write the records of one file as received records, all or nothing, in one logged user action."""
+class _Rollback(Exception):
+    """Ends a preview: everything the import did in its transaction is rolled back."""
+
+
+def receive(
+    session: Session, path: Path, items: list[Incoming], result: ImportResult, action: str, *, preview: bool = False
+) -> ImportResult:
+    """Write the records of one file as received records, all or nothing, in one logged user action.
+
+    With `preview`, every check runs and the counts are computed exactly as for the import, then the
+    transaction is rolled back: nothing is written, not even the action.
+    """
+    try:
+        return _receive(session, path, items, result, action, preview=preview)
+    except _Rollback:
+        return result
+
+
+def _receive(
+    session: Session, path: Path, items: list[Incoming], result: ImportResult, action: str, *, preview: bool
+) -> ImportResult:
     policy.require_role(session.actor, Role.REVIEWER, "import")
     name = Path(path).name
     if not items:
@@ -579,6 +600,8 @@ def receive(session: Session, path: Path, items: list[Incoming], result: ImportR
         for record_id, reference, item in later_notes:
             result.notes += _add_new_notes(session, s, record_id, reference, item)
         writer.finish()
+        if preview:
+            raise _Rollback
     return result
 
 
@@ -664,3 +687,18 @@ def parse_timestamp(name: str, value: Any, what: str, key: str) -> datetime:
     except ValueError:
         raise InteropRefused(f"{name}: {key} {what} {quote(value)} is not a date and time", reference=key) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def preview_export(
+    session: Session,
+    *,
+    max_tlp: str | None = None,
+    since: datetime | None = None,
+    domains: Sequence[str] = (),
+    refs: Sequence[str] = (),
+) -> Selection:
+    """What a STIX or MISP export would carry and, per reason, what it would leave out (nothing written)."""
+    ceiling = check_ceiling(session.actor, max_tlp)
+    session.indexer  # noqa: B018 - refuses a locked session
+    with session.db.read() as s:
+        return select_records(session, s, ceiling, since=since, domains=domains, refs=refs)

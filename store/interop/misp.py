@@ -370,7 +370,13 @@ def _item(
 
 
 def import_misp(
-    session: Session, path: Path, *, as_code: str | None = None, tlp: str | None = None, domain: str | None = None
+    session: Session,
+    path: Path,
+    *,
+    as_code: str | None = None,
+    tlp: str | None = None,
+    domain: str | None = None,
+    preview: bool = False,
 ) -> ImportResult:
     """Import the Event Reports (or, for events without reports, the events) of a MISP file, all or nothing."""
     vocab = Vocabulary.of(session)
@@ -381,7 +387,8 @@ def import_misp(
     items, result = parse_events(
         Path(path), document, vocab, as_code=as_checked, tlp=default_tlp, domain=default_domain
     )
-    return receive(session, Path(path), items, result, "misp-import")
+    result.preview = preview
+    return receive(session, Path(path), items, result, "misp-import", preview=preview)
 
 
 def looks_like_misp(document: Any) -> bool:

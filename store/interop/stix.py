@@ -397,7 +397,13 @@ def _liaison_reference(report: dict[str, Any]) -> str | None:
 
 
 def import_stix(
-    session: Session, path: Path, *, as_code: str | None = None, tlp: str | None = None, domain: str | None = None
+    session: Session,
+    path: Path,
+    *,
+    as_code: str | None = None,
+    tlp: str | None = None,
+    domain: str | None = None,
+    preview: bool = False,
 ) -> ImportResult:
     """Import the reports of a STIX 2.x bundle (with their notes) as received records, all or nothing."""
     vocab = Vocabulary.of(session)
@@ -408,7 +414,8 @@ def import_stix(
     items, result = parse_bundle(
         session, Path(path), document, vocab, as_code=as_checked, tlp=default_tlp, domain=default_domain
     )
-    return receive(session, Path(path), items, result, "stix-import")
+    result.preview = preview
+    return receive(session, Path(path), items, result, "stix-import", preview=preview)
 
 
 def looks_like_stix(document: Any) -> bool:

@@ -76,3 +76,15 @@ def test_import_refusals_are_one_line_with_hints_and_change_nothing(stores: Stor
 def test_unknown_types_are_reported(stores: Stores) -> None:
     result = stores.pk.ok("stix", "import", str(FIXTURES / "unknown_types.json"))
     assert result.err.strip().endswith("not imported: 2 attack-pattern, 1 malware, 1 x-acme-sighting-summary")
+
+
+def test_dry_run_checks_and_counts_but_writes_nothing(stores: Stores) -> None:
+    before = store_fingerprint(stores.pk.path)
+    result = stores.pk.ok("stix", "import", str(FIXTURES / "opencti_report.json"), "--dry-run")
+    assert result.err.startswith(
+        "would import opencti_report.json (STIX 2.1): 1 records (1 new, 0 updated, 0 unchanged"
+    )
+    assert store_fingerprint(stores.pk.path) == before
+    refused = stores.pk.cli("stix", "import", str(FIXTURES / "missing_marking.json"), "--dry-run")
+    assert_refused(refused, "has no TLP marking", exact=False)
+    assert store_fingerprint(stores.pk.path) == before

@@ -53,7 +53,9 @@ def _import(ctx: Context, which: str) -> int:
     session = ctx.session()
     run = import_stix if which == "stix" else import_misp
     try:
-        result = run(session, Path(args.file), as_code=args.as_code, tlp=args.tlp, domain=args.domain)
+        result = run(
+            session, Path(args.file), as_code=args.as_code, tlp=args.tlp, domain=args.domain, preview=args.dry_run
+        )
     except InteropRefused as exc:
         hint = HINTS.get(exc.field or "")
         if hint is None:
@@ -99,6 +101,7 @@ def _import_arguments(p: argparse.ArgumentParser, what: str) -> None:
     )
     p.add_argument("--tlp", metavar="T", help="the TLP of items that carry no TLP marking (never RED)")
     p.add_argument("--domain", metavar="D", help="the domain of items without a label naming a known domain")
+    p.add_argument("--dry-run", action="store_true", help="check everything and say what would happen; write nothing")
 
 
 def register(commands: Commands) -> None:
