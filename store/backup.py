@@ -23,6 +23,10 @@ from store.errors import StoreFileError
 from store.files import FileError, atomic_path, check_target
 
 
+class StoreExists(StoreFileError):
+    """A restore onto a path that already holds a Liaison store, without being told to replace it."""
+
+
 @dataclass(frozen=True)
 class BackupResult:
     """A finished backup (or the safety copy a restore keeps)."""
@@ -118,7 +122,9 @@ def kept_copy_path(store: Path, now: datetime) -> Path:
     return candidate
 
 
-def restore(source: Path | str, store: Path | str, *, force: bool = False, now: datetime | None = None) -> RestoreResult:
+def restore(
+    source: Path | str, store: Path | str, *, force: bool = False, now: datetime | None = None
+) -> RestoreResult:
     """Make the backup `source` the store at `store`.
 
     `source` must be a Liaison store of a schema this version knows and pass SQLite's quick check. With no
@@ -131,9 +137,11 @@ def restore(source: Path | str, store: Path | str, *, force: bool = False, now: 
     revision = preflight(source)
     _check_copy(source, f"backup {source}")
     if store.is_symlink():
-        raise FileError(f"{store} is a symbolic link; refusing to restore over it", field="store", value=str(store))
+        raise FileError(
+            f"{store} is a symbolic link; refusing to restore over it", field="restore_target", value=str(store)
+        )
     if store.exists() and source.exists() and os.path.samefile(source, store):
-        raise StoreFileError(f"{source} is the store itself", field="store", value=str(store))
+        raise StoreFileError(f"{source} is the store itself", field="restore_target", value=str(store))
     if not store.exists():
         store.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         check_target(store)
@@ -150,13 +158,17 @@ def restore(source: Path | str, store: Path | str, *, force: bool = False, now: 
         publish_no_clobber(tmp, store)
         return RestoreResult(store, source, revision, replaced=False, kept=None)
     if store.is_dir():
-        raise FileError(f"{store} is a directory", field="store", value=str(store))
+        raise FileError(f"{store} is a directory", field="restore_target", value=str(store))
     try:
         preflight(store)
     except StoreFileError as exc:
-        raise StoreFileError(f"{exc}; a restore replaces only a Liaison store", field="store", value=str(store)) from None
+        raise StoreFileError(
+            f"{exc}; a restore replaces only a Liaison store", field="restore_target", value=str(store)
+        ) from None
     if not force:
-        raise StoreFileError(f"a store already exists at {store}; refusing to replace it", field="store", value=str(store))
+        raise StoreExists(
+            f"a store already exists at {store}; refusing to replace it", field="restore_target", value=str(store)
+        )
     kept = backup(store, kept_copy_path(store, now or datetime.now(UTC))).path
     src = _source(source)
     try:
@@ -169,11 +181,13 @@ def restore(source: Path | str, store: Path | str, *, force: bool = False, now: 
             dst.close()
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "busy" in str(exc):
-            raise StoreFileError(f"the store {store} stayed busy; nothing was restored (its copy is at {kept})") from None
+            raise StoreFileError(
+                f"the store {store} stayed busy; nothing was restored (its copy is at {kept})"
+            ) from None
         raise StoreFileError(f"cannot restore into {store}: {exc} (its copy is at {kept})") from None
     finally:
         src.close()
     return RestoreResult(store, source, revision, replaced=True, kept=kept)
 
 
-__all__ = ["BackupResult", "RestoreResult", "backup", "kept_copy_path", "restore"]
+__all__ = ["BackupResult", "RestoreResult", "StoreExists", "backup", "kept_copy_path", "restore"]

@@ -45,7 +45,10 @@ def _is_liaison_store(path: Path) -> bool:
     try:
         probe = read_only_probe(path)
         try:
-            return probe.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='liaison_meta'").fetchone() is not None
+            return (
+                probe.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='liaison_meta'").fetchone()
+                is not None
+            )
         finally:
             probe.close()
     except (sqlite3.Error, OSError):
@@ -88,7 +91,11 @@ def check_target(path: Path | str, *, overwrite: bool = False, protect: Iterable
                 what = "the open store" if not suffix else f"the open store's {suffix[1:]} file"
                 raise FileError(f"{shown} is {what}; refusing to write there", field="path", value=shown)
     if target.is_symlink():
-        raise FileError(f"{shown} is a symbolic link; refusing to write there (remove it or choose another name)", field="path", value=shown)
+        raise FileError(
+            f"{shown} is a symbolic link; refusing to write there (remove it or choose another name)",
+            field="path",
+            value=shown,
+        )
     base = _database_of(target)
     if base is not None:
         raise FileError(f"{shown} belongs to the database {base}; refusing to write there", field="path", value=shown)
@@ -144,7 +151,9 @@ def _publish(tmp: Path, final: Path, *, overwrite: bool, protect: Iterable[Path 
         # a file system without hard links: O_EXCL is not available to a rename, so check once more and rename
         check_target(final, overwrite=overwrite, protect=protect)
         if final.exists() and not overwrite:
-            raise TargetExists(f"{final} already exists; refusing to replace it", field="path", value=str(final)) from None
+            raise TargetExists(
+                f"{final} already exists; refusing to replace it", field="path", value=str(final)
+            ) from None
         os.replace(tmp, final)
         return
     tmp.unlink(missing_ok=True)
@@ -215,7 +224,9 @@ def atomic_path(final: Path, *, overwrite: bool = False, protect: Iterable[Path 
     cleanup()
 
 
-def atomic_write_bytes(final: Path, data: bytes, *, overwrite: bool = False, protect: Iterable[Path | str] = ()) -> None:
+def atomic_write_bytes(
+    final: Path, data: bytes, *, overwrite: bool = False, protect: Iterable[Path | str] = ()
+) -> None:
     """Write `data` to `final` atomically (refusing what `check_target` refuses)."""
     with atomic_file(final, overwrite=overwrite, protect=protect) as fh:
         fh.write(data)

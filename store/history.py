@@ -63,7 +63,9 @@ class BundleEntry:
         }
 
 
-def bundle_history(session: Session, *, direction: str | None = None, counterpart: str | None = None) -> list[BundleEntry]:
+def bundle_history(
+    session: Session, *, direction: str | None = None, counterpart: str | None = None
+) -> list[BundleEntry]:
     """Every bundle sent and received, newest first (optionally only `sent`/`received`, or one counterpart)."""
     session._keys()  # an unlocked session: the history is the officers' to see
     from store.withdrawals import withdrawal_counts
@@ -76,8 +78,15 @@ def bundle_history(session: Session, *, direction: str | None = None, counterpar
     )
     stmt = (
         select(
-            BundleLog.bundle_id, BundleLog.direction, BundleLog.at, BundleLog.peer, BundleLog.seq, BundleLog.records,
-            BundleLog.officer, BundleLog.receipt_at, func.coalesce(acked.c.n, 0),
+            BundleLog.bundle_id,
+            BundleLog.direction,
+            BundleLog.at,
+            BundleLog.peer,
+            BundleLog.seq,
+            BundleLog.records,
+            BundleLog.officer,
+            BundleLog.receipt_at,
+            func.coalesce(acked.c.n, 0),
         )
         .outerjoin(acked, acked.c.bundle_id == BundleLog.bundle_id)
         .order_by(BundleLog.at.desc(), case((BundleLog.direction == "in", 0), else_=1), BundleLog.seq.desc())
@@ -92,8 +101,16 @@ def bundle_history(session: Session, *, direction: str | None = None, counterpar
         withdrawals = withdrawal_counts(s)
     return [
         BundleEntry(
-            bundle_id=r[0], direction=DIRECTIONS.get(r[1], r[1]), at=r[2], counterpart=r[3], seq=r[4], records=r[5],
-            officer=r[6], acknowledged=r[7] is not None, receipt_at=r[7], acknowledged_records=int(r[8]),
+            bundle_id=r[0],
+            direction=DIRECTIONS.get(r[1], str(r[1])),
+            at=r[2],
+            counterpart=r[3],
+            seq=r[4],
+            records=r[5],
+            officer=r[6],
+            acknowledged=r[7] is not None,
+            receipt_at=r[7],
+            acknowledged_records=int(r[8]),
             withdrawals=withdrawals.get(r[0], 0),
         )
         for r in rows
@@ -131,9 +148,28 @@ class ActivityEvent:
 
 
 #: Review actions (`review_events.action`) as activity kinds.
-REVIEW_KINDS = {"submit": "submitted", "approve": "approved", "return": "returned", "actioned": "actioned", "close": "closed"}
+REVIEW_KINDS = {
+    "submit": "submitted",
+    "approve": "approved",
+    "return": "returned",
+    "actioned": "actioned",
+    "close": "closed",
+}
 #: Order of kinds that share a timestamp: the story reads in the order things must have happened.
-_ORDER = ("created", "received", "revised", "submitted", "returned", "approved", "shared", "acknowledged", "actioned", "withdrawn", "withdrawal-sent", "closed")
+_ORDER = (
+    "created",
+    "received",
+    "revised",
+    "submitted",
+    "returned",
+    "approved",
+    "shared",
+    "acknowledged",
+    "actioned",
+    "withdrawn",
+    "withdrawal-sent",
+    "closed",
+)
 
 
 def record_activity(session: Session, reference: str) -> list[ActivityEvent]:
@@ -145,22 +181,40 @@ def record_activity(session: Session, reference: str) -> list[ActivityEvent]:
     ref = reference.strip().upper()
     events: list[ActivityEvent] = []
     with session.db.read() as s:
-        rec = s.execute(select(Record.id, Record.uuid, Record.reference, Record.origin, Record.author, Record.created_at).where(Record.reference == ref)).one_or_none()
+        rec = s.execute(
+            select(Record.id, Record.uuid, Record.reference, Record.origin, Record.author, Record.created_at).where(
+                Record.reference == ref
+            )
+        ).one_or_none()
         if rec is None:
             raise NotFound(f"no record {ref}", reference=ref)
-        revisions = s.execute(select(Revision.number, Revision.created_at, Revision.officer).where(Revision.record_id == rec.id).order_by(Revision.number)).all()
+        revisions = s.execute(
+            select(Revision.number, Revision.created_at, Revision.officer)
+            .where(Revision.record_id == rec.id)
+            .order_by(Revision.number)
+        ).all()
         first = revisions[0].number if revisions else 1
         # an inbound record's first revision here may be a later one of the origin's: it was created there
         events.append(ActivityEvent(rec.created_at, "created", rec.author, revision=first))
         for number, at, officer in revisions[1:]:
             events.append(ActivityEvent(at, "revised", officer, revision=number))
         for officer, action, at, comment_ct in s.execute(
-            select(ReviewEvent.officer, ReviewEvent.action, ReviewEvent.at, ReviewEvent.comment_ct).where(ReviewEvent.record_id == rec.id).order_by(ReviewEvent.id)
+            select(ReviewEvent.officer, ReviewEvent.action, ReviewEvent.at, ReviewEvent.comment_ct)
+            .where(ReviewEvent.record_id == rec.id)
+            .order_by(ReviewEvent.id)
         ):
             comment = session.open_text(comment_ct, rec.reference) if comment_ct else ""
             events.append(ActivityEvent(at, REVIEW_KINDS.get(action, action), officer, comment=comment))
         for bundle_id, direction, peer, revision, at, acknowledged_at, officer in s.execute(
-            select(BundleLog.bundle_id, BundleLog.direction, BundleLog.peer, BundleItem.revision, BundleLog.at, BundleItem.acknowledged_at, BundleLog.officer)
+            select(
+                BundleLog.bundle_id,
+                BundleLog.direction,
+                BundleLog.peer,
+                BundleItem.revision,
+                BundleLog.at,
+                BundleItem.acknowledged_at,
+                BundleLog.officer,
+            )
             .join(BundleItem, BundleItem.bundle_id == BundleLog.bundle_id)
             .where(BundleItem.record_uuid == rec.uuid)
             .order_by(BundleLog.at)
@@ -168,7 +222,11 @@ def record_activity(session: Session, reference: str) -> list[ActivityEvent]:
             kind = "shared" if direction == "out" else "received"
             events.append(ActivityEvent(at, kind, officer, revision=revision, counterpart=peer, bundle_id=bundle_id))
             if acknowledged_at is not None:
-                events.append(ActivityEvent(acknowledged_at, "acknowledged", "", revision=revision, counterpart=peer, bundle_id=bundle_id))
+                events.append(
+                    ActivityEvent(
+                        acknowledged_at, "acknowledged", "", revision=revision, counterpart=peer, bundle_id=bundle_id
+                    )
+                )
         events.extend(withdrawal_events(session, s, rec.uuid, rec.reference))
     events.sort(key=lambda e: (e.at, _ORDER.index(e.kind) if e.kind in _ORDER else len(_ORDER)))
     return events

@@ -125,8 +125,16 @@ def withdraw(session: Session, reference: str, reason: str = "") -> WithdrawalIn
         now = session.clock()
         s.add(
             Withdrawal(
-                record_uuid=rec.uuid, record_id=rec.id, reference=ref, origin=rec.origin, direction="out", withdrawn_at=now,
-                officer=session.actor.name, reason_ct=session.seal(reason), bundle_id=None, recorded_at=now,
+                record_uuid=rec.uuid,
+                record_id=rec.id,
+                reference=ref,
+                origin=rec.origin,
+                direction="out",
+                withdrawn_at=now,
+                officer=session.actor.name,
+                reason_ct=session.seal(reason),
+                bundle_id=None,
+                recorded_at=now,
             )
         )
         s.flush()
@@ -149,9 +157,14 @@ def _info(session: Session, s: OrmSession, uuid: str) -> WithdrawalInfo | None:
     told = {p for p, _b, _a in delivered}
     pending = tuple(p for p in _recipients(s, uuid) if p not in told) if row.direction == "out" else ()
     return WithdrawalInfo(
-        reference=row.reference, origin=row.origin, direction="sent" if row.direction == "out" else "received",
-        withdrawn_at=row.withdrawn_at, officer=row.officer, reason=session.open_text(row.reason_ct, row.reference),
-        delivered=delivered, pending=pending,
+        reference=row.reference,
+        origin=row.origin,
+        direction="sent" if row.direction == "out" else "received",
+        withdrawn_at=row.withdrawn_at,
+        officer=row.officer,
+        reason=session.open_text(row.reason_ct, row.reference),
+        delivered=delivered,
+        pending=pending,
     )
 
 
@@ -183,17 +196,27 @@ def pending_notices(session: Session, s: OrmSession, peer: str) -> list[tuple[in
         .where(BundleLog.direction == "out", BundleLog.peer == peer)
     )
     delivered = select(WithdrawalDelivery.withdrawal_id).where(WithdrawalDelivery.peer == peer)
-    rows = s.execute(
-        select(Withdrawal)
-        .where(Withdrawal.direction == "out", Withdrawal.record_uuid.in_(sent_there), Withdrawal.id.not_in(delivered))
-        .order_by(Withdrawal.id)
-    ).scalars().all()
+    rows = (
+        s.execute(
+            select(Withdrawal)
+            .where(
+                Withdrawal.direction == "out", Withdrawal.record_uuid.in_(sent_there), Withdrawal.id.not_in(delivered)
+            )
+            .order_by(Withdrawal.id)
+        )
+        .scalars()
+        .all()
+    )
     return [
         (
             w.id,
             {
-                "kind": "withdrawal", "uuid": w.record_uuid, "reference": w.reference, "origin": w.origin,
-                "withdrawn_at": fmt.format_time(w.withdrawn_at), "officer": w.officer,
+                "kind": "withdrawal",
+                "uuid": w.record_uuid,
+                "reference": w.reference,
+                "origin": w.origin,
+                "withdrawn_at": fmt.format_time(w.withdrawn_at),
+                "officer": w.officer,
                 "reason": session.open_text(w.reason_ct, w.reference),
             },
         )
@@ -204,10 +227,15 @@ def pending_notices(session: Session, s: OrmSession, peer: str) -> list[tuple[in
 def record_deliveries(s: OrmSession, bundle_id: str, peer: str, withdrawal_ids: list[int]) -> None:
     """Note that the bundle `bundle_id` to `peer` carried these withdrawal notices."""
     if withdrawal_ids:
-        s.execute(insert(WithdrawalDelivery), [{"withdrawal_id": i, "peer": peer, "bundle_id": bundle_id} for i in withdrawal_ids])
+        s.execute(
+            insert(WithdrawalDelivery),
+            [{"withdrawal_id": i, "peer": peer, "bundle_id": bundle_id} for i in withdrawal_ids],
+        )
 
 
-def apply_notice(session: Session, s: OrmSession, sender: str, bundle_id: str, notice: dict[str, Any], now: datetime) -> bool:
+def apply_notice(
+    session: Session, s: OrmSession, sender: str, bundle_id: str, notice: dict[str, Any], now: datetime
+) -> bool:
     """Take a withdrawal notice from a verified bundle of `sender`; returns True when it flagged something new.
 
     Refused (the whole bundle with it) unless the sender is the record's origin; a notice for a record not
@@ -215,10 +243,14 @@ def apply_notice(session: Session, s: OrmSession, sender: str, bundle_id: str, n
     """
     ref = notice["reference"]
     if notice["origin"] != sender:
-        raise WithdrawalRefused(f"withdrawal of {ref} names {notice['origin']} as origin but comes from {sender}", reference=ref)
+        raise WithdrawalRefused(
+            f"withdrawal of {ref} names {notice['origin']} as origin but comes from {sender}", reference=ref
+        )
     if notice["origin"] == session.ministry:
         raise WithdrawalRefused(f"withdrawal of {ref}, a record of this ministry, from {sender}", reference=ref)
-    rec = s.execute(select(Record.id, Record.origin, Record.reference).where(Record.uuid == notice["uuid"])).one_or_none()
+    rec = s.execute(
+        select(Record.id, Record.origin, Record.reference).where(Record.uuid == notice["uuid"])
+    ).one_or_none()
     if rec is not None and (rec.origin != sender or rec.reference != ref):
         raise WithdrawalRefused(f"withdrawal of {ref} from {sender}, which is not that record's origin", reference=ref)
     if s.execute(select(Withdrawal.id).where(Withdrawal.record_uuid == notice["uuid"])).first() is not None:
@@ -226,9 +258,16 @@ def apply_notice(session: Session, s: OrmSession, sender: str, bundle_id: str, n
     reason = check_block("reason", notice["reason"], reference=ref) if notice["reason"] else ""
     s.add(
         Withdrawal(
-            record_uuid=notice["uuid"], record_id=rec.id if rec is not None else None, reference=ref, origin=sender,
-            direction="in", withdrawn_at=fmt.parse_time(notice["withdrawn_at"], "withdrawn_at"), officer=notice["officer"],
-            reason_ct=session.seal(reason), bundle_id=bundle_id, recorded_at=now,
+            record_uuid=notice["uuid"],
+            record_id=rec.id if rec is not None else None,
+            reference=ref,
+            origin=sender,
+            direction="in",
+            withdrawn_at=fmt.parse_time(notice["withdrawn_at"], "withdrawn_at"),
+            officer=notice["officer"],
+            reason_ct=session.seal(reason),
+            bundle_id=bundle_id,
+            recorded_at=now,
         )
     )
     s.flush()
@@ -249,10 +288,16 @@ def link_arrivals(s: OrmSession) -> None:
 def withdrawal_counts(s: OrmSession) -> dict[str, int]:
     """How many withdrawal notices each bundle carried (sent: deliveries; received: notices taken)."""
     counts: dict[str, int] = {}
-    for bundle_id, n in s.execute(select(WithdrawalDelivery.bundle_id, func.count()).group_by(WithdrawalDelivery.bundle_id)):
+    for bundle_id, n in s.execute(
+        select(WithdrawalDelivery.bundle_id, func.count()).group_by(WithdrawalDelivery.bundle_id)
+    ):
         counts[bundle_id] = int(n)
-    for bundle_id, n in s.execute(select(Withdrawal.bundle_id, func.count()).where(Withdrawal.bundle_id.is_not(None)).group_by(Withdrawal.bundle_id)):
-        counts[str(bundle_id)] = counts.get(str(bundle_id), 0) + int(n)
+    for in_bundle, n in s.execute(
+        select(Withdrawal.bundle_id, func.count())
+        .where(Withdrawal.bundle_id.is_not(None))
+        .group_by(Withdrawal.bundle_id)
+    ):
+        counts[str(in_bundle)] = counts.get(str(in_bundle), 0) + int(n)
     return counts
 
 
@@ -266,15 +311,30 @@ def withdrawal_events(session: Session, s: OrmSession, uuid: str, reference: str
     row = s.execute(select(Withdrawal.bundle_id).where(Withdrawal.record_uuid == uuid)).scalar_one()
     events = [
         ActivityEvent(
-            info.withdrawn_at, "withdrawn", info.officer, counterpart=info.origin if info.direction == "received" else "",
-            bundle_id=row or "", comment=info.reason,
+            info.withdrawn_at,
+            "withdrawn",
+            info.officer,
+            counterpart=info.origin if info.direction == "received" else "",
+            bundle_id=row or "",
+            comment=info.reason,
         )
     ]
-    events += [ActivityEvent(at, "withdrawal-sent", "", counterpart=peer, bundle_id=bundle_id) for peer, bundle_id, at in info.delivered]
+    events += [
+        ActivityEvent(at, "withdrawal-sent", "", counterpart=peer, bundle_id=bundle_id)
+        for peer, bundle_id, at in info.delivered
+    ]
     return events
 
 
 __all__ = [
-    "Withdrawal", "WithdrawalDelivery", "WithdrawalInfo", "WithdrawalRefused", "apply_notice", "pending_notices",
-    "record_deliveries", "withdraw", "withdrawal_of", "withdrawn_clause",
+    "Withdrawal",
+    "WithdrawalDelivery",
+    "WithdrawalInfo",
+    "WithdrawalRefused",
+    "apply_notice",
+    "pending_notices",
+    "record_deliveries",
+    "withdraw",
+    "withdrawal_of",
+    "withdrawn_clause",
 ]

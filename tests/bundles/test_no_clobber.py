@@ -53,7 +53,9 @@ def test_export_over_an_existing_file_needs_force(pair: Pair) -> None:
 
 def test_export_to_a_directory_or_a_link_is_refused_even_with_force(pair: Pair) -> None:
     before = store_fingerprint(pair.pk.path)
-    assert_refused(pair.pk.cli("export", "--to", "TR-MOI", "--out", str(pair.root), "--force"), f"{pair.root} is a directory")
+    assert_refused(
+        pair.pk.cli("export", "--to", "TR-MOI", "--out", str(pair.root), "--force"), f"{pair.root} is a directory"
+    )
     link = pair.path("link.bundle")
     link.symlink_to(pair.pk.path)
     result = pair.pk.cli("export", "--to", "TR-MOI", "--out", str(link), "--force")
@@ -65,11 +67,17 @@ def test_export_to_a_directory_or_a_link_is_refused_even_with_force(pair: Pair) 
 def test_identity_export_never_replaces_without_force_and_never_a_store(pair: Pair) -> None:
     card = pair.path("pk.card")  # the template wrote it already
     old = card.read_bytes()
-    assert_refused(pair.pk.cli("identity", "export", "--out", str(card)), f"{card} already exists; refusing to replace it (add --force to replace it)")
+    assert_refused(
+        pair.pk.cli("identity", "export", "--out", str(card)),
+        f"{card} already exists; refusing to replace it (add --force to replace it)",
+    )
     assert card.read_bytes() == old
     pair.pk.ok("identity", "export", "--out", str(card), "--force")
     before = store_fingerprint(pair.tr.path)
-    assert_refused(pair.pk.cli("identity", "export", "--out", str(pair.tr.path), "--force"), f"{pair.tr.path} is a Liaison store; refusing to replace it")
+    assert_refused(
+        pair.pk.cli("identity", "export", "--out", str(pair.tr.path), "--force"),
+        f"{pair.tr.path} is a Liaison store; refusing to replace it",
+    )
     assert store_fingerprint(pair.tr.path) == before
 
 

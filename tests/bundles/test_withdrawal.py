@@ -123,12 +123,19 @@ def _forged(pair: Pair, monkeypatch: pytest.MonkeyPatch, notice: dict[str, Any])
 
 
 @pytest.mark.parametrize("claimed_origin", ["PK-MOI", "TR-MOI"])
-def test_a_withdrawal_from_anyone_but_the_origin_refuses_the_bundle(pair: Pair, monkeypatch: pytest.MonkeyPatch, claimed_origin: str) -> None:
+def test_a_withdrawal_from_anyone_but_the_origin_refuses_the_bundle(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch, claimed_origin: str
+) -> None:
     ref = pair.refs["amber1"]
     uuid = pair.pk.show(ref)["uuid"]
     notice = {
-        "kind": "withdrawal", "uuid": uuid, "reference": ref, "origin": claimed_origin,
-        "withdrawn_at": "2026-01-01T00:00:00.000000Z", "officer": "mallory", "reason": "",
+        "kind": "withdrawal",
+        "uuid": uuid,
+        "reference": ref,
+        "origin": claimed_origin,
+        "withdrawn_at": "2026-01-01T00:00:00.000000Z",
+        "officer": "mallory",
+        "reason": "",
     }
     _forged(pair, monkeypatch, notice)
     before = store_fingerprint(pair.pk.path)
@@ -142,10 +149,20 @@ def test_a_malformed_notice_is_refused_by_the_format(pair: Pair, monkeypatch: py
     from crypto.bundle import BundleError, validate_entry
 
     good = {
-        "kind": "withdrawal", "uuid": "0f8fad5b-d9cb-469f-a165-70867728950e", "reference": "PK-MOI-2026-00001",
-        "origin": "PK-MOI", "withdrawn_at": "2026-01-01T00:00:00.000000Z", "officer": "ayesha", "reason": "",
+        "kind": "withdrawal",
+        "uuid": "0f8fad5b-d9cb-469f-a165-70867728950e",
+        "reference": "PK-MOI-2026-00001",
+        "origin": "PK-MOI",
+        "withdrawn_at": "2026-01-01T00:00:00.000000Z",
+        "officer": "ayesha",
+        "reason": "",
     }
     assert validate_entry(good, "chunk 1 record 1") == good
-    for bad in ({**good, "kind": "delete"}, {**good, "extra": 1}, {k: v for k, v in good.items() if k != "reason"}, {**good, "withdrawn_at": "yesterday"}):
+    for bad in (
+        {**good, "kind": "delete"},
+        {**good, "extra": 1},
+        {k: v for k, v in good.items() if k != "reason"},
+        {**good, "withdrawn_at": "yesterday"},
+    ):
         with pytest.raises(BundleError):
             validate_entry(bad, "chunk 1 record 1")

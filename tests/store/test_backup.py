@@ -61,7 +61,7 @@ def test_a_backup_never_overwrites(store: LiaisonStore, tmp_path: Path) -> None:
     backup(store.path, first)
     with pytest.raises(FileError, match="is a Liaison store; refusing to replace it"):
         backup(store.path, first)
-    with pytest.raises(FileError, match="is the open store|is a Liaison store"):
+    with pytest.raises(FileError, match=r"is the open store|is a Liaison store"):
         backup(store.path, store.path)
 
 
@@ -114,7 +114,7 @@ def test_backups_taken_while_another_thread_writes_are_consistent(store: Liaison
                 session.add_record(Draft(domain="narcotics", tlp="green", title=f"stream {i:03d}"))
                 written.append(f"stream {i:03d}")
                 i += 1
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     thread = threading.Thread(target=write)
@@ -152,7 +152,7 @@ def test_restore_over_an_existing_store_needs_force_and_keeps_a_copy(store: Liai
     backup(store.path, out)  # empty
     _add(store, "added after the backup")
     before = store_fingerprint(store.path)
-    with pytest.raises(StoreFileError, match="a store already exists at .*; refusing to replace it"):
+    with pytest.raises(StoreFileError, match=r"a store already exists at .*; refusing to replace it"):
         restore(out, store.path)
     assert store_fingerprint(store.path) == before
     result = restore(out, store.path, force=True)

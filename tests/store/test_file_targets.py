@@ -135,7 +135,9 @@ def test_a_file_that_appears_while_writing_is_not_replaced(tmp_path: Path, monke
     assert [p.name for p in tmp_path.iterdir()] == ["race.bundle"]
 
 
-def test_a_store_that_appears_while_writing_is_not_replaced_even_with_overwrite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_store_that_appears_while_writing_is_not_replaced_even_with_overwrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "race.bundle"
     real_open = store.files._open_temp
 

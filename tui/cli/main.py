@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 
 from store.errors import LiaisonError
-from tui.cli import demo, init_store, interop, officers, records, reference, review, sharing
+from tui.cli import backup, demo, history, init_store, interop, officers, records, reference, review, sharing
 from tui.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -41,6 +41,8 @@ COMMAND_MODULES: tuple[Callable[[Commands], None], ...] = (
     reference.register,
     demo.register,
     sharing.register,
+    history.register,
+    backup.register,
     interop.register,
 )
 

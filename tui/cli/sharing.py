@@ -148,6 +148,8 @@ def cmd_export(ctx: Context) -> int:
         file=sys.stderr,
     )
     print(result.plan.summary(), file=sys.stderr)
+    if result.withdrawals:
+        print(f"carried {result.withdrawals} withdrawal notice(s) for records withdrawn since they were sent", file=sys.stderr)
     return EXIT_OK
 
 

@@ -1,0 +1,63 @@
+"""`liaison bundles list` (every bundle sent and received) and `liaison withdraw` (the origin withdraws a shared record)."""
+
+from __future__ import annotations
+
+import sys
+
+from store.text import visible
+from tui.cli.common import EXIT_OK, Commands, Context, emit_json, read_text_arg
+
+
+def cmd_bundles_list(ctx: Context) -> int:
+    args = ctx.args
+    entries = ctx.session().bundle_history(direction=args.direction, counterpart=args.counterpart)
+    if args.json:
+        emit_json([e.to_json() for e in entries])
+        return EXIT_OK
+    if not entries:
+        print("no bundles sent or received yet", file=sys.stderr)
+        return EXIT_OK
+    print(
+        f"{'WHEN (UTC)':<16}  {'DIRECTION':<9} {'TO/FROM':<10} {'SEQ':>4} {'RECORDS':>7}  {'ACKNOWLEDGED':<16} BUNDLE"
+    )
+    for e in entries:
+        ack = f"yes {e.receipt_at:%Y-%m-%d}" if e.acknowledged and e.receipt_at is not None else "no"
+        records = f"{e.records}" + (f" +{e.withdrawals}w" if e.withdrawals else "")
+        print(
+            f"{e.at:%Y-%m-%d %H:%M}  {e.direction:<9} {visible(e.counterpart):<10} {e.seq:>4} {records:>7}  {ack:<16} {e.bundle_id}"
+        )
+    if any(e.withdrawals for e in entries):
+        print("+Nw: withdrawal notices carried besides the records", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_withdraw(ctx: Context) -> int:
+    args = ctx.args
+    reason = read_text_arg(args.reason, args.reason_file, "reason") or ""
+    info = ctx.session().withdraw(args.ref, reason)
+    ref = visible(info.reference)
+    if info.pending:
+        told = ", ".join(info.pending)
+        print(f"{ref} withdrawn; the next bundle to {told} will carry the withdrawal", file=sys.stderr)
+    else:
+        print(f"{ref} withdrawn; it was never sent in a bundle, so no ministry needs to be told", file=sys.stderr)
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    bundles = commands.group("bundles", "bundles sent and received")
+    p = bundles.add(
+        "list", cmd_bundles_list, "every bundle sent and received, newest first, and whether it was acknowledged"
+    )
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--direction", choices=("sent", "received"), help="only bundles sent or only bundles received")
+    p.add_argument("--counterpart", metavar="CODE", help="only bundles to or from this ministry")
+
+    p = commands.add(
+        "withdraw",
+        cmd_withdraw,
+        "withdraw a record this ministry shared: the next bundle to each recipient carries it (reviewer)",
+    )
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--reason", metavar="TEXT", help="why (sent, signed, with the withdrawal)")
+    p.add_argument("--reason-file", metavar="FILE|-", help="the reason from a file, or - for stdin")
