@@ -148,7 +148,7 @@ def validate_record(obj: Any, what: str) -> dict[str, Any]:
 
 def _withdrawal_kind(value: Any, what: str) -> None:
     if value != "withdrawal":
-        raise BundleError(f"{what} must be \"withdrawal\"")
+        raise BundleError(f'{what} must be "withdrawal"')
 
 
 #: A withdrawal notice: the record's origin withdraws a record it shared (signed with the bundle, by its sender).

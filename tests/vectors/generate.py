@@ -131,6 +131,16 @@ def record(n: int, **changes: Any) -> dict[str, Any]:
 
 
 RECORDS = [record(1), record(2), record(3)]
+#: A withdrawal notice from PK-MOI for a record it shared earlier (a payload entry beside records).
+WITHDRAWAL = {
+    "kind": "withdrawal",
+    "uuid": "0c5d1b9e-7a3f-4e21-8b6d-000000000009",
+    "reference": "PK-MOI-2026-00009",
+    "origin": "PK-MOI",
+    "withdrawn_at": fmt.format_time(CREATED),
+    "officer": "alice",
+    "reason": "Source retracted.",
+}
 
 
 # ---- bundles ------------------------------------------------------------------------------------------
@@ -161,7 +171,10 @@ def genuine_bundle(
         chunk_records=chunk_records,
     )
     for obj in records:
-        writer.add(obj)
+        if fmt.is_withdrawal(obj):
+            writer.add_withdrawal(obj)
+        else:
+            writer.add(obj)
     writer.finish()
     return out.getvalue()
 
@@ -278,6 +291,7 @@ class Vector:
     error: str | None = None  # None: accept
     passphrase: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    entries: list[dict[str, Any]] = field(default_factory=lambda: RECORDS)  # what an accepted bundle yields
 
 
 def _records_digest(records: list[dict[str, Any]]) -> str:
@@ -430,6 +444,20 @@ def vectors() -> list[Vector]:
         passphrase=True,
         extra={"passphrase": "incorrect horse battery staple"},
     )
+    add(
+        "bundle-withdrawal",
+        lambda: genuine_bundle(records=[*RECORDS[:2], WITHDRAWAL]),
+        "bundle",
+        "a genuine bundle of 2 records and a withdrawal notice (3 entries in 2 chunks)",
+        entries=[*RECORDS[:2], WITHDRAWAL],
+    )
+    add(
+        "bundle-withdrawal-bad-kind",
+        lambda: crafted_bundle(lambda h: [envelope(h, 0, True, [{**WITHDRAWAL, "kind": "erase"}])], records=1),
+        "bundle",
+        "a signed entry with a `kind` other than withdrawal",
+        'chunk 1 entry 1 kind must be "withdrawal"',
+    )
     # receipts
     add("receipt", genuine_receipt, "receipt", "TR-MOI's genuine receipt for bundle-x25519, sealed to PK-MOI")
     receipt = out[-1].body
@@ -518,8 +546,8 @@ def render(vector: Vector) -> bytes:
             lines.append(f"recipient: {RECEIVER.code}")
             lines.append(f"recipient-exchange-private: {b64e(RECEIVER.exchange_key)}")
         if vector.error is None:
-            lines.append(f"records: {len(RECORDS)}")
-            lines.append(f"records-sha256: {_records_digest(RECORDS)}")
+            lines.append(f"records: {len(vector.entries)}")
+            lines.append(f"records-sha256: {_records_digest(vector.entries)}")
     elif vector.kind == "receipt":
         lines.append(f"receipt-signer-public: {b64e(RECEIVER.identity.signing_public)}")
         lines.append(f"sender-exchange-private: {b64e(SENDER.exchange_key)}")
