@@ -32,6 +32,7 @@ from store.ingest import BulkWriter, IngestItem
 from store.models import Domain, Ministry, Record, ReviewEvent, Revision
 from store.text import check_block, check_line, quote
 from store.vocab import Role, Status, Tlp, parse_tlp
+from store.withdrawals import withdrawn_clause
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -157,7 +158,14 @@ def select_records(
         conds.append(Record.reference.in_(wanted))
     stmt = (
         select(
-            Record.id, Record.reference, Record.status, Record.tlp, Record.origin, Record.no_reexport, Record.revision
+            Record.id,
+            Record.reference,
+            Record.status,
+            Record.tlp,
+            Record.origin,
+            Record.no_reexport,
+            Record.revision,
+            withdrawn_clause(),
         )
         .where(*conds)
         .order_by(Record.created_at, Record.id)
@@ -165,7 +173,18 @@ def select_records(
     local = session.ministry
     selection = Selection(ceiling)
     for row in s.execute(stmt):
-        candidate = Candidate(row[0], row[1], Status(row[2]), Tlp(row[3]), row[4], bool(row[5]), row[6], True, None)
+        candidate = Candidate(
+            row[0],
+            row[1],
+            Status(row[2]),
+            Tlp(row[3]),
+            row[4],
+            bool(row[5]),
+            row[6],
+            True,
+            None,
+            withdrawn=bool(row[7]),
+        )
         # the file stays with this ministry's own tools: no recipient ministry, so the releasability and
         # already-sent rules do not apply; status, RED and the re-export rules of received records do
         reason = exclusion(candidate, local, local)

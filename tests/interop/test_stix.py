@@ -441,3 +441,15 @@ def test_a_report_cannot_overwrite_a_record_of_another_origin(stores: Stores) ->
     forged = stores.path("forged.json")
     forged.write_text(json.dumps(bundle))
     _refused(stores, forged, f"would overwrite record {stores.refs['green']} of PK-MOI", as_code="PK-ANF")
+
+
+def test_a_withdrawn_record_is_not_exported(stores: Stores) -> None:
+    """A record its origin withdrew never goes out again, in STIX as in bundles."""
+    stores.pk.sql("UPDATE records SET status = 'shared' WHERE reference = ?", (stores.refs["green"],))
+    with session(stores.pk) as s:
+        s.withdraw(stores.refs["green"], "source retracted")
+    out = stores.path("out.json")
+    result = export(stores.pk, out)
+    assert result.selection.included_refs == [stores.refs["clear"]]
+    assert "1 withdrawn by its origin" in result.summary()
+    assert "Heroin route via Gwadar" not in out.read_text()
