@@ -7,7 +7,7 @@ DEMO_DIR := .demo
 LOCK := requirements-test.lock
 UV_VERSION := 0.13.9
 
-.PHONY: demo test bench lint lock clean venv
+.PHONY: demo demo-reset test bench lint lock clean venv
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,12 @@ $(VENV)/.installed-test: pyproject.toml $(LOCK) | $(BIN)/python
 
 venv: $(VENV)/.installed
 
-## Build a fresh demo store under .demo/ and open the app on it (officer demo, passphrase demo).
+## Open the demo store under .demo/ as you left it (built on first use; officer demo, passphrase demo).
 demo: $(VENV)/.installed
+	$(BIN)/liaison demo --keep --store $(DEMO_DIR)/pk-moi.db
+
+## Rebuild the demo stores under .demo/ from scratch (what you did in them is lost) and open the app.
+demo-reset: $(VENV)/.installed
 	$(BIN)/liaison demo --store $(DEMO_DIR)/pk-moi.db
 
 ## Create/update .venv with the test extra and run every test.

@@ -36,27 +36,28 @@ ALIASES = ("the Tailor", "Falcon", "the Accountant", "Saffron", "the Ferryman", 
 VESSELS = ("MV Saba Noor", "MV Deniz Yildizi", "FV Al-Karam", "MV Sea Lantern", "dhow Bahar", "MV Blue Minaret")
 COMPANIES = ("Crescent Freight Ltd", "Anatolia Logistics", "Indus Textile Exports", "Marmara Trading Co", "Bolan Movers", "Silkroute Couriers")
 
+#: Each subject with the article it takes in a sentence ("a", "an" or none for plurals and mass nouns).
 SUBJECTS: dict[str, tuple[str, ...]] = {
-    "counterterrorism": ("financing cell using hawala transfers", "recruitment channel on encrypted messaging", "safe-house network", "travel of a facilitator network", "procurement of dual-use components"),
-    "narcotics": ("heroin consignment concealed in textile bales", "methamphetamine precursor shipment", "cannabis resin route", "synthetic opioid couriers", "cocaine transhipment via container"),
-    "human-smuggling": ("migrant smuggling route via forged visas", "smuggling network using lorries", "document forgery workshop", "sea crossing organised by brokers", "visa-overstay facilitation ring"),
-    "border-management": ("irregular crossings at night", "biometric mismatch at the crossing", "false-compartment vehicles", "border post staffing gap", "cross-border trade anomaly"),
-    "cybercrime": ("phishing campaign against ministry staff", "ransomware affiliate infrastructure", "SIM-swap fraud ring", "carding marketplace vendor", "compromised e-visa portal accounts"),
-    "coast-guard": ("fishing vessel switching off AIS", "fuel smuggling at sea", "ship-to-ship transfer at night", "unregistered dhow traffic", "search-and-rescue coordination gap"),
-    "policing": ("arms trafficking between cities", "extortion network targeting traders", "wanted person sighting", "vehicle theft ring exporting cars", "money-laundering through property"),
+    "counterterrorism": ("a financing cell using hawala transfers", "a recruitment channel on encrypted messaging", "a safe-house network", "travel by members of a facilitator network", "procurement of dual-use components"),
+    "narcotics": ("a heroin consignment concealed in textile bales", "a methamphetamine precursor shipment", "a cannabis resin route", "couriers carrying synthetic opioids", "cocaine transhipment via containers"),
+    "human-smuggling": ("a migrant smuggling route using forged visas", "a smuggling network using lorries", "a document forgery workshop", "a sea crossing organised by brokers", "a ring facilitating visa overstays"),
+    "border-management": ("irregular crossings at night", "a biometric mismatch at the crossing", "vehicles with false compartments", "a staffing gap at a border post", "an anomaly in cross-border trade"),
+    "cybercrime": ("a phishing campaign against ministry staff", "ransomware affiliate infrastructure", "a SIM-swap fraud ring", "a vendor on a carding marketplace", "compromised e-visa portal accounts"),
+    "coast-guard": ("a fishing vessel switching off its AIS", "fuel smuggling at sea", "ship-to-ship transfers at night", "unregistered dhow traffic", "a gap in search-and-rescue coordination"),
+    "policing": ("arms trafficking between cities", "an extortion network targeting traders", "a sighting of a wanted person", "a vehicle theft ring exporting cars", "money laundering through property"),
 }
 
 OPENINGS = (
-    "Reporting from {place} indicates a {subject} linked to the alias {alias}.",
-    "A joint review of seizures near {place} points to a {subject}.",
-    "Liaison contacts in {place} describe a {subject} operating since last quarter.",
-    "Analysis of shipping manifests for {company} suggests a {subject}.",
+    "Reporting from {place} indicates {subject} linked to the alias {alias}.",
+    "A joint review of seizures near {place} points to {subject}.",
+    "Liaison contacts in {place} report {subject}, active since last quarter.",
+    "Analysis of shipping manifests for {company} suggests {subject}.",
 )
 DETAILS = (
-    "The network appears to move through {place} and {place2}, using {vessel} on at least two occasions.",
-    "Payments were routed through accounts associated with {company}; amounts remain below reporting thresholds.",
+    "The network appears to move through {place} and {place2}, and used the {vessel} on at least two occasions.",
+    "Payments were routed through accounts associated with {company}; the amounts stay below reporting thresholds.",
     "The alias {alias} is believed to coordinate logistics but has not been identified by name.",
-    "Timing correlates with the weekly ferry schedule out of {place2}, suggesting planning around inspection shifts.",
+    "The timing matches the weekly ferry schedule out of {place2}, which suggests planning around inspection shifts.",
     "Two seizures in {place} last month share packaging marks with this activity.",
     "Telephone metadata shared earlier by the counterpart ministry is consistent with this picture.",
     "Open-source reporting mentions {company} in connection with unexplained cargo delays.",
@@ -64,12 +65,16 @@ DETAILS = (
 )
 ASSESSMENTS = (
     "Assessment: moderate confidence. Corroboration from the counterpart desk is requested before any operational step.",
-    "Assessment: high confidence on the route, low confidence on the principals. Further collection is tasked.",
+    "Assessment: high confidence on the route, low confidence on the principals. Further collection has been tasked.",
     "Assessment: the activity is likely to continue over the next quarter unless the route through {place} is disrupted.",
-    "Recommended action: share with the Joint Working Group's {domain_label} sub-group at its next meeting.",
+    "Recommended action: raise it with the Joint Working Group's sub-group on {domain_label} at its next meeting.",
 )
 SOURCES = ("Human source, reliable in the past (B2)", "Seizure report and laboratory analysis", "Partner liaison briefing", "Open sources, corroborated", "Financial intelligence unit referral", "Maritime surveillance feed")
-RETURN_COMMENTS = ("Please add the source grading and the date of the last sighting.", "TLP looks too open for this content; consider AMBER.", "Summary mixes two operations; split into two records.")
+RETURN_COMMENTS = (
+    "Please add the source grading and the date of the last sighting.",
+    "The TLP looks too open for this content; please consider AMBER.",
+    "The summary mixes two operations; please split it into two records.",
+)
 
 
 @dataclass
@@ -108,6 +113,14 @@ def _remove_demo(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
+def bare(subject: str) -> str:
+    """A subject without its article, for a title (`a safe-house network` → `safe-house network`)."""
+    for article in ("a ", "an "):
+        if subject.startswith(article):
+            return subject[len(article) :]
+    return subject
+
+
 class TextMaker:
     """Deterministic fictional prose for titles and summaries."""
 
@@ -128,7 +141,7 @@ class TextMaker:
 
     def title(self, domain: str) -> str:
         r = self.rng
-        subject = r.choice(SUBJECTS[domain])
+        subject = bare(r.choice(SUBJECTS[domain]))
         return f"{subject[0].upper()}{subject[1:]} near {r.choice(self._places(domain))}"
 
     def summary(self, domain: str) -> str:
@@ -166,7 +179,7 @@ def demo_items(count: int, now: datetime, *, seed: int = 2026, summary_bytes: in
             author = rng.choice(COUNTERPART_AUTHORS) if origin == "TR-MOI" else "anf.desk"
             recipients: tuple[str, ...] = ("PK-MOI",) if origin != "PK-MOI" else ()
             reviews: tuple[tuple[str, str, datetime, str], ...] = ()
-            updated = created + timedelta(hours=rng.uniform(1, 96))
+            updated = min(created + timedelta(hours=rng.uniform(1, 96)), now)
         else:
             origin = DEMO_MINISTRY
             status = outbound[i % len(outbound)] if i < 20 else rng.choices(outbound, weights=outbound_weights)[0]
@@ -174,19 +187,20 @@ def demo_items(count: int, now: datetime, *, seed: int = 2026, summary_bytes: in
             author = rng.choice(authors[1:]) if status is Status.IN_REVIEW and rng.random() < 0.8 else rng.choice(authors)
             extra = rng.sample(["PK-ANF", "PK-NDMA"], k=rng.choice([0, 0, 1]))
             recipients = tuple(sorted({"TR-MOI", *extra})) if tlp != "RED" or rng.random() < 0.7 else ("TR-MOI",)
-            updated = created + timedelta(hours=rng.uniform(0.5, 72))
+            # created ≤ submitted ≤ approved or returned (= updated) ≤ now, however recent the record
+            submitted = min(created + timedelta(minutes=30), created + (now - created) / 3)
+            updated = min(submitted + timedelta(hours=rng.uniform(0.5, 72)), now)
             if tlp == "RED" and status in (Status.SHARED, Status.ACKNOWLEDGED):
                 status = Status.APPROVED  # TLP:RED never leaves in a bundle
             reviewer = rng.choice([r for r in reviewers if r != author])
             steps: list[tuple[str, str, datetime, str]] = []
             if status is not Status.DRAFT:
-                steps.append((author, "submit", created + timedelta(minutes=30), ""))
+                steps.append((author, "submit", submitted, ""))
             if status is Status.RETURNED:
                 steps.append((reviewer, "return", updated, rng.choice(RETURN_COMMENTS)))
             elif status not in (Status.DRAFT, Status.IN_REVIEW):
                 steps.append((reviewer, "approve", updated, ""))
             reviews = tuple(steps)
-        updated = min(updated, now)
         yield IngestItem(
             domain=domain,
             origin=origin,
@@ -220,22 +234,112 @@ def build_demo(
     ways, the sharing ledger of PK-MOI's shared records, and a pending bundle from TR-MOI to import.
     """
     path = Path(path)
-    if path.exists():
-        _remove_demo(path)
+    earlier = False
+    for store in (path, counterpart_path(path)) if counterpart else (path,):
+        if store.exists() or store.is_symlink():
+            _remove_demo(store)  # refuses anything that is not a demo store
+            earlier = True
+    if earlier:
+        _remove_demo_files(path.parent)  # the earlier demo's cards, bundles and receipts: they belong to it
     vault = Vault.create(path, DEMO_MINISTRY, DEMO_OFFICER, DEMO_PASSPHRASE, clock=clock, extra_meta={"demo": "1"}, kdf_profile="minimum")
-    notes: list[str] = []
     try:
         session = vault.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
         for name, role in DEMO_COLLEAGUES:
             session.add_officer(name, role, DEMO_PASSPHRASE, kdf_profile="minimum")
         session.ingest(demo_items(records, clock(), seed=seed, summary_bytes=summary_bytes), total=records, progress=progress, action="demo")
         if counterpart:
-            notes = _build_counterpart(session, path, clock, seed)
+            _build_counterpart(session, path, clock, seed)
         vault.db.checkpoint()
     finally:
         vault.close()
+    return DemoResult(path, records, demo_notes(path, counterpart=counterpart))
+
+
+def open_or_build(path: Path, *, records: int = 300, progress: Progress | None = None, clock: Clock = utcnow) -> tuple[DemoResult, bool]:
+    """The demo store at `path` as the user left it, or a new one when there is none; (result, built).
+
+    Anything at `path` that is not a demo store is refused, untouched.
+    """
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return build_demo(path, records=records, progress=progress, clock=clock), True
+    count = _demo_record_count(path)
+    return DemoResult(path, count, demo_notes(path, counterpart=counterpart_path(path).exists())), False
+
+
+def _demo_record_count(path: Path) -> int:
+    """How many records the demo store at `path` holds; refuses anything that is not a demo store."""
+    import sqlite3
+
+    from store.db import preflight
+    from store.sqlite import read_only_probe
+
+    if path.is_symlink() or not path.is_file():
+        raise StoreFileError(f"{path} exists and is not a demo store; refusing to use it")
+    preflight(path)
+    probe = read_only_probe(path)
+    try:
+        flag = probe.execute("SELECT value FROM liaison_meta WHERE key='demo'").fetchone()
+        count = probe.execute("SELECT count(*) FROM records").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreFileError(f"store {path} is corrupt or unreadable ({exc})") from None
+    finally:
+        probe.close()
+    if not flag or flag[0] != "1":
+        raise StoreFileError(f"{path} exists and is not a demo store; refusing to use it")
+    return int(count)
+
+
+def demo_logins(vault: Vault) -> list[tuple[str, str, str]]:
+    """For a demo store only (empty otherwise): every active officer as (name, role, passphrase), for the unlock
+    screen. Demo passphrases are public; a real store's are never known to Liaison."""
+    if not vault.is_demo():
+        return []
+    return [(o.name, o.role.value, DEMO_PASSPHRASE) for o in vault.officers() if not o.revoked]
+
+
+#: Files the demo writes beside its stores (removed, when they are plain files, before a rebuild).
+DEMO_FILES = ("pk-moi.card", "tr-moi.card", "from-tr-moi.bundle", "to-tr-moi.receipt", "to-tr-moi.bundle")
+
+
+def _remove_demo_files(directory: Path) -> None:
+    from store.files import SQLITE_MAGIC
+
+    for name in DEMO_FILES:
+        f = directory / name
+        if f.is_file() and not f.is_symlink():
+            with f.open("rb") as fh:
+                if fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
+                    continue
+            f.unlink()
+
+
+def demo_notes(path: Path, *, counterpart: bool = True, command: str = "liaison") -> list[str]:
+    """What a demo user needs: the officers and passphrase, the counterpart, and a round trip to paste.
+
+    `command` is how the user runs Liaison (`.venv/bin/liaison` outside an activated venv).
+    """
+    path = Path(path)
     colleagues = ", ".join(f"{n} ({r})" for n, r in DEMO_COLLEAGUES)
-    return DemoResult(path, records, [f"other officers: {colleagues}; all with passphrase {DEMO_PASSPHRASE}", *notes])
+    notes = [f"PK-MOI officers: {DEMO_OFFICER} (admin), {colleagues}; every demo passphrase is {DEMO_PASSPHRASE}"]
+    if not counterpart:
+        return notes
+    directory = path.parent
+    tr_path = counterpart_path(path)
+    tr_officers = ", ".join(f"{n} ({r})" for n, r in COUNTERPART_COLLEAGUES)
+    pending, receipt, onward = directory / PENDING_BUNDLE, directory / "to-tr-moi.receipt", directory / "to-tr-moi.bundle"
+    pk = f"{command} --store {path} --officer {DEMO_OFFICER}"
+    tr = f"{command} --store {tr_path} --officer {DEMO_OFFICER}"
+    return [
+        *notes,
+        f"TR-MOI counterpart store: {tr_path}; officers {DEMO_OFFICER} (admin), {tr_officers}; identity cards already exchanged",
+        f"pending inbound bundle from TR-MOI: {pending}",
+        f"a round trip (each command asks for the passphrase {DEMO_PASSPHRASE}; or first: export LIAISON_PASSPHRASE={DEMO_PASSPHRASE}):",
+        f"  {pk} import {pending} --receipt-out {receipt}",
+        f"  {tr} import {receipt}      # TR-MOI sees its records acknowledged",
+        f"  {pk} export --to TR-MOI --out {onward}",
+        f"  {tr} import {onward}",
+    ]
 
 
 #: The TR-MOI side of the demo: its file names beside the PK-MOI store, and its officers.
@@ -269,7 +373,8 @@ def counterpart_items(count: int, now: datetime, *, seed: int) -> Iterator[Inges
         recipients: tuple[str, ...] = ("PK-MOI",) if i % 5 else ("PK-ANF", "PK-MOI")
         if i % 9 == 8:
             recipients = ("PK-ANF",)
-        updated = min(created + timedelta(hours=rng.uniform(1, 48)), now)
+        submitted = min(created + timedelta(minutes=20), created + (now - created) / 3)
+        updated = min(submitted + timedelta(hours=rng.uniform(1, 48)), now)
         yield IngestItem(
             domain=domain,
             origin=COUNTERPART_MINISTRY,
@@ -282,11 +387,11 @@ def counterpart_items(count: int, now: datetime, *, seed: int) -> Iterator[Inges
             summary=text.summary(domain),
             source=rng.choice(SOURCES),
             releasable_to=recipients,
-            reviews=((author, "submit", created + timedelta(minutes=20), ""), (reviewer, "approve", updated, "")) if i % 7 else ((author, "submit", created, ""),),
+            reviews=((author, "submit", submitted, ""), (reviewer, "approve", updated, "")) if i % 7 else ((author, "submit", submitted, ""),),
         )
 
 
-def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> list[str]:
+def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> None:
     """Make the TR-MOI store, exchange cards, record the PK-MOI ledger and leave a pending bundle from TR-MOI."""
     from store.bundles import export_bundle
     from store.contacts import add_contact, identity_card
@@ -309,24 +414,16 @@ def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> l
                 s.merge(Meta(key=key, value=value))
         tr.ingest(counterpart_items(COUNTERPART_RECORDS, clock(), seed=seed), total=COUNTERPART_RECORDS, action="demo")
         cards = {"pk": directory / "pk-moi.card", "tr": directory / "tr-moi.card"}
-        atomic_write_bytes(cards["pk"], identity_card(pk), overwrite=True)  # the demo directory is the demo's own
-        atomic_write_bytes(cards["tr"], identity_card(tr), overwrite=True)
+        atomic_write_bytes(cards["pk"], identity_card(pk))
+        atomic_write_bytes(cards["tr"], identity_card(tr))
         add_contact(pk, cards["tr"])
         add_contact(tr, cards["pk"])
         _demo_ledger(pk, clock)
         pending = directory / PENDING_BUNDLE
-        export_bundle(tr, "PK-MOI", pending, overwrite=True)
+        export_bundle(tr, "PK-MOI", pending)
         vault.db.checkpoint()
     finally:
         vault.close()
-    store = f"liaison --store {pk_path}"
-    return [
-        f"counterpart: TR-MOI demo store {tr_path} (officer {DEMO_OFFICER}, passphrase {DEMO_PASSPHRASE}); identity cards exchanged ({cards['pk'].name}, {cards['tr'].name})",
-        f"pending inbound bundle from TR-MOI: {pending}",
-        f"  try: {store} import {pending} --receipt-out {directory / 'to-tr-moi.receipt'}",
-        f"  then: liaison --store {tr_path} import {directory / 'to-tr-moi.receipt'}   (TR-MOI sees its records acknowledged)",
-        f"  and:  {store} export --to TR-MOI --out {directory / 'to-tr-moi.bundle'}",
-    ]
 
 
 def _demo_ledger(pk: Session, clock: Clock) -> None:
@@ -347,14 +444,15 @@ def _demo_ledger(pk: Session, clock: Clock) -> None:
             sent_at = min(group[-1].updated_at + timedelta(hours=2), clock())
             acked = all(r.status == Status.ACKNOWLEDGED.value for r in group)
             bundle_id = uuidlib.UUID(int=random.Random(seq).getrandbits(128), version=4).hex
-            s.add(BundleLog(bundle_id=bundle_id, direction="out", peer=COUNTERPART_MINISTRY, seq=seq, header_sha256="0" * 64, at=sent_at, officer=DEMO_OFFICER, records=len(group), receipt_at=sent_at + timedelta(days=1) if acked else None))
+            acked_at = min(sent_at + timedelta(days=1), clock())  # a receipt a day later, never in the future
+            s.add(BundleLog(bundle_id=bundle_id, direction="out", peer=COUNTERPART_MINISTRY, seq=seq, header_sha256="0" * 64, at=sent_at, officer=DEMO_OFFICER, records=len(group), receipt_at=acked_at if acked else None))
             s.flush()
             status = {r.id: r.status for r in group}
             items = [
                 {
                     "bundle_id": bundle_id, "record_uuid": obj["uuid"], "record_id": rid, "reference": obj["reference"],
                     "revision": obj["revision"], "content_sha256": record_hash(obj),
-                    "acknowledged_at": sent_at + timedelta(days=1) if status[rid] == Status.ACKNOWLEDGED.value else None,
+                    "acknowledged_at": acked_at if status[rid] == Status.ACKNOWLEDGED.value else None,
                 }
                 for rid, obj in record_objects(pk, s, [r.id for r in group])
             ]
