@@ -31,20 +31,96 @@ COUNTERPART_AUTHORS = ("elif", "murat", "zeynep")
 DAYS = 548  # about 18 months
 
 COASTAL = ("Gwadar", "Karachi", "Port Qasim", "Pasni", "Ormara", "Mersin", "Izmir", "Antalya", "Istanbul")
-PLACES = ("Gwadar", "Karachi", "Quetta", "Taftan", "Torkham", "Chaman", "Mersin", "Istanbul", "Van", "Izmir", "Lahore", "Peshawar", "Ankara", "Antalya", "Port Qasim")
-ALIASES = ("the Tailor", "Falcon", "the Accountant", "Saffron", "the Ferryman", "Orchid", "the Courier", "Nightjar", "Copperhead", "the Broker")
+PLACES = (
+    "Gwadar",
+    "Karachi",
+    "Quetta",
+    "Taftan",
+    "Torkham",
+    "Chaman",
+    "Mersin",
+    "Istanbul",
+    "Van",
+    "Izmir",
+    "Lahore",
+    "Peshawar",
+    "Ankara",
+    "Antalya",
+    "Port Qasim",
+)
+ALIASES = (
+    "the Tailor",
+    "Falcon",
+    "the Accountant",
+    "Saffron",
+    "the Ferryman",
+    "Orchid",
+    "the Courier",
+    "Nightjar",
+    "Copperhead",
+    "the Broker",
+)
 VESSELS = ("MV Saba Noor", "MV Deniz Yildizi", "FV Al-Karam", "MV Sea Lantern", "dhow Bahar", "MV Blue Minaret")
-COMPANIES = ("Crescent Freight Ltd", "Anatolia Logistics", "Indus Textile Exports", "Marmara Trading Co", "Bolan Movers", "Silkroute Couriers")
+COMPANIES = (
+    "Crescent Freight Ltd",
+    "Anatolia Logistics",
+    "Indus Textile Exports",
+    "Marmara Trading Co",
+    "Bolan Movers",
+    "Silkroute Couriers",
+)
 
 #: Each subject with the article it takes in a sentence ("a", "an" or none for plurals and mass nouns).
 SUBJECTS: dict[str, tuple[str, ...]] = {
-    "counterterrorism": ("a financing cell using hawala transfers", "a recruitment channel on encrypted messaging", "a safe-house network", "travel by members of a facilitator network", "procurement of dual-use components"),
-    "narcotics": ("a heroin consignment concealed in textile bales", "a methamphetamine precursor shipment", "a cannabis resin route", "couriers carrying synthetic opioids", "cocaine transhipment via containers"),
-    "human-smuggling": ("a migrant smuggling route using forged visas", "a smuggling network using lorries", "a document forgery workshop", "a sea crossing organised by brokers", "a ring facilitating visa overstays"),
-    "border-management": ("irregular crossings at night", "a biometric mismatch at the crossing", "vehicles with false compartments", "a staffing gap at a border post", "an anomaly in cross-border trade"),
-    "cybercrime": ("a phishing campaign against ministry staff", "ransomware affiliate infrastructure", "a SIM-swap fraud ring", "a vendor on a carding marketplace", "compromised e-visa portal accounts"),
-    "coast-guard": ("a fishing vessel switching off its AIS", "fuel smuggling at sea", "ship-to-ship transfers at night", "unregistered dhow traffic", "a gap in search-and-rescue coordination"),
-    "policing": ("arms trafficking between cities", "an extortion network targeting traders", "a sighting of a wanted person", "a vehicle theft ring exporting cars", "money laundering through property"),
+    "counterterrorism": (
+        "a financing cell using hawala transfers",
+        "a recruitment channel on encrypted messaging",
+        "a safe-house network",
+        "travel by members of a facilitator network",
+        "procurement of dual-use components",
+    ),
+    "narcotics": (
+        "a heroin consignment concealed in textile bales",
+        "a methamphetamine precursor shipment",
+        "a cannabis resin route",
+        "couriers carrying synthetic opioids",
+        "cocaine transhipment via containers",
+    ),
+    "human-smuggling": (
+        "a migrant smuggling route using forged visas",
+        "a smuggling network using lorries",
+        "a document forgery workshop",
+        "a sea crossing organised by brokers",
+        "a ring facilitating visa overstays",
+    ),
+    "border-management": (
+        "irregular crossings at night",
+        "a biometric mismatch at the crossing",
+        "vehicles with false compartments",
+        "a staffing gap at a border post",
+        "an anomaly in cross-border trade",
+    ),
+    "cybercrime": (
+        "a phishing campaign against ministry staff",
+        "ransomware affiliate infrastructure",
+        "a SIM-swap fraud ring",
+        "a vendor on a carding marketplace",
+        "compromised e-visa portal accounts",
+    ),
+    "coast-guard": (
+        "a fishing vessel switching off its AIS",
+        "fuel smuggling at sea",
+        "ship-to-ship transfers at night",
+        "unregistered dhow traffic",
+        "a gap in search-and-rescue coordination",
+    ),
+    "policing": (
+        "arms trafficking between cities",
+        "an extortion network targeting traders",
+        "a sighting of a wanted person",
+        "a vehicle theft ring exporting cars",
+        "money laundering through property",
+    ),
 }
 
 OPENINGS = (
@@ -69,7 +145,14 @@ ASSESSMENTS = (
     "Assessment: the activity is likely to continue over the next quarter unless the route through {place} is disrupted.",
     "Recommended action: raise it with the Joint Working Group's sub-group on {domain_label} at its next meeting.",
 )
-SOURCES = ("Human source, reliable in the past (B2)", "Seizure report and laboratory analysis", "Partner liaison briefing", "Open sources, corroborated", "Financial intelligence unit referral", "Maritime surveillance feed")
+SOURCES = (
+    "Human source, reliable in the past (B2)",
+    "Seizure report and laboratory analysis",
+    "Partner liaison briefing",
+    "Open sources, corroborated",
+    "Financial intelligence unit referral",
+    "Maritime surveillance feed",
+)
 RETURN_COMMENTS = (
     "Please add the source grading and the date of the last sighting.",
     "The TLP looks too open for this content; please consider AMBER.",
@@ -135,8 +218,13 @@ class TextMaker:
         r = self.rng
         place, place2 = r.sample(self._places(domain), 2)
         return template.format(
-            place=place, place2=place2, alias=r.choice(ALIASES), vessel=r.choice(VESSELS), company=r.choice(COMPANIES),
-            subject=r.choice(SUBJECTS[domain]), domain_label=SEED_DOMAINS[domain].lower(),
+            place=place,
+            place2=place2,
+            alias=r.choice(ALIASES),
+            vessel=r.choice(VESSELS),
+            company=r.choice(COMPANIES),
+            subject=r.choice(SUBJECTS[domain]),
+            domain_label=SEED_DOMAINS[domain].lower(),
         )
 
     def title(self, domain: str) -> str:
@@ -162,7 +250,15 @@ def demo_items(count: int, now: datetime, *, seed: int = 2026, summary_bytes: in
     text = TextMaker(rng, summary_bytes)
     domains = list(SEED_DOMAINS)
     tlps = [t.value for t in Tlp]
-    outbound = [Status.DRAFT, Status.IN_REVIEW, Status.RETURNED, Status.APPROVED, Status.SHARED, Status.ACKNOWLEDGED, Status.CLOSED]
+    outbound = [
+        Status.DRAFT,
+        Status.IN_REVIEW,
+        Status.RETURNED,
+        Status.APPROVED,
+        Status.SHARED,
+        Status.ACKNOWLEDGED,
+        Status.CLOSED,
+    ]
     outbound_weights = [8, 10, 4, 14, 26, 30, 8]
     inbound = [Status.RECEIVED, Status.ACTIONED, Status.CLOSED]
     authors = [DEMO_OFFICER] + [name for name, _ in DEMO_COLLEAGUES]
@@ -184,7 +280,9 @@ def demo_items(count: int, now: datetime, *, seed: int = 2026, summary_bytes: in
             origin = DEMO_MINISTRY
             status = outbound[i % len(outbound)] if i < 20 else rng.choices(outbound, weights=outbound_weights)[0]
             # the review queue is mostly colleagues' work, so `demo` has something to approve
-            author = rng.choice(authors[1:]) if status is Status.IN_REVIEW and rng.random() < 0.8 else rng.choice(authors)
+            author = (
+                rng.choice(authors[1:]) if status is Status.IN_REVIEW and rng.random() < 0.8 else rng.choice(authors)
+            )
             extra = rng.sample(["PK-ANF", "PK-NDMA"], k=rng.choice([0, 0, 1]))
             recipients = tuple(sorted({"TR-MOI", *extra})) if tlp != "RED" or rng.random() < 0.7 else ("TR-MOI",)
             # created ≤ submitted ≤ approved or returned (= updated) ≤ now, however recent the record
@@ -241,12 +339,19 @@ def build_demo(
             earlier = True
     if earlier:
         _remove_demo_files(path.parent)  # the earlier demo's cards, bundles and receipts: they belong to it
-    vault = Vault.create(path, DEMO_MINISTRY, DEMO_OFFICER, DEMO_PASSPHRASE, clock=clock, extra_meta={"demo": "1"}, kdf_profile="minimum")
+    vault = Vault.create(
+        path, DEMO_MINISTRY, DEMO_OFFICER, DEMO_PASSPHRASE, clock=clock, extra_meta={"demo": "1"}, kdf_profile="minimum"
+    )
     try:
         session = vault.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
         for name, role in DEMO_COLLEAGUES:
             session.add_officer(name, role, DEMO_PASSPHRASE, kdf_profile="minimum")
-        session.ingest(demo_items(records, clock(), seed=seed, summary_bytes=summary_bytes), total=records, progress=progress, action="demo")
+        session.ingest(
+            demo_items(records, clock(), seed=seed, summary_bytes=summary_bytes),
+            total=records,
+            progress=progress,
+            action="demo",
+        )
         if counterpart:
             _build_counterpart(session, path, clock, seed)
         vault.db.checkpoint()
@@ -255,7 +360,9 @@ def build_demo(
     return DemoResult(path, records, demo_notes(path, counterpart=counterpart))
 
 
-def open_or_build(path: Path, *, records: int = 300, progress: Progress | None = None, clock: Clock = utcnow) -> tuple[DemoResult, bool]:
+def open_or_build(
+    path: Path, *, records: int = 300, progress: Progress | None = None, clock: Clock = utcnow
+) -> tuple[DemoResult, bool]:
     """The demo store at `path` as the user left it, or a new one when there is none; (result, built).
 
     Anything at `path` that is not a demo store is refused, untouched.
@@ -327,7 +434,11 @@ def demo_notes(path: Path, *, counterpart: bool = True, command: str = "liaison"
     directory = path.parent
     tr_path = counterpart_path(path)
     tr_officers = ", ".join(f"{n} ({r})" for n, r in COUNTERPART_COLLEAGUES)
-    pending, receipt, onward = directory / PENDING_BUNDLE, directory / "to-tr-moi.receipt", directory / "to-tr-moi.bundle"
+    pending, receipt, onward = (
+        directory / PENDING_BUNDLE,
+        directory / "to-tr-moi.receipt",
+        directory / "to-tr-moi.bundle",
+    )
     pk = f"{command} --store {path} --officer {DEMO_OFFICER}"
     tr = f"{command} --store {tr_path} --officer {DEMO_OFFICER}"
     return [
@@ -387,7 +498,9 @@ def counterpart_items(count: int, now: datetime, *, seed: int) -> Iterator[Inges
             summary=text.summary(domain),
             source=rng.choice(SOURCES),
             releasable_to=recipients,
-            reviews=((author, "submit", submitted, ""), (reviewer, "approve", updated, "")) if i % 7 else ((author, "submit", submitted, ""),),
+            reviews=((author, "submit", submitted, ""), (reviewer, "approve", updated, ""))
+            if i % 7
+            else ((author, "submit", submitted, ""),),
         )
 
 
@@ -401,7 +514,15 @@ def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> N
     tr_path = counterpart_path(pk_path)
     if tr_path.exists():
         _remove_demo(tr_path)
-    vault = Vault.create(tr_path, COUNTERPART_MINISTRY, DEMO_OFFICER, DEMO_PASSPHRASE, clock=clock, extra_meta={"demo": "1"}, kdf_profile="minimum")
+    vault = Vault.create(
+        tr_path,
+        COUNTERPART_MINISTRY,
+        DEMO_OFFICER,
+        DEMO_PASSPHRASE,
+        clock=clock,
+        extra_meta={"demo": "1"},
+        kdf_profile="minimum",
+    )
     try:
         tr = vault.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
         for name, role in COUNTERPART_COLLEAGUES:
@@ -409,7 +530,9 @@ def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> N
         with tr.act("demo", "reference counters") as s:
             # the PK-MOI demo already holds TR-MOI records: continue their numbering so references never clash
             with pk.db.read() as pk_s:
-                counters = pk_s.execute(select(Meta.key, Meta.value).where(Meta.key.like(f"seq:{COUNTERPART_MINISTRY}:%"))).all()
+                counters = pk_s.execute(
+                    select(Meta.key, Meta.value).where(Meta.key.like(f"seq:{COUNTERPART_MINISTRY}:%"))
+                ).all()
             for key, value in counters:
                 s.merge(Meta(key=key, value=value))
         tr.ingest(counterpart_items(COUNTERPART_RECORDS, clock(), seed=seed), total=COUNTERPART_RECORDS, action="demo")
@@ -434,7 +557,12 @@ def _demo_ledger(pk: Session, clock: Clock) -> None:
     with pk.act("demo", "sharing ledger") as s:
         rows = s.execute(
             select(Record.id, Record.status, Record.updated_at)
-            .join(RecordParty, (RecordParty.record_id == Record.id) & (RecordParty.ministry == COUNTERPART_MINISTRY) & RecordParty.is_origin.is_(False))
+            .join(
+                RecordParty,
+                (RecordParty.record_id == Record.id)
+                & (RecordParty.ministry == COUNTERPART_MINISTRY)
+                & RecordParty.is_origin.is_(False),
+            )
             .where(Record.origin == DEMO_MINISTRY, Record.status.in_([Status.SHARED.value, Status.ACKNOWLEDGED.value]))
             .order_by(Record.updated_at, Record.id)
         ).all()
@@ -445,13 +573,29 @@ def _demo_ledger(pk: Session, clock: Clock) -> None:
             acked = all(r.status == Status.ACKNOWLEDGED.value for r in group)
             bundle_id = uuidlib.UUID(int=random.Random(seq).getrandbits(128), version=4).hex
             acked_at = min(sent_at + timedelta(days=1), clock())  # a receipt a day later, never in the future
-            s.add(BundleLog(bundle_id=bundle_id, direction="out", peer=COUNTERPART_MINISTRY, seq=seq, header_sha256="0" * 64, at=sent_at, officer=DEMO_OFFICER, records=len(group), receipt_at=acked_at if acked else None))
+            s.add(
+                BundleLog(
+                    bundle_id=bundle_id,
+                    direction="out",
+                    peer=COUNTERPART_MINISTRY,
+                    seq=seq,
+                    header_sha256="0" * 64,
+                    at=sent_at,
+                    officer=DEMO_OFFICER,
+                    records=len(group),
+                    receipt_at=acked_at if acked else None,
+                )
+            )
             s.flush()
             status = {r.id: r.status for r in group}
             items = [
                 {
-                    "bundle_id": bundle_id, "record_uuid": obj["uuid"], "record_id": rid, "reference": obj["reference"],
-                    "revision": obj["revision"], "content_sha256": record_hash(obj),
+                    "bundle_id": bundle_id,
+                    "record_uuid": obj["uuid"],
+                    "record_id": rid,
+                    "reference": obj["reference"],
+                    "revision": obj["revision"],
+                    "content_sha256": record_hash(obj),
                     "acknowledged_at": acked_at if status[rid] == Status.ACKNOWLEDGED.value else None,
                 }
                 for rid, obj in record_objects(pk, s, [r.id for r in group])
