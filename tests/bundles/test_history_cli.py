@@ -71,3 +71,23 @@ def test_withdraw_from_the_command_line(pair: Pair) -> None:
     shown = pair.tr.show(ref)
     assert shown["withdrawal"]["reason"] == "The source recanted.\nDo not act on this report.\n"
     assert pair.tr.ok("bundles", "list", "--json").json()[0]["withdrawals"] == 1
+
+
+def test_activity_of_a_record_on_both_sides(pair: Pair) -> None:
+    ref = pair.refs["amber3"]
+    bundle, receipt = pair.path("1.bundle"), pair.path("1.receipt")
+    pair.pk.ok("export", "--to", "TR-MOI", "--out", str(bundle))
+    pair.tr.ok("import", str(bundle), "--receipt-out", str(receipt))
+    pair.pk.ok("import", str(receipt))
+    pk = pair.pk.ok("activity", ref, "--json").json()
+    assert [e["kind"] for e in pk] == ["created", "submitted", "approved", "shared", "acknowledged"]
+    assert (
+        pk[3]["counterpart"] == "TR-MOI"
+        and pk[3]["revision"] == 1
+        and set(pk[0]) == {"at", "kind", "officer", "revision", "counterpart", "bundle_id", "comment"}
+    )
+    tr = pair.tr.ok("activity", ref, "--json").json()
+    assert [e["kind"] for e in tr] == ["created", "received"] and tr[1]["counterpart"] == "PK-MOI"
+    text = pair.pk.ok("activity", ref).out.splitlines()
+    assert text[3].split()[2:] == ["shared", "alice", "revision", "1", "to", "TR-MOI"]
+    assert_refused(pair.pk.cli("activity", "PK-MOI-2026-99999"), "no record PK-MOI-2026-99999")

@@ -31,6 +31,27 @@ def cmd_bundles_list(ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_activity(ctx: Context) -> int:
+    args = ctx.args
+    events = ctx.session().record_activity(args.ref)
+    if args.json:
+        emit_json([e.to_json() for e in events])
+        return EXIT_OK
+    for e in events:
+        parts = [f"{e.at:%Y-%m-%d %H:%M}", f"{e.kind:<15}", visible(e.officer) or "-"]
+        if e.revision is not None:
+            parts.append(f"revision {e.revision}")
+        if e.counterpart:
+            parts.append(
+                ("to " if e.kind in ("shared", "withdrawal-sent") else "from " if e.kind == "received" else "by ")
+                + e.counterpart
+            )
+        if e.comment:
+            parts.append(visible(e.comment))
+        print("  ".join(parts))
+    return EXIT_OK
+
+
 def cmd_withdraw(ctx: Context) -> int:
     args = ctx.args
     reason = read_text_arg(args.reason, args.reason_file, "reason") or ""
@@ -52,6 +73,10 @@ def register(commands: Commands) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--direction", choices=("sent", "received"), help="only bundles sent or only bundles received")
     p.add_argument("--counterpart", metavar="CODE", help="only bundles to or from this ministry")
+
+    p = commands.add("activity", cmd_activity, "everything that happened to one record, oldest first")
+    p.add_argument("ref", metavar="REF")
+    p.add_argument("--json", action="store_true")
 
     p = commands.add(
         "withdraw",
