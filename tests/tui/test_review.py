@@ -26,8 +26,8 @@ def status_text(screen: ReviewScreen) -> str:
     return str(screen.query_one("#review-status", Static).content)
 
 
-async def test_approve_takes_the_record_out_of_the_queue(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
-    """A reviewer presses `a` on the oldest record by someone else: approved in the store, gone from the queue."""
+async def test_approve_asks_first_then_takes_the_record_out_of_the_queue(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """`a` on the oldest record by someone else asks first; enter approves (no comment needed) and the queue moves on."""
     app = make_app(officer="kestrel")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_queue(pilot, app, "kestrel")
@@ -37,10 +37,34 @@ async def test_approve_takes_the_record_out_of_the_queue(make_app: Callable[...,
         assert screen.current == first.reference
         await pilot.press("a")
         await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, CommentModal) and not modal.required
+        assert reader.get_record(first.reference).row.status.value == "in-review"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
         assert reader.get_record(first.reference).row.status.value == "approved"
         assert first.reference not in [r.reference for r in screen.rows]
         assert screen.current == queue[1].reference
         assert screen.query_one("#queue", DataTable).row_count == len(queue) - 1
+
+
+async def test_approve_with_a_comment_and_escape_approves_nothing(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """Escape at the approve question changes nothing; a comment typed there is kept with the approval."""
+    app = make_app(officer="kestrel")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_queue(pilot, app, "kestrel")
+        reference = screen.current
+        assert reference is not None
+        await pilot.press("a", "escape")
+        await settle(pilot)
+        assert app.screen is screen
+        assert reader.get_record(reference).row.status.value == "in-review"
+        await pilot.press("a", *"Matches the seizure log", "enter")
+        await settle(pilot)
+        detail = reader.get_record(reference)
+        assert detail.row.status.value == "approved"
+        assert detail.reviews[-1].action == "approve" and detail.reviews[-1].comment == "Matches the seizure log"
 
 
 async def test_next_previous_and_return_with_a_comment(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
@@ -62,18 +86,48 @@ async def test_next_previous_and_return_with_a_comment(make_app: Callable[..., L
         assert detail.reviews[-1].action == "return" and detail.reviews[-1].comment == "Grade the source, please"
 
 
-async def test_return_without_comment_is_refused_by_the_store(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
-    """An empty comment goes to the store, which refuses; the screen says why and the record stays in review."""
+async def test_return_without_comment_keeps_the_dialog_open(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """Enter with no comment: the dialog stays, says a comment is needed, and what is typed next is the comment, not queue keys."""
     app = make_app(officer="kestrel")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_queue(pilot, app, "kestrel")
         reference = screen.current
         assert reference is not None
-        await pilot.press("r")
-        await pilot.press("enter")
+        await pilot.press("r", "enter")
         await settle(pilot)
-        assert status_text(screen) == "return refused: a return needs a comment saying what to change"
-        assert reader.get_record(reference).row.status.value == "in-review"
+        modal = app.screen
+        assert isinstance(modal, CommentModal)
+        assert str(modal.query_one(".prompt-error", Static).content) == "A comment is needed: say what the author should change."
+        assert modal.query_one(".prompt-error").display
+        await pilot.press(*"an", "enter")  # `a` and `n` would approve and move on in the queue
+        await settle(pilot)
+        assert app.screen is screen
+        detail = reader.get_record(reference)
+        assert detail.row.status.value == "returned" and detail.reviews[-1].comment == "an"
+
+
+async def test_own_records_are_marked_and_can_be_hidden(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """The admin's own records read `you` in the author column; `m` hides them and shows them again."""
+    queue = reader.review_queue()
+    own = [r.reference for r in queue if r.author == "demo"]
+    assert own and len(own) < len(queue)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_queue(pilot, app, "demo")
+        table = screen.query_one("#queue", DataTable)
+        authors = {r.reference: str(table.get_cell(r.reference, "author")) for r in queue}
+        assert {ref for ref, author in authors.items() if author == "you"} == set(own)
+        title = str(screen.query_one("#queue-title", Static).content)
+        assert f"{len(own)} yours, marked 'you' (m hides them)" in title
+        await pilot.press("m")
+        await settle(pilot)
+        assert table.row_count == len(queue) - len(own)
+        assert not set(own) & {r.reference for r in screen.shown}
+        assert screen.current not in own
+        assert f"{len(own)} yours, hidden (m shows them)" in str(screen.query_one("#queue-title", Static).content)
+        await pilot.press("m")
+        await settle(pilot)
+        assert table.row_count == len(queue)
 
 
 async def test_four_eyes_refusal_is_shown(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
@@ -85,7 +139,7 @@ async def test_four_eyes_refusal_is_shown(make_app: Callable[..., LiaisonApp], r
         while screen.current != own.reference:
             await pilot.press("n")
             await settle(pilot)
-        await pilot.press("a")
+        await pilot.press("a", "enter")
         await settle(pilot)
         assert status_text(screen) == f"approve refused: four-eyes policy: demo authored {own.reference}"
         assert reader.get_record(own.reference).row.status.value == "in-review"
@@ -98,7 +152,7 @@ async def test_officer_role_may_not_approve(make_app: Callable[..., LiaisonApp],
         screen = await open_queue(pilot, app, "heron")
         reference = screen.current
         assert reference is not None
-        await pilot.press("a")
+        await pilot.press("a", "enter")
         await settle(pilot)
         assert status_text(screen) == "approve refused: role officer may not approve"
         assert reader.get_record(reference).row.status.value == "in-review"
@@ -119,6 +173,17 @@ async def test_comment_modal_escape_sends_nothing(make_app: Callable[..., Liaiso
         await settle(pilot)
         assert app.screen is screen
         assert reader.get_record(reference).row.status.value == "in-review"
+
+
+async def test_narrow_queue_stacks_the_record_under_the_list(make_app: Callable[..., LiaisonApp]) -> None:
+    """At 80×24 the record pane sits under the queue at full width (readable), not squeezed beside it."""
+    app = make_app(officer="kestrel")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_queue(pilot, app, "kestrel")
+        queue_pane, record = screen.query_one("#queue-pane").region, screen.query_one("#review-record").region
+        assert screen.has_class("-narrow")
+        assert record.y >= queue_pane.bottom and record.width >= 78 and record.height >= 6
+        assert screen.query_one("#queue", DataTable).row_count > 0
 
 
 async def test_enter_opens_the_highlighted_record(make_app: Callable[..., LiaisonApp]) -> None:

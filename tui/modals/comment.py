@@ -1,47 +1,50 @@
-"""Ask for a review comment (returning a record needs one); `enter` sends, `escape` cancels."""
+"""Ask for a review comment: required to return a record (the box stays open until one is typed), optional to approve."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.widgets import Input, Static
+from textual.binding import BindingType
+from textual.widgets import Input
 
-from tui.screens.base import LiaisonModal
+from tui.modals.prompt import PromptModal
 
 
-class CommentModal(LiaisonModal):
-    """Dismisses with the comment typed, or None when cancelled (the store judges an empty one)."""
+class CommentModal(PromptModal[str | None]):
+    """Dismisses with the comment typed (maybe empty when not `required`), or None when cancelled."""
 
-    DEFAULT_CSS = """
-    CommentModal {
-        align: center middle;
-        & > Vertical { width: 80; height: auto; padding: 1 2; border: thick $accent; background: $surface; }
-        & #comment-keys { margin-top: 1; color: $text-muted; }
-    }
-    """
+    BINDINGS: ClassVar[list[BindingType]] = []
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", tooltip="Close without sending.", id="comment.cancel"),
-    ]
+    def __init__(
+        self,
+        title: str | Text,
+        *,
+        required: bool = True,
+        placeholder: str = "what should the author change?",
+        verb: str = "send",
+    ) -> None:
+        super().__init__(title)
+        self.required = required
+        self.placeholder = placeholder
+        self.verb = verb
 
-    def __init__(self, title: str) -> None:
-        super().__init__()
-        self.title_text = title
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder=self.placeholder, id="comment", select_on_focus=False)
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.title_text, markup=False, classes="modal-title")
-            yield Input(placeholder="what should the author change?", id="comment")
-            yield Static("enter: send    escape: cancel", id="comment-keys")
+    def keys_line(self) -> str:
+        return f"enter: {self.verb}    escape: cancel"
 
     @on(Input.Submitted, "#comment")
     def _send(self, message: Input.Submitted) -> None:
         message.stop()
+        if self.required and not message.value.strip():
+            self.error = "A comment is needed: say what the author should change."
+            return
         self.dismiss(message.value)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    @on(Input.Changed, "#comment")
+    def _typing(self) -> None:
+        self.error = ""

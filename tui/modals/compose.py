@@ -3,35 +3,39 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static, TextArea
 
 from store.errors import LiaisonError
 from store.records import RecordDetail
 from store.service import Changes, Draft, Session
+from store.text import visible
 from store.vocab import Tlp
-from tui.messages import SaveDone, SaveRefused, VocabularyLoaded
+from tui.messages import SaveDone, VocabularyLoaded
 from tui.screens.base import LiaisonModal, ResumePoint
 from tui.widgets.status_line import StatusLine
 
 DEFAULT_TLP = Tlp.AMBER.value
 FIELDS = ("domain", "tlp", "releasable_to", "title", "summary", "source", "notes")
-#: Which form field to point at when the store's refusal mentions a word.
-FIELD_HINTS = (
-    ("title", "#title"),
-    ("domain", "#domain"),
-    ("tlp", "#tlp"),
-    ("ministry", "#releasable"),
-    ("summary", "#summary"),
-    ("source", "#source"),
-    ("notes", "#notes"),
-)
+#: The form widget of each field a store error can name (`LiaisonError.field`).
+FIELD_WIDGETS = {
+    "domain": "#domain",
+    "tlp": "#tlp",
+    "releasable_to": "#releasable",
+    "title": "#title",
+    "summary": "#summary",
+    "source": "#source",
+    "notes": "#notes",
+}
 
 
 def values_of(detail: RecordDetail) -> dict[str, Any]:
@@ -50,6 +54,46 @@ def values_of(detail: RecordDetail) -> dict[str, Any]:
 
 class ComposeModal(LiaisonModal):
     """Dismisses with the saved reference, or None when the officer discards the form."""
+
+    DEFAULT_CSS = """
+    ComposeModal {
+        align: center middle;
+        & #compose-box {
+            width: 100%; max-width: 110; height: 100%; max-height: 36;
+            padding: 0 2; border: thick $accent; background: $surface;
+        }
+        & .modal-title { text-style: bold; color: $text-accent; margin: 0; }
+        & .compose-row { height: 1; margin-top: 1; }
+        & .compose-row Select, & .compose-row Input { width: 1fr; }
+        & .field-label { width: 9; color: $text-muted; padding: 0 1 0 0; }
+        & .field-label.short { width: 5; margin-left: 2; }
+        & .field-label.wide { width: 100%; }
+        & #tlp { width: 18; }
+        & #compose-middle { height: 1fr; margin-top: 1; }
+        & #releasable-pane { width: 2fr; max-width: 40; margin-right: 2; }
+        & #releasable { height: 1fr; }
+        & #summary-pane { width: 3fr; }
+        & #summary { height: 1fr; }
+        & #submit { margin-top: 1; }
+        & #compose-error { margin-top: 1; padding: 0; }
+        & #compose-keys { color: $text-muted; margin-top: 1; }
+        & .-invalid, & .-invalid > SelectCurrent { background: $error 30%; }
+    }
+    ComposeModal.-short {
+        & .compose-row, & #compose-middle, & #submit, & #compose-error { margin-top: 0; }
+        & #compose-keys { display: none; }
+    }
+    """
+
+    #: Below 30 rows the form drops its blank lines and keys line (the footer of `?` still lists the keys).
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (30, "-tall")]
+
+    @dataclass
+    class Refused(Message):
+        """The store refused the form: its one-line reason and the field it names (if any)."""
+
+        reason: str
+        field: str | None
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", tooltip="Save the record (validated by the store).", id="compose.save"),
@@ -73,9 +117,9 @@ class ComposeModal(LiaisonModal):
         self.saving = False
 
     def compose(self) -> ComposeResult:
-        heading = f"Edit {self.reference}" if self.reference else "New record"
+        heading = Text(f"Edit {visible(self.reference)}" if self.reference else "New record")
         with Vertical(id="compose-box"):
-            yield Static(heading, classes="modal-title", markup=False)
+            yield Static(heading, classes="modal-title")
             with Horizontal(classes="compose-row"):
                 yield Label("Domain", classes="field-label")
                 yield Select[str]([], prompt="choose a domain", id="domain", compact=True)
@@ -86,7 +130,10 @@ class ComposeModal(LiaisonModal):
             with Horizontal(classes="compose-row"):
                 yield Label("Title", classes="field-label")
                 yield Input(
-                    placeholder="one line, no sensitive detail beyond what the TLP allows", id="title", compact=True
+                    placeholder="one line, no sensitive detail beyond what the TLP allows",
+                    id="title",
+                    compact=True,
+                    select_on_focus=False,
                 )
             with Horizontal(id="compose-middle"):
                 with Vertical(id="releasable-pane"):
@@ -97,10 +144,20 @@ class ComposeModal(LiaisonModal):
                     yield TextArea(id="summary", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
             with Horizontal(classes="compose-row"):
                 yield Label("Source", classes="field-label")
-                yield Input(placeholder="how the information was obtained, and its grading", id="source", compact=True)
+                yield Input(
+                    placeholder="how the information was obtained, and its grading",
+                    id="source",
+                    compact=True,
+                    select_on_focus=False,
+                )
             with Horizontal(classes="compose-row"):
                 yield Label("Notes", classes="field-label")
-                yield Input(placeholder="internal notes (encrypted like everything else)", id="notes", compact=True)
+                yield Input(
+                    placeholder="internal notes (encrypted like everything else)",
+                    id="notes",
+                    compact=True,
+                    select_on_focus=False,
+                )
             yield Checkbox("Submit for review when saved", value=self._submit_initially, id="submit", compact=True)
             yield StatusLine(error=True, hide_when_empty=True, id="compose-error")
             yield Static("ctrl+s: save    escape: discard    tab: next field", id="compose-keys")
@@ -119,10 +176,12 @@ class ComposeModal(LiaisonModal):
 
     @on(VocabularyLoaded)
     def _vocabulary(self, message: VocabularyLoaded) -> None:
-        self.query_one("#domain", Select).set_options([(label, slug) for slug, label in message.domains])
+        self.query_one("#domain", Select).set_options([(Text(visible(label)), slug) for slug, label in message.domains])
         releasable = self.query_one("#releasable", SelectionList)
         releasable.clear_options()
-        releasable.add_options([(f"{code}  {name}", code) for code, name, is_self in message.ministries if not is_self])
+        releasable.add_options(
+            [(Text(visible(f"{code}  {name}")), code) for code, name, is_self in message.ministries if not is_self]
+        )
         if releasable.option_count:
             releasable.highlighted = 0
         self._fill(self._pending_values)
@@ -182,7 +241,7 @@ class ComposeModal(LiaisonModal):
                 session.edit_record(self.reference, Changes(**changed))
                 reference = self.reference
         except LiaisonError as exc:
-            self.post_message(SaveRefused(str(exc)))
+            self.post_message(self.Refused(str(exc), exc.field))
             return
         self.post_message(SaveDone(reference))
 
@@ -191,17 +250,15 @@ class ComposeModal(LiaisonModal):
         self.saving = False
         self.dismiss(message.reference)
 
-    @on(SaveRefused)
-    def _refused(self, message: SaveRefused) -> None:
+    @on(Refused)
+    def _refused(self, message: Refused) -> None:
         self.saving = False
         self._show_error(message.reason)
-        lowered = message.reason.lower()
-        for word, selector in FIELD_HINTS:
-            if word in lowered:
-                field = self.query_one(selector, Widget)
-                field.add_class("-invalid")
-                field.focus()
-                break
+        selector = FIELD_WIDGETS.get(message.field or "")
+        if selector is not None:
+            field = self.query_one(selector, Widget)
+            field.add_class("-invalid")
+            field.focus()
 
     def worker_failed(self, worker: Any) -> None:
         self.saving = False

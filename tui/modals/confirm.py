@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.modals.prompt import PromptModal, plain
 
-class ConfirmModal(ModalScreen[bool]):
+
+class ConfirmModal(PromptModal[bool]):
     """Ask before something that cannot be undone; dismisses with True or False."""
 
     DEFAULT_CSS = """
-    ConfirmModal {
-        align: center middle;
-        & > Vertical { width: 56; height: auto; padding: 1 2; border: thick $warning; background: $surface; }
-        & #confirm-keys { margin-top: 1; color: $text-muted; }
-    }
+    ConfirmModal > .prompt-box { width: 64; border: thick $warning; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -27,14 +24,15 @@ class ConfirmModal(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "No", tooltip="Answer no.", id="confirm.no"),
     ]
 
-    def __init__(self, question: str) -> None:
-        super().__init__()
+    CANCEL = False
+    KEYS = "y / enter: yes    n / escape: no"
+
+    def __init__(self, question: str | Text, title: str | Text = "Are you sure?") -> None:
+        super().__init__(title)
         self.question = question
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.question, markup=False)
-            yield Static("y / enter: yes    n / escape: no", id="confirm-keys")
+    def compose_body(self) -> ComposeResult:
+        yield Static(plain(self.question), classes="confirm-question")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)

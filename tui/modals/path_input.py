@@ -5,60 +5,54 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Vertical
-from textual.widgets import DirectoryTree, Input, Static
+from textual.binding import BindingType
+from textual.widgets import DirectoryTree, Input
 
-from tui.screens.base import LiaisonModal
+from tui.modals.prompt import PromptModal
+from tui.widgets.file_tree import FileTree
 
 
-class PathModal(LiaisonModal):
+class PathModal(PromptModal[Path | None]):
     """Dismisses with the path typed (or picked in the tree, when `browse`), or None when cancelled."""
 
     DEFAULT_CSS = """
     PathModal {
-        align: center middle;
-        & > Vertical { width: 90; height: auto; max-height: 90%; padding: 1 2; border: thick $accent; background: $surface; }
-        & DirectoryTree { height: 16; margin-top: 1; }
-        & #path-keys { margin-top: 1; color: $text-muted; }
+        & > .prompt-box { width: 90; }
+        & FileTree { height: 14; margin-top: 1; }
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", tooltip="Close without choosing a file.", id="path.cancel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = []
 
-    def __init__(self, title: str, default: Path | str = "", *, browse: Path | None = None) -> None:
-        super().__init__()
-        self.title_text = title
+    def __init__(self, title: str | Text, default: Path | str = "", *, browse: Path | None = None) -> None:
+        super().__init__(title)
         self.default = str(default)
         self.browse = browse
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.title_text, markup=False, classes="modal-title")
-            yield Input(value=self.default, placeholder="path to the file", id="path")
-            if self.browse is not None:
-                yield DirectoryTree(self.browse, id="path-tree")
-            keys = (
-                "enter: choose    tab: the file tree    escape: cancel"
-                if self.browse is not None
-                else "enter: choose    escape: cancel"
-            )
-            yield Static(keys, id="path-keys")
+    def compose_body(self) -> ComposeResult:
+        yield Input(value=self.default, placeholder="path to the file", id="path", select_on_focus=False)
+        if self.browse is not None:
+            yield FileTree(self.browse, id="path-tree")
+
+    def keys_line(self) -> str:
+        return (
+            "enter: choose    tab: the file tree    escape: cancel"
+            if self.browse is not None
+            else "enter: choose    escape: cancel"
+        )
 
     @on(Input.Submitted, "#path")
     def _typed(self, message: Input.Submitted) -> None:
         message.stop()
         if message.value.strip():
             self.dismiss(Path(message.value.strip()).expanduser())
+        else:
+            self.error = "Type a path, or escape to cancel."
 
     @on(DirectoryTree.FileSelected)
     def _picked(self, message: DirectoryTree.FileSelected) -> None:
         message.stop()
         self.dismiss(Path(message.path))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
