@@ -26,7 +26,9 @@ def status_text(screen: ReviewScreen) -> str:
     return str(screen.query_one("#review-status", Static).content)
 
 
-async def test_approve_asks_first_then_takes_the_record_out_of_the_queue(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+async def test_approve_asks_first_then_takes_the_record_out_of_the_queue(
+    make_app: Callable[..., LiaisonApp], reader: Session
+) -> None:
     """`a` on the oldest record by someone else asks first; enter approves (no comment needed) and the queue moves on."""
     app = make_app(officer="kestrel")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -49,7 +51,9 @@ async def test_approve_asks_first_then_takes_the_record_out_of_the_queue(make_ap
         assert screen.query_one("#queue", DataTable).row_count == len(queue) - 1
 
 
-async def test_approve_with_a_comment_and_escape_approves_nothing(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+async def test_approve_with_a_comment_and_escape_approves_nothing(
+    make_app: Callable[..., LiaisonApp], reader: Session
+) -> None:
     """Escape at the approve question changes nothing; a comment typed there is kept with the approval."""
     app = make_app(officer="kestrel")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -86,7 +90,9 @@ async def test_next_previous_and_return_with_a_comment(make_app: Callable[..., L
         assert detail.reviews[-1].action == "return" and detail.reviews[-1].comment == "Grade the source, please"
 
 
-async def test_return_without_comment_keeps_the_dialog_open(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+async def test_return_without_comment_keeps_the_dialog_open(
+    make_app: Callable[..., LiaisonApp], reader: Session
+) -> None:
     """Enter with no comment: the dialog stays, says a comment is needed, and what is typed next is the comment, not queue keys."""
     app = make_app(officer="kestrel")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -97,7 +103,10 @@ async def test_return_without_comment_keeps_the_dialog_open(make_app: Callable[.
         await settle(pilot)
         modal = app.screen
         assert isinstance(modal, CommentModal)
-        assert str(modal.query_one(".prompt-error", Static).content) == "A comment is needed: say what the author should change."
+        assert (
+            str(modal.query_one(".prompt-error", Static).content)
+            == "A comment is needed: say what the author should change."
+        )
         assert modal.query_one(".prompt-error").display
         await pilot.press(*"an", "enter")  # `a` and `n` would approve and move on in the queue
         await settle(pilot)

@@ -1,4 +1,4 @@
-"""SVG snapshots at 120×40 of each screen, on the fixture store (fixed clock, no cursor blink, relative store path)."""
+"""SVG snapshots at 120×40 of the unlock, browser and detail screens (review, compose, help: `test_snapshots_screens.py`), on the fixture store (fixed clock, no cursor blink, relative store path)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.conftest import OFFICERS, settle, unlock
+from tests.tui.conftest import settle, unlock
 from tui.app import LiaisonApp
 
 SIZE = (120, 40)
@@ -73,43 +73,6 @@ def test_record_detail(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -
     async def run_before(pilot: Pilot[Any]) -> None:
         await unlock(pilot)
         await pilot.press("j", "j", "enter")
-        await settle(pilot)
-
-    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
-
-
-def test_compose(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
-    """Compose: a half-filled new record with a recipient ticked, over the browser."""
-
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await unlock(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        await pilot.press(*"Dhow sightings off Jiwani", "tab", "space", "tab", *"Three dhows seen at night.")
-        await settle(pilot)
-
-    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
-
-
-def test_review_queue(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
-    """Review queue as a reviewer: oldest first on the left, the second record open on the right."""
-
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await unlock(pilot, OFFICERS["kestrel"])
-        await pilot.press("v")
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-
-    assert snap_compare(snap_app("kestrel"), terminal_size=SIZE, run_before=run_before)
-
-
-def test_help(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
-    """Help over the browser: every key of the screen, the table and the app, with what it does."""
-
-    async def run_before(pilot: Pilot[Any]) -> None:
-        await unlock(pilot)
-        await pilot.press("question_mark")
         await settle(pilot)
 
     assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)

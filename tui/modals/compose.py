@@ -65,15 +65,15 @@ class ComposeModal(LiaisonModal):
         & .modal-title { text-style: bold; color: $text-accent; margin: 0; }
         & .compose-row { height: 1; margin-top: 1; }
         & .compose-row Select, & .compose-row Input { width: 1fr; }
-        & .field-label { width: 9; color: $text-muted; padding: 0 1 0 0; }
-        & .field-label.short { width: 5; margin-left: 2; }
-        & .field-label.wide { width: 100%; }
+        & .compose-label { width: 9; color: $text-muted; padding: 0 1 0 0; }
+        & .compose-label.short { width: 5; margin-left: 2; }
+        & .compose-label.wide { width: 100%; height: 1; }
         & #tlp { width: 18; }
         & #compose-middle { height: 1fr; margin-top: 1; }
         & #releasable-pane { width: 2fr; max-width: 40; margin-right: 2; }
-        & #releasable { height: 1fr; }
+        & #releasable { height: 1fr; background: $boost; }
         & #summary-pane { width: 3fr; }
-        & #summary { height: 1fr; }
+        & #summary { height: 1fr; background: $boost; }
         & #submit { margin-top: 1; }
         & #compose-error { margin-top: 1; padding: 0; }
         & #compose-keys { color: $text-muted; margin-top: 1; }
@@ -86,7 +86,7 @@ class ComposeModal(LiaisonModal):
     """
 
     #: Below 30 rows the form drops its blank lines and keys line (the footer of `?` still lists the keys).
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (30, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 (Screen declares it without ClassVar)
 
     @dataclass
     class Refused(Message):
@@ -121,14 +121,14 @@ class ComposeModal(LiaisonModal):
         with Vertical(id="compose-box"):
             yield Static(heading, classes="modal-title")
             with Horizontal(classes="compose-row"):
-                yield Label("Domain", classes="field-label")
+                yield Label("Domain", classes="compose-label")
                 yield Select[str]([], prompt="choose a domain", id="domain", compact=True)
-                yield Label("TLP", classes="field-label short")
+                yield Label("TLP", classes="compose-label short")
                 yield Select[str](
                     [(t.value, t.value) for t in Tlp], value=DEFAULT_TLP, allow_blank=False, id="tlp", compact=True
                 )
             with Horizontal(classes="compose-row"):
-                yield Label("Title", classes="field-label")
+                yield Label("Title", classes="compose-label")
                 yield Input(
                     placeholder="one line, no sensitive detail beyond what the TLP allows",
                     id="title",
@@ -137,13 +137,15 @@ class ComposeModal(LiaisonModal):
                 )
             with Horizontal(id="compose-middle"):
                 with Vertical(id="releasable-pane"):
-                    yield Label("Releasable to (space toggles)", classes="field-label wide")
-                    yield SelectionList[str](id="releasable")
+                    yield Label("Releasable to", classes="compose-label wide")
+                    yield SelectionList[str](id="releasable", compact=True)
                 with Vertical(id="summary-pane"):
-                    yield Label("Summary (Markdown)", classes="field-label wide")
-                    yield TextArea(id="summary", soft_wrap=True, show_line_numbers=False, tab_behavior="focus")
+                    yield Label("Summary (Markdown)", classes="compose-label wide")
+                    yield TextArea(
+                        id="summary", soft_wrap=True, show_line_numbers=False, tab_behavior="focus", compact=True
+                    )
             with Horizontal(classes="compose-row"):
-                yield Label("Source", classes="field-label")
+                yield Label("Source", classes="compose-label")
                 yield Input(
                     placeholder="how the information was obtained, and its grading",
                     id="source",
@@ -151,7 +153,7 @@ class ComposeModal(LiaisonModal):
                     select_on_focus=False,
                 )
             with Horizontal(classes="compose-row"):
-                yield Label("Notes", classes="field-label")
+                yield Label("Notes", classes="compose-label")
                 yield Input(
                     placeholder="internal notes (encrypted like everything else)",
                     id="notes",
@@ -160,7 +162,9 @@ class ComposeModal(LiaisonModal):
                 )
             yield Checkbox("Submit for review when saved", value=self._submit_initially, id="submit", compact=True)
             yield StatusLine(error=True, hide_when_empty=True, id="compose-error")
-            yield Static("ctrl+s: save    escape: discard    tab: next field", id="compose-keys")
+            yield Static(
+                "ctrl+s: save    escape: discard    tab: next field    space: tick a ministry", id="compose-keys"
+            )
 
     def on_mount(self) -> None:
         self.query_one("#submit").display = self.reference is None

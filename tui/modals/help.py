@@ -31,7 +31,7 @@ class HelpModal(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpModal {
         align: center middle;
-        & > Vertical { width: 100; max-height: 90%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
+        & > Vertical { width: 100; max-width: 100%; max-height: 100%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }
         & #help-title { text-style: bold; padding: 1 0 0 0; }
         & #help-keys { height: auto; max-height: 30; }
         & #help-footer { color: $text-muted; padding: 0 0 1 0; }

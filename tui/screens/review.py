@@ -35,8 +35,12 @@ from tui.widgets.status_line import StatusLine
 from tui.widgets.tlp import tlp_text
 
 QUEUE_LIMIT = 500
-#: Cells the queue's columns other than the title take (reference, date, author, TLP and the cell padding).
-FIXED_COLUMNS = 17 + 10 + 8 + 12 + 2 * 5 + 2
+#: Cells the queue's columns other than the title take (reference, author, TLP, cell padding, scrollbar).
+FIXED_COLUMNS = 17 + 8 + 12 + 2 * 4 - 1
+#: Below this width the record is shown under the queue, not beside it.
+NARROW = 110
+#: The widest the queue gets beside the record.
+QUEUE_MAX = 84
 #: How the author column shows the officer's own records (four-eyes: someone else approves them).
 YOU = "you"
 
@@ -62,8 +66,8 @@ class ReviewScreen(LiaisonScreen):
     }
     """
 
-    #: Below 110 columns the record is shown under the queue, not beside it.
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (110, "-wide")]
+    #: Below `NARROW` columns the record is shown under the queue, not beside it.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]  # noqa: RUF012 (Screen declares it without ClassVar)
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -120,7 +124,6 @@ class ReviewScreen(LiaisonScreen):
         self.sub_title = "Review queue"
         table = self.query_one("#queue", DataTable)
         table.add_column("Reference", key="reference")
-        table.add_column("Date", key="date")
         table.add_column("Author", key="author")
         table.add_column("TLP", key="tlp")
         table.add_column("Title", key="title")
@@ -147,7 +150,9 @@ class ReviewScreen(LiaisonScreen):
         await self._fill()
 
     def _title_cells(self) -> int:
-        pane = self.query_one("#queue-pane").size.width or 76
+        """The title column's width: what the queue pane leaves (the pane is the whole width when narrow, else half)."""
+        width = self.size.width or self.app.size.width
+        pane = width - 3 if width < NARROW else min(QUEUE_MAX, width // 2)
         return max(12, pane - FIXED_COLUMNS)
 
     async def _fill(self) -> None:
@@ -161,7 +166,6 @@ class ReviewScreen(LiaisonScreen):
             own = row.author == officer
             table.add_row(
                 Text(row.reference),
-                f"{row.created_at:%Y-%m-%d}",
                 Text(YOU, style="bold") if own else Text(fit_text(visible(row.author), 8).rstrip()),
                 tlp_text(row.tlp),
                 Text(fit_text(visible(row.title), self._title_width)),

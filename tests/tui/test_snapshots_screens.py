@@ -1,0 +1,88 @@
+"""SVG snapshots of the review, compose, help, export, import and contacts screens at 80×24 and 120×40.
+
+On the fixture store (fixed clock, no cursor blink, store opened by a relative path so the paths drawn are
+the same on every machine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.tui.conftest import OFFICERS, settle, unlock
+from tui.app import LiaisonApp
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture
+def snap_app(
+    make_app: Callable[..., LiaisonApp], store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., LiaisonApp]:
+    """The app on the store opened by a relative path."""
+    monkeypatch.chdir(store_path.parent)
+
+    def make(officer: str | None = None, **settings: Any) -> LiaisonApp:
+        return make_app(officer, path=Path(store_path.name), **settings)
+
+    return make
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_compose_screen(snap_compare: Any, snap_app: Callable[..., LiaisonApp], size: tuple[int, int]) -> None:
+    """Compose: a half-filled new record with a recipient ticked; TLP selector and the summary's right edge inside the box."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*"Dhow sightings off Jiwani", "tab", "space", "tab", *"Three dhows seen at night.")
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_review_screen(snap_compare: Any, snap_app: Callable[..., LiaisonApp], size: tuple[int, int]) -> None:
+    """Review queue as the admin: own records marked `you`, the second record readable beside (wide) or under (narrow) the list."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot, OFFICERS["demo"])
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+
+    assert snap_compare(snap_app("demo"), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_review_approve_question(snap_compare: Any, snap_app: Callable[..., LiaisonApp], size: tuple[int, int]) -> None:
+    """Approve asks first: the record's reference and title, an optional comment field, the keys."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot, OFFICERS["kestrel"])
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("a")
+        await settle(pilot)
+
+    assert snap_compare(snap_app("kestrel"), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help_screen(snap_compare: Any, snap_app: Callable[..., LiaisonApp], size: tuple[int, int]) -> None:
+    """Help over the review queue: the whole box inside the terminal, every key with what it does."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=run_before)
