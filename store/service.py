@@ -646,10 +646,15 @@ class Session:
         self._keys()
         with self.db.read() as s:
             rec = self._record(s, reference)
-            return policy.available_actions(
+            actions = policy.available_actions(
                 self.actor, author=rec.author, status=Status(rec.status), origin=rec.origin, own_ministry=self.ministry,
                 four_eyes=self.four_eyes, reference=rec.reference,
             )
+            from store.withdrawals import withdrawal_in  # a withdrawn record cannot be withdrawn again
+
+            if policy.RecordAction.WITHDRAW in actions and withdrawal_in(self, s, rec.uuid) is not None:
+                actions = actions - {policy.RecordAction.WITHDRAW}
+            return actions
 
     def get_record(self, reference: str) -> RecordDetail:
         """Everything about one record, decrypted (an audited read)."""

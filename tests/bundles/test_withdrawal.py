@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import store.bundles
+import store.policy
 from store.bundles import export_bundle, import_bundle, plan_export
 from store.errors import NotFound, PolicyError, ValidationError
 from tests.bundles.conftest import Pair
@@ -26,7 +27,9 @@ def test_withdrawal_round_trip(pair: Pair) -> None:
     ref = pair.refs["green_shared"]
     pk = pair.pk.session()
     try:
+        assert store.policy.RecordAction.WITHDRAW in pk.available_actions(ref)
         info = pk.withdraw(ref, "Source retracted the report; do not act on it.")
+        assert store.policy.RecordAction.WITHDRAW not in pk.available_actions(ref)
         assert info.direction == "sent" and info.pending == ("TR-MOI",) and info.delivered == ()
         with pytest.raises(PolicyError, match="already withdrawn"):
             pk.withdraw(ref)
