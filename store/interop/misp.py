@@ -176,6 +176,19 @@ def _timestamp(name: str, value: Any, what: str) -> datetime:
         raise InteropRefused(f"{name}: {what} has an invalid timestamp {quote(value)}") from None
 
 
+def _event_time(name: str, event: dict[str, Any], key: str) -> datetime:
+    """When an event was last changed: its `timestamp`, else `publish_timestamp`, else its `date` (midnight UTC)."""
+    for field_name in ("timestamp", "publish_timestamp"):
+        if field_name in event:
+            return _timestamp(name, event[field_name], key)
+    if isinstance(event.get("date"), str):
+        try:
+            return datetime.strptime(event["date"], "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            raise InteropRefused(f"{name}: {key} has an invalid date {quote(event['date'])}") from None
+    raise InteropRefused(f"{name}: {key} has no timestamp and no date")
+
+
 def _attributes(event: dict[str, Any]) -> list[dict[str, Any]]:
     found = (
         [a for a in event.get("Attribute", []) if isinstance(a, dict)]
@@ -219,7 +232,7 @@ def parse_events(
         total += len(reports) + len(attributes)
         if total > MAX_OBJECTS:
             raise InteropRefused(f"{name}: more than {MAX_OBJECTS} reports and attributes")
-        when = _timestamp(name, event.get("timestamp", event.get("publish_timestamp", 0)), key)
+        when = _event_time(name, event, key)
         if reports:
             if attributes:
                 result.not_imported["attribute"] += len(attributes)

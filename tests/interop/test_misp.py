@@ -162,3 +162,13 @@ def test_control_character_in_an_attribute_refuses_the_file(stores: Stores) -> N
     ):
         import_misp(s, path, as_code="PK-MOI")
     assert store_fingerprint(stores.tr.path) == before
+
+
+def test_event_without_timestamp_takes_its_date(stores: Stores) -> None:
+    event = json.loads((FIXTURES / "misp_event_attributes.json").read_text())
+    del event["Event"]["timestamp"]
+    path = stores.path("dated.json")
+    path.write_text(json.dumps(event))
+    with session(stores.tr) as s:
+        import_misp(s, path, as_code="PK-MOI")
+    assert stores.tr.list_json()[0]["created_at"].startswith("2026-10-20T00:00:00")

@@ -453,3 +453,12 @@ def test_a_withdrawn_record_is_not_exported(stores: Stores) -> None:
     assert result.selection.included_refs == [stores.refs["clear"]]
     assert "1 withdrawn by its origin" in result.summary()
     assert "Heroin route via Gwadar" not in out.read_text()
+
+
+def test_imported_text_is_encrypted_at_rest(stores: Stores) -> None:
+    """Threat 5: the words of an imported report are nowhere in the store file or its side files as plaintext."""
+    from tests.liaison_helpers import find_plaintext
+
+    with session(stores.tr) as s:
+        import_stix(s, FIXTURES / "opencti_report.json")
+    assert find_plaintext(stores.tr.path, "Jiwani", "Confirmed by coast guard sighting", "Gwadar fishing fleet") == []
