@@ -683,11 +683,28 @@ def _batched(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def process_receipt(session: Session, path: Path) -> ReceiptResult:
-    """Check a receipt (sender contact, signature, addressed to us, for a bundle we sent) and mark what arrived acknowledged."""
+@dataclass(frozen=True)
+class ReceiptPreview:
+    """A receipt checked before it is processed: who sent it (signature verified), for which bundle we sent."""
+
+    path: Path
+    bundle_id: str
+    sender: str
+    sender_name: str
+    fingerprint: str
+    received_at: datetime
+    records: int
+    already_processed: bool
+
+    @property
+    def grouped_fingerprint(self) -> str:
+        return grouped_fingerprint(self.fingerprint)
+
+
+def _open_receipt(session: Session, path: Path) -> tuple[fmt.ReceiptEnvelope, ContactInfo, fmt.ReceiptBody]:
+    """Read a receipt and check it (sender contact, signature, addressed to us); its envelope, sender and body."""
     policy.require_role(session.actor, Role.REVIEWER, "import")
     keys = keyring_of(session)
-    path = Path(path).expanduser()
     data = read_limited(path, MAX_RECEIPT_FILE, "receipt")
     try:
         envelope = fmt.read_receipt(data)
@@ -708,10 +725,34 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
         body = fmt.open_receipt(envelope, keys.exchange_key)
     except BundleError as exc:
         raise _refused(path, exc) from None
+    return envelope, peer, body
+
+
+def _sent_log(s: OrmSession, path: Path, envelope: fmt.ReceiptEnvelope) -> BundleLog:
+    """The ledger entry of the bundle a receipt answers, which must have gone to the receipt's sender."""
+    log = s.get(BundleLog, envelope.bundle_id)
+    if log is None or log.direction != "out" or log.peer != envelope.sender:
+        raise _refused(path, f"receipt for a bundle never sent to {envelope.sender} ({envelope.bundle_id})")
+    return log
+
+
+def preview_receipt(session: Session, path: Path) -> ReceiptPreview:
+    """Check a receipt without processing it: the verified sender, the bundle it answers, whether it was seen."""
+    path = Path(path).expanduser()
+    envelope, peer, body = _open_receipt(session, path)
+    with session.db.read() as s:
+        log = _sent_log(s, path, envelope)
+        seen = s.get(Receipt, envelope.receipt_id) is not None
+        records = log.records
+    return ReceiptPreview(path, envelope.bundle_id, envelope.sender, peer.name, peer.fingerprint, body.received_at, records, seen)
+
+
+def process_receipt(session: Session, path: Path) -> ReceiptResult:
+    """Check a receipt (sender contact, signature, addressed to us, for a bundle we sent) and mark what arrived acknowledged."""
+    path = Path(path).expanduser()
+    envelope, _peer, body = _open_receipt(session, path)
     with session.act("receipt", envelope.bundle_id) as s:
-        log = s.get(BundleLog, envelope.bundle_id)
-        if log is None or log.direction != "out" or log.peer != envelope.sender:
-            raise _refused(path, f"receipt for a bundle never sent to {envelope.sender} ({envelope.bundle_id})")
+        log = _sent_log(s, path, envelope)
         if s.get(Receipt, envelope.receipt_id) is not None:
             return ReceiptResult(path, envelope.bundle_id, envelope.sender, 0, 0, 0, body.received_at, already_processed=True)
         acknowledged = mismatched = 0
