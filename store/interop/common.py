@@ -356,7 +356,9 @@ def load_json(path: Path, what: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
     except json.JSONDecodeError as exc:
-        raise InteropRefused(f"{path.name}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg})") from None
+        raise InteropRefused(
+            f"{path.name}: not valid JSON (line {exc.lineno} column {exc.colno}: {exc.msg.removesuffix(' at')})"
+        ) from None
     except RecursionError:
         raise InteropRefused(f"{path.name}: JSON nested too deeply") from None
 

@@ -15,11 +15,7 @@ from tui.cli.common import EXIT_OK, Commands, Context, Refused
 from tui.cli.sharing import output_path, parse_since
 
 FORCE_HELP = "replace an existing file (never a store, a database or a link)"
-HINTS = {
-    "as": "give --as CODE (the ministry the file comes from)",
-    "tlp": "give --tlp T (applied to unmarked reports)",
-    "domain": "give --domain D (applied to reports without a known domain label)",
-}
+HINTS = {"as": "give --as CODE", "tlp": "give --tlp T", "domain": "give --domain D"}
 
 
 def _export(ctx: Context, which: str) -> int:
