@@ -29,6 +29,8 @@ from crypto.seal import open_sealed, public_bytes_x25519, seal
 
 SLOT_VERSION = 1
 MAX_SLOT_BYTES = 8192
+#: A slot's officer name is shown in errors before anything is authenticated: it must be short and printable.
+MAX_OFFICER = 64
 KDF_CHECK_CONTEXT = b"liaison/slot/v1/kdf-check\n"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -75,6 +77,8 @@ class OfficerSlot:
         officer, wrapped = obj.get("officer"), obj.get("wrapped")
         if not isinstance(officer, str) or not isinstance(wrapped, str):
             raise MalformedData("key slot fields missing")
+        if not 1 <= len(officer) <= MAX_OFFICER or not officer.isprintable():
+            raise MalformedData("key slot officer name is not a short printable name")
         if not wrapped.isascii():
             raise MalformedData("key slot ciphertext is not base64 text")
         check = obj.get("kdf_check")

@@ -259,3 +259,12 @@ def test_a_slot_carries_a_check_of_its_kdf_parameters() -> None:
     assert open_slot(OfficerSlot.from_json(json.dumps(legacy)), b"pass") == secret
     with pytest.raises(MalformedData, match="parameter check"):
         OfficerSlot.from_json(json.dumps({**stored, "kdf_check": "x\n\x1b"}))
+
+
+@pytest.mark.parametrize("officer", ["", "bob\n", "bob\x1b[2J", "b\u202eob", "x" * 65, 7])
+def test_a_slot_officer_name_that_could_forge_an_error_is_malformed(officer: object) -> None:
+    """The slot's officer name reaches error messages before anything is verified: only short printable names load."""
+    slot, _ = create_slot("alice", b"pass", minimum_params())
+    stored = {**json.loads(slot.to_json()), "officer": officer}
+    with pytest.raises(MalformedData, match="key slot"):
+        OfficerSlot.from_json(json.dumps(stored))
