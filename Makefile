@@ -36,10 +36,13 @@ demo: $(VENV)/.installed
 demo-reset: $(VENV)/.installed
 	$(BIN)/liaison demo --store $(DEMO_DIR)/pk-moi.db
 
-## Create/update .venv with the test extra and run every test.
+## Create/update .venv from the lock and run every test, in parallel (PYTEST_WORKERS=0 runs them in one process).
+# Only here, not in pytest's addopts: a single module runs faster without workers, and
+# `pytest --snapshot-update` must see every snapshot test in one process.
+PYTEST_WORKERS ?= auto
 test: $(VENV)/.installed-test
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 ## The static gates alone: formatting, lint, types (strict), layers.
 lint: $(VENV)/.installed-test
