@@ -128,13 +128,6 @@ class ExportPlan:
         """A reason's text with the recipient named."""
         return reason.value.replace("the recipient", self.recipient)
 
-    def summary(self) -> str:
-        """One line: how many included, how many excluded for each reason."""
-        line = f"{len(self.included)} included"
-        if self.excluded:
-            line += f"; {self.excluded_count} excluded: {self.reasons()}"
-        return line
-
 
 def _filters(since: datetime | None, domains: Sequence[str], refs: Sequence[str]) -> list[Any]:
     conds: list[Any] = []
@@ -439,18 +432,6 @@ class ImportResult:
     already_imported: bool = False
     withdrawn: int = 0  # records the bundle's withdrawal notices flagged withdrawn
 
-    def summary(self) -> str:
-        """One line for the CLI and the TUI."""
-        if self.already_imported:
-            return f"already imported: bundle {self.bundle_id} from {self.sender} (seq {self.seq}); nothing changed"
-        line = (
-            f"imported bundle {self.bundle_id} from {self.sender} (seq {self.seq}, key {grouped_fingerprint(self.fingerprint)[:19]}…): "
-            f"{self.records} records ({self.new} new, {self.updated} updated, {self.unchanged} unchanged)"
-        )
-        if self.withdrawn:
-            line += f"; {self.withdrawn} withdrawn by {self.sender}"
-        return line
-
 
 def _file_key(path: Path, reader: BundleReader, session: Session, passphrase: bytes | None) -> bytes:
     keys = keyring_of(session)
@@ -667,15 +648,6 @@ class ReceiptResult:
     missing: int
     received_at: datetime
     already_processed: bool = False
-
-    def summary(self) -> str:
-        """One line for the CLI and the TUI."""
-        if self.already_processed:
-            return f"receipt already processed: bundle {self.bundle_id} acknowledged by {self.peer}; nothing changed"
-        line = f"receipt from {self.peer} for bundle {self.bundle_id}: {self.acknowledged} records acknowledged (received {self.received_at:%Y-%m-%d %H:%M} UTC)"
-        if self.mismatched or self.missing:
-            line += f"; {self.mismatched} did not match what was sent, {self.missing} missing"
-        return line
 
 
 def _batched(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

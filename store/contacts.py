@@ -7,7 +7,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
@@ -42,16 +42,6 @@ class ContactInfo:
     def grouped(self) -> str:
         """The fingerprint in readable groups."""
         return grouped_fingerprint(self.fingerprint)
-
-    def to_json(self) -> dict[str, Any]:
-        """The `contacts list --json` object."""
-        return {
-            "code": self.code,
-            "name": self.name,
-            "fingerprint": self.fingerprint,
-            "added_at": self.added_at.isoformat().replace("+00:00", "Z"),
-            "added_by": self.added_by,
-        }
 
 
 @dataclass(frozen=True)

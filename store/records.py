@@ -68,23 +68,6 @@ class RecordRow:
     revision: int
     title: str
 
-    def to_json(self) -> dict[str, Any]:
-        """The `list --json` object."""
-        return {
-            "reference": self.reference,
-            "uuid": self.uuid,
-            "domain": self.domain,
-            "origin": self.origin,
-            "releasable_to": list(self.releasable_to),
-            "tlp": self.tlp.value,
-            "status": self.status.value,
-            "author": self.author,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
-            "updated_at": self.updated_at.isoformat().replace("+00:00", "Z"),
-            "revision": self.revision,
-            "title": self.title,
-        }
-
 
 @dataclass(frozen=True)
 class RevisionInfo:
@@ -98,17 +81,6 @@ class RevisionInfo:
     title: str
     summary: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
-            "officer": self.officer,
-            "tlp": self.tlp,
-            "releasable_to": list(self.releasable_to),
-            "title": self.title,
-            "summary": self.summary,
-        }
-
 
 @dataclass(frozen=True)
 class ReviewInfo:
@@ -118,9 +90,6 @@ class ReviewInfo:
     action: str
     at: datetime
     comment: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"officer": self.officer, "action": self.action, "at": self.at.isoformat().replace("+00:00", "Z"), "comment": self.comment}
 
 
 @dataclass(frozen=True)
@@ -134,18 +103,6 @@ class RecordDetail:
     revisions: tuple[RevisionInfo, ...]
     reviews: tuple[ReviewInfo, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        """The `show --json` object: everything of `list` plus the decrypted fields and history."""
-        return {
-            **self.row.to_json(),
-            "summary": self.summary,
-            "source": self.source,
-            "notes": self.notes,
-            "revisions": [r.to_json() for r in self.revisions],
-            "reviews": [r.to_json() for r in self.reviews],
-            **self.extra,
-        }
 
 
 def search_ids(tokens: list[str]) -> Any:

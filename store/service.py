@@ -86,9 +86,6 @@ class OfficerInfo:
     created_at: datetime
     revoked: bool
 
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "role": self.role.value, "created_at": self.created_at.isoformat().replace("+00:00", "Z"), "revoked": self.revoked}
-
 
 @dataclass(frozen=True)
 class MinistryInfo:
@@ -97,9 +94,6 @@ class MinistryInfo:
     code: str
     name: str
     is_self: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "self": self.is_self}
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ def test_init_refuses_an_existing_file_and_leaves_its_bytes(tmp_path: Path, cont
     path.write_bytes(content)
     before = directory_snapshot(tmp_path)
     result = run_cli("--store", str(path), "init", "--ministry", "PK-MOI", "--officer", "alice", env=ALICE)
-    assert_refused(result, f"{path} already exists; refusing to touch it")
+    assert_refused(result, f"'{path}' already exists; refusing to touch it")
     assert directory_snapshot(tmp_path) == before
 
 
@@ -60,7 +60,7 @@ def test_init_refuses_an_existing_store(store: LiaisonStore, fingerprint) -> Non
     before_files = directory_snapshot(store.path.parent)
     before = fingerprint(store.path)
     result = run_cli("--store", str(store.path), "init", "--ministry", "TR-MOI", "--officer", "zed", env=ALICE)
-    assert_refused(result, f"{store.path} already exists; refusing to touch it")
+    assert_refused(result, f"'{store.path}' already exists; refusing to touch it")
     assert directory_snapshot(store.path.parent) == before_files
     assert fingerprint(store.path) == before
     assert store.show(ref)["title"] == "Kept record"
@@ -153,10 +153,10 @@ def test_passphrase_file_wins_over_the_environment(store: LiaisonStore, tmp_path
 def test_an_empty_or_missing_passphrase_file_is_refused(store: LiaisonStore, tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_text("\n", encoding="utf-8")
-    assert_refused(store.cli("--passphrase-file", str(empty), "list"), f"passphrase file {empty} is empty")
+    assert_refused(store.cli("--passphrase-file", str(empty), "list"), f"passphrase file '{empty}' is empty")
     missing = tmp_path / "missing.txt"
     assert_refused(
-        store.cli("--passphrase-file", str(missing), "list"), f"cannot read passphrase file {missing}: No such file or directory"
+        store.cli("--passphrase-file", str(missing), "list"), f"cannot read passphrase file '{missing}': No such file or directory"
     )
 
 

@@ -84,11 +84,11 @@ def test_an_unreadable_summary_file_is_refused(store: LiaisonStore, tmp_path: Pa
     before = fingerprint(store.path)
     missing = tmp_path / "nope.txt"
     result = store.cli("add", "--domain", "narcotics", "--tlp", "red", "--title", "t", "--summary-file", str(missing))
-    assert_refused(result, f"cannot read {missing}: No such file or directory")
+    assert_refused(result, f"cannot read summary file '{missing}': No such file or directory")
     binary = tmp_path / "binary.bin"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     result = store.cli("add", "--domain", "narcotics", "--tlp", "red", "--title", "t", "--summary-file", str(binary))
-    assert_refused(result, f"{binary} is not UTF-8 text")
+    assert_refused(result, f"summary file '{binary}' is not UTF-8 text")
     assert fingerprint(store.path) == before
 
 

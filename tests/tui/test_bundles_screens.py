@@ -19,6 +19,7 @@ from tests.tui.conftest import unlock
 from tui.app import LiaisonApp
 from tui.modals.confirm import ConfirmModal
 from tui.modals.path_input import PathModal
+from tui.present import export_summary
 from tui.screens.contacts import ContactsScreen
 from tui.screens.export import ExportScreen
 from tui.screens.import_bundle import ImportScreen
@@ -158,7 +159,7 @@ async def test_export_wizard_previews_then_writes_the_bundle(make_app: Callable[
         await choose_recipient(pilot, screen, "TR-MOI")
         await settle(pilot)
         summary = str(screen.query_one("#export-summary", Static).content)
-        assert summary == expected.summary()
+        assert summary == export_summary(expected)
         assert "TLP:RED (never leaves in a bundle)" in summary
         table = screen.query_one("#export-preview", DataTable)
         assert table.row_count == min(500, len(expected.included) + expected.excluded_count)

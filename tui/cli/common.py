@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
 
 from store.errors import LiaisonError, ValidationError
+from tui.present import quote_path
 
 if TYPE_CHECKING:
     from store.service import Session, Vault
@@ -33,28 +35,6 @@ STORE_ENV, OFFICER_ENV, PASSPHRASE_ENV, NEW_PASSPHRASE_ENV = (
 
 
 KDF_PROFILE_ENV = "LIAISON_KDF_PROFILE"
-
-#: The CLI's own hint after a store error about `field` (the store's messages name no flag or command).
-HINTS: dict[str, str] = {
-    "store": "; create one with `liaison init` or `liaison demo`",
-    "officer": "; choose one with --officer or LIAISON_OFFICER",
-    "changes": "; give at least one of --title, --summary, --source, --tlp, --to",
-    "ministry_name": " (or give --ministry-name to add it)",
-    "contact": "; add one with `liaison contacts add CARD`",
-    "recipient_key": (
-        "; add one with `liaison contacts add CARD` (or give --passphrase-file to protect the bundle with a passphrase)"
-    ),
-    "sender": "; add it with `liaison contacts add CARD` and compare the fingerprint",
-    "bundle_passphrase": "; give it with --passphrase-file",
-    "ministries": "; add it with `liaison ministries add`",
-    "domains": "; add it with `liaison domains add`",
-    "replace": "; to replace its key give --replace with --fingerprint of the new card",
-}
-
-
-def error_line(exc: LiaisonError) -> str:
-    """`error: <the store's reason><the CLI's hint for its field>`."""
-    return f"error: {exc}{HINTS.get(exc.field or '', '')}"
 
 
 def kdf_profile() -> str | None:
@@ -91,27 +71,44 @@ def officer_name(args: argparse.Namespace) -> str | None:
     return getattr(args, "officer", None) or os.environ.get(OFFICER_ENV) or None
 
 
+def _read_text_file(path: str, what: str) -> str:
+    """The UTF-8 text of a file the user named; a device such as /dev/null is refused, not read as nothing."""
+    given = Path(path).expanduser()
+    try:
+        if stat.S_ISCHR(given.stat().st_mode) or stat.S_ISBLK(given.stat().st_mode):
+            raise Refused(f"{what} {quote_path(path)} is a device, not a file", value=path)
+        return given.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise Refused(f"cannot read {what} {quote_path(path)}: {exc.strerror}", value=path) from None
+    except UnicodeDecodeError:
+        raise Refused(f"{what} {quote_path(path)} is not UTF-8 text", value=path) from None
+
+
 def read_secret_file(path: str) -> str:
     """A passphrase from a file: its content less one trailing newline."""
-    try:
-        text = Path(path).expanduser().read_text(encoding="utf-8")
-    except OSError as exc:
-        raise Refused(f"cannot read passphrase file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise Refused(f"passphrase file {path} is not UTF-8 text") from None
+    text = _read_text_file(path, "passphrase file")
     if text.endswith("\r\n"):
         text = text[:-2]
     elif text.endswith("\n"):
         text = text[:-1]
     if not text:
-        raise Refused(f"passphrase file {path} is empty")
+        raise Refused(f"passphrase file {quote_path(path)} is empty", value=path)
     return text
+
+
+def _ask(label: str) -> str:
+    """A hidden prompt; Ctrl-D (end of input) is a refusal, not a crash."""
+    try:
+        return getpass.getpass(label)
+    except EOFError:
+        print(file=sys.stderr)
+        raise Refused("no passphrase given (end of input); nothing was changed") from None
 
 
 def _prompt(label: str) -> str:
     if not sys.stdin or not sys.stdin.isatty():
         raise Refused(f"no passphrase: set {PASSPHRASE_ENV} or use --passphrase-file (no terminal to ask on)")
-    return getpass.getpass(label)
+    return _ask(label)
 
 
 def passphrase(args: argparse.Namespace, label: str = "Passphrase: ", *, confirm: bool = False) -> str:
@@ -135,8 +132,8 @@ def new_passphrase(label: str) -> str:
         return env
     if not sys.stdin or not sys.stdin.isatty():
         raise Refused(f"no new passphrase: set {NEW_PASSPHRASE_ENV} (no terminal to ask on)")
-    first = getpass.getpass(label)
-    if getpass.getpass("Again: ") != first:
+    first = _ask(label)
+    if _ask("Again: ") != first:
         raise Refused("the two passphrases differ")
     return first
 
@@ -149,12 +146,7 @@ def read_text_arg(inline: str | None, file_arg: str | None, what: str) -> str | 
         return inline
     if file_arg == "-":
         return sys.stdin.read()
-    try:
-        return Path(file_arg).expanduser().read_text(encoding="utf-8")
-    except OSError as exc:
-        raise Refused(f"cannot read {file_arg}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise Refused(f"{file_arg} is not UTF-8 text") from None
+    return _read_text_file(file_arg, f"{what} file")
 
 
 # ---- the run context ------------------------------------------------------------------------------

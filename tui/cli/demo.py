@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from store.errors import ValidationError
-from store.text import visible
 from tui.cli.common import EXIT_OK, Commands, Context, progress_printer, run_tui
+from tui.present import plural, safe
 
 
 def liaison_command() -> str:
@@ -50,19 +50,19 @@ def cmd_demo(ctx: Context) -> int:
         result, built = build_demo(path, records=args.records, progress=progress), True
     how = "built" if built else "kept as you left it (rebuild it with `make demo-reset` or `liaison demo`)"
     lines = [
-        f"demo store {visible(str(result.path))}: {result.records:,} records, {how}; "
+        f"demo store {safe(result.path)}: {plural(result.records, 'record')}, {how}; "
         f"officer {DEMO_OFFICER}, passphrase {DEMO_PASSPHRASE}",
         *demo_notes(result.path, counterpart=counterpart_path(result.path).exists(), command=liaison_command()),
     ]
     for line in lines:
-        print(line, file=sys.stderr)
+        print(safe(line), file=sys.stderr)
     if args.no_tui:
         return EXIT_OK
     code = run_tui(
         result.path, DEMO_OFFICER, notice=f"demo store: officer {DEMO_OFFICER}, passphrase {DEMO_PASSPHRASE}"
     )
     for line in lines[1:]:  # the app's screen is gone: say again what matters
-        print(line, file=sys.stderr)
+        print(safe(line), file=sys.stderr)
     return code
 
 

@@ -15,6 +15,7 @@ from tui.cli.common import (
     passphrase,
     store_path,
 )
+from tui.present import quote_path, safe
 
 
 def cmd_init(ctx: Context) -> int:
@@ -27,7 +28,7 @@ def cmd_init(ctx: Context) -> int:
     if not officer:
         raise UsageError("init needs --officer NAME (the first officer, who becomes admin)")
     if path.exists():
-        raise Refused(f"{path} already exists; refusing to touch it")
+        raise Refused(f"{quote_path(path)} already exists; refusing to touch it", value=str(path))
     check_officer_name(officer)
     secret = passphrase(args, f"New passphrase for {officer}: ", confirm=True)
     vault = Vault.create(
@@ -41,7 +42,10 @@ def cmd_init(ctx: Context) -> int:
     )
     vault.close()
     policy = "four-eyes on" if not args.no_four_eyes else "four-eyes off (self-approval allowed)"
-    print(f"created store {path} for {args.ministry.upper()}; admin {officer}; {policy}", file=sys.stderr)
+    print(
+        f"created store {safe(path)} for {safe(args.ministry.upper())}; admin {safe(officer)}; {policy}",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

@@ -26,11 +26,11 @@ from tui.cli.common import (
     Parser,
     UsageError,
     add_global_options,
-    error_line,
     officer_name,
     run_tui,
     store_path,
 )
+from tui.present import cli_error, quote_path, safe
 
 #: Every command group, in the order `liaison --help` lists them.
 COMMAND_MODULES: tuple[Callable[[Commands], None], ...] = (
@@ -71,10 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_tui(store_path(args), officer_name(args))
             return int(handler(Context(args, stack)))
         except UsageError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"error: {safe(exc)}", file=sys.stderr)
             return EXIT_USAGE
         except LiaisonError as exc:
-            print(error_line(exc), file=sys.stderr)
+            print(f"error: {cli_error(exc)}", file=sys.stderr)
             return EXIT_REFUSED
         except KeyboardInterrupt:
             print("error: interrupted; nothing was changed", file=sys.stderr)
@@ -92,11 +92,12 @@ def _unexpected(exc: Exception) -> int:
     if os.environ.get("LIAISON_DEBUG"):
         traceback.print_exc()
     if isinstance(exc, DatabaseError):
-        print(f"error: the store is corrupt or unreadable ({exc.orig})", file=sys.stderr)
+        print(f"error: the store is corrupt or unreadable ({safe(exc.orig)})", file=sys.stderr)
     elif isinstance(exc, OSError):
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        where = quote_path(exc.filename) if exc.filename else ""
+        print(f"error: {safe(exc.strerror or exc)}: {where}".rstrip(": "), file=sys.stderr)
     else:
-        print(f"error: unexpected {type(exc).__name__}: {exc} (set LIAISON_DEBUG=1 for details)", file=sys.stderr)
+        print(f"error: unexpected {type(exc).__name__}: {safe(exc)} (set LIAISON_DEBUG=1 for details)", file=sys.stderr)
     return EXIT_REFUSED
 
 

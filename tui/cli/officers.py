@@ -5,15 +5,16 @@ from __future__ import annotations
 import sys
 
 from tui.cli.common import EXIT_OK, NEW_PASSPHRASE_ENV, Commands, Context, emit_json, new_passphrase
+from tui.present import officer_json, safe
 
 
 def cmd_officers_list(ctx: Context) -> int:
     officers = ctx.vault().officers()
     if ctx.args.json:
-        emit_json([o.to_json() for o in officers])
+        emit_json([officer_json(o) for o in officers])
     else:
         for o in officers:
-            print(f"{o.name:<20} {o.role.value:<9} {'removed' if o.revoked else 'active'}")
+            print(f"{safe(o.name):<20} {o.role.value:<9} {'removed' if o.revoked else 'active'}")
     return EXIT_OK
 
 
@@ -24,22 +25,23 @@ def cmd_officers_add(ctx: Context) -> int:
 
     check_officer_name(args.name)
     parse_role(args.role)
-    session.add_officer(args.name, args.role, new_passphrase(f"Passphrase for new officer {args.name}: "))
-    print(f"added officer {args.name} ({args.role.lower()})", file=sys.stderr)
+    session.add_officer(args.name, args.role, new_passphrase(f"Passphrase for new officer {safe(args.name)}: "))
+    print(f"added officer {safe(args.name)} ({safe(args.role.lower())})", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_officers_passwd(ctx: Context) -> int:
     session = ctx.session()
-    session.change_passphrase(new_passphrase(f"New passphrase for {session.actor.name}: "))
-    print(f"passphrase changed for {session.actor.name}", file=sys.stderr)
+    name = safe(session.actor.name)
+    session.change_passphrase(new_passphrase(f"New passphrase for {name}: "))
+    print(f"passphrase changed for {name}", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_officers_remove(ctx: Context) -> int:
     args = ctx.args
     version = ctx.session().remove_officer(args.name)
-    print(f"removed officer {args.name}; data key rotated to version {version}", file=sys.stderr)
+    print(f"removed officer {safe(args.name)}; data key rotated to version {version}", file=sys.stderr)
     return EXIT_OK
 
 

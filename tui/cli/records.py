@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from store.errors import ValidationError
 from tui.cli.common import EXIT_OK, Commands, Context, emit_json, read_text_arg
+from tui.present import record_detail_json, record_json, safe, safe_block
 
 if TYPE_CHECKING:
     import argparse
@@ -51,7 +52,7 @@ def cmd_edit(ctx: Context) -> int:
         releasable_to=args.to,
     )
     number = session.edit_record(args.ref, changes)
-    print(f"{args.ref.upper()} revision {number}")
+    print(f"{safe(args.ref.upper())} revision {number}")
     return EXIT_OK
 
 
@@ -86,7 +87,7 @@ def _iter_rows(session: Session, query: RecordQuery, limit: int | None) -> Itera
 
 
 def _arrow(row: RecordRow) -> str:
-    return f"{row.origin}→{','.join(row.releasable_to) or '—'}"
+    return safe(f"{row.origin}→{','.join(row.releasable_to) or '—'}")
 
 
 def cmd_list(ctx: Context) -> int:
@@ -97,13 +98,14 @@ def cmd_list(ctx: Context) -> int:
         raise ValidationError("--limit must not be negative")
     rows = _iter_rows(session, query, args.limit)
     if args.json:
-        emit_json([r.to_json() for r in rows])
+        emit_json([record_json(r) for r in rows])
         return EXIT_OK
     count = 0
     for row in rows:
         count += 1
         print(
-            f"{row.reference:<18} {row.created_at:%Y-%m-%d} {row.domain:<18} {_arrow(row):<22} {row.tlp.value:<12} {row.status.value:<12} {row.title}"
+            f"{safe(row.reference):<18} {row.created_at:%Y-%m-%d} {safe(row.domain):<18} {_arrow(row):<22} "
+            f"{row.tlp.value:<12} {row.status.value:<12} {safe(row.title)}"
         )
     if count == 0:
         print("no records match", file=sys.stderr)
@@ -115,33 +117,36 @@ def cmd_show(ctx: Context) -> int:
     session = ctx.session()
     detail = session.get_record(args.ref)
     if args.json:
-        emit_json(detail.to_json())
+        emit_json(record_detail_json(detail))
         return EXIT_OK
     row = detail.row
-    print(f"{row.reference}  TLP:{row.tlp.value}  {row.status.value}")
-    print(row.title)
+    print(f"{safe(row.reference)}  TLP:{row.tlp.value}  {row.status.value}")
+    print(safe(row.title))
     print(
-        f"domain {row.domain} · {_arrow(row)} · author {row.author} · created {row.created_at:%Y-%m-%d %H:%M} UTC · revision {row.revision}"
+        f"domain {safe(row.domain)} · {_arrow(row)} · author {safe(row.author)} · "
+        f"created {row.created_at:%Y-%m-%d %H:%M} UTC · revision {row.revision}"
     )
     print()
-    print(detail.summary or "(no summary)")
+    print(safe_block(detail.summary) or "(no summary)")
     if detail.source:
-        print(f"\nSource: {detail.source}")
+        print(f"\nSource: {safe_block(detail.source)}")
     if detail.notes:
-        print(f"\nNotes: {detail.notes}")
+        print(f"\nNotes: {safe_block(detail.notes)}")
     if len(detail.revisions) > 1:
         print("\nRevisions:")
         for rev in detail.revisions:
-            print(f"  {rev.number}  {rev.created_at:%Y-%m-%d %H:%M}  {rev.officer:<12} TLP:{rev.tlp:<12} {rev.title}")
+            print(
+                f"  {rev.number}  {rev.created_at:%Y-%m-%d %H:%M}  {safe(rev.officer):<12} TLP:{safe(rev.tlp):<12} {safe(rev.title)}"
+            )
     if detail.reviews:
         print("\nReview:")
         for ev in detail.reviews:
-            print(f"  {ev.at:%Y-%m-%d %H:%M}  {ev.officer:<12} {ev.action:<9} {ev.comment}")
+            print(f"  {ev.at:%Y-%m-%d %H:%M}  {safe(ev.officer):<12} {safe(ev.action):<9} {safe_block(ev.comment)}")
     for key, value in detail.extra.items():
         if isinstance(value, list) and value:
-            print(f"\n{key.replace('_', ' ').capitalize()}:")
+            print(f"\n{safe(key.replace('_', ' ').capitalize())}:")
             for item in value:
-                print("  " + "  ".join(f"{v}" for v in (item.values() if isinstance(item, dict) else [item])))
+                print("  " + "  ".join(safe(v) for v in (item.values() if isinstance(item, dict) else [item])))
     return EXIT_OK
 
 

@@ -5,22 +5,23 @@ from __future__ import annotations
 import sys
 
 from tui.cli.common import EXIT_OK, Commands, Context, emit_json
+from tui.present import ministry_json, safe
 
 
 def cmd_ministries_list(ctx: Context) -> int:
     ministries = ctx.session().ministries()
     if ctx.args.json:
-        emit_json([m.to_json() for m in ministries])
+        emit_json([ministry_json(m) for m in ministries])
     else:
         for m in ministries:
-            print(f"{m.code:<10} {m.name}{'  (this store)' if m.is_self else ''}")
+            print(f"{safe(m.code):<10} {safe(m.name)}{'  (this store)' if m.is_self else ''}")
     return EXIT_OK
 
 
 def cmd_ministries_add(ctx: Context) -> int:
     args = ctx.args
     ctx.session().add_ministry(args.code, args.name)
-    print(f"added ministry {args.code.upper()}", file=sys.stderr)
+    print(f"added ministry {safe(args.code.upper())}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -30,14 +31,14 @@ def cmd_domains_list(ctx: Context) -> int:
         emit_json([{"slug": slug, "label": label} for slug, label in domains])
     else:
         for slug, label in domains:
-            print(f"{slug:<20} {label}")
+            print(f"{safe(slug):<20} {safe(label)}")
     return EXIT_OK
 
 
 def cmd_domains_add(ctx: Context) -> int:
     args = ctx.args
     ctx.session().add_domain(args.slug, args.label or args.slug)
-    print(f"added domain {args.slug.lower()}", file=sys.stderr)
+    print(f"added domain {safe(args.slug.lower())}", file=sys.stderr)
     return EXIT_OK
 
 

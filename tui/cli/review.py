@@ -6,12 +6,13 @@ import sys
 
 from store.errors import ValidationError
 from tui.cli.common import EXIT_OK, Commands, Context
+from tui.present import safe
 
 
 def cmd_submit(ctx: Context) -> int:
     args = ctx.args
     ctx.session().submit(args.ref)
-    print(f"{args.ref.upper()} in review", file=sys.stderr)
+    print(f"{safe(args.ref.upper())} in review", file=sys.stderr)
     return EXIT_OK
 
 
@@ -20,26 +21,26 @@ def cmd_review(ctx: Context) -> int:
     session = ctx.session()
     if args.approve:
         session.approve(args.ref, args.comment or "")
-        print(f"{args.ref.upper()} approved", file=sys.stderr)
+        print(f"{safe(args.ref.upper())} approved", file=sys.stderr)
     else:
         if not (args.comment or "").strip():
             raise ValidationError("--return needs --comment TEXT saying what to change")
         session.return_record(args.ref, args.comment)
-        print(f"{args.ref.upper()} returned to its author", file=sys.stderr)
+        print(f"{safe(args.ref.upper())} returned to its author", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_close(ctx: Context) -> int:
     args = ctx.args
     ctx.session().close_record(args.ref, args.comment or "")
-    print(f"{args.ref.upper()} closed", file=sys.stderr)
+    print(f"{safe(args.ref.upper())} closed", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_actioned(ctx: Context) -> int:
     args = ctx.args
     ctx.session().mark_actioned(args.ref, args.comment or "")
-    print(f"{args.ref.upper()} actioned", file=sys.stderr)
+    print(f"{safe(args.ref.upper())} actioned", file=sys.stderr)
     return EXIT_OK
 
 

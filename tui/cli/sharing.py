@@ -15,6 +15,7 @@ from pathlib import Path
 
 from store.errors import ValidationError
 from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json, progress_printer, read_secret_file
+from tui.present import contact_json, export_summary, import_summary, plural, quote, receipt_summary, safe
 
 BUNDLE_PASSPHRASE_HELP = (
     "the BUNDLE passphrase (ad-hoc passphrase stanza); unlock the store with $LIAISON_PASSPHRASE "
@@ -45,7 +46,7 @@ def parse_since(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationError(f"invalid date {text!r}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+        raise ValidationError(f"invalid date {quote(text)}: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -58,7 +59,7 @@ def cmd_identity_show(ctx: Context) -> int:
 
     session = ctx.session()
     identity = own_identity(session)
-    print(f"{session.ministry}  {ministry_name(session, session.ministry)}")
+    print(f"{safe(session.ministry)}  {safe(ministry_name(session, session.ministry))}")
     print(f"fingerprint: {grouped_fingerprint(identity.fingerprint)}")
     return EXIT_OK
 
@@ -71,7 +72,7 @@ def cmd_identity_export(ctx: Context) -> int:
     out = output_path(args, args.out)
     session = ctx.session()
     fingerprint = export_identity(session, out, overwrite=args.force)
-    print(f"wrote identity card of {session.ministry} to {args.out}", file=sys.stderr)
+    print(f"wrote identity card of {safe(session.ministry)} to {safe(args.out)}", file=sys.stderr)
     print(f"fingerprint: {grouped_fingerprint(fingerprint)}", file=sys.stderr)
     return EXIT_OK
 
@@ -85,17 +86,18 @@ def cmd_contacts_add(ctx: Context) -> int:
 
     args = ctx.args
     card = read_card_file(Path(args.file))
-    print(f"card of {card.ministry} ({card.name})", file=sys.stderr)
+    # Only the fingerprint (computed here, not text from the card) before the card has passed the checks.
     print(f"fingerprint: {grouped_fingerprint(card.fingerprint)}", file=sys.stderr)
     session = ctx.session()
     result = add_contact(session, Path(args.file), fingerprint=args.fingerprint, replace=args.replace)
+    print(f"card of {safe(card.ministry)} ({safe(card.name)})", file=sys.stderr)
     if result.outcome == "unchanged":
-        print(f"{card.ministry} is already a contact with this key; nothing changed", file=sys.stderr)
+        print(f"{safe(card.ministry)} is already a contact with this key; nothing changed", file=sys.stderr)
     else:
         checked = (
             "fingerprint checked" if args.fingerprint else "compare the fingerprint with the one the ministry gave you"
         )
-        print(f"{result.outcome} contact {card.ministry}; {checked}", file=sys.stderr)
+        print(f"{result.outcome} contact {safe(card.ministry)}; {checked}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -104,10 +106,10 @@ def cmd_contacts_list(ctx: Context) -> int:
 
     found = contacts(ctx.session())
     if ctx.args.json:
-        emit_json([c.to_json() for c in found])
+        emit_json([contact_json(c) for c in found])
         return EXIT_OK
     for c in found:
-        print(f"{c.code:<10} {c.grouped}  {c.name}")
+        print(f"{safe(c.code):<10} {c.grouped}  {safe(c.name)}")
     if not found:
         print("no contacts; add one with `liaison contacts add CARD`", file=sys.stderr)
     return EXIT_OK
@@ -144,12 +146,15 @@ def cmd_export(ctx: Context) -> int:
         if on
     )
     print(
-        f"wrote {result.path}: bundle {result.bundle_id} to {result.recipient} (seq {result.seq}), {protection}",
+        safe(f"wrote {result.path}: bundle {result.bundle_id} to {result.recipient} (seq {result.seq}), {protection}"),
         file=sys.stderr,
     )
-    print(result.plan.summary(), file=sys.stderr)
+    print(export_summary(result.plan), file=sys.stderr)
     if result.withdrawals:
-        print(f"carried {result.withdrawals} withdrawal notice(s) for records withdrawn since they were sent", file=sys.stderr)
+        print(
+            f"carried {plural(result.withdrawals, 'withdrawal notice')} for records withdrawn since they were sent",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -164,14 +169,14 @@ def cmd_import(ctx: Context) -> int:
     session = ctx.session()
     if kind == "receipt":
         if args.receipt_out:
-            raise ValidationError(f"{path.name} is a receipt; --receipt-out is for bundles")
-        print(process_receipt(session, path).summary(), file=sys.stderr)
+            raise ValidationError(f"{safe(path.name)} is a receipt; --receipt-out is for bundles")
+        print(receipt_summary(process_receipt(session, path)), file=sys.stderr)
         return EXIT_OK
     result = import_bundle(session, path, passphrase=secret, progress=progress_printer("import"))
-    print(result.summary(), file=sys.stderr)
+    print(import_summary(result), file=sys.stderr)
     if receipt_out is not None:
         written = write_receipt_file(session, result.bundle_id, receipt_out, overwrite=args.force)
-        print(f"wrote receipt {written}; send it back to {result.sender}", file=sys.stderr)
+        print(f"wrote receipt {safe(written)}; send it back to {safe(result.sender)}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -15,6 +15,7 @@ from textual.worker import get_current_worker
 
 from store.errors import LiaisonError, ValidationError
 from tui.messages import BundleProgress, BundleStepRefused, ExportChoicesLoaded, ExportFinished, ExportPlanned
+from tui.present import export_summary
 from tui.screens.base import LiaisonScreen
 from tui.widgets.passphrase_input import PassphraseInput
 from tui.widgets.status_line import StatusLine
@@ -194,11 +195,7 @@ class ExportScreen(LiaisonScreen):
             return
         plan: Any = message.plan
         self.plan = plan
-        self._summary(
-            plan.summary()
-            if plan.included
-            else f"nothing to export ({plan.reasons() or 'no record matches the filters'})"
-        )
+        self._summary(export_summary(plan) if plan.included else f"nothing to export ({plan.reasons() or 'no record matches the filters'})")
         table = self.query_one("#export-preview", DataTable)
         table.clear()
         rows = 0
@@ -267,9 +264,7 @@ class ExportScreen(LiaisonScreen):
     @on(ExportFinished)
     def _finished(self, message: ExportFinished) -> None:
         result: Any = message.result
-        self._result(
-            f"wrote {result.path}\nbundle {result.bundle_id} to {result.recipient} (seq {result.seq}): {result.plan.summary()}"
-        )
+        self._result(f"wrote {result.path}\nbundle {result.bundle_id} to {result.recipient} (seq {result.seq}): {export_summary(result.plan)}")
         self.query_one("#export-passphrase", PassphraseInput).forget()
         self.refresh_plan()
 

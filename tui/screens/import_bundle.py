@@ -14,6 +14,7 @@ from textual.worker import get_current_worker
 
 from store.errors import LiaisonError
 from tui.messages import BundleChecked, BundleProgress, BundleStepRefused, ImportFinished, ReceiptPicked, ReceiptWritten
+from tui.present import outcome_summary
 from tui.screens.base import LiaisonScreen
 from tui.widgets.status_line import StatusLine
 
@@ -203,7 +204,7 @@ class ImportScreen(LiaisonScreen):
         from tui.modals.confirm import ConfirmModal
 
         result: Any = message.result
-        self._result(result.summary())
+        self._result(outcome_summary(result))
         if self.kind != "bundle":
             return
         self.imported = result

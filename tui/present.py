@@ -1,0 +1,256 @@
+"""Presentation shared by the faces (the CLI and the app): JSON shapes, one-line summaries, safe text, and
+each face's hint for a structured store error.
+
+The store returns data and raises structured errors (`store.errors`); what a person reads is decided here:
+- `*_json` build the exact `--json` objects (a contract: keys are never renamed). JSON escapes control
+  characters itself, so JSON values are never passed through `safe`.
+- `safe` / `safe_block` are the one door every human-readable string of the CLI goes through
+  (`store.text.visible`: control, C1 and bidi characters drawn visibly, never raw).
+- `*_summary` are the one-line outcomes of an export, an import or a receipt, in both faces.
+- `cli_error` / `app_error` turn a `LiaisonError` into the words of a face (a flag for the CLI, a field
+  of the form for the app), keyed on the error's `field`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from store.errors import LiaisonError, StoreBusy
+from store.text import quote, visible
+
+if TYPE_CHECKING:
+    from store.bundles import ExportPlan, ImportResult, ReceiptResult
+    from store.contacts import ContactInfo
+    from store.records import RecordDetail, RecordRow, ReviewInfo, RevisionInfo
+    from store.service import MinistryInfo, OfficerInfo
+
+__all__ = [
+    "app_error",
+    "cli_error",
+    "contact_json",
+    "export_summary",
+    "import_summary",
+    "ministry_json",
+    "officer_json",
+    "outcome_summary",
+    "plural",
+    "quote",
+    "quote_path",
+    "receipt_summary",
+    "record_detail_json",
+    "record_json",
+    "safe",
+    "safe_block",
+]
+
+
+# ---- safe text --------------------------------------------------------------------------------------
+
+
+def safe(text: object) -> str:
+    """One line of any text as a terminal may show it: control, C1 and bidi characters drawn visibly."""
+    return visible(text if isinstance(text, str) else str(text))
+
+
+def safe_block(text: object) -> str:
+    """Like `safe`, keeping newlines and tabs (summaries, notes, comments, multi-line outcomes)."""
+    return visible(text if isinstance(text, str) else str(text), multiline=True)
+
+
+#: Paths are quoted whole up to this length (a cut path is no help to find the file).
+PATH_QUOTE_LIMIT = 400
+
+
+def quote_path(path: object) -> str:
+    """A file path from the command line or a form, quoted `repr()`-style (control characters escaped)."""
+    return quote(str(path), PATH_QUOTE_LIMIT)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 record`, `2 records`, `1,234 records`."""
+    return f"{count:,} {noun if count == 1 else (nouns or noun + 's')}"
+
+
+# ---- JSON shapes (the `--json` contract) ---------------------------------------------------------------
+
+
+def _when(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def record_json(row: RecordRow) -> dict[str, Any]:
+    """The `list --json` object."""
+    return {
+        "reference": row.reference,
+        "uuid": row.uuid,
+        "domain": row.domain,
+        "origin": row.origin,
+        "releasable_to": list(row.releasable_to),
+        "tlp": row.tlp.value,
+        "status": row.status.value,
+        "author": row.author,
+        "created_at": _when(row.created_at),
+        "updated_at": _when(row.updated_at),
+        "revision": row.revision,
+        "title": row.title,
+    }
+
+
+def revision_json(rev: RevisionInfo) -> dict[str, Any]:
+    return {
+        "number": rev.number,
+        "created_at": _when(rev.created_at),
+        "officer": rev.officer,
+        "tlp": rev.tlp,
+        "releasable_to": list(rev.releasable_to),
+        "title": rev.title,
+        "summary": rev.summary,
+    }
+
+
+def review_json(ev: ReviewInfo) -> dict[str, Any]:
+    return {"officer": ev.officer, "action": ev.action, "at": _when(ev.at), "comment": ev.comment}
+
+
+def record_detail_json(detail: RecordDetail) -> dict[str, Any]:
+    """The `show --json` object: everything of `list` plus the decrypted fields and history."""
+    return {
+        **record_json(detail.row),
+        "summary": detail.summary,
+        "source": detail.source,
+        "notes": detail.notes,
+        "revisions": [revision_json(r) for r in detail.revisions],
+        "reviews": [review_json(r) for r in detail.reviews],
+        **detail.extra,
+    }
+
+
+def officer_json(officer: OfficerInfo) -> dict[str, Any]:
+    """The `officers list --json` object."""
+    return {
+        "name": officer.name,
+        "role": officer.role.value,
+        "created_at": _when(officer.created_at),
+        "revoked": officer.revoked,
+    }
+
+
+def ministry_json(ministry: MinistryInfo) -> dict[str, Any]:
+    """The `ministries list --json` object."""
+    return {"code": ministry.code, "name": ministry.name, "self": ministry.is_self}
+
+
+def contact_json(contact: ContactInfo) -> dict[str, Any]:
+    """The `contacts list --json` object."""
+    return {
+        "code": contact.code,
+        "name": contact.name,
+        "fingerprint": contact.fingerprint,
+        "added_at": _when(contact.added_at),
+        "added_by": contact.added_by,
+    }
+
+
+# ---- one-line outcomes ----------------------------------------------------------------------------------
+
+
+def export_summary(plan: ExportPlan) -> str:
+    """`3 included; 2 excluded: 1 TLP:RED never leaves in a bundle, 1 closed`."""
+    line = f"{len(plan.included)} included"
+    if plan.excluded:
+        line += f"; {plan.excluded_count} excluded: {plan.reasons()}"
+    return safe(line)
+
+
+def import_summary(result: ImportResult) -> str:
+    """What an import did, in one line."""
+    from crypto.identity import grouped_fingerprint
+
+    if result.already_imported:
+        line = f"already imported: bundle {result.bundle_id} from {result.sender} (seq {result.seq}); nothing changed"
+    else:
+        key = grouped_fingerprint(result.fingerprint)[:19]
+        line = (
+            f"imported bundle {result.bundle_id} from {result.sender} (seq {result.seq}, key {key}…): "
+            f"{plural(result.records, 'record')} ({result.new} new, {result.updated} updated, {result.unchanged} unchanged)"
+        )
+        if result.withdrawn:
+            line += f"; {result.withdrawn} withdrawn by {result.sender}"
+    return safe(line)
+
+
+def receipt_summary(result: ReceiptResult) -> str:
+    """What processing a receipt did, in one line."""
+    if result.already_processed:
+        return safe(
+            f"receipt already processed: bundle {result.bundle_id} acknowledged by {result.peer}; nothing changed"
+        )
+    line = (
+        f"receipt from {result.peer} for bundle {result.bundle_id}: {plural(result.acknowledged, 'record')} acknowledged "
+        f"(received {result.received_at:%Y-%m-%d %H:%M} UTC)"
+    )
+    if result.mismatched or result.missing:
+        line += f"; {result.mismatched} did not match what was sent, {result.missing} missing"
+    return safe(line)
+
+
+def outcome_summary(result: ImportResult | ReceiptResult) -> str:
+    """The one line of an import or of a processed receipt."""
+    from store.bundles import ImportResult
+
+    return import_summary(result) if isinstance(result, ImportResult) else receipt_summary(result)
+
+
+# ---- each face's words for a structured store error --------------------------------------------------
+
+#: The CLI's hint after a store error about `field` (store messages name no flag and no command).
+CLI_HINTS: dict[str, str] = {
+    "store": "; create one with `liaison init` or `liaison demo`",
+    "officer": "; choose one with --officer or LIAISON_OFFICER",
+    "changes": "; give at least one of --title, --summary, --source, --tlp, --to",
+    "ministry_name": " (or give --ministry-name to add it)",
+    "contact": "; add one with `liaison contacts add CARD`",
+    "recipient_key": (
+        "; add one with `liaison contacts add CARD` (or give --passphrase-file to protect the bundle with a passphrase)"
+    ),
+    "sender": "; add it with `liaison contacts add CARD` and compare the fingerprint",
+    "bundle_passphrase": "; give it with --passphrase-file",
+    "passphrase_file": "; give --passphrase-file",
+    "ministries": "; add it with `liaison ministries add`",
+    "domains": "; add it with `liaison domains add`",
+    "replace": "; to replace its key give --replace with --fingerprint of the new card",
+}
+
+#: The app's hint after a store error about `field`: the same advice in the app's own words.
+APP_HINTS: dict[str, str] = {
+    "store": "; create one with `liaison init` or try `make demo`",
+    "officer": "; choose an officer first",
+    "changes": "; change at least one field",
+    "contact": "; add its identity card on the contacts screen",
+    "recipient_key": "; add its identity card on the contacts screen, or protect the bundle with a passphrase",
+    "sender": "; add its identity card on the contacts screen and compare the fingerprint",
+    "bundle_passphrase": "; enter the bundle passphrase",
+    "passphrase_file": "; choose a passphrase file",
+    "ministries": "; an admin can add the ministry",
+    "domains": "; an admin can add the domain",
+}
+
+#: What the CLI says of a busy store, whatever the store's wording.
+CLI_BUSY = "the store is busy (another process holds a write lock); try again"
+
+
+def _with_hint(exc: LiaisonError, hints: dict[str, str]) -> str:
+    return safe(str(exc) + hints.get(exc.field or "", ""))
+
+
+def cli_error(exc: LiaisonError) -> str:
+    """The CLI's one line for a refusal (without the `error: ` prefix)."""
+    if isinstance(exc, StoreBusy):
+        return CLI_BUSY
+    return _with_hint(exc, CLI_HINTS)
+
+
+def app_error(exc: LiaisonError) -> str:
+    """The app's one line for a refusal."""
+    return _with_hint(exc, APP_HINTS)
