@@ -256,6 +256,12 @@ class Vault:
             rows = s.scalars(select(Officer).order_by(Officer.revoked_at.is_not(None), Officer.name)).all()
             return [OfficerInfo(o.name, Role(o.role), o.created_at, o.revoked_at is not None) for o in rows]
 
+    def ministries(self) -> list[MinistryInfo]:
+        """Every known sharing party (codes and names are not secret: no unlock needed)."""
+        own = self.ministry
+        with self.db.read() as s:
+            return [MinistryInfo(m.code, m.name, m.code == own) for m in s.scalars(select(Ministry).order_by(Ministry.code))]
+
     def default_officer(self) -> str:
         """The only active officer; otherwise an error asking to choose."""
         active = [o.name for o in self.officers() if not o.revoked]
@@ -288,7 +294,7 @@ class Vault:
         with self.db.read() as s:
             row = s.get(Officer, name)
             if row is None:
-                valid = ", ".join(o.name for o in self.officers())
+                valid = ", ".join(o.name for o in self.officers() if not o.revoked)
                 raise NotFound(f"unknown officer {name}; officers: {valid}")
             if row.revoked_at is not None:
                 raise AuthError(f"officer {name} was removed on {row.revoked_at:%Y-%m-%d}")
@@ -729,6 +735,8 @@ class Session:
             statuses=frozenset(parse_status(x).value for x in query.statuses),
             search=query.search,
             order=query.order,
+            since=query.since,
+            until=query.until,
         )
 
     def ingest(self, items: Iterable[IngestItem], *, total: int = 0, progress: Progress | None = None, action: str = "ingest", target: str = "records") -> list[tuple[int, str]]:
@@ -868,8 +876,7 @@ class Session:
 
     def ministries(self) -> list[MinistryInfo]:
         """Every known sharing party."""
-        with self.db.read() as s:
-            return [MinistryInfo(m.code, m.name, m.code == self.ministry) for m in s.scalars(select(Ministry).order_by(Ministry.code))]
+        return self.vault.ministries()
 
     def add_ministry(self, code: str, name: str) -> None:
         """An admin adds a sharing party."""

@@ -227,7 +227,8 @@ def test_list_limit(team_store: LiaisonStore, listed: dict[str, str]) -> None:
 
 def test_list_plain_text_shows_one_line_per_record(team_store: LiaisonStore, listed: dict[str, str]) -> None:
     result = team_store.ok("list")
-    lines = result.out.splitlines()
+    header, *lines = result.out.splitlines()
+    assert header.split() == ["REFERENCE", "CREATED", "DOMAIN", "FROM→TO", "TLP", "STATUS", "TITLE"]
     assert len(lines) == 5
     assert lines[0].startswith(listed["e"]) and lines[0].endswith("Dhow traffic off Gwadar")
     assert "TR-MOI" in next(line for line in lines if line.startswith(listed["b"]))
@@ -298,8 +299,8 @@ def test_return_needs_a_comment(team_store: LiaisonStore, fingerprint) -> None:
     ref = team_store.add("x", officer="carol")
     team_store.ok("submit", ref, officer="carol")
     before = fingerprint(team_store.path)
-    assert_refused(team_store.cli("review", ref, "--return", officer="bob"), "--return needs --comment TEXT saying what to change")
-    assert_refused(team_store.cli("review", ref, "--return", "--comment", "   ", officer="bob"), "--return needs --comment TEXT saying what to change")
+    assert_refused(team_store.cli("review", ref, "--return", officer="bob"), "--return needs --comment-file FILE or --comment TEXT saying what to change")
+    assert_refused(team_store.cli("review", ref, "--return", "--comment", "   ", officer="bob"), "--return needs --comment-file FILE or --comment TEXT saying what to change")
     assert fingerprint(team_store.path) == before
 
 

@@ -11,6 +11,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable
@@ -186,10 +187,37 @@ Handler = Callable[[Context], int]
 
 
 def emit_json(obj: Any, out: TextIO | None = None) -> None:
-    """Pretty, stable JSON on stdout (looked up at call time, so a redirected stdout is honoured)."""
+    """Pretty, stable JSON on stdout (looked up at call time, so a redirected stdout is honoured).
+
+    Values stay exact; the characters a terminal would act on (C1, bidi, separators, which JSON leaves raw)
+    are written as `\\uXXXX` escapes, so the bytes on stdout are as harmless as the human output.
+    """
     out = out if out is not None else sys.stdout
-    json.dump(obj, out, ensure_ascii=False, indent=2)
+    out.write(json_text(obj))
     out.write("\n")
+
+
+#: What `json.dumps(ensure_ascii=False)` leaves raw that a terminal may act on: DEL, C1, line separators, bidi
+#: controls, surrogates and non-characters (it escapes C0 controls itself; raw newlines are its indentation).
+_JSON_RAW = re.compile(
+    "[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff"
+    + "".join(f"{chr(plane << 16 | 0xFFFE)}{chr(plane << 16 | 0xFFFF)}" for plane in range(1, 17))
+    + "]"
+)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    cp = ord(match.group())
+    if cp > 0xFFFF:
+        cp -= 0x10000
+        return f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}"
+    return f"\\u{cp:04x}"
+
+
+def json_text(obj: Any) -> str:
+    """`obj` as pretty JSON, non-ASCII kept readable but no raw C1, bidi or other control character."""
+    # Outside strings JSON is plain ASCII, so escaping these characters changes no value.
+    return _JSON_RAW.sub(_json_escape, json.dumps(obj, ensure_ascii=False, indent=2))
 
 
 def progress_printer(label: str) -> Callable[[int, int], None]:

@@ -2,37 +2,64 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from store.errors import ValidationError
-from tui.cli.common import EXIT_OK, Commands, Context, emit_json, read_text_arg
-from tui.present import record_detail_json, record_json, safe, safe_block
+from store.vocab import SEED_DOMAINS, Status, Tlp
+from tui.cli import texts as text_input
+from tui.cli.common import EXIT_OK, Commands, Context, UsageError, emit_json
+from tui.cli.texts import RecordText, add_text_option, given_texts, record_in_editor
+from tui.present import quote, record_detail_json, record_json, safe, safe_block
 
 if TYPE_CHECKING:
-    import argparse
-
     from store.records import RecordQuery, RecordRow
     from store.service import Session
+
+
+RECORD_TEXTS = ("title", "summary", "source", "notes")
+
+
+def _title(text: str | None) -> str | None:
+    """A title read from a file or stdin loses its line end (`echo Title > t.txt` is one line)."""
+    return text.removesuffix("\n").removesuffix("\r") if text is not None else None
+
+
+def note_tlp(tlp: str | None) -> None:
+    """Say so when an older TLP 1.0 label is taken as its TLP 2.0 name (`white` is CLEAR)."""
+    if tlp is not None and tlp.strip().upper().removeprefix("TLP:") == "WHITE":
+        print("note: TLP:WHITE is taken as TLP:CLEAR (its TLP 2.0 name)", file=sys.stderr)
 
 
 def cmd_add(ctx: Context) -> int:
     from store.service import Draft
 
     args = ctx.args
-    summary = read_text_arg(args.summary, args.summary_file, "summary") or ""
+    texts = given_texts(args, RECORD_TEXTS)
+    if all(value is None for value in texts.values()) and not text_input.on_terminal():
+        raise UsageError(
+            "add needs a title: give --title-file FILE (or --title TEXT), or run it on a terminal to write it in $EDITOR"
+        )
+    if texts["title"] is None and any(value is not None for value in texts.values()):
+        raise UsageError("add needs a title: give --title-file FILE or --title TEXT")
     session = ctx.session()
+    if texts["title"] is None:
+        written = record_in_editor(f"New record: domain {args.domain}, TLP:{args.tlp.upper()}")
+        texts = {"title": written.title, "summary": written.summary, "source": written.source, "notes": written.notes}
+    note_tlp(args.tlp)
     draft = Draft(
         domain=args.domain,
         tlp=args.tlp,
-        title=args.title,
-        summary=summary,
-        source=args.source or "",
-        notes=args.notes or "",
+        title=_title(texts["title"]) or "",
+        summary=texts["summary"] or "",
+        source=texts["source"] or "",
+        notes=texts["notes"] or "",
         releasable_to=args.to or [],
     )
-    print(session.add_record(draft, submit=args.submit))
+    print(safe(session.add_record(draft, submit=args.submit)))
     return EXIT_OK
 
 
@@ -40,13 +67,28 @@ def cmd_edit(ctx: Context) -> int:
     from store.service import Changes
 
     args = ctx.args
-    summary = read_text_arg(args.summary, args.summary_file, "summary")
+    texts = given_texts(args, RECORD_TEXTS)
+    nothing_given = all(v is None for v in (*texts.values(), args.tlp, args.domain, args.to))
     session = ctx.session()
+    if nothing_given and text_input.on_terminal():
+        detail = session.get_record(args.ref)
+        now = RecordText(detail.row.title, detail.summary, detail.source, detail.notes)
+        written = record_in_editor(f"Edit {safe(detail.row.reference)} (a new revision)", now)
+        texts = {
+            name: (new if new != old else None)
+            for name, new, old in zip(
+                RECORD_TEXTS,
+                (written.title, written.summary, written.source, written.notes),
+                (now.title, now.summary, now.source, now.notes),
+                strict=True,
+            )
+        }
+    note_tlp(args.tlp)
     changes = Changes(
-        title=args.title,
-        summary=summary,
-        source=args.source,
-        notes=args.notes,
+        title=_title(texts["title"]),
+        summary=texts["summary"],
+        source=texts["source"],
+        notes=texts["notes"],
         tlp=args.tlp,
         domain=args.domain,
         releasable_to=args.to,
@@ -54,6 +96,15 @@ def cmd_edit(ctx: Context) -> int:
     number = session.edit_record(args.ref, changes)
     print(f"{safe(args.ref.upper())} revision {number}")
     return EXIT_OK
+
+
+def parse_day(text: str, option: str) -> datetime:
+    """A `YYYY-MM-DD` day as its first instant, UTC."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValidationError(f"{option} {quote(text)} is not a date; expected YYYY-MM-DD") from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _query(args: argparse.Namespace, session: Session) -> RecordQuery:
@@ -69,6 +120,8 @@ def _query(args: argparse.Namespace, session: Session) -> RecordQuery:
         statuses=values("status"),
         search=args.search or "",
         order="oldest" if args.oldest else "newest",
+        since=parse_day(args.since, "--since") if args.since else None,
+        until=parse_day(args.until, "--until") + timedelta(days=1) if args.until else None,
     )
     return session.normalise_query(query)
 
@@ -90,6 +143,9 @@ def _arrow(row: RecordRow) -> str:
     return safe(f"{row.origin}→{','.join(row.releasable_to) or '—'}")
 
 
+LIST_HEADER = f"{'REFERENCE':<18} {'CREATED':<10} {'DOMAIN':<18} {'FROM→TO':<22} {'TLP':<12} {'STATUS':<12} TITLE"
+
+
 def cmd_list(ctx: Context) -> int:
     args = ctx.args
     session = ctx.session()
@@ -102,6 +158,8 @@ def cmd_list(ctx: Context) -> int:
         return EXIT_OK
     count = 0
     for row in rows:
+        if count == 0:
+            print(LIST_HEADER)
         count += 1
         print(
             f"{safe(row.reference):<18} {row.created_at:%Y-%m-%d} {safe(row.domain):<18} {_arrow(row):<22} "
@@ -150,35 +208,42 @@ def cmd_show(ctx: Context) -> int:
     return EXIT_OK
 
 
+TLP_HELP = f"{', '.join(t.value for t in Tlp)} (TLP:WHITE is taken as CLEAR)"
+DOMAIN_HELP = f"{', '.join(SEED_DOMAINS)}, or one an admin added (`liaison domains list`)"
+STATUS_HELP = ", ".join(s.value for s in Status)
+
+
+def _record_text_options(p: argparse.ArgumentParser) -> None:
+    add_text_option(p, "title", "title")
+    add_text_option(p, "summary", "summary (Markdown)")
+    add_text_option(p, "source", "source")
+    add_text_option(p, "notes", "private notes")
+
+
 def register(commands: Commands) -> None:
-    p = commands.add("add", cmd_add, "record a new intelligence summary; prints its reference")
-    p.add_argument("--domain", required=True)
-    p.add_argument("--tlp", required=True)
-    p.add_argument("--title", required=True)
-    p.add_argument("--summary")
-    p.add_argument("--summary-file", metavar="FILE|-")
-    p.add_argument("--source")
-    p.add_argument("--notes")
+    editor = "; with no text given on a terminal, $EDITOR opens on a template (like `git commit`)"
+    p = commands.add("add", cmd_add, "record a new intelligence summary; prints its reference" + editor)
+    p.add_argument("--domain", required=True, help=DOMAIN_HELP)
+    p.add_argument("--tlp", required=True, help=TLP_HELP)
+    _record_text_options(p)
     p.add_argument("--to", action="append", metavar="CODE", help="releasable to this ministry (repeatable)")
     p.add_argument("--submit", action="store_true", help="put it in review at once")
 
-    p = commands.add("edit", cmd_edit, "write a new revision of a draft or returned record")
+    p = commands.add("edit", cmd_edit, "write a new revision of a draft or returned record" + editor)
     p.add_argument("ref", metavar="REF")
-    p.add_argument("--title")
-    p.add_argument("--summary")
-    p.add_argument("--summary-file", metavar="FILE|-")
-    p.add_argument("--source")
-    p.add_argument("--notes")
-    p.add_argument("--tlp")
-    p.add_argument("--domain")
+    _record_text_options(p)
+    p.add_argument("--tlp", help=TLP_HELP)
+    p.add_argument("--domain", help=DOMAIN_HELP)
     p.add_argument("--to", action="append", metavar="CODE", help="replace the releasable-to list (repeatable)")
 
     p = commands.add("list", cmd_list, "list records, newest first")
-    p.add_argument("--domain", action="append")
+    p.add_argument("--domain", action="append", help=DOMAIN_HELP + " (repeatable)")
     p.add_argument("--ministry", action="append", metavar="CODE", help="origin or recipient")
-    p.add_argument("--status", action="append")
-    p.add_argument("--tlp", action="append")
+    p.add_argument("--status", action="append", help=STATUS_HELP + " (repeatable)")
+    p.add_argument("--tlp", action="append", help=TLP_HELP + " (repeatable)")
     p.add_argument("--search", metavar="WORDS", help="records whose title or summary has every word")
+    p.add_argument("--since", metavar="YYYY-MM-DD", help="created on or after this day (UTC)")
+    p.add_argument("--until", metavar="YYYY-MM-DD", help="created on or before this day (UTC)")
     p.add_argument("--limit", type=int, metavar="N")
     p.add_argument("--oldest", action="store_true", help="oldest first")
     p.add_argument("--json", action="store_true")

@@ -9,7 +9,7 @@ from tui.present import ministry_json, safe
 
 
 def cmd_ministries_list(ctx: Context) -> int:
-    ministries = ctx.session().ministries()
+    ministries = ctx.vault().ministries()  # not secret: no officer needed, like `officers list`
     if ctx.args.json:
         emit_json([ministry_json(m) for m in ministries])
     else:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 
 from store.errors import ValidationError
+from tui.cli import texts as text_input
 from tui.cli.common import EXIT_OK, Commands, Context
+from tui.cli.texts import add_text_option, comment_in_editor, given_texts
 from tui.present import safe
 
 
@@ -16,30 +18,41 @@ def cmd_submit(ctx: Context) -> int:
     return EXIT_OK
 
 
+def _comment(ctx: Context) -> str | None:
+    return given_texts(ctx.args, ("comment",))["comment"]
+
+
 def cmd_review(ctx: Context) -> int:
     args = ctx.args
+    comment = _comment(ctx)
     session = ctx.session()
     if args.approve:
-        session.approve(args.ref, args.comment or "")
+        session.approve(args.ref, comment or "")
         print(f"{safe(args.ref.upper())} approved", file=sys.stderr)
     else:
-        if not (args.comment or "").strip():
-            raise ValidationError("--return needs --comment TEXT saying what to change")
-        session.return_record(args.ref, args.comment)
+        if comment is None and text_input.on_terminal():
+            comment = comment_in_editor(
+                f"Return {safe(args.ref.upper())} to its author: say what to change.", required=True
+            )
+        if not (comment or "").strip():
+            raise ValidationError("--return needs --comment-file FILE or --comment TEXT saying what to change")
+        session.return_record(args.ref, comment or "")
         print(f"{safe(args.ref.upper())} returned to its author", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_close(ctx: Context) -> int:
     args = ctx.args
-    ctx.session().close_record(args.ref, args.comment or "")
+    comment = _comment(ctx)
+    ctx.session().close_record(args.ref, comment or "")
     print(f"{safe(args.ref.upper())} closed", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_actioned(ctx: Context) -> int:
     args = ctx.args
-    ctx.session().mark_actioned(args.ref, args.comment or "")
+    comment = _comment(ctx)
+    ctx.session().mark_actioned(args.ref, comment or "")
     print(f"{safe(args.ref.upper())} actioned", file=sys.stderr)
     return EXIT_OK
 
@@ -48,17 +61,21 @@ def register(commands: Commands) -> None:
     p = commands.add("submit", cmd_submit, "put a draft or returned record in review")
     p.add_argument("ref", metavar="REF")
 
-    p = commands.add("review", cmd_review, "approve or return a record in review")
+    p = commands.add(
+        "review",
+        cmd_review,
+        "approve or return a record in review; --return with no comment on a terminal opens $EDITOR",
+    )
     p.add_argument("ref", metavar="REF")
     verdict = p.add_mutually_exclusive_group(required=True)
     verdict.add_argument("--approve", action="store_true")
     verdict.add_argument("--return", dest="return_", action="store_true")
-    p.add_argument("--comment")
+    add_text_option(p, "comment", "comment")
 
     p = commands.add("close", cmd_close, "close a record that needs no more work")
     p.add_argument("ref", metavar="REF")
-    p.add_argument("--comment")
+    add_text_option(p, "comment", "comment")
 
     p = commands.add("actioned", cmd_actioned, "mark a received record as acted upon")
     p.add_argument("ref", metavar="REF")
-    p.add_argument("--comment")
+    add_text_option(p, "comment", "comment")
