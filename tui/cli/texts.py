@@ -84,13 +84,28 @@ def private_file(name: str) -> Iterator[Path]:
             directory.rmdir()
 
 
+@contextlib.contextmanager
+def _terminal() -> Iterator[int | None]:
+    """The controlling terminal for the editor's input and output, or None (inherit) when there is none."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        yield None
+        return
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
 def edit_text(template: str, name: str = "LIAISON_EDIT.md") -> str:
     """Open the editor on `template` and return what the user saved."""
     with private_file(name) as path:
         path.write_text(template, encoding="utf-8")
         command = [*editor_command(), str(path)]
         try:
-            done = subprocess.run(command, check=False)
+            with _terminal() as tty:  # `ref=$(liaison add …)` captures stdout: the editor draws on the terminal
+                done = subprocess.run(command, check=False, stdin=tty, stdout=tty)
         except OSError as exc:
             raise Refused(f"cannot run the editor {safe(command[0])}: {exc.strerror}; set $EDITOR") from None
         if done.returncode != 0:
