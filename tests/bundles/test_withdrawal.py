@@ -14,6 +14,7 @@ from store.bundles import export_bundle, import_bundle, plan_export
 from store.errors import NotFound, PolicyError, ValidationError
 from tests.bundles.conftest import Pair
 from tests.liaison_helpers import assert_refused, store_fingerprint
+from tui.present import import_summary, record_detail_json
 
 
 def _share(pair: Pair) -> None:
@@ -51,13 +52,13 @@ def test_withdrawal_round_trip(pair: Pair) -> None:
         title_before = tr.get_record(ref).row.title
         imported = import_bundle(tr, pair.path("2.bundle"))
         assert imported.withdrawn == 1 and imported.records == 0
-        assert "1 withdrawn by PK-MOI" in imported.summary()
+        assert "1 withdrawn by PK-MOI" in import_summary(imported)
         got = tr.withdrawal(ref)
         assert got.direction == "received" and got.origin == "PK-MOI"
         assert got.reason == "Source retracted the report; do not act on it."
         detail = tr.get_record(ref)
         assert detail.row.title == title_before  # content kept
-        assert detail.to_json()["withdrawal"]["reason"] == got.reason
+        assert record_detail_json(detail)["withdrawal"]["reason"] == got.reason
         activity = tr.record_activity(ref)
         assert [e.kind for e in activity][-1] == "withdrawn" and activity[-1].counterpart == "PK-MOI"
         # GREEN, releasable to PK-ANF: TR-MOI could pass it on before; withdrawn, it never leaves again
