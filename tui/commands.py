@@ -88,7 +88,7 @@ class ReviewCommands(LiaisonProvider):
             return
         screen = self.screen
         yield Command("review: Open queue", app.action_review_queue, "Records waiting in review, oldest first.")
-        if isinstance(screen, ReviewScreen | DetailScreen):
+        if isinstance(screen, ReviewScreen):
             yield Command(
                 "review: Approve",
                 screen.action_approve,
@@ -98,8 +98,18 @@ class ReviewCommands(LiaisonProvider):
                 "review: Return", screen.action_return, "Return the record shown to its author with a comment."
             )
         if isinstance(screen, DetailScreen):
-            yield Command("review: Submit", screen.action_submit, "Put this draft in review.")
-            yield Command("records: Edit", screen.action_edit, "Edit this record.")
+            # Only what the store allows on this record now: a refused action is not offered.
+            offered = [
+                ("approve", "review: Approve", screen.action_approve, "Approve this record."),
+                ("return", "review: Return", screen.action_return, "Return this record to its author with a comment."),
+                ("submit", "review: Submit", screen.action_submit, "Put this draft in review."),
+                ("edit", "records: Edit", screen.action_edit, "Edit this record."),
+                ("actioned", "records: Mark actioned", screen.action_actioned, "Mark this received record actioned."),
+                ("close", "records: Close", screen.action_close, "Close this record: no more work needed."),
+            ]
+            for action, title, run, help_text in offered:
+                if screen.may(action):
+                    yield Command(title, run, help_text)
 
 
 class VaultCommands(LiaisonProvider):

@@ -14,14 +14,22 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 os.environ.setdefault("LIAISON_KDF_PROFILE", "minimum")
 
-from store.service import Draft, Session, Vault  # noqa: E402
-from tui.app import LiaisonApp  # noqa: E402
-from tui.config import Settings  # noqa: E402
+from store.service import Draft, Session, Vault
+from tui.app import LiaisonApp
+from tui.config import Settings
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 PASSPHRASE = "demo"
 OFFICERS = {"demo": "demo", "kestrel": "kestrel-pass", "heron": "heron-pass"}
-DOMAINS = ("counterterrorism", "narcotics", "human-smuggling", "border-management", "cybercrime", "coast-guard", "policing")
+DOMAINS = (
+    "counterterrorism",
+    "narcotics",
+    "human-smuggling",
+    "border-management",
+    "cybercrime",
+    "coast-guard",
+    "policing",
+)
 TLPS = ("GREEN", "AMBER", "RED", "CLEAR", "AMBER+STRICT")
 RECIPIENTS = (("TR-MOI",), ("TR-MOI", "PK-ANF"), (), ("PK-NDMA",))
 SUBJECTS = (
@@ -65,7 +73,11 @@ def build_store(path: Path) -> None:
         clock.now = NOW - timedelta(days=(RECORDS - i) * 3, hours=i % 5)
         author = heron if i % 3 else admin
         subject = SUBJECTS[i % len(SUBJECTS)]
-        title = f"{subject} ({i + 1})" if i != 40 else f"{SEARCH_CANARY} network moving heroin through {subject.split()[-1]}"
+        title = (
+            f"{subject} ({i + 1})"
+            if i != 40
+            else f"{SEARCH_CANARY} network moving heroin through {subject.split()[-1]}"
+        )
         summary = (
             f"Reporting indicates **{subject.lower()}**.\n\n"
             "- Two seizures last month share packaging marks.\n"

@@ -70,7 +70,18 @@ async def test_help_lists_every_key_of_the_screen(make_app: Callable[..., Liaiso
         modal = app.screen
         assert isinstance(modal, HelpModal)
         keys = {k.description: k.key for k in modal.keys}
-        for description in ("Search", "Filters", "New", "Review queue", "Clear filters", "Open", "Lock", "Help", "Commands", "Page down"):
+        for description in (
+            "Search",
+            "Filters",
+            "New",
+            "Review",
+            "Clear filters",
+            "Open",
+            "Lock",
+            "Help",
+            "Commands",
+            "Page down",
+        ):
             assert description in keys, description
         assert keys["Lock"] == "^l"
         assert all(k.tooltip for k in modal.keys)
@@ -135,7 +146,14 @@ async def test_palette_titles_read_area_action(make_app: Callable[..., LiaisonAp
         for provider_class in (RecordsCommands, ReviewCommands, VaultCommands):
             provider = provider_class(app.screen)
             titles.extend(command.title for command in provider.commands())
-        assert {"records: New", "review: Open queue", "review: Approve", "review: Return", "vault: Lock", "app: Quit"} <= set(titles)
+        assert {
+            "records: New",
+            "review: Open queue",
+            "review: Approve",
+            "review: Return",
+            "vault: Lock",
+            "app: Quit",
+        } <= set(titles)
         assert all(": " in title and title.split(": ")[0].isalpha() for title in titles)
 
 
@@ -153,7 +171,9 @@ async def test_palette_opens_the_review_queue(make_app: Callable[..., LiaisonApp
         assert isinstance(app.screen, ReviewScreen)
 
 
-async def test_a_failing_worker_is_reported_not_fatal(make_app: Callable[..., LiaisonApp], monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_worker_is_reported_not_fatal(
+    make_app: Callable[..., LiaisonApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An unexpected exception while counting becomes an error notification; the app keeps running."""
     app = make_app()
 
@@ -166,7 +186,7 @@ async def test_a_failing_worker_is_reported_not_fatal(make_app: Callable[..., Li
         await pilot.press("ctrl+r")
         await settle(pilot)
         assert app.is_running
-        messages = [n.message for n in app._notifications]  # noqa: SLF001
+        messages = [n.message for n in app._notifications]
         assert any("RuntimeError: disk on fire" in m for m in messages)
         monkeypatch.undo()
         await pilot.press("j", "ctrl+r")
@@ -188,7 +208,9 @@ async def test_query_refusal_shows_in_the_result_line(make_app: Callable[..., Li
 def test_settings_from_env() -> None:
     """Idle minutes and poll seconds come from the environment; nonsense is refused with the variable's name."""
     assert Settings.from_env({}).idle_lock_minutes == 10.0
-    assert Settings.from_env({"LIAISON_IDLE_LOCK_MINUTES": "2.5", "LIAISON_POLL_SECONDS": "1"}) == Settings(idle_lock_minutes=2.5, poll_seconds=1.0)
+    assert Settings.from_env({"LIAISON_IDLE_LOCK_MINUTES": "2.5", "LIAISON_POLL_SECONDS": "1"}) == Settings(
+        idle_lock_minutes=2.5, poll_seconds=1.0
+    )
     assert Settings.from_env({"LIAISON_IDLE_LOCK_MINUTES": "0"}).idle_lock_minutes == 0
     with pytest.raises(SettingsError, match="LIAISON_IDLE_LOCK_MINUTES must be a number, got 'soon'"):
         Settings.from_env({"LIAISON_IDLE_LOCK_MINUTES": "soon"})
@@ -211,7 +233,9 @@ def test_run_app_refuses_a_missing_store(tmp_path: Path, capsys: pytest.CaptureF
     assert not missing.exists()
 
 
-def test_run_app_refuses_bad_settings(store_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_app_refuses_bad_settings(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A bad LIAISON_IDLE_LOCK_MINUTES is a usage error (exit 2)."""
     monkeypatch.setenv("LIAISON_IDLE_LOCK_MINUTES", "-1")
     assert run_app(store_path, None) == 2

@@ -97,7 +97,9 @@ async def test_search_finds_the_record_and_explains_a_useless_query(make_app: Ca
         assert result.has_class("-error")
 
 
-async def test_paging_decrypts_only_a_window(make_app: Callable[..., LiaisonApp], reader: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_paging_decrypts_only_a_window(
+    make_app: Callable[..., LiaisonApp], reader: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """PageDown/End walk the whole result set while at most `cached_pages` pages of titles are held, fetched page by page."""
     app = make_app(page_size=10, cached_pages=3)
     calls: list[dict[str, Any]] = []

@@ -97,7 +97,7 @@ async def test_idle_lock_after_the_configured_minutes(make_app: Callable[..., Li
     """No key for `idle_lock_minutes` locks; a key press in between restarts the count."""
     clock = FakeMonotonic()
     app = make_app(idle_lock_minutes=10.0)
-    app._monotonic = clock  # noqa: SLF001 - the app's injectable clock
+    app._monotonic = clock
     async with app.run_test(size=(120, 40)) as pilot:
         await unlock(pilot)
         clock.now += 9 * 60
@@ -120,7 +120,7 @@ async def test_idle_lock_can_be_turned_off(make_app: Callable[..., LiaisonApp]) 
     """`idle_lock_minutes=0` never locks by itself."""
     clock = FakeMonotonic()
     app = make_app(idle_lock_minutes=0.0)
-    app._monotonic = clock  # noqa: SLF001
+    app._monotonic = clock
     async with app.run_test(size=(120, 40)) as pilot:
         await unlock(pilot)
         clock.now += 24 * 3600
@@ -139,10 +139,10 @@ async def test_a_draft_survives_the_lock_sealed(make_app: Callable[..., LiaisonA
         await pilot.press(*"Unfinished thought about Ormara")
         await pilot.press("ctrl+l")
         await settle(pilot)
-        assert app._resume is not None  # noqa: SLF001
-        kinds = [p.kind for p in app._resume[1]]  # noqa: SLF001
+        assert app._resume is not None
+        kinds = [p.kind for p in app._resume[1]]
         assert kinds == ["browser", "compose"]
-        sealed = app._resume[1][1].data["sealed"]  # noqa: SLF001
+        sealed = app._resume[1][1].data["sealed"]
         assert isinstance(sealed, bytes) and b"Ormara" not in sealed
         await unlock(pilot)
         modal = app.screen

@@ -75,10 +75,29 @@ def test_stale_rows_are_drawn_until_fresh_ones_arrive_and_clear_forgets_all() ->
 
 
 def test_columns_keep_the_title_readable() -> None:
-    """Narrow tables drop route then domain rather than squeeze the title below 24 cells."""
+    """The title keeps two fifths of the row (at least 24 cells); domain and route take what is left, statuses are never cut."""
+    from store.vocab import Status
+    from tui.widgets.record_table import STATUS_SHORT
+
     wide = Columns.fit(160)
-    assert wide.route == 22 and wide.domain == 17 and wide.title > 40
-    narrow = Columns.fit(91)
-    assert narrow.route == 0 and narrow.domain == 12 and narrow.title >= 24
-    tiny = Columns.fit(70)
-    assert tiny.domain == 0 and tiny.route == 0
+    assert wide.route == 22 and wide.domain == 17 and wide.title >= 64
+    hidden_sidebar_120 = Columns.fit(119)
+    assert hidden_sidebar_120.title >= 47 and hidden_sidebar_120.route == 0
+    narrow = Columns.fit(79)  # 80 columns, sidebar hidden
+    assert narrow.route == 0 and narrow.domain == 0 and narrow.date == 10 and narrow.title >= 24
+    tiny = Columns.fit(51)  # 80 columns with the sidebar shown
+    assert tiny.date == 0 and tiny.title >= 10
+    for width in (51, 79, 119, 160):
+        columns = Columns.fit(width)
+        assert columns.status >= max(len(s) for s in STATUS_SHORT.values())
+        used = (
+            columns.reference
+            + columns.date
+            + columns.domain
+            + columns.route
+            + columns.tlp
+            + columns.status
+            + columns.title
+        )
+        assert used + sum(1 for w in (columns.date, columns.domain, columns.route) if w) + 3 == width
+    assert set(STATUS_SHORT) == set(Status)

@@ -16,7 +16,9 @@ SIZE = (120, 40)
 
 
 @pytest.fixture
-def snap_app(make_app: Callable[..., LiaisonApp], store_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., LiaisonApp]:
+def snap_app(
+    make_app: Callable[..., LiaisonApp], store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., LiaisonApp]:
     """The app on the store opened by a relative path, so the path drawn on screen is the same on every machine."""
     monkeypatch.chdir(store_path.parent)
 
@@ -76,3 +78,54 @@ def test_record_detail(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -
         await settle(pilot)
 
     assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
+def test_record_markup_title(
+    snap_compare: Any, make_app: Callable[..., LiaisonApp], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record titled `[see annex] [/x] [bold]x` (title and summary) shows those characters literally, in the detail."""
+    from tests.tui.conftest import fixed_clock
+    from tests.tui.hostile import build_hostile_store
+
+    build_hostile_store(tmp_path / "hostile.db", monkeypatch, clock=fixed_clock)
+    monkeypatch.chdir(tmp_path)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app("demo", path=Path("hostile.db")), terminal_size=SIZE, run_before=run_before)
+
+
+SMALL = (80, 24)
+
+
+def test_unlock_screen_80x24(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Unlock at 80×24: the whole box, the officer chooser and the passphrase field fit."""
+    assert snap_compare(snap_app(), terminal_size=SMALL, run_before=settle)
+
+
+def test_records_browser_80x24(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Browser at 80×24: sidebar hidden, title column readable, short statuses uncut, footer shows ^l Lock and ? Help."""
+    assert snap_compare(snap_app(), terminal_size=SMALL, run_before=unlock)
+
+
+def test_records_browser_no_sidebar(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Browser at 120×40 with the sidebar hidden (`b`): the title column takes the room, domain shown."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_record_detail_80x24(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
+    """Detail at 80×24: header, title and facts readable; footer keys of the record's state."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await unlock(pilot)
+        await pilot.press("j", "j", "enter")
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=SMALL, run_before=run_before)

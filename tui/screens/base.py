@@ -15,6 +15,7 @@ from store.errors import LiaisonError
 from store.service import Session
 from tui.config import Settings
 from tui.messages import ActionDone, ActionRefused
+from tui.widgets.plain import safe
 
 if TYPE_CHECKING:
     from tui.app import LiaisonApp
@@ -33,11 +34,11 @@ def report_error(app: App[Any], error: BaseException | None, what: str = "") -> 
     if error is None:
         return
     if isinstance(error, LiaisonError):
-        app.notify(str(error), title=what or "Refused", severity="error", markup=False)
+        app.notify(safe(str(error)), title=what or "Refused", severity="error", markup=False)
     else:
         app.log.error(f"{what or 'worker'} failed", error)
         app.notify(
-            f"{type(error).__name__}: {error}",
+            safe(f"{type(error).__name__}: {error}"),
             title=f"Unexpected error{f' in {what}' if what else ''}",
             severity="error",
             markup=False,
@@ -131,7 +132,7 @@ class LiaisonScreen(UnlockedAccess, WorkerReports, Screen[None]):
     def compose_closed(self, reference: str | None) -> None:
         """Hook: the compose modal closed, having saved `reference` (None if discarded)."""
         if reference:
-            self.notify(f"saved {reference}", markup=False)
+            self.notify(safe(f"saved {reference}"), markup=False)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="workflow", name="workflow action")
     def run_workflow(self, verb: str, reference: str, comment: str = "") -> None:
@@ -144,6 +145,10 @@ class LiaisonScreen(UnlockedAccess, WorkerReports, Screen[None]):
                 session.approve(reference, comment)
             elif verb == "return":
                 session.return_record(reference, comment)
+            elif verb == "actioned":
+                session.mark_actioned(reference, comment)
+            elif verb == "close":
+                session.close_record(reference, comment)
             else:
                 raise ValueError(f"unknown workflow action {verb}")
         except LiaisonError as exc:
@@ -153,11 +158,17 @@ class LiaisonScreen(UnlockedAccess, WorkerReports, Screen[None]):
             self.post_message(ActionDone(reference, verb))
 
     def on_action_done(self, message: ActionDone) -> None:
-        past = {"submit": "submitted for review", "approve": "approved", "return": "returned to its author"}
-        self.notify(f"{message.reference} {past.get(message.verb, message.verb)}", markup=False)
+        past = {
+            "submit": "submitted for review",
+            "approve": "approved",
+            "return": "returned to its author",
+            "actioned": "marked actioned",
+            "close": "closed",
+        }
+        self.notify(safe(f"{message.reference} {past.get(message.verb, message.verb)}"), markup=False)
 
     def on_action_refused(self, message: ActionRefused) -> None:
-        self.notify(message.reason, title=f"{message.verb} refused", severity="error", markup=False)
+        self.notify(safe(message.reason), title=f"{message.verb} refused", severity="error", markup=False)
 
 
 class LiaisonModal(UnlockedAccess, WorkerReports, ModalScreen[Any]):

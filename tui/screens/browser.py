@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, get_current_worker
 
@@ -23,9 +24,13 @@ from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.facet_sidebar import FacetSidebar, selected_values
 from tui.widgets.filter_chips import Chip, FilterChips, query_chips
 from tui.widgets.page_cache import PageRequest
+from tui.widgets.plain import plain, safe
 from tui.widgets.record_table import RecordTable, route_text
 from tui.widgets.status_line import StatusLine
 from tui.widgets.tlp import tlp_text
+
+#: Below this many columns the facet sidebar starts hidden, so the title column keeps its room (`b` or `f` shows it).
+SIDEBAR_MIN_WIDTH = 100
 
 
 class BrowserScreen(LiaisonScreen):
@@ -63,11 +68,14 @@ class BrowserScreen(LiaisonScreen):
             id="records.facets",
         ),
         Binding("n", "new_record", "New", tooltip="Draft a new record.", id="records.new"),
+        Binding("v", "review_queue", "Review", tooltip="Records waiting in review, oldest first.", id="review.open"),
         Binding(
-            "v", "review_queue", "Review queue", tooltip="Records waiting in review, oldest first.", id="review.open"
-        ),
-        Binding(
-            "x", "clear_filters", "Clear filters", tooltip="Remove every filter and the search.", id="records.clear"
+            "x",
+            "clear_filters",
+            "Clear filters",
+            show=False,
+            tooltip="Remove every filter and the search.",
+            id="records.clear",
         ),
         Binding(
             "c",
@@ -126,6 +134,9 @@ class BrowserScreen(LiaisonScreen):
         generation: int
         reason: str
 
+    sidebar_shown: reactive[bool | None] = reactive(None)
+    """The officer's choice for the facet sidebar (None: shown when the screen is wide enough)."""
+
     def __init__(self, query: RecordQuery | None = None, cursor: int = 0) -> None:
         super().__init__()
         self.record_query = query or RecordQuery()
@@ -155,7 +166,8 @@ class BrowserScreen(LiaisonScreen):
 
     def on_mount(self) -> None:
         session = self.session
-        self.sub_title = f"{session.actor.name} ({session.actor.role.value}) · {session.ministry}"
+        self.sub_title = safe(f"{session.actor.name} ({session.actor.role.value}) · {session.ministry}")
+        self.watch_sidebar_shown(self.sidebar_shown)
         self.load_vocabulary()
         self.apply_query(self.record_query, cursor=self._initial_cursor)
 
@@ -285,11 +297,13 @@ class BrowserScreen(LiaisonScreen):
 
         preview.update(
             Text.assemble(
-                (row.reference, "bold"),
+                plain(row.reference, "bold"),
                 "  ",
                 tlp_text(row.tlp, prefix=True),
-                f"  {row.domain} · {route_text(row)} · {row.status.value} · by {row.author}\n",
-                (row.title, "bold"),
+                "  ",
+                plain(f"{row.domain} · {route_text(row)} · {row.status.value} · by {row.author}"),
+                "\n",
+                plain(row.title, "bold"),
             )
         )
 
@@ -339,15 +353,24 @@ class BrowserScreen(LiaisonScreen):
         self.query_one("#search", Input).focus()
 
     def action_focus_facets(self) -> None:
-        sidebar = self.query_one(FacetSidebar)
-        sidebar.display = True
-        sidebar.focus()
+        self.sidebar_shown = True
+        self.query_one(FacetSidebar).focus()
 
     def action_toggle_sidebar(self) -> None:
+        self.sidebar_shown = not self.query_one(FacetSidebar).display
+
+    def watch_sidebar_shown(self, shown: bool | None) -> None:
+        """Show or hide the facet sidebar; None: automatic (hidden below `SIDEBAR_MIN_WIDTH` columns)."""
+        if not self.is_mounted:
+            return
         sidebar = self.query_one(FacetSidebar)
-        sidebar.display = not sidebar.display
+        sidebar.display = shown if shown is not None else self.size.width >= SIDEBAR_MIN_WIDTH
         if not sidebar.display and sidebar.has_focus:
             self.query_one(RecordTable).focus()
+
+    def on_resize(self) -> None:
+        if self.sidebar_shown is None:
+            self.watch_sidebar_shown(None)
 
     def action_focus_table(self) -> None:
         search = self.query_one("#search", Input)

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import Footer, Header
 
 from store.bundles import ledger
 from store.errors import LiaisonError
+from store.policy import RecordAction
 from store.records import RecordDetail
 from store.service import Session
 from tui.messages import ActionDone, ActionRefused, RecordLoaded, RecordUnavailable
 from tui.screens.base import LiaisonScreen, ResumePoint
+from tui.widgets.plain import safe
 from tui.widgets.record_view import RecordView
 from tui.widgets.status_line import StatusLine
 
@@ -46,7 +51,41 @@ class DetailScreen(LiaisonScreen):
         Binding(
             "r", "return", "Return", tooltip="Return this record to its author with a comment.", id="detail.return"
         ),
+        Binding(
+            "m",
+            "actioned",
+            "Actioned",
+            tooltip="Mark this received record actioned, with an optional comment.",
+            id="detail.actioned",
+        ),
+        Binding(
+            "c",
+            "close",
+            "Close",
+            tooltip="Close this record: no more work needed (a reviewer), with an optional comment.",
+            id="detail.close",
+        ),
     ]
+
+    #: Each workflow key and the store's action it needs: the key is offered only when the store allows it.
+    ACTION_NEEDS: ClassVar[dict[str, RecordAction]] = {
+        "edit": RecordAction.EDIT,
+        "submit": RecordAction.SUBMIT,
+        "approve": RecordAction.APPROVE,
+        "return": RecordAction.RETURN,
+        "actioned": RecordAction.ACTIONED,
+        "close": RecordAction.CLOSE,
+    }
+
+    allowed: reactive[frozenset[RecordAction]] = reactive(frozenset(), bindings=True)
+    """What the officer may do to this record now, as the store says (the footer, `?` and the palette follow it)."""
+
+    @dataclass
+    class ActionsLoaded(Message):
+        """The actions the store allows the officer on `reference` now."""
+
+        reference: str
+        actions: frozenset[RecordAction]
 
     def __init__(self, reference: str, scroll_y: float = 0.0) -> None:
         super().__init__()
@@ -61,7 +100,7 @@ class DetailScreen(LiaisonScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.reference
+        self.sub_title = safe(self.reference)
         self.load_record()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="record", name="read record")
@@ -71,17 +110,32 @@ class DetailScreen(LiaisonScreen):
         try:
             detail = session.get_record(self.reference)
             sharing = ledger(session, self.reference)
+            actions = session.available_actions(self.reference)
         except LiaisonError as exc:
             self.post_message(RecordUnavailable(self.reference, str(exc)))
             return
+        self.post_message(self.ActionsLoaded(self.reference, actions))
         self.post_message(RecordLoaded(detail, sharing))
+
+    @on(ActionsLoaded)
+    def _actions_loaded(self, message: DetailScreen.ActionsLoaded) -> None:
+        self.allowed = message.actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Workflow keys only where the store would allow them (hidden from the footer and `?` otherwise)."""
+        needed = self.ACTION_NEEDS.get(action)
+        return needed is None or needed in self.allowed
+
+    def may(self, action: str) -> bool:
+        """True when the workflow action `action` is offered now."""
+        return bool(self.check_action(action, ()))
 
     @on(RecordLoaded)
     async def _loaded(self, message: RecordLoaded) -> None:
         self.detail = message.detail
         self.query_one("#detail-error", StatusLine).clear()
         view = self.query_one(RecordView)
-        await view.show(message.detail, message.ledger)
+        await view.show(message.detail, message.ledger, self.session.ministry)
         if self._restore_scroll:
             view.scroll_to(y=self._restore_scroll, animate=False)
             self._restore_scroll = 0.0
@@ -94,23 +148,38 @@ class DetailScreen(LiaisonScreen):
         self.dismiss()
 
     def action_edit(self) -> None:
-        if self.detail is not None:
+        if self.detail is not None and self.may("edit"):
             self.open_compose(existing=self.detail)
 
     def action_submit(self) -> None:
-        self.run_workflow("submit", self.reference)
+        if self.may("submit"):
+            self.run_workflow("submit", self.reference)
 
     def action_approve(self) -> None:
-        self.run_workflow("approve", self.reference)
+        if self.may("approve"):
+            self.run_workflow("approve", self.reference)
 
     def action_return(self) -> None:
+        self._with_comment("return", f"Return {self.reference} to its author")
+
+    def action_actioned(self) -> None:
+        self._with_comment("actioned", f"Mark {self.reference} actioned (comment optional)")
+
+    def action_close(self) -> None:
+        self._with_comment("close", f"Close {self.reference} (comment optional)")
+
+    def _with_comment(self, verb: str, title: str) -> None:
+        """Ask for a comment, then run `verb` (escape cancels); offered only when the store allows `verb`."""
         from tui.modals.comment import CommentModal
+
+        if not self.may(verb):
+            return
 
         def send(comment: str | None) -> None:
             if comment is not None:
-                self.run_workflow("return", self.reference, comment)
+                self.run_workflow(verb, self.reference, comment)
 
-        self.app.push_screen(CommentModal(f"Return {self.reference} to its author"), callback=send)
+        self.app.push_screen(CommentModal(safe(title)), callback=send)
 
     @on(ActionDone)
     @on(ActionRefused)
@@ -130,4 +199,5 @@ class DetailScreen(LiaisonScreen):
 
     async def forget(self) -> None:
         self.detail = None
+        self.allowed = frozenset()
         await self.query_one(RecordView).forget()

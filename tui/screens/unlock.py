@@ -19,6 +19,7 @@ from store.service import OfficerInfo, Session, Vault
 from store.vocab import Role
 from tui.screens.base import WorkerReports
 from tui.widgets.passphrase_input import PassphraseInput
+from tui.widgets.plain import plain
 from tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class UnlockScreen(WorkerReports, Screen[None]):
     def compose(self) -> ComposeResult:
         with Center(), Vertical(id="unlock-box"):
             yield Static("LIAISON", id="unlock-title")
-            yield Static(f"Encrypted store {self.vault.path}", id="unlock-store", markup=False)
+            yield Static(plain(f"Encrypted store {self.vault.path}"), id="unlock-store", markup=False)
             yield Label("Officer", classes="unlock-label")
             yield Select[str]([], prompt="loading officers…", allow_blank=True, id="officer", compact=True)
             yield Label("Passphrase", classes="unlock-label")
@@ -124,14 +125,14 @@ class UnlockScreen(WorkerReports, Screen[None]):
     def _show_officers(self, message: UnlockScreen.OfficersLoaded) -> None:
         active = [o for o in message.officers if not o.revoked]
         select = cast("Select[str]", self.query_one("#officer", Select))
-        select.set_options([(f"{o.name} ({o.role.value})", o.name) for o in active])
+        select.set_options([(plain(f"{o.name} ({o.role.value})"), o.name) for o in active])
         names = [o.name for o in active]
         admins = [o.name for o in active if o.role is Role.ADMIN]
         chosen = self.preferred_officer if self.preferred_officer in names else next(iter(admins + names), None)
         if chosen is not None:
             select.value = chosen
         select.disabled = len(active) <= 1
-        self.query_one("#unlock-store", Static).update(f"Store of {message.ministry} · {self.vault.path}")
+        self.query_one("#unlock-store", Static).update(plain(f"Store of {message.ministry} · {self.vault.path}"))
 
     @property
     def officer(self) -> str | None:

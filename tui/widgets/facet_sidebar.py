@@ -14,6 +14,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from store.records import RecordQuery
+from store.text import visible
 from store.vocab import Status, Tlp
 from tui.widgets.tlp import tlp_style
 
@@ -112,6 +113,7 @@ class FacetSidebar(OptionList):
             label_style = label_style + Style(dim=True)
         count_text = "" if count is None else f"{count:,}"
         room = max(4, PROMPT_WIDTH - len(mark) - len(count_text) - 1)
+        label = visible(label)
         shown = label if len(label) <= room else label[: room - 1] + "…"
         return Text.assemble(
             mark,

@@ -12,6 +12,7 @@ from textual.widgets import Label, Static
 
 from store.records import RecordQuery
 from tui.widgets.facet_sidebar import FACET_ATTRS, FACET_TITLES
+from tui.widgets.plain import plain
 
 
 def query_chips(query: RecordQuery) -> list[tuple[str, str]]:
@@ -60,7 +61,7 @@ class Chip(Static, can_focus=True):
 
     def __init__(self, facet: str, value: str) -> None:
         title = "search" if facet == "search" else FACET_TITLES[facet].lower()
-        super().__init__(f"{title}: {value} ✕", markup=False)
+        super().__init__(plain(f"{title}: {value} ✕"), markup=False)
         self.facet = facet
         self.value = value
         self.tooltip = "enter or delete removes this filter"

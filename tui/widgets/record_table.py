@@ -24,6 +24,7 @@ from textual.strip import Strip
 from store.records import RecordRow
 from store.vocab import Status
 from tui.widgets.page_cache import PageCache, PageRequest
+from tui.widgets.plain import safe
 from tui.widgets.tlp import tlp_style
 
 #: Rows decrypted beyond the visible ones, above and below, so a key press rarely waits.
@@ -41,6 +42,23 @@ STATUS_COLOURS: dict[Status, str] = {
 }
 
 
+#: Statuses as the table shows them: short enough never to be cut (the preview line and `?` spell them out).
+STATUS_SHORT: dict[Status, str] = {
+    Status.DRAFT: "draft",
+    Status.IN_REVIEW: "review",
+    Status.RETURNED: "returned",
+    Status.APPROVED: "approved",
+    Status.SHARED: "shared",
+    Status.ACKNOWLEDGED: "acked",
+    Status.RECEIVED: "received",
+    Status.ACTIONED: "actioned",
+    Status.CLOSED: "closed",
+}
+STATUS_LEGEND = "status: review = in review, acked = acknowledged by the recipient"
+#: The narrowest title column the table accepts before it drops the date.
+MIN_TITLE = 24
+
+
 @dataclass(frozen=True)
 class Columns:
     """Cell widths of each column for one table width; 0 hides a column (the preview line still shows it)."""
@@ -50,29 +68,33 @@ class Columns:
     domain: int = 17
     route: int = 22
     tlp: int = 12
-    status: int = 12
+    status: int = 8
     title: int = 20
 
     @classmethod
-    def fit(cls, width: int, min_title: int = 24) -> Columns:
-        """Shrink route, domain and status to their floors, then hide route, then domain, so the title keeps `min_title` cells."""
-        widths = {"route": 22, "domain": 17, "status": 12}
-        floors = {"route": 14, "domain": 12, "status": 9}
-        fixed = 17 + 10 + 12 + 4  # reference, date, TLP, and the spaces after reference, date, TLP and status
+    def fit(cls, width: int) -> Columns:
+        """The title first: it keeps at least two fifths of the row; domain, then route, get what is left, else hide.
 
-        def spare() -> int:
-            return width - fixed - sum(w + 1 for w in widths.values() if w) - min_title
-
-        for name in ("route", "domain", "status"):
-            if spare() >= 0:
-                break
-            widths[name] = max(floors[name], widths[name] + spare())
-        for name in ("route", "domain"):
-            if spare() >= 0:
-                break
-            widths[name] = 0
+        Reference, TLP and status are never cut (statuses use their short forms); the date goes only when even
+        the title's minimum would not fit.
+        """
+        reference, tlp, status = cls.reference, cls.tlp, cls.status
+        date = cls.date
+        min_title = max(MIN_TITLE, width * 2 // 5)
+        fixed = reference + 1 + date + 1 + tlp + 1 + status + 1
+        if width - fixed < MIN_TITLE:
+            date = 0
+            fixed -= cls.date + 1
+        spare = width - fixed - min_title
+        widths = {"domain": 0, "route": 0}
+        for name, full, floor in (("domain", 17, 12), ("route", 22, 14)):
+            if spare >= full + 1:
+                widths[name] = full
+            elif spare >= floor + 1:
+                widths[name] = spare - 1
+            spare -= widths[name] + 1 if widths[name] else 0
         title = max(1, width - fixed - sum(w + 1 for w in widths.values() if w))
-        return cls(domain=widths["domain"], route=widths["route"], status=widths["status"], title=title)
+        return cls(date=date, domain=widths["domain"], route=widths["route"], status=status, title=title)
 
 
 def fit_text(text: str, width: int) -> str:
@@ -85,8 +107,8 @@ def fit_text(text: str, width: int) -> str:
 
 
 def route_text(row: RecordRow) -> str:
-    """Origin → recipients, as the table shows it."""
-    return f"{row.origin}→{','.join(row.releasable_to) or '—'}"
+    """Origin → recipients, as the table shows it (control characters drawn visibly)."""
+    return safe(f"{row.origin}→{','.join(row.releasable_to) or '—'}")
 
 
 class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -362,13 +384,13 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         space = Segment(" ", base)
         status_style = base if cursor else base + Style(color=STATUS_COLOURS.get(row.status))
         cells = [
-            (row.reference, c.reference, base),
+            (safe(row.reference), c.reference, base),
             (f"{row.created_at:%Y-%m-%d}", c.date, base),
-            (row.domain, c.domain, base),
+            (safe(row.domain), c.domain, base),
             (route_text(row), c.route, base),
             (row.tlp.value, c.tlp, tlp_style(row.tlp)),
-            (row.status.value, c.status, status_style),
-            (row.title, c.title, base),
+            (STATUS_SHORT.get(row.status, row.status.value), c.status, status_style),
+            (safe(row.title), c.title, base),
         ]
         segments: list[Segment] = []
         for text, cell_width, style in cells:

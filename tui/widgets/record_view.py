@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
 
-from rich.console import Group, RenderableType
+from markdown_it import MarkdownIt
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,6 +17,8 @@ from textual.widgets import Markdown, Static
 
 from store.bundles import LedgerEntry
 from store.records import RecordDetail
+from store.text import visible
+from tui.widgets.plain import plain
 from tui.widgets.record_table import STATUS_COLOURS
 from tui.widgets.tlp import tlp_text
 
@@ -25,17 +28,22 @@ def when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
+def summary_parser() -> MarkdownIt:
+    """Markdown without raw HTML, links, autolinks or images: a summary is shown, never followed or fetched."""
+    return MarkdownIt("commonmark").enable("table").disable(["html_block", "html_inline", "link", "image", "autolink"])
+
+
 def header_text(detail: RecordDetail) -> Text:
     """Reference, TLP label, status and title."""
     row = detail.row
     return Text.assemble(
-        (row.reference, "bold"),
+        plain(row.reference, "bold"),
         "  ",
         tlp_text(row.tlp, prefix=True),
         "  ",
         (row.status.value, f"bold {STATUS_COLOURS.get(row.status, '')}".strip()),
         "\n",
-        (row.title, "bold"),
+        plain(row.title, "bold"),
     )
 
 
@@ -45,53 +53,91 @@ def facts_table(detail: RecordDetail) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    grid.add_row("Domain", row.domain)
-    grid.add_row("Origin", row.origin)
-    grid.add_row("Releasable to", ", ".join(row.releasable_to) or "— (not releasable outside the origin)")
-    grid.add_row("Author", row.author)
+    grid.add_row("Domain", plain(row.domain))
+    grid.add_row("Origin", plain(row.origin))
+    grid.add_row("Releasable to", plain(", ".join(row.releasable_to) or "— (not releasable outside the origin)"))
+    grid.add_row("Author", plain(row.author))
     grid.add_row("Created", when(row.created_at))
     grid.add_row("Updated", when(row.updated_at))
     grid.add_row("Revision", str(row.revision))
     return grid
 
 
-def ledger_renderable(detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) -> RenderableType:
-    """Who the record is for, each bundle it went out (or came in) with and when it was acknowledged, and its workflow steps."""
+def ledger_renderable(
+    detail: RecordDetail, ledger: Sequence[LedgerEntry] = (), own_ministry: str = ""
+) -> RenderableType:
+    """Who the record is for and each bundle it went out (or came in) with, and when it was acknowledged.
+
+    The receiving ministry of an inbound record is not a party it could still be sent to, so it is not listed
+    as "not sent yet": the bundle it came in with says how it got here.
+    """
     row = detail.row
     parties = Table.grid(padding=(0, 2))
     parties.add_column(no_wrap=True, style="bold")
     parties.add_column()
-    parties.add_row(row.origin, "origin")
+    parties.add_row(
+        plain(row.origin), "origin" if row.origin != own_ministry or not own_ministry else "origin (this ministry)"
+    )
     for code in row.releasable_to:
+        if code == own_ministry:
+            continue
         sent = [e for e in ledger if e.direction == "out" and e.peer == code]
         if not sent:
-            parties.add_row(code, Text("releasable · not sent yet", style="dim"))
+            parties.add_row(plain(code), Text("releasable · not sent yet", style="dim"))
         for entry in sent:
             acknowledged = (
                 f"acknowledged {when(entry.acknowledged_at)}" if entry.acknowledged_at else "not acknowledged yet"
             )
             parties.add_row(
-                code,
-                f"sent {when(entry.at)} (revision {entry.revision}, bundle {entry.bundle_id[:8]}) · {acknowledged}",
+                plain(code),
+                plain(
+                    f"sent {when(entry.at)} (revision {entry.revision}, bundle {entry.bundle_id[:8]}) · {acknowledged}"
+                ),
             )
     for entry in ledger:
         if entry.direction == "in":
-            parties.add_row(
-                entry.peer, f"received {when(entry.at)} (revision {entry.revision}, bundle {entry.bundle_id[:8]})"
-            )
+            received = f"received {when(entry.at)} (revision {entry.revision}, bundle {entry.bundle_id[:8]})"
+            parties.add_row(plain(entry.peer), plain(received))
         elif entry.peer not in row.releasable_to:
-            parties.add_row(
-                entry.peer, f"sent {when(entry.at)} (revision {entry.revision}) · no longer releasable to it"
-            )
-    steps = Table.grid(padding=(0, 2))
-    steps.add_column(min_width=16)
-    steps.add_column(style="bold")
-    steps.add_column()
-    steps.add_column()
-    steps.add_row(Text(when(row.created_at), style="dim"), "created", row.author, "")
+            gone = f"sent {when(entry.at)} (revision {entry.revision}) · no longer releasable to it"
+            parties.add_row(plain(entry.peer), plain(gone))
+    return parties
+
+
+def activity_rows(detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) -> list[tuple[datetime, str, str, str]]:
+    """Everything that happened to the record, oldest first: created, each edit, workflow steps, bundles in and out."""
+    row = detail.row
+    events: list[tuple[datetime, str, str, str]] = []
+    first = detail.revisions[0] if detail.revisions else None
+    events.append(
+        (first.created_at if first else row.created_at, "created", first.officer if first else row.author, "")
+    )
+    for rev in detail.revisions[1:]:
+        events.append((rev.created_at, "edited", rev.officer, f"revision {rev.number}"))
     for step in detail.reviews:
-        steps.add_row(Text(when(step.at), style="dim"), step.action, step.officer, Text(step.comment))
-    return Group(parties, Text(""), steps)
+        events.append((step.at, step.action, step.officer, step.comment))
+    for entry in ledger:
+        if entry.direction == "out":
+            events.append((entry.at, "shared", entry.peer, f"revision {entry.revision}, bundle {entry.bundle_id[:8]}"))
+            if entry.acknowledged_at is not None:
+                events.append((entry.acknowledged_at, "acknowledged", entry.peer, f"bundle {entry.bundle_id[:8]}"))
+        else:
+            events.append(
+                (entry.at, "received", entry.peer, f"revision {entry.revision}, bundle {entry.bundle_id[:8]}")
+            )
+    return sorted(events, key=lambda event: event[0])
+
+
+def activity_table(detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) -> Table:
+    """The record's activity list: when, what, who (officer or ministry), and any comment."""
+    steps = Table.grid(padding=(0, 2))
+    steps.add_column(min_width=16, no_wrap=True)
+    steps.add_column(style="bold", no_wrap=True)
+    steps.add_column(no_wrap=True)
+    steps.add_column()
+    for at, action, who, comment in activity_rows(detail, ledger):
+        steps.add_row(Text(when(at), style="dim"), plain(action), plain(who), plain(comment, multiline=True))
+    return steps
 
 
 def revisions_table(detail: RecordDetail) -> Table:
@@ -103,10 +149,10 @@ def revisions_table(detail: RecordDetail) -> Table:
         table.add_row(
             str(rev.number),
             when(rev.created_at),
-            rev.officer,
+            plain(rev.officer),
             tlp_text(rev.tlp),
-            ", ".join(rev.releasable_to) or "—",
-            Text(rev.title),
+            plain(", ".join(rev.releasable_to) or "—"),
+            plain(rev.title),
         )
     return table
 
@@ -159,24 +205,28 @@ class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
         yield Static(id="record-header", markup=False)
         yield Static(id="record-facts", markup=False)
         yield Static("Summary", classes="section")
-        yield Markdown(id="record-summary", open_links=False)
+        yield Markdown(id="record-summary", open_links=False, parser_factory=summary_parser)
         yield Static("Source", classes="section")
         yield Static(id="record-source", markup=False)
         yield Static("Notes", classes="section")
         yield Static(id="record-notes", markup=False)
         yield Static("Sharing ledger", classes="section")
         yield Static(id="record-ledger", markup=False)
+        yield Static("Activity", classes="section")
+        yield Static(id="record-activity", markup=False)
         yield Static("Revisions", classes="section")
         yield Static(id="record-revisions", markup=False)
 
-    async def show(self, detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) -> None:
-        """Draw `detail` and the bundles it travelled in."""
+    async def show(self, detail: RecordDetail, ledger: Sequence[LedgerEntry] = (), own_ministry: str = "") -> None:
+        """Draw `detail`, the bundles it travelled in and its activity (`own_ministry` is the store's)."""
         self.query_one("#record-header", Static).update(header_text(detail))
         self.query_one("#record-facts", Static).update(facts_table(detail))
-        await self.query_one("#record-summary", Markdown).update(detail.summary or "*(no summary)*")
-        self.query_one("#record-source", Static).update(Text(detail.source or "—"))
-        self.query_one("#record-notes", Static).update(Text(detail.notes or "—"))
-        self.query_one("#record-ledger", Static).update(ledger_renderable(detail, ledger))
+        summary = visible(detail.summary, multiline=True)
+        await self.query_one("#record-summary", Markdown).update(summary or "*(no summary)*")
+        self.query_one("#record-source", Static).update(plain(detail.source or "—", multiline=True))
+        self.query_one("#record-notes", Static).update(plain(detail.notes or "—", multiline=True))
+        self.query_one("#record-ledger", Static).update(ledger_renderable(detail, ledger, own_ministry))
+        self.query_one("#record-activity", Static).update(activity_table(detail, ledger))
         self.query_one("#record-revisions", Static).update(revisions_table(detail))
 
     async def forget(self) -> None:
@@ -187,6 +237,7 @@ class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
             "#record-source",
             "#record-notes",
             "#record-ledger",
+            "#record-activity",
             "#record-revisions",
         ):
             self.query_one(static_id, Static).update("")
