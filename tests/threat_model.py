@@ -62,8 +62,8 @@ def _scopes(tree: ast.Module) -> list[tuple[int, int, str]]:
 def citations(root: Path = TESTS) -> Iterator[tuple[int, str]]:
     """(threat number, "path" or "path::test") for every citation in the test files."""
     for path in sorted(root.rglob("*.py")):
-        if path.resolve() == Path(__file__).resolve():
-            continue
+        if path.name in ("threat_model.py", "test_threat_model.py"):
+            continue  # this tool and its test quote citations, they don't make them
         source = path.read_text(encoding="utf-8")
         tree = ast.parse(source)
         scopes = _scopes(tree)
