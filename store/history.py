@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, select
 
@@ -20,10 +20,6 @@ if TYPE_CHECKING:
 
 #: `direction` of the bundle log as the faces name it.
 DIRECTIONS = {"out": "sent", "in": "received"}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -45,22 +41,6 @@ class BundleEntry:
     receipt_at: datetime | None
     acknowledged_records: int
     withdrawals: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        """The `bundles list --json` object."""
-        return {
-            "bundle_id": self.bundle_id,
-            "direction": self.direction,
-            "at": _iso(self.at),
-            "counterpart": self.counterpart,
-            "seq": self.seq,
-            "records": self.records,
-            "withdrawals": self.withdrawals,
-            "officer": self.officer,
-            "acknowledged": self.acknowledged,
-            "receipt_at": _iso(self.receipt_at),
-            "acknowledged_records": self.acknowledged_records,
-        }
 
 
 def bundle_history(
@@ -134,17 +114,6 @@ class ActivityEvent:
     counterpart: str = ""
     bundle_id: str = ""
     comment: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "at": _iso(self.at),
-            "kind": self.kind,
-            "officer": self.officer,
-            "revision": self.revision,
-            "counterpart": self.counterpart,
-            "bundle_id": self.bundle_id,
-            "comment": self.comment,
-        }
 
 
 #: Review actions (`review_events.action`) as activity kinds.

@@ -22,6 +22,7 @@ from store.text import quote, visible
 if TYPE_CHECKING:
     from store.bundles import ExportPlan, ImportResult, ReceiptResult
     from store.contacts import ContactInfo
+    from store.history import ActivityEvent, BundleEntry
     from store.records import RecordDetail, RecordRow, ReviewInfo, RevisionInfo
     from store.service import MinistryInfo, OfficerInfo
 
@@ -149,6 +150,36 @@ def contact_json(contact: ContactInfo) -> dict[str, Any]:
         "fingerprint": contact.fingerprint,
         "added_at": _when(contact.added_at),
         "added_by": contact.added_by,
+    }
+
+
+def bundle_entry_json(entry: BundleEntry) -> dict[str, Any]:
+    """The `bundles list --json` object."""
+    return {
+        "bundle_id": entry.bundle_id,
+        "direction": entry.direction,
+        "at": _when(entry.at),
+        "counterpart": entry.counterpart,
+        "seq": entry.seq,
+        "records": entry.records,
+        "withdrawals": entry.withdrawals,
+        "officer": entry.officer,
+        "acknowledged": entry.acknowledged,
+        "receipt_at": _when(entry.receipt_at) if entry.receipt_at is not None else None,
+        "acknowledged_records": entry.acknowledged_records,
+    }
+
+
+def activity_json(event: ActivityEvent) -> dict[str, Any]:
+    """The `activity --json` object."""
+    return {
+        "at": _when(event.at),
+        "kind": event.kind,
+        "officer": event.officer,
+        "revision": event.revision,
+        "counterpart": event.counterpart,
+        "bundle_id": event.bundle_id,
+        "comment": event.comment,
     }
 
 

@@ -65,7 +65,7 @@ def test_withdraw_from_the_command_line(pair: Pair) -> None:
     )
     assert store_fingerprint(pair.pk.path) == before
     out = pair.pk.ok("export", "--to", "TR-MOI", "--out", str(pair.path("2.bundle")))
-    assert out.err.splitlines()[-1] == "carried 1 withdrawal notice(s) for records withdrawn since they were sent"
+    assert out.err.splitlines()[-1] == "carried 1 withdrawal notice for records withdrawn since they were sent"
     result = pair.tr.ok("import", str(pair.path("2.bundle")))
     assert "1 withdrawn by PK-MOI" in result.err
     shown = pair.tr.show(ref)

@@ -4,6 +4,7 @@ the refused text written anywhere (style point 15)."""
 from __future__ import annotations
 
 import pytest
+
 from tests.liaison_helpers import LiaisonStore, assert_refused, find_plaintext
 
 DOMAINS = "border-management, coast-guard, counterterrorism, cybercrime, human-smuggling, narcotics, policing"
@@ -19,11 +20,20 @@ CANARY = "Refusedcanary Quixotic Zephyr 5521"
         (["--domain", "piracy", "--tlp", "red", "--title", CANARY], f"unknown domain 'piracy'; valid: {DOMAINS}"),
         (["--domain", "narcotics", "--tlp", "white-ish", "--title", CANARY], f"unknown TLP 'white-ish'; valid: {TLPS}"),
         (["--domain", "narcotics", "--tlp", "tlp:", "--title", CANARY], f"unknown TLP 'tlp:'; valid: {TLPS}"),
-        (["--domain", "narcotics", "--tlp", "red", "--title", CANARY, "--to", "XX-NOPE"], f"unknown ministry 'XX-NOPE'; valid: {MINISTRIES}"),
+        (
+            ["--domain", "narcotics", "--tlp", "red", "--title", CANARY, "--to", "XX-NOPE"],
+            f"unknown ministry 'XX-NOPE'; valid: {MINISTRIES}",
+        ),
         (["--domain", "narcotics", "--tlp", "red", "--title", "", "--summary", CANARY], "the title is empty"),
         (["--domain", "narcotics", "--tlp", "red", "--title", " \t ", "--summary", CANARY], "the title is empty"),
-        (["--domain", "narcotics", "--tlp", "red", "--title", "x" * 301, "--summary", CANARY], "the title is longer than 300 characters"),
-        (["--domain", "narcotics", "--tlp", "red", "--title", CANARY, "--summary", "a\x00b"], "the summary contains a NUL character"),
+        (
+            ["--domain", "narcotics", "--tlp", "red", "--title", "x" * 301, "--summary", CANARY],
+            "the title is longer than 300 characters",
+        ),
+        (
+            ["--domain", "narcotics", "--tlp", "red", "--title", CANARY, "--summary", "a\x00b"],
+            "the summary contains a NUL character",
+        ),
     ],
     ids=["domain", "tlp", "empty tlp", "ministry", "empty title", "blank title", "long title", "NUL"],
 )
@@ -75,5 +85,7 @@ def test_list_refuses_unknown_filter_values(store: LiaisonStore, fingerprint, op
 
 def test_filter_values_are_accepted_in_any_case(store: LiaisonStore) -> None:
     ref = store.add("Case-insensitive filters", domain="coast-guard", tlp="amber+strict")
-    rows = store.list_json("--domain", "Coast-Guard", "--tlp", "tlp:Amber+Strict", "--status", "DRAFT", "--ministry", "pk-moi")
+    rows = store.list_json(
+        "--domain", "Coast-Guard", "--tlp", "tlp:Amber+Strict", "--status", "DRAFT", "--ministry", "pk-moi"
+    )
     assert [r["reference"] for r in rows] == [ref]

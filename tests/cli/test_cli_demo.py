@@ -75,7 +75,9 @@ def test_demo_has_a_review_queue_for_demo(demo) -> None:
 def test_demo_records_are_searchable(demo) -> None:
     store, _, rows = demo
     word = next(w for w in rows[0]["title"].split() if len(w) > 4)
-    found = run_cli("--store", str(store.path), "--officer", "demo", "list", "--json", "--search", word, env=DEMO).json()
+    found = run_cli(
+        "--store", str(store.path), "--officer", "demo", "list", "--json", "--search", word, env=DEMO
+    ).json()
     assert rows[0]["reference"] in {r["reference"] for r in found}
 
 
@@ -85,7 +87,10 @@ def test_demo_records_option(tmp_path: Path) -> None:
     assert result.code == 0, result
     rows = run_cli("--store", str(path), "--officer", "demo", "list", "--json", env=DEMO).json()
     assert len(rows) == 40
-    assert_refused(run_cli("demo", "--no-tui", "--records", "-1", "--store", str(tmp_path / "neg.db")), "--records must not be negative")
+    assert_refused(
+        run_cli("demo", "--no-tui", "--records", "-1", "--store", str(tmp_path / "neg.db")),
+        "--records must not be negative",
+    )
 
 
 def test_demo_rebuilds_an_earlier_demo_store(tmp_path: Path) -> None:
@@ -100,7 +105,19 @@ def test_demo_rebuilds_an_earlier_demo_store(tmp_path: Path) -> None:
 def test_demo_refuses_to_replace_anything_that_is_not_a_demo(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "pk-moi.db"
     if kind == "real store":
-        assert run_cli("--store", str(path), "init", "--ministry", "PK-MOI", "--officer", "alice", env={"LIAISON_PASSPHRASE": "x"}).code == 0
+        assert (
+            run_cli(
+                "--store",
+                str(path),
+                "init",
+                "--ministry",
+                "PK-MOI",
+                "--officer",
+                "alice",
+                env={"LIAISON_PASSPHRASE": "x"},
+            ).code
+            == 0
+        )
     else:
         path.write_text("not a demo", encoding="utf-8")
     before = directory_snapshot(tmp_path)

@@ -8,7 +8,6 @@ import pty
 import select
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,10 +21,27 @@ ALICE = {"LIAISON_PASSPHRASE": PASSPHRASES["alice"]}
 def test_a_whole_session_through_the_console_script(tmp_path: Path) -> None:
     module = False
     path = str(tmp_path / "e2e.db")
-    created = run_liaison("--store", path, "init", "--ministry", "PK-MOI", "--officer", "alice", env=ALICE, module=module)
+    created = run_liaison(
+        "--store", path, "init", "--ministry", "PK-MOI", "--officer", "alice", env=ALICE, module=module
+    )
     assert created.code == 0, created
-    added = run_liaison("--store", path, "add", "--domain", "cybercrime", "--tlp", "tlp:green", "--title", "Phishing wave",
-                        "--summary-file", "-", "--submit", env=ALICE, stdin="Body from stdin\n", module=module)
+    added = run_liaison(
+        "--store",
+        path,
+        "add",
+        "--domain",
+        "cybercrime",
+        "--tlp",
+        "tlp:green",
+        "--title",
+        "Phishing wave",
+        "--summary-file",
+        "-",
+        "--submit",
+        env=ALICE,
+        stdin="Body from stdin\n",
+        module=module,
+    )
     assert added.code == 0, added
     ref = added.out.strip()
     assert added.out == f"{ref}\n"
@@ -39,8 +55,13 @@ def test_a_whole_session_through_the_console_script(tmp_path: Path) -> None:
 
 def test_python_dash_m_tui_runs_the_same_command_line(tmp_path: Path) -> None:
     path = str(tmp_path / "m.db")
-    assert run_liaison("--store", path, "init", "--ministry", "TR-MOI", "--officer", "elif", env=ALICE, module=True).code == 0
-    added = run_liaison("--store", path, "add", "--domain", "policing", "--tlp", "amber", "--title", "Via -m", env=ALICE, module=True)
+    assert (
+        run_liaison("--store", path, "init", "--ministry", "TR-MOI", "--officer", "elif", env=ALICE, module=True).code
+        == 0
+    )
+    added = run_liaison(
+        "--store", path, "add", "--domain", "policing", "--tlp", "amber", "--title", "Via -m", env=ALICE, module=True
+    )
     assert added.code == 0 and added.out.startswith("TR-MOI-")
     wrong = run_liaison("--store", path, "list", env={"LIAISON_PASSPHRASE": "nope"}, module=True)
     assert (wrong.code, wrong.out, wrong.err) == (1, "", "error: wrong passphrase for officer elif\n")
@@ -53,7 +74,9 @@ def test_help_through_both_entry_points() -> None:
         assert "usage: liaison" in result.out
 
 
-def test_unexpected_failures_are_one_line_without_a_traceback(store: LiaisonStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_failures_are_one_line_without_a_traceback(
+    store: LiaisonStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Whatever goes wrong inside is still one line and exit 1; LIAISON_DEBUG=1 adds the traceback."""
     from store.service import Session
 
@@ -65,7 +88,11 @@ def test_unexpected_failures_are_one_line_without_a_traceback(store: LiaisonStor
     assert (result.code, result.out) == (1, "")
     assert result.err == "error: unexpected RuntimeError: disk on fire (set LIAISON_DEBUG=1 for details)\n"
     debug = store.cli("add", "--domain", "narcotics", "--tlp", "red", "--title", "x", env={"LIAISON_DEBUG": "1"})
-    assert debug.code == 1 and "Traceback" in debug.err and debug.err.rstrip().endswith("(set LIAISON_DEBUG=1 for details)")
+    assert (
+        debug.code == 1
+        and "Traceback" in debug.err
+        and debug.err.rstrip().endswith("(set LIAISON_DEBUG=1 for details)")
+    )
 
 
 def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
@@ -74,7 +101,9 @@ def test_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     ref = store.add("Long record", "--summary", "x" * 150_000)
     proc = subprocess.Popen(
         [str(LIAISON_BIN), "--store", str(store.path), "show", ref, "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **ALICE},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **ALICE},
     )
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.readline() == b"{\n"
@@ -169,7 +198,9 @@ def test_commands_prompt_for_the_passphrase_on_a_terminal(store: LiaisonStore) -
 
 
 def test_officers_add_prompts_twice_for_the_new_passphrase(store: LiaisonStore) -> None:
-    term = Terminal("--store", str(store.path), "officers", "add", "dave", "--role", "officer", env={**clean_env(), **ALICE})
+    term = Terminal(
+        "--store", str(store.path), "officers", "add", "dave", "--role", "officer", env={**clean_env(), **ALICE}
+    )
     term.expect("Passphrase for new officer dave: ")
     term.type(PASSPHRASES["dave"])
     term.expect("Again: ")
@@ -180,7 +211,9 @@ def test_officers_add_prompts_twice_for_the_new_passphrase(store: LiaisonStore) 
 
 def test_ctrl_c_at_the_prompt_is_a_clean_refusal(store: LiaisonStore, fingerprint) -> None:
     before = fingerprint(store.path)
-    term = Terminal("--store", str(store.path), "add", "--domain", "narcotics", "--tlp", "red", "--title", "x", env=clean_env())
+    term = Terminal(
+        "--store", str(store.path), "add", "--domain", "narcotics", "--tlp", "red", "--title", "x", env=clean_env()
+    )
     term.expect("Passphrase for alice: ")
     os.kill(term.pid, signal.SIGINT)
     assert term.finish() == 1

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from tests.liaison_helpers import (
     PASSPHRASES,
     LiaisonStore,
@@ -84,8 +85,16 @@ def test_init_with_an_unknown_ministry_lists_the_valid_codes_and_creates_nothing
 def test_init_with_ministry_name_adds_a_new_ministry(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     result = run_cli(
-        "--store", str(path), "init", "--ministry", "AZ-MIA", "--ministry-name", "Ministry of Internal Affairs, Azerbaijan",
-        "--officer", "alice", env=ALICE,
+        "--store",
+        str(path),
+        "init",
+        "--ministry",
+        "AZ-MIA",
+        "--ministry-name",
+        "Ministry of Internal Affairs, Azerbaijan",
+        "--officer",
+        "alice",
+        env=ALICE,
     )
     assert result.code == 0, result
     ministries = {m["code"]: m for m in LiaisonStore(path).ok("ministries", "list", "--json").json()}
@@ -107,7 +116,9 @@ def test_init_without_ministry_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_init_with_an_invalid_officer_name_creates_nothing(tmp_path: Path) -> None:
-    result = run_cli("--store", str(tmp_path / "s.db"), "init", "--ministry", "PK-MOI", "--officer", "Alice Smith", env=ALICE)
+    result = run_cli(
+        "--store", str(tmp_path / "s.db"), "init", "--ministry", "PK-MOI", "--officer", "Alice Smith", env=ALICE
+    )
     assert_refused(result, "invalid officer name 'Alice Smith'", exact=False)
     assert list(tmp_path.iterdir()) == []
 
@@ -119,7 +130,17 @@ def test_init_without_any_passphrase_source_refuses_rather_than_hang(tmp_path: P
 
 
 def test_a_passphrase_is_never_a_command_line_value(tmp_path: Path) -> None:
-    result = run_cli("--store", str(tmp_path / "s.db"), "--passphrase", "hunter2", "init", "--ministry", "PK-MOI", "--officer", "alice")
+    result = run_cli(
+        "--store",
+        str(tmp_path / "s.db"),
+        "--passphrase",
+        "hunter2",
+        "init",
+        "--ministry",
+        "PK-MOI",
+        "--officer",
+        "alice",
+    )
     assert result.code == 2
     assert list(tmp_path.iterdir()) == []
 
@@ -131,7 +152,9 @@ def test_passphrase_file_is_read_without_its_trailing_newline(tmp_path: Path) ->
     secret = tmp_path / "secret.txt"
     secret.write_text("file passphrase ünïcode\n", encoding="utf-8")
     path = tmp_path / "s.db"
-    created = run_cli("--store", str(path), "--passphrase-file", str(secret), "init", "--ministry", "PK-MOI", "--officer", "alice")
+    created = run_cli(
+        "--store", str(path), "--passphrase-file", str(secret), "init", "--ministry", "PK-MOI", "--officer", "alice"
+    )
     assert created.code == 0, created
     store = LiaisonStore(path)
     # the same passphrase typed into the environment unlocks: the newline was not part of it
@@ -156,7 +179,8 @@ def test_an_empty_or_missing_passphrase_file_is_refused(store: LiaisonStore, tmp
     assert_refused(store.cli("--passphrase-file", str(empty), "list"), f"passphrase file '{empty}' is empty")
     missing = tmp_path / "missing.txt"
     assert_refused(
-        store.cli("--passphrase-file", str(missing), "list"), f"cannot read passphrase file '{missing}': No such file or directory"
+        store.cli("--passphrase-file", str(missing), "list"),
+        f"cannot read passphrase file '{missing}': No such file or directory",
     )
 
 
@@ -219,7 +243,17 @@ def test_liaison_alone_checks_the_store_before_opening_the_app(tmp_path: Path) -
 
 
 def test_the_only_officer_is_the_default(store: LiaisonStore) -> None:
-    result = store.cli("add", "--domain", "narcotics", "--tlp", "green", "--title", "By default", officer=None, passphrase=PASSPHRASES["alice"])
+    result = store.cli(
+        "add",
+        "--domain",
+        "narcotics",
+        "--tlp",
+        "green",
+        "--title",
+        "By default",
+        officer=None,
+        passphrase=PASSPHRASES["alice"],
+    )
     assert result.code == 0, result
     ref = result.out.strip()
     assert store.show(ref)["author"] == "alice"
@@ -234,14 +268,32 @@ def test_officer_from_option_and_from_environment(team_store: LiaisonStore) -> N
     by_option = team_store.add("Carol's note", officer="carol")
     assert team_store.show(by_option)["author"] == "carol"
     result = run_cli(
-        "--store", str(team_store.path), "add", "--domain", "policing", "--tlp", "green", "--title", "Bob's note",
+        "--store",
+        str(team_store.path),
+        "add",
+        "--domain",
+        "policing",
+        "--tlp",
+        "green",
+        "--title",
+        "Bob's note",
         env={"LIAISON_OFFICER": "bob", "LIAISON_PASSPHRASE": PASSPHRASES["bob"]},
     )
     assert result.code == 0, result
     assert team_store.show(result.out.strip())["author"] == "bob"
     # --officer wins over LIAISON_OFFICER
     result = run_cli(
-        "--store", str(team_store.path), "--officer", "carol", "add", "--domain", "policing", "--tlp", "green", "--title", "x",
+        "--store",
+        str(team_store.path),
+        "--officer",
+        "carol",
+        "add",
+        "--domain",
+        "policing",
+        "--tlp",
+        "green",
+        "--title",
+        "x",
         env={"LIAISON_OFFICER": "bob", "LIAISON_PASSPHRASE": PASSPHRASES["carol"]},
     )
     assert result.code == 0, result

@@ -23,9 +23,21 @@ CANARY = {
 
 def write_canaries(store: LiaisonStore) -> str:
     ref = store.ok(
-        "add", "--domain", "counterterrorism", "--tlp", "red", "--title", CANARY["title"],
-        "--summary-file", "-", "--source", CANARY["source"], "--notes", CANARY["notes"],
-        officer="carol", stdin=CANARY["summary"],
+        "add",
+        "--domain",
+        "counterterrorism",
+        "--tlp",
+        "red",
+        "--title",
+        CANARY["title"],
+        "--summary-file",
+        "-",
+        "--source",
+        CANARY["source"],
+        "--notes",
+        CANARY["notes"],
+        officer="carol",
+        stdin=CANARY["summary"],
     ).out.strip()
     store.ok("edit", ref, "--title", CANARY["edited title"], officer="carol")
     store.ok("edit", ref, "--summary", CANARY["superseded summary"], officer="carol")
@@ -75,7 +87,12 @@ def test_every_canary_round_trips_through_the_store(team_store: LiaisonStore) ->
     assert shown["summary"] == CANARY["final summary"]
     assert shown["source"] == CANARY["source"]
     assert shown["notes"] == CANARY["notes"]
-    assert [r["summary"] for r in shown["revisions"]] == [CANARY["summary"], CANARY["summary"], CANARY["superseded summary"], CANARY["final summary"]]
+    assert [r["summary"] for r in shown["revisions"]] == [
+        CANARY["summary"],
+        CANARY["summary"],
+        CANARY["superseded summary"],
+        CANARY["final summary"],
+    ]
     assert [r["title"] for r in shown["revisions"]][:2] == [CANARY["title"], CANARY["edited title"]]
     assert shown["reviews"][-1]["comment"] == CANARY["comment"]
 

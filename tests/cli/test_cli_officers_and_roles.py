@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
 from tests.liaison_helpers import PASSPHRASES, LiaisonStore, assert_refused, init_store, run_cli
 
 
 def slots(store: LiaisonStore) -> list[tuple]:
-    return store.sql("SELECT name, role, slot, \"grant\", mac, revoked_at FROM officers ORDER BY name")
+    return store.sql('SELECT name, role, slot, "grant", mac, revoked_at FROM officers ORDER BY name')
 
 
 # ---- officers -------------------------------------------------------------------------------------
@@ -20,7 +21,11 @@ def test_officers_add_and_list(team_store: LiaisonStore) -> None:
     listed = team_store.ok("officers", "list", "--json").json()
     assert [(o["name"], o["role"]) for o in listed] == [("alice", "admin"), ("bob", "reviewer"), ("carol", "officer")]
     plain = team_store.ok("officers", "list").out.splitlines()
-    assert [line.split()[:3] for line in plain] == [["alice", "admin", "active"], ["bob", "reviewer", "active"], ["carol", "officer", "active"]]
+    assert [line.split()[:3] for line in plain] == [
+        ["alice", "admin", "active"],
+        ["bob", "reviewer", "active"],
+        ["carol", "officer", "active"],
+    ]
 
 
 def test_officers_list_needs_no_passphrase(team_store: LiaisonStore) -> None:
@@ -57,7 +62,11 @@ def test_officers_add_without_a_new_passphrase_is_refused(store: LiaisonStore, f
     ("name", "role", "message"),
     [
         ("dave", "boss", "unknown role 'boss'; valid: officer, reviewer, admin"),
-        ("Dave Smith", "officer", "invalid officer name 'Dave Smith': use lower-case letters, digits, '.', '_' or '-' (max 32)"),
+        (
+            "Dave Smith",
+            "officer",
+            "invalid officer name 'Dave Smith': use lower-case letters, digits, '.', '_' or '-' (max 32)",
+        ),
         ("alice", "officer", "officer alice already exists"),
     ],
 )
@@ -88,14 +97,21 @@ def test_passphrase_change_keeps_access_old_one_refused(team_store: LiaisonStore
 
 def test_passphrase_change_without_a_new_passphrase_is_refused(store: LiaisonStore, fingerprint) -> None:
     before = fingerprint(store.path)
-    assert_refused(store.cli("officers", "passwd"), "no new passphrase: set LIAISON_NEW_PASSPHRASE (no terminal to ask on)")
+    assert_refused(
+        store.cli("officers", "passwd"), "no new passphrase: set LIAISON_NEW_PASSPHRASE (no terminal to ask on)"
+    )
     assert fingerprint(store.path) == before
 
 
 def test_passphrases_are_unicode_normalised(tmp_path: Path) -> None:
     nfc, nfd = "caf\u00e9 \u00e7ay", "cafe\u0301 c\u0327ay"
     path = tmp_path / "s.db"
-    assert run_cli("--store", str(path), "init", "--ministry", "PK-MOI", "--officer", "alice", env={"LIAISON_PASSPHRASE": nfc}).code == 0
+    assert (
+        run_cli(
+            "--store", str(path), "init", "--ministry", "PK-MOI", "--officer", "alice", env={"LIAISON_PASSPHRASE": nfc}
+        ).code
+        == 0
+    )
     assert run_cli("--store", str(path), "list", env={"LIAISON_PASSPHRASE": nfd}).code == 0
 
 
@@ -112,7 +128,10 @@ def test_officers_remove(team_store: LiaisonStore) -> None:
         assert team_store.show(old, officer=name)["title"] == "Before carol left"
         assert team_store.show(new, officer=name)["title"] == "After carol left"
     # with carol gone, bob and alice remain: the only-officer default still needs a choice
-    assert_refused(team_store.cli("list", officer=None), "several officers (alice, bob); choose one with --officer or LIAISON_OFFICER")
+    assert_refused(
+        team_store.cli("list", officer=None),
+        "several officers (alice, bob); choose one with --officer or LIAISON_OFFICER",
+    )
 
 
 def test_an_admin_cannot_remove_themselves_or_a_stranger(team_store: LiaisonStore, fingerprint) -> None:
@@ -151,7 +170,10 @@ def test_an_officer_may_not_approve_or_return(team_store: LiaisonStore, fingerpr
     team_store.ok("submit", ref, officer="bob")
     before = fingerprint(team_store.path)
     assert_refused(team_store.cli("review", ref, "--approve", officer="carol"), "role officer may not approve")
-    assert_refused(team_store.cli("review", ref, "--return", "--comment", "no", officer="carol"), "role officer may not return records")
+    assert_refused(
+        team_store.cli("review", ref, "--return", "--comment", "no", officer="carol"),
+        "role officer may not return records",
+    )
     assert fingerprint(team_store.path) == before
 
 
@@ -159,7 +181,9 @@ def test_an_officer_may_not_approve_or_return(team_store: LiaisonStore, fingerpr
 def test_only_an_admin_manages_officers(team_store: LiaisonStore, fingerprint, who: str) -> None:
     role = {"bob": "reviewer", "carol": "officer"}[who]
     before = fingerprint(team_store.path)
-    added = team_store.cli("officers", "add", "dave", "--role", "admin", officer=who, env={"LIAISON_NEW_PASSPHRASE": "x"})
+    added = team_store.cli(
+        "officers", "add", "dave", "--role", "admin", officer=who, env={"LIAISON_NEW_PASSPHRASE": "x"}
+    )
     assert_refused(added, f"role {role} may not manage officers")
     assert_refused(team_store.cli("officers", "remove", "alice", officer=who), f"role {role} may not manage officers")
     assert fingerprint(team_store.path) == before
@@ -169,7 +193,10 @@ def test_only_an_admin_manages_officers(team_store: LiaisonStore, fingerprint, w
 def test_only_an_admin_adds_ministries(team_store: LiaisonStore, fingerprint, who: str) -> None:
     role = {"bob": "reviewer", "carol": "officer"}[who]
     before = fingerprint(team_store.path)
-    assert_refused(team_store.cli("ministries", "add", "AZ-MIA", "--name", "Azerbaijan MIA", officer=who), f"role {role} may not manage ministries")
+    assert_refused(
+        team_store.cli("ministries", "add", "AZ-MIA", "--name", "Azerbaijan MIA", officer=who),
+        f"role {role} may not manage ministries",
+    )
     assert fingerprint(team_store.path) == before
 
 
@@ -190,8 +217,15 @@ def test_a_reviewer_may_approve_and_return(team_store: LiaisonStore) -> None:
 def test_wrong_passphrase_is_refused_and_key_slots_are_unchanged(team_store: LiaisonStore, fingerprint) -> None:
     before_slots = slots(team_store)
     before = fingerprint(team_store.path)
-    for command in (["list"], ["show", "PK-MOI-2026-00001"], ["add", "--domain", "narcotics", "--tlp", "red", "--title", "x"], ["officers", "passwd"]):
-        result = team_store.cli(*command, officer="bob", passphrase=PASSPHRASES["carol"], env={"LIAISON_NEW_PASSPHRASE": "new"})
+    for command in (
+        ["list"],
+        ["show", "PK-MOI-2026-00001"],
+        ["add", "--domain", "narcotics", "--tlp", "red", "--title", "x"],
+        ["officers", "passwd"],
+    ):
+        result = team_store.cli(
+            *command, officer="bob", passphrase=PASSPHRASES["carol"], env={"LIAISON_NEW_PASSPHRASE": "new"}
+        )
         assert_refused(result, "wrong passphrase for officer bob")
     assert slots(team_store) == before_slots
     assert fingerprint(team_store.path) == before

@@ -6,13 +6,14 @@ import sys
 
 from store.text import visible
 from tui.cli.common import EXIT_OK, Commands, Context, emit_json, read_text_arg
+from tui.present import activity_json, bundle_entry_json
 
 
 def cmd_bundles_list(ctx: Context) -> int:
     args = ctx.args
     entries = ctx.session().bundle_history(direction=args.direction, counterpart=args.counterpart)
     if args.json:
-        emit_json([e.to_json() for e in entries])
+        emit_json([bundle_entry_json(e) for e in entries])
         return EXIT_OK
     if not entries:
         print("no bundles sent or received yet", file=sys.stderr)
@@ -35,7 +36,7 @@ def cmd_activity(ctx: Context) -> int:
     args = ctx.args
     events = ctx.session().record_activity(args.ref)
     if args.json:
-        emit_json([e.to_json() for e in events])
+        emit_json([activity_json(e) for e in events])
         return EXIT_OK
     for e in events:
         parts = [f"{e.at:%Y-%m-%d %H:%M}", f"{e.kind:<15}", visible(e.officer) or "-"]
@@ -44,7 +45,7 @@ def cmd_activity(ctx: Context) -> int:
         if e.counterpart:
             parts.append(
                 ("to " if e.kind in ("shared", "withdrawal-sent") else "from " if e.kind == "received" else "by ")
-                + e.counterpart
+                + visible(e.counterpart)
             )
         if e.comment:
             parts.append(visible(e.comment))
