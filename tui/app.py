@@ -5,6 +5,8 @@ Kept thin on purpose: every screen, modal and widget lives in its own module, an
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 import sys
 import time
@@ -16,6 +18,7 @@ from typing import Any, ClassVar
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.cache import FIFOCache, LRUCache
 from textual.dom import DOMNode
 from textual.message import Message
 
@@ -171,6 +174,9 @@ class LiaisonApp(WorkerReports, App[int]):
         await self.switch_screen(
             UnlockScreen(self.vault, session.actor.name, notice="Locked. Unlock to carry on where you were.")
         )
+        del session
+        scrub_memory()
+        self.call_after_refresh(scrub_memory)  # again once the dropped screens are gone from the compositor
 
     def check_idle_lock(self) -> None:
         """Lock when nobody has pressed a key or clicked for `idle_lock_minutes`."""
@@ -281,6 +287,27 @@ class LiaisonApp(WorkerReports, App[int]):
                 placed[slot] = (rank, -chain.index(node) if rank == 1 else 0)
         order = {slot: i for i, slot in enumerate(grouped)}
         return [grouped[slot] for slot in sorted(grouped, key=lambda slot: (*placed[slot], order[slot]))]
+
+
+#: The type of a `functools.lru_cache`-wrapped function (module-level caches Rich and Textual draw through).
+_LRU_WRAPPER = type(functools.lru_cache(maxsize=1)(lambda: None))
+
+
+def scrub_memory() -> None:
+    """Drop every render cache that may hold drawn (decrypted) text, then collect garbage.
+
+    Rich and Textual keep module-level caches keyed by the strings they drew (cell widths, split segments,
+    parsed content); after a lock they are cleared so no live object still refers to a decrypted word. CPython
+    cannot wipe the freed memory itself: see the README's security model.
+    """
+    for obj in gc.get_objects():
+        if isinstance(obj, LRUCache | FIFOCache):
+            obj.clear()
+        elif isinstance(obj, _LRU_WRAPPER) and str(getattr(obj, "__module__", "")).startswith(
+            ("rich.", "textual.", "tui.")
+        ):
+            obj.cache_clear()
+    gc.collect()
 
 
 def _where(node: DOMNode) -> str:
