@@ -128,7 +128,9 @@ class LiaisonApp(WorkerReports, App[int]):
         self.is_locking_or_locked = False
         self.refresh_bindings()
         self._last_activity = self._monotonic()
-        self._counter = None
+        # The change counter's baseline is read now, before the first page: anything another process commits
+        # from here on differs from it, so the first poll already refreshes (none is taken as the baseline).
+        self._counter = self.vault.change_counter()
         points: list[ResumePoint] = []
         if self._resume is not None and self._resume[0] == session.actor.name:
             points = self._resume[1]

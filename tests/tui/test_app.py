@@ -60,6 +60,28 @@ async def test_a_record_added_elsewhere_shows_up(make_app: Callable[..., Liaison
         assert table.highlighted_row.title == "Added by another process"
 
 
+async def test_a_record_added_right_after_unlock_shows_up_on_the_first_poll(
+    make_app: Callable[..., LiaisonApp], store_path: Path
+) -> None:
+    """The baseline is read with the first page, so a record added before the first poll is not taken as the baseline."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        table = app.screen.query_one(RecordTable)
+        before = table.total
+        assert before is not None
+        subprocess.run(
+            [sys.executable, "-c", ADD_FROM_ANOTHER_PROCESS, str(store_path), OFFICERS["heron"]],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        )
+        app.poll_changes()  # the very first poll after unlock
+        await settle(pilot)
+        assert table.total == before + 1
+
+
 async def test_help_lists_every_key_of_the_screen(make_app: Callable[..., LiaisonApp]) -> None:
     """`?` on the browser lists its keys, the table's and the app's, each with a description."""
     app = make_app()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input, OptionList, Select, Static
 
 from tests.tui.conftest import OFFICERS, settle, unlock
 from tui.app import LiaisonApp
@@ -97,3 +98,45 @@ async def test_passphrase_cannot_be_copied_or_cut(make_app: Callable[..., Liaiso
         assert field.value == "secret-words"
         assert field.password
         assert not field.allow_select
+
+
+async def test_choosing_an_officer_with_ctrl_o_then_enter_unlocks(make_app: Callable[..., LiaisonApp]) -> None:
+    """ctrl+o opens the list, enter picks an officer, and the next enter (after the passphrase) unlocks."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        select = app.screen.query_one("#officer", Select)
+        assert select.expanded
+        await pilot.press("enter")  # keep the highlighted officer (the admin)
+        await settle(pilot)
+        assert not select.expanded
+        assert app.screen.query_one("#passphrase").has_focus
+        await pilot.press(*OFFICERS["demo"], "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, BrowserScreen)
+
+
+async def test_no_loading_entry_is_left_in_the_officer_list(make_app: Callable[..., LiaisonApp]) -> None:
+    """Once the officers are known the chooser lists exactly them: no greyed `loading officers…` placeholder."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert not app.screen.query("#officer-loading")
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        listed = app.screen.query_one("#officer", Select).query_one(OptionList)
+        prompts = [str(listed.get_option_at_index(i).prompt) for i in range(listed.option_count)]
+        assert prompts == ["demo (admin)", "heron (officer)", "kestrel (reviewer)"]
+
+
+async def test_demo_store_names_its_officers_and_passphrase(
+    make_app: Callable[..., LiaisonApp], demo_path: Path
+) -> None:
+    """The unlock screen of a demo store lists the demo officers and says their passphrase."""
+    app = make_app(path=demo_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        notice = str(app.screen.query_one("#unlock-notice", Static).content)
+        assert "Demo store" in notice and "'demo'" in notice and "demo (admin)" in notice

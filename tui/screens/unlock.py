@@ -40,6 +40,7 @@ class UnlockScreen(WorkerReports, Screen[None]):
         & #unlock-store { color: $text-muted; margin-bottom: 1; text-align: center; width: 100%; }
         & .unlock-label { width: 100%; margin-top: 1; color: $text-muted; }
         & #unlock-box Select { width: 100%; }
+        & #officer-loading { color: $text-disabled; padding: 0 1; }
         & #unlock-notice { color: $text-warning; margin-top: 1; }
         & #unlock-keys { color: $text-muted; margin-top: 1; }
         & #unlock-error { margin-top: 1; padding: 0; }
@@ -65,6 +66,7 @@ class UnlockScreen(WorkerReports, Screen[None]):
 
         officers: list[OfficerInfo]
         ministry: str
+        demo: bool = False
 
     @dataclass
     class Unlocked(Message):
@@ -99,10 +101,10 @@ class UnlockScreen(WorkerReports, Screen[None]):
             yield Static("LIAISON", id="unlock-title")
             yield Static(plain(f"Encrypted store {self.vault.path}"), id="unlock-store", markup=False)
             yield Label("Officer", classes="unlock-label")
-            yield Select[str]([], prompt="loading officers…", allow_blank=True, id="officer", compact=True)
+            yield Static("loading officers…", id="officer-loading")
             yield Label("Passphrase", classes="unlock-label")
             yield PassphraseInput(id="passphrase")
-            yield Static(self.notice, id="unlock-notice", markup=False)
+            yield Static(plain(self.notice, multiline=True), id="unlock-notice", markup=False)
             yield StatusLine(error=True, hide_when_empty=True, id="unlock-error")
             yield Static("enter: unlock    ctrl+o: choose officer    ctrl+q: quit", id="unlock-keys")
             with Vertical(id="unlock-progress"):
@@ -119,30 +121,55 @@ class UnlockScreen(WorkerReports, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="officers", name="list officers")
     def load_officers(self) -> None:
         """Officer names and roles, and the store's ministry."""
-        self.post_message(self.OfficersLoaded(self.vault.officers(), self.vault.ministry))
+        self.post_message(self.OfficersLoaded(self.vault.officers(), self.vault.ministry, self.vault.is_demo()))
 
     @on(OfficersLoaded)
-    def _show_officers(self, message: UnlockScreen.OfficersLoaded) -> None:
+    async def _show_officers(self, message: UnlockScreen.OfficersLoaded) -> None:
         active = [o for o in message.officers if not o.revoked]
-        select = cast("Select[str]", self.query_one("#officer", Select))
-        select.set_options([(plain(f"{o.name} ({o.role.value})"), o.name) for o in active])
         names = [o.name for o in active]
         admins = [o.name for o in active if o.role is Role.ADMIN]
         chosen = self.preferred_officer if self.preferred_officer in names else next(iter(admins + names), None)
-        if chosen is not None:
-            select.value = chosen
-        select.disabled = len(active) <= 1
+        # The chooser is built once the names are known, so no greyed placeholder entry stays in its list.
+        select = Select[str](
+            [(plain(f"{o.name} ({o.role.value})"), o.name) for o in active],
+            prompt="no officer",
+            allow_blank=chosen is None,
+            value=chosen if chosen is not None else Select.BLANK,
+            id="officer",
+            compact=True,
+            disabled=len(active) <= 1,
+        )
+        loading = self.query_one("#officer-loading")
+        await self.query_one("#unlock-box").mount(select, after=loading)
+        await loading.remove()
+        self.watch(select, "expanded", self._chooser_toggled, init=False)
         self.query_one("#unlock-store", Static).update(plain(f"Store of {message.ministry} · {self.vault.path}"))
+        if message.demo:
+            from store.demo import DEMO_PASSPHRASE
+
+            roster = ", ".join(f"{o.name} ({o.role.value})" for o in active)
+            notice = f"Demo store: officers {roster}; each one's passphrase is {DEMO_PASSPHRASE!r}."
+            self.notice = f"{self.notice}\n{notice}" if self.notice and notice not in self.notice else notice
+            widget = self.query_one("#unlock-notice", Static)
+            widget.update(plain(self.notice, multiline=True))
+            widget.display = True
+
+    def _chooser_toggled(self, expanded: bool) -> None:
+        """The officer list closed (a choice made, or escape): back to the passphrase, so enter unlocks."""
+        if not expanded and not self.busy and self.retry_in <= 0:
+            self.query_one("#passphrase", Input).focus()
 
     @property
     def officer(self) -> str | None:
         """The chosen officer (None lets the store pick the only one)."""
-        value = self.query_one("#officer", Select).value
+        chooser = self.query("#officer")
+        value = chooser.first(Select).value if chooser else None
         return value if isinstance(value, str) else self.preferred_officer
 
     def action_choose_officer(self) -> None:
-        select = self.query_one("#officer", Select)
-        if not select.disabled:
+        chooser = self.query("#officer")
+        if chooser and not chooser.first(Select).disabled:
+            select = chooser.first(Select)
             select.focus()
             select.expanded = True
 
