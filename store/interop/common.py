@@ -122,11 +122,20 @@ class Selection:
         ordered = sorted(self.excluded.items(), key=lambda kv: (-len(kv[1]), kv[0]))
         return ", ".join(f"{len(refs)} {reason}" for reason, refs in ordered)
 
+    @property
+    def excluded_count(self) -> int:
+        """How many candidates were left out."""
+        return sum(len(refs) for refs in self.excluded.values())
+
+    def label(self, reason: str) -> str:
+        """A reason's text (the same call as on a bundle's `ExportPlan`)."""
+        return reason
+
     def summary(self) -> str:
         """One line: how many included, how many excluded for each reason."""
         line = f"{len(self.included)} included"
         if self.excluded:
-            line += f"; {sum(len(r) for r in self.excluded.values())} excluded: {self.reasons()}"
+            line += f"; {self.excluded_count} excluded: {self.reasons()}"
         return line
 
 
