@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from store.bundles import ExportPlan, ImportResult, ReceiptResult
     from store.contacts import ContactInfo
     from store.history import ActivityEvent, BundleEntry
+    from store.interop.common import ExportResult as InteropExport
+    from store.interop.common import ImportResult as InteropImport
+    from store.interop.common import Selection
     from store.records import RecordDetail, RecordRow, ReviewInfo, RevisionInfo
     from store.service import MinistryInfo, OfficerInfo
 
@@ -32,6 +35,8 @@ __all__ = [
     "contact_json",
     "export_summary",
     "import_summary",
+    "interop_export_summary",
+    "interop_import_summary",
     "ministry_json",
     "officer_json",
     "outcome_summary",
@@ -186,7 +191,7 @@ def activity_json(event: ActivityEvent) -> dict[str, Any]:
 # ---- one-line outcomes ----------------------------------------------------------------------------------
 
 
-def export_summary(plan: ExportPlan) -> str:
+def export_summary(plan: ExportPlan | Selection) -> str:
     """`3 included; 2 excluded: 1 TLP:RED never leaves in a bundle, 1 closed`."""
     line = f"{len(plan.included)} included"
     if plan.excluded:
@@ -208,6 +213,29 @@ def import_summary(result: ImportResult) -> str:
         )
         if result.withdrawn:
             line += f"; {result.withdrawn} withdrawn by {result.sender}"
+    return safe(line)
+
+
+def interop_export_summary(result: InteropExport) -> str:
+    """A written STIX or MISP file, in one line."""
+    return safe(
+        f"wrote {result.path}: {result.format} with {plural(len(result.selection.included), 'record')} "
+        f"(ceiling TLP:{result.selection.ceiling.value}); {export_summary(result.selection)}"
+    )
+
+
+def interop_import_summary(result: InteropImport) -> str:
+    """What a STIX or MISP import did (or, for a dry run, would do), in one line."""
+    origins = ", ".join(f"{n} from {code}" for code, n in sorted(result.origins.items()))
+    verb = "would import" if result.preview else "imported"
+    line = (
+        f"{verb} {result.path.name} ({result.format}): {plural(result.records, 'record')} ({result.new} new, "
+        f"{result.updated} updated, {result.unchanged} unchanged{'; ' + origins if origins else ''}), "
+        f"{plural(result.notes, 'note')}"
+    )
+    if result.not_imported:
+        kinds = sorted(result.not_imported.items(), key=lambda kv: (-kv[1], kv[0]))
+        line += "; not imported: " + ", ".join(f"{n} {kind}" for kind, n in kinds)
     return safe(line)
 
 

@@ -131,13 +131,6 @@ class Selection:
         """A reason's text (the same call as on a bundle's `ExportPlan`)."""
         return reason
 
-    def summary(self) -> str:
-        """One line: how many included, how many excluded for each reason."""
-        line = f"{len(self.included)} included"
-        if self.excluded:
-            line += f"; {self.excluded_count} excluded: {self.reasons()}"
-        return line
-
 
 def select_records(
     session: Session,
@@ -305,10 +298,6 @@ class ExportResult:
     format: str
     selection: Selection
     objects: int
-
-    def summary(self) -> str:
-        """One line for the CLI and the app."""
-        return f"wrote {self.path}: {self.format} with {len(self.selection.included)} records (ceiling TLP:{self.selection.ceiling.value}); {self.selection.summary()}"
 
 
 def run_export(
@@ -522,21 +511,6 @@ class ImportResult:
     @property
     def records(self) -> int:
         return self.new + self.updated + self.unchanged
-
-    def summary(self) -> str:
-        """One line for the CLI and the app."""
-        origins = ", ".join(f"{n} from {code}" for code, n in sorted(self.origins.items()))
-        verb = "would import" if self.preview else "imported"
-        line = (
-            f"{verb} {self.path.name} ({self.format}): {self.records} records ({self.new} new, {self.updated} updated, "
-            f"{self.unchanged} unchanged{'; ' + origins if origins else ''}), {self.notes} notes"
-        )
-        if self.not_imported:
-            parts = ", ".join(
-                f"{n} {kind}" for kind, n in sorted(self.not_imported.items(), key=lambda kv: (-kv[1], kv[0]))
-            )
-            line += f"; not imported: {parts}"
-        return line
 
 
 class _Rollback(Exception):

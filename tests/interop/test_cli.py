@@ -20,7 +20,7 @@ def test_stix_export_then_import_from_the_cli(stores: Stores) -> None:
     imported = stores.tr.ok("stix", "import", str(out))
     assert (
         imported.err.strip()
-        == "imported out.json (STIX 2.1): 3 records (3 new, 0 updated, 0 unchanged; 3 from PK-MOI), 1 notes"
+        == "imported out.json (STIX 2.1): 3 records (3 new, 0 updated, 0 unchanged; 3 from PK-MOI), 1 note"
     )
     assert {r["reference"] for r in stores.tr.list_json()} == {stores.refs[k] for k in ("green", "clear", "amber")}
 
@@ -30,7 +30,7 @@ def test_misp_export_then_import_from_the_cli(stores: Stores) -> None:
     stores.pk.ok("misp", "export", "--out", str(out), "--domain", "narcotics")
     assert len(json.loads(out.read_text())["Event"]["EventReport"]) == 1
     result = stores.tr.ok("misp", "import", str(out))
-    assert "1 records (1 new" in result.err
+    assert "1 record (1 new" in result.err
     assert stores.tr.list_json()[0]["reference"] == stores.refs["green"]
 
 
@@ -82,7 +82,7 @@ def test_dry_run_checks_and_counts_but_writes_nothing(stores: Stores) -> None:
     before = store_fingerprint(stores.pk.path)
     result = stores.pk.ok("stix", "import", str(FIXTURES / "opencti_report.json"), "--dry-run")
     assert result.err.startswith(
-        "would import opencti_report.json (STIX 2.1): 1 records (1 new, 0 updated, 0 unchanged"
+        "would import opencti_report.json (STIX 2.1): 1 record (1 new, 0 updated, 0 unchanged"
     )
     assert store_fingerprint(stores.pk.path) == before
     refused = stores.pk.cli("stix", "import", str(FIXTURES / "missing_marking.json"), "--dry-run")

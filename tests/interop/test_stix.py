@@ -21,6 +21,7 @@ from store.interop.stix import TLP2_IDS, export_stix, import_stix, report_id
 from store.vocab import Tlp
 from tests.interop.conftest import CANARY_RED, FIXTURES, Stores
 from tests.liaison_helpers import LiaisonStore, store_fingerprint
+from tui.present import interop_export_summary, interop_import_summary
 
 RED_IDS = {TLP2_IDS[Tlp.RED], stix2.TLP_RED.id}
 
@@ -63,9 +64,9 @@ def test_default_export_is_green_and_below_with_tlp2_markings_and_passes_the_val
     out = stores.path("out.json")
     result = export(stores.pk, out)
     assert result.selection.included_refs == [stores.refs["green"], stores.refs["clear"]]
-    assert "2 above the TLP ceiling (GREEN)" in result.summary()
-    assert "1 TLP:RED (never leaves)" in result.summary()
-    assert "1 not approved yet" in result.summary()
+    assert "2 above the TLP ceiling (GREEN)" in interop_export_summary(result)
+    assert "1 TLP:RED (never leaves)" in interop_export_summary(result)
+    assert "1 not approved yet" in interop_export_summary(result)
     assert_valid_stix(out)
     reports = {r["name"]: r for r in objects(out, "report")}
     assert reports["Heroin route via Gwadar"]["object_marking_refs"] == [TLP2_IDS[Tlp.GREEN]]
@@ -248,7 +249,7 @@ def test_fixture_opencti_report_with_marking_refs(stores: Stores) -> None:
     assert (result.new, result.notes) == (1, 1)
     assert dict(result.origins) == {"PK-ANF": 1}
     assert dict(result.not_imported) == {"indicator": 1, "relationship": 1}
-    assert "not imported: 1 indicator, 1 relationship" in result.summary()
+    assert "not imported: 1 indicator, 1 relationship" in interop_import_summary(result)
     row = stores.tr.list_json()[0]
     assert (row["tlp"], row["domain"], row["origin"]) == ("AMBER+STRICT", "narcotics", "PK-ANF")
     assert row["title"] == "Heroin consignment routed through Gwadar fishing fleet"
@@ -276,7 +277,9 @@ def test_fixture_unknown_object_types_are_counted(stores: Stores) -> None:
     assert result.new == 1
     assert dict(result.origins) == {"TR-MOI": 1}
     assert dict(result.not_imported) == {"attack-pattern": 2, "malware": 1, "x-acme-sighting-summary": 1}
-    assert result.summary().endswith("not imported: 2 attack-pattern, 1 malware, 1 x-acme-sighting-summary")
+    assert interop_import_summary(result).endswith(
+        "not imported: 2 attack-pattern, 1 malware, 1 x-acme-sighting-summary"
+    )
 
 
 def test_fixture_missing_marking_is_refused_unless_a_tlp_is_given(stores: Stores) -> None:
@@ -388,8 +391,10 @@ def test_received_records_follow_the_re_export_rules(stores: Stores) -> None:
     assert "Phishing wave against border agency webmail" in names
     assert "Smuggling network uses ferry manifests" not in names
     assert "Heroin consignment routed through Gwadar fishing fleet" not in names
-    assert "1 received AMBER+STRICT (marked no re-export)" in result.summary()
-    assert "1 received from another ministry and not GREEN or CLEAR (never re-exported)" in result.summary()
+    assert "1 received AMBER+STRICT (marked no re-export)" in interop_export_summary(result)
+    assert "1 received from another ministry and not GREEN or CLEAR (never re-exported)" in interop_export_summary(
+        result
+    )
     origins = {i["name"] for i in objects(out, "identity")}
     assert origins == {"Ministry of Interior, Pakistan", "Ministry of Interior, Türkiye"}
     assert_valid_stix(out)
@@ -451,7 +456,7 @@ def test_a_withdrawn_record_is_not_exported(stores: Stores) -> None:
     out = stores.path("out.json")
     result = export(stores.pk, out)
     assert result.selection.included_refs == [stores.refs["clear"]]
-    assert "1 withdrawn by its origin" in result.summary()
+    assert "1 withdrawn by its origin" in interop_export_summary(result)
     assert "Heroin route via Gwadar" not in out.read_text()
 
 

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from store.text import visible
 from tui.cli.common import EXIT_OK, Commands, Context, Refused
 from tui.cli.sharing import output_path, parse_since
+from tui.present import interop_export_summary, interop_import_summary
 
 FORCE_HELP = "replace an existing file (never a store, a database or a link)"
 HINTS = {"as": "give --as CODE", "tlp": "give --tlp T", "domain": "give --domain D"}
@@ -36,7 +36,7 @@ def _export(ctx: Context, which: str) -> int:
         refs=args.refs or [],
         force=args.force,
     )
-    print(visible(result.summary()), file=sys.stderr)
+    print(interop_export_summary(result), file=sys.stderr)
     return EXIT_OK
 
 
@@ -57,7 +57,7 @@ def _import(ctx: Context, which: str) -> int:
         if hint is None:
             raise
         raise Refused(f"{exc} ({hint})", field=exc.field, reference=exc.reference) from None
-    print(visible(result.summary()), file=sys.stderr)
+    print(interop_import_summary(result), file=sys.stderr)
     return EXIT_OK
 
 
