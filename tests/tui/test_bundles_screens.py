@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +11,11 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Select, Static
 
 from store.bundles import export_bundle, plan_export, process_receipt
-from store.contacts import add_contact, contacts, identity_card
-from store.service import Draft, Session, Vault
+from store.contacts import add_contact, contacts
+from store.service import Draft, Session
 from tests.liaison_helpers import store_fingerprint
 from tests.tui.conftest import unlock
+from tests.tui.screen_helpers import Counterpart, make_counterpart, palette, settle, type_text
 from tui.app import LiaisonApp
 from tui.modals.confirm import ConfirmModal
 from tui.modals.path_input import PathModal
@@ -25,63 +25,22 @@ from tui.screens.export import ExportScreen
 from tui.screens.import_bundle import ImportScreen
 
 
-@dataclass
-class Counterpart:
-    """The TR-MOI side: its session, and both identity cards written beside the stores."""
-
-    session: Session
-    tr_card: Path
-    pk_card: Path
-    root: Path
+def flat(text: object) -> str:
+    """What a widget shows, with line breaks and runs of spaces as single spaces."""
+    return " ".join(str(text).split())
 
 
 @pytest.fixture
 def counterpart(tmp_path: Path, reader: Session) -> Iterator[Counterpart]:
     """A TR-MOI store (single officer, four-eyes off) that knows PK-MOI's card; cards written to tmp_path."""
-    vault = Vault.create(tmp_path / "tr.db", "TR-MOI", "elif", "elif-pass", four_eyes=False, kdf_profile="minimum")
-    tr = vault.unlock("elif", "elif-pass")
-    tr_card, pk_card = tmp_path / "tr.card", tmp_path / "pk.card"
-    tr_card.write_bytes(identity_card(tr))
-    pk_card.write_bytes(identity_card(reader))
-    add_contact(tr, pk_card)
-    yield Counterpart(tr, tr_card, pk_card, tmp_path)
-    tr.lock()
-    vault.close()
+    side = make_counterpart(tmp_path, reader)
+    yield side
+    side.close()
 
 
-async def settle(pilot: Any) -> None:
-    """Wait for every worker to finish, except a DirectoryTree's loader, which runs as long as its tree is shown."""
-    from textual.worker import WorkerCancelled, WorkerFailed
-
-    app = pilot.app
-    for _ in range(50):
-        await pilot.pause()
-        busy = [w for w in app.workers if w.is_running and w.name != "_loader"]
-        if not busy:
-            await pilot.pause()
-            return
-        for worker in busy:
-            try:
-                await worker.wait()
-            except (WorkerCancelled, WorkerFailed):
-                pass
-    raise AssertionError("workers did not settle")
-
-
-async def palette(pilot: Any, command: str) -> None:
-    """ctrl+p, type the command, enter."""
-    await pilot.press("ctrl+p")
-    await pilot.press(*command)
-    await settle(pilot)
-    await pilot.press("enter")
-    await settle(pilot)
-
-
-async def type_text(pilot: Any, text: str) -> None:
-    await pilot.press(*text)
-
-
-async def test_contacts_screen_adds_a_card_after_showing_its_fingerprint(make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart) -> None:
+async def test_contacts_screen_adds_a_card_after_showing_its_fingerprint(
+    make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart
+) -> None:
     """`contacts: Open`, `a`, type the card's path, enter, the fingerprint is shown, `y` adds the contact."""
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -92,7 +51,9 @@ async def test_contacts_screen_adds_a_card_after_showing_its_fingerprint(make_ap
         from crypto.identity import grouped_fingerprint
         from store.contacts import own_identity
 
-        assert grouped_fingerprint(own_identity(reader).fingerprint) in str(screen.query_one("#identity", Static).content)
+        assert grouped_fingerprint(own_identity(reader).fingerprint) in flat(
+            screen.query_one("#identity", Static).content
+        )
         await pilot.press("a")
         await settle(pilot)
         assert isinstance(app.screen, PathModal)
@@ -101,14 +62,16 @@ async def test_contacts_screen_adds_a_card_after_showing_its_fingerprint(make_ap
         await settle(pilot)
         assert isinstance(app.screen, ConfirmModal)
         tr_fingerprint = grouped_fingerprint(own_identity(counterpart.session).fingerprint)
-        assert tr_fingerprint in app.screen.question
+        assert tr_fingerprint in flat(app.screen.question)
         await pilot.press("y")
         await settle(pilot)
         assert [c.code for c in contacts(reader)] == ["TR-MOI"]
         assert screen.query_one("#contacts", DataTable).row_count == 1
 
 
-async def test_contacts_screen_refuses_a_damaged_card(make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart) -> None:
+async def test_contacts_screen_refuses_a_damaged_card(
+    make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart
+) -> None:
     """A card whose name was edited fails its self-signature: refused on screen, nothing added."""
     bad = counterpart.root / "bad.card"
     bad.write_bytes(counterpart.tr_card.read_bytes().replace(b"Interior", b"Interiur"))
@@ -144,7 +107,9 @@ async def choose_recipient(pilot: Any, screen: ExportScreen, code: str) -> None:
     raise AssertionError(f"could not choose {code}: {select.value}")
 
 
-async def test_export_wizard_previews_then_writes_the_bundle(make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart) -> None:
+async def test_export_wizard_previews_then_writes_the_bundle(
+    make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart
+) -> None:
     """Choose TR-MOI: the preview matches the store's plan, reasons included; ctrl+s writes a bundle TR-MOI can import."""
     add_contact(reader, counterpart.tr_card)
     expected = plan_export(reader, "TR-MOI")
@@ -176,7 +141,9 @@ async def test_export_wizard_previews_then_writes_the_bundle(make_app: Callable[
     assert import_bundle(counterpart.session, out).new == len(expected.included)
 
 
-async def test_import_screen_checks_imports_and_writes_the_receipt(make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart) -> None:
+async def test_import_screen_checks_imports_and_writes_the_receipt(
+    make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart
+) -> None:
     """Type a bundle's path: sender, fingerprint and count shown; ctrl+s imports; `y` and enter write the receipt."""
     from crypto.identity import grouped_fingerprint
     from store.contacts import own_identity
@@ -184,7 +151,12 @@ async def test_import_screen_checks_imports_and_writes_the_receipt(make_app: Cal
     add_contact(reader, counterpart.tr_card)
     tr = counterpart.session
     for title in ("Ferry manifest anomaly", "Port watch list", "Courier sighting"):
-        tr.approve(tr.add_record(Draft(domain="narcotics", tlp="AMBER", title=title, summary="details", releasable_to=["PK-MOI"]), submit=True))
+        tr.approve(
+            tr.add_record(
+                Draft(domain="narcotics", tlp="AMBER", title=title, summary="details", releasable_to=["PK-MOI"]),
+                submit=True,
+            )
+        )
     bundle = counterpart.root / "from-tr.bundle"
     export_bundle(tr, "PK-MOI", bundle)
     app = make_app()
@@ -219,11 +191,20 @@ async def test_import_screen_checks_imports_and_writes_the_receipt(make_app: Cal
     assert process_receipt(tr, receipts[0]).acknowledged == 3
 
 
-async def test_import_screen_refuses_a_tampered_bundle(make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart, store_path: Path) -> None:
+async def test_import_screen_refuses_a_tampered_bundle(
+    make_app: Callable[..., LiaisonApp], reader: Session, counterpart: Counterpart, store_path: Path
+) -> None:
     """A flipped byte: the check refuses with the signature error, nothing is imported or decrypted."""
     add_contact(reader, counterpart.tr_card)
     tr = counterpart.session
-    tr.approve(tr.add_record(Draft(domain="narcotics", tlp="GREEN", title="Courier sighting", summary="details", releasable_to=["PK-MOI"]), submit=True))
+    tr.approve(
+        tr.add_record(
+            Draft(
+                domain="narcotics", tlp="GREEN", title="Courier sighting", summary="details", releasable_to=["PK-MOI"]
+            ),
+            submit=True,
+        )
+    )
     bundle = counterpart.root / "bad.bundle"
     export_bundle(tr, "PK-MOI", bundle)
     data = bytearray(bundle.read_bytes())
@@ -244,7 +225,9 @@ async def test_import_screen_refuses_a_tampered_bundle(make_app: Callable[..., L
         await pilot.press("ctrl+s")
         await settle(pilot)
     after = store_fingerprint(store_path)
-    assert {k: v for k, v in after.items() if k != "action_events"} == {k: v for k, v in before.items() if k != "action_events"}
+    assert {k: v for k, v in after.items() if k != "action_events"} == {
+        k: v for k, v in before.items() if k != "action_events"
+    }
 
 
 def test_bundle_screen_bindings_have_descriptions_tooltips_and_ids() -> None:

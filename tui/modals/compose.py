@@ -21,6 +21,7 @@ from store.service import Changes, Draft, Session
 from store.text import visible
 from store.vocab import Tlp
 from tui.messages import SaveDone, VocabularyLoaded
+from tui.present import app_error
 from tui.screens.base import LiaisonModal, ResumePoint
 from tui.widgets.status_line import StatusLine
 
@@ -245,7 +246,7 @@ class ComposeModal(LiaisonModal):
                 session.edit_record(self.reference, Changes(**changed))
                 reference = self.reference
         except LiaisonError as exc:
-            self.post_message(self.Refused(str(exc), exc.field))
+            self.post_message(self.Refused(app_error(exc), exc.field))
             return
         self.post_message(SaveDone(reference))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -9,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
 
+from store.text import visible
 from tui.modals.prompt import PromptModal, plain
 
 
@@ -36,3 +38,13 @@ class ConfirmModal(PromptModal[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+def overwrite_question(path: Path) -> ConfirmModal:
+    """Ask before replacing an existing file (the store still refuses a store, a database, a directory or a link)."""
+    return ConfirmModal(
+        Text(
+            f"{visible(str(path))} already exists.\n\nReplace it? (A Liaison store, any database, a directory or a link is never replaced.)"
+        ),
+        title="Replace the file?",
+    )

@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from store.text import visible
 
@@ -66,6 +66,13 @@ class PromptModal(ModalScreen[ResultType]):
             yield from self.compose_body()
             yield Static("", classes="prompt-error")
             yield Static(self.keys_line(), classes="prompt-keys", markup=False)
+
+    def on_mount(self) -> None:
+        """Text cursors stop blinking when the settings say so (stable snapshots)."""
+        settings = getattr(self.app, "settings", None)
+        if settings is not None and not settings.cursor_blink:
+            for field in self.query(Input):
+                field.cursor_blink = False
 
     def compose_body(self) -> ComposeResult:
         """The widgets between the title and the keys line."""

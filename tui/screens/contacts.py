@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,9 +13,19 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from crypto.identity import grouped_fingerprint
 from store.errors import LiaisonError
+from store.files import TargetExists
+from store.text import visible
 from tui.messages import BundleStepRefused, CardRead, CardWritten, ContactSaved, ContactsLoaded
+from tui.present import app_error
 from tui.screens.base import LiaisonScreen
 from tui.widgets.status_line import StatusLine
+
+
+def fingerprint_lines(fingerprint: str, *, per_line: int = 4, indent: int = 0) -> Text:
+    """A fingerprint in its groups of four, `per_line` groups a line, never cut (officers read it aloud)."""
+    groups = grouped_fingerprint(fingerprint).split()
+    lines = [" ".join(groups[i : i + per_line]) for i in range(0, len(groups), per_line)]
+    return Text(("\n" + " " * indent).join(visible(line) for line in lines), no_wrap=True)
 
 
 class ContactsScreen(LiaisonScreen):
@@ -42,7 +53,7 @@ class ContactsScreen(LiaisonScreen):
 
     DEFAULT_CSS = """
     ContactsScreen {
-        & #identity { padding: 1 2; border: round $primary; height: auto; }
+        & #identity { padding: 0 2; border: round $primary; height: auto; }
         & #contacts { height: 1fr; }
         & #contacts-status { padding: 0 2; height: auto; }
     }
@@ -66,8 +77,7 @@ class ContactsScreen(LiaisonScreen):
         table = self.query_one("#contacts", DataTable)
         table.add_column("Ministry", key="code")
         table.add_column("Name", key="name")
-        table.add_column("Fingerprint", key="fingerprint")
-        table.add_column("Added", key="added")
+        table.add_column("Fingerprint (read it aloud in groups)", key="fingerprint")
         self.load_contacts()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="contacts", name="load contacts")
@@ -82,24 +92,34 @@ class ContactsScreen(LiaisonScreen):
                 session.ministry, ministry_name(session, session.ministry), own_identity(session).fingerprint, found
             )
         except LiaisonError as exc:
-            self.post_message(BundleStepRefused("contacts", str(exc)))
+            self.post_message(BundleStepRefused("contacts", app_error(exc)))
             return
         self.post_message(message)
 
     @on(ContactsLoaded)
     def _loaded(self, message: ContactsLoaded) -> None:
         self.fingerprint = message.fingerprint
-        self.query_one("#identity", Static).update(
-            f"This ministry: {message.ministry}  {message.name}\nFingerprint:   {grouped_fingerprint(message.fingerprint)}"
+        identity = Text.assemble(
+            ("This ministry: ", "bold"),
+            visible(f"{message.ministry}  {message.name}"),
+            "\n",
+            ("Fingerprint:   ", "bold"),
+            fingerprint_lines(message.fingerprint, per_line=8, indent=15),
         )
+        self.query_one("#identity", Static).update(identity)
         table = self.query_one("#contacts", DataTable)
         table.clear()
         self.codes = []
-        for contact in message.contacts:
-            info: Any = contact
+        for info in message.contacts:
             self.codes.append(info.code)
+            who = Text(visible(info.name))
+            who.append(f"\nadded {info.added_at:%Y-%m-%d} by {visible(info.added_by)}", style="dim")
             table.add_row(
-                info.code, info.name, info.grouped, f"{info.added_at:%Y-%m-%d} by {info.added_by}", key=info.code
+                Text(visible(info.code)),
+                who,
+                fingerprint_lines(info.fingerprint),
+                key=info.code,
+                height=None,
             )
         if not message.contacts:
             self._status("No contacts yet: press a to add a counterpart's identity card.")
@@ -129,7 +149,7 @@ class ContactsScreen(LiaisonScreen):
         try:
             card = read_card_file(path)
         except LiaisonError as exc:
-            self.post_message(BundleStepRefused("card", str(exc)))
+            self.post_message(BundleStepRefused("card", app_error(exc)))
             return
         self.post_message(CardRead(path, card))
 
@@ -137,11 +157,12 @@ class ContactsScreen(LiaisonScreen):
     def _card_read(self, message: CardRead) -> None:
         from tui.modals.confirm import ConfirmModal
 
-        card: Any = message.card
-        question = (
-            f"Add {card.ministry} ({card.name}) as a contact?\n\n"
-            f"Fingerprint: {grouped_fingerprint(card.fingerprint)}\n\n"
-            "Compare it with the fingerprint the ministry gave you over another channel."
+        card = message.card
+        question = Text.assemble(
+            visible(f"Add {card.ministry} ({card.name}) as a contact?"),
+            "\n\nFingerprint:\n",
+            fingerprint_lines(card.fingerprint, per_line=8),
+            "\n\nCompare it with the fingerprint the ministry gave you over another channel.",
         )
         path = message.path
 
@@ -159,7 +180,7 @@ class ContactsScreen(LiaisonScreen):
         try:
             added = add_contact(self.session, path)
         except LiaisonError as exc:
-            self.post_message(BundleStepRefused("add contact", str(exc)))
+            self.post_message(BundleStepRefused("add contact", app_error(exc)))
             return
         self.post_message(ContactSaved(added.card.ministry, added.outcome))
 
@@ -173,27 +194,39 @@ class ContactsScreen(LiaisonScreen):
     # ---- this ministry's card -----------------------------------------------------------------------
 
     def action_write_card(self) -> None:
+        self.write_card_flow()
+
+    @work(exclusive=True, exit_on_error=False, group="card-flow", name="write my card")
+    async def write_card_flow(self) -> None:
+        """Ask where the card goes; when the path holds a file, ask before replacing it (the store refuses what may never be)."""
+        from tui.modals.confirm import overwrite_question
         from tui.modals.path_input import PathModal
 
         session = self.session
         default = session.vault.path.parent / f"{session.ministry.lower()}.card"
-        self.app.push_screen(PathModal("Write this ministry's identity card to", default), callback=self._card_target)
-
-    def _card_target(self, path: Path | None) -> None:
-        if path is not None:
-            self.write_card(path)
+        path = await self.app.push_screen_wait(PathModal("Write this ministry's identity card to", default))
+        if path is None:
+            return
+        outcome = await self.write_card(path, overwrite=False).wait()
+        if isinstance(outcome, TargetExists):
+            if not await self.app.push_screen_wait(overwrite_question(path)):
+                self._status(f"nothing written: {path} already exists")
+                return
+            outcome = await self.write_card(path, overwrite=True).wait()
+        if isinstance(outcome, LiaisonError):
+            self.post_message(BundleStepRefused("write card", app_error(outcome)))
+            return
+        self.post_message(CardWritten(path, outcome))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="card", name="write identity card")
-    def write_card(self, path: Path) -> None:
-        """Write the card atomically."""
+    def write_card(self, path: Path, *, overwrite: bool) -> str | LiaisonError:
+        """Write the card atomically; its fingerprint, or the refusal."""
         from store.contacts import export_identity
 
         try:
-            fingerprint = export_identity(self.session, path)
+            return export_identity(self.session, path, overwrite=overwrite)
         except LiaisonError as exc:
-            self.post_message(BundleStepRefused("write card", str(exc)))
-            return
-        self.post_message(CardWritten(path, fingerprint))
+            return exc
 
     @on(CardWritten)
     def _written(self, message: CardWritten) -> None:

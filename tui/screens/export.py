@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,9 +14,12 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select
 from textual.worker import get_current_worker
 
+from store.bundles import ExportResult
 from store.errors import LiaisonError, ValidationError
+from store.files import TargetExists
+from store.text import visible
 from tui.messages import BundleProgress, BundleStepRefused, ExportChoicesLoaded, ExportFinished, ExportPlanned
-from tui.present import export_summary
+from tui.present import app_error, export_summary
 from tui.screens.base import LiaisonScreen
 from tui.widgets.passphrase_input import PassphraseInput
 from tui.widgets.status_line import StatusLine
@@ -60,14 +64,18 @@ class ExportScreen(LiaisonScreen):
     DEFAULT_CSS = """
     ExportScreen {
         & #export-form { height: auto; padding: 0 1; }
-        & #export-form Horizontal { height: auto; }
-        & #export-form Label { width: 18; padding: 1 1 0 0; color: $text-muted; }
+        & #export-form Horizontal { height: 1; margin-top: 1; }
+        & #export-form Label { width: 18; padding: 0 1 0 0; color: $text-muted; }
         & #export-form Input, & #export-form Select { width: 1fr; }
         & #export-summary { padding: 0 1; height: auto; }
         & #export-preview { height: 1fr; }
         & #export-result { padding: 0 1; height: auto; }
     }
+    ExportScreen.-short #export-form Horizontal { margin-top: 0; }
     """
+
+    #: Below 32 rows the form drops the blank lines between its fields.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]  # noqa: RUF012 (Screen declares it without ClassVar)
 
     def __init__(self) -> None:
         super().__init__()
@@ -76,22 +84,24 @@ class ExportScreen(LiaisonScreen):
         self.contacts: set[str] = set()
         self.out_edited = False
         self._auto_out = ""
+        #: True after a bundle was written, until the form changes: the preview then says so, not "nothing to export".
+        self.just_wrote = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="export-form"):
             with Horizontal():
                 yield Label("Recipient")
-                yield Select[str]([], prompt="choose the ministry", id="export-to")
+                yield Select[str]([], prompt="choose the ministry", id="export-to", compact=True)
             with Horizontal():
                 yield Label("Updated since")
-                yield Input(placeholder="YYYY-MM-DD (empty: any time)", id="export-since")
+                yield Input(placeholder="YYYY-MM-DD (empty: any time)", id="export-since", compact=True)
             with Horizontal():
                 yield Label("Domains")
-                yield Input(placeholder="e.g. narcotics, cybercrime (empty: all)", id="export-domains")
+                yield Input(placeholder="e.g. narcotics, cybercrime (empty: all)", id="export-domains", compact=True)
             with Horizontal():
                 yield Label("References")
-                yield Input(placeholder="only these records (empty: all that qualify)", id="export-refs")
+                yield Input(placeholder="only these records (empty: all that qualify)", id="export-refs", compact=True)
             with Horizontal():
                 yield Label("Bundle passphrase")
                 yield PassphraseInput(
@@ -99,7 +109,7 @@ class ExportScreen(LiaisonScreen):
                 )
             with Horizontal():
                 yield Label("Write to")
-                yield Input(placeholder="path of the bundle file", id="export-out")
+                yield Input(placeholder="path of the bundle file", id="export-out", compact=True)
         yield StatusLine("Choose a recipient to see what would be included.", id="export-summary")
         yield DataTable(id="export-preview", cursor_type="row")
         yield ProgressBar(id="export-progress", show_eta=False)
@@ -114,6 +124,7 @@ class ExportScreen(LiaisonScreen):
         table.add_column("Goes?", key="goes")
         table.add_column("Why not", key="reason")
         self.query_one("#export-progress").display = False
+        self.query_one("#export-passphrase", PassphraseInput).compact = True
         self.load_choices()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export-choices", name="load recipients")
@@ -126,7 +137,7 @@ class ExportScreen(LiaisonScreen):
             known = {c.code for c in contacts(session)}
             ministries = [(m.code, m.name, m.code in known) for m in session.ministries() if not m.is_self]
         except LiaisonError as exc:
-            self.post_message(BundleStepRefused("recipients", str(exc)))
+            self.post_message(BundleStepRefused("recipients", app_error(exc)))
             return
         self.post_message(ExportChoicesLoaded(ministries))
 
@@ -134,7 +145,7 @@ class ExportScreen(LiaisonScreen):
     def _choices(self, message: ExportChoicesLoaded) -> None:
         self.contacts = {code for code, _name, card in message.ministries if card}
         options = [
-            (f"{code}  {name}{'' if card else '  (no card: passphrase only)'}", code)
+            (Text(visible(f"{code}  {name}{'' if card else '  (no card: passphrase only)'}")), code)
             for code, name, card in message.ministries
         ]
         self.query_one("#export-to", Select).set_options(options)
@@ -148,6 +159,7 @@ class ExportScreen(LiaisonScreen):
     @on(Select.Changed, "#export-to")
     def _recipient_changed(self, _message: Select.Changed) -> None:
         code = self._recipient()
+        self.just_wrote = False
         if code and not self.out_edited:
             stamp = self.session.clock().strftime("%Y%m%d-%H%M")
             self._auto_out = str(self.session.vault.path.parent / f"to-{code.lower()}-{stamp}.bundle")
@@ -156,6 +168,7 @@ class ExportScreen(LiaisonScreen):
 
     @on(Input.Changed, "#export-since, #export-domains, #export-refs")
     def _filters_changed(self, _message: Input.Changed) -> None:
+        self.just_wrote = False
         self.refresh_plan()
 
     @on(Input.Changed, "#export-out")
@@ -184,7 +197,7 @@ class ExportScreen(LiaisonScreen):
         try:
             plan = plan_export(self.session, code, since=parse_date(since), domains=words(domains), refs=words(refs))
         except LiaisonError as exc:
-            self.post_message(BundleStepRefused("preview", str(exc)))
+            self.post_message(BundleStepRefused("preview", app_error(exc)))
             return
         if not get_current_worker().is_cancelled:
             self.post_message(ExportPlanned(generation, plan))
@@ -195,20 +208,25 @@ class ExportScreen(LiaisonScreen):
             return
         plan: Any = message.plan
         self.plan = plan
-        self._summary(export_summary(plan) if plan.included else f"nothing to export ({plan.reasons() or 'no record matches the filters'})")
+        if plan.included:
+            self._summary(export_summary(plan))
+        elif self.just_wrote:
+            self._summary("Everything that qualified is in the bundle written below; nothing more to send now.")
+        else:
+            self._summary(f"nothing to export ({plan.reasons() or 'no record matches the filters'})")
         table = self.query_one("#export-preview", DataTable)
         table.clear()
         rows = 0
         for reference in plan.included_refs:
             if rows >= PREVIEW_ROWS:
                 break
-            table.add_row(reference, "included", "", key=f"in:{reference}")
+            table.add_row(Text(visible(reference)), "included", "", key=f"in:{reference}")
             rows += 1
         for reason, references in plan.excluded.items():
             for reference in references:
                 if rows >= PREVIEW_ROWS:
                     break
-                table.add_row(reference, "excluded", plan.label(reason), key=f"out:{reference}")
+                table.add_row(Text(visible(reference)), "excluded", Text(plan.label(reason)), key=f"out:{reference}")
                 rows += 1
 
     def _summary(self, text: str, *, error: bool = False) -> None:
@@ -222,25 +240,44 @@ class ExportScreen(LiaisonScreen):
         if code is None or not out:
             self._result("Choose a recipient and where to write the bundle first.", error=True)
             return
-        secret = self.query_one("#export-passphrase", PassphraseInput).value or None
         self._result("")
-        self.run_export(
-            code,
-            Path(out).expanduser(),
+        self.export_flow(code, Path(out).expanduser())
+
+    @work(exclusive=True, exit_on_error=False, group="export-flow", name="export")
+    async def export_flow(self, code: str, out: Path) -> None:
+        """Write the bundle; when the path holds a file, ask before replacing it (the store refuses what may never be)."""
+        from tui.modals.confirm import overwrite_question
+
+        form = (
             self.query_one("#export-since", Input).value,
             self.query_one("#export-domains", Input).value,
             self.query_one("#export-refs", Input).value,
-            secret,
+            self.query_one("#export-passphrase", PassphraseInput).value or None,
         )
+        outcome = await self.run_export(code, out, *form, overwrite=False).wait()
+        if isinstance(outcome, TargetExists):
+            if not await self.app.push_screen_wait(overwrite_question(out)):
+                self._result(f"nothing written: {out} already exists (choose another name in Write to)")
+                return
+            outcome = await self.run_export(code, out, *form, overwrite=True).wait()
+        if isinstance(outcome, LiaisonError):
+            self.post_message(BundleStepRefused("export", app_error(outcome)))
+            return
+        self.post_message(ExportFinished(outcome))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export-run", name="export bundle")
-    def run_export(self, code: str, out: Path, since: str, domains: str, refs: str, secret: str | None) -> None:
-        """Write the bundle chunk by chunk (progress reported), then record it in the sharing ledger."""
+    def run_export(
+        self, code: str, out: Path, since: str, domains: str, refs: str, secret: str | None, *, overwrite: bool
+    ) -> ExportResult | LiaisonError:
+        """Write the bundle chunk by chunk (progress reported), then record it in the sharing ledger; a refusal is returned."""
         from store.bundles import export_bundle
         from store.service import passphrase_bytes
 
+        def progress(done: int, total: int) -> None:
+            self.post_message(BundleProgress(done, total))
+
         try:
-            result = export_bundle(
+            return export_bundle(
                 self.session,
                 code,
                 out,
@@ -248,12 +285,11 @@ class ExportScreen(LiaisonScreen):
                 domains=words(domains),
                 refs=words(refs),
                 passphrase=passphrase_bytes(secret) if secret else None,
-                progress=lambda d, t: self.post_message(BundleProgress(d, t)),
+                progress=progress,
+                overwrite=overwrite,
             )
         except LiaisonError as exc:
-            self.post_message(BundleStepRefused("export", str(exc)))
-            return
-        self.post_message(ExportFinished(result))
+            return exc
 
     @on(BundleProgress)
     def _progress(self, message: BundleProgress) -> None:
@@ -264,13 +300,19 @@ class ExportScreen(LiaisonScreen):
     @on(ExportFinished)
     def _finished(self, message: ExportFinished) -> None:
         result: Any = message.result
-        self._result(f"wrote {result.path}\nbundle {result.bundle_id} to {result.recipient} (seq {result.seq}): {export_summary(result.plan)}")
+        self._result(
+            f"wrote {result.path}\nbundle {result.bundle_id} to {result.recipient} (seq {result.seq}): {export_summary(result.plan)}"
+        )
         self.query_one("#export-passphrase", PassphraseInput).forget()
+        self.query_one("#export-progress").display = False
+        self.just_wrote = True
         self.refresh_plan()
 
     @on(BundleStepRefused)
     def _refused(self, message: BundleStepRefused) -> None:
         if message.step == "preview":
+            self.plan = None
+            self.query_one("#export-preview", DataTable).clear()
             self._summary(f"preview refused: {message.reason}", error=True)
             return
         self.query_one("#export-progress").display = False

@@ -2,21 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DirectoryTree, Footer, Header, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from store.bundles import BundlePreview, ImportResult, ReceiptPreview, ReceiptResult
 from store.errors import LiaisonError
-from tui.messages import BundleChecked, BundleProgress, BundleStepRefused, ImportFinished, ReceiptPicked, ReceiptWritten
-from tui.present import outcome_summary
+from store.files import TargetExists
+from store.text import visible
+from tui.messages import BundleChecked, BundleProgress, BundleStepRefused, ImportFinished
+from tui.present import app_error, import_summary, outcome_summary
 from tui.screens.base import LiaisonScreen
+from tui.widgets.file_tree import FileTree
 from tui.widgets.status_line import StatusLine
+
+
+def preview_text(lines: list[tuple[str, str]], notes: list[str]) -> Text:
+    """Label/value lines (values drawn as text, control characters visible) and notes under them."""
+    text = Text()
+    for label, value in lines:
+        text.append(f"{label + ':':<13} ", style="bold")
+        text.append(visible(value))
+        text.append("\n")
+    for note in notes:
+        text.append(visible(note, multiline=True))
+        text.append("\n")
+    text.rstrip()
+    return text
 
 
 class ImportScreen(LiaisonScreen):
@@ -44,30 +65,52 @@ class ImportScreen(LiaisonScreen):
 
     DEFAULT_CSS = """
     ImportScreen {
-        & #import-left { width: 50%; }
+        & #import-left { width: 2fr; max-width: 60; }
         & #import-tree { height: 1fr; }
-        & #import-right { width: 1fr; padding: 0 1; }
+        & #import-right { width: 3fr; padding: 0 1; }
         & #import-preview { border: round $primary; padding: 0 1; height: auto; min-height: 8; }
         & #import-progress { margin: 1 0; }
-        & #import-result { height: auto; }
+    }
+    ImportScreen.-narrow {
+        & #import-panes { layout: vertical; }
+        & #import-left { width: 100%; max-width: 100%; height: 1fr; }
+        & #import-right { width: 100%; height: auto; }
+        & #import-preview { min-height: 4; }
+        & #import-progress { margin: 0; }
     }
     """
+
+    #: Below 100 columns the preview is shown under the file tree.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (Screen declares it without ClassVar)
+
+    @dataclass
+    class ReceiptChecked(Message):
+        """A receipt's sender and signature were verified, and it answers a bundle this ministry sent."""
+
+        preview: ReceiptPreview
+
+    @dataclass
+    class ReceiptWritten(Message):
+        """A receipt for an imported bundle was written to `path`, to be sent back to `peer`."""
+
+        path: Path
+        peer: str
 
     def __init__(self, start: Path | None = None) -> None:
         super().__init__()
         self.start = start
         self.path: Path | None = None
-        self.kind: str | None = None
-        self.preview: Any = None
-        self.imported: Any = None
+        self.bundle: BundlePreview | None = None
+        self.receipt: ReceiptPreview | None = None
+        self.imported: ImportResult | None = None
 
     def compose(self) -> ComposeResult:
         start = self.start or self.session.vault.path.parent
         yield Header()
-        with Horizontal():
+        with Horizontal(id="import-panes"):
             with Vertical(id="import-left"):
                 yield Input(placeholder="path of a bundle or receipt — enter checks it", id="import-path")
-                yield DirectoryTree(start, id="import-tree")
+                yield FileTree(start, id="import-tree")
             with Vertical(id="import-right"):
                 yield Static(
                     "Pick a bundle or a receipt: enter checks its signature and shows who sent it.",
@@ -101,97 +144,154 @@ class ImportScreen(LiaisonScreen):
 
     def check(self, path: Path) -> None:
         """Forget the previous choice and verify `path`."""
-        self.path, self.kind, self.preview, self.imported = path, None, None, None
+        self.path, self.bundle, self.receipt, self.imported = path, None, None, None
         self._result("")
-        self.query_one("#import-preview", Static).update(f"checking {path.name}…")
+        self.query_one("#import-preview", Static).update(Text(f"checking {visible(path.name)}…"))
         self.inspect(path)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bundle", name="check bundle")
     def inspect(self, path: Path) -> None:
-        """Recipient, sender contact and signature checked; nothing decrypted yet."""
-        from store.bundles import file_kind, preview_bundle
+        """Recipient, sender contact and signature checked; nothing decrypted yet (a receipt is opened, not processed)."""
+        from store.bundles import file_kind, preview_bundle, preview_receipt
 
         try:
             if file_kind(path) == "receipt":
-                self.post_message(ReceiptPicked(path))
+                receipt = preview_receipt(self.session, path)
+                if not get_current_worker().is_cancelled:
+                    self.post_message(self.ReceiptChecked(receipt))
                 return
             preview = preview_bundle(self.session, path)
         except LiaisonError as exc:
-            self.post_message(BundleStepRefused("check", str(exc)))
+            self.post_message(BundleStepRefused("check", app_error(exc)))
             return
         if not get_current_worker().is_cancelled:
             self.post_message(BundleChecked(preview))
 
     @on(BundleChecked)
     def _checked(self, message: BundleChecked) -> None:
-        p: Any = message.preview
-        self.kind, self.preview = "bundle", p
-        lines = [
-            f"Bundle {p.bundle_id}",
-            f"From:         {p.sender}  {p.sender_name}  (signature verified)",
-            f"Fingerprint:  {p.grouped_fingerprint}",
-            f"Sequence:     {p.seq}",
-            f"Records:      {p.records:,}",
-            f"Created:      {p.created:%Y-%m-%d %H:%M} UTC",
-        ]
+        p = message.preview
+        self.bundle = p
+        notes = []
         if p.already_imported:
-            lines.append("Already imported: importing again changes nothing.")
+            notes.append("Already imported: importing again changes nothing.")
         elif not p.has_own_stanza and p.has_passphrase_stanza:
-            lines.append("Protected by a passphrase: ctrl+s asks for it.")
-        lines.append("ctrl+s: import")
-        self.query_one("#import-preview", Static).update("\n".join(lines))
+            notes.append("Protected by a passphrase: ctrl+s asks for it.")
+        notes.append("ctrl+s: import")
+        lines = [
+            ("Bundle", p.bundle_id),
+            ("From", f"{p.sender}  {p.sender_name}  (signature verified)"),
+            ("Fingerprint", p.grouped_fingerprint),
+            ("Sequence", str(p.seq)),
+            ("Records", f"{p.records:,}"),
+            ("Created", f"{p.created:%Y-%m-%d %H:%M} UTC"),
+        ]
+        self.query_one("#import-preview", Static).update(preview_text(lines, notes))
 
-    @on(ReceiptPicked)
-    def _receipt_picked(self, message: ReceiptPicked) -> None:
-        self.kind = "receipt"
-        self.query_one("#import-preview", Static).update(
-            f"Receipt {Path(str(message.path)).name}\nctrl+s: check its signature and mark what arrived acknowledged"
-        )
+    @on(ReceiptChecked)
+    def _receipt_checked(self, message: ReceiptChecked) -> None:
+        r = message.preview
+        self.receipt = r
+        lines = [
+            ("Receipt for", f"bundle {r.bundle_id} ({r.records:,} records sent)"),
+            ("From", f"{r.sender}  {r.sender_name}  (signature verified)"),
+            ("Fingerprint", r.grouped_fingerprint),
+            ("Received", f"{r.received_at:%Y-%m-%d %H:%M} UTC"),
+        ]
+        notes = ["Already processed: processing again changes nothing."] if r.already_processed else []
+        notes.append("ctrl+s: mark what arrived acknowledged")
+        self.query_one("#import-preview", Static).update(preview_text(lines, notes))
 
     # ---- importing -------------------------------------------------------------------------------------
 
     def action_import(self) -> None:
-        from tui.modals.bundle_passphrase import BundlePassphraseModal
-
-        if self.path is None or self.kind is None:
+        if self.path is None or (self.bundle is None and self.receipt is None):
             self._result("Pick a bundle or receipt first (enter on a file).", error=True)
             return
-        if self.kind == "receipt":
-            self.run_import(self.path, None)
-            return
-        preview: Any = self.preview
-        if not preview.already_imported and not preview.has_own_stanza and preview.has_passphrase_stanza:
-            path = self.path
+        self.import_flow(self.path)
 
-            def with_passphrase(secret: str | None) -> None:
-                if secret is not None:
-                    self.run_import(path, secret)
+    @work(exclusive=True, exit_on_error=False, group="import-flow", name="import")
+    async def import_flow(self, path: Path) -> None:
+        """Ask for the bundle passphrase when one is needed, import, then offer to write the receipt."""
+        from tui.modals.bundle_passphrase import BundlePassphraseModal
 
-            self.app.push_screen(BundlePassphraseModal(f"Passphrase of {path.name}"), callback=with_passphrase)
+        bundle = self.bundle
+        secret: str | None = None
+        if (
+            bundle is not None
+            and not bundle.already_imported
+            and not bundle.has_own_stanza
+            and bundle.has_passphrase_stanza
+        ):
+            secret = await self.app.push_screen_wait(BundlePassphraseModal(Text(f"Passphrase of {visible(path.name)}")))
+            if secret is None:
+                return
+        self._result("")
+        outcome = await self.run_import(path, bundle is not None, secret).wait()
+        if isinstance(outcome, LiaisonError):
+            self.post_message(BundleStepRefused("import", app_error(outcome)))
             return
-        self.run_import(self.path, None)
+        self.post_message(ImportFinished(outcome))
+        if isinstance(outcome, ImportResult):
+            self.imported = outcome
+            await self.offer_receipt(outcome)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bundle", name="import bundle")
-    def run_import(self, path: Path, secret: str | None) -> None:
-        """Import all-or-nothing (or process a receipt), reporting progress chunk by chunk."""
+    def run_import(
+        self, path: Path, is_bundle: bool, secret: str | None
+    ) -> ImportResult | ReceiptResult | LiaisonError:
+        """Import all-or-nothing (or process a receipt), reporting progress chunk by chunk; a refusal is returned."""
         from store.bundles import import_bundle, process_receipt
         from store.service import passphrase_bytes
 
+        def progress(done: int, total: int) -> None:
+            self.post_message(BundleProgress(done, total))
+
         session = self.session
         try:
-            if self.kind == "receipt":
-                result: Any = process_receipt(session, path)
-            else:
-                result = import_bundle(
-                    session,
-                    path,
-                    passphrase=passphrase_bytes(secret) if secret else None,
-                    progress=lambda d, t: self.post_message(BundleProgress(d, t)),
-                )
+            if not is_bundle:
+                return process_receipt(session, path)
+            return import_bundle(
+                session, path, passphrase=passphrase_bytes(secret) if secret else None, progress=progress
+            )
         except LiaisonError as exc:
-            self.post_message(BundleStepRefused("import", str(exc)))
+            return exc
+
+    async def offer_receipt(self, result: ImportResult) -> None:
+        """Say what the import did, then ask whether to write the signed receipt, and where (never over a file unasked)."""
+        from tui.modals.confirm import ConfirmModal, overwrite_question
+        from tui.modals.path_input import PathModal
+
+        said = import_summary(result)
+        if result.already_imported:
+            question = f"{said}\n\nWrite its receipt again for {result.sender} (if the first one was lost)?"
+        else:
+            question = f"{said}\n\nWrite a signed receipt for {result.sender}, sealed to its key?"
+        if not await self.app.push_screen_wait(ConfirmModal(Text(visible(question, multiline=True)), title="Receipt")):
             return
-        self.post_message(ImportFinished(result))
+        default = result.path.with_name(f"receipt-{result.sender.lower()}-{result.bundle_id[:8]}.receipt")
+        target = await self.app.push_screen_wait(PathModal("Write the receipt to", default))
+        if target is None:
+            return
+        written = await self.write_receipt(result.bundle_id, target, overwrite=False).wait()
+        if isinstance(written, TargetExists):
+            if not await self.app.push_screen_wait(overwrite_question(target)):
+                self._result(f"{said}\nno receipt written: {target} already exists")
+                return
+            written = await self.write_receipt(result.bundle_id, target, overwrite=True).wait()
+        if isinstance(written, LiaisonError):
+            self.post_message(BundleStepRefused("receipt", app_error(written)))
+            return
+        self.post_message(self.ReceiptWritten(written, result.sender))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="receipt", name="write receipt")
+    def write_receipt(self, bundle_id: str, path: Path, *, overwrite: bool) -> Path | LiaisonError:
+        """Sign and seal the receipt, written atomically (the store's one check decides what may be replaced)."""
+        from store.bundles import write_receipt_file
+
+        try:
+            return write_receipt_file(self.session, bundle_id, path, overwrite=overwrite)
+        except LiaisonError as exc:
+            return exc
 
     @on(BundleProgress)
     def _progress(self, message: BundleProgress) -> None:
@@ -201,46 +301,7 @@ class ImportScreen(LiaisonScreen):
 
     @on(ImportFinished)
     def _finished(self, message: ImportFinished) -> None:
-        from tui.modals.confirm import ConfirmModal
-
-        result: Any = message.result
-        self._result(outcome_summary(result))
-        if self.kind != "bundle":
-            return
-        self.imported = result
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self.ask_receipt_path()
-
-        self.app.push_screen(
-            ConfirmModal(f"Write a signed receipt for {result.sender}, sealed to its key?"), callback=answer
-        )
-
-    def ask_receipt_path(self) -> None:
-        """Ask where the receipt goes (beside the bundle by default)."""
-        from tui.modals.path_input import PathModal
-
-        result: Any = self.imported
-        default = result.path.with_name(f"receipt-{result.sender.lower()}-{result.bundle_id[:8]}.receipt")
-
-        def chosen(path: Path | None) -> None:
-            if path is not None:
-                self.write_receipt(result.bundle_id, result.sender, path)
-
-        self.app.push_screen(PathModal("Write the receipt to", default), callback=chosen)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="bundle", name="write receipt")
-    def write_receipt(self, bundle_id: str, sender: str, path: Path) -> None:
-        """Sign and seal the receipt, written atomically."""
-        from store.bundles import write_receipt_file
-
-        try:
-            written = write_receipt_file(self.session, bundle_id, path)
-        except LiaisonError as exc:
-            self.post_message(BundleStepRefused("receipt", str(exc)))
-            return
-        self.post_message(ReceiptWritten(written, sender))
+        self._result(outcome_summary(message.result))
 
     @on(ReceiptWritten)
     def _receipt_written(self, message: ReceiptWritten) -> None:
@@ -250,7 +311,7 @@ class ImportScreen(LiaisonScreen):
     @on(BundleStepRefused)
     def _refused(self, message: BundleStepRefused) -> None:
         if message.step == "check":
-            self.path, self.kind, self.preview = None, None, None
+            self.path, self.bundle, self.receipt = None, None, None
             self.query_one("#import-preview", Static).update("Refused: nothing was decrypted or imported.")
         self.query_one("#import-progress").display = False
         self._result(f"{message.step} refused: {message.reason}", error=True)
