@@ -73,13 +73,6 @@ class SaveDone(Message):
 
 
 @dataclass
-class SaveRefused(Message):
-    """The store refused the compose form; `reason` is the one-line explanation."""
-
-    reason: str
-
-
-@dataclass
 class VocabularyLoaded(Message):
     """The store's domains as (slug, label) and ministries as (code, name, is this ministry)."""
 
@@ -139,25 +132,10 @@ class BundleChecked(Message):
 
 
 @dataclass
-class ReceiptPicked(Message):
-    """The file picked for import is a receipt."""
-
-    path: Path
-
-
-@dataclass
 class ImportFinished(Message):
     """A bundle was imported or a receipt processed."""
 
     result: ImportResult | ReceiptResult
-
-
-@dataclass
-class ReceiptWritten(Message):
-    """A receipt for an imported bundle was written to `path`, to be sent back to `peer`."""
-
-    path: Path
-    peer: str
 
 
 @dataclass
