@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from textual.binding import Binding
 from textual.widgets import Input, Static
 
 from store.records import RecordQuery
@@ -13,9 +14,11 @@ from store.service import Session
 from tests.tui.conftest import SEARCH_CANARY, settle, unlock
 from tui.app import LiaisonApp
 from tui.screens.browser import BrowserScreen
+from tui.screens.detail import DetailScreen
 from tui.widgets.facet_sidebar import FacetSidebar
 from tui.widgets.filter_chips import Chip
 from tui.widgets.record_table import PREFETCH_MARGIN, RecordTable
+from tui.widgets.status_line import StatusLine
 
 
 def visible_rows(table: RecordTable) -> list[Any]:
@@ -161,3 +164,50 @@ async def test_escape_from_search_restores_the_applied_search(make_app: Callable
         assert app.screen.record_query.search == ""
         assert app.screen.query_one("#search", Input).value == ""
         assert isinstance(app.focused, RecordTable)
+
+
+async def test_date_range_filter_from_the_app(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """`d` asks for a day range; the list and its count follow it, a chip shows it, a bad day is refused inline."""
+    from datetime import UTC, datetime
+
+    since, until = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    expected = reader.count_records(RecordQuery(since=since, until=until))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        screen = app.screen
+        assert isinstance(screen, BrowserScreen)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press(*"2026-01-01..2026-01-31", "enter")
+        await settle(pilot)
+        assert screen.record_query.since == since and screen.record_query.until == until
+        assert screen.query_one(RecordTable).total == expected
+        assert {(c.facet, c.value) for c in screen.query(Chip)} == {("since", "2026-01-01"), ("until", "2026-01-31")}
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press(*"2026-13-01", "enter")
+        await settle(pilot)
+        line = screen.query_one("#result-line", StatusLine)
+        assert line.error and line.message == "first day '2026-13-01' is not a date; expected YYYY-MM-DD"
+        assert screen.record_query.since == since  # the refused range changed nothing
+
+
+async def test_jump_to_a_reference(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """`:` then a reference (any case) opens that record."""
+    target = reader.list_records(RecordQuery(order="oldest"), limit=1)[0].reference
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        await pilot.press("colon")
+        await settle(pilot)
+        await pilot.press(*target.lower(), "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen) and app.screen.reference == target
+        assert app.screen.detail is not None and app.screen.detail.row.reference == target
+
+
+def test_search_says_it_matches_whole_words() -> None:
+    """The search field and its key say that search matches whole words (the blind index has no prefixes)."""
+    search = next(b for b in BrowserScreen.BINDINGS if isinstance(b, Binding) and b.action == "search")
+    assert "whole words" in search.tooltip

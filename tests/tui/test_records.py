@@ -198,3 +198,41 @@ async def test_detail_shows_the_sharing_ledger(make_app: Callable[..., LiaisonAp
         assert isinstance(app.screen, DetailScreen)
         assert f"sent {entry.at:%Y-%m-%d %H:%M} UTC" in text
         assert f"acknowledged {entry.acknowledged_at:%Y-%m-%d %H:%M} UTC" in text
+
+
+async def test_inbound_record_is_marked_actioned_then_closed_in_the_app(
+    make_app: Callable[..., LiaisonApp], demo_path: Path
+) -> None:
+    """A received record offers `m` (actioned) and `c` (close) with an optional comment, not edit/submit/approve;
+    its ledger does not list this ministry as "releasable · not sent yet"."""
+    vault = Vault.open(demo_path)
+    session = vault.unlock("demo", "demo")
+    inbound = session.list_records(RecordQuery(statuses=frozenset({"received"})), limit=1)[0]
+    own = session.ministry
+    session.lock()
+    vault.close()
+    app = make_app("demo", path=demo_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        await app.push_screen(DetailScreen(inbound.reference))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DetailScreen)
+        offered = {b.binding.action for b in screen.active_bindings.values()}
+        assert {"actioned", "close"} <= offered
+        assert not {"edit", "submit", "approve"} & offered
+        ledger_text = str(screen.query_one("#record-ledger", Static).render())
+        assert f"{own}  releasable · not sent yet" not in ledger_text
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press(*"passed to the border unit", "enter")
+        await settle(pilot)
+        assert screen.detail is not None and screen.detail.row.status.value == "actioned"
+        assert screen.detail.reviews[-1].comment == "passed to the border unit"
+        offered = {b.binding.action for b in screen.active_bindings.values()}
+        assert "actioned" not in offered and "close" in offered
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("enter")  # no comment: allowed
+        await settle(pilot)
+        assert screen.detail is not None and screen.detail.row.status.value == "closed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -19,6 +20,7 @@ from textual.worker import Worker, get_current_worker
 from store.errors import LiaisonError
 from store.records import RecordQuery, RecordRow
 from store.service import Session
+from store.text import quote
 from tui.messages import VocabularyLoaded
 from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.facet_sidebar import FacetSidebar, selected_values
@@ -28,6 +30,33 @@ from tui.widgets.plain import plain, safe
 from tui.widgets.record_table import RecordTable, route_text
 from tui.widgets.status_line import StatusLine
 from tui.widgets.tlp import tlp_text
+
+
+def parse_day_range(text: str) -> tuple[datetime | None, datetime | None]:
+    """`YYYY-MM-DD..YYYY-MM-DD` (either side optional; one day alone means that day) as [since, until) in UTC."""
+    text = text.strip()
+    if not text:
+        return None, None
+    first, sep, last = text.partition("..")
+    if not sep:
+        last = first
+
+    def day(value: str, side: str) -> date | None:
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{side} day {quote(value)} is not a date; expected YYYY-MM-DD") from None
+
+    start, end = day(first, "first"), day(last, "last")
+    if start and end and end < start:
+        raise ValueError(f"the last day ({end}) is before the first ({start})")
+    since = datetime(start.year, start.month, start.day, tzinfo=UTC) if start else None
+    until = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1) if end else None
+    return since, until
+
 
 #: Below this many columns the facet sidebar starts hidden, so the title column keeps its room (`b` or `f` shows it).
 SIDEBAR_MIN_WIDTH = 100
@@ -57,8 +86,24 @@ class BrowserScreen(LiaisonScreen):
             "slash",
             "search",
             "Search",
-            tooltip="Search words in titles and summaries (blind index).",
+            tooltip="Search whole words in titles and summaries (blind index: `visa` finds visa, not visas).",
             id="records.search",
+        ),
+        Binding(
+            "d",
+            "date_range",
+            "Dates",
+            show=False,
+            tooltip="Show only records created between two days (YYYY-MM-DD..YYYY-MM-DD, either side optional).",
+            id="records.dates",
+        ),
+        Binding(
+            "colon",
+            "jump",
+            "Go to",
+            show=False,
+            tooltip="Open a record by its reference (e.g. PK-MOI-2026-00042).",
+            id="records.jump",
         ),
         Binding(
             "f",
@@ -152,7 +197,7 @@ class BrowserScreen(LiaisonScreen):
                 with Horizontal(id="search-bar"):
                     yield Static("/", id="search-key")
                     yield Input(
-                        placeholder="search words in titles and summaries — enter applies, escape returns",
+                        placeholder="search whole words in titles and summaries — enter applies, escape returns",
                         id="search",
                         compact=True,
                     )
@@ -340,6 +385,10 @@ class BrowserScreen(LiaisonScreen):
     def _remove_filter(self, facet: str, value: str) -> None:
         if facet == "search":
             self.apply_query(dataclasses.replace(self.record_query, search=""))
+        elif facet == "since":
+            self.apply_query(dataclasses.replace(self.record_query, since=None))
+        elif facet == "until":
+            self.apply_query(dataclasses.replace(self.record_query, until=None))
         else:
             self.apply_query(self.record_query.toggled(facet, value))
 
@@ -348,6 +397,46 @@ class BrowserScreen(LiaisonScreen):
         message.stop()
         self.apply_query(dataclasses.replace(self.record_query, search=message.value.strip()))
         self.query_one(RecordTable).focus()
+
+    def action_date_range(self) -> None:
+        """Ask for a day range and filter on it (an empty answer clears it)."""
+        from tui.modals.comment import CommentModal
+
+        def chosen(answer: str | None) -> None:
+            if answer is None:
+                return
+            try:
+                since, until = parse_day_range(answer)
+            except ValueError as exc:
+                self._show_result_line(str(exc), error=True)
+                return
+            self.apply_query(dataclasses.replace(self.record_query, since=since, until=until))
+
+        self.app.push_screen(
+            CommentModal(
+                "Records created between (UTC days)",
+                required=False,
+                placeholder="YYYY-MM-DD..YYYY-MM-DD — either side may be empty; empty clears",
+                verb="filter",
+            ),
+            callback=chosen,
+        )
+
+    def action_jump(self) -> None:
+        """Ask for a reference and open that record."""
+        from tui.modals.comment import CommentModal
+        from tui.screens.detail import DetailScreen
+
+        def chosen(answer: str | None) -> None:
+            if answer and answer.strip():
+                self.app.push_screen(DetailScreen(answer.strip().upper()))
+
+        self.app.push_screen(
+            CommentModal(
+                "Go to the record", required=False, placeholder="its reference, e.g. PK-MOI-2026-00042", verb="open"
+            ),
+            callback=chosen,
+        )
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()

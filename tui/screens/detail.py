@@ -160,26 +160,28 @@ class DetailScreen(LiaisonScreen):
             self.run_workflow("approve", self.reference)
 
     def action_return(self) -> None:
-        self._with_comment("return", f"Return {self.reference} to its author")
+        self._with_comment("return", f"Return {self.reference} to its author", required=True)
 
     def action_actioned(self) -> None:
-        self._with_comment("actioned", f"Mark {self.reference} actioned (comment optional)")
+        self._with_comment("actioned", f"Mark {self.reference} actioned", required=False, verb="mark actioned")
 
     def action_close(self) -> None:
-        self._with_comment("close", f"Close {self.reference} (comment optional)")
+        self._with_comment("close", f"Close {self.reference}", required=False, verb="close")
 
-    def _with_comment(self, verb: str, title: str) -> None:
-        """Ask for a comment, then run `verb` (escape cancels); offered only when the store allows `verb`."""
+    def _with_comment(self, action: str, title: str, *, required: bool, **options: str) -> None:
+        """Ask for a comment, then run `action` (escape cancels); offered only when the store allows it."""
         from tui.modals.comment import CommentModal
 
-        if not self.may(verb):
+        if not self.may(action):
             return
 
         def send(comment: str | None) -> None:
             if comment is not None:
-                self.run_workflow(verb, self.reference, comment)
+                self.run_workflow(action, self.reference, comment)
 
-        self.app.push_screen(CommentModal(safe(title)), callback=send)
+        if not required:
+            options.setdefault("placeholder", "comment (optional)")
+        self.app.push_screen(CommentModal(safe(title), required=required, **options), callback=send)
 
     @on(ActionDone)
     @on(ActionRefused)

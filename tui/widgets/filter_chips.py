@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -18,6 +19,10 @@ from tui.widgets.plain import plain
 def query_chips(query: RecordQuery) -> list[tuple[str, str]]:
     """(facet, value) of every active filter, search last."""
     chips = [(facet, value) for facet, attr in FACET_ATTRS.items() for value in sorted(getattr(query, attr))]
+    if query.since is not None:
+        chips.append(("since", f"{query.since:%Y-%m-%d}"))
+    if query.until is not None:
+        chips.append(("until", f"{query.until - timedelta(days=1):%Y-%m-%d}"))
     if query.search.strip():
         chips.append(("search", query.search.strip()))
     return chips
@@ -60,7 +65,9 @@ class Chip(Static, can_focus=True):
             super().__init__()
 
     def __init__(self, facet: str, value: str) -> None:
-        title = "search" if facet == "search" else FACET_TITLES[facet].lower()
+        title = {"search": "search whole words", "since": "from", "until": "to"}.get(facet) or FACET_TITLES[
+            facet
+        ].lower()
         super().__init__(plain(f"{title}: {value} ✕"), markup=False)
         self.facet = facet
         self.value = value
