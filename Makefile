@@ -45,11 +45,12 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 ## The static gates alone: formatting, lint, types (strict), layers.
+# Every gate runs even after one fails, so one run shows everything to fix; the exit status is 1 if any failed.
+# Fix formatting and the auto-fixable findings with: .venv/bin/ruff format . && .venv/bin/ruff check --fix .
+GATES := "$(BIN)/ruff format --check ." "$(BIN)/ruff check ." "$(BIN)/mypy" "$(BIN)/lint-imports"
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff format --check .
-	$(BIN)/ruff check .
-	$(BIN)/mypy
-	$(BIN)/lint-imports
+	@failed=""; for gate in $(GATES); do echo "+ $$gate"; $$gate || failed="$$failed\n  $$gate"; done; \
+	if [ -n "$$failed" ]; then printf "error: gates failed:$$failed\n" >&2; exit 1; fi
 
 ## Re-pin the test environment after a dependency change in pyproject.toml (needs PyPI).
 lock: | $(BIN)/python
