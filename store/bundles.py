@@ -27,8 +27,9 @@ from store.errors import LiaisonError, NotFound, ValidationError
 from store.files import FileError, atomic_file, atomic_write_bytes, check_target, read_limited
 from store.ingest import BulkWriter, IngestItem
 from store.models import BundleItem, BundleLog, Domain, Ministry, Receipt, Record, RecordParty, Revision
+from store.text import check_block, check_line, quote
+from store.vocab import INBOUND_STATUSES, REFERENCE, RELEASED_STATUSES, Role, Status, Tlp, stored_status, stored_tlp
 from store.withdrawals import WithdrawalRefused, apply_notice, link_arrivals, pending_notices, record_deliveries, withdrawn_clause
-from store.vocab import INBOUND_STATUSES, RELEASED_STATUSES, Role, Status, Tlp
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -141,12 +142,12 @@ def _filters(since: datetime | None, domains: Sequence[str], refs: Sequence[str]
 
 
 def _check_recipient(session: Session, s: OrmSession, recipient: str) -> str:
-    code = recipient.strip().upper()
-    if s.get(Ministry, code) is None:
+    code = recipient.strip().upper() if recipient.isascii() else ""
+    if not code or s.get(Ministry, code) is None:
         valid = ", ".join(s.scalars(select(Ministry.code).order_by(Ministry.code)))
-        raise ValidationError(f"unknown ministry {recipient!r}; valid: {valid}")
+        raise ValidationError(f"unknown ministry {quote(recipient)}; valid: {valid}", field="recipient", value=recipient)
     if code == session.ministry:
-        raise ValidationError(f"{code} is this store's own ministry")
+        raise ValidationError(f"{code} is this store's own ministry", field="recipient", value=recipient)
     return code
 
 
@@ -154,7 +155,7 @@ def _plan(session: Session, s: OrmSession, recipient: str, since: datetime | Non
     for slug in domains:
         if s.get(Domain, slug.strip().lower()) is None:
             valid = ", ".join(s.scalars(select(Domain.slug).order_by(Domain.slug)))
-            raise ValidationError(f"unknown domain {slug!r}; valid: {valid}")
+            raise ValidationError(f"unknown domain {quote(slug)}; valid: {valid}", field="domain", value=slug)
     if refs:
         wanted = {r.strip().upper() for r in refs}
         found = set(s.scalars(select(Record.reference).where(Record.reference.in_(sorted(wanted)))))
@@ -175,7 +176,9 @@ def _plan(session: Session, s: OrmSession, recipient: str, since: datetime | Non
     )
     plan = ExportPlan(recipient)
     for row in s.execute(stmt):
-        candidate = Candidate(row[0], row[1], Status(row[2]), Tlp(row[3]), row[4], bool(row[5]), row[6], bool(row[7]), row[8], bool(row[9]))
+        candidate = Candidate(
+            row[0], row[1], stored_status(row[2], row[1]), stored_tlp(row[3], row[1]), row[4], bool(row[5]), row[6], bool(row[7]), row[8], bool(row[9])
+        )
         reason = exclusion(candidate, session.ministry, recipient)
         if reason is None:
             plan.included.append(candidate.id)
@@ -431,6 +434,8 @@ class ImportResult:
     unchanged: int = 0
     already_imported: bool = False
     withdrawn: int = 0  # records the bundle's withdrawal notices flagged withdrawn
+    #: Records not written, each with why: a copy forwarded by a third party of a record held from its origin.
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 def _file_key(path: Path, reader: BundleReader, session: Session, passphrase: bytes | None) -> bytes:
@@ -454,9 +459,27 @@ class _Vocab:
     domains: set[str]
 
 
-def _check_record(path: Path, rec: dict[str, Any], header: Header, local: str, vocab: _Vocab) -> None:
+#: The human texts of a bundle record and whether each may hold newlines and tabs.
+_RECORD_TEXTS = (("title", False), ("author", False), ("summary", True), ("source", True))
+
+
+def _check_record(path: Path, rec: dict[str, Any], header: Header, local: str, vocab: _Vocab, now: datetime) -> None:
     """The store's rules on one incoming record (its shape was checked by the reader)."""
     ref = rec["reference"]
+    match = REFERENCE.fullmatch(ref)
+    if match is None:
+        raise _refused(path, f"record {quote(ref)} has a malformed reference (expected ORIGIN-YYYY-NUMBER in ASCII)", field="reference", value=ref)
+    if match["origin"] != rec["origin"]:
+        raise _refused(path, f"record {ref} does not carry the code of its origin {rec['origin']}", field="reference", reference=ref, value=ref)
+    for name, block in _RECORD_TEXTS:
+        try:
+            (check_block if block else check_line)(name, rec[name], reference=ref)
+        except ValidationError as exc:
+            raise _refused(path, f"record {exc}", field=name, reference=ref, value=rec[name]) from None
+    for name in ("created_at", "updated_at"):
+        why = policy.record_time_refusal(fmt.parse_time(rec[name], name), now)
+        if why is not None:
+            raise _refused(path, f"record {ref} {name} {rec[name]} {why}", field=name, reference=ref, value=rec[name])
     if rec["origin"] == local:
         raise _refused(path, f"record {ref} claims to originate at this ministry ({local})")
     if local not in rec["releasable_to"]:
@@ -482,12 +505,13 @@ class _Importer:
         self.vocab = _Vocab(set(s.scalars(select(Ministry.code))), set(s.scalars(select(Domain.slug))))
         self.seen: set[str] = set()
         self.new = self.updated = self.unchanged = 0
+        self.skipped: list[tuple[str, str]] = []
 
     def chunk(self, records: list[dict[str, Any]]) -> None:
         """Check and write one chunk's records (new ones in bulk, newer revisions as updates)."""
         local = self.session.ministry
         for rec in records:
-            _check_record(self.path, rec, self.header, local, self.vocab)
+            _check_record(self.path, rec, self.header, local, self.vocab, self.now)
             if rec["uuid"] in self.seen:
                 raise _refused(self.path, f"record {rec['reference']} appears twice in the bundle")
             self.seen.add(rec["uuid"])
@@ -508,9 +532,15 @@ class _Importer:
                 new_items.append(self._item(rec))
                 continue
             if old.origin != rec["origin"]:
-                raise _refused(self.path, f"record {rec['reference']} would overwrite a record of {old.origin}")
+                raise _refused(self.path, f"record {rec['reference']} would overwrite a record of {old.origin}", reference=rec["reference"])
+            if old.reference != rec["reference"]:
+                raise _refused(
+                    self.path, f"record {rec['reference']} has the id of {old.reference} here", reference=rec["reference"], value=rec["uuid"]
+                )
             ids[rec["uuid"]] = old.id
-            if rec["revision"] > old.revision:
+            if not policy.may_update_held(self.header.sender, old.origin):
+                self.skipped.append((rec["reference"], "already held from its origin"))
+            elif rec["revision"] > old.revision:
                 self._update(old, rec)
                 self.updated += 1
             else:
@@ -592,7 +622,7 @@ def import_bundle(session: Session, path: Path, *, passphrase: bytes | None = No
                 log.records = header.records - len(notices)  # records only: receipts count records
     return ImportResult(
         **{**result.__dict__, "records": header.records - len(notices), "new": importer.new, "updated": importer.updated,
-           "unchanged": importer.unchanged, "withdrawn": withdrawn}
+           "unchanged": importer.unchanged, "withdrawn": withdrawn, "skipped": tuple(importer.skipped)}
     )
 
 
@@ -735,7 +765,12 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
                 row.record_uuid: row
                 for row in s.execute(
                     select(BundleItem.record_uuid, BundleItem.record_id, BundleItem.revision, BundleItem.content_sha256)
-                    .where(BundleItem.bundle_id == log.bundle_id, BundleItem.record_uuid.in_(uuids))
+                    .join(BundleLog, BundleLog.bundle_id == BundleItem.bundle_id)
+                    # only what went to the receipt's sender: a receipt never acknowledges a record sent elsewhere
+                    .where(
+                        BundleItem.bundle_id == log.bundle_id, BundleItem.record_uuid.in_(uuids),
+                        BundleLog.direction == "out", BundleLog.peer == envelope.sender,
+                    )
                 )
             }
             matched: list[str] = []

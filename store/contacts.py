@@ -21,7 +21,8 @@ from store import policy
 from store.errors import AuthError, NotFound, PolicyError, TamperError, ValidationError
 from store.files import atomic_write_bytes, check_target, read_limited
 from store.models import Contact, Ministry
-from store.vocab import Role
+from store.text import check_line, quote
+from store.vocab import MINISTRY_CODE, Role
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -100,11 +101,19 @@ def _info(keys: Keyring, row: Contact) -> ContactInfo:
 
 
 def read_card_file(path: Path) -> IdentityCard:
-    """Read and check a card file."""
+    """Read and check a card file: its signature, and its code and name against the text policy, before anything of it is shown."""
+    name = Path(path).name
     try:
-        return read_card(read_limited(Path(path), 4096, "card file"))
+        card = read_card(read_limited(Path(path), 4096, "card file"))
     except BundleError as exc:
-        raise ValidationError(f"{Path(path).name}: {exc}") from None
+        raise ValidationError(f"{name}: {exc}", field="card") from None
+    if not card.ministry.isascii() or not MINISTRY_CODE.fullmatch(card.ministry):
+        raise ValidationError(f"{name}: the card's ministry code {quote(card.ministry)} is malformed", field="card", value=card.ministry)
+    try:
+        check_line("card name", card.name)
+    except ValidationError as exc:
+        raise ValidationError(f"{name}: {exc}", field="card", value=card.name) from None
+    return card
 
 
 def add_contact(session: Session, path: Path, *, fingerprint: str | None = None, replace: bool = False) -> ContactAdded:

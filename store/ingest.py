@@ -60,13 +60,23 @@ class BulkWriter:
         self.conn = s.connection()
         self.next_id = int(s.execute(select(func.coalesce(func.max(Record.id), 0))).scalar_one()) + 1
         self._sequences: dict[str, int] = {}
+        self._taken: dict[str, set[int]] = {}
 
     def _reference(self, origin: str, year: int) -> str:
+        """The next free reference of `origin` in `year`; numbers already taken (by imported records) are skipped."""
         key = f"seq:{origin}:{year}"
         if key not in self._sequences:
-            self._sequences[key] = int(self.s.execute(select(Meta.value).where(Meta.key == key)).scalar_one_or_none() or 0)
-        self._sequences[key] += 1
-        return f"{origin}-{year}-{self._sequences[key]:05d}"
+            counter = int(self.s.execute(select(Meta.value).where(Meta.key == key)).scalar_one_or_none() or 0)
+            prefix = f"{origin}-{year}-"
+            held = self.s.scalars(select(Record.reference).where(Record.reference.startswith(prefix, autoescape=True)))
+            self._sequences[key] = counter
+            numbers = (ref[len(prefix) :] for ref in held)
+            self._taken[key] = {int(n) for n in numbers if n.isascii() and n.isdigit() and int(n) > counter}
+        value = self._sequences[key] + 1
+        while value in self._taken[key]:
+            value += 1
+        self._sequences[key] = value
+        return f"{origin}-{year}-{value:05d}"
 
     def write(self, batch: list[IngestItem]) -> list[tuple[int, str]]:
         """Insert one batch of records with their parties, revision, review steps and index tokens."""

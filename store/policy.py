@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from store.errors import PolicyError
+from store.errors import PolicyError, ValidationError
 from store.vocab import Role, Status
 
 _RANK = {Role.OFFICER: 0, Role.REVIEWER: 1, Role.ADMIN: 2}
@@ -30,6 +31,18 @@ class RecordAction(StrEnum):
     ACTIONED = "actioned"
     CLOSE = "close"
     WITHDRAW = "withdraw"
+
+
+#: The shortest passphrase a new officer (the first admin included) may choose, in characters.
+MIN_PASSPHRASE_LENGTH = 8
+
+
+def check_new_passphrase(passphrase: str, *, field: str = "passphrase", demo: bool = False) -> None:
+    """A new passphrase has at least `MIN_PASSPHRASE_LENGTH` characters (a demo store's printed one is exempt)."""
+    if not passphrase:
+        raise ValidationError("the passphrase is empty", field=field)
+    if not demo and len(passphrase) < MIN_PASSPHRASE_LENGTH:
+        raise ValidationError(f"the passphrase is too short: it needs at least {MIN_PASSPHRASE_LENGTH} characters", field=field)
 
 
 @dataclass(frozen=True)
@@ -144,3 +157,28 @@ def available_actions(
             continue
         allowed.add(action)
     return frozenset(allowed)
+
+
+# ---- what an import accepts -------------------------------------------------------------------------
+
+#: Imported records dated before this are refused (no Liaison record predates it).
+EARLIEST_RECORD_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+#: How far in the future an imported record's dates may lie (clock skew), before it is refused.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def record_time_refusal(moment: datetime, now: datetime) -> str | None:
+    """Why an imported record's timestamp is refused (`before 2000`, `in the future`), or None when it is plausible."""
+    if moment < EARLIEST_RECORD_TIME:
+        return f"is before {EARLIEST_RECORD_TIME:%Y}"
+    if moment > now + FUTURE_SLACK:
+        return "is more than a day in the future"
+    return None
+
+
+def may_update_held(sender: str, held_origin: str) -> bool:
+    """A bundle may update (or re-label) a record we hold only when its sender is that record's origin.
+
+    A copy forwarded by a third party (allowed for GREEN and CLEAR) never overwrites what its origin sent.
+    """
+    return sender == held_origin

@@ -15,8 +15,10 @@ from sqlalchemy import Integer, Select, bindparam, column, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from store import sqlite as dialect
-from store.models import Meta, Record, RecordParty
-from store.vocab import Status, Tlp
+from store.errors import IntegrityError
+from store.models import Domain, Meta, Record, RecordParty
+from store.text import quote
+from store.vocab import Status, Tlp, stored_status, stored_tlp
 
 Order = Literal["newest", "oldest"]
 FACETS = ("domain", "ministry", "tlp", "status")
@@ -221,7 +223,22 @@ def list_page(
     params: dict[str, Any] = {"page_limit": limit, "page_offset": offset}
     if after is not None:
         params.update(after_created=after[0], after_id=after[1])
-    return page_rows(s.execute(stmt, params), open_text)
+    rows = page_rows(s.execute(stmt, params), open_text)
+    check_domains(s, rows)
+    return rows
+
+
+def check_domains(s: Any, rows: Iterable[RecordRow]) -> None:
+    """Every row's domain is one this store knows; an unknown one (a crafted store) is an integrity error naming the record."""
+    rows = list(rows)
+    if not rows:
+        return
+    known = set(s.scalars(select(Domain.slug)))
+    for row in rows:
+        if row.domain not in known:
+            raise IntegrityError(
+                f"record {row.reference} has an unknown domain {quote(row.domain)} in the store file", reference=row.reference, value=row.domain
+            )
 
 
 def _page_statement(query: RecordQuery, search_tokens: tuple[str, ...] | None, keyset: bool) -> Select[Any]:
@@ -252,7 +269,7 @@ def page_rows(result: Iterable[Any], open_text: Callable[[bytes, str], str]) -> 
         RecordRow(
             id=rid, reference=reference, uuid=uuid, domain=domain, origin=origin,
             releasable_to=tuple(sorted(recipients.split(","))) if recipients else (),
-            tlp=Tlp(tlp), status=Status(status), author=author, created_at=created_at, updated_at=updated_at,
+            tlp=stored_tlp(tlp, reference), status=stored_status(status, reference), author=author, created_at=created_at, updated_at=updated_at,
             revision=revision, title=open_text(title_ct, reference),
         )
         for rid, reference, uuid, domain, origin, tlp, status, author, created_at, updated_at, revision, title_ct, recipients in result

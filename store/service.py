@@ -45,6 +45,7 @@ from store.records import (
     ReviewInfo,
     RevisionInfo,
     after_cursor,
+    check_domains,
     conditions,
     count_matching,
     count_statement,
@@ -52,19 +53,28 @@ from store.records import (
     list_page,
     ordered,
 )
+from store.text import check_block, check_line, quote
 from store.vocab import (
-    DOMAIN_SLUG,
+    REFERENCE,
     Role,
     Status,
-    Tlp,
+    check_domain_slug,
+    check_label,
     check_ministry_code,
     check_officer_name,
     parse_role,
     parse_status,
     parse_tlp,
+    stored_status,
+    stored_tlp,
 )
 
 Clock = Callable[[], datetime]
+
+
+def _shown(value: str) -> str:
+    """A name or reference from the user as is when it is a plain token, else quoted (never raw controls in a message)."""
+    return value if isinstance(value, str) and value.isascii() and value.isprintable() and " " not in value else quote(value)
 
 
 def utcnow() -> datetime:
@@ -178,15 +188,19 @@ class Vault:
         clock: Clock = utcnow,
         extra_meta: dict[str, str] | None = None,
         kdf_profile: str | None = None,
+        short_passphrase_ok: bool = False,
     ) -> Vault:
-        """Create a store for `ministry` with `officer` as its first admin; the file appears whole or not at all."""
+        """Create a store for `ministry` with `officer` as its first admin; the file appears whole or not at all.
+
+        `short_passphrase_ok` is for throwaway stores (tests); a demo store (`extra_meta` demo) is exempt too.
+        """
         path = Path(path)
         if path.exists() or path.is_symlink():
             raise StoreFileError(f"{path} already exists; refusing to touch it")
         code = check_ministry_code(ministry)
         name = check_officer_name(officer)
-        if not passphrase:
-            raise ValidationError("the passphrase is empty")
+        label = check_label("ministry_name", ministry_name) if ministry_name else None
+        policy.check_new_passphrase(passphrase, demo=short_passphrase_ok or (extra_meta or {}).get("demo") == "1")
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_name(f".{path.name}.creating-{os.getpid()}")
         for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
@@ -200,10 +214,10 @@ class Vault:
             with db.write() as s:
                 known = s.get(Ministry, code)
                 if known is None:
-                    if not ministry_name:
+                    if not label:
                         valid = ", ".join(s.scalars(select(Ministry.code).order_by(Ministry.code)))
-                        raise ValidationError(f"unknown ministry {code}; valid: {valid}", field="ministry_name", value=code)
-                    s.add(Ministry(code=code, name=ministry_name))
+                        raise ValidationError(f"unknown ministry {code}; valid: {valid}", field="ministry_name_needed", value=code)
+                    s.add(Ministry(code=code, name=label))
                 policy_doc = canonical_json({"store_id": keyring.store_id, "ministry": code, "four_eyes": four_eyes}).decode()
                 identity = public_identity(keyring.signing_key, keyring.exchange_key)
                 for key, value in {
@@ -267,7 +281,7 @@ class Vault:
         active = [o.name for o in self.officers() if not o.revoked]
         if len(active) == 1:
             return active[0]
-        raise ValidationError(f"several officers ({', '.join(active)})", field="officer")
+        raise ValidationError(f"several officers ({', '.join(active)})", field="officer_choice")
 
     def is_demo(self) -> bool:
         """True for a store built by `liaison demo` (meta `demo` = 1): its officers and passphrase are public."""
@@ -295,7 +309,7 @@ class Vault:
             row = s.get(Officer, name)
             if row is None:
                 valid = ", ".join(o.name for o in self.officers() if not o.revoked)
-                raise NotFound(f"unknown officer {name}; officers: {valid}")
+                raise NotFound(f"unknown officer {_shown(name)}; officers: {valid}", field="officer", value=name)
             if row.revoked_at is not None:
                 raise AuthError(f"officer {name} was removed on {row.revoked_at:%Y-%m-%d}")
             slot_json, grant, role, mac, revoked = row.slot, row.grant, row.role, row.mac, row.revoked_at
@@ -328,7 +342,11 @@ class Vault:
         if not hmac.compare_digest(policy_mac, _mac(keyring.derived("policy"), policy_doc)):
             raise TamperError("store policy was altered outside Liaison")
         policy_obj = json.loads(policy_doc)
-        return Session(self, keyring, Actor(name, Role(role)), secret, policy_obj, grant=grant)
+        try:
+            parsed_role = Role(role)
+        except ValueError:
+            raise TamperError(f"officer record of {name} has an unknown role {quote(role)}") from None
+        return Session(self, keyring, Actor(name, parsed_role), secret, policy_obj, grant=grant)
 
 
 def _add_officer_row(s: OrmSession, keyring: Keyring, name: str, role: Role, slot: OfficerSlot, now: datetime) -> None:
@@ -422,6 +440,11 @@ class Session:
             raise TamperError(f"officer record of {row.name} was altered outside Liaison")
         self.keyring, self._grant = keyring, row.grant
 
+    def _is_demo(self) -> bool:
+        """A demo store (its passphrases printed on screen) is exempt from the passphrase length rule."""
+        with self.db.read() as s:
+            return _meta(s, "demo") == "1"
+
     def act(self, action: str, target: str, *, mutates: bool = True) -> AbstractContextManager[OrmSession]:
         """Run a user action defined in another store module (bundles, contacts) through `_act`."""
         return self._act(action, target, mutates=mutates)
@@ -454,26 +477,35 @@ class Session:
     # ---- validation -----------------------------------------------------------------------------
 
     def _check_domain(self, s: OrmSession, slug: str) -> str:
-        slug = slug.strip().lower()
-        if s.get(Domain, slug) is None:
+        checked = slug.strip().lower() if isinstance(slug, str) and slug.isascii() else None
+        if checked is None or s.get(Domain, checked) is None:
             valid = ", ".join(s.scalars(select(Domain.slug).order_by(Domain.slug)))
-            raise ValidationError(f"unknown domain {slug!r}; valid: {valid}", field="domain", value=slug)
-        return slug
+            raise ValidationError(f"unknown domain {quote(slug)}; valid: {valid}", field="domain", value=slug)
+        return checked
 
     def _check_ministries(self, s: OrmSession, codes: Sequence[str]) -> list[str]:
         known = set(s.scalars(select(Ministry.code)))
         result: list[str] = []
         for raw in codes:
-            code = raw.strip().upper()
-            if code not in known:
-                raise ValidationError(f"unknown ministry {raw!r}; valid: {', '.join(sorted(known))}", field="releasable_to", value=raw)
-            if code != self.ministry and code not in result:
+            code = raw.strip().upper() if isinstance(raw, str) and raw.isascii() else None
+            if code is None or code not in known:
+                valid = ", ".join(sorted(known))
+                raise ValidationError(f"unknown ministry {quote(raw)}; valid: {valid}", field="releasable_to", value=raw)
+            if code == self.ministry:
+                raise ValidationError(
+                    f"{code} is this store's own ministry: a record is released to other ministries only",
+                    field="releasable_to",
+                    value=raw,
+                )
+            if code not in result:
                 result.append(code)
         return sorted(result)
 
     @staticmethod
     def _check_title(title: str) -> str:
-        title = " ".join(title.split())
+        if isinstance(title, str) and not title.strip():
+            raise ValidationError("the title is empty", field="title")
+        title = " ".join(check_line("title", title).split())
         if not title:
             raise ValidationError("the title is empty", field="title")
         if len(title) > MAX_TITLE:
@@ -486,19 +518,25 @@ class Session:
             raise ValidationError(f"the {name} is longer than {MAX_TEXT} characters", field=name)
         if "\x00" in value:
             raise ValidationError(f"the {name} contains a NUL character", field=name)
-        return value
+        return check_block(name, value)
 
     def _record(self, s: OrmSession, reference: str) -> Record:
         rec = s.execute(select(Record).where(Record.reference == reference.strip().upper())).scalar_one_or_none()
         if rec is None:
-            raise NotFound(f"no record {reference}")
+            raise NotFound(f"no record {_shown(reference)}", reference=reference if REFERENCE.fullmatch(reference) else None, value=reference)
         return rec
 
     def _next_reference(self, s: OrmSession, origin: str, year: int) -> str:
+        """The next free reference of `origin` in `year`: numbers already taken (by an imported record) are skipped."""
         key = f"seq:{origin}:{year}"
-        value = int(_meta(s, key) or 0) + 1
+        value = int(_meta(s, key) or 0)
+        while True:
+            value += 1
+            reference = f"{origin}-{year}-{value:05d}"
+            if s.execute(select(Record.id).where(Record.reference == reference)).first() is None:
+                break
         _set_meta(s, key, str(value))
-        return f"{origin}-{year}-{value:05d}"
+        return reference
 
     # ---- records --------------------------------------------------------------------------------
 
@@ -572,7 +610,7 @@ class Session:
             raise ValidationError("nothing to change", field="changes")
         with self._act("edit", reference.upper()) as s:
             rec = self._record(s, reference)
-            policy.check_edit(self.actor, rec.author, Status(rec.status), rec.reference, origin=rec.origin, own_ministry=self.ministry)
+            policy.check_edit(self.actor, rec.author, stored_status(rec.status, rec.reference), rec.reference, origin=rec.origin, own_ministry=self.ministry)
             current = self._current_revision(s, rec.id)
             old_title = self.open_text(current.title_ct, rec.reference)
             old_body = self.open_body(current.body_ct, rec.reference)
@@ -580,7 +618,7 @@ class Session:
             summary = self._check_text("summary", changes.summary) if changes.summary is not None else old_body["summary"]
             source = self._check_text("source", changes.source) if changes.source is not None else old_body["source"]
             notes = self._check_text("notes", changes.notes) if changes.notes is not None else old_body["notes"]
-            tlp = parse_tlp(changes.tlp).value if changes.tlp is not None else rec.tlp
+            tlp = parse_tlp(changes.tlp).value if changes.tlp is not None else stored_tlp(rec.tlp, rec.reference).value
             if changes.domain is not None:
                 rec.domain = self._check_domain(s, changes.domain)
             recipients = (
@@ -600,6 +638,7 @@ class Session:
             return number
 
     def _transition(self, action: str, reference: str, check: Callable[[Record], None], new_status: Status, comment: str = "") -> None:
+        comment = check_block("comment", comment) if comment else ""
         with self._act(action, reference.upper()) as s:
             rec = self._record(s, reference)
             check(rec)
@@ -617,29 +656,29 @@ class Session:
 
     def submit(self, reference: str) -> None:
         """Put a draft or returned record in review."""
-        self._transition("submit", reference, lambda r: policy.check_submit(self.actor, r.author, Status(r.status), r.reference, origin=r.origin, own_ministry=self.ministry), Status.IN_REVIEW)
+        self._transition("submit", reference, lambda r: policy.check_submit(self.actor, r.author, stored_status(r.status, r.reference), r.reference, origin=r.origin, own_ministry=self.ministry), Status.IN_REVIEW)
 
     def approve(self, reference: str, comment: str = "") -> None:
         """Approve a record in review (role and four-eyes permitting)."""
         self._transition(
             "approve",
             reference,
-            lambda r: policy.check_approve(self.actor, r.author, Status(r.status), r.reference, self.four_eyes, origin=r.origin, own_ministry=self.ministry),
+            lambda r: policy.check_approve(self.actor, r.author, stored_status(r.status, r.reference), r.reference, self.four_eyes, origin=r.origin, own_ministry=self.ministry),
             Status.APPROVED,
             comment,
         )
 
     def return_record(self, reference: str, comment: str) -> None:
         """Send a record in review back to its author with a comment."""
-        self._transition("return", reference, lambda r: policy.check_return(self.actor, Status(r.status), r.reference, comment, origin=r.origin, own_ministry=self.ministry), Status.RETURNED, comment)
+        self._transition("return", reference, lambda r: policy.check_return(self.actor, stored_status(r.status, r.reference), r.reference, comment, origin=r.origin, own_ministry=self.ministry), Status.RETURNED, comment)
 
     def mark_actioned(self, reference: str, comment: str = "") -> None:
         """Record that a received record was acted upon."""
-        self._transition("actioned", reference, lambda r: policy.check_mark_actioned(self.actor, Status(r.status), r.reference), Status.ACTIONED, comment)
+        self._transition("actioned", reference, lambda r: policy.check_mark_actioned(self.actor, stored_status(r.status, r.reference), r.reference), Status.ACTIONED, comment)
 
     def close_record(self, reference: str, comment: str = "") -> None:
         """Close a record that needs no more work."""
-        self._transition("close", reference, lambda r: policy.check_close(self.actor, Status(r.status), r.reference), Status.CLOSED, comment)
+        self._transition("close", reference, lambda r: policy.check_close(self.actor, stored_status(r.status, r.reference), r.reference), Status.CLOSED, comment)
 
     def available_actions(self, reference: str) -> frozenset[policy.RecordAction]:
         """The actions the acting officer may take on `reference` now (the faces show only these keys)."""
@@ -647,7 +686,7 @@ class Session:
         with self.db.read() as s:
             rec = self._record(s, reference)
             actions = policy.available_actions(
-                self.actor, author=rec.author, status=Status(rec.status), origin=rec.origin, own_ministry=self.ministry,
+                self.actor, author=rec.author, status=stored_status(rec.status, rec.reference), origin=rec.origin, own_ministry=self.ministry,
                 four_eyes=self.four_eyes, reference=rec.reference,
             )
             from store.withdrawals import withdrawal_in  # a withdrawn record cannot be withdrawn again
@@ -661,6 +700,7 @@ class Session:
         with self._act("read", reference.upper(), mutates=False) as s:
             rec = self._record(s, reference)
             row = self._rows(s, [rec])[0]
+            check_domains(s, [row])
             revisions = s.scalars(select(Revision).where(Revision.record_id == rec.id).order_by(Revision.number)).all()
             infos = []
             body: dict[str, str] = {"summary": "", "source": "", "notes": ""}
@@ -707,8 +747,8 @@ class Session:
                 domain=r.domain,
                 origin=r.origin,
                 releasable_to=tuple(recipients[r.id]),
-                tlp=Tlp(r.tlp),
-                status=Status(r.status),
+                tlp=stored_tlp(r.tlp, r.reference),
+                status=stored_status(r.status, r.reference),
                 author=r.author,
                 created_at=r.created_at,
                 updated_at=r.updated_at,
@@ -726,7 +766,7 @@ class Session:
         ministries = set()
         for code in query.ministries:
             if code.strip().upper() not in known:
-                raise ValidationError(f"unknown ministry {code!r}; valid: {', '.join(sorted(known))}")
+                raise ValidationError(f"unknown ministry {quote(code)}; valid: {', '.join(sorted(known))}", field="ministry", value=code)
             ministries.add(code.strip().upper())
         return RecordQuery(
             domains=domains,
@@ -749,7 +789,7 @@ class Session:
             return None
         tokens = self.indexer.query_tokens(query.search)
         if not tokens:
-            raise ValidationError(f"nothing to search for in {query.search!r}: words need at least two letters or digits")
+            raise ValidationError(f"nothing to search for in {quote(query.search)}: words need at least two letters or digits", field="search", value=query.search)
         return tokens
 
     def list_records(
@@ -822,8 +862,7 @@ class Session:
         policy.require_role(self.actor, Role.ADMIN, "manage officers")
         name = check_officer_name(name)
         parsed = parse_role(role)
-        if not passphrase:
-            raise ValidationError("the new officer's passphrase is empty")
+        policy.check_new_passphrase(passphrase, demo=self._is_demo())
         slot, _ = create_slot(name, passphrase_bytes(passphrase), params_for_profile(kdf_profile or self.vault.kdf_profile))
         with self._act("officer-add", name) as s:
             if s.get(Officer, name) is not None:
@@ -832,8 +871,7 @@ class Session:
 
     def change_passphrase(self, new_passphrase: str) -> None:
         """Re-wrap the acting officer's key under a new passphrase; the old one stops working."""
-        if not new_passphrase:
-            raise ValidationError("the new passphrase is empty")
+        policy.check_new_passphrase(new_passphrase, demo=self._is_demo())
         if self._officer_secret is None:
             raise AuthError("the store is locked")
         slot, _ = create_slot(self.actor.name, passphrase_bytes(new_passphrase), params_for_profile(self.vault.kdf_profile), private_key=self._officer_secret)
@@ -882,9 +920,9 @@ class Session:
         """An admin adds a sharing party."""
         policy.require_role(self.actor, Role.ADMIN, "manage ministries")
         code = check_ministry_code(code)
-        name = " ".join(name.split())
+        name = check_label("ministry_name", name)
         if not name:
-            raise ValidationError("the ministry name is empty")
+            raise ValidationError("the ministry name is empty", field="ministry_name")
         with self._act("ministry-add", code) as s:
             if s.get(Ministry, code) is not None:
                 raise ValidationError(f"ministry {code} already exists")
@@ -898,13 +936,12 @@ class Session:
     def add_domain(self, slug: str, label: str) -> None:
         """An admin adds a domain."""
         policy.require_role(self.actor, Role.ADMIN, "manage domains")
-        slug = slug.strip().lower()
-        if not DOMAIN_SLUG.match(slug):
-            raise ValidationError(f"invalid domain slug {slug!r}: lower-case letters, digits and '-'")
+        slug = check_domain_slug(slug)
+        label = check_label("label", label)
         with self._act("domain-add", slug) as s:
             if s.get(Domain, slug) is not None:
                 raise ValidationError(f"domain {slug} already exists")
-            s.add(Domain(slug=slug, label=" ".join(label.split()) or slug))
+            s.add(Domain(slug=slug, label=label or slug))
 
 
 __all__ = ["Changes", "Draft", "MinistryInfo", "OfficerInfo", "Session", "Vault", "parse_status", "utcnow"]

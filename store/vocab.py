@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from store.errors import ValidationError
+from store.errors import IntegrityError, ValidationError
+from store.text import check_line, quote
 
 
 class Tlp(StrEnum):
@@ -61,9 +62,12 @@ SEED_DOMAINS: dict[str, str] = {
 RELEASED_STATUSES = frozenset({Status.APPROVED, Status.SHARED, Status.ACKNOWLEDGED})
 INBOUND_STATUSES = frozenset({Status.RECEIVED, Status.ACTIONED})
 
-MINISTRY_CODE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,12}$")
-DOMAIN_SLUG = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
-OFFICER_NAME = re.compile(r"^[a-z][a-z0-9._-]{0,31}$")
+# The documented patterns, ASCII only, always used with `fullmatch` (`$` would accept a final newline).
+MINISTRY_CODE = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,12}", re.ASCII)
+DOMAIN_SLUG = re.compile(r"[a-z][a-z0-9-]{1,39}", re.ASCII)
+OFFICER_NAME = re.compile(r"[a-z][a-z0-9._-]{0,31}", re.ASCII)
+#: A record reference: `<origin>-<YYYY>-<number>`, ASCII digits only.
+REFERENCE = re.compile(r"(?P<origin>[A-Z]{2}-[A-Z0-9]{2,12})-(?P<year>[0-9]{4})-(?P<number>[0-9]{5,9})", re.ASCII)
 
 
 def _choices(values: object) -> str:
@@ -80,7 +84,7 @@ def parse_tlp(text: str) -> Tlp:
     try:
         return Tlp(value)
     except ValueError:
-        raise ValidationError(f"unknown TLP {text!r}; valid: {_choices(t.value for t in Tlp)}", field="tlp", value=text) from None
+        raise ValidationError(f"unknown TLP {quote(text)}; valid: {_choices(t.value for t in Tlp)}", field="tlp", value=text) from None
 
 
 def parse_status(text: str) -> Status:
@@ -88,7 +92,7 @@ def parse_status(text: str) -> Status:
     try:
         return Status(text.strip().lower())
     except ValueError:
-        raise ValidationError(f"unknown status {text!r}; valid: {_choices(s.value for s in Status)}") from None
+        raise ValidationError(f"unknown status {quote(text)}; valid: {_choices(s.value for s in Status)}", field="status", value=text) from None
 
 
 def parse_role(text: str) -> Role:
@@ -96,19 +100,50 @@ def parse_role(text: str) -> Role:
     try:
         return Role(text.strip().lower())
     except ValueError:
-        raise ValidationError(f"unknown role {text!r}; valid: {_choices(r.value for r in Role)}") from None
+        raise ValidationError(f"unknown role {quote(text)}; valid: {_choices(r.value for r in Role)}", field="role", value=text) from None
 
 
-def check_officer_name(name: str) -> str:
-    """Officer names are short lower-case identifiers (they appear in references to actions and errors)."""
-    if not OFFICER_NAME.match(name):
-        raise ValidationError(f"invalid officer name {name!r}: use lower-case letters, digits, '.', '_' or '-' (max 32)")
+def check_officer_name(name: str, field: str = "officer_name") -> str:
+    """Officer names are short lower-case ASCII identifiers, matched whole (`alice\\n` is refused, not stripped)."""
+    if not isinstance(name, str) or not OFFICER_NAME.fullmatch(name):
+        raise ValidationError(
+            f"invalid officer name {quote(name)}: use lower-case letters, digits, '.', '_' or '-' (max 32)", field=field, value=name
+        )
     return name
 
 
-def check_ministry_code(code: str) -> str:
-    """Ministry codes look like `PK-MOI`: country, dash, short upper-case name."""
-    code = code.strip().upper()
-    if not MINISTRY_CODE.match(code):
-        raise ValidationError(f"invalid ministry code {code!r}: expected like PK-MOI")
-    return code
+def check_ministry_code(code: str, field: str = "ministry") -> str:
+    """Ministry codes look like `PK-MOI`: ASCII country, dash, short name; lower case is raised, anything else refused."""
+    canonical = code.strip(" ").upper() if isinstance(code, str) and code.isascii() else None
+    if canonical is None or not MINISTRY_CODE.fullmatch(canonical):
+        raise ValidationError(f"invalid ministry code {quote(canonical or code)}: expected like PK-MOI", field=field, value=code)
+    return canonical
+
+
+def check_domain_slug(slug: str, field: str = "domain") -> str:
+    """Domain slugs are lower-case ASCII words joined by `-`; upper case is lowered, anything else refused."""
+    canonical = slug.strip(" ").lower() if isinstance(slug, str) and slug.isascii() else None
+    if canonical is None or not DOMAIN_SLUG.fullmatch(canonical):
+        raise ValidationError(f"invalid domain slug {quote(canonical or slug)}: lower-case letters, digits and '-'", field=field, value=slug)
+    return canonical
+
+
+def check_label(field: str, text: str) -> str:
+    """A ministry name or domain label: one line of printable text, runs of spaces collapsed."""
+    return " ".join(check_line(field, text).split())
+
+
+def stored_tlp(value: str, reference: str) -> Tlp:
+    """A TLP read from the store file; one this version does not know is an integrity error naming the record."""
+    try:
+        return Tlp(value)
+    except ValueError:
+        raise IntegrityError(f"record {reference} has an unknown TLP {quote(value)} in the store file", reference=reference, value=value) from None
+
+
+def stored_status(value: str, reference: str) -> Status:
+    """A status read from the store file; an unknown one is an integrity error naming the record."""
+    try:
+        return Status(value)
+    except ValueError:
+        raise IntegrityError(f"record {reference} has an unknown status {quote(value)} in the store file", reference=reference, value=value) from None

@@ -211,6 +211,8 @@ def import_summary(result: ImportResult) -> str:
             f"imported bundle {result.bundle_id} from {result.sender} (seq {result.seq}, key {key}…): "
             f"{plural(result.records, 'record')} ({result.new} new, {result.updated} updated, {result.unchanged} unchanged)"
         )
+        if result.skipped:  # forwarded copies of records held from their origin
+            line += f"; {len(result.skipped)} skipped: " + ", ".join(f"{ref} {why}" for ref, why in result.skipped)
         if result.withdrawn:
             line += f"; {result.withdrawn} withdrawn by {result.sender}"
     return safe(line)
@@ -266,9 +268,9 @@ def outcome_summary(result: ImportResult | ReceiptResult) -> str:
 #: The CLI's hint after a store error about `field` (store messages name no flag and no command).
 CLI_HINTS: dict[str, str] = {
     "store": "; create one with `liaison init` or `liaison demo`",
-    "officer": "; choose one with --officer or LIAISON_OFFICER",
+    "officer_choice": "; choose one with --officer or LIAISON_OFFICER",
     "changes": "; give at least one of --title, --summary, --source, --tlp, --to",
-    "ministry_name": " (or give --ministry-name to add it)",
+    "ministry_name_needed": " (or give --ministry-name to add it)",
     "contact": "; add one with `liaison contacts add CARD`",
     "recipient_key": (
         "; add one with `liaison contacts add CARD` (or give --passphrase-file to protect the bundle with a passphrase)"
@@ -284,7 +286,7 @@ CLI_HINTS: dict[str, str] = {
 #: The app's hint after a store error about `field`: the same advice in the app's own words.
 APP_HINTS: dict[str, str] = {
     "store": "; create one with `liaison init` or try `make demo`",
-    "officer": "; choose an officer first",
+    "officer_choice": "; choose an officer first",
     "changes": "; change at least one field",
     "contact": "; add its identity card on the contacts screen",
     "recipient_key": "; add its identity card on the contacts screen, or protect the bundle with a passphrase",

@@ -90,22 +90,29 @@ class _RawWriter(fmt.BundleWriter):
 
 def crafted(pair: Pair, records: list[dict[str, Any]], *, seq: int = 50) -> bytes:
     """A bundle signed with PK-MOI's real key and sealed to TR-MOI, carrying exactly `records` (valid or not)."""
+    return crafted_by(pair.pk, pair.root / "tr.card", records, seq=seq)
+
+
+def crafted_by(sender: LiaisonStore, recipient_card: Path, records: list[dict[str, Any]], *, seq: int = 50) -> bytes:
+    """The modified writer of a hostile counterpart: a bundle signed with `sender`'s own real keys (a genuine
+    signature from a known contact) and sealed to the ministry of `recipient_card`, carrying exactly `records`."""
     import io
 
     from crypto.identity import public_identity
 
-    tr_card = read_card((pair.root / "tr.card").read_bytes())
-    vault_session = pair.pk.session("alice")
+    card = read_card(recipient_card.read_bytes())
+    vault_session = sender.session("alice")
     try:
         keys = vault_session.keyring
+        code = vault_session.ministry
         identity = public_identity(keys.signing_key, keys.exchange_key)
         out = io.BytesIO()
         bundle_id = fmt.new_bundle_id()
         file_key = fmt.new_file_key()
         writer = _RawWriter(
-            out, bundle_id=bundle_id, sender="PK-MOI", sender_fingerprint=identity.fingerprint,
-            recipients=[fmt.Recipient("TR-MOI", seq)],
-            stanzas=[fmt.x25519_stanza(bundle_id, "TR-MOI", tr_card.identity.exchange_public, file_key)],
+            out, bundle_id=bundle_id, sender=code, sender_fingerprint=identity.fingerprint,
+            recipients=[fmt.Recipient(card.ministry, seq)],
+            stanzas=[fmt.x25519_stanza(bundle_id, card.ministry, card.identity.exchange_public, file_key)],
             records=len(records), signing_key=keys.signing_key, file_key=file_key, created=datetime.now(UTC),
         )
         for rec in records:
@@ -128,4 +135,4 @@ def good_record(**changes: Any) -> dict[str, Any]:
     return rec
 
 
-__all__ = ["PASSPHRASES", "crafted", "export_chunked", "flip_char", "good_record", "layout", "twin", "with_header"]
+__all__ = ["PASSPHRASES", "crafted", "crafted_by", "export_chunked", "flip_char", "good_record", "layout", "twin", "with_header"]
