@@ -114,7 +114,7 @@ def test_demo_refuses_to_replace_anything_that_is_not_a_demo(tmp_path: Path, kin
                 "PK-MOI",
                 "--officer",
                 "alice",
-                env={"LIAISON_PASSPHRASE": "x"},
+                env={"LIAISON_PASSPHRASE": "long enough passphrase"},
             ).code
             == 0
         )

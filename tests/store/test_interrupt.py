@@ -63,7 +63,7 @@ def test_ctrl_c_just_before_commit_changes_nothing(busy_store, interrupt_before_
 def test_ctrl_c_during_init_leaves_no_file(tmp_path: Path, interrupt_before_commit) -> None:
     path = tmp_path / "new.db"
     with interrupt_before_commit():
-        result = run_cli("--store", str(path), "init", "--ministry", "PK-MOI", "--officer", "alice", env={"LIAISON_PASSPHRASE": "x"})
+        result = run_cli("--store", str(path), "init", "--ministry", "PK-MOI", "--officer", "alice", env={"LIAISON_PASSPHRASE": "long enough passphrase"})
     assert_refused(result, INTERRUPTED)
     assert os.listdir(tmp_path) == []
 

@@ -63,7 +63,7 @@ def fixed_clock() -> datetime:
 def build_store(path: Path) -> None:
     """84 records across every domain and TLP, by two authors, some in review, approved or returned."""
     clock = TickingClock(NOW - timedelta(days=RECORDS * 3))
-    vault = Vault.create(path, "PK-MOI", "demo", OFFICERS["demo"], clock=clock, kdf_profile="minimum")
+    vault = Vault.create(path, "PK-MOI", "demo", OFFICERS["demo"], clock=clock, kdf_profile="minimum", short_passphrase_ok=True)
     admin = vault.unlock("demo", OFFICERS["demo"])
     admin.add_officer("kestrel", "reviewer", OFFICERS["kestrel"])
     admin.add_officer("heron", "officer", OFFICERS["heron"])
