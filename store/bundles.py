@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -595,7 +595,8 @@ def import_bundle(session: Session, path: Path, *, passphrase: bytes | None = No
             now = session.clock()
             s.add(BundleLog(bundle_id=header.bundle_id, direction="in", peer=header.sender, seq=seq, header_sha256=header.preamble_sha256.hex(), at=now, officer=session.actor.name, records=header.records))
             s.flush()
-            importer = _Importer(session, s, path, header, now)
+            # "in the future" means ahead of both the store's clock (fixed in tests and demos) and the wall clock
+            importer = _Importer(session, s, path, header, max(now, datetime.now(UTC)))
             done = 0
             notices: list[dict[str, Any]] = []
             try:
