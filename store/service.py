@@ -440,11 +440,6 @@ class Session:
             raise TamperError(f"officer record of {row.name} was altered outside Liaison")
         self.keyring, self._grant = keyring, row.grant
 
-    def _is_demo(self) -> bool:
-        """A demo store (its passphrases printed on screen) is exempt from the passphrase length rule."""
-        with self.db.read() as s:
-            return _meta(s, "demo") == "1"
-
     def act(self, action: str, target: str, *, mutates: bool = True) -> AbstractContextManager[OrmSession]:
         """Run a user action defined in another store module (bundles, contacts) through `_act`."""
         return self._act(action, target, mutates=mutates)
@@ -862,7 +857,7 @@ class Session:
         policy.require_role(self.actor, Role.ADMIN, "manage officers")
         name = check_officer_name(name)
         parsed = parse_role(role)
-        policy.check_new_passphrase(passphrase, demo=self._is_demo())
+        policy.check_new_passphrase(passphrase, demo=self.vault.is_demo())
         slot, _ = create_slot(name, passphrase_bytes(passphrase), params_for_profile(kdf_profile or self.vault.kdf_profile))
         with self._act("officer-add", name) as s:
             if s.get(Officer, name) is not None:
@@ -871,7 +866,7 @@ class Session:
 
     def change_passphrase(self, new_passphrase: str) -> None:
         """Re-wrap the acting officer's key under a new passphrase; the old one stops working."""
-        policy.check_new_passphrase(new_passphrase, demo=self._is_demo())
+        policy.check_new_passphrase(new_passphrase, demo=self.vault.is_demo())
         if self._officer_secret is None:
             raise AuthError("the store is locked")
         slot, _ = create_slot(self.actor.name, passphrase_bytes(new_passphrase), params_for_profile(self.vault.kdf_profile), private_key=self._officer_secret)
