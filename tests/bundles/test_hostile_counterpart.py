@@ -231,7 +231,7 @@ def test_a_receipt_acknowledges_only_what_was_sent_to_its_sender(trio: Trio) -> 
 
     smuggled = _receipt(pair, tr_id, _ledger(pair.pk, tr_id) + anf_items)
     result = pair.pk.ok("import", str(smuggled))
-    assert "1 records acknowledged" in result.err and "1 did not match what was sent" in result.err
+    assert "1 record acknowledged" in result.err and "1 did not match what was sent" in result.err
     assert pair.pk.show(pair.refs["amber1"])["status"] == "acknowledged"
     assert pair.pk.show(pair.refs["green_shared"])["status"] == "shared"
     assert pair.pk.sql("SELECT acknowledged_at FROM bundle_items WHERE bundle_id = ?", (anf_id,)) == [(None,)]

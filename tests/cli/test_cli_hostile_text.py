@@ -172,7 +172,7 @@ def test_a_hostile_card_name_never_reaches_the_terminal(
         assert "␛]52" in added.stderr.decode()
     else:  # the text policy refuses the card, before anything of it is printed
         assert added.returncode == 1
-        assert added.stderr.decode().count("\n") == 2  # its fingerprint (computed here) and the refusal
+        assert added.stderr.decode().count("\n") == 1  # the refusal only: the store refuses the card before returning it
     listed = liaison(store, "contacts", "list")
     assert listed.returncode == 0 and raw_controls(listed.stdout) == []
     assert_clean(listed)
@@ -184,4 +184,4 @@ def test_a_hostile_card_name_is_not_printed_before_a_fingerprint_mismatch(store:
     refused = liaison(store, "contacts", "add", str(card), "--fingerprint", "00" * 32)
     assert refused.returncode == 1
     assert_clean(refused)
-    assert b"Evil" not in refused.stderr and b"name" not in refused.stderr.replace(b"filename", b"")
+    assert b"Evil" not in refused.stderr and RLO.encode() not in refused.stderr
