@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -16,11 +17,15 @@ from sqlalchemy.orm import Session
 from store import sqlite as dialect
 from store.errors import StoreBusy, StoreFileError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @cache
-def _script_directory():  # type: ignore[no-untyped-def]
+def _script_directory() -> tuple[Config, ScriptDirectory]:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 

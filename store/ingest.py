@@ -81,7 +81,8 @@ class BulkWriter:
     def write(self, batch: list[IngestItem]) -> list[tuple[int, str]]:
         """Insert one batch of records with their parties, revision, review steps and index tokens."""
         session, indexer = self.session, self.session.indexer
-        records, parties, revisions, reviews, index = [], [], [], [], []
+        records, parties, revisions, index = [], [], [], []
+        reviews: list[dict[str, object]] = []
         written: list[tuple[int, str]] = []
         for item in batch:
             rid = self.next_id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -140,7 +141,7 @@ def available_actions(
     keys can never offer what the store would refuse.
     """
     ref = reference or "the record"
-    checks = {
+    checks: dict[RecordAction, Callable[[], None]] = {
         RecordAction.EDIT: lambda: check_edit(actor, author, status, ref, origin=origin, own_ministry=own_ministry),
         RecordAction.SUBMIT: lambda: check_submit(actor, author, status, ref, origin=origin, own_ministry=own_ministry),
         RecordAction.APPROVE: lambda: check_approve(actor, author, status, ref, four_eyes, origin=origin, own_ministry=own_ministry),
@@ -149,7 +150,7 @@ def available_actions(
         RecordAction.CLOSE: lambda: check_close(actor, status, ref),
         RecordAction.WITHDRAW: lambda: check_withdraw(actor, status, ref, origin=origin, own_ministry=own_ministry),
     }
-    allowed = set()
+    allowed: set[RecordAction] = set()
     for action, check in checks.items():
         try:
             check()

@@ -166,7 +166,7 @@ def party_ids(ministries: frozenset[str]) -> Select[Any]:
     return select(RecordParty.record_id).where(RecordParty.ministry.in_(sorted(ministries)))
 
 
-def ordered(stmt: Select[Any], order: Order) -> Select[Any]:
+def ordered(stmt: Select[*tuple[Any, ...]], order: Order) -> Select[*tuple[Any, ...]]:
     """Newest or oldest first, ties broken by id so keyset paging is stable."""
     if order == "oldest":
         return stmt.order_by(Record.created_at.asc(), Record.id.asc())
