@@ -134,7 +134,7 @@ class UnlockScreen(WorkerReports, Screen[None]):
             [(plain(f"{o.name} ({o.role.value})"), o.name) for o in active],
             prompt="no officer",
             allow_blank=chosen is None,
-            value=chosen if chosen is not None else Select.BLANK,
+            value=chosen if chosen is not None else Select.NULL,
             id="officer",
             compact=True,
             disabled=len(active) <= 1,
