@@ -34,6 +34,7 @@ from store import policy
 from store import sqlite as dialect
 from store.db import Database, publish_no_clobber
 from store.ingest import IngestItem, Progress, bulk_ingest
+from store.jwg.desk import JwgDesk
 from store.errors import AuthError, NotFound, PolicyError, StoreFileError, TamperError, ValidationError
 from store.models import ActionEvent, Domain, Meta, Ministry, Officer, Record, RecordParty, ReviewEvent, Revision
 from store.policy import Actor
@@ -364,8 +365,8 @@ def _add_officer_row(s: OrmSession, keyring: Keyring, name: str, role: Role, slo
     )
 
 
-class Session:
-    """An unlocked store acting as one officer. Every method is one user action."""
+class Session(JwgDesk):
+    """An unlocked store acting as one officer. Every method is one user action (the working-group desk's in `store.jwg.desk`)."""
 
     def __init__(
         self, vault: Vault, keyring: Keyring, actor: Actor, officer_secret: bytes, policy_doc: dict[str, Any], *, grant: str = ""

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from store.interop.common import ExportResult as InteropExport
     from store.interop.common import ImportResult as InteropImport
     from store.interop.common import Selection
+    from store.jwg.actions import ActionInfo
+    from store.jwg.meetings import MeetingInfo
     from store.records import RecordDetail, RecordRow, ReviewInfo, RevisionInfo
     from store.service import MinistryInfo, OfficerInfo
 
@@ -315,3 +317,52 @@ def cli_error(exc: LiaisonError) -> str:
 def app_error(exc: LiaisonError) -> str:
     """The app's one line for a refusal."""
     return _with_hint(exc, APP_HINTS)
+
+
+# ---- the working-group desk (store/jwg) ---------------------------------------------------------------
+
+
+def action_json(action: ActionInfo) -> dict[str, Any]:
+    """`liaison actions list --json` objects (a contract: id, title, domain, owner, due, status, meeting …)."""
+    return {
+        "id": action.id,
+        "title": action.title,
+        "domain": action.domain,
+        "owner": action.owner,
+        "officer": action.officer or None,
+        "due": action.due.isoformat(),
+        "status": action.status,
+        "meeting": action.meeting,
+        "records": list(action.records),
+        "origin": action.origin,
+        "note": action.note or None,
+        "overdue": action.overdue,
+        "status_at": _when(action.status_at) if action.status_at is not None else None,
+    }
+
+
+def meeting_json(meeting: MeetingInfo, *, detail: bool = False) -> dict[str, Any]:
+    """`liaison meetings list/show --json` objects; `show` adds minutes, agenda and the carried-forward actions."""
+    obj: dict[str, Any] = {
+        "quarter": meeting.quarter,
+        "date": meeting.day.isoformat(),
+        "venue": meeting.venue,
+        "host": meeting.host,
+        "status": meeting.status,
+        "origin": meeting.origin,
+    }
+    if detail:
+        obj["minutes"] = meeting.minutes
+        obj["agenda"] = [
+            {
+                "id": i.id,
+                "domain": i.domain,
+                "outcome": i.outcome,
+                "text": i.text,
+                "action": i.action,
+                "origin": i.origin,
+            }
+            for i in meeting.agenda
+        ]
+        obj["carried_forward"] = [action_json(a) for a in meeting.carried]
+    return obj

@@ -263,14 +263,17 @@ def add_global_options(
     officer_help: str | None = None,
     passphrase_dest: str = "passphrase_file",
     passphrase_help: str | None = None,
+    officer_dest: str = "officer",
 ) -> None:
-    """`--store`, `--officer`, `--passphrase-file`: accepted before the command and after it."""
+    """`--store`, `--officer`, `--passphrase-file`: accepted before the command and after it (a command whose own
+    `--officer`/`--passphrase-file` means something else gives another `officer_dest`/`passphrase_dest`)."""
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument(
         "--store", metavar="PATH", default=default, help=f"store file (else ${STORE_ENV}, else the user data dir)"
     )
     parser.add_argument(
         "--officer",
+        dest=officer_dest,
         metavar="NAME",
         default=default,
         help=officer_help or f"acting officer (else ${OFFICER_ENV}, else the only one)",
@@ -311,6 +314,7 @@ class Commands:
         officer_help: str | None = None,
         passphrase_dest: str = "passphrase_file",
         passphrase_help: str | None = None,
+        officer_dest: str = "officer",
     ) -> Parser:
         parser: Parser = self._sub.add_parser(name, help=help_text, description=help_text)
         add_global_options(
@@ -319,6 +323,7 @@ class Commands:
             officer_help=officer_help,
             passphrase_dest=passphrase_dest,
             passphrase_help=passphrase_help,
+            officer_dest=officer_dest,
         )
         parser.set_defaults(handler=handler)
         return parser

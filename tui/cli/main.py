@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 
 from store.errors import LiaisonError
-from tui.cli import backup, demo, history, init_store, interop, officers, records, reference, review, sharing
+from tui.cli import backup, demo, history, init_store, interop, jwg, officers, records, reference, review, sharing
 from tui.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[Callable[[Commands], None], ...] = (
     history.register,
     backup.register,
     interop.register,
+    jwg.register,
 )
 
 

@@ -1,0 +1,155 @@
+"""The working-group desk: `liaison meetings …` and `liaison actions …` (store/jwg)."""
+
+from __future__ import annotations
+
+import sys
+
+from tui.cli.common import EXIT_OK, Commands, Context, emit_json, read_text_arg
+from tui.present import action_json, meeting_json, plural, safe, safe_block
+
+# ---- meetings -----------------------------------------------------------------------------------------
+
+
+def cmd_meetings_add(ctx: Context) -> int:
+    a = ctx.args
+    m = ctx.session().add_meeting(a.quarter, a.date, a.venue, a.host)
+    print(f"meeting of {m.quarter} planned on {m.day} at {safe(m.venue)}, hosted by {m.host}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_meetings_list(ctx: Context) -> int:
+    session = ctx.session()
+    meetings = session.meetings()
+    if ctx.args.json:
+        emit_json([meeting_json(m) for m in meetings])
+        return EXIT_OK
+    if meetings:
+        print(f"{'QUARTER':<8} {'DATE':<10} {'STATUS':<7} {'HOST':<8} VENUE")
+    for m in meetings:
+        print(f"{m.quarter:<8} {m.day} {m.status:<7} {safe(m.host):<8} {safe(m.venue)}")
+    unplanned = session.unplanned_quarters()
+    if unplanned:
+        print(f"no meeting planned yet for {', '.join(unplanned)}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_meetings_show(ctx: Context) -> int:
+    m = ctx.session().meeting(ctx.args.quarter)
+    if ctx.args.json:
+        emit_json(meeting_json(m, detail=True))
+        return EXIT_OK
+    print(f"Meeting {m.quarter}: {m.day}, {safe(m.venue)}, hosted by {safe(m.host)} ({m.status})")
+    print("Agenda:" if m.agenda else "Agenda: nothing yet")
+    for i in m.agenda:
+        action = f" [{i.action}]" if i.action else ""
+        print(f"  {i.domain:<20} {i.outcome:<11} {safe(i.text)}{action}")
+    if m.carried:
+        print("Carried forward (open actions of earlier meetings):")
+        for c in m.carried:
+            print(f"  {c.id:<14} {c.owner:<8} due {c.due} {c.status:<7} {safe(c.title)}")
+    if m.minutes:
+        print("Minutes:")
+        print(safe_block(m.minutes))
+    return EXIT_OK
+
+
+def cmd_meetings_held(ctx: Context) -> int:
+    ctx.session().mark_meeting_held(ctx.args.quarter)
+    print(f"meeting of {ctx.args.quarter.strip().upper()} marked held", file=sys.stderr)
+    return EXIT_OK
+
+
+# ---- actions ------------------------------------------------------------------------------------------
+
+
+def cmd_actions_add(ctx: Context) -> int:
+    a = ctx.args
+    code = ctx.session().add_action(
+        a.title,
+        a.domain,
+        a.owner,
+        a.due,
+        officer=getattr(a, "owner_officer", None),
+        meeting=a.meeting,
+        records=tuple(a.record or ()),
+    )
+    print(code)
+    return EXIT_OK
+
+
+def cmd_actions_list(ctx: Context) -> int:
+    a = ctx.args
+    actions = ctx.session().actions(overdue=a.overdue, meeting=a.meeting, owner=a.owner)
+    if a.json:
+        emit_json([action_json(x) for x in actions])
+        return EXIT_OK
+    if not actions:
+        print("no actions match", file=sys.stderr)
+        return EXIT_OK
+    print(f"{'ID':<14} {'OWNER':<8} {'DUE':<10} {'STATUS':<8} {'MEETING':<8} {'DOMAIN':<18} TITLE")
+    for x in actions:
+        status = "OVERDUE" if x.overdue else x.status
+        print(f"{x.id:<14} {safe(x.owner):<8} {x.due} {status:<8} {x.meeting or '-':<8} {x.domain:<18} {safe(x.title)}")
+    print(plural(len(actions), "action"), file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_actions_done(ctx: Context) -> int:
+    a = ctx.args
+    comment = read_text_arg(a.comment, a.comment_file, "comment") or ""
+    ctx.session().mark_action_done(a.id, comment)
+    print(f"{safe(a.id.strip().upper())} done", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_actions_drop(ctx: Context) -> int:
+    a = ctx.args
+    reason = read_text_arg(a.reason, a.reason_file, "reason") or ""
+    ctx.session().drop_action(a.id, reason)
+    print(f"{safe(a.id.strip().upper())} dropped", file=sys.stderr)
+    return EXIT_OK
+
+
+def register(commands: Commands) -> None:
+    meetings = commands.group("meetings", "working-group meetings: plan, list, show, mark held")
+    p = meetings.add("add", cmd_meetings_add, "plan the meeting of a quarter")
+    p.add_argument("--quarter", required=True, metavar="Q", help="like 2026-Q4")
+    p.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="a day inside the quarter")
+    p.add_argument("--venue", required=True, metavar="TEXT")
+    p.add_argument("--host", required=True, metavar="CODE", help="the host ministry, e.g. TR-MOI")
+    p = meetings.add("list", cmd_meetings_list, "every meeting, and the quarters with none planned")
+    p.add_argument("--json", action="store_true")
+    p = meetings.add("show", cmd_meetings_show, "a meeting: agenda, outcomes, actions carried forward, minutes")
+    p.add_argument("quarter", metavar="Q")
+    p.add_argument("--json", action="store_true")
+    p = meetings.add("held", cmd_meetings_held, "mark a meeting held (the ministry that planned it)")
+    p.add_argument("quarter", metavar="Q")
+
+    actions = commands.group("actions", "actions agreed by the working group, shared with the counterpart")
+    p = actions.add(
+        "add",
+        cmd_actions_add,
+        "agree an action; prints its id",
+        officer_dest="owner_officer",
+        officer_help="the officer of the owner ministry who will do it (the acting officer: --officer before "
+        "the command, or $LIAISON_OFFICER)",
+    )
+    p.add_argument("--title", required=True, metavar="TEXT")
+    p.add_argument("--domain", required=True, metavar="D")
+    p.add_argument("--owner", required=True, metavar="CODE", help="the ministry that will do it")
+    p.add_argument("--due", required=True, metavar="YYYY-MM-DD")
+    p.add_argument("--meeting", metavar="Q", help="the meeting that agreed it (the due date may not precede it)")
+    p.add_argument("--record", action="append", metavar="REF", help="a linked record (repeatable)")
+    p = actions.add("list", cmd_actions_list, "actions by due date")
+    p.add_argument("--overdue", action="store_true", help="only open actions past their due date")
+    p.add_argument("--meeting", metavar="Q")
+    p.add_argument("--owner", metavar="CODE")
+    p.add_argument("--json", action="store_true")
+    p = actions.add("done", cmd_actions_done, "mark an action of this ministry done")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--comment", metavar="TEXT")
+    p.add_argument("--comment-file", metavar="FILE|-")
+    p = actions.add("drop", cmd_actions_drop, "drop an action of this ministry, with a reason")
+    p.add_argument("id", metavar="ID")
+    p.add_argument("--reason", metavar="TEXT")
+    p.add_argument("--reason-file", metavar="FILE|-")
