@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -159,15 +159,18 @@ class Database:
 
         A store whose write lock another process holds past the busy timeout raises `StoreBusy`.
         """
-        with _busy_as_store_error(), self.engine.connect().execution_options(liaison_write=True) as conn:
-            with Session(bind=conn, expire_on_commit=False) as session:
-                try:
-                    yield session
-                    session.flush()
-                    conn.commit()
-                except BaseException:
-                    conn.rollback()
-                    raise
+        with (
+            _busy_as_store_error(),
+            self.engine.connect().execution_options(liaison_write=True) as conn,
+            Session(bind=conn, expire_on_commit=False) as session,
+        ):
+            try:
+                yield session
+                session.flush()
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
 
     def checkpoint(self) -> None:
         """Fold the WAL into the main file (before a rename or a copy)."""

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from store.service import Draft
 from tests.liaison_helpers import LIAISON_BIN, PASSPHRASES, LiaisonStore
@@ -42,7 +41,7 @@ def test_two_processes_adding_twenty_records_each_lose_nothing(team_store: Liais
             for officer in ("alice", "bob")
         ]
         outputs = [w.communicate(timeout=120) for w in workers]
-        for worker, (out, err) in zip(workers, outputs, strict=True):
+        for worker, (_out, err) in zip(workers, outputs, strict=True):
             assert worker.returncode == 0, err
             assert "Traceback" not in err
         references = [line for out, _ in outputs for line in out.splitlines()]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from store.service import Changes, Draft
 from tests.liaison_helpers import LiaisonStore
 
@@ -27,4 +29,4 @@ def test_activity_lists_edits_and_review_comments(team_store: LiaisonStore) -> N
         ("submitted", "carol", None, ""),
         ("approved", "bob", None, "Good to go."),
     ]
-    assert all(a.at <= b.at for a, b in zip(events, events[1:], strict=False))
+    assert all(a.at <= b.at for a, b in itertools.pairwise(events))

@@ -133,7 +133,7 @@ def test_the_passphrase_rule(passphrase: str, ok: bool) -> None:
 
 def test_short_passphrases_are_refused_at_init_for_new_officers_and_on_change(tmp_path: Path, store: LiaisonStore, alice: Session) -> None:
     path = tmp_path / "new.db"
-    with pytest.raises(ValidationError, match="^the passphrase is too short: it needs at least 8 characters$"):
+    with pytest.raises(ValidationError, match=r"^the passphrase is too short: it needs at least 8 characters$"):
         Vault.create(path, "PK-MOI", "alice", "abc", kdf_profile="minimum")
     assert not path.exists()
     refused(store, lambda: alice.add_officer("dave", "officer", "abc"), ValidationError, "the passphrase is too short: it needs at least 8 characters")

@@ -263,7 +263,7 @@ def test_missing_store_metadata_is_refused(store: LiaisonStore) -> None:
 
 def test_api_wrong_passphrase_and_tampering_raise_the_store_errors(team_store: LiaisonStore) -> None:
     with Vault.open(team_store.path) as vault:
-        with pytest.raises(AuthError, match="^wrong passphrase for officer bob$"):
+        with pytest.raises(AuthError, match=r"^wrong passphrase for officer bob$"):
             vault.unlock("bob", PASSPHRASES["alice"])
         assert vault.unlock("bob", PASSPHRASES["bob"]).actor.name == "bob"
     team_store.sql("UPDATE officers SET role = 'admin' WHERE name = 'bob'")

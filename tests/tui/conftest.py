@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -173,10 +174,8 @@ async def settle(pilot: Pilot[object]) -> None:
     app = pilot.app
     for _ in range(50):
         await pilot.pause()
-        try:
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):  # a superseded fetch, or a failure the app reports itself
             await app.workers.wait_for_complete()
-        except (WorkerCancelled, WorkerFailed):
-            pass  # a superseded fetch, or a failure the app reports itself; look again
         await pilot.pause()
         if not any(w.is_running for w in app.workers):
             return
