@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
 
 from store.errors import LiaisonError, ValidationError
+from store.text import visible
 from tui.present import quote_path
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"error: {message}\n")
+        self.exit(EXIT_USAGE, f"error: {visible(message)}\n")
 
 
 STORE_PASSPHRASE_HELP = f"read the passphrase from FILE (else ${PASSPHRASE_ENV}, else a prompt)"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from store.errors import ValidationError
 from tui.cli.common import Refused, read_text_arg
-from tui.present import safe
+from tui.present import quote
 
 #: Where the editor's file lives: memory-backed when the system has it.
 SHM = Path("/dev/shm")
@@ -107,7 +107,7 @@ def edit_text(template: str, name: str = "LIAISON_EDIT.md") -> str:
             with _terminal() as tty:  # `ref=$(liaison add …)` captures stdout: the editor draws on the terminal
                 done = subprocess.run(command, check=False, stdin=tty, stdout=tty)
         except OSError as exc:
-            raise Refused(f"cannot run the editor {safe(command[0])}: {exc.strerror}; set $EDITOR") from None
+            raise Refused(f"cannot run the editor {quote(command[0])}: {exc.strerror}; set $EDITOR") from None
         if done.returncode != 0:
             raise Refused(f"the editor exited with status {done.returncode}; nothing was changed")
         try:
