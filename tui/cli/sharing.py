@@ -15,7 +15,7 @@ from pathlib import Path
 
 from store.errors import ValidationError
 from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json, progress_printer, read_secret_file
-from tui.present import contact_json, export_summary, import_summary, plural, quote, receipt_summary, safe
+from tui.present import contact_json, export_summary, import_summary, plural, quote, quote_path, receipt_summary, safe
 
 BUNDLE_PASSPHRASE_HELP = (
     "the BUNDLE passphrase (ad-hoc passphrase stanza); unlock the store with $LIAISON_PASSPHRASE "
@@ -169,7 +169,7 @@ def cmd_import(ctx: Context) -> int:
     session = ctx.session()
     if kind == "receipt":
         if args.receipt_out:
-            raise ValidationError(f"{safe(path.name)} is a receipt; --receipt-out is for bundles")
+            raise ValidationError(f"{quote_path(path.name)} is a receipt; --receipt-out is for bundles")
         print(receipt_summary(process_receipt(session, path)), file=sys.stderr)
         return EXIT_OK
     result = import_bundle(session, path, passphrase=secret, progress=progress_printer("import"))
