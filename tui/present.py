@@ -32,7 +32,12 @@ if TYPE_CHECKING:
     from store.service import MinistryInfo, OfficerInfo
 
 __all__ = [
+    "APP_HINTS",
+    "CLI_BUSY",
+    "CLI_HINTS",
+    "activity_json",
     "app_error",
+    "bundle_entry_json",
     "cli_error",
     "contact_json",
     "export_summary",
@@ -48,6 +53,8 @@ __all__ = [
     "receipt_summary",
     "record_detail_json",
     "record_json",
+    "review_json",
+    "revision_json",
     "safe",
     "safe_block",
 ]
