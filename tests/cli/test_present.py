@@ -14,7 +14,7 @@ from tui.present import CLI_BUSY, app_error, cli_error
 
 
 def test_each_face_adds_its_own_hint_from_the_field() -> None:
-    exc = ValidationError("several officers (alice, bob)", field="officer")
+    exc = ValidationError("several officers (alice, bob)", field="officer_choice")
     assert cli_error(exc) == "several officers (alice, bob); choose one with --officer or LIAISON_OFFICER"
     assert app_error(exc) == "several officers (alice, bob); choose an officer first"
     assert "--" not in app_error(NotFound("no contact card for TR-MOI", field="recipient_key"))
