@@ -172,7 +172,8 @@ def test_a_hostile_card_name_never_reaches_the_terminal(
         assert "␛]52" in added.stderr.decode()
     else:  # the text policy refuses the card, before anything of it is printed
         assert added.returncode == 1
-        assert added.stderr.decode().count("\n") == 1  # the refusal only: the store refuses the card before returning it
+        # the refusal only: the store refuses the card before returning it
+        assert added.stderr.decode().count("\n") == 1
     listed = liaison(store, "contacts", "list")
     assert listed.returncode == 0 and raw_controls(listed.stdout) == []
     assert_clean(listed)
