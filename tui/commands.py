@@ -128,9 +128,10 @@ class VaultCommands(LiaisonProvider):
 
 
 class BundleCommands(LiaisonProvider):
-    """bundles: Export, Import; contacts: Open."""
+    """bundles: Export, Import, History; contacts: Open."""
 
     def commands(self) -> Iterator[Command]:
+        from tui.screens.bundle_history import BundleHistoryScreen
         from tui.screens.contacts import ContactsScreen
         from tui.screens.export import ExportScreen
         from tui.screens.import_bundle import ImportScreen
@@ -152,4 +153,9 @@ class BundleCommands(LiaisonProvider):
             "contacts: Open",
             lambda: app.push_screen(ContactsScreen()),
             "This ministry's fingerprint and its counterpart contacts.",
+        )
+        yield Command(
+            "bundles: History",
+            lambda: app.push_screen(BundleHistoryScreen()),
+            "Every bundle sent and received: when, to or from whom, how many records, acknowledged or not.",
         )

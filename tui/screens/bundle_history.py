@@ -1,0 +1,153 @@
+"""Bundle history: every bundle sent and received — when, to or from whom, how many records, acknowledged or not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import DataTable, Footer, Header
+from textual.worker import get_current_worker
+
+from store.errors import LiaisonError
+from store.history import BundleEntry
+from store.text import visible
+from tui.present import app_error, plural
+from tui.screens.base import LiaisonScreen
+from tui.widgets.status_line import StatusLine
+
+#: What the direction filter shows, in the order `d` cycles through.
+DIRECTIONS: tuple[str | None, ...] = (None, "sent", "received")
+
+
+def acknowledged_text(entry: BundleEntry) -> Text:
+    """Whether the bundle was acknowledged, and when (for a sent one, how many records the receipt confirmed)."""
+    if not entry.acknowledged:
+        return Text("no", style="bold yellow" if entry.direction == "sent" else "dim")
+    when = f" {entry.receipt_at:%Y-%m-%d %H:%M}" if entry.receipt_at else ""
+    if entry.direction == "sent":
+        return Text(f"yes{when} ({entry.acknowledged_records}/{entry.records})", style="green")
+    return Text(f"receipt written{when}", style="green")
+
+
+class BundleHistoryScreen(LiaisonScreen):
+    """Newest first; `d` shows sent only, received only, or both."""
+
+    AUTO_FOCUS = "#bundles"
+
+    DEFAULT_CSS = """
+    BundleHistoryScreen {
+        & #bundles { height: 1fr; }
+        & #bundles-status { padding: 0 1; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "d",
+            "cycle_direction",
+            "Sent/received",
+            tooltip="Show sent bundles only, received only, or both.",
+            id="bundles.direction",
+        ),
+        Binding("escape", "back", "Back", tooltip="Back to the previous screen.", id="bundles.back"),
+    ]
+
+    #: `sent`, `received`, or None for both.
+    direction: reactive[str | None] = reactive(None, init=False)
+
+    @dataclass
+    class Loaded(Message):
+        """The bundle history under the direction filter."""
+
+        entries: Sequence[BundleEntry]
+
+    @dataclass
+    class Refused(Message):
+        """The store refused to list the history."""
+
+        reason: str
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield StatusLine("reading the bundle history…", id="bundles-status")
+        yield DataTable(id="bundles", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.sub_title = "Bundle history"
+        table = self.query_one("#bundles", DataTable)
+        table.add_column("When (UTC)", key="at")
+        table.add_column("", key="direction")
+        table.add_column("Counterpart", key="counterpart")
+        table.add_column("Seq", key="seq")
+        table.add_column("Records", key="records")
+        table.add_column("Acknowledged", key="acknowledged")
+        table.add_column("Officer", key="officer")
+        table.add_column("Bundle", key="bundle")
+        self.load_history()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="history", name="load bundle history")
+    def load_history(self) -> None:
+        """Every bundle in the sharing ledger, newest first."""
+        try:
+            entries = self.session.bundle_history(direction=self.direction)
+        except LiaisonError as exc:
+            self.post_message(self.Refused(app_error(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Loaded(entries))
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        table = self.query_one("#bundles", DataTable)
+        table.clear()
+        for entry in message.entries:
+            arrow = "→ to" if entry.direction == "sent" else "← from"
+            records = f"{entry.records:,}" + (f" (+{entry.withdrawals} withdrawn)" if entry.withdrawals else "")
+            table.add_row(
+                f"{entry.at:%Y-%m-%d %H:%M}",
+                arrow,
+                Text(visible(entry.counterpart)),
+                str(entry.seq),
+                records,
+                acknowledged_text(entry),
+                Text(visible(entry.officer)),
+                Text(visible(entry.bundle_id[:8])),
+                key=entry.bundle_id,
+            )
+        what = {None: "sent and received", "sent": "sent", "received": "received"}[self.direction]
+        if message.entries:
+            waiting = sum(1 for e in message.entries if e.direction == "sent" and not e.acknowledged)
+            line = f"{plural(len(message.entries), 'bundle')} {what}"
+            if waiting:
+                line += f" · {waiting} sent without a receipt yet"
+        else:
+            line = f"No bundles {what} yet."
+        self.query_one("#bundles-status", StatusLine).show(line + " · d: sent/received/both")
+
+    @on(Refused)
+    def _refused(self, message: Refused) -> None:
+        self.query_one("#bundles-status", StatusLine).show(message.reason, error=True)
+
+    def watch_direction(self, _direction: str | None) -> None:
+        self.load_history()
+
+    def action_cycle_direction(self) -> None:
+        self.direction = DIRECTIONS[(DIRECTIONS.index(self.direction) + 1) % len(DIRECTIONS)]
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def on_store_changed(self) -> None:
+        self.load_history()
+
+    async def forget(self) -> None:
+        self.query_one("#bundles", DataTable).clear()
