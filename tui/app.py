@@ -29,6 +29,7 @@ from tui.config import Settings, SettingsError
 from tui.modals.help import HelpModal, KeyHelp
 from tui.screens.base import LiaisonModal, LiaisonScreen, ResumePoint, WorkerReports
 from tui.screens.unlock import UnlockScreen
+from tui.widgets.plain import safe
 
 #: How often the idle timer looks at the clock (the lock itself happens after `idle_lock_minutes`).
 IDLE_CHECK_SECONDS = 5.0
@@ -41,7 +42,7 @@ class LiaisonApp(WorkerReports, App[int]):
     TITLE = "Liaison"
     COMMANDS: ClassVar[set[Any]] = {RecordsCommands, ReviewCommands, VaultCommands, BundleCommands}
     COMMAND_PALETTE_DISPLAY = "ctrl+p"
-    QUIET_GROUPS = frozenset({"poll"})
+    QUIET_GROUPS = frozenset({"poll", "inbox"})
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -71,6 +72,13 @@ class LiaisonApp(WorkerReports, App[int]):
             tooltip="Reload what is shown from the store.",
             id="app.refresh",
         ),
+        Binding(
+            "i",
+            "open_inbox",
+            "Import new",
+            tooltip="A new file arrived in the inbox folder: open the import screen on it.",
+            id="app.inbox",
+        ),
         Binding("ctrl+q", "quit", "Quit", show=False, tooltip="Lock and leave Liaison.", id="app.quit", priority=True),
     ]
 
@@ -82,6 +90,15 @@ class LiaisonApp(WorkerReports, App[int]):
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, LiaisonApp.ChangeCounterRead)
+
+    @dataclass
+    class InboxListed(Message):
+        """The files now in the inbox folder (names only; newer listings replace older ones)."""
+
+        names: frozenset[str]
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, LiaisonApp.InboxListed)
 
     def __init__(
         self,
@@ -104,6 +121,9 @@ class LiaisonApp(WorkerReports, App[int]):
         self._last_activity = monotonic()
         self._counter: int | None = None
         self._resume: tuple[str, list[ResumePoint]] | None = None
+        self._inbox_seen: frozenset[str] | None = None
+        self.inbox_arrival: str | None = None
+        """The newest file that appeared in the inbox folder and was not opened yet."""
 
     def on_mount(self) -> None:
         self.push_screen(UnlockScreen(self.vault, self.officer, notice=self.notice))
@@ -113,6 +133,8 @@ class LiaisonApp(WorkerReports, App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Lock and refresh only mean something while unlocked (hidden from the footer otherwise)."""
+        if action == "open_inbox":
+            return self.session is not None and self.inbox_arrival is not None
         return not (action in {"lock", "refresh"} and self.session is None)
 
     # ---- unlocking and locking ------------------------------------------------------------------
@@ -131,6 +153,9 @@ class LiaisonApp(WorkerReports, App[int]):
         # The change counter's baseline is read now, before the first page: anything another process commits
         # from here on differs from it, so the first poll already refreshes (none is taken as the baseline).
         self._counter = self.vault.change_counter()
+        self._inbox_seen = None
+        if self.settings.inbox:
+            self.list_inbox()  # the baseline listing: files already there are not news
         points: list[ResumePoint] = []
         if self._resume is not None and self._resume[0] == session.actor.name:
             points = self._resume[1]
@@ -204,9 +229,49 @@ class LiaisonApp(WorkerReports, App[int]):
     # ---- noticing changes made elsewhere --------------------------------------------------------
 
     def poll_changes(self) -> None:
-        """Ask (cheaply, in a worker) whether anything was committed since the last look."""
+        """Ask (cheaply, in a worker) whether anything was committed since the last look, or arrived in the inbox."""
         if self.session is not None:
             self.read_change_counter()
+            if self.settings.inbox:
+                self.list_inbox()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inbox", name="list inbox")
+    def list_inbox(self) -> None:
+        """The names of the regular files in the inbox folder (a missing folder lists nothing)."""
+        folder = Path(self.settings.inbox).expanduser()
+        try:
+            names = frozenset(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        except OSError:
+            names = frozenset()
+        self.post_message(self.InboxListed(names))
+
+    @on(InboxListed)
+    def _inbox_listed(self, message: LiaisonApp.InboxListed) -> None:
+        if self.session is None:
+            return
+        seen, self._inbox_seen = self._inbox_seen, message.names
+        if seen is None:
+            return  # the first listing is the baseline: only what arrives while the app runs is news
+        new = sorted(message.names - seen)
+        if new:
+            self.inbox_arrival = new[-1]
+            self.refresh_bindings()
+            self.notify(
+                safe(f"{', '.join(new)} arrived in the inbox — press i to import"),
+                title="New in the inbox",
+                markup=False,
+                timeout=30,
+            )
+
+    def action_open_inbox(self) -> None:
+        """The import screen, on the inbox folder."""
+        from tui.screens.import_bundle import ImportScreen
+
+        if self.session is None or self.inbox_arrival is None:
+            return
+        self.inbox_arrival = None
+        self.refresh_bindings()
+        self.push_screen(ImportScreen(Path(self.settings.inbox).expanduser()))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="poll", name="read change counter")
     def read_change_counter(self) -> None:

@@ -46,15 +46,19 @@ class Settings:
     cursor_blink: bool = True
     """Blink text cursors; snapshot tests turn this off so screenshots are stable."""
 
+    inbox: str = ""
+    """A folder where counterparts' bundles arrive (`LIAISON_INBOX`); the app says when a new file appears there."""
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Settings from `LIAISON_IDLE_LOCK_MINUTES` and `LIAISON_POLL_SECONDS`; refuses nonsense with a clear message."""
+        """Settings from `LIAISON_IDLE_LOCK_MINUTES`, `LIAISON_POLL_SECONDS` and `LIAISON_INBOX`; refuses nonsense clearly."""
         env = os.environ if env is None else env
         return cls(
             idle_lock_minutes=_number(
                 env, "LIAISON_IDLE_LOCK_MINUTES", cls.idle_lock_minutes, minimum=0, maximum=24 * 60
             ),
             poll_seconds=_number(env, "LIAISON_POLL_SECONDS", cls.poll_seconds, minimum=0.2, maximum=3600),
+            inbox=env.get("LIAISON_INBOX", "").strip(),
         )
 
     def unlock_delay(self, failures: int) -> float:

@@ -262,3 +262,30 @@ def test_run_app_refuses_bad_settings(
     monkeypatch.setenv("LIAISON_IDLE_LOCK_MINUTES", "-1")
     assert run_app(store_path, None) == 2
     assert "LIAISON_IDLE_LOCK_MINUTES must be between" in capsys.readouterr().err
+
+
+async def test_a_new_bundle_in_the_inbox_is_announced_with_one_key_to_import(
+    make_app: Callable[..., LiaisonApp], tmp_path: Path
+) -> None:
+    """With an inbox folder set, a file that appears there is announced; `i` opens the import screen on the folder."""
+    from tui.screens.import_bundle import ImportScreen
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "old.bundle").write_bytes(b"already here")
+    app = make_app(inbox=str(inbox))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        app.poll_changes()
+        await settle(pilot)
+        assert app.inbox_arrival is None  # what was there before is not news
+        (inbox / "from-tr-moi.bundle").write_bytes(b"new")
+        app.poll_changes()
+        await settle(pilot)
+        assert app.inbox_arrival == "from-tr-moi.bundle"
+        active = app.screen.active_bindings
+        assert "open_inbox" in {b.binding.action for b in active.values()}
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, ImportScreen)
+        assert app.screen.start == inbox
