@@ -36,12 +36,12 @@ demo: $(VENV)/.installed
 demo-reset: $(VENV)/.installed
 	$(BIN)/liaison demo --store $(DEMO_DIR)/pk-moi.db
 
-## Create/update .venv from the lock and run every test, in parallel (PYTEST_WORKERS=0 runs them in one process).
-# Only here, not in pytest's addopts: a single module runs faster without workers, and
+## Create/update .venv from the lock, run the gates (`make lint`), then every test in parallel
+## (PYTEST_WORKERS=0 runs them in one process).
+# Workers only here, not in pytest's addopts: a single module runs faster without them, and
 # `pytest --snapshot-update` must see every snapshot test in one process.
 PYTEST_WORKERS ?= auto
-test: $(VENV)/.installed-test
-	$(BIN)/lint-imports
+test: lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 ## The static gates alone: formatting, lint, types (strict), layers.
