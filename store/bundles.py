@@ -26,6 +26,7 @@ from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import LiaisonError, NotFound, ValidationError
 from store.files import FileError, atomic_file, atomic_write_bytes, check_target, read_limited
 from store.ingest import BulkWriter, IngestItem
+from store.jwg.sync import JwgImport, apply_entries, is_desk_entry, pending_entries, record_sent
 from store.models import BundleItem, BundleLog, Domain, Ministry, Receipt, Record, RecordParty, Revision
 from store.text import check_block, check_line, quote
 from store.vocab import INBOUND_STATUSES, REFERENCE, RELEASED_STATUSES, Role, Status, Tlp, stored_status, stored_tlp
@@ -207,6 +208,7 @@ class ExportResult:
     passphrase: bool
     sealed_to_contact: bool
     withdrawals: int = 0  # withdrawal notices the bundle carried (store/withdrawals.py)
+    desk: int = 0  # working-group meetings, agenda items and actions carried (store/jwg/sync.py)
 
 
 def record_objects(session: Session, s: OrmSession, ids: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -276,7 +278,8 @@ def export_bundle(
     with session.act("export", code) as s:
         plan = _plan(session, s, code, since, domains, refs)
         notices = pending_notices(session, s, code)
-        if not plan.included and not notices:
+        desk = pending_entries(session, s, code)
+        if not plan.included and not notices and not desk:
             detail = plan.reasons() or "no record matches the filters"
             raise NothingToExport(f"nothing to export to {code} ({detail})")
         seq = int(s.execute(select(func.coalesce(func.max(BundleLog.seq), 0)).where(BundleLog.direction == "out", BundleLog.peer == code)).scalar_one()) + 1
@@ -292,7 +295,7 @@ def export_bundle(
         with atomic_file(out, overwrite=overwrite, protect=(session.db.path,)) as fh:
             writer = fmt.BundleWriter(
                 fh, bundle_id=bundle_id, sender=session.ministry, sender_fingerprint=identity.fingerprint,
-                recipients=[Recipient(code, seq)], stanzas=stanzas, records=total + len(notices),
+                recipients=[Recipient(code, seq)], stanzas=stanzas, records=total + len(notices) + len(desk),
                 signing_key=keys.signing_key, file_key=file_key, created=now, chunk_records=chunk_records,
             )
             s.add(BundleLog(bundle_id=bundle_id, direction="out", peer=code, seq=seq, header_sha256=writer.preamble_sha256.hex(), at=now, officer=session.actor.name, records=total))
@@ -316,8 +319,11 @@ def export_bundle(
             for _wid, notice in notices:
                 writer.add_withdrawal(notice)
             record_deliveries(s, bundle_id, code, [wid for wid, _n in notices])
+            for *_revs, entry in desk:
+                writer.add_entry(entry)
+            record_sent(s, code, desk)
             writer.finish()
-    return ExportResult(out, bundle_id, code, seq, plan, passphrase is not None, peer is not None, len(notices))
+    return ExportResult(out, bundle_id, code, seq, plan, passphrase is not None, peer is not None, len(notices), len(desk))
 
 
 # ---- import -----------------------------------------------------------------------------------------
@@ -434,6 +440,7 @@ class ImportResult:
     unchanged: int = 0
     already_imported: bool = False
     withdrawn: int = 0  # records the bundle's withdrawal notices flagged withdrawn
+    desk: JwgImport | None = None  # what its working-group entries did (store/jwg/sync.py)
     #: Records not written, each with why: a copy forwarded by a third party of a record held from its origin.
     skipped: tuple[tuple[str, str], ...] = ()
 
@@ -599,10 +606,12 @@ def import_bundle(session: Session, path: Path, *, passphrase: bytes | None = No
             importer = _Importer(session, s, path, header, max(now, datetime.now(UTC)))
             done = 0
             notices: list[dict[str, Any]] = []
+            desk: list[dict[str, Any]] = []
             try:
                 for entries in reader.chunks(file_key):
-                    records = [e for e in entries if not fmt.is_withdrawal(e)]
+                    records = [e for e in entries if fmt.is_record(e)]
                     notices += [e for e in entries if fmt.is_withdrawal(e)]
+                    desk += [e for e in entries if is_desk_entry(e)]
                     if records:
                         importer.chunk(records)
                     done += len(entries)
@@ -617,13 +626,17 @@ def import_bundle(session: Session, path: Path, *, passphrase: bytes | None = No
                     withdrawn += apply_notice(session, s, header.sender, header.bundle_id, notice, now)
             except (WithdrawalRefused, ValidationError) as exc:
                 raise _refused(path, str(exc)) from None
+            try:
+                desk_result = apply_entries(session, s, header.sender, desk, now)
+            except ValidationError as exc:
+                raise _refused(path, str(exc)) from None
             link_arrivals(s)
             log = s.get(BundleLog, header.bundle_id)
             if log is not None:
-                log.records = header.records - len(notices)  # records only: receipts count records
+                log.records = header.records - len(notices) - len(desk)  # records only: receipts count records
     return ImportResult(
-        **{**result.__dict__, "records": header.records - len(notices), "new": importer.new, "updated": importer.updated,
-           "unchanged": importer.unchanged, "withdrawn": withdrawn, "skipped": tuple(importer.skipped)}
+        **{**result.__dict__, "records": header.records - len(notices) - len(desk), "new": importer.new, "updated": importer.updated,
+           "unchanged": importer.unchanged, "withdrawn": withdrawn, "skipped": tuple(importer.skipped), "desk": desk_result}
     )
 
 

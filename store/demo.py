@@ -509,6 +509,7 @@ def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> N
     from store.bundles import export_bundle
     from store.contacts import add_contact, identity_card
     from store.files import atomic_write_bytes
+    from store.jwg.demo import fill_desk
 
     directory = pk_path.parent
     tr_path = counterpart_path(pk_path)
@@ -542,6 +543,7 @@ def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> N
         add_contact(pk, cards["tr"])
         add_contact(tr, cards["pk"])
         _demo_ledger(pk, clock)
+        fill_desk(pk, tr)  # the working-group desk: meetings, agenda, actions on both sides
         pending = directory / PENDING_BUNDLE
         export_bundle(tr, "PK-MOI", pending)
         vault.db.checkpoint()

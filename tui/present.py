@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from store.interop.common import Selection
     from store.jwg.actions import ActionInfo
     from store.jwg.meetings import MeetingInfo
+    from store.jwg.sync import JwgImport
     from store.records import RecordDetail, RecordRow, ReviewInfo, RevisionInfo
     from store.service import MinistryInfo, OfficerInfo
 
@@ -224,7 +225,21 @@ def import_summary(result: ImportResult) -> str:
             line += f"; {len(result.skipped)} skipped: " + ", ".join(f"{ref} {why}" for ref, why in result.skipped)
         if result.withdrawn:
             line += f"; {result.withdrawn} withdrawn by {result.sender}"
+        if result.desk:
+            line += "; " + desk_import_summary(result.desk)
     return safe(line)
+
+
+def desk_import_summary(desk: JwgImport) -> str:
+    """What the working-group entries of a bundle did (meetings, actions, status changes, what was skipped)."""
+    parts = []
+    if desk.meetings or desk.agenda:
+        parts.append(f"{plural(desk.meetings, 'meeting')} and {plural(desk.agenda, 'agenda item')} new or updated")
+    if desk.actions_new or desk.actions_updated:
+        parts.append(f"actions: {desk.actions_new} new, {desk.actions_updated} updated")
+    parts += [f"action {code} now {status}" for code, status in desk.status_changes]
+    parts += [f"{what} skipped: {why}" for what, why in desk.skipped]
+    return safe("; ".join(parts))
 
 
 def interop_export_summary(result: InteropExport) -> str:

@@ -22,7 +22,7 @@ from crypto.bundle.limits import (
     TARGET_CHUNK_PLAINTEXT,
     VERSION_LINE,
 )
-from crypto.bundle.record import validate_record, validate_withdrawal
+from crypto.bundle.record import validate_entry, validate_record, validate_withdrawal
 from crypto.bundle.stanza import Stanza, fernet_for, payload_key
 from crypto.bundle.strict import BundleError, quote, sha256_hex
 from crypto.encoding import canonical_json
@@ -98,6 +98,11 @@ class BundleWriter:
         """Queue one withdrawal notice (validated here; it counts as an entry of the header's `records`)."""
         validate_withdrawal(notice, "withdrawal")
         return self._queue(notice)
+
+    def add_entry(self, entry: dict[str, Any]) -> str:
+        """Queue one entry of any kind (a working-group meeting, agenda item or action…), validated here."""
+        validate_entry(entry, "entry")
+        return self._queue(entry)
 
     def _queue(self, record: dict[str, Any]) -> str:
         encoded = canonical_json(record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from tui.cli.common import EXIT_OK, Commands, Context, emit_json, read_text_arg
@@ -110,6 +111,47 @@ def cmd_actions_drop(ctx: Context) -> int:
     return EXIT_OK
 
 
+# ---- calendar -----------------------------------------------------------------------------------------
+
+
+def _export_ics(ctx: Context, what: str) -> int:
+    from store.jwg.calendar import write_ics
+    from tui.cli.sharing import output_path
+
+    a = ctx.args
+    out = output_path(a, a.ics)
+    path = write_ics(ctx.session(), what, out, with_titles=a.with_titles, overwrite=a.force)
+    note = "" if a.with_titles else " (no titles or venues: add --with-titles to include them)"
+    print(safe(f"wrote {path}: {what} calendar{note}"), file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_meetings_pack(ctx: Context) -> int:
+    from store.jwg.pack import write_pack
+    from tui.cli.sharing import output_path
+
+    a = ctx.args
+    out = output_path(a, a.out)
+    path = write_pack(ctx.session(), a.quarter, out, with_titles=a.with_titles, overwrite=a.force)
+    note = "" if a.with_titles else " (no record titles: add --with-titles to list them)"
+    print(safe(f"wrote {path}: the brief for {a.quarter.strip().upper()}{note}"), file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_meetings_export(ctx: Context) -> int:
+    return _export_ics(ctx, "meetings")
+
+
+def cmd_actions_export(ctx: Context) -> int:
+    return _export_ics(ctx, "actions")
+
+
+def _ics_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ics", required=True, metavar="FILE", help="the RFC 5545 calendar file to write")
+    p.add_argument("--with-titles", action="store_true", help="include titles and venues (sensitive)")
+    p.add_argument("--force", action="store_true", help="replace an existing ordinary file")
+
+
 def register(commands: Commands) -> None:
     meetings = commands.group("meetings", "working-group meetings: plan, list, show, mark held")
     p = meetings.add("add", cmd_meetings_add, "plan the meeting of a quarter")
@@ -124,6 +166,12 @@ def register(commands: Commands) -> None:
     p.add_argument("--json", action="store_true")
     p = meetings.add("held", cmd_meetings_held, "mark a meeting held (the ministry that planned it)")
     p.add_argument("quarter", metavar="Q")
+    p = meetings.add("pack", cmd_meetings_pack, "write the brief for a meeting (Markdown)")
+    p.add_argument("quarter", metavar="Q")
+    p.add_argument("--out", required=True, metavar="FILE.md")
+    p.add_argument("--with-titles", action="store_true", help="list the records shared in the period with their titles")
+    p.add_argument("--force", action="store_true", help="replace an existing ordinary file")
+    _ics_arguments(meetings.add("export", cmd_meetings_export, "write the meetings as an RFC 5545 calendar"))
 
     actions = commands.group("actions", "actions agreed by the working group, shared with the counterpart")
     p = actions.add(
@@ -153,3 +201,4 @@ def register(commands: Commands) -> None:
     p.add_argument("id", metavar="ID")
     p.add_argument("--reason", metavar="TEXT")
     p.add_argument("--reason-file", metavar="FILE|-")
+    _ics_arguments(actions.add("export", cmd_actions_export, "write the actions as an RFC 5545 calendar (to-dos)"))

@@ -155,6 +155,8 @@ def cmd_export(ctx: Context) -> int:
             f"carried {plural(result.withdrawals, 'withdrawal notice')} for records withdrawn since they were sent",
             file=sys.stderr,
         )
+    if result.desk:
+        print(f"carried {plural(result.desk, 'working-group entry', 'working-group entries')}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -1,0 +1,187 @@
+"""The meeting pack: a Markdown brief a chair can take into the meeting.
+
+Sections: the meeting; what was shared by domain and direction since the previous meeting; the
+acknowledgements still outstanding (and the median days to acknowledge); the actions agreed at this
+meeting, done since the previous one, overdue, and carried forward; the agenda. The numbers come from
+`store.jwg.stats` (no decryption); action titles and agenda text are decrypted for the brief; record
+titles appear only with `with_titles`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, select
+
+from store.files import atomic_write_bytes, check_target
+from store.jwg.quarter import Quarter
+from store.models import BundleItem, BundleLog, Record
+
+if TYPE_CHECKING:
+    from store.jwg.actions import ActionInfo
+    from store.service import Session
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell or list item: one line, no pipes, no markup that renders."""
+    from store.text import visible
+
+    flat = " ".join(visible(text).split())
+    for ch in "\\|*_`[]<>#":
+        flat = flat.replace(ch, "\\" + ch)
+    return flat
+
+
+def _action_line(a: ActionInfo, *, when: str = "") -> str:
+    officer = f", {_cell(a.officer)}" if a.officer else ""
+    extra = f" — {when}" if when else ""
+    return f"- **{a.id}** ({a.domain}; owner {a.owner}{officer}; due {a.due}): {_cell(a.title)}{extra}"
+
+
+def meeting_pack(session: Session, quarter: str, *, with_titles: bool = False) -> str:
+    """The brief for the meeting of `quarter`, as Markdown text."""
+    m = session.meeting(quarter)
+    q = Quarter.parse(m.quarter)
+    earlier = [x for x in session.meetings() if Quarter.parse(x.quarter) < q]
+    previous = earlier[-1] if earlier else None
+    since = previous.day if previous is not None else q.previous().first_day
+    today = session.clock().date()
+    until = min(m.day, today) if m.day > today else m.day
+    start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+    end = datetime(until.year, until.month, until.day, tzinfo=UTC)
+    stats = session.desk_stats(since=start, until=end)
+    actions = session.actions()
+    out: list[str] = []
+    add = out.append
+    add(f"# Joint Working Group — brief for the meeting of {m.quarter}")
+    add("")
+    add(f"- **Date:** {m.day} ({'held' if m.status == 'held' else 'planned'})")
+    add(f"- **Venue:** {_cell(m.venue)}")
+    add(f"- **Host:** {m.host}")
+    add(f"- **Prepared by:** {session.ministry} ({_cell(session.actor.name)}) on {today}")
+    prev = f"the previous meeting ({previous.quarter}, {previous.day})" if previous else f"{since} (no earlier meeting)"
+    add(f"- **Period covered:** from {prev} to {until}")
+    add("")
+
+    add(f"## Shared since {'the previous meeting' if previous else since}")
+    add("")
+    if stats.shares:
+        add("| Domain | Counterpart | Sent | Received |")
+        add("| --- | --- | ---: | ---: |")
+        keys = sorted({(d, c) for d, _w, c in stats.shares})
+        for d, c in keys:
+            add(f"| {d} | {c} | {stats.shares.get((d, 'sent', c), 0)} | {stats.shares.get((d, 'received', c), 0)} |")
+        add(f"| **Total** | | **{stats.shared('sent')}** | **{stats.shared('received')}** |")
+    else:
+        add("Nothing was shared in this period.")
+    add("")
+    if with_titles:
+        add("### Records shared in the period")
+        add("")
+        lines = _shared_titles(session, start, end)
+        out.extend(lines or ["None."])
+        add("")
+
+    add("## Acknowledgements outstanding")
+    add("")
+    if stats.unacknowledged:
+        add("| Domain | Counterpart | Records not yet acknowledged |")
+        add("| --- | --- | ---: |")
+        for (d, c), n in sorted(stats.unacknowledged.items()):
+            add(f"| {d} | {c} | {n} |")
+    else:
+        add("No record sent awaits acknowledgement.")
+    recent = [(qq, v) for qq, v in stats.median_ack_days.items() if Quarter.parse(qq) <= q][-4:]
+    if recent:
+        add("")
+        add("Median days from shared to acknowledged: " + "; ".join(f"{qq}: {v:g}" for qq, v in recent) + ".")
+    add("")
+
+    add("## Actions")
+    add("")
+    agreed = [a for a in actions if a.meeting == m.quarter]
+    done = [
+        a for a in actions if a.status == "done" and a.status_at is not None and since <= a.status_at.date() <= until
+    ]
+    overdue = [a for a in actions if a.overdue]
+    carried = list(m.carried)
+    for title, items, note in (
+        (f"Agreed at this meeting ({len(agreed)})", agreed, None),
+        (f"Done since the previous meeting ({len(done)})", done, "done"),
+        (f"Overdue ({len(overdue)})", overdue, "overdue"),
+        (f"Carried forward from earlier meetings ({len(carried)})", carried, "carried"),
+    ):
+        add(f"### {title}")
+        add("")
+        if not items:
+            add("None.")
+        for a in items:
+            when = ""
+            if note == "done" and a.status_at is not None:
+                when = f"done {a.status_at.date()}" + (f" ({_cell(a.note)})" if a.note else "")
+            elif note == "overdue":
+                when = f"{(today - a.due).days} days overdue"
+            elif note == "carried":
+                when = f"agreed {a.meeting}, {a.status}"
+            elif a.status != "open":
+                when = a.status
+            add(_action_line(a, when=when))
+        add("")
+    owners: dict[str, int] = {}
+    for a in overdue:
+        owners[a.owner] = owners.get(a.owner, 0) + 1
+    if owners:
+        add("Overdue by owner: " + ", ".join(f"{o} {n}" for o, n in sorted(owners.items())) + ".")
+        add("")
+
+    add("## Agenda")
+    add("")
+    if not m.agenda and not carried:
+        add("Nothing on the agenda yet.")
+    by_domain: dict[str, list[str]] = {}
+    for i in m.agenda:
+        tag = {"information": "Information", "decision": "Decision", "action": "Action"}[i.outcome]
+        ref = f" ({i.action})" if i.action else ""
+        by_domain.setdefault(i.domain, []).append(f"- {tag}{ref}: {_cell(i.text)}")
+    for a in carried:
+        by_domain.setdefault(a.domain, []).append(f"- Carried forward ({a.id}, owner {a.owner}): {_cell(a.title)}")
+    for domain in sorted(by_domain):
+        add(f"### {domain}")
+        add("")
+        out.extend(by_domain[domain])
+        add("")
+    if m.minutes:
+        add("## Minutes")
+        add("")
+        out.extend(_cell(line) for line in m.minutes.splitlines())
+        add("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _shared_titles(session: Session, start: datetime, end: datetime) -> list[str]:
+    """`- REF (domain, sent to/received from X): title` for every ledger row in [start, end)."""
+    lines: list[str] = []
+    with session.act("pack-titles", "jwg", mutates=False) as s:
+        rows = s.execute(
+            select(BundleLog.direction, BundleLog.peer, Record.reference, Record.domain, Record.title_ct)
+            .join(BundleItem, BundleItem.bundle_id == BundleLog.bundle_id)
+            .join(Record, and_(Record.id == BundleItem.record_id))
+            .where(BundleLog.at >= start, BundleLog.at < end)
+            .order_by(Record.domain, Record.reference)
+        ).all()
+        for direction, peer, ref, domain, title_ct in rows:
+            way = f"sent to {peer}" if direction == "out" else f"received from {peer}"
+            lines.append(f"- {ref} ({domain}, {way}): {_cell(session.open_text(title_ct, ref))}")
+    return lines
+
+
+def write_pack(
+    session: Session, quarter: str, out: Path | str, *, with_titles: bool = False, overwrite: bool = False
+) -> Path:
+    """Write the pack to `out` atomically (never over a store, a database, or an existing file unasked)."""
+    target = check_target(Path(out), overwrite=overwrite, protect=(session.db.path,))
+    text = meeting_pack(session, quarter, with_titles=with_titles)
+    atomic_write_bytes(target, text.encode("utf-8"), overwrite=overwrite, protect=(session.db.path,))
+    return target

@@ -1,0 +1,278 @@
+"""Meetings, agenda items and actions in bundles: what goes to a counterpart, and what an import accepts.
+
+Export: every meeting, agenda item and action whose revision the peer does not hold yet travels in the next
+bundle to it (entry kinds `jwg-meeting`, `jwg-agenda-item`, `jwg-action`, docs/bundle-format.md §8), and
+`jwg_peer_copies` notes what the peer now holds. The desk is shared with every counterpart exported to.
+
+Import (inside the bundle's one transaction), the rules of who keeps what:
+- a meeting's header and an agenda item are accepted from their origin only (the ministry that made them);
+- an action's content (title, due date, owner…) from its origin only; its status (open, done, dropped)
+  from its owner ministry only — a status change from anyone else is skipped with a reason;
+- an entry naming a ministry or domain unknown here, or a quarter that already has another meeting, is
+  skipped with a reason. Text is checked by the text policy: a control character refuses the bundle.
+What arrived is noted as held by the sender, so it is not echoed back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto import bundle as fmt
+from store.jwg.models import Action, AgendaItem, Meeting, PeerCopy
+from store.jwg.quarter import parse_date
+from store.models import Domain, Ministry
+from store.text import check_block, check_line
+
+if TYPE_CHECKING:
+    from store.service import Session
+
+
+@dataclass
+class JwgImport:
+    """What the desk entries of one bundle did."""
+
+    meetings: int = 0  # meetings new or updated
+    agenda: int = 0  # agenda items new or updated
+    actions_new: int = 0
+    actions_updated: int = 0
+    status_changes: list[tuple[str, str]] = field(default_factory=list)  # (action id, new status)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.meetings
+            or self.agenda
+            or self.actions_new
+            or self.actions_updated
+            or self.status_changes
+            or self.skipped
+        )
+
+
+def _held(s: OrmSession, uuid: str, peer: str) -> PeerCopy | None:
+    return s.get(PeerCopy, (uuid, peer))
+
+
+def _note(s: OrmSession, uuid: str, peer: str, content_rev: int, status_rev: int) -> None:
+    row = _held(s, uuid, peer)
+    if row is None:
+        s.add(PeerCopy(uuid=uuid, peer=peer, content_rev=content_rev, status_rev=status_rev))
+    else:
+        row.content_rev = max(row.content_rev, content_rev)
+        row.status_rev = max(row.status_rev, status_rev)
+
+
+def _stale(s: OrmSession, uuid: str, peer: str, content_rev: int, status_rev: int) -> bool:
+    row = _held(s, uuid, peer)
+    return row is None or row.content_rev < content_rev or row.status_rev < status_rev
+
+
+def pending_entries(session: Session, s: OrmSession, peer: str) -> list[tuple[str, int, int, dict[str, Any]]]:
+    """The desk entries `peer` does not hold yet: (uuid, content rev, status rev, entry), meetings first."""
+    out: list[tuple[str, int, int, dict[str, Any]]] = []
+    meetings = {m.id: m for m in s.scalars(select(Meeting).order_by(Meeting.quarter))}
+    for m in meetings.values():
+        if _stale(s, m.uuid, peer, m.rev, 0):
+            out.append((m.uuid, m.rev, 0, {
+                "kind": "jwg-meeting", "uuid": m.uuid, "quarter": m.quarter, "date": m.day.isoformat(),
+                "venue": session.open_text(m.venue_ct, m.quarter), "host": m.host, "status": m.status,
+                "minutes": session.open_text(m.minutes_ct, m.quarter) if m.minutes_ct is not None else "",
+                "origin": m.origin, "rev": m.rev,
+            }))  # fmt: skip
+    for a in s.scalars(select(Action).order_by(Action.id)):
+        if _stale(s, a.uuid, peer, a.content_rev, a.status_rev):
+            out.append((a.uuid, a.content_rev, a.status_rev, {
+                "kind": "jwg-action", "uuid": a.uuid, "id": a.code, "title": session.open_text(a.title_ct, a.code),
+                "domain": a.domain, "owner": a.owner, "officer": a.officer, "due": a.due.isoformat(),
+                "meeting": a.meeting_quarter or "", "records": a.records.split(), "origin": a.origin,
+                "created_at": fmt.format_time(a.created_at), "content_rev": a.content_rev, "status": a.status,
+                "note": session.open_text(a.note_ct, a.code) if a.note_ct is not None else "",
+                "status_at": fmt.format_time(a.status_at) if a.status_at is not None else "",
+                "status_by": a.status_by, "status_rev": a.status_rev,
+            }))  # fmt: skip
+    actions = set(s.scalars(select(Action.uuid)))
+    for i in s.scalars(select(AgendaItem).order_by(AgendaItem.id)):
+        m = meetings[i.meeting_id]
+        if _stale(s, i.uuid, peer, i.rev, 0):
+            out.append((i.uuid, i.rev, 0, {
+                "kind": "jwg-agenda-item", "uuid": i.uuid, "meeting": m.quarter, "domain": i.domain,
+                "outcome": i.outcome, "text": session.open_text(i.text_ct, m.quarter),
+                "action": i.action_uuid if i.action_uuid in actions else "", "origin": i.origin, "rev": i.rev,
+            }))  # fmt: skip
+    return out
+
+
+def record_sent(s: OrmSession, peer: str, sent: list[tuple[str, int, int, dict[str, Any]]]) -> None:
+    """Note that `peer` now holds what was sent."""
+    for uuid, content_rev, status_rev, _entry in sent:
+        _note(s, uuid, peer, content_rev, status_rev)
+
+
+class _Apply:
+    def __init__(self, session: Session, s: OrmSession, sender: str, now: datetime) -> None:
+        self.session, self.s, self.sender, self.now = session, s, sender, now
+        self.ministries = set(s.scalars(select(Ministry.code)))
+        self.domains = set(s.scalars(select(Domain.slug)))
+        self.result = JwgImport()
+
+    def skip(self, what: str, why: str) -> None:
+        self.result.skipped.append((what, why))
+
+    def known(self, what: str, codes: list[str], domain: str | None = None) -> bool:
+        for code in codes:
+            if code not in self.ministries:
+                self.skip(what, f"names ministry {code}, unknown here")
+                return False
+        if domain is not None and domain not in self.domains:
+            self.skip(what, f"has domain {domain}, unknown here")
+            return False
+        return True
+
+    def meeting(self, e: dict[str, Any]) -> None:
+        what = f"meeting {e['quarter']}"
+        check_line("venue", e["venue"])
+        check_block("minutes", e["minutes"])
+        if e["origin"] == self.session.ministry:
+            return  # our own meeting coming back
+        if e["origin"] != self.sender:
+            self.skip(what, f"planned by {e['origin']}, sent by {self.sender}: only its origin updates it")
+            return
+        if not self.known(what, [e["host"], e["origin"]]):
+            return
+        seal = self.session.seal
+        row = self.s.execute(select(Meeting).where(Meeting.uuid == e["uuid"])).scalar_one_or_none()
+        if row is None:
+            if self.s.execute(select(Meeting.id).where(Meeting.quarter == e["quarter"])).first():
+                self.skip(what, "another meeting is planned for that quarter here")
+                return
+            row = Meeting(uuid=e["uuid"], quarter=e["quarter"], origin=e["origin"], rev=0)
+            self.s.add(row)
+        elif row.origin != e["origin"] or row.quarter != e["quarter"]:
+            self.skip(what, "does not match the meeting held here under that id")
+            return
+        if e["rev"] > row.rev:
+            row.day = parse_date(e["date"])
+            row.venue_ct = seal(e["venue"])
+            row.host, row.status, row.rev, row.updated_at = e["host"], e["status"], e["rev"], self.now
+            row.minutes_ct = seal(e["minutes"]) if e["minutes"] else None
+            self.result.meetings += 1
+        self.s.flush()
+
+    def agenda(self, e: dict[str, Any]) -> None:
+        what = f"agenda item of {e['meeting']}"
+        check_block("text", e["text"])
+        if e["origin"] == self.session.ministry:
+            return
+        if e["origin"] != self.sender:
+            self.skip(what, f"added by {e['origin']}, sent by {self.sender}: only its origin updates it")
+            return
+        if not self.known(what, [e["origin"]], e["domain"]):
+            return
+        m = self.s.execute(select(Meeting).where(Meeting.quarter == e["meeting"])).scalar_one_or_none()
+        if m is None:
+            self.skip(what, "no such meeting here")
+            return
+        row = self.s.execute(select(AgendaItem).where(AgendaItem.uuid == e["uuid"])).scalar_one_or_none()
+        if row is None:
+            row = AgendaItem(uuid=e["uuid"], meeting_id=m.id, origin=e["origin"], rev=0)
+            self.s.add(row)
+        elif row.origin != e["origin"]:
+            self.skip(what, "does not match the item held here under that id")
+            return
+        if e["rev"] > row.rev:
+            row.domain, row.outcome, row.rev = e["domain"], e["outcome"], e["rev"]
+            row.text_ct = self.session.seal(e["text"])
+            row.action_uuid = e["action"] or None
+            self.result.agenda += 1
+
+    def action(self, e: dict[str, Any]) -> None:
+        code = e["id"]
+        what = f"action {code}"
+        check_line("title", e["title"])
+        check_line("officer", e["officer"])
+        check_line("status_by", e["status_by"])
+        check_block("note", e["note"])
+        if not self.known(what, [e["owner"], e["origin"]], e["domain"]):
+            return
+        row = self.s.execute(select(Action).where(Action.uuid == e["uuid"])).scalar_one_or_none()
+        seal = self.session.seal
+        if row is None:
+            if e["origin"] != self.sender:
+                self.skip(what, f"agreed by {e['origin']}, sent by {self.sender}: only its origin shares it")
+                return
+            if self.s.execute(select(Action.id).where(Action.code == code)).first():
+                self.skip(what, "another action has that id here")
+                return
+            row = Action(
+                uuid=e["uuid"],
+                code=code,
+                origin=e["origin"],
+                created_at=fmt.parse_time(e["created_at"], "created_at"),
+                status="open",
+                note_ct=None,
+                status_at=None,
+                status_by="",
+                content_rev=0,
+                status_rev=1,
+            )
+            self.s.add(row)
+            self.result.actions_new += 1
+        elif row.origin != e["origin"] or row.code != code:
+            self.skip(what, "does not match the action held here under that id")
+            return
+        if e["content_rev"] > row.content_rev:
+            if self.sender == row.origin:
+                if row.content_rev > 0:
+                    self.result.actions_updated += 1
+                row.title_ct = seal(e["title"])
+                row.domain, row.owner, row.officer = e["domain"], e["owner"], e["officer"]
+                row.due = parse_date(e["due"], field="due")
+                row.meeting_quarter = e["meeting"] or None
+                row.records = " ".join(e["records"])
+                row.content_rev = e["content_rev"]
+            else:
+                self.skip(what, f"changed by {self.sender}: only its origin {row.origin} changes it")
+        if e["status_rev"] > row.status_rev and e["status"] != row.status:
+            if self.sender != row.owner:
+                self.skip(
+                    what, f"marked {e['status']} by {self.sender}: only its owner {row.owner} may change its status"
+                )
+            else:
+                row.status, row.status_rev = e["status"], e["status_rev"]
+                row.note_ct = seal(e["note"]) if e["note"] else None
+                row.status_at = fmt.parse_time(e["status_at"], "status_at") if e["status_at"] else self.now
+                row.status_by = e["status_by"]
+                self.result.status_changes.append((code, e["status"]))
+        elif e["status_rev"] > row.status_rev and self.sender == row.owner:
+            row.status_rev = e["status_rev"]
+        self.s.flush()
+
+
+def apply_entries(
+    session: Session, s: OrmSession, sender: str, entries: list[dict[str, Any]], now: datetime
+) -> JwgImport:
+    """Apply the desk entries of one verified bundle from `sender` (meetings, then actions, then agenda items)."""
+    job = _Apply(session, s, sender, now)
+    order = {"jwg-meeting": 0, "jwg-action": 1, "jwg-agenda-item": 2}
+    for e in sorted(entries, key=lambda e: order[e["kind"]]):
+        if e["kind"] == "jwg-meeting":
+            job.meeting(e)
+        elif e["kind"] == "jwg-action":
+            job.action(e)
+        else:
+            job.agenda(e)
+        if e["kind"] == "jwg-action":
+            _note(s, e["uuid"], sender, e["content_rev"], e["status_rev"])
+        else:
+            _note(s, e["uuid"], sender, e["rev"], 0)
+    return job.result
+
+
+def is_desk_entry(entry: Any) -> bool:
+    """True for a payload entry of the working-group desk."""
+    return fmt.entry_kind(entry).startswith("jwg-")

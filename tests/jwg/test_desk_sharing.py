@@ -1,0 +1,100 @@
+"""Meetings and actions travel in bundles between two real stores (PK-MOI and TR-MOI), through the CLI."""
+
+from __future__ import annotations
+
+from tests.bundles.conftest import Pair
+from tests.liaison_helpers import assert_refused, store_fingerprint
+
+
+def _send(pair: Pair, src: str, dst: str, name: str) -> str:
+    """Export from `src` to `dst` and import there; returns the import's stderr summary."""
+    a, b = (pair.pk, pair.tr) if src == "pk" else (pair.tr, pair.pk)
+    code = "TR-MOI" if src == "pk" else "PK-MOI"
+    out = pair.path(name)
+    a.ok("export", "--to", code, "--out", str(out))
+    return b.ok("import", str(out)).err
+
+
+def test_action_round_trip_between_two_stores(pair: Pair) -> None:
+    pk, tr = pair.pk, pair.tr
+    pk.ok("meetings", "add", "--quarter", "2026-Q3", "--date", "2026-09-15", "--venue", "Islamabad", "--host", "PK-MOI")
+    theirs = pk.ok(
+        "actions",
+        "add",
+        "--title",
+        "Send the ferry manifests",
+        "--domain",
+        "narcotics",
+        "--owner",
+        "TR-MOI",
+        "--due",
+        "2026-10-15",
+        "--meeting",
+        "2026-Q3",
+    ).out.strip()
+    ours = pk.ok(
+        "actions",
+        "add",
+        "--title",
+        "Train port officers",
+        "--domain",
+        "narcotics",
+        "--owner",
+        "PK-MOI",
+        "--due",
+        "2026-12-01",
+    ).out.strip()
+
+    summary = _send(pair, "pk", "tr", "1.bundle")
+    assert "actions: 2 new" in summary
+    seen = {a["id"]: a for a in tr.ok("actions", "list", "--json").json()}
+    assert set(seen) == {theirs, ours}
+    assert seen[theirs]["title"] == "Send the ferry manifests" and seen[theirs]["owner"] == "TR-MOI"
+    assert seen[theirs]["meeting"] == "2026-Q3"
+    shown = tr.ok("meetings", "show", "2026-Q3", "--json").json()
+    assert shown["venue"] == "Islamabad" and [i["action"] for i in shown["agenda"]] == [theirs]
+
+    # TR-MOI may not close PK-MOI's action, nor update PK-MOI's meeting
+    before = store_fingerprint(tr.path)
+    assert_refused(
+        tr.cli("actions", "done", ours), f"action {ours} is owned by PK-MOI; only PK-MOI may change its status"
+    )
+    assert_refused(
+        tr.cli("meetings", "held", "2026-Q3"), "the meeting of 2026-Q3 was planned by PK-MOI; only PK-MOI updates it"
+    )
+    assert store_fingerprint(tr.path) == before
+
+    tr.ok("actions", "done", theirs, "--comment", "manifests sent")
+    back = _send(pair, "tr", "pk", "2.bundle")
+    assert f"action {theirs} now done" in back
+    mine = {a["id"]: a for a in pk.ok("actions", "list", "--json").json()}
+    assert mine[theirs]["status"] == "done" and mine[theirs]["note"] == "manifests sent"
+    assert mine[ours]["status"] == "open"
+
+    # nothing echoes back: PK-MOI's next bundle carries no desk entry TR-MOI already holds
+    pk.ok("actions", "done", ours)
+    third = _send(pair, "pk", "tr", "3.bundle")
+    assert f"action {ours} now done" in third and "actions:" not in third
+
+
+def test_a_status_change_from_a_non_owner_is_skipped(pair: Pair) -> None:
+    """A crafted store at TR-MOI marks PK-MOI's action done (bypassing the CLI): PK-MOI skips it with a reason."""
+    pk, tr = pair.pk, pair.tr
+    ours = pk.ok(
+        "actions",
+        "add",
+        "--title",
+        "Train port officers",
+        "--domain",
+        "narcotics",
+        "--owner",
+        "PK-MOI",
+        "--due",
+        "2026-12-01",
+    ).out.strip()
+    _send(pair, "pk", "tr", "1.bundle")
+    tr.sql("UPDATE jwg_actions SET status='done', status_rev=status_rev+1 WHERE code=?", (ours,))
+    tr.add("Keeps the bundle non-empty", "--to", "PK-MOI")
+    back = _send(pair, "tr", "pk", "2.bundle")
+    assert f"action {ours} skipped: marked done by TR-MOI: only its owner PK-MOI may change its status" in back
+    assert pk.ok("actions", "list", "--json").json()[0]["status"] == "open"

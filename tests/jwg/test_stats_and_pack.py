@@ -1,0 +1,109 @@
+"""Counts and medians on a hand-made store (ledger dates set by hand), and the pack's content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.bundles.conftest import Pair
+from tests.liaison_helpers import assert_refused
+
+
+def _exchange(pair: Pair) -> None:
+    """PK sends its releasable records to TR (receipt back), TR sends its two to PK; then set the ledger's dates."""
+    bundle, receipt = pair.path("pk.bundle"), pair.path("tr.receipt")
+    pair.pk.ok("export", "--to", "TR-MOI", "--out", str(bundle))
+    pair.tr.ok("import", str(bundle), "--receipt-out", str(receipt))
+    pair.pk.ok("import", str(receipt))
+    back = pair.path("tr.bundle")
+    pair.tr.ok("export", "--to", "PK-MOI", "--out", str(back))
+    pair.pk.ok("import", str(back))
+    # hand-made ledger: PK's outbound bundle went on 2026-07-10; acknowledgements after 2, 4 and 9 days;
+    # the inbound bundle arrived on 2026-08-01
+    pk = pair.pk
+    pk.sql("UPDATE bundles SET at='2026-07-10 00:00:00.000000' WHERE direction='out'")
+    pk.sql("UPDATE bundles SET at='2026-08-01 00:00:00.000000' WHERE direction='in'")
+    items = [r[0] for r in pk.sql(
+        "SELECT i.record_uuid FROM bundle_items i JOIN bundles b ON b.bundle_id=i.bundle_id WHERE b.direction='out' ORDER BY i.reference"
+    )]  # fmt: skip
+    assert len(items) >= 4
+    pk.sql("UPDATE bundle_items SET acknowledged_at=NULL")
+    for uuid, day in zip(items[:3], ("2026-07-12", "2026-07-14", "2026-07-19"), strict=True):
+        pk.sql("UPDATE bundle_items SET acknowledged_at=? WHERE record_uuid=?", (f"{day} 00:00:00.000000", uuid))
+
+
+def test_counts_and_medians_without_decryption(pair: Pair) -> None:
+    _exchange(pair)
+    session = pair.pk.session()
+    try:
+        session.keyring.decrypt = None  # the statistics decrypt nothing: any decryption would fail
+        stats = session.desk_stats(today=__import__("datetime").date(2026, 11, 1))
+        sent = sum(n for (_d, way, _c), n in stats.shares.items() if way == "sent")
+        received = sum(n for (_d, way, _c), n in stats.shares.items() if way == "received")
+        assert received == 2 and sent == len(
+            pair.pk.sql(
+                "SELECT 1 FROM bundle_items i JOIN bundles b ON b.bundle_id=i.bundle_id WHERE b.direction='out'"
+            )
+        )
+        assert stats.shares_by_quarter[("2026-Q3", "sent")] == sent
+        assert stats.shares_by_quarter[("2026-Q3", "received")] == 2
+        assert sum(stats.unacknowledged.values()) == sent - 3
+        assert stats.median_ack_days == {"2026-Q3": 4.0}
+    finally:
+        session.vault.close()
+
+
+def test_the_pack_reads_like_a_brief(pair: Pair, tmp_path: Path) -> None:
+    _exchange(pair)
+    pk = pair.pk
+    pk.ok("meetings", "add", "--quarter", "2026-Q2", "--date", "2026-06-20", "--venue", "Islamabad", "--host", "PK-MOI")
+    pk.ok("meetings", "add", "--quarter", "2026-Q3", "--date", "2026-09-20", "--venue", "Ankara", "--host", "TR-MOI")
+    old = pk.ok(
+        "actions",
+        "add",
+        "--title",
+        "Map the Balkan route",
+        "--domain",
+        "narcotics",
+        "--owner",
+        "PK-MOI",
+        "--due",
+        "2026-07-30",
+        "--meeting",
+        "2026-Q2",
+    ).out.strip()
+    new = pk.ok(
+        "actions",
+        "add",
+        "--title",
+        "Joint port visit",
+        "--domain",
+        "narcotics",
+        "--owner",
+        "TR-MOI",
+        "--due",
+        "2026-12-30",
+        "--meeting",
+        "2026-Q3",
+    ).out.strip()
+    out = tmp_path / "brief.md"
+    pk.ok("meetings", "pack", "2026-Q3", "--out", str(out))
+    text = out.read_text()
+    assert text.startswith("# Joint Working Group — brief for the meeting of 2026-Q3\n")
+    assert "from the previous meeting (2026-Q2, 2026-06-20) to 2026-09-20" in text
+    assert "| narcotics | TR-MOI |" in text and "| **Total** |" in text
+    assert "## Acknowledgements outstanding" in text and "Median days from shared to acknowledged: 2026-Q3: 4." in text
+    agreed = text.split("### Agreed at this meeting (1)")[1].split("###")[0]
+    assert new in agreed and "Joint port visit" in agreed
+    carried = text.split("### Carried forward from earlier meetings (1)")[1].split("##")[0]
+    assert old in carried and "agreed 2026-Q2, open" in carried
+    assert f"**{old}**" in text.split("### Overdue (1)")[1]
+    assert "Zanzibarite" not in text  # no record titles without --with-titles
+    titled = tmp_path / "titled.md"
+    pk.ok("meetings", "pack", "2026-Q3", "--out", str(titled), "--with-titles")
+    assert "Zanzibarite heroin route 1" in titled.read_text() and "Quokkaville ferry manifest" in titled.read_text()
+    assert_refused(pk.cli("meetings", "pack", "2026-Q3", "--out", str(out)), "already exists", exact=False)
+    assert_refused(
+        pk.cli("meetings", "pack", "1999-Q9", "--out", str(tmp_path / "x.md")),
+        "quarter '1999-Q9' does not exist: quarters are Q1..Q4",
+    )
+    assert not (tmp_path / "x.md").exists()
