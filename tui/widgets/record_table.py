@@ -42,7 +42,7 @@ STATUS_COLOURS: dict[Status, str] = {
 }
 
 
-#: Statuses as the table shows them: short enough never to be cut (the preview line and `?` spell them out).
+#: Statuses as the table shows them: short enough never to be cut (the preview line under the table spells them out).
 STATUS_SHORT: dict[Status, str] = {
     Status.DRAFT: "draft",
     Status.IN_REVIEW: "review",
@@ -54,7 +54,6 @@ STATUS_SHORT: dict[Status, str] = {
     Status.ACTIONED: "actioned",
     Status.CLOSED: "closed",
 }
-STATUS_LEGEND = "status: review = in review, acked = acknowledged by the recipient"
 #: The narrowest title column the table accepts before it drops the date.
 MIN_TITLE = 24
 
