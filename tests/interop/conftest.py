@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.liaison_helpers import PASSPHRASES, LiaisonStore, init_store, patched_env
+from tests.tui.conftest import make_app, reader, store_path, template_store  # noqa: F401 - the app tests' fixtures
 
 FIXTURES = Path(__file__).parent / "fixtures"
 #: A word only the RED record holds (title and summary): it must never appear in any export.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -11,6 +12,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select
 from textual.worker import get_current_worker
 
@@ -19,13 +22,22 @@ from store.errors import LiaisonError, ValidationError
 from store.files import TargetExists
 from store.text import visible
 from tui.messages import BundleProgress, BundleStepRefused, ExportChoicesLoaded, ExportFinished, ExportPlanned
-from tui.present import app_error, export_summary
+from tui.present import app_error, export_summary, interop_export_summary
 from tui.screens.base import LiaisonScreen
 from tui.widgets.passphrase_input import PassphraseInput
 from tui.widgets.status_line import StatusLine
 
 #: Rows of the preview table (the summary line counts everything).
 PREVIEW_ROWS = 500
+#: What the wizard writes: a sealed bundle to a contact, or a file for the ministry's own tools.
+FORMATS = [("sealed bundle to a contact", "bundle"), ("STIX 2.1 file", "stix"), ("MISP event", "misp")]
+#: Ceilings of a STIX or MISP file (RED never leaves; above GREEN needs a reviewer).
+CEILINGS = [
+    ("GREEN (and CLEAR)", "GREEN"),
+    ("CLEAR only", "CLEAR"),
+    ("AMBER", "AMBER"),
+    ("AMBER+STRICT", "AMBER+STRICT"),
+]
 
 
 def parse_date(text: str) -> datetime | None:
@@ -46,7 +58,23 @@ def words(text: str) -> list[str]:
 
 
 class ExportScreen(LiaisonScreen):
-    """Choose a recipient and filters; the preview follows every change; `ctrl+s` writes the bundle."""
+    """Choose a recipient (or a STIX/MISP file) and filters; the preview follows every change; `ctrl+s` writes."""
+
+    @dataclass
+    class InteropPlanned(Message):
+        """The preview of a STIX or MISP export for the form of `generation` (`store.interop.common.Selection`)."""
+
+        generation: int
+        selection: Any
+
+    @dataclass
+    class InteropWritten(Message):
+        """A STIX or MISP file was written (`store.interop.common.ExportResult`)."""
+
+        result: Any
+
+    #: "bundle", "stix" or "misp": what ctrl+s writes; the form shows the fields that format needs.
+    fmt: reactive[str] = reactive("bundle", init=False)
 
     AUTO_FOCUS = "#export-to"
 
@@ -72,6 +100,9 @@ class ExportScreen(LiaisonScreen):
         & #export-result { padding: 0 1; height: auto; }
     }
     ExportScreen.-short #export-form Horizontal { margin-top: 0; }
+    ExportScreen #export-form .interop-only { display: none; }
+    ExportScreen.-interop #export-form .interop-only { display: block; }
+    ExportScreen.-interop #export-form .bundle-only { display: none; }
     """
 
     #: Below 32 rows the form drops the blank lines between its fields.
@@ -91,6 +122,9 @@ class ExportScreen(LiaisonScreen):
         yield Header()
         with Vertical(id="export-form"):
             with Horizontal():
+                yield Label("Format")
+                yield Select[str](FORMATS, value="bundle", allow_blank=False, id="export-format", compact=True)
+            with Horizontal(classes="bundle-only"):
                 yield Label("Recipient")
                 yield Select[str]([], prompt="choose the ministry", id="export-to", compact=True)
             with Horizontal():
@@ -102,7 +136,10 @@ class ExportScreen(LiaisonScreen):
             with Horizontal():
                 yield Label("References")
                 yield Input(placeholder="only these records (empty: all that qualify)", id="export-refs", compact=True)
-            with Horizontal():
+            with Horizontal(classes="interop-only"):
+                yield Label("Highest TLP")
+                yield Select[str](CEILINGS, value="GREEN", allow_blank=False, id="export-max-tlp", compact=True)
+            with Horizontal(classes="bundle-only"):
                 yield Label("Bundle passphrase")
                 yield PassphraseInput(
                     placeholder="optional; needed when the ministry has no contact card", id="export-passphrase"
@@ -160,7 +197,7 @@ class ExportScreen(LiaisonScreen):
     def _recipient_changed(self, _message: Select.Changed) -> None:
         code = self._recipient()
         self.just_wrote = False
-        if code and not self.out_edited:
+        if code and not self.out_edited and self.fmt == "bundle":
             stamp = self.session.clock().strftime("%Y%m%d-%H%M")
             self._auto_out = str(self.session.vault.path.parent / f"to-{code.lower()}-{stamp}.bundle")
             self.query_one("#export-out", Input).value = self._auto_out
@@ -171,12 +208,54 @@ class ExportScreen(LiaisonScreen):
         self.just_wrote = False
         self.refresh_plan()
 
+    @on(Select.Changed, "#export-format")
+    def _format_changed(self, message: Select.Changed) -> None:
+        self.fmt = message.value if isinstance(message.value, str) else "bundle"
+
+    @on(Select.Changed, "#export-max-tlp")
+    def _ceiling_changed(self, _message: Select.Changed) -> None:
+        self.just_wrote = False
+        self.refresh_plan()
+
+    def watch_fmt(self, fmt: str) -> None:
+        self.set_class(fmt != "bundle", "-interop")
+        self.just_wrote = False
+        if not self.out_edited:
+            stamp = self.session.clock().strftime("%Y%m%d-%H%M")
+            code = self._recipient()
+            if fmt == "bundle":
+                self._auto_out = (
+                    str(self.session.vault.path.parent / f"to-{code.lower()}-{stamp}.bundle") if code else ""
+                )
+            else:
+                name = f"{self.session.ministry.lower()}-{stamp}.{fmt}.json"
+                self._auto_out = str(self.session.vault.path.parent / name)
+            self.query_one("#export-out", Input).value = self._auto_out
+        self.plan = None
+        self.query_one("#export-preview", DataTable).clear()
+        self._summary("Choose a recipient to see what would be included." if fmt == "bundle" else "")
+        self.refresh_plan()
+
+    def _ceiling(self) -> str:
+        value = self.query_one("#export-max-tlp", Select).value
+        return value if isinstance(value, str) else "GREEN"
+
     @on(Input.Changed, "#export-out")
     def _out_changed(self, message: Input.Changed) -> None:
         self.out_edited = message.value != self._auto_out
 
     def refresh_plan(self) -> None:
         """Ask the store again what the form would export."""
+        if self.fmt != "bundle":
+            self.generation += 1
+            self.plan_interop(
+                self.generation,
+                self._ceiling(),
+                self.query_one("#export-since", Input).value,
+                self.query_one("#export-domains", Input).value,
+                self.query_one("#export-refs", Input).value,
+            )
+            return
         code = self._recipient()
         if code is None:
             return
@@ -202,11 +281,33 @@ class ExportScreen(LiaisonScreen):
         if not get_current_worker().is_cancelled:
             self.post_message(ExportPlanned(generation, plan))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export-plan", name="preview STIX/MISP export")
+    def plan_interop(self, generation: int, ceiling: str, since: str, domains: str, refs: str) -> None:
+        """What a STIX or MISP file would carry, and why the rest stays (no change to the store)."""
+        from store.interop.common import preview_export
+
+        try:
+            selection = preview_export(
+                self.session, max_tlp=ceiling, since=parse_date(since), domains=words(domains), refs=words(refs)
+            )
+        except LiaisonError as exc:
+            self.post_message(BundleStepRefused("preview", app_error(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.InteropPlanned(generation, selection))
+
+    @on(InteropPlanned)
+    def _interop_planned(self, message: InteropPlanned) -> None:
+        if message.generation == self.generation:
+            self._show_plan(message.selection)
+
     @on(ExportPlanned)
     def _planned(self, message: ExportPlanned) -> None:
         if message.generation != self.generation:
             return
-        plan: Any = message.plan
+        self._show_plan(message.plan)
+
+    def _show_plan(self, plan: Any) -> None:
         self.plan = plan
         if plan.included:
             self._summary(export_summary(plan))
@@ -235,8 +336,15 @@ class ExportScreen(LiaisonScreen):
     # ---- writing the bundle -------------------------------------------------------------------------
 
     def action_export(self) -> None:
-        code = self._recipient()
         out = self.query_one("#export-out", Input).value.strip()
+        if self.fmt != "bundle":
+            if not out:
+                self._result("Choose where to write the file first.", error=True)
+                return
+            self._result("")
+            self.interop_flow(self.fmt, Path(out).expanduser())
+            return
+        code = self._recipient()
         if code is None or not out:
             self._result("Choose a recipient and where to write the bundle first.", error=True)
             return
@@ -290,6 +398,56 @@ class ExportScreen(LiaisonScreen):
             )
         except LiaisonError as exc:
             return exc
+
+    @work(exclusive=True, exit_on_error=False, group="export-flow", name="export STIX/MISP")
+    async def interop_flow(self, fmt: str, out: Path) -> None:
+        """Write the STIX bundle or MISP event; when the path holds a file, ask before replacing it."""
+        from tui.modals.confirm import overwrite_question
+
+        form = (
+            self._ceiling(),
+            self.query_one("#export-since", Input).value,
+            self.query_one("#export-domains", Input).value,
+            self.query_one("#export-refs", Input).value,
+        )
+        outcome = await self.run_interop(fmt, out, *form, overwrite=False).wait()
+        if isinstance(outcome, TargetExists):
+            if not await self.app.push_screen_wait(overwrite_question(out)):
+                self._result(f"nothing written: {out} already exists (choose another name in Write to)")
+                return
+            outcome = await self.run_interop(fmt, out, *form, overwrite=True).wait()
+        if isinstance(outcome, LiaisonError):
+            self.post_message(BundleStepRefused("export", app_error(outcome)))
+            return
+        self.post_message(self.InteropWritten(outcome))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="export-run", name="export STIX/MISP file")
+    def run_interop(
+        self, fmt: str, out: Path, ceiling: str, since: str, domains: str, refs: str, *, overwrite: bool
+    ) -> Any:
+        """Write the file atomically and log it; a refusal is returned."""
+        from store.interop.misp import export_misp
+        from store.interop.stix import export_stix
+
+        run = export_stix if fmt == "stix" else export_misp
+        try:
+            return run(
+                self.session,
+                out,
+                max_tlp=ceiling,
+                since=parse_date(since),
+                domains=words(domains),
+                refs=words(refs),
+                force=overwrite,
+            )
+        except LiaisonError as exc:
+            return exc
+
+    @on(InteropWritten)
+    def _interop_written(self, message: InteropWritten) -> None:
+        self._result(interop_export_summary(message.result))
+        self.just_wrote = True
+        self.refresh_plan()
 
     @on(BundleProgress)
     def _progress(self, message: BundleProgress) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -20,7 +20,7 @@ from store.errors import LiaisonError
 from store.files import TargetExists
 from store.text import visible
 from tui.messages import BundleChecked, BundleProgress, BundleStepRefused, ImportFinished
-from tui.present import app_error, import_summary, outcome_summary
+from tui.present import app_error, import_summary, interop_import_summary, outcome_summary
 from tui.screens.base import LiaisonScreen
 from tui.widgets.file_tree import FileTree
 from tui.widgets.status_line import StatusLine
@@ -90,6 +90,19 @@ class ImportScreen(LiaisonScreen):
         preview: ReceiptPreview
 
     @dataclass
+    class InteropChecked(Message):
+        """A STIX or MISP file passed a dry run of its import (`store.interop.common.ImportResult`)."""
+
+        kind: str
+        result: Any
+
+    @dataclass
+    class InteropImported(Message):
+        """A STIX or MISP file was imported (`store.interop.common.ImportResult`)."""
+
+        result: Any
+
+    @dataclass
     class ReceiptWritten(Message):
         """A receipt for an imported bundle was written to `path`, to be sent back to `peer`."""
 
@@ -103,13 +116,17 @@ class ImportScreen(LiaisonScreen):
         self.bundle: BundlePreview | None = None
         self.receipt: ReceiptPreview | None = None
         self.imported: ImportResult | None = None
+        #: "stix" or "misp" once such a file passed its dry run.
+        self.interop: str | None = None
 
     def compose(self) -> ComposeResult:
         start = self.start or self.session.vault.path.parent
         yield Header()
         with Horizontal(id="import-panes"):
             with Vertical(id="import-left"):
-                yield Input(placeholder="path of a bundle or receipt — enter checks it", id="import-path")
+                yield Input(
+                    placeholder="path of a bundle, receipt, STIX or MISP file — enter checks it", id="import-path"
+                )
                 yield FileTree(start, id="import-tree")
             with Vertical(id="import-right"):
                 yield Static(
@@ -144,7 +161,7 @@ class ImportScreen(LiaisonScreen):
 
     def check(self, path: Path) -> None:
         """Forget the previous choice and verify `path`."""
-        self.path, self.bundle, self.receipt, self.imported = path, None, None, None
+        self.path, self.bundle, self.receipt, self.imported, self.interop = path, None, None, None, None
         self._result("")
         self.query_one("#import-preview", Static).update(Text(f"checking {visible(path.name)}…"))
         self.inspect(path)
@@ -152,10 +169,17 @@ class ImportScreen(LiaisonScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="bundle", name="check bundle")
     def inspect(self, path: Path) -> None:
         """Recipient, sender contact and signature checked; nothing decrypted yet (a receipt is opened, not processed)."""
-        from store.bundles import file_kind, preview_bundle, preview_receipt
+        from store.bundles import preview_bundle, preview_receipt
+        from store.interop.formats import file_format, import_interop
 
         try:
-            if file_kind(path) == "receipt":
+            kind = file_format(path)
+            if kind in ("stix", "misp"):
+                checked = import_interop(self.session, path, preview=True)
+                if not get_current_worker().is_cancelled:
+                    self.post_message(self.InteropChecked(kind, checked))
+                return
+            if kind == "receipt":
                 receipt = preview_receipt(self.session, path)
                 if not get_current_worker().is_cancelled:
                     self.post_message(self.ReceiptChecked(receipt))
@@ -187,6 +211,17 @@ class ImportScreen(LiaisonScreen):
         ]
         self.query_one("#import-preview", Static).update(preview_text(lines, notes))
 
+    @on(InteropChecked)
+    def _interop_checked(self, message: InteropChecked) -> None:
+        self.interop = message.kind
+        what = "STIX 2.1 bundle" if message.kind == "stix" else "MISP event"
+        self.query_one("#import-preview", Static).update(
+            Text(
+                f"{what} {visible(message.result.path.name)} (not signed: know where it came from)\n"
+                f"{interop_import_summary(message.result)}\nctrl+s: import"
+            )
+        )
+
     @on(ReceiptChecked)
     def _receipt_checked(self, message: ReceiptChecked) -> None:
         r = message.preview
@@ -204,10 +239,30 @@ class ImportScreen(LiaisonScreen):
     # ---- importing -------------------------------------------------------------------------------------
 
     def action_import(self) -> None:
+        if self.path is not None and self.interop is not None:
+            self._result("")
+            self.run_interop(self.path)
+            return
         if self.path is None or (self.bundle is None and self.receipt is None):
             self._result("Pick a bundle or receipt first (enter on a file).", error=True)
             return
         self.import_flow(self.path)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="bundle", name="import STIX/MISP")
+    def run_interop(self, path: Path) -> None:
+        """Import a STIX bundle or MISP event all-or-nothing (the checks of its dry run, again, under the write lock)."""
+        from store.interop.formats import import_interop
+
+        try:
+            result = import_interop(self.session, path)
+        except LiaisonError as exc:
+            self.post_message(BundleStepRefused("import", app_error(exc)))
+            return
+        self.post_message(self.InteropImported(result))
+
+    @on(InteropImported)
+    def _interop_imported(self, message: InteropImported) -> None:
+        self._result(interop_import_summary(message.result))
 
     @work(exclusive=True, exit_on_error=False, group="import-flow", name="import")
     async def import_flow(self, path: Path) -> None:
@@ -311,7 +366,7 @@ class ImportScreen(LiaisonScreen):
     @on(BundleStepRefused)
     def _refused(self, message: BundleStepRefused) -> None:
         if message.step == "check":
-            self.path, self.bundle, self.receipt = None, None, None
+            self.path, self.bundle, self.receipt, self.interop = None, None, None, None
             self.query_one("#import-preview", Static).update("Refused: nothing was decrypted or imported.")
         self.query_one("#import-progress").display = False
         self._result(f"{message.step} refused: {message.reason}", error=True)

@@ -1,0 +1,142 @@
+"""The app's export wizard writes STIX and MISP files with the same live preview; the import screen detects them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import stix2
+from textual.widgets import DataTable, Select, Static
+
+from store.interop.common import preview_export
+from store.service import Session
+from tests.interop.conftest import FIXTURES
+from tests.liaison_helpers import store_fingerprint
+from tests.tui.conftest import unlock
+from tui.app import LiaisonApp
+from tui.present import export_summary
+from tui.screens.export import ExportScreen
+from tui.screens.import_bundle import ImportScreen
+
+
+async def settle(pilot: Any) -> None:
+    """Wait for every worker to finish, except a DirectoryTree's loader, which runs as long as its tree is shown."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    app = pilot.app
+    for _ in range(50):
+        await pilot.pause()
+        busy = [w for w in app.workers if w.is_running and w.name != "_loader"]
+        if not busy:
+            await pilot.pause()
+            return
+        for worker in busy:
+            with contextlib.suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
+    raise AssertionError("workers did not settle")
+
+
+async def open_export(pilot: Any, app: LiaisonApp, fmt: str) -> ExportScreen:
+    await unlock(pilot)
+    await app.push_screen(ExportScreen())
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, ExportScreen)
+    screen.query_one("#export-format", Select).value = fmt
+    await settle(pilot)
+    return screen
+
+
+async def test_export_wizard_writes_a_stix_file_with_the_live_preview(
+    make_app: Callable[..., LiaisonApp], reader: Session
+) -> None:
+    """STIX 2.1 file: no recipient asked, the preview is the store's selection (reasons included), ctrl+s writes it."""
+    expected = preview_export(reader)
+    assert expected.included and expected.excluded
+    app = make_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        screen = await open_export(pilot, app, "stix")
+        assert not screen.query_one("#export-to").display or not screen.query_one("#export-to").parent.display
+        summary = str(screen.query_one("#export-summary", Static).content)
+        assert summary == export_summary(expected)
+        assert "TLP:RED (never leaves)" in summary
+        table = screen.query_one("#export-preview", DataTable)
+        assert table.row_count == min(500, len(expected.included) + expected.excluded_count)
+        out = Path(screen.query_one("#export-out").value)
+        assert out.name.endswith(".stix.json")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        result = str(screen.query_one("#export-result", Static).content)
+        assert result.startswith(f"wrote {out}: STIX 2.1 with {len(expected.included)} records"), result
+    bundle = stix2.parse(out.read_text())
+    assert len([o for o in bundle.objects if o.type == "report"]) == len(expected.included)
+
+
+async def test_export_wizard_amber_ceiling_and_misp(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """MISP event with the AMBER ceiling: the preview follows the ceiling; the event holds one report per record."""
+    expected = preview_export(reader, max_tlp="AMBER")
+    app = make_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        screen = await open_export(pilot, app, "misp")
+        screen.query_one("#export-max-tlp", Select).value = "AMBER"
+        await settle(pilot)
+        assert str(screen.query_one("#export-summary", Static).content) == export_summary(expected)
+        out = Path(screen.query_one("#export-out").value)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    event = json.loads(out.read_text())["Event"]
+    assert len(event["EventReport"]) == len(expected.included)
+
+
+async def test_export_wizard_at_80x24_shows_the_format(make_app: Callable[..., LiaisonApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot, app, "stix")
+        assert screen.query_one("#export-format", Select).region.height > 0
+        assert screen.query_one("#export-max-tlp", Select).region.height > 0
+
+
+async def test_import_screen_detects_stix_previews_then_imports(
+    make_app: Callable[..., LiaisonApp], reader: Session, store_path: Path, tmp_path: Path
+) -> None:
+    """A STIX bundle typed as the path: a dry run's counts shown (nothing written); ctrl+s imports it."""
+    fixture = tmp_path / "opencti_report.json"  # dated before the app's fixed clock
+    fixture.write_text((FIXTURES / "opencti_report.json").read_text().replace('"2026-', '"2025-'))
+    app = make_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        await unlock(pilot)
+        await app.push_screen(ImportScreen())
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#import-path").focus()
+        before = store_fingerprint(store_path)
+        await pilot.press(*str(fixture), "enter")
+        await settle(pilot)
+        preview = str(screen.query_one("#import-preview", Static).content)
+        assert "STIX 2.1 bundle opencti_report.json" in preview, str(screen.query_one("#import-result", Static).content)
+        assert "would import opencti_report.json (STIX 2.1): 1 record (1 new" in preview
+        assert store_fingerprint(store_path) == before
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        result = str(screen.query_one("#import-result", Static).content)
+        assert result.startswith("imported opencti_report.json (STIX 2.1): 1 record (1 new"), result
+    received = [r for r in reader.list_records(limit=500) if r.origin == "PK-ANF"]
+    assert [r.title for r in received] == ["Heroin consignment routed through Gwadar fishing fleet"]
+
+
+async def test_import_screen_shows_a_refused_stix_file_inline(make_app: Callable[..., LiaisonApp]) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        await unlock(pilot)
+        await app.push_screen(ImportScreen())
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#import-path").focus()
+        await pilot.press(*str(FIXTURES / "missing_marking.json"), "enter")
+        await settle(pilot)
+        result = str(screen.query_one("#import-result", Static).content)
+        assert "check refused: missing_marking.json:" in result
+        assert "has no TLP marking" in result
