@@ -48,15 +48,22 @@ def waiting(app: Any, worker: Any) -> bool:
 
 
 async def settle(pilot: Any) -> None:
-    """Wait for every worker to finish, except those `waiting` (a tree's loader, a flow asking a question)."""
+    """Wait for every worker to finish, except those `waiting` (a tree's loader, a flow asking a question).
+
+    A flow is never awaited itself (it ends only when its question is answered): the loop looks again until it
+    is waiting on a prompt or done.
+    """
     app = pilot.app
-    for _ in range(50):
+    for _ in range(200):
         await pilot.pause()
         busy = [w for w in app.workers if w.is_running and not waiting(app, w)]
         if not busy:
             await pilot.pause()
             return
         for worker in busy:
+            if str(worker.group).endswith("-flow"):
+                await pilot.pause(0.01)
+                continue
             with contextlib.suppress(WorkerCancelled, WorkerFailed):
                 await worker.wait()
     raise AssertionError("workers did not settle")
