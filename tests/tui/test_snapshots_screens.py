@@ -86,3 +86,17 @@ def test_help_screen(snap_compare: Any, snap_app: Callable[..., LiaisonApp], siz
         await settle(pilot)
 
     assert snap_compare(snap_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_export_screen(snap_compare: Any, snap_app: Callable[..., LiaisonApp], size: tuple[int, int]) -> None:
+    """Export: the form (one line per field), the summary and the preview table both visible."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        from tui.screens.export import ExportScreen
+
+        await unlock(pilot)
+        await pilot.app.push_screen(ExportScreen())
+        await settle(pilot)
+
+    assert snap_compare(snap_app(), terminal_size=size, run_before=run_before)
