@@ -24,7 +24,7 @@ from textual.message import Message
 
 from store.errors import LiaisonError
 from store.service import Clock, Session, Vault, utcnow
-from tui.commands import BundleCommands, RecordsCommands, ReviewCommands, VaultCommands
+from tui.commands import BundleCommands, DeskCommands, RecordsCommands, ReviewCommands, VaultCommands
 from tui.config import Settings, SettingsError
 from tui.modals.help import HelpModal, KeyHelp
 from tui.screens.base import LiaisonModal, LiaisonScreen, ResumePoint, WorkerReports
@@ -40,7 +40,7 @@ class LiaisonApp(WorkerReports, App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "Liaison"
-    COMMANDS: ClassVar[set[Any]] = {RecordsCommands, ReviewCommands, VaultCommands, BundleCommands}
+    COMMANDS: ClassVar[set[Any]] = {RecordsCommands, ReviewCommands, VaultCommands, BundleCommands, DeskCommands}
     COMMAND_PALETTE_DISPLAY = "ctrl+p"
     QUIET_GROUPS = frozenset({"poll", "inbox"})
 
@@ -80,6 +80,14 @@ class LiaisonApp(WorkerReports, App[int]):
             id="app.inbox",
         ),
         Binding("ctrl+q", "quit", "Quit", show=False, tooltip="Lock and leave Liaison.", id="app.quit", priority=True),
+        Binding(
+            "D",
+            "dashboard",
+            "Dashboard",
+            show=False,
+            tooltip="The working-group desk: next meeting, overdue actions, shares and acknowledgements.",
+            id="desk.dashboard",
+        ),
     ]
 
     @dataclass
@@ -135,7 +143,7 @@ class LiaisonApp(WorkerReports, App[int]):
         """Lock and refresh only mean something while unlocked (hidden from the footer otherwise)."""
         if action == "open_inbox":
             return self.session is not None and self.inbox_arrival is not None
-        return not (action in {"lock", "refresh"} and self.session is None)
+        return not (action in {"lock", "refresh", "dashboard"} and self.session is None)
 
     # ---- unlocking and locking ------------------------------------------------------------------
 
@@ -321,6 +329,20 @@ class LiaisonApp(WorkerReports, App[int]):
 
         if self.session is not None and not isinstance(self.screen, ReviewScreen):
             self.push_screen(ReviewScreen())
+
+    def action_dashboard(self) -> None:
+        """Open the working-group dashboard (unless it is already open)."""
+        from tui.screens.dashboard import DashboardScreen
+
+        if self.session is not None and not isinstance(self.screen, DashboardScreen):
+            self.push_screen(DashboardScreen())
+
+    def action_meetings(self) -> None:
+        """Open the working group's meetings."""
+        from tui.screens.meetings import MeetingsScreen
+
+        if self.session is not None and not isinstance(self.screen, MeetingsScreen):
+            self.push_screen(MeetingsScreen())
 
     def action_help(self) -> None:
         """Every key of the screen on top, with what it does."""

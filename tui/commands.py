@@ -159,3 +159,18 @@ class BundleCommands(LiaisonProvider):
             lambda: app.push_screen(BundleHistoryScreen()),
             "Every bundle sent and received: when, to or from whom, how many records, acknowledged or not.",
         )
+
+
+class DeskCommands(LiaisonProvider):
+    """desk: Dashboard, Meetings."""
+
+    def commands(self) -> Iterator[Command]:
+        app = self.liaison
+        if app.session is None:
+            return
+        yield Command(
+            "desk: Dashboard",
+            app.action_dashboard,
+            "Next meeting, review queue, overdue actions, shares and acknowledgements as charts (D).",
+        )
+        yield Command("desk: Meetings", app.action_meetings, "The working group's meetings, agendas, actions and packs.")
