@@ -199,6 +199,9 @@ class _Apply:
         check_block("note", e["note"])
         if not self.known(what, [e["owner"], e["origin"]], e["domain"]):
             return
+        if not code.startswith(e["origin"] + "-A"):
+            self.skip(what, f"has an id that is not one of {e['origin']}'s actions")
+            return
         row = self.s.execute(select(Action).where(Action.uuid == e["uuid"])).scalar_one_or_none()
         seal = self.session.seal
         if row is None:

@@ -98,3 +98,15 @@ def test_a_status_change_from_a_non_owner_is_skipped(pair: Pair) -> None:
     back = _send(pair, "tr", "pk", "2.bundle")
     assert f"action {ours} skipped: marked done by TR-MOI: only its owner PK-MOI may change its status" in back
     assert pk.ok("actions", "list", "--json").json()[0]["status"] == "open"
+
+
+def test_an_action_id_must_be_its_origins(pair: Pair) -> None:
+    """TR-MOI cannot pass off an action under a PK-MOI id: the receiver skips it with a reason."""
+    pk, tr = pair.pk, pair.tr
+    code = tr.ok(
+        "actions", "add", "--title", "Visit", "--domain", "narcotics", "--owner", "TR-MOI", "--due", "2026-12-01"
+    ).out.strip()
+    tr.sql("UPDATE jwg_actions SET code='PK-MOI-A1' WHERE code=?", (code,))
+    back = _send(pair, "tr", "pk", "1.bundle")
+    assert "action PK-MOI-A1 skipped: has an id that is not one of TR-MOI's actions" in back
+    assert pk.ok("actions", "list", "--json").json() == []
