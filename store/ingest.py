@@ -7,13 +7,14 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from store import sqlite as dialect
 from store.models import Meta, Record, RecordParty, ReviewEvent, Revision
+from store.record_writer import index_tokens, party_rows, revision_row, write_revision
 from store.vocab import Status
 
 if TYPE_CHECKING:
@@ -80,9 +81,12 @@ class BulkWriter:
 
     def write(self, batch: list[IngestItem]) -> list[tuple[int, str]]:
         """Insert one batch of records with their parties, revision, review steps and index tokens."""
-        session, indexer = self.session, self.session.indexer
-        records, parties, revisions, index = [], [], [], []
-        reviews: list[dict[str, object]] = []
+        session = self.session
+        records: list[dict[str, Any]] = []
+        parties: list[dict[str, Any]] = []
+        revisions: list[dict[str, Any]] = []
+        reviews: list[dict[str, Any]] = []
+        index: list[tuple[int, str]] = []
         written: list[tuple[int, str]] = []
         for item in batch:
             rid = self.next_id
@@ -106,25 +110,33 @@ class BulkWriter:
                     "title_ct": title_ct,
                 }
             )
-            parties.append({"record_id": rid, "ministry": item.origin, "is_origin": True})
-            parties.extend({"record_id": rid, "ministry": code, "is_origin": False} for code in item.releasable_to if code != item.origin)
+            parties.extend(party_rows(rid, item.origin, item.releasable_to))
             revisions.append(
-                {
-                    "record_id": rid,
-                    "number": item.revision,
-                    "created_at": item.updated_at,
-                    "officer": item.author,
-                    "tlp": item.tlp,
-                    "releasable_to": ",".join(item.releasable_to),
-                    "title_ct": title_ct,
-                    "body_ct": session.seal_body(item.summary, item.source, item.notes),
-                }
+                revision_row(
+                    session,
+                    record_id=rid,
+                    number=item.revision,
+                    created_at=item.updated_at,
+                    officer=item.author,
+                    tlp=item.tlp,
+                    recipients=item.releasable_to,
+                    title_ct=title_ct,
+                    summary=item.summary,
+                    source=item.source,
+                    notes=item.notes,
+                )
             )
             reviews.extend(
-                {"record_id": rid, "officer": who, "action": action, "at": at, "comment_ct": session.seal(comment) if comment else None}
+                {
+                    "record_id": rid,
+                    "officer": who,
+                    "action": action,
+                    "at": at,
+                    "comment_ct": session.seal(comment) if comment else None,
+                }
                 for who, action, at, comment in item.reviews
             )
-            index.append((rid, indexer.tokens_text([item.title, item.summary])))
+            index.append((rid, index_tokens(session, item.title, item.summary)))
             written.append((rid, reference))
         self.conn.execute(insert(Record), records)
         self.conn.execute(insert(RecordParty), parties)
@@ -137,29 +149,40 @@ class BulkWriter:
     def update(self, record_id: int, reference: str, old_title_ct: bytes, item: IngestItem) -> None:
         """A newer revision of a received record: a new revision row, the record's tags, parties and index updated."""
         session, conn = self.session, self.conn
-        current = self.s.execute(select(Revision.body_ct).where(Revision.record_id == record_id).order_by(Revision.number.desc()).limit(1)).scalar_one()
+        current = self.s.execute(
+            select(Revision.body_ct).where(Revision.record_id == record_id).order_by(Revision.number.desc()).limit(1)
+        ).scalar_one()
         old_title = session.open_text(old_title_ct, reference)
         old_summary = session.open_body(current, reference)["summary"]
-        title_ct = session.seal(item.title)
-        conn.execute(
-            insert(Revision),
-            [{
-                "record_id": record_id, "number": item.revision, "created_at": item.updated_at, "officer": item.author, "tlp": item.tlp,
-                "releasable_to": ",".join(item.releasable_to), "title_ct": title_ct, "body_ct": session.seal_body(item.summary, item.source, item.notes),
-            }],
+        title_ct = write_revision(
+            session,
+            conn,
+            record_id=record_id,
+            origin=item.origin,
+            number=item.revision,
+            created_at=item.updated_at,
+            officer=item.author,
+            tlp=item.tlp,
+            recipients=item.releasable_to,
+            title=item.title,
+            summary=item.summary,
+            source=item.source,
+            notes=item.notes,
+            previous=(old_title, old_summary),
         )
         conn.execute(
-            update(Record).where(Record.id == record_id).values(
-                domain=item.domain, tlp=item.tlp, status=Status.RECEIVED.value, updated_at=item.updated_at,
-                revision=item.revision, no_reexport=item.no_reexport, title_ct=title_ct,
+            update(Record)
+            .where(Record.id == record_id)
+            .values(
+                domain=item.domain,
+                tlp=item.tlp,
+                status=Status.RECEIVED.value,
+                updated_at=item.updated_at,
+                revision=item.revision,
+                no_reexport=item.no_reexport,
+                title_ct=title_ct,
             )
         )
-        conn.execute(delete(RecordParty).where(RecordParty.record_id == record_id))
-        parties = [{"record_id": record_id, "ministry": item.origin, "is_origin": True}]
-        parties += [{"record_id": record_id, "ministry": c, "is_origin": False} for c in item.releasable_to if c != item.origin]
-        conn.execute(insert(RecordParty), parties)
-        dialect.index_delete(conn, [(record_id, session.indexer.tokens_text([old_title, old_summary]))])
-        dialect.index_insert(conn, [(record_id, session.indexer.tokens_text([item.title, item.summary]))])
 
     def finish(self) -> None:
         """Store the reference counters advanced in memory."""
@@ -172,7 +195,13 @@ class BulkWriter:
 
 
 def bulk_ingest(
-    session: Session, s: OrmSession, items: Iterable[IngestItem], *, total: int = 0, progress: Progress | None = None, batch_size: int = 1000
+    session: Session,
+    s: OrmSession,
+    items: Iterable[IngestItem],
+    *,
+    total: int = 0,
+    progress: Progress | None = None,
+    batch_size: int = 1000,
 ) -> list[tuple[int, str]]:
     """Write every item in the caller's transaction; returns (id, reference) pairs in order."""
     writer = BulkWriter(session, s)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 from store.errors import PolicyError, ValidationError
-from store.vocab import Role, Status
+from store.vocab import INBOUND_STATUSES, RELEASED_STATUSES, Role, Status, Tlp
 
 _RANK = {Role.OFFICER: 0, Role.REVIEWER: 1, Role.ADMIN: 2}
 
@@ -17,7 +17,17 @@ SUBMITTABLE = frozenset({Status.DRAFT, Status.RETURNED})
 
 #: Who may move an inbound or released record to actioned/closed.
 ACTIONABLE = frozenset({Status.RECEIVED})
-CLOSABLE = frozenset({Status.APPROVED, Status.SHARED, Status.ACKNOWLEDGED, Status.RECEIVED, Status.ACTIONED, Status.RETURNED, Status.DRAFT})
+CLOSABLE = frozenset(
+    {
+        Status.APPROVED,
+        Status.SHARED,
+        Status.ACKNOWLEDGED,
+        Status.RECEIVED,
+        Status.ACTIONED,
+        Status.RETURNED,
+        Status.DRAFT,
+    }
+)
 #: What the origin may withdraw: a record it has shared.
 WITHDRAWABLE = frozenset({Status.SHARED, Status.ACKNOWLEDGED})
 
@@ -43,7 +53,9 @@ def check_new_passphrase(passphrase: str, *, field: str = "passphrase", demo: bo
     if not passphrase:
         raise ValidationError("the passphrase is empty", field=field)
     if not demo and len(passphrase) < MIN_PASSPHRASE_LENGTH:
-        raise ValidationError(f"the passphrase is too short: it needs at least {MIN_PASSPHRASE_LENGTH} characters", field=field)
+        raise ValidationError(
+            f"the passphrase is too short: it needs at least {MIN_PASSPHRASE_LENGTH} characters", field=field
+        )
 
 
 @dataclass(frozen=True)
@@ -69,26 +81,53 @@ def _check_own(origin: str | None, own_ministry: str | None, reference: str, ver
         raise PolicyError(f"{reference} came from {origin}; only its origin may {verb} it", reference=reference)
 
 
-def check_edit(actor: Actor, author: str, status: Status, reference: str, *, origin: str | None = None, own_ministry: str | None = None) -> None:
+def check_edit(
+    actor: Actor,
+    author: str,
+    status: Status,
+    reference: str,
+    *,
+    origin: str | None = None,
+    own_ministry: str | None = None,
+) -> None:
     """Only the author edits, and only a draft or a returned record written here."""
     if actor.name != author:
         raise PolicyError(f"only the author ({author}) may edit {reference}", reference=reference)
     if status not in EDITABLE:
-        raise PolicyError(f"{reference} is {status.value}; only draft or returned records can be edited", reference=reference)
+        raise PolicyError(
+            f"{reference} is {status.value}; only draft or returned records can be edited", reference=reference
+        )
     _check_own(origin, own_ministry, reference, "edit")
 
 
-def check_submit(actor: Actor, author: str, status: Status, reference: str, *, origin: str | None = None, own_ministry: str | None = None) -> None:
+def check_submit(
+    actor: Actor,
+    author: str,
+    status: Status,
+    reference: str,
+    *,
+    origin: str | None = None,
+    own_ministry: str | None = None,
+) -> None:
     """The author puts a draft or returned record (written here) in review."""
     if actor.name != author:
         raise PolicyError(f"only the author ({author}) may submit {reference}", reference=reference)
     if status not in SUBMITTABLE:
-        raise PolicyError(f"{reference} is {status.value}; only draft or returned records can be submitted", reference=reference)
+        raise PolicyError(
+            f"{reference} is {status.value}; only draft or returned records can be submitted", reference=reference
+        )
     _check_own(origin, own_ministry, reference, "submit")
 
 
 def check_approve(
-    actor: Actor, author: str, status: Status, reference: str, four_eyes: bool, *, origin: str | None = None, own_ministry: str | None = None
+    actor: Actor,
+    author: str,
+    status: Status,
+    reference: str,
+    four_eyes: bool,
+    *,
+    origin: str | None = None,
+    own_ministry: str | None = None,
 ) -> None:
     """A reviewer approves a record in review that someone else wrote (unless four-eyes is off)."""
     require_role(actor, Role.REVIEWER, "approve")
@@ -100,7 +139,13 @@ def check_approve(
 
 
 def check_return(
-    actor: Actor, status: Status, reference: str, comment: str | None, *, origin: str | None = None, own_ministry: str | None = None
+    actor: Actor,
+    status: Status,
+    reference: str,
+    comment: str | None,
+    *,
+    origin: str | None = None,
+    own_ministry: str | None = None,
 ) -> None:
     """A reviewer returns a record in review to its author, saying why (`comment=None`: is a return possible at all)."""
     require_role(actor, Role.REVIEWER, "return records")
@@ -114,7 +159,9 @@ def check_return(
 def check_mark_actioned(actor: Actor, status: Status, reference: str) -> None:
     """A received record is marked actioned by any officer."""
     if status not in ACTIONABLE:
-        raise PolicyError(f"{reference} is {status.value}; only received records can be marked actioned", reference=reference)
+        raise PolicyError(
+            f"{reference} is {status.value}; only received records can be marked actioned", reference=reference
+        )
 
 
 def check_close(actor: Actor, status: Status, reference: str) -> None:
@@ -144,7 +191,9 @@ def available_actions(
     checks: dict[RecordAction, Callable[[], None]] = {
         RecordAction.EDIT: lambda: check_edit(actor, author, status, ref, origin=origin, own_ministry=own_ministry),
         RecordAction.SUBMIT: lambda: check_submit(actor, author, status, ref, origin=origin, own_ministry=own_ministry),
-        RecordAction.APPROVE: lambda: check_approve(actor, author, status, ref, four_eyes, origin=origin, own_ministry=own_ministry),
+        RecordAction.APPROVE: lambda: check_approve(
+            actor, author, status, ref, four_eyes, origin=origin, own_ministry=own_ministry
+        ),
         RecordAction.RETURN: lambda: check_return(actor, status, ref, None, origin=origin, own_ministry=own_ministry),
         RecordAction.ACTIONED: lambda: check_mark_actioned(actor, status, ref),
         RecordAction.CLOSE: lambda: check_close(actor, status, ref),
@@ -183,3 +232,82 @@ def may_update_held(sender: str, held_origin: str) -> bool:
     A copy forwarded by a third party (allowed for GREEN and CLEAR) never overwrites what its origin sent.
     """
     return sender == held_origin
+
+
+# ---- what an export may carry -----------------------------------------------------------------------
+
+#: The only TLP labels a record received from another ministry may be passed on under (re-export rule).
+SHAREABLE_RECEIVED_TLPS = frozenset({Tlp.GREEN, Tlp.CLEAR})
+
+
+class Exclusion(Enum):
+    """Why a record stays out of a bundle, in the order the rules are checked (received records: the re-export rules first)."""
+
+    NOT_APPROVED = "not approved yet"
+    CLOSED = "closed"
+    RED = "TLP:RED (never leaves in a bundle)"
+    NOT_RELEASABLE = "not releasable to the recipient"
+    FROM_RECIPIENT = "received from the recipient itself"
+    NO_REEXPORT = "received AMBER+STRICT (marked no re-export)"
+    RECEIVED_NOT_SHAREABLE = "received from another ministry and not GREEN or CLEAR (never re-exported)"
+    ALREADY_SENT = "already sent to the recipient (latest revision)"
+    WITHDRAWN = "withdrawn by its origin"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The plaintext tags of a record that the export rules look at."""
+
+    id: int
+    reference: str
+    status: Status
+    tlp: Tlp
+    origin: str
+    no_reexport: bool
+    revision: int
+    releasable: bool
+    sent_revision: int | None
+    withdrawn: bool = False
+
+
+def exclusion(c: Candidate, local: str, recipient: str) -> Exclusion | None:
+    """The first rule that keeps a record out of a bundle to the recipient, or None when it may go."""
+    inbound = c.origin != local
+    if c.withdrawn:
+        return Exclusion.WITHDRAWN
+    if c.status is Status.CLOSED:
+        return Exclusion.CLOSED
+    if (inbound and c.status not in INBOUND_STATUSES) or (not inbound and c.status not in RELEASED_STATUSES):
+        return Exclusion.NOT_APPROVED
+    if c.tlp is Tlp.RED:
+        return Exclusion.RED
+    if inbound:
+        if c.origin == recipient:
+            return Exclusion.FROM_RECIPIENT
+        if c.no_reexport or c.tlp is Tlp.AMBER_STRICT:
+            return Exclusion.NO_REEXPORT
+        if c.tlp not in SHAREABLE_RECEIVED_TLPS:
+            return Exclusion.RECEIVED_NOT_SHAREABLE
+    if not c.releasable:
+        return Exclusion.NOT_RELEASABLE
+    if c.sent_revision is not None and c.sent_revision >= c.revision:
+        return Exclusion.ALREADY_SENT
+    return None
+
+
+# ---- what an import accepts (the rest: dates above, text in `store.text`) -------------------------------
+
+
+def import_refusal(
+    *, reference: str, origin: str, releasable_to: list[str], tlp: str, no_reexport: bool, sender: str, local: str
+) -> str | None:
+    """Why an incoming record is refused by the sharing rules (the whole bundle with it), or None when it may enter."""
+    if origin == local:
+        return f"record {reference} claims to originate at this ministry ({local})"
+    if local not in releasable_to:
+        return f"record {reference} is not releasable to this ministry ({local})"
+    if tlp == Tlp.RED.value:
+        return f"record {reference} is TLP:RED, which never travels in a bundle"
+    if origin != sender and (no_reexport or tlp not in {t.value for t in SHAREABLE_RECEIVED_TLPS}):
+        return f"record {reference} from {origin} is TLP:{tlp} and may not be re-exported by {sender}"
+    return None

@@ -105,3 +105,12 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     if len(text) > limit:
         return repr(text[:limit]) + "…"
     return repr(text)
+
+
+def shown(value: str) -> str:
+    """A name or reference from outside as is when it is a plain ASCII token, else quoted like `quote` (never raw controls)."""
+    return (
+        value
+        if isinstance(value, str) and value.isascii() and value.isprintable() and " " not in value
+        else quote(value)
+    )

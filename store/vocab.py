@@ -84,7 +84,9 @@ def parse_tlp(text: str) -> Tlp:
     try:
         return Tlp(value)
     except ValueError:
-        raise ValidationError(f"unknown TLP {quote(text)}; valid: {_choices(t.value for t in Tlp)}", field="tlp", value=text) from None
+        raise ValidationError(
+            f"unknown TLP {quote(text)}; valid: {_choices(t.value for t in Tlp)}", field="tlp", value=text
+        ) from None
 
 
 def parse_status(text: str) -> Status:
@@ -92,7 +94,9 @@ def parse_status(text: str) -> Status:
     try:
         return Status(text.strip().lower())
     except ValueError:
-        raise ValidationError(f"unknown status {quote(text)}; valid: {_choices(s.value for s in Status)}", field="status", value=text) from None
+        raise ValidationError(
+            f"unknown status {quote(text)}; valid: {_choices(s.value for s in Status)}", field="status", value=text
+        ) from None
 
 
 def parse_role(text: str) -> Role:
@@ -100,14 +104,18 @@ def parse_role(text: str) -> Role:
     try:
         return Role(text.strip().lower())
     except ValueError:
-        raise ValidationError(f"unknown role {quote(text)}; valid: {_choices(r.value for r in Role)}", field="role", value=text) from None
+        raise ValidationError(
+            f"unknown role {quote(text)}; valid: {_choices(r.value for r in Role)}", field="role", value=text
+        ) from None
 
 
 def check_officer_name(name: str, field: str = "officer_name") -> str:
     """Officer names are short lower-case ASCII identifiers, matched whole (`alice\\n` is refused, not stripped)."""
     if not isinstance(name, str) or not OFFICER_NAME.fullmatch(name):
         raise ValidationError(
-            f"invalid officer name {quote(name)}: use lower-case letters, digits, '.', '_' or '-' (max 32)", field=field, value=name
+            f"invalid officer name {quote(name)}: use lower-case letters, digits, '.', '_' or '-' (max 32)",
+            field=field,
+            value=name,
         )
     return name
 
@@ -116,7 +124,9 @@ def check_ministry_code(code: str, field: str = "ministry") -> str:
     """Ministry codes look like `PK-MOI`: ASCII country, dash, short name; lower case is raised, anything else refused."""
     canonical = code.strip(" ").upper() if isinstance(code, str) and code.isascii() else None
     if canonical is None or not MINISTRY_CODE.fullmatch(canonical):
-        raise ValidationError(f"invalid ministry code {quote(canonical or code)}: expected like PK-MOI", field=field, value=code)
+        raise ValidationError(
+            f"invalid ministry code {quote(canonical or code)}: expected like PK-MOI", field=field, value=code
+        )
     return canonical
 
 
@@ -124,7 +134,11 @@ def check_domain_slug(slug: str, field: str = "domain") -> str:
     """Domain slugs are lower-case ASCII words joined by `-`; upper case is lowered, anything else refused."""
     canonical = slug.strip(" ").lower() if isinstance(slug, str) and slug.isascii() else None
     if canonical is None or not DOMAIN_SLUG.fullmatch(canonical):
-        raise ValidationError(f"invalid domain slug {quote(canonical or slug)}: lower-case letters, digits and '-'", field=field, value=slug)
+        raise ValidationError(
+            f"invalid domain slug {quote(canonical or slug)}: lower-case letters, digits and '-'",
+            field=field,
+            value=slug,
+        )
     return canonical
 
 
@@ -138,7 +152,9 @@ def stored_tlp(value: str, reference: str) -> Tlp:
     try:
         return Tlp(value)
     except ValueError:
-        raise IntegrityError(f"record {reference} has an unknown TLP {quote(value)} in the store file", reference=reference, value=value) from None
+        raise IntegrityError(
+            f"record {reference} has an unknown TLP {quote(value)} in the store file", reference=reference, value=value
+        ) from None
 
 
 def stored_status(value: str, reference: str) -> Status:
@@ -146,4 +162,8 @@ def stored_status(value: str, reference: str) -> Status:
     try:
         return Status(value)
     except ValueError:
-        raise IntegrityError(f"record {reference} has an unknown status {quote(value)} in the store file", reference=reference, value=value) from None
+        raise IntegrityError(
+            f"record {reference} has an unknown status {quote(value)} in the store file",
+            reference=reference,
+            value=value,
+        ) from None

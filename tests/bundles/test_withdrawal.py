@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import store.bundles
+import store.bundles.export
 import store.policy
 from store.bundles import export_bundle, import_bundle, plan_export
 from store.errors import NotFound, PolicyError, ValidationError
@@ -117,8 +117,8 @@ def test_only_a_shared_record_of_this_ministry_can_be_withdrawn(pair: Pair) -> N
 
 def _forged(pair: Pair, monkeypatch: pytest.MonkeyPatch, notice: dict[str, Any]) -> None:
     """TR-MOI's next bundle to PK-MOI carries `notice` (as a modified TR-MOI would send it, signed by TR-MOI)."""
-    monkeypatch.setattr(store.bundles, "pending_notices", lambda session, s, peer: [(0, notice)])
-    monkeypatch.setattr(store.bundles, "record_deliveries", lambda *a: None)
+    monkeypatch.setattr(store.bundles.export, "pending_notices", lambda session, s, peer: [(0, notice)])
+    monkeypatch.setattr(store.bundles.export, "record_deliveries", lambda *a: None)
     tr = pair.tr.session()
     try:
         export_bundle(tr, "PK-MOI", pair.path("forged.bundle"))

@@ -1,0 +1,319 @@
+"""Export: which records a bundle to a ministry may carry (the rules are `store.policy.exclusion`), and writing it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto import bundle as fmt
+from crypto.bundle import BundleError, Recipient
+from crypto.kdf import params_for_profile
+from store import policy
+from store.bundles.common import BATCH, NothingToExport, Progress
+from store.contacts import contact, keyring_of, own_identity
+from store.errors import NotFound, ValidationError
+from store.files import atomic_file, check_target
+from store.models import BundleItem, BundleLog, Record, RecordParty, Revision
+from store.policy import Candidate, Exclusion, exclusion
+from store.reference import check_domain, check_recipient
+from store.vocab import Role, Status, Tlp, stored_status, stored_tlp
+from store.withdrawals import pending_notices, record_deliveries, withdrawn_clause
+
+if TYPE_CHECKING:
+    from store.service import Session
+
+
+@dataclass
+class ExportPlan:
+    """Which records an export to `recipient` carries, and how many were left out for each reason."""
+
+    recipient: str
+    included: list[int] = field(default_factory=list)
+    included_refs: list[str] = field(default_factory=list)
+    excluded: dict[Exclusion, list[str]] = field(default_factory=dict)
+
+    @property
+    def excluded_count(self) -> int:
+        """How many candidates were left out."""
+        return sum(len(refs) for refs in self.excluded.values())
+
+    def reasons(self) -> str:
+        """`12 TLP:RED never leaves in a bundle, 3 closed` (most frequent first)."""
+        ordered = sorted(self.excluded.items(), key=lambda kv: (-len(kv[1]), list(Exclusion).index(kv[0])))
+        return ", ".join(f"{len(refs)} {self.label(reason)}" for reason, refs in ordered)
+
+    def label(self, reason: Exclusion) -> str:
+        """A reason's text with the recipient named."""
+        return reason.value.replace("the recipient", self.recipient)
+
+
+def _filters(since: datetime | None, domains: Sequence[str], refs: Sequence[str]) -> list[Any]:
+    conds: list[Any] = []
+    if since is not None:
+        conds.append(Record.updated_at >= since)
+    if domains:
+        conds.append(Record.domain.in_(sorted({d.strip().lower() for d in domains})))
+    if refs:
+        conds.append(Record.reference.in_(sorted({r.strip().upper() for r in refs})))
+    return conds
+
+
+def _plan(
+    session: Session, s: OrmSession, recipient: str, since: datetime | None, domains: Sequence[str], refs: Sequence[str]
+) -> ExportPlan:
+    for slug in domains:
+        check_domain(s, slug)
+    if refs:
+        wanted = {r.strip().upper() for r in refs}
+        found = set(s.scalars(select(Record.reference).where(Record.reference.in_(sorted(wanted)))))
+        missing = sorted(wanted - found)
+        if missing:
+            raise NotFound(f"no record {missing[0]}")
+    sent = (
+        select(func.max(BundleItem.revision))
+        .join(BundleLog, BundleLog.bundle_id == BundleItem.bundle_id)
+        .where(BundleLog.direction == "out", BundleLog.peer == recipient, BundleItem.record_uuid == Record.uuid)
+        .scalar_subquery()
+    )
+    releasable = exists().where(
+        RecordParty.record_id == Record.id, RecordParty.ministry == recipient, RecordParty.is_origin.is_(False)
+    )
+    stmt = (
+        select(
+            Record.id,
+            Record.reference,
+            Record.status,
+            Record.tlp,
+            Record.origin,
+            Record.no_reexport,
+            Record.revision,
+            releasable,
+            sent,
+            withdrawn_clause(),
+        )
+        .where(*_filters(since, domains, refs))
+        .order_by(Record.created_at, Record.id)
+    )
+    plan = ExportPlan(recipient)
+    for row in s.execute(stmt):
+        candidate = Candidate(
+            row[0],
+            row[1],
+            stored_status(row[2], row[1]),
+            stored_tlp(row[3], row[1]),
+            row[4],
+            bool(row[5]),
+            row[6],
+            bool(row[7]),
+            row[8],
+            bool(row[9]),
+        )
+        reason = exclusion(candidate, session.ministry, recipient)
+        if reason is None:
+            plan.included.append(candidate.id)
+            plan.included_refs.append(candidate.reference)
+        else:
+            plan.excluded.setdefault(reason, []).append(candidate.reference)
+    return plan
+
+
+def plan_export(
+    session: Session,
+    recipient: str,
+    *,
+    since: datetime | None = None,
+    domains: Sequence[str] = (),
+    refs: Sequence[str] = (),
+) -> ExportPlan:
+    """Preview an export: what would be included, and what excluded with the reason for each (no changes)."""
+    keyring_of(session)
+    with session.db.read() as s:
+        return _plan(session, s, check_recipient(s, recipient, session.ministry), since, domains, refs)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """A written bundle."""
+
+    path: Path
+    bundle_id: str
+    recipient: str
+    seq: int
+    plan: ExportPlan
+    passphrase: bool
+    sealed_to_contact: bool
+    withdrawals: int = 0  # withdrawal notices the bundle carried (store/withdrawals.py)
+
+
+def record_objects(session: Session, s: OrmSession, ids: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The bundle record objects of `ids` (current revision, decrypted), in the order given."""
+    rows = s.execute(
+        select(
+            Record.id,
+            Record.uuid,
+            Record.reference,
+            Record.domain,
+            Record.origin,
+            Record.tlp,
+            Record.no_reexport,
+            Record.revision,
+            Record.author,
+            Record.created_at,
+            Record.updated_at,
+            Revision.title_ct,
+            Revision.body_ct,
+        )
+        .join(Revision, and_(Revision.record_id == Record.id, Revision.number == Record.revision))
+        .where(Record.id.in_(ids))
+    ).all()
+    parties: dict[int, list[str]] = {i: [] for i in ids}
+    for rid, code in s.execute(
+        select(RecordParty.record_id, RecordParty.ministry).where(
+            RecordParty.record_id.in_(ids), RecordParty.is_origin.is_(False)
+        )
+    ):
+        parties[rid].append(code)
+    by_id = {row[0]: row for row in rows}
+    for rid in ids:
+        r = by_id[rid]
+        body = session.open_body(r.body_ct, r.reference)
+        yield (
+            rid,
+            {
+                "uuid": r.uuid,
+                "reference": r.reference,
+                "domain": r.domain,
+                "origin": r.origin,
+                "releasable_to": sorted(parties[rid]),
+                "tlp": r.tlp,
+                "no_reexport": bool(r.no_reexport) or r.tlp == Tlp.AMBER_STRICT.value,
+                "revision": r.revision,
+                "author": r.author,
+                "created_at": fmt.format_time(r.created_at),
+                "updated_at": fmt.format_time(r.updated_at),
+                "title": session.open_text(r.title_ct, r.reference),
+                "summary": body["summary"],
+                "source": body["source"],
+            },
+        )
+
+
+def export_bundle(
+    session: Session,
+    recipient: str,
+    out: Path,
+    *,
+    since: datetime | None = None,
+    domains: Sequence[str] = (),
+    refs: Sequence[str] = (),
+    passphrase: bytes | None = None,
+    progress: Progress | None = None,
+    chunk_records: int = fmt.DEFAULT_CHUNK_RECORDS,
+    overwrite: bool = False,
+) -> ExportResult:
+    """Write a signed bundle of every qualifying record to `out` (atomically) and record it in the sharing ledger.
+
+    `out` must not exist unless `overwrite`; a store, a database or the open store is never replaced (`check_target`).
+    """
+    policy.require_role(session.actor, Role.REVIEWER, "export")
+    keys = keyring_of(session)
+    identity = own_identity(session)
+    out = check_target(out, overwrite=overwrite, protect=(session.db.path,))
+    with session.db.read() as s:
+        code = check_recipient(s, recipient, session.ministry)
+        peer = contact(session, s, code)
+    if peer is None and passphrase is None:
+        raise NotFound(f"no contact card for {code}", field="recipient_key", value=code)
+    stanzas_params = params_for_profile(session.vault.kdf_profile) if passphrase is not None else None
+    with session.act("export", code) as s:
+        plan = _plan(session, s, code, since, domains, refs)
+        notices = pending_notices(session, s, code)
+        if not plan.included and not notices:
+            detail = plan.reasons() or "no record matches the filters"
+            raise NothingToExport(f"nothing to export to {code} ({detail})")
+        seq = (
+            int(
+                s.execute(
+                    select(func.coalesce(func.max(BundleLog.seq), 0)).where(
+                        BundleLog.direction == "out", BundleLog.peer == code
+                    )
+                ).scalar_one()
+            )
+            + 1
+        )
+        bundle_id = fmt.new_bundle_id()
+        file_key = fmt.new_file_key()
+        stanzas = []
+        if peer is not None:
+            stanzas.append(fmt.x25519_stanza(bundle_id, code, peer.identity.exchange_public, file_key))
+        if passphrase is not None and stanzas_params is not None:
+            stanzas.append(fmt.passphrase_stanza(bundle_id, passphrase, stanzas_params, file_key))
+        now = session.clock()
+        total = len(plan.included)
+        with atomic_file(out, overwrite=overwrite, protect=(session.db.path,)) as fh:
+            writer = fmt.BundleWriter(
+                fh,
+                bundle_id=bundle_id,
+                sender=session.ministry,
+                sender_fingerprint=identity.fingerprint,
+                recipients=[Recipient(code, seq)],
+                stanzas=stanzas,
+                records=total + len(notices),
+                signing_key=keys.signing_key,
+                file_key=file_key,
+                created=now,
+                chunk_records=chunk_records,
+            )
+            s.add(
+                BundleLog(
+                    bundle_id=bundle_id,
+                    direction="out",
+                    peer=code,
+                    seq=seq,
+                    header_sha256=writer.preamble_sha256.hex(),
+                    at=now,
+                    officer=session.actor.name,
+                    records=total,
+                )
+            )
+            s.flush()
+            conn = s.connection()
+            done = 0
+            for start in range(0, total, BATCH):
+                ids = plan.included[start : start + BATCH]
+                ledger = []
+                for rid, obj in record_objects(session, s, ids):
+                    try:
+                        digest = writer.add(obj)
+                    except BundleError as exc:
+                        raise ValidationError(f"cannot export {obj['reference']}: {exc}") from None
+                    ledger.append(
+                        {
+                            "bundle_id": bundle_id,
+                            "record_uuid": obj["uuid"],
+                            "record_id": rid,
+                            "reference": obj["reference"],
+                            "revision": obj["revision"],
+                            "content_sha256": digest,
+                        }
+                    )
+                conn.execute(insert(BundleItem), ledger)
+                conn.execute(
+                    update(Record)
+                    .where(Record.id.in_(ids), Record.status == Status.APPROVED.value)
+                    .values(status=Status.SHARED.value)
+                )
+                done += len(ids)
+                if progress:
+                    progress(done, total)
+            for _wid, notice in notices:
+                writer.add_withdrawal(notice)
+            record_deliveries(s, bundle_id, code, [wid for wid, _n in notices])
+            writer.finish()
+    return ExportResult(out, bundle_id, code, seq, plan, passphrase is not None, peer is not None, len(notices))

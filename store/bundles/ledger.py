@@ -1,0 +1,62 @@
+"""The sharing ledger: which bundles a record travelled in, and how many bundles went each way."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from store.contacts import keyring_of
+from store.errors import NotFound
+from store.models import BundleItem, BundleLog, Record
+
+if TYPE_CHECKING:
+    from store.service import Session
+
+# ---- the ledger, for `show` and the TUI ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One time a record revision went to (or came from) a ministry."""
+
+    bundle_id: str
+    direction: str
+    peer: str
+    revision: int
+    at: datetime
+    acknowledged_at: datetime | None
+
+
+def ledger(session: Session, reference: str) -> list[LedgerEntry]:
+    """Every bundle a record travelled in, oldest first."""
+    keyring_of(session)
+    with session.db.read() as s:
+        rec = s.execute(select(Record.uuid).where(Record.reference == reference.strip().upper())).scalar_one_or_none()
+        if rec is None:
+            raise NotFound(f"no record {reference}")
+        rows = s.execute(
+            select(
+                BundleLog.bundle_id,
+                BundleLog.direction,
+                BundleLog.peer,
+                BundleItem.revision,
+                BundleLog.at,
+                BundleItem.acknowledged_at,
+            )
+            .join(BundleItem, BundleItem.bundle_id == BundleLog.bundle_id)
+            .where(BundleItem.record_uuid == rec)
+            .order_by(BundleLog.at)
+        ).all()
+    return [LedgerEntry(*row) for row in rows]
+
+
+def counts(session: Session) -> Counter[str]:
+    """How many bundles were sent and imported (for summaries)."""
+    with session.db.read() as s:
+        return Counter(
+            {d: int(n) for d, n in s.execute(select(BundleLog.direction, func.count()).group_by(BundleLog.direction))}
+        )

@@ -1,0 +1,226 @@
+"""Receipts: what arrived, signed by the receiver and sealed to the sender; processing one marks what it acknowledges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto import bundle as fmt
+from crypto.bundle import BundleError
+from crypto.identity import grouped_fingerprint
+from store import policy
+from store.bundles.common import BATCH, MAX_RECEIPT_FILE, refused
+from store.contacts import ContactInfo, contact, keyring_of, own_identity
+from store.errors import NotFound
+from store.files import atomic_write_bytes, check_target, read_limited
+from store.models import BundleItem, BundleLog, Receipt, Record
+from store.vocab import Role, Status
+
+if TYPE_CHECKING:
+    from store.service import Session
+
+
+def make_receipt(session: Session, bundle_id: str) -> bytes:
+    """A receipt for an imported bundle: what arrived, signed by this ministry and sealed to the sender."""
+    keys = keyring_of(session)
+    identity = own_identity(session)
+    with session.act("receipt-write", bundle_id) as s:
+        log = s.get(BundleLog, bundle_id)
+        if log is None or log.direction != "in":
+            raise NotFound(f"no imported bundle {bundle_id}")
+        sender = contact(session, s, log.peer)
+        if sender is None:
+            raise NotFound(f"no contact card for {log.peer}", field="contact", value=log.peer)
+        items = [
+            [u, ref, rev, digest]
+            for u, ref, rev, digest in s.execute(
+                select(BundleItem.record_uuid, BundleItem.reference, BundleItem.revision, BundleItem.content_sha256)
+                .where(BundleItem.bundle_id == bundle_id)
+                .order_by(BundleItem.reference, BundleItem.record_uuid)
+            )
+        ]
+        now = session.clock()
+        data = fmt.write_receipt(
+            bundle_id=bundle_id,
+            sender=session.ministry,
+            sender_fingerprint=identity.fingerprint,
+            signing_key=keys.signing_key,
+            recipient=log.peer,
+            recipient_fingerprint=sender.fingerprint,
+            recipient_exchange_public=sender.identity.exchange_public,
+            received_at=log.at,
+            items=items,
+            created=now,
+        )
+        log.receipt_at = now
+    return data
+
+
+def write_receipt_file(session: Session, bundle_id: str, out: Path, *, overwrite: bool = False) -> Path:
+    """Write the receipt for an imported bundle atomically (never over a store; over a file only if `overwrite`)."""
+    out = check_target(out, overwrite=overwrite, protect=(session.db.path,))
+    data = make_receipt(session, bundle_id)
+    atomic_write_bytes(out, data, overwrite=overwrite, protect=(session.db.path,))
+    return out
+
+
+@dataclass(frozen=True)
+class ReceiptResult:
+    """What processing a receipt did."""
+
+    path: Path
+    bundle_id: str
+    peer: str
+    acknowledged: int
+    mismatched: int
+    missing: int
+    received_at: datetime
+    already_processed: bool = False
+
+
+def _batched(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class ReceiptPreview:
+    """A receipt checked before it is processed: who sent it (signature verified), for which bundle we sent."""
+
+    path: Path
+    bundle_id: str
+    sender: str
+    sender_name: str
+    fingerprint: str
+    received_at: datetime
+    records: int
+    already_processed: bool
+
+    @property
+    def grouped_fingerprint(self) -> str:
+        return grouped_fingerprint(self.fingerprint)
+
+
+def _open_receipt(session: Session, path: Path) -> tuple[fmt.ReceiptEnvelope, ContactInfo, fmt.ReceiptBody]:
+    """Read a receipt and check it (sender contact, signature, addressed to us); its envelope, sender and body."""
+    policy.require_role(session.actor, Role.REVIEWER, "import")
+    keys = keyring_of(session)
+    data = read_limited(path, MAX_RECEIPT_FILE, "receipt")
+    try:
+        envelope = fmt.read_receipt(data)
+    except BundleError as exc:
+        raise refused(path, exc) from None
+    if envelope.recipient != session.ministry:
+        raise refused(
+            path, f"the receipt is addressed to {envelope.recipient}, not to this ministry ({session.ministry})"
+        )
+    with session.db.read() as s:
+        peer = contact(session, s, envelope.sender)
+    if peer is None:
+        raise refused(path, f"unknown sender {envelope.sender}: no contact card", field="sender", value=envelope.sender)
+    if peer.fingerprint != envelope.sender_fingerprint:
+        raise refused(path, f"the receipt names a sender key that is not on {envelope.sender}'s contact card")
+    try:
+        fmt.verify_receipt(envelope, peer.identity.signing_public)
+        if envelope.recipient_fingerprint != own_identity(session).fingerprint:
+            raise BundleError("the receipt was sealed to another key of this ministry")
+        body = fmt.open_receipt(envelope, keys.exchange_key)
+    except BundleError as exc:
+        raise refused(path, exc) from None
+    return envelope, peer, body
+
+
+def _sent_log(s: OrmSession, path: Path, envelope: fmt.ReceiptEnvelope) -> BundleLog:
+    """The ledger entry of the bundle a receipt answers, which must have gone to the receipt's sender."""
+    log = s.get(BundleLog, envelope.bundle_id)
+    if log is None or log.direction != "out" or log.peer != envelope.sender:
+        raise refused(path, f"receipt for a bundle never sent to {envelope.sender} ({envelope.bundle_id})")
+    return log
+
+
+def preview_receipt(session: Session, path: Path) -> ReceiptPreview:
+    """Check a receipt without processing it: the verified sender, the bundle it answers, whether it was seen."""
+    path = Path(path).expanduser()
+    envelope, peer, body = _open_receipt(session, path)
+    with session.db.read() as s:
+        log = _sent_log(s, path, envelope)
+        seen = s.get(Receipt, envelope.receipt_id) is not None
+        records = log.records
+    return ReceiptPreview(
+        path, envelope.bundle_id, envelope.sender, peer.name, peer.fingerprint, body.received_at, records, seen
+    )
+
+
+def process_receipt(session: Session, path: Path) -> ReceiptResult:
+    """Check a receipt (sender contact, signature, addressed to us, for a bundle we sent) and mark what arrived acknowledged."""
+    path = Path(path).expanduser()
+    envelope, _peer, body = _open_receipt(session, path)
+    with session.act("receipt", envelope.bundle_id) as s:
+        log = _sent_log(s, path, envelope)
+        if s.get(Receipt, envelope.receipt_id) is not None:
+            return ReceiptResult(
+                path, envelope.bundle_id, envelope.sender, 0, 0, 0, body.received_at, already_processed=True
+            )
+        acknowledged = mismatched = 0
+        seen: set[str] = set()
+        for batch in _batched(body.items, BATCH):
+            uuids = [item[0] for item in batch]
+            ledger = {
+                row.record_uuid: row
+                for row in s.execute(
+                    select(BundleItem.record_uuid, BundleItem.record_id, BundleItem.revision, BundleItem.content_sha256)
+                    .join(BundleLog, BundleLog.bundle_id == BundleItem.bundle_id)
+                    # only what went to the receipt's sender: a receipt never acknowledges a record sent elsewhere
+                    .where(
+                        BundleItem.bundle_id == log.bundle_id,
+                        BundleItem.record_uuid.in_(uuids),
+                        BundleLog.direction == "out",
+                        BundleLog.peer == envelope.sender,
+                    )
+                )
+            }
+            matched: list[str] = []
+            record_ids: list[int] = []
+            for u, _ref, rev, digest in batch:
+                row = ledger.get(u)
+                if row is None or u in seen or row.revision != rev or row.content_sha256 != digest:
+                    mismatched += 1
+                    continue
+                seen.add(u)
+                matched.append(u)
+                if row.record_id is not None:
+                    record_ids.append(row.record_id)
+            if matched:
+                s.execute(
+                    update(BundleItem)
+                    .where(BundleItem.bundle_id == log.bundle_id, BundleItem.record_uuid.in_(matched))
+                    .values(acknowledged_at=body.received_at)
+                )
+            if record_ids:
+                s.execute(
+                    update(Record)
+                    .where(Record.id.in_(record_ids), Record.status == Status.SHARED.value)
+                    .values(status=Status.ACKNOWLEDGED.value)
+                )
+            acknowledged += len(matched)
+        missing = max(0, log.records - acknowledged - mismatched)
+        now = session.clock()
+        log.receipt_at = now
+        s.add(
+            Receipt(
+                receipt_id=envelope.receipt_id,
+                bundle_id=log.bundle_id,
+                peer=envelope.sender,
+                received_at=body.received_at,
+                processed_at=now,
+                acknowledged=acknowledged,
+                mismatched=mismatched,
+            )
+        )
+    return ReceiptResult(path, envelope.bundle_id, envelope.sender, acknowledged, mismatched, missing, body.received_at)
