@@ -19,6 +19,7 @@ from store.bundles.common import BATCH, NothingToExport, Progress
 from store.contacts import contact, keyring_of, own_identity
 from store.errors import NotFound, ValidationError
 from store.files import atomic_file, check_target
+from store.jwg.sync import pending_entries, record_sent
 from store.models import BundleItem, BundleLog, Record, RecordParty, Revision
 from store.policy import Candidate, Exclusion, exclusion
 from store.reference import check_domain, check_recipient
@@ -149,6 +150,7 @@ class ExportResult:
     passphrase: bool
     sealed_to_contact: bool
     withdrawals: int = 0  # withdrawal notices the bundle carried (store/withdrawals.py)
+    desk: int = 0  # working-group meetings, agenda items and actions carried (store/jwg/sync.py)
 
 
 def record_objects(session: Session, s: OrmSession, ids: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -234,7 +236,8 @@ def export_bundle(
     with session.act("export", code) as s:
         plan = _plan(session, s, code, since, domains, refs)
         notices = pending_notices(session, s, code)
-        if not plan.included and not notices:
+        desk = pending_entries(session, s, code)
+        if not plan.included and not notices and not desk:
             detail = plan.reasons() or "no record matches the filters"
             raise NothingToExport(f"nothing to export to {code} ({detail})")
         seq = (
@@ -264,7 +267,7 @@ def export_bundle(
                 sender_fingerprint=identity.fingerprint,
                 recipients=[Recipient(code, seq)],
                 stanzas=stanzas,
-                records=total + len(notices),
+                records=total + len(notices) + len(desk),
                 signing_key=keys.signing_key,
                 file_key=file_key,
                 created=now,
@@ -315,5 +318,8 @@ def export_bundle(
             for _wid, notice in notices:
                 writer.add_withdrawal(notice)
             record_deliveries(s, bundle_id, code, [wid for wid, _n in notices])
+            for *_revs, entry in desk:
+                writer.add_entry(entry)
+            record_sent(s, code, desk)
             writer.finish()
-    return ExportResult(out, bundle_id, code, seq, plan, passphrase is not None, peer is not None, len(notices))
+    return ExportResult(out, bundle_id, code, seq, plan, passphrase is not None, peer is not None, len(notices), len(desk))

@@ -21,6 +21,7 @@ from store.contacts import ContactInfo, contact, keyring_of
 from store.errors import ValidationError
 from store.files import FileError
 from store.ingest import BulkWriter, IngestItem
+from store.jwg.sync import JwgImport, apply_entries, is_desk_entry
 from store.models import BundleItem, BundleLog, Domain, Ministry, Record
 from store.text import check_block, check_line, quote
 from store.vocab import REFERENCE, Role, Status
@@ -144,6 +145,7 @@ class ImportResult:
     unchanged: int = 0
     already_imported: bool = False
     withdrawn: int = 0  # records the bundle's withdrawal notices flagged withdrawn
+    desk: JwgImport | None = None  # what its working-group entries did (store/jwg/sync.py)
     #: Records not written, each with why: a copy forwarded by a third party of a record held from its origin.
     skipped: tuple[tuple[str, str], ...] = ()
 
@@ -382,10 +384,12 @@ def import_bundle(
             importer = _Importer(session, s, path, header, max(now, datetime.now(UTC)))
             done = 0
             notices: list[dict[str, Any]] = []
+            desk: list[dict[str, Any]] = []
             try:
                 for entries in reader.chunks(file_key):
-                    records = [e for e in entries if not fmt.is_withdrawal(e)]
+                    records = [e for e in entries if fmt.is_record(e)]
                     notices += [e for e in entries if fmt.is_withdrawal(e)]
+                    desk += [e for e in entries if is_desk_entry(e)]
                     if records:
                         importer.chunk(records)
                     done += len(entries)
@@ -400,18 +404,23 @@ def import_bundle(
                     withdrawn += apply_notice(session, s, header.sender, header.bundle_id, notice, now)
             except (WithdrawalRefused, ValidationError) as exc:
                 raise refused(path, str(exc)) from None
+            try:
+                desk_result = apply_entries(session, s, header.sender, desk, now)
+            except ValidationError as exc:
+                raise refused(path, str(exc)) from None
             link_arrivals(s)
             log = s.get(BundleLog, header.bundle_id)
             if log is not None:
-                log.records = header.records - len(notices)  # records only: receipts count records
+                log.records = header.records - len(notices) - len(desk)  # records only: receipts count records
     return ImportResult(
         **{
             **result.__dict__,
-            "records": header.records - len(notices),
+            "records": header.records - len(notices) - len(desk),
             "new": importer.new,
             "updated": importer.updated,
             "unchanged": importer.unchanged,
             "withdrawn": withdrawn,
             "skipped": tuple(importer.skipped),
+            "desk": desk_result,
         }
     )
