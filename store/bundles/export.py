@@ -322,4 +322,6 @@ def export_bundle(
                 writer.add_entry(entry)
             record_sent(s, code, desk)
             writer.finish()
-    return ExportResult(out, bundle_id, code, seq, plan, passphrase is not None, peer is not None, len(notices), len(desk))
+    return ExportResult(
+        out, bundle_id, code, seq, plan, passphrase is not None, peer is not None, len(notices), len(desk)
+    )
