@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid as uuidlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ from stix2validator import ValidationOptions, validate_string
 
 from store.errors import PolicyError, ValidationError
 from store.files import FileError
-from store.interop import common
+from store.interop import common, incoming
 from store.interop.common import InteropRefused
 from store.interop.stix import TLP2_IDS, export_stix, import_stix, report_id
 from store.vocab import Tlp
@@ -101,7 +102,7 @@ def test_ids_are_uuid5_of_the_record_and_a_re_export_is_identical(stores: Stores
     assert first.read_bytes() == second.read_bytes()
     uuid = stores.pk.show(stores.refs["green"])["uuid"]
     assert report_id(uuid) in {r["id"] for r in objects(first, "report")}
-    assert report_id(uuid).endswith(str(common.uuidlib.uuid5(common.NAMESPACE, f"record:{uuid}")))
+    assert report_id(uuid).endswith(str(uuidlib.uuid5(common.NAMESPACE, f"record:{uuid}")))
 
 
 @pytest.mark.parametrize("ceiling", [None, "green", "amber", "amber+strict"])
@@ -327,7 +328,7 @@ def test_not_a_bundle_is_refused(stores: Stores) -> None:
 
 
 def test_oversized_file_is_refused(stores: Stores, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common, "MAX_FILE", 1000)
+    monkeypatch.setattr(incoming, "MAX_FILE", 1000)
     big = stores.path("big.json")
     big.write_text(json.dumps({"type": "bundle", "objects": [], "pad": "x" * 2000}))
     _refused(stores, big, "is larger than 1000 bytes")
