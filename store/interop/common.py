@@ -57,6 +57,7 @@ from store.interop.outgoing import (
 from store.interop.received import (
     ImportResult,
     receive,
+    run_import,
 )
 
 __all__ = [
@@ -97,5 +98,6 @@ __all__ = [
     "preview_export",
     "receive",
     "run_export",
+    "run_import",
     "select_records",
 ]

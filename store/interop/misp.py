@@ -25,16 +25,14 @@ from store.interop.common import (
     InteropRefused,
     Outgoing,
     Vocabulary,
-    check_tlp_option,
     clean_block,
     clean_line,
     clean_title,
     derived_uuid,
-    load_json,
     ministry_uuid,
     most_restrictive,
-    receive,
     run_export,
+    run_import,
 )
 from store.text import quote
 from store.vocab import Tlp
@@ -392,16 +390,17 @@ def import_misp(
     preview: bool = False,
 ) -> ImportResult:
     """Import the Event Reports (or, for events without reports, the events) of a MISP file, all or nothing."""
-    vocab = Vocabulary.of(session)
-    as_checked = vocab.check_as(as_code)
-    default_tlp = check_tlp_option(tlp)
-    default_domain = vocab.check_domain(domain)
-    document = load_json(Path(path), "MISP file")
-    items, result = parse_events(
-        Path(path), document, vocab, as_code=as_checked, tlp=default_tlp, domain=default_domain
+    return run_import(
+        session,
+        path,
+        "MISP file",
+        "misp-import",
+        parse_events,
+        as_code=as_code,
+        tlp=tlp,
+        domain=domain,
+        preview=preview,
     )
-    result.preview = preview
-    return receive(session, Path(path), items, result, "misp-import", preview=preview)
 
 
 def looks_like_misp(document: Any) -> bool:

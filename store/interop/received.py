@@ -7,10 +7,11 @@ import; a re-import is idempotent by id (uuid), and adds only the notes not yet 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session as OrmSession
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session as OrmSession
 from store import policy
 from store.ingest import BulkWriter, IngestItem
 from store.interop.base import MAX_SKEW, REFERENCE, InteropRefused
-from store.interop.incoming import Incoming
+from store.interop.incoming import Incoming, Vocabulary, check_tlp_option, load_json
 from store.models import Record, ReviewEvent, Revision
 from store.text import quote
 from store.vocab import Role, Status, Tlp
@@ -44,6 +45,33 @@ class ImportResult:
     @property
     def records(self) -> int:
         return self.new + self.updated + self.unchanged
+
+
+#: Reads a loaded file: `(path, document, vocabulary, as_code=, tlp=, domain=) -> (records, counts so far)`.
+Parser = Callable[..., tuple[list[Incoming], ImportResult]]
+
+
+def run_import(
+    session: Session,
+    path: Path,
+    what: str,
+    action: str,
+    parse: Parser,
+    *,
+    as_code: str | None,
+    tlp: str | None,
+    domain: str | None,
+    preview: bool,
+) -> ImportResult:
+    """Check an import's options against the store, read the file (`what`: "STIX file"), map it and receive it."""
+    vocab = Vocabulary.of(session)
+    as_checked = vocab.check_as(as_code)
+    default_tlp = check_tlp_option(tlp)
+    default_domain = vocab.check_domain(domain)
+    document: Any = load_json(Path(path), what)
+    items, result = parse(Path(path), document, vocab, as_code=as_checked, tlp=default_tlp, domain=default_domain)
+    result.preview = preview
+    return receive(session, Path(path), items, result, action, preview=preview)
 
 
 class _Rollback(Exception):

@@ -21,17 +21,15 @@ from store.interop.common import (
     Incoming,
     InteropRefused,
     Vocabulary,
-    check_tlp_option,
     clean_block,
     clean_line,
     clean_title,
     derived_uuid,
-    load_json,
     ministry_uuid,
     most_restrictive,
     parse_timestamp,
-    receive,
     run_export,
+    run_import,
 )
 from store.text import quote
 from store.vocab import Tlp
@@ -406,16 +404,13 @@ def import_stix(
     preview: bool = False,
 ) -> ImportResult:
     """Import the reports of a STIX 2.x bundle (with their notes) as received records, all or nothing."""
-    vocab = Vocabulary.of(session)
-    as_checked = vocab.check_as(as_code)
-    default_tlp = check_tlp_option(tlp)
-    default_domain = vocab.check_domain(domain)
-    document = load_json(Path(path), "STIX file")
-    items, result = parse_bundle(
-        session, Path(path), document, vocab, as_code=as_checked, tlp=default_tlp, domain=default_domain
+
+    def parse(path: Path, document: Any, vocab: Vocabulary, **options: Any) -> tuple[list[Incoming], ImportResult]:
+        return parse_bundle(session, path, document, vocab, **options)
+
+    return run_import(
+        session, path, "STIX file", "stix-import", parse, as_code=as_code, tlp=tlp, domain=domain, preview=preview
     )
-    result.preview = preview
-    return receive(session, Path(path), items, result, "stix-import", preview=preview)
 
 
 def looks_like_stix(document: Any) -> bool:
