@@ -30,6 +30,7 @@ class OutcomeModal(PromptModal[OutcomeForm | None]):
     DEFAULT_CSS = """
     OutcomeModal {
         & Label { margin-top: 1; color: $text-muted; }
+        & Input { background: $boost; }
     }
     """
 
@@ -44,13 +45,13 @@ class OutcomeModal(PromptModal[OutcomeForm | None]):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Domain")
-        yield Input(value=self.defaults.domain, id="outcome-domain", placeholder="e.g. border")
+        yield Input(value=self.defaults.domain, id="outcome-domain", placeholder="e.g. border", compact=True)
         yield Label("Outcome / action (one line)")
-        yield Input(id="outcome-text", placeholder="what was agreed")
+        yield Input(id="outcome-text", placeholder="what was agreed", compact=True)
         yield Label("Action for (ministry code; empty: a decision, no action)")
-        yield Input(value=self.defaults.owner, id="outcome-owner", placeholder="e.g. TR-MOI")
+        yield Input(value=self.defaults.owner, id="outcome-owner", placeholder="e.g. TR-MOI", compact=True)
         yield Label("Due (YYYY-MM-DD)")
-        yield Input(value=self.defaults.due, id="outcome-due", placeholder="YYYY-MM-DD")
+        yield Input(value=self.defaults.due, id="outcome-due", placeholder="YYYY-MM-DD", compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -248,6 +248,8 @@ class MeetingScreen(LiaisonScreen):
         super().__init__()
         self.quarter = quarter
         self.defaults: tuple[str, str, str] = ("", "", "")
+        #: The last thing done on this screen, kept on the status line when the meeting reloads.
+        self.notice = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -285,12 +287,12 @@ class MeetingScreen(LiaisonScreen):
         m = message.meeting
         self.defaults = (message.domain, message.counterpart, f"{m.day + timedelta(days=30):%Y-%m-%d}")
         self.query_one("#meeting-text", Static).update(meeting_text(m, message.actions))
-        self.query_one("#meeting-status", StatusLine).show(
-            f"{plural(len(m.agenda), 'agenda item')} · {plural(len(message.actions), 'action')} · a: outcome  h: held  p: pack"
-        )
+        line = f"{plural(len(m.agenda), 'agenda item')} · {plural(len(message.actions), 'action')} · a: outcome  h: held  p: pack"
+        self.query_one("#meeting-status", StatusLine).show(f"{self.notice} · {line}" if self.notice else line)
 
     @on(Said)
     def _said(self, message: Said) -> None:
+        self.notice = "" if message.error else message.text
         self.query_one("#meeting-status", StatusLine).show(message.text, error=message.error)
 
     def action_add_outcome(self) -> None:
