@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
+from textual.timer import Timer
 from textual.widgets import Input, OptionList, Select, Static
 
 from tests.tui.conftest import OFFICERS, settle, unlock
@@ -32,29 +35,57 @@ async def test_wrong_then_right_passphrase(make_app: Callable[..., LiaisonApp]) 
         assert app.session is not None and app.session.actor.name == "demo"
 
 
-async def test_wait_grows_after_repeated_failures(make_app: Callable[..., LiaisonApp]) -> None:
-    """From the second wrong passphrase on, the field is disabled for 1 s, then 2 s, then 4 s."""
+async def test_wait_grows_after_repeated_failures(
+    make_app: Callable[..., LiaisonApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the second wrong passphrase on, the field is disabled for 1 s, then 2 s, then 4 s.
+
+    The wait is a real timer: on a loaded machine a second can pass between two steps of the test, the field
+    would open again on its own and "ignored while waiting" would unlock. So the screen's timers are
+    recorded instead of started, and the test ends each wait by calling the callback the screen asked for.
+    """
     app = make_app(unlock_backoff_cap_seconds=30.0)
     async with app.run_test(size=(120, 40)) as pilot:
-        await unlock(pilot, "wrong-1")
+        await settle(pilot)
         screen = app.screen
         assert isinstance(screen, UnlockScreen)
+        timers: list[tuple[float, Callable[[], object]]] = []
+
+        def record_timer(delay: float, callback: Callable[[], object], *args: Any, **kwargs: Any) -> Timer:
+            timers.append((delay, callback))
+            return Timer(screen, delay, callback=callback)  # never started: it cannot fire
+
+        monkeypatch.setattr(screen, "set_timer", record_timer)
+
+        def end_wait() -> None:
+            _delay, callback = timers.pop()
+            assert not timers
+            callback()
+
+        await unlock(pilot, "wrong-1")
         assert screen.retry_in == 0
+        assert timers == []
         await unlock(pilot, "wrong-2")
         field = screen.query_one("#passphrase", Input)
         assert field.disabled
         assert screen.retry_in == 1.0
+        assert [delay for delay, _ in timers] == [1.0]
         assert error_text(app).endswith("wait 1 s before trying again")
         await pilot.press(*"demo", "enter")  # ignored while waiting
         await settle(pilot)
         assert app.session is None
-        screen.end_wait()
+        assert field.disabled
+        end_wait()
+        await settle(pilot)
+        assert not field.disabled and screen.retry_in == 0
         await unlock(pilot, "wrong-3")
         assert screen.retry_in == 2.0 and field.disabled
-        screen.end_wait()
+        assert [delay for delay, _ in timers] == [2.0]
+        end_wait()
         await unlock(pilot, "wrong-4")
         assert screen.retry_in == 4.0
-        screen.end_wait()
+        assert [delay for delay, _ in timers] == [4.0]
+        end_wait()
         await unlock(pilot, "demo")
         assert isinstance(app.screen, BrowserScreen)
         assert app.unlock_failures == 0
