@@ -1,11 +1,13 @@
 """SVG snapshots of the review, compose, help, export, import and contacts screens at 80×24 and 120×40.
 
 On the fixture store (fixed clock, no cursor blink, store opened by a relative path so the paths drawn are
-the same on every machine).
+the same on every machine). Contacts and import run on a PK-MOI store that knows TR-MOI's card, both built from
+fixed key material (`tests/tui/fixed_keys.py`), so the fingerprints drawn are the same on every run.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from tests.tui import screen_helpers
 from tests.tui.conftest import OFFICERS, settle, unlock
+from tests.tui.fixed_keys import build_contacts_stores
 from tui.app import LiaisonApp
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -100,3 +104,52 @@ def test_export_screen(snap_compare: Any, snap_app: Callable[..., LiaisonApp], s
         await settle(pilot)
 
     assert snap_compare(snap_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.fixture(scope="session")
+def contacts_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PK-MOI store and TR-MOI card from fixed keys, built once per session."""
+    root = tmp_path_factory.mktemp("fixed-keys")
+    build_contacts_stores(root)
+    return root
+
+
+@pytest.fixture
+def keyed_app(
+    make_app: Callable[..., LiaisonApp], contacts_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], LiaisonApp]:
+    """The app on a private copy of the fixed-key store, opened by the relative path `desk/pk.db` (`desk` holds only it and TR-MOI's card)."""
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    for name in ("pk.db", "tr.card"):
+        shutil.copyfile(contacts_template / name, desk / name)
+    monkeypatch.chdir(tmp_path)
+    return lambda: make_app(path=Path("desk") / "pk.db")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_contacts_screen(snap_compare: Any, keyed_app: Callable[[], LiaisonApp], size: tuple[int, int]) -> None:
+    """Contacts: this ministry's fingerprint in groups, TR-MOI's row with its fingerprint never cut."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        from tui.screens.contacts import ContactsScreen
+
+        await unlock(pilot)
+        await pilot.app.push_screen(ContactsScreen())
+        await screen_helpers.settle(pilot)
+
+    assert snap_compare(keyed_app(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_import_screen(snap_compare: Any, keyed_app: Callable[[], LiaisonApp], size: tuple[int, int]) -> None:
+    """Import: the path field, the file tree of the store's (relative) directory, the hint where the preview goes."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        from tui.screens.import_bundle import ImportScreen
+
+        await unlock(pilot)
+        await pilot.app.push_screen(ImportScreen())
+        await screen_helpers.settle(pilot)
+
+    assert snap_compare(keyed_app(), terminal_size=size, run_before=run_before)
