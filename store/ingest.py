@@ -9,7 +9,7 @@ from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from store import sqlite as dialect
@@ -46,6 +46,12 @@ class IngestItem:
     reviews: tuple[tuple[str, str, datetime, str], ...] = ()
 
 
+def is_local_only(reference: str) -> bool:
+    """A reference allocated here for a record that did not come from its origin (see `local_only_reference`)."""
+    number = reference.rsplit("-", 1)[-1]
+    return len(number) == 9 and number.startswith("0") and number.isascii() and number.isdigit()
+
+
 def _batches(items: Iterable[IngestItem], size: int) -> Iterator[list[IngestItem]]:
     it = iter(items)
     while batch := list(islice(it, size)):
@@ -62,6 +68,22 @@ class BulkWriter:
         self.next_id = int(s.execute(select(func.coalesce(func.max(Record.id), 0))).scalar_one()) + 1
         self._sequences: dict[str, int] = {}
         self._taken: dict[str, set[int]] = {}
+        self._local_only: dict[str, int] = {}
+
+    def local_only_reference(self, origin: str, year: int) -> str:
+        """A reference for a record of `origin` that did not come from `origin` itself (a STIX/MISP import, a
+        forwarded copy moved aside): `ORIGIN-YYYY-0NNNNNNNN`, nine digits with a leading zero. It matches the
+        reference pattern but no origin ever allocates it (origins number 00001-99999, then 100000 upwards with
+        no leading zero), so the origin's genuine records can never collide with it."""
+        key = f"{origin}-{year}-"
+        if key not in self._local_only:
+            held = self.s.scalars(
+                select(Record.reference).where(Record.reference.startswith(key + "0", autoescape=True))
+            )
+            numbers = [int(ref[len(key) :]) for ref in held if is_local_only(ref)]
+            self._local_only[key] = max(numbers, default=0)
+        self._local_only[key] += 1
+        return f"{key}{self._local_only[key]:09d}"
 
     def _reference(self, origin: str, year: int) -> str:
         """The next free reference of `origin` in `year`; numbers already taken (by imported records) are skipped."""
@@ -91,7 +113,12 @@ class BulkWriter:
         for item in batch:
             rid = self.next_id
             self.next_id += 1
-            reference = item.reference or self._reference(item.origin, item.created_at.year)
+            if item.reference:
+                reference = item.reference
+            elif item.origin == self.session.ministry:
+                reference = self._reference(item.origin, item.created_at.year)
+            else:  # never in another ministry's own numbering: its genuine records must always find their reference free
+                reference = self.local_only_reference(item.origin, item.created_at.year)
             title_ct = session.seal(item.title)
             records.append(
                 {
@@ -183,6 +210,67 @@ class BulkWriter:
                 title_ct=title_ct,
             )
         )
+
+    def replace(self, record_id: int, reference: str, old_title_ct: bytes, item: IngestItem) -> None:
+        """The origin's own copy of a record held until now only from a non-origin sender (a forward or a STIX/MISP
+        import): every revision of that copy is dropped and the origin's revision written, under the origin's reference."""
+        assert item.reference is not None
+        conn = self.conn
+        current = self.s.execute(
+            select(Revision.body_ct).where(Revision.record_id == record_id).order_by(Revision.number.desc()).limit(1)
+        ).scalar_one()
+        old_title = self.session.open_text(old_title_ct, reference)
+        old_summary = self.session.open_body(current, reference)["summary"]
+        dialect.index_delete(conn, [(record_id, self.session.indexer.tokens_text([old_title, old_summary]))])
+        conn.execute(delete(Revision).where(Revision.record_id == record_id))
+        if item.reference != reference:
+            conn.execute(update(Record).where(Record.id == record_id).values(reference=item.reference))
+        self._rewrite(record_id, item)
+        dialect.index_insert(conn, [(record_id, self.session.indexer.tokens_text([item.title, item.summary]))])
+
+    def rereference(self, record_id: int, reference: str) -> None:
+        """Give a record a new reference (a squatter moved aside for the origin's genuine record)."""
+        self.conn.execute(update(Record).where(Record.id == record_id).values(reference=reference))
+
+    def _rewrite(self, record_id: int, item: IngestItem) -> None:
+        session, conn = self.session, self.conn
+        title_ct = session.seal(item.title)
+        conn.execute(
+            insert(Revision),
+            [
+                {
+                    "record_id": record_id,
+                    "number": item.revision,
+                    "created_at": item.updated_at,
+                    "officer": item.author,
+                    "tlp": item.tlp,
+                    "releasable_to": ",".join(item.releasable_to),
+                    "title_ct": title_ct,
+                    "body_ct": session.seal_body(item.summary, item.source, item.notes),
+                }
+            ],
+        )
+        conn.execute(
+            update(Record)
+            .where(Record.id == record_id)
+            .values(
+                domain=item.domain,
+                tlp=item.tlp,
+                status=Status.RECEIVED.value,
+                updated_at=item.updated_at,
+                author=item.author,
+                created_at=item.created_at,
+                revision=item.revision,
+                no_reexport=item.no_reexport,
+                title_ct=title_ct,
+            )
+        )
+        conn.execute(delete(RecordParty).where(RecordParty.record_id == record_id))
+        parties = [{"record_id": record_id, "ministry": item.origin, "is_origin": True}]
+        parties += [
+            {"record_id": record_id, "ministry": c, "is_origin": False} for c in item.releasable_to if c != item.origin
+        ]
+        conn.execute(insert(RecordParty), parties)
 
     def finish(self) -> None:
         """Store the reference counters advanced in memory."""

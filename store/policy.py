@@ -156,8 +156,12 @@ def check_return(
     _check_own(origin, own_ministry, reference, "return")
 
 
-def check_mark_actioned(actor: Actor, status: Status, reference: str) -> None:
-    """A received record is marked actioned by any officer."""
+def check_mark_actioned(actor: Actor, status: Status, reference: str, *, withdrawn: bool = False) -> None:
+    """A received record is marked actioned by any officer, unless its origin withdrew it (closing stays allowed)."""
+    if withdrawn:
+        raise PolicyError(
+            f"{reference} was withdrawn by its origin; it can be closed but not marked actioned", reference=reference
+        )
     if status not in ACTIONABLE:
         raise PolicyError(
             f"{reference} is {status.value}; only received records can be marked actioned", reference=reference
@@ -180,7 +184,15 @@ def check_withdraw(actor: Actor, status: Status, reference: str, *, origin: str,
 
 
 def available_actions(
-    actor: Actor, *, author: str, status: Status, origin: str, own_ministry: str, four_eyes: bool, reference: str = ""
+    actor: Actor,
+    *,
+    author: str,
+    status: Status,
+    origin: str,
+    own_ministry: str,
+    four_eyes: bool,
+    reference: str = "",
+    withdrawn: bool = False,
 ) -> frozenset[RecordAction]:
     """Every action `actor` may take on a record now: exactly those whose `check_*` above would pass.
 
@@ -195,7 +207,7 @@ def available_actions(
             actor, author, status, ref, four_eyes, origin=origin, own_ministry=own_ministry
         ),
         RecordAction.RETURN: lambda: check_return(actor, status, ref, None, origin=origin, own_ministry=own_ministry),
-        RecordAction.ACTIONED: lambda: check_mark_actioned(actor, status, ref),
+        RecordAction.ACTIONED: lambda: check_mark_actioned(actor, status, ref, withdrawn=withdrawn),
         RecordAction.CLOSE: lambda: check_close(actor, status, ref),
         RecordAction.WITHDRAW: lambda: check_withdraw(actor, status, ref, origin=origin, own_ministry=own_ministry),
     }
@@ -310,4 +322,21 @@ def import_refusal(
         return f"record {reference} is TLP:RED, which never travels in a bundle"
     if origin != sender and (no_reexport or tlp not in {t.value for t in SHAREABLE_RECEIVED_TLPS}):
         return f"record {reference} from {origin} is TLP:{tlp} and may not be re-exported by {sender}"
+    return None
+
+
+def origin_copy_replaces(sender: str, held_origin: str, held_from_origin: bool) -> bool:
+    """The origin's own copy replaces a copy held only from a non-origin sender (a forward, a STIX/MISP import),
+    whatever the revision numbers: only the origin decides what a record says."""
+    return sender == held_origin and not held_from_origin
+
+
+#: The earliest year a reference may carry (like record dates); the latest is next year.
+EARLIEST_REFERENCE_YEAR = EARLIEST_RECORD_TIME.year
+
+
+def reference_year_refusal(year: int, now: datetime) -> str | None:
+    """Why a reference's year is implausible (before 2000, after next year), or None."""
+    if year < EARLIEST_REFERENCE_YEAR or year > now.year + 1:
+        return f"has an implausible year {year} (expected {EARLIEST_REFERENCE_YEAR} to {now.year + 1})"
     return None

@@ -95,15 +95,18 @@ def return_record(session: Session, reference: str, comment: str) -> None:
 
 def mark_actioned(session: Session, reference: str, comment: str = "") -> None:
     """Record that a received record was acted upon."""
+    from sqlalchemy.orm import object_session
+
+    from store.withdrawals import withdrawal_in  # a record its origin withdrew is closed, never actioned
+
     actor = session.actor
-    _transition(
-        session,
-        "actioned",
-        reference,
-        lambda r: policy.check_mark_actioned(actor, stored_status(r.status, r.reference), r.reference),
-        Status.ACTIONED,
-        comment,
-    )
+
+    def check(r: Record) -> None:
+        s = object_session(r)
+        withdrawn = s is not None and withdrawal_in(session, s, r.uuid) is not None
+        policy.check_mark_actioned(actor, stored_status(r.status, r.reference), r.reference, withdrawn=withdrawn)
+
+    _transition(session, "actioned", reference, check, Status.ACTIONED, comment)
 
 
 def close_record(session: Session, reference: str, comment: str = "") -> None:
@@ -121,10 +124,11 @@ def close_record(session: Session, reference: str, comment: str = "") -> None:
 
 def available_actions(session: Session, reference: str) -> frozenset[policy.RecordAction]:
     """The actions the acting officer may take on `reference` now (the faces show only these keys)."""
-    from store.withdrawals import withdrawal_in  # a withdrawn record cannot be withdrawn again
+    from store.withdrawals import withdrawal_in  # a withdrawn record cannot be withdrawn again, nor marked actioned
 
     with session.db.read() as s:
         rec = find_record(s, reference)
+        withdrawn = withdrawal_in(session, s, rec.uuid) is not None
         actions = policy.available_actions(
             session.actor,
             author=rec.author,
@@ -133,8 +137,9 @@ def available_actions(session: Session, reference: str) -> frozenset[policy.Reco
             own_ministry=session.ministry,
             four_eyes=session.four_eyes,
             reference=rec.reference,
+            withdrawn=withdrawn,
         )
-        if policy.RecordAction.WITHDRAW in actions and withdrawal_in(session, s, rec.uuid) is not None:
+        if policy.RecordAction.WITHDRAW in actions and withdrawn:
             actions = actions - {policy.RecordAction.WITHDRAW}
         return actions
 

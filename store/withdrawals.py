@@ -22,7 +22,7 @@ from crypto import bundle as fmt
 from store import policy
 from store.errors import LiaisonError, NotFound, PolicyError
 from store.models import Base, BundleItem, BundleLog, Record, UTCDateTime
-from store.text import check_block
+from store.text import check_block, check_line
 from store.vocab import Status
 
 if TYPE_CHECKING:
@@ -234,14 +234,33 @@ def record_deliveries(s: OrmSession, bundle_id: str, peer: str, withdrawal_ids: 
 
 
 def apply_notice(
-    session: Session, s: OrmSession, sender: str, bundle_id: str, notice: dict[str, Any], now: datetime
-) -> bool:
-    """Take a withdrawal notice from a verified bundle of `sender`; returns True when it flagged something new.
+    session: Session,
+    s: OrmSession,
+    sender: str,
+    bundle_id: str,
+    notice: dict[str, Any],
+    now: datetime,
+    *,
+    latest: datetime | None = None,
+) -> str:
+    """Take a withdrawal notice from a verified bundle of `sender`: `withdrawn` when it flagged a record held here,
+    `not held` when the record is not here (the notice is kept, so the record is flagged if it ever arrives),
+    `seen` when the notice was already taken.
 
-    Refused (the whole bundle with it) unless the sender is the record's origin; a notice for a record not
-    here yet is kept, so the record is flagged if it ever arrives.
+    Refused (the whole bundle with it) unless the sender is the record's origin, or when its officer or date is
+    not plausible text or time (checked like a record's author and dates, against `latest`, by default `now`).
     """
     ref = notice["reference"]
+    check_line("officer", notice["officer"], reference=ref)
+    withdrawn_at = fmt.parse_time(notice["withdrawn_at"], "withdrawn_at")
+    why = policy.record_time_refusal(withdrawn_at, latest or now)
+    if why is not None:
+        raise WithdrawalRefused(
+            f"withdrawal of {ref} withdrawn_at {notice['withdrawn_at']} {why}",
+            field="withdrawn_at",
+            reference=ref,
+            value=notice["withdrawn_at"],
+        )
     if notice["origin"] != sender:
         raise WithdrawalRefused(
             f"withdrawal of {ref} names {notice['origin']} as origin but comes from {sender}", reference=ref
@@ -254,7 +273,7 @@ def apply_notice(
     if rec is not None and (rec.origin != sender or rec.reference != ref):
         raise WithdrawalRefused(f"withdrawal of {ref} from {sender}, which is not that record's origin", reference=ref)
     if s.execute(select(Withdrawal.id).where(Withdrawal.record_uuid == notice["uuid"])).first() is not None:
-        return False
+        return "seen"
     reason = check_block("reason", notice["reason"], reference=ref) if notice["reason"] else ""
     s.add(
         Withdrawal(
@@ -263,7 +282,7 @@ def apply_notice(
             reference=ref,
             origin=sender,
             direction="in",
-            withdrawn_at=fmt.parse_time(notice["withdrawn_at"], "withdrawn_at"),
+            withdrawn_at=withdrawn_at,
             officer=notice["officer"],
             reason_ct=session.seal(reason),
             bundle_id=bundle_id,
@@ -271,7 +290,7 @@ def apply_notice(
         )
     )
     s.flush()
-    return True
+    return "withdrawn" if rec is not None else "not held"
 
 
 def link_arrivals(s: OrmSession) -> None:

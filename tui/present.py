@@ -223,8 +223,14 @@ def import_summary(result: ImportResult) -> str:
         )
         if result.skipped:  # forwarded copies of records held from their origin
             line += f"; {len(result.skipped)} skipped: " + ", ".join(f"{ref} {why}" for ref, why in result.skipped)
+        if result.replaced:  # copies held from a non-origin sender: the origin's own took their place
+            line += f"; {len(result.replaced)} replaced: " + ", ".join(f"{ref} {what}" for ref, what in result.replaced)
         if result.withdrawn:
             line += f"; {result.withdrawn} withdrawn by {result.sender}"
+        if result.withdrawals_skipped:
+            line += f"; {len(result.withdrawals_skipped)} withdrawal skipped: " + ", ".join(
+                f"{ref} {why}" for ref, why in result.withdrawals_skipped
+            )
         if result.desk:
             line += "; " + desk_import_summary(result.desk)
     return safe(line)

@@ -148,6 +148,10 @@ class ImportResult:
     desk: JwgImport | None = None  # what its working-group entries did (store/jwg/sync.py)
     #: Records not written, each with why: a copy forwarded by a third party of a record held from its origin.
     skipped: tuple[tuple[str, str], ...] = ()
+    #: Copies held from a non-origin sender that the origin's own replaced, and squatters moved aside: (reference, what happened).
+    replaced: tuple[tuple[str, str], ...] = ()
+    #: Withdrawal notices for records not held here: (reference, why); kept so the record is flagged if it arrives.
+    withdrawals_skipped: tuple[tuple[str, str], ...] = ()
 
 
 def _file_key(path: Path, reader: BundleReader, session: Session, passphrase: bytes | None) -> bytes:
@@ -194,6 +198,9 @@ def _check_record(path: Path, rec: dict[str, Any], header: Header, local: str, v
             reference=ref,
             value=ref,
         )
+    why = policy.reference_year_refusal(int(match["year"]), now)
+    if why is not None:
+        raise refused(path, f"record {ref} {why}", field="reference", reference=ref, value=ref)
     for name, block in _RECORD_TEXTS:
         try:
             (check_block if block else check_line)(name, rec[name], reference=ref)
@@ -229,6 +236,28 @@ def _check_record(path: Path, rec: dict[str, Any], header: Header, local: str, v
         )
 
 
+def held_from_origin(s: OrmSession, record_id: int, origin: str) -> bool:
+    """Whether a record ever arrived here in a bundle from its origin itself (else: forwarded, or a STIX/MISP import)."""
+    stmt = (
+        select(BundleItem.record_id)
+        .join(BundleLog, BundleLog.bundle_id == BundleItem.bundle_id)
+        .where(BundleItem.record_id == record_id, BundleLog.direction == "in", BundleLog.peer == origin)
+        .limit(1)
+    )
+    return s.execute(stmt).first() is not None
+
+
+def delivered_by(s: OrmSession, record_id: int) -> str:
+    """Who delivered the copy of a record held here: the senders of the bundles it came in, else a STIX/MISP import."""
+    stmt = (
+        select(BundleLog.peer)
+        .join(BundleItem, BundleItem.bundle_id == BundleLog.bundle_id)
+        .where(BundleItem.record_id == record_id, BundleLog.direction == "in")
+    )
+    peers = sorted(set(s.scalars(stmt)))
+    return ", ".join(peers) if peers else "a STIX/MISP import"
+
+
 class _Importer:
     """Writes the records of one verified bundle inside the caller's transaction, chunk by chunk."""
 
@@ -240,6 +269,7 @@ class _Importer:
         self.seen: set[str] = set()
         self.new = self.updated = self.unchanged = 0
         self.skipped: list[tuple[str, str]] = []
+        self.notes: list[tuple[str, str]] = []  # copies replaced by their origin's, squatters moved aside
 
     def chunk(self, records: list[dict[str, Any]]) -> None:
         """Check and write one chunk's records (new ones in bulk, newer revisions as updates)."""
@@ -260,14 +290,44 @@ class _Importer:
                 )
             )
         }
-        refs = {r["reference"] for r in records if r["uuid"] not in existing}
-        clash = (
-            self.s.execute(select(Record.reference).where(Record.reference.in_(sorted(refs)))).scalars().first()
-            if refs
-            else None
-        )
-        if clash is not None:
-            raise refused(self.path, f"record {clash} in the bundle has the reference of a different record here")
+        sender = self.header.sender
+        # the origin's own copy replaces a copy held only from a non-origin sender (forward, STIX/MISP import)
+        replacing = {
+            u
+            for u, old in existing.items()
+            if policy.origin_copy_replaces(sender, old.origin, self._from_origin(old.id, old.origin))
+        }
+        wanted = {
+            r["reference"]: r
+            for r in records
+            if r["uuid"] not in existing or (r["uuid"] in replacing and existing[r["uuid"]].reference != r["reference"])
+        }
+        if wanted:
+            rows = self.s.execute(
+                select(Record.id, Record.uuid, Record.reference, Record.origin).where(
+                    Record.reference.in_(sorted(wanted))
+                )
+            )
+            for row in rows.all():
+                rec = wanted[row.reference]
+                squatter = (
+                    row.uuid not in uuids
+                    and rec["origin"] == sender
+                    and row.origin == sender
+                    and not self._from_origin(row.id, row.origin)
+                )
+                if not squatter:
+                    raise refused(
+                        self.path, f"record {row.reference} in the bundle has the reference of a different record here"
+                    )
+                moved = self.writer.local_only_reference(row.origin, int(row.reference.split("-")[-2]))
+                self.writer.rereference(row.id, moved)
+                self.notes.append(
+                    (
+                        row.reference,
+                        f"held from {delivered_by(self.s, row.id)} under another id, moved aside to {moved} for its origin's record",
+                    )
+                )
         new_items: list[IngestItem] = []
         ledger: list[dict[str, Any]] = []
         ids: dict[str, int] = {}
@@ -282,6 +342,14 @@ class _Importer:
                     f"record {rec['reference']} would overwrite a record of {old.origin}",
                     reference=rec["reference"],
                 )
+            ids[rec["uuid"]] = old.id
+            if rec["uuid"] in replacing:
+                self.notes.append(
+                    (rec["reference"], f"copy held from {delivered_by(self.s, old.id)} replaced by its origin's own")
+                )
+                self.writer.replace(old.id, old.reference, old.title_ct, self._item(rec))
+                self.updated += 1
+                continue
             if old.reference != rec["reference"]:
                 raise refused(
                     self.path,
@@ -289,9 +357,10 @@ class _Importer:
                     reference=rec["reference"],
                     value=rec["uuid"],
                 )
-            ids[rec["uuid"]] = old.id
-            if not policy.may_update_held(self.header.sender, old.origin):
-                self.skipped.append((rec["reference"], "already held from its origin"))
+            if not policy.may_update_held(sender, old.origin):
+                held = self._from_origin(old.id, old.origin)
+                why = "already held from its origin" if held else "forwarded copies are updated only by their origin"
+                self.skipped.append((rec["reference"], why))
             elif rec["revision"] > old.revision:
                 self._update(old, rec)
                 self.updated += 1
@@ -333,6 +402,9 @@ class _Importer:
             no_reexport=rec["no_reexport"],
             revision=rec["revision"],
         )
+
+    def _from_origin(self, record_id: int, origin: str) -> bool:
+        return held_from_origin(self.s, record_id, origin)
 
     def _update(self, old: Any, rec: dict[str, Any]) -> None:
         """A newer revision of a received record, written by the one record writer."""
@@ -399,11 +471,22 @@ def import_bundle(
                 raise refused(path, exc) from None
             importer.writer.finish()
             withdrawn = 0
+            withdrawals_skipped: list[tuple[str, str]] = []
             try:
                 for notice in notices:
-                    withdrawn += apply_notice(session, s, header.sender, header.bundle_id, notice, now)
-            except (WithdrawalRefused, ValidationError) as exc:
-                raise refused(path, str(exc)) from None
+                    outcome = apply_notice(
+                        session, s, header.sender, header.bundle_id, notice, now, latest=importer.now
+                    )
+                    if outcome == "withdrawn":
+                        withdrawn += 1
+                    elif outcome == "not held":
+                        withdrawals_skipped.append((notice["reference"], "not held here"))
+            except WithdrawalRefused as exc:
+                raise refused(path, str(exc), field=exc.field, reference=exc.reference, value=exc.value) from None
+            except ValidationError as exc:
+                raise refused(
+                    path, f"withdrawal of {exc}", field=exc.field, reference=exc.reference, value=exc.value
+                ) from None
             try:
                 desk_result = apply_entries(session, s, header.sender, desk, now)
             except ValidationError as exc:
@@ -422,5 +505,7 @@ def import_bundle(
             "withdrawn": withdrawn,
             "skipped": tuple(importer.skipped),
             "desk": desk_result,
+            "replaced": tuple(importer.notes),
+            "withdrawals_skipped": tuple(withdrawals_skipped),
         }
     )

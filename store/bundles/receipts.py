@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -161,6 +161,11 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
     """Check a receipt (sender contact, signature, addressed to us, for a bundle we sent) and mark what arrived acknowledged."""
     path = Path(path).expanduser()
     envelope, _peer, body = _open_receipt(session, path)
+    # like a record's dates: ahead of both the store's clock and the wall clock by at most a day, not before 2000
+    received = fmt.format_time(body.received_at)
+    why = policy.record_time_refusal(body.received_at, max(session.clock(), datetime.now(UTC)))
+    if why is not None:
+        raise refused(path, f"the receipt's received time {received} {why}", field="received_at", value=received)
     with session.act("receipt", envelope.bundle_id) as s:
         log = _sent_log(s, path, envelope)
         if s.get(Receipt, envelope.receipt_id) is not None:
@@ -211,7 +216,8 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
             acknowledged += len(matched)
         missing = max(0, log.records - acknowledged - mismatched)
         now = session.clock()
-        log.receipt_at = now
+        if acknowledged or not log.records:  # a receipt that matches nothing acknowledges nothing
+            log.receipt_at = now
         s.add(
             Receipt(
                 receipt_id=envelope.receipt_id,

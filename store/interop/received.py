@@ -191,14 +191,13 @@ def _kinds(counter: Counter[str]) -> str:
 
 
 def _reference(s: OrmSession, item: Incoming, taken: set[str]) -> str | None:
-    """The origin's own reference when the file names one that is well formed, the origin's, and free here."""
-    ref = item.reference
-    if ref is None or ref in taken:
-        return None
-    if s.execute(select(Record.id).where(Record.reference == ref)).first() is not None:
-        return None
-    taken.add(ref)
-    return ref
+    """Always None: the writer allocates a local-only reference (`ORIGIN-YYYY-0NNNNNNNN`, store/ingest.py).
+
+    A STIX/MISP file is not the origin: even when it names the origin's own reference, taking it would block the
+    origin's genuine record (its bundle) later. The file's id stays the record's identity (its uuid), so the
+    origin's own copy, when it arrives, replaces this one and takes its reference.
+    """
+    return None
 
 
 def _ingest_item(local: str, item: Incoming, reference: str | None, revision: int, *, with_notes: bool) -> IngestItem:

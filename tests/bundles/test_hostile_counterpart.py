@@ -185,7 +185,7 @@ def test_a_third_party_cannot_rewrite_a_record_held_from_its_origin(trio: Trio) 
     assert_refused(pair.pk.cli("export", "--to", "TR-MOI", "--out", str(pair.path("x.bundle")), ref), "nothing to export to TR-MOI (1 received from another ministry and not GREEN or CLEAR (never re-exported))")
 
 
-def _receipt(pair: Pair, bundle_id: str, items: list[list[Any]]) -> Path:
+def _receipt(pair: Pair, bundle_id: str, items: list[list[Any]], *, received_at: datetime | None = None, name: str = "") -> Path:
     """A receipt signed with TR-MOI's real key and sealed to PK-MOI, saying exactly `items` arrived."""
     pk_card = read_card((pair.root / "pk.card").read_bytes())
     session = pair.tr.session("alice")
@@ -196,11 +196,11 @@ def _receipt(pair: Pair, bundle_id: str, items: list[list[Any]]) -> Path:
         data = fmt.write_receipt(
             bundle_id=bundle_id, sender="TR-MOI", sender_fingerprint=identity.fingerprint, signing_key=keys.signing_key,
             recipient="PK-MOI", recipient_fingerprint=pk_card.fingerprint, recipient_exchange_public=pk_card.identity.exchange_public,
-            received_at=now, items=items, created=now,
+            received_at=received_at or now, items=items, created=now,
         )
     finally:
         session.vault.close()
-    path = pair.path(f"{bundle_id}.receipt")
+    path = pair.path(f"{bundle_id}{name}.receipt")
     path.write_bytes(data)
     return path
 
@@ -243,3 +243,158 @@ def test_json_of_an_accepted_hostile_record_stays_exact(pair: Pair) -> None:
     pair.pk.ok("import", str(from_tr(pair, tr_record(title=title))))
     raw = pair.pk.ok("show", f"TR-MOI-{YEAR}-09001", "--json").out
     assert json.loads(raw)["title"] == title
+
+
+# ---- only the origin decides what a record says (threat 24, issue 9 points 3 and 4) ---------------------
+
+
+@dataclass
+class Third:
+    pair: Pair
+    anf: LiaisonStore
+    ref: str
+    uuid: str
+
+
+@pytest.fixture
+def third(pair: Pair) -> Third:
+    """PK-ANF wrote an AMBER assessment releasable to PK-MOI and TR-MOI, and has sent it to TR-MOI only (so far)."""
+    anf = init_store(pair.root / "ANF.db", "--no-four-eyes", ministry="PK-ANF")
+    anf.ok("identity", "export", "--out", str(pair.root / "anf.card"))
+    anf.ok("contacts", "add", str(pair.root / "pk.card"))
+    pair.pk.ok("contacts", "add", str(pair.root / "anf.card"))
+    ref = approved(anf, "ANF amber assessment of the Makran route", "amber", "PK-MOI", "TR-MOI")
+    return Third(pair, anf, ref, anf.show(ref)["uuid"])
+
+
+def _forged(third: Third, **changes: Any) -> dict[str, Any]:
+    """TR-MOI's modified writer re-labels PK-ANF's record: GREEN, revision 50, a forged title."""
+    return tr_record(**{
+        "uuid": third.uuid, "reference": third.ref, "origin": "PK-ANF", "releasable_to": ["PK-MOI", "TR-MOI"], "tlp": "GREEN",
+        "revision": 50, "title": f"{CANARY_TR} forged by TR-MOI", "summary": f"{CANARY_TR} forged body", **changes,
+    })
+
+
+def _from_anf(third: Third, name: str = "anf.bundle") -> Path:
+    path = third.pair.path(name)
+    third.anf.ok("export", "--to", "PK-MOI", "--out", str(path))
+    return path
+
+
+def test_a_forward_of_amber_content_by_a_non_origin_is_refused(third: Third) -> None:
+    refused(third.pair, from_tr(third.pair, _forged(third, tlp="AMBER")), f"record {third.ref} from PK-ANF is TLP:AMBER and may not be re-exported by TR-MOI")
+
+
+def test_the_origins_copy_replaces_a_forwarded_forgery_whatever_the_revisions(third: Third) -> None:
+    pair, ref = third.pair, third.ref
+    pair.pk.ok("import", str(from_tr(pair, _forged(third))))
+    forged = pair.pk.show(ref)
+    assert (forged["tlp"], forged["revision"]) == ("GREEN", 50)
+    # another forward cannot re-label it either: only the origin may
+    again = pair.pk.ok("import", str(from_tr(pair, _forged(third, revision=51, title=f"{CANARY_TR} again"), seq=51)))
+    assert f"1 skipped: {ref} forwarded copies are updated only by their origin" in again.err
+    assert pair.pk.show(ref)["title"] == forged["title"]
+
+    result = pair.pk.ok("import", str(_from_anf(third)))
+    assert "(0 new, 1 updated, 0 unchanged)" in result.err
+    assert f"; 1 replaced: {ref} copy held from TR-MOI replaced by its origin's own" in result.err
+    genuine, shown = third.anf.show(ref), pair.pk.show(ref)
+    for key in ("title", "summary", "tlp", "revision", "releasable_to", "author", "created_at", "updated_at"):
+        assert shown[key] == genuine[key], key
+    assert shown["tlp"] == "AMBER" and shown["status"] == "received"
+    assert [r["number"] for r in shown["revisions"]] == [genuine["revision"]]
+    assert find_plaintext(pair.pk.path, "forged by TR-MOI") == []
+    assert pair.pk.list_json("--search", "forged") == []
+    # AMBER from PK-ANF again: never re-exported, in a bundle or in STIX
+    assert_refused(
+        pair.pk.cli("export", "--to", "TR-MOI", "--out", str(pair.path("x.bundle")), ref),
+        "nothing to export to TR-MOI (1 received from another ministry and not GREEN or CLEAR (never re-exported))",
+    )
+    # and from now on the copy is held from its origin: a forward is skipped
+    late = pair.pk.ok("import", str(from_tr(pair, _forged(third, revision=99), seq=52)))
+    assert f"1 skipped: {ref} already held from its origin" in late.err
+
+
+def test_a_squatted_reference_is_moved_aside_for_the_origins_record(third: Third) -> None:
+    pair, ref = third.pair, third.ref
+    squat = _forged(third, uuid="7c1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", tlp="CLEAR", revision=1)
+    pair.pk.ok("import", str(from_tr(pair, squat)))
+    aside = f"PK-ANF-{ref.split('-')[2]}-000000001"
+    result = pair.pk.ok("import", str(_from_anf(third)))
+    assert "(1 new, 0 updated, 0 unchanged)" in result.err
+    assert f"; 1 replaced: {ref} held from TR-MOI under another id, moved aside to {aside} for its origin's record" in result.err
+    assert pair.pk.show(ref)["title"] == third.anf.show(ref)["title"]
+    assert pair.pk.show(ref)["uuid"] == third.uuid
+    moved = pair.pk.show(aside)
+    assert (moved["uuid"], moved["title"]) == (squat["uuid"], squat["title"])
+
+
+def test_a_reference_held_from_its_origin_is_never_moved_aside(third: Third) -> None:
+    """The squatter rule frees a reference only for the origin, and only from a copy not held from the origin."""
+    pair, ref = third.pair, third.ref
+    pair.pk.ok("import", str(_from_anf(third)))
+    refused(pair, from_tr(pair, _forged(third, uuid="7c1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", tlp="CLEAR")),
+            f"record {ref} in the bundle has the reference of a different record here")
+
+
+def _notice(**changes: Any) -> dict[str, Any]:
+    notice = {
+        "kind": "withdrawal", "uuid": "8a1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", "reference": f"TR-MOI-{YEAR}-09001", "origin": "TR-MOI",
+        "withdrawn_at": fmt.format_time(datetime.now(UTC)), "officer": "elif", "reason": "",
+    }
+    notice.update(changes)
+    return notice
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"officer": "evil\x1b]0;pwned\x07\x1b[2J\u202e\x9b"}, f"withdrawal of TR-MOI-{YEAR}-09001 officer contains a control character (U+001B) at position 5"),
+        ({"officer": "elif\u202e"}, f"withdrawal of TR-MOI-{YEAR}-09001 officer contains a bidi control character (U+202E) at position 5"),
+        ({"withdrawn_at": "9999-12-31T00:00:00.000000Z"}, f"withdrawal of TR-MOI-{YEAR}-09001 withdrawn_at 9999-12-31T00:00:00.000000Z is more than a day in the future"),
+        ({"withdrawn_at": "1999-12-31T00:00:00.000000Z"}, f"withdrawal of TR-MOI-{YEAR}-09001 withdrawn_at 1999-12-31T00:00:00.000000Z is before 2000"),
+    ],
+    ids=["officer escapes", "officer bidi", "9999", "1999"],
+)
+def test_a_withdrawal_notices_officer_and_date_are_checked(pair: Pair, changes: dict[str, Any], message: str) -> None:
+    refused(pair, from_tr(pair, tr_record(), _notice(**changes)), message)
+
+
+def test_a_withdrawal_of_a_record_not_held_is_reported_skipped(pair: Pair) -> None:
+    result = pair.pk.ok("import", str(from_tr(pair, _notice(uuid="9b1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", reference=f"TR-MOI-{YEAR}-09009"))))
+    assert "withdrawn by" not in result.err
+    assert f"; 1 withdrawal skipped: TR-MOI-{YEAR}-09009 not held here" in result.err
+
+
+def test_a_withdrawn_record_can_be_closed_but_not_marked_actioned(pair: Pair) -> None:
+    pair.pk.ok("import", str(from_tr(pair, tr_record(), _notice())))
+    ref = f"TR-MOI-{YEAR}-09001"
+    before = store_fingerprint(pair.pk.path)
+    assert_refused(pair.pk.cli("actioned", ref), f"{ref} was withdrawn by its origin; it can be closed but not marked actioned")
+    assert store_fingerprint(pair.pk.path) == before
+    pair.pk.ok("close", ref)
+    assert pair.pk.show(ref)["status"] == "closed"
+
+
+def test_an_implausible_reference_year_is_refused(pair: Pair) -> None:
+    ref = "TR-MOI-9999-00001"
+    refused(pair, from_tr(pair, tr_record(reference=ref)), f"record {ref} has an implausible year 9999 (expected 2000 to {YEAR + 1})")
+    refused(pair, from_tr(pair, tr_record(reference="TR-MOI-1999-00001"), seq=51), f"record TR-MOI-1999-00001 has an implausible year 1999 (expected 2000 to {YEAR + 1})")
+
+
+def test_a_receipt_from_the_future_is_refused_and_one_matching_nothing_acknowledges_nothing(pair: Pair) -> None:
+    out = pair.path("to-tr.bundle")
+    pair.pk.ok("export", "--to", "TR-MOI", "--out", str(out), pair.refs["amber1"])
+    bundle_id = _bundle_id(out)
+    items = _ledger(pair.pk, bundle_id)
+    before = store_fingerprint(pair.pk.path)
+    future = _receipt(pair, bundle_id, items, received_at=datetime(9999, 12, 31, tzinfo=UTC), name="future")
+    assert_refused(pair.pk.cli("import", str(future)), f"{future.name}: the receipt's received time 9999-12-31T00:00:00.000000Z is more than a day in the future")
+    assert store_fingerprint(pair.pk.path) == before
+    nothing = _receipt(pair, bundle_id, [[items[0][0], items[0][1], items[0][2], "0" * 64]], name="nothing")
+    result = pair.pk.ok("import", str(nothing))
+    assert "1 did not match what was sent" in result.err
+    listed = json.loads(pair.pk.ok("bundles", "list", "--json").out)
+    entry = next(b for b in (listed if isinstance(listed, list) else listed["bundles"]) if b["bundle_id"] == bundle_id)
+    assert entry["acknowledged"] is False
+    assert pair.pk.show(pair.refs["amber1"])["status"] == "shared"

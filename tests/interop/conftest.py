@@ -28,6 +28,14 @@ class Stores:
     def path(self, name: str) -> Path:
         return self.root / name
 
+    def tr_ref(self, key: str) -> str:
+        """The reference TR-MOI holds PK-MOI's record `key` under after a STIX/MISP import: a local-only one
+        (`PK-MOI-YYYY-0NNNNNNNN`), never PK-MOI's own numbering; the STIX id (the uuid) is the identity."""
+        title = self.pk.show(self.refs[key])["title"]
+        rows = [r["reference"] for r in self.tr.list_json() if r["origin"] == "PK-MOI" and r["title"] == title]
+        assert len(rows) == 1, f"TR-MOI holds no single copy of {self.refs[key]}: {rows}"
+        return str(rows[0])
+
 
 def _approved(store: LiaisonStore, title: str, tlp: str, domain: str, summary: str, comment: str = "") -> str:
     ref = store.add(title, "--summary", summary, "--submit", "--to", "TR-MOI", tlp=tlp, domain=domain)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import stix2
 
@@ -22,7 +23,10 @@ def test_stix_export_then_import_from_the_cli(stores: Stores) -> None:
         imported.err.strip()
         == "imported out.json (STIX 2.1): 3 records (3 new, 0 updated, 0 unchanged; 3 from PK-MOI), 1 note"
     )
-    assert {r["reference"] for r in stores.tr.list_json()} == {stores.refs[k] for k in ("green", "clear", "amber")}
+    refs = {r["reference"] for r in stores.tr.list_json()}
+    assert refs == {stores.tr_ref(k) for k in ("green", "clear", "amber")}
+    # never in PK-MOI's own numbering: PK-MOI's genuine bundles must always find their references free
+    assert all(re.fullmatch(r"PK-MOI-\d{4}-0\d{8}", ref) for ref in refs) and not refs & set(stores.refs.values())
 
 
 def test_misp_export_then_import_from_the_cli(stores: Stores) -> None:
@@ -31,7 +35,7 @@ def test_misp_export_then_import_from_the_cli(stores: Stores) -> None:
     assert len(json.loads(out.read_text())["Event"]["EventReport"]) == 1
     result = stores.tr.ok("misp", "import", str(out))
     assert "1 record (1 new" in result.err
-    assert stores.tr.list_json()[0]["reference"] == stores.refs["green"]
+    assert stores.tr.list_json()[0]["reference"] == stores.tr_ref("green") != stores.refs["green"]
 
 
 def test_existing_output_is_refused_with_a_hint(stores: Stores) -> None:

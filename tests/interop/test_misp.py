@@ -98,7 +98,7 @@ def test_round_trip_into_a_second_store(stores: Stores) -> None:
     assert (result.new, result.updated, result.unchanged) == (4, 0, 0)
     for key in ("green", "clear", "amber", "strict"):
         original = stores.pk.show(stores.refs[key])
-        received = stores.tr.show(stores.refs[key])
+        received = stores.tr.show(stores.tr_ref(key))
         for name in ("title", "summary", "tlp", "domain", "origin"):
             assert received[name] == original[name], name
     with session(stores.tr) as s:
