@@ -127,7 +127,9 @@ async def test_import_screen_detects_stix_previews_then_imports(
     assert [r.title for r in received] == ["Heroin consignment routed through Gwadar fishing fleet"]
 
 
-async def test_import_screen_shows_a_refused_stix_file_inline(make_app: Callable[..., LiaisonApp]) -> None:
+async def test_import_screen_offers_the_tlp_of_an_unmarked_stix_file_inline(
+    make_app: Callable[..., LiaisonApp],
+) -> None:
     app = make_app()
     async with app.run_test(size=(140, 50)) as pilot:
         await unlock(pilot)
@@ -138,5 +140,116 @@ async def test_import_screen_shows_a_refused_stix_file_inline(make_app: Callable
         await pilot.press(*str(FIXTURES / "missing_marking.json"), "enter")
         await settle(pilot)
         result = str(screen.query_one("#import-result", Static).content)
-        assert "check refused: missing_marking.json:" in result
+        assert "missing_marking.json:" in result
         assert "has no TLP marking" in result
+        assert screen.query_one("#import-tlp-row").display
+        assert screen.interop is None
+
+
+def _cert_report(tmp_path: Path, *, labels: list[str]) -> Path:
+    """A STIX bundle of a CERT whose identity is no known ministry, its report without a TLP marking."""
+    bundle = {
+        "type": "bundle",
+        "id": "bundle--1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0",
+        "objects": [
+            {
+                "type": "identity",
+                "spec_version": "2.1",
+                "id": "identity--2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d",
+                "created": "2025-01-01T00:00:00.000Z",
+                "modified": "2025-01-01T00:00:00.000Z",
+                "name": "National CERT",
+                "identity_class": "organization",
+            },
+            {
+                "type": "report",
+                "spec_version": "2.1",
+                "id": "report--3b4c5d6e-7f80-4a9b-8c1d-2e3f4a5b6c7d",
+                "created": "2025-06-01T10:00:00.000Z",
+                "modified": "2025-06-01T10:00:00.000Z",
+                "name": "Phishing kit aimed at visa applicants",
+                "description": "Kit hosted on look-alike domains.",
+                "report_types": ["threat-report"],
+                "published": "2025-06-01T10:00:00.000Z",
+                "labels": labels,
+                "created_by_ref": "identity--2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d",
+                "object_refs": ["identity--2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"],
+            },
+        ],
+    }
+    path = tmp_path / "cert_report.json"
+    path.write_text(json.dumps(bundle))
+    return path
+
+
+async def _choose(pilot: Any, screen: ImportScreen, select_id: str, value: str) -> None:
+    row = screen.query_one(f"#{select_id}-row")
+    assert row.display and row.region.height == 1, f"{select_id} is not shown"
+    screen.query_one(f"#{select_id}", Select).value = value
+    await settle(pilot)
+
+
+async def test_import_screen_asks_the_choices_a_cert_report_needs(
+    make_app: Callable[..., LiaisonApp], reader: Session, store_path: Path, tmp_path: Path
+) -> None:
+    """Unknown CERT identity, no marking: at 80x24 the app offers TLP then ministry; the dry run re-runs; ctrl+s imports."""
+    path = _cert_report(tmp_path, labels=["narcotics"])
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await app.push_screen(ImportScreen())
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ImportScreen)
+        before = store_fingerprint(store_path)
+        screen.check(path)
+        await settle(pilot)
+        assert not screen.query_one("#import-as-row").display
+        assert not screen.query_one("#import-domain-row").display
+        result = str(screen.query_one("#import-result", Static).content)
+        assert "has no TLP marking" in result, result
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert store_fingerprint(store_path) == before
+        await _choose(pilot, screen, "import-tlp", "GREEN")
+        result = str(screen.query_one("#import-result", Static).content)
+        assert "which is no known ministry" in result, result
+        assert "Choose “Received from (ministry)”" in str(screen.query_one("#import-preview", Static).content)
+        await _choose(pilot, screen, "import-as", "PK-ANF")
+        preview = str(screen.query_one("#import-preview", Static).content)
+        assert "would import cert_report.json (STIX 2.1): 1 record (1 new" in preview, preview
+        assert "1 from PK-ANF" in preview
+        assert not screen.query_one("#import-domain-row").display
+        assert store_fingerprint(store_path) == before
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        result = str(screen.query_one("#import-result", Static).content)
+        assert result.startswith("imported cert_report.json (STIX 2.1): 1 record (1 new"), result
+    received = [r for r in reader.list_records(limit=500) if r.title == "Phishing kit aimed at visa applicants"]
+    assert [(r.origin, str(r.tlp), r.status) for r in received] == [("PK-ANF", "GREEN", "received")]
+
+
+async def test_import_screen_asks_the_domain_when_no_label_names_one(
+    make_app: Callable[..., LiaisonApp], reader: Session, tmp_path: Path
+) -> None:
+    path = _cert_report(tmp_path, labels=["phishing"])
+    app = make_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        await unlock(pilot)
+        await app.push_screen(ImportScreen())
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ImportScreen)
+        screen.check(path)
+        await settle(pilot)
+        await _choose(pilot, screen, "import-tlp", "AMBER")
+        await _choose(pilot, screen, "import-as", "PK-ANF")
+        result = str(screen.query_one("#import-result", Static).content)
+        assert "no label naming a domain known here" in result, result
+        await _choose(pilot, screen, "import-domain", "cybercrime")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        result = str(screen.query_one("#import-result", Static).content)
+        assert result.startswith("imported cert_report.json"), result
+    received = [r for r in reader.list_records(limit=500) if r.title == "Phishing kit aimed at visa applicants"]
+    assert [(r.origin, str(r.tlp), r.domain) for r in received] == [("PK-ANF", "AMBER", "cybercrime")]

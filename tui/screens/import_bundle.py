@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DirectoryTree, Footer, Header, Input, ProgressBar, Static
+from textual.widgets import DirectoryTree, Footer, Header, Input, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
 from store.bundles import BundlePreview, ImportResult, ReceiptPreview, ReceiptResult
@@ -24,6 +24,16 @@ from tui.present import app_error, import_summary, interop_import_summary, outco
 from tui.screens.base import LiaisonScreen
 from tui.widgets.file_tree import FileTree
 from tui.widgets.status_line import StatusLine
+
+#: The choices a STIX or MISP import may need, by the `.field` of the store's refusal: (select id, label).
+CHOICES: dict[str, tuple[str, str]] = {
+    "as": ("import-as", "Received from (ministry)"),
+    "tlp": ("import-tlp", "TLP when unmarked"),
+    "domain": ("import-domain", "Domain"),
+}
+
+#: The TLPs an unmarked item may be given (RED never comes in through a file).
+UNMARKED_TLPS = [("CLEAR", "CLEAR"), ("GREEN", "GREEN"), ("AMBER", "AMBER"), ("AMBER+STRICT", "AMBER+STRICT")]
 
 
 def preview_text(lines: list[tuple[str, str]], notes: list[str]) -> Text:
@@ -70,6 +80,11 @@ class ImportScreen(LiaisonScreen):
         & #import-right { width: 3fr; padding: 0 1; }
         & #import-preview { border: round $primary; padding: 0 1; height: auto; min-height: 8; }
         & #import-progress { margin: 1 0; }
+        & #import-choices { height: auto; }
+        & #import-choices Horizontal { height: 1; display: none; }
+        & #import-choices Horizontal.-needed { display: block; }
+        & #import-choices Label { width: 26; padding: 0 1 0 0; color: $text-muted; }
+        & #import-choices Select { width: 1fr; }
     }
     ImportScreen.-narrow {
         & #import-panes { layout: vertical; }
@@ -91,10 +106,27 @@ class ImportScreen(LiaisonScreen):
 
     @dataclass
     class InteropChecked(Message):
-        """A STIX or MISP file passed a dry run of its import (`store.interop.common.ImportResult`)."""
+        """A STIX or MISP file passed a dry run of its import (`store.interop.common.ImportResult`) under `choices`."""
 
         kind: str
         result: Any
+        choices: dict[str, str | None]
+
+    @dataclass
+    class InteropNeeds(Message):
+        """A STIX or MISP file's dry run needs a choice (`field`: "as", "tlp" or "domain") made under `choices`."""
+
+        kind: str
+        field: str
+        reason: str
+        choices: dict[str, str | None]
+
+    @dataclass
+    class ImportChoicesLoaded(Message):
+        """The ministries (code, name) an import may be received from, and the domains (slug, label)."""
+
+        ministries: list[tuple[str, str]]
+        domains: list[tuple[str, str]]
 
     @dataclass
     class InteropImported(Message):
@@ -118,6 +150,10 @@ class ImportScreen(LiaisonScreen):
         self.imported: ImportResult | None = None
         #: "stix" or "misp" once such a file passed its dry run.
         self.interop: str | None = None
+        #: "stix" or "misp" while such a file waits for choices (or for its dry run with them).
+        self.interop_pending: str | None = None
+        #: The choices ("as", "tlp", "domain") the passing dry run was made with; ctrl+s imports with them.
+        self.interop_choices: dict[str, str | None] = {}
 
     def compose(self) -> ComposeResult:
         start = self.start or self.session.vault.path.parent
@@ -134,6 +170,12 @@ class ImportScreen(LiaisonScreen):
                     id="import-preview",
                     markup=False,
                 )
+                with Vertical(id="import-choices"):
+                    for name, (select_id, label) in CHOICES.items():
+                        with Horizontal(id=f"{select_id}-row"):
+                            yield Label(label)
+                            options = UNMARKED_TLPS if name == "tlp" else []
+                            yield Select[str](options, prompt="choose", id=select_id, compact=True)
                 yield ProgressBar(id="import-progress", show_eta=False)
                 yield StatusLine(id="import-result")
         yield Footer()
@@ -142,6 +184,48 @@ class ImportScreen(LiaisonScreen):
         super().on_mount()
         self.sub_title = "Import a bundle or receipt"
         self.query_one("#import-progress").display = False
+        self.load_choices()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="import-choices", name="load import choices")
+    def load_choices(self) -> None:
+        """The ministries other than this one, and the domains, for the choices a STIX or MISP file may need."""
+        session = self.session
+        try:
+            ministries = [(m.code, m.name) for m in session.ministries() if not m.is_self]
+            domains = session.domains()
+        except LiaisonError as exc:
+            self.post_message(BundleStepRefused("load", app_error(exc)))
+            return
+        self.post_message(self.ImportChoicesLoaded(ministries, domains))
+
+    @on(ImportChoicesLoaded)
+    def _choices_loaded(self, message: ImportChoicesLoaded) -> None:
+        self.query_one("#import-as", Select).set_options(
+            (Text(visible(f"{code}  {name}")), code) for code, name in message.ministries
+        )
+        self.query_one("#import-domain", Select).set_options(
+            (Text(visible(f"{slug}  {label}" if label and label != slug else slug)), slug)
+            for slug, label in message.domains
+        )
+
+    def choices(self) -> dict[str, str | None]:
+        """The choices made for the file (None where none is made or none was needed)."""
+        made: dict[str, str | None] = {}
+        for name, (select_id, _label) in CHOICES.items():
+            select = self.query_one(f"#{select_id}", Select)
+            needed = self.query_one(f"#{select_id}-row").has_class("-needed")
+            made[name] = str(select.value) if needed and select.value is not Select.BLANK else None
+        return made
+
+    @on(Select.Changed, "#import-as, #import-tlp, #import-domain")
+    def _choice_changed(self, message: Select.Changed) -> None:
+        message.stop()
+        if self.path is None or self.interop_pending is None or message.value is Select.BLANK:
+            return
+        self.interop = None
+        self._result("")
+        self.query_one("#import-preview", Static).update(Text(f"checking {visible(self.path.name)}…"))
+        self.inspect(self.path, self.choices())
 
     # ---- checking a file ----------------------------------------------------------------------------
 
@@ -162,22 +246,45 @@ class ImportScreen(LiaisonScreen):
     def check(self, path: Path) -> None:
         """Forget the previous choice and verify `path`."""
         self.path, self.bundle, self.receipt, self.imported, self.interop = path, None, None, None, None
+        self.interop_pending, self.interop_choices = None, {}
+        for select_id, _label in CHOICES.values():
+            self.query_one(f"#{select_id}-row").remove_class("-needed")
+            self.query_one(f"#{select_id}", Select).clear()
         self._result("")
         self.query_one("#import-preview", Static).update(Text(f"checking {visible(path.name)}…"))
-        self.inspect(path)
+        self.inspect(path, {})
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bundle", name="check bundle")
-    def inspect(self, path: Path) -> None:
-        """Recipient, sender contact and signature checked; nothing decrypted yet (a receipt is opened, not processed)."""
+    def inspect(self, path: Path, choices: dict[str, str | None]) -> None:
+        """Recipient, sender contact and signature checked; nothing decrypted yet (a receipt is opened, not processed).
+
+        A STIX or MISP file gets a dry run of its import with `choices`; when the store says it needs one more
+        (the `.field` of its refusal), the screen offers it.
+        """
         from store.bundles import preview_bundle, preview_receipt
+        from store.interop.common import InteropRefused
         from store.interop.formats import file_format, import_interop
 
         try:
             kind = file_format(path)
             if kind in ("stix", "misp"):
-                checked = import_interop(self.session, path, preview=True)
+                try:
+                    checked = import_interop(
+                        self.session,
+                        path,
+                        as_code=choices.get("as"),
+                        tlp=choices.get("tlp"),
+                        domain=choices.get("domain"),
+                        preview=True,
+                    )
+                except InteropRefused as exc:
+                    if exc.field not in CHOICES or choices.get(exc.field) is not None:
+                        raise
+                    if not get_current_worker().is_cancelled:
+                        self.post_message(self.InteropNeeds(kind, exc.field, app_error(exc), choices))
+                    return
                 if not get_current_worker().is_cancelled:
-                    self.post_message(self.InteropChecked(kind, checked))
+                    self.post_message(self.InteropChecked(kind, checked, choices))
                 return
             if kind == "receipt":
                 receipt = preview_receipt(self.session, path)
@@ -213,7 +320,9 @@ class ImportScreen(LiaisonScreen):
 
     @on(InteropChecked)
     def _interop_checked(self, message: InteropChecked) -> None:
-        self.interop = message.kind
+        if self.interop_pending is not None and message.choices != self.choices():
+            return  # the dry run of choices changed since
+        self.interop, self.interop_choices = message.kind, message.choices
         what = "STIX 2.1 bundle" if message.kind == "stix" else "MISP event"
         self.query_one("#import-preview", Static).update(
             Text(
@@ -221,6 +330,21 @@ class ImportScreen(LiaisonScreen):
                 f"{interop_import_summary(message.result)}\nctrl+s: import"
             )
         )
+
+    @on(InteropNeeds)
+    def _interop_needs(self, message: InteropNeeds) -> None:
+        if self.interop_pending is not None and message.choices != self.choices():
+            return
+        self.interop, self.interop_pending = None, message.kind
+        select_id, label = CHOICES[message.field]
+        self.query_one(f"#{select_id}-row").add_class("-needed")
+        what = "STIX 2.1 bundle" if message.kind == "stix" else "MISP event"
+        name = self.path.name if self.path is not None else ""
+        self.query_one("#import-preview", Static).update(
+            Text(f"{what} {visible(name)} (not signed: know where it came from)\nChoose “{label}” to import it.")
+        )
+        self._result(message.reason, error=True)
+        self.query_one(f"#{select_id}", Select).focus()
 
     @on(ReceiptChecked)
     def _receipt_checked(self, message: ReceiptChecked) -> None:
@@ -241,7 +365,10 @@ class ImportScreen(LiaisonScreen):
     def action_import(self) -> None:
         if self.path is not None and self.interop is not None:
             self._result("")
-            self.run_interop(self.path)
+            self.run_interop(self.path, self.interop_choices)
+            return
+        if self.path is not None and self.interop_pending is not None:
+            self._result("Make the choices the file needs first.", error=True)
             return
         if self.path is None or (self.bundle is None and self.receipt is None):
             self._result("Pick a bundle or receipt first (enter on a file).", error=True)
@@ -249,12 +376,14 @@ class ImportScreen(LiaisonScreen):
         self.import_flow(self.path)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="bundle", name="import STIX/MISP")
-    def run_interop(self, path: Path) -> None:
+    def run_interop(self, path: Path, choices: dict[str, str | None]) -> None:
         """Import a STIX bundle or MISP event all-or-nothing (the checks of its dry run, again, under the write lock)."""
         from store.interop.formats import import_interop
 
         try:
-            result = import_interop(self.session, path)
+            result = import_interop(
+                self.session, path, as_code=choices.get("as"), tlp=choices.get("tlp"), domain=choices.get("domain")
+            )
         except LiaisonError as exc:
             self.post_message(BundleStepRefused("import", app_error(exc)))
             return
@@ -366,7 +495,7 @@ class ImportScreen(LiaisonScreen):
     @on(BundleStepRefused)
     def _refused(self, message: BundleStepRefused) -> None:
         if message.step == "check":
-            self.path, self.bundle, self.receipt, self.interop = None, None, None, None
+            self.path, self.bundle, self.receipt, self.interop, self.interop_pending = None, None, None, None, None
             self.query_one("#import-preview", Static).update("Refused: nothing was decrypted or imported.")
         self.query_one("#import-progress").display = False
         self._result(f"{message.step} refused: {message.reason}", error=True)
