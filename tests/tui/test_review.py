@@ -208,3 +208,33 @@ async def test_enter_opens_the_highlighted_record(make_app: Callable[..., Liaiso
         assert app.screen.reference == screen.current
         await pilot.press("escape")
         assert app.screen is screen
+
+
+async def test_approve_from_the_detail_asks_first_like_the_queue(
+    make_app: Callable[..., LiaisonApp], reader: Session
+) -> None:
+    """`a` in a record's detail asks first (escape approves nothing); a comment typed there goes with the approval."""
+    from tui.screens.detail import DetailScreen
+
+    app = make_app(officer="kestrel")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot, OFFICERS["kestrel"])
+        reference = reader.review_queue()[0].reference
+        await app.push_screen(DetailScreen(reference))
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        await pilot.press("a")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, CommentModal) and not modal.required
+        assert reader.get_record(reference).row.status.value == "in-review"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is detail
+        assert reader.get_record(reference).row.status.value == "in-review"
+        await pilot.press("a", *"Checked against the log", "enter")
+        await settle(pilot)
+        record = reader.get_record(reference)
+        assert record.row.status.value == "approved"
+        assert record.reviews[-1].action == "approve" and record.reviews[-1].comment == "Checked against the log"

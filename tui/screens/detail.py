@@ -45,7 +45,7 @@ class DetailScreen(LiaisonScreen):
             "a",
             "approve",
             "Approve",
-            tooltip="Approve this record (a reviewer who did not write it).",
+            tooltip="Approve this record, after confirming (a reviewer who did not write it; optional comment).",
             id="detail.approve",
         ),
         Binding(
@@ -156,8 +156,7 @@ class DetailScreen(LiaisonScreen):
             self.run_workflow("submit", self.reference)
 
     def action_approve(self) -> None:
-        if self.may("approve"):
-            self.run_workflow("approve", self.reference)
+        self._with_comment("approve", f"Approve {self.reference}", required=False, verb="approve")
 
     def action_return(self) -> None:
         self._with_comment("return", f"Return {self.reference} to its author", required=True)
