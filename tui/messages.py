@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from crypto.card import IdentityCard
     from store.bundles import BundlePreview, ExportPlan, ExportResult, ImportResult, ReceiptResult
     from store.contacts import ContactInfo
+    from store.history import ActivityEvent
+    from store.withdrawals import WithdrawalInfo
 
 
 @dataclass
@@ -30,6 +32,8 @@ class RecordLoaded(Message):
 
     detail: RecordDetail
     ledger: Sequence[LedgerEntry] = ()
+    activity: Sequence[ActivityEvent] | None = None  # None: built from `detail` and `ledger`
+    withdrawal: WithdrawalInfo | None = None
 
 
 @dataclass

@@ -178,6 +178,10 @@ def cmd_show(ctx: Context) -> int:
         emit_json(record_detail_json(detail))
         return EXIT_OK
     row = detail.row
+    withdrawal = session.withdrawal(row.reference)
+    if withdrawal is not None:
+        reason = f": {withdrawal.reason}" if withdrawal.reason else ""
+        print(safe_block(f"WITHDRAWN by {withdrawal.origin} on {withdrawal.withdrawn_at:%Y-%m-%d}{reason}").rstrip())
     print(f"{safe(row.reference)}  TLP:{row.tlp.value}  {row.status.value}")
     print(safe(row.title))
     print(

@@ -111,11 +111,13 @@ class DetailScreen(LiaisonScreen):
             detail = session.get_record(self.reference)
             sharing = ledger(session, self.reference)
             actions = session.available_actions(self.reference)
+            activity = session.record_activity(self.reference)
+            withdrawal = session.withdrawal(self.reference)
         except LiaisonError as exc:
             self.post_message(RecordUnavailable(self.reference, str(exc)))
             return
         self.post_message(self.ActionsLoaded(self.reference, actions))
-        self.post_message(RecordLoaded(detail, sharing))
+        self.post_message(RecordLoaded(detail, sharing, activity, withdrawal))
 
     @on(ActionsLoaded)
     def _actions_loaded(self, message: DetailScreen.ActionsLoaded) -> None:
@@ -135,7 +137,13 @@ class DetailScreen(LiaisonScreen):
         self.detail = message.detail
         self.query_one("#detail-error", StatusLine).clear()
         view = self.query_one(RecordView)
-        await view.show(message.detail, message.ledger, self.session.ministry)
+        await view.show(
+            message.detail,
+            message.ledger,
+            self.session.ministry,
+            activity=message.activity,
+            withdrawal=message.withdrawal,
+        )
         if self._restore_scroll:
             view.scroll_to(y=self._restore_scroll, animate=False)
             self._restore_scroll = 0.0

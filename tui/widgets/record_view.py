@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from markdown_it import MarkdownIt
 from rich.console import RenderableType
@@ -18,9 +18,13 @@ from textual.widgets import Markdown, Static
 from store.bundles import LedgerEntry
 from store.records import RecordDetail
 from store.text import visible
-from tui.widgets.plain import plain
+from tui.widgets.plain import plain, safe
 from tui.widgets.record_table import STATUS_COLOURS
 from tui.widgets.tlp import tlp_text
+
+if TYPE_CHECKING:
+    from store.history import ActivityEvent
+    from store.withdrawals import WithdrawalInfo
 
 
 def when(moment: datetime) -> str:
@@ -128,14 +132,46 @@ def activity_rows(detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) -> l
     return sorted(events, key=lambda event: event[0])
 
 
-def activity_table(detail: RecordDetail, ledger: Sequence[LedgerEntry] = ()) -> Table:
+def withdrawal_text(withdrawal: WithdrawalInfo) -> str:
+    """The banner of a withdrawn record: who withdrew it, when and why (outside text made safe)."""
+    reason = f": {withdrawal.reason}" if withdrawal.reason else ""
+    return safe(
+        f"WITHDRAWN by {withdrawal.origin} on {withdrawal.withdrawn_at:%Y-%m-%d}{reason}", multiline=True
+    ).rstrip()
+
+
+def event_rows(events: Sequence[ActivityEvent]) -> list[tuple[datetime, str, str, str]]:
+    """The store's activity events (`Session.record_activity`) as rows: when, what, who, details."""
+    rows: list[tuple[datetime, str, str, str]] = []
+    for event in events:
+        by_ministry = event.kind in ("received", "acknowledged", "withdrawal-sent") or (
+            event.kind == "withdrawn" and event.counterpart
+        )
+        who = event.counterpart if by_ministry else event.officer
+        if event.kind == "shared" and event.counterpart:
+            who = f"{event.officer} → {event.counterpart}" if event.officer else event.counterpart
+        details = []
+        if event.revision is not None and event.kind not in ("created",):
+            details.append(f"revision {event.revision}")
+        if event.bundle_id:
+            details.append(f"bundle {event.bundle_id[:8]}")
+        if event.comment:
+            details.append(event.comment)
+        rows.append((event.at, event.kind, who or "", ", ".join(details)))
+    return rows
+
+
+def activity_table(
+    detail: RecordDetail, ledger: Sequence[LedgerEntry] = (), events: Sequence[ActivityEvent] | None = None
+) -> Table:
     """The record's activity list: when, what, who (officer or ministry), and any comment."""
     steps = Table.grid(padding=(0, 2))
     steps.add_column(min_width=16, no_wrap=True)
     steps.add_column(style="bold", no_wrap=True)
     steps.add_column(no_wrap=True)
     steps.add_column()
-    for at, action, who, comment in activity_rows(detail, ledger):
+    rows = event_rows(events) if events is not None else activity_rows(detail, ledger)
+    for at, action, who, comment in rows:
         steps.add_row(Text(when(at), style="dim"), plain(action), plain(who), plain(comment, multiline=True))
     return steps
 
@@ -197,11 +233,14 @@ class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
         padding: 0 1;
         & > .section { margin-top: 1; color: $text-accent; text-style: bold; }
         & > #record-header { margin-bottom: 1; }
+        & > #record-withdrawn { display: none; color: $text-error; background: $error-muted; text-style: bold; }
+        & > #record-withdrawn.-shown { display: block; }
         & > Markdown { margin: 0; padding: 0; background: $surface; }
     }
     """
 
     def compose(self) -> ComposeResult:
+        yield Static(id="record-withdrawn", markup=False)
         yield Static(id="record-header", markup=False)
         yield Static(id="record-facts", markup=False)
         yield Static("Summary", classes="section")
@@ -217,8 +256,20 @@ class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
         yield Static("Revisions", classes="section")
         yield Static(id="record-revisions", markup=False)
 
-    async def show(self, detail: RecordDetail, ledger: Sequence[LedgerEntry] = (), own_ministry: str = "") -> None:
-        """Draw `detail`, the bundles it travelled in and its activity (`own_ministry` is the store's)."""
+    async def show(
+        self,
+        detail: RecordDetail,
+        ledger: Sequence[LedgerEntry] = (),
+        own_ministry: str = "",
+        *,
+        activity: Sequence[ActivityEvent] | None = None,
+        withdrawal: WithdrawalInfo | None = None,
+    ) -> None:
+        """Draw `detail`, the bundles it travelled in and its activity (`own_ministry` is the store's); a
+        withdrawn record opens with a banner saying who withdrew it, when and why."""
+        banner = self.query_one("#record-withdrawn", Static)
+        banner.update(withdrawal_text(withdrawal) if withdrawal is not None else "")
+        banner.set_class(withdrawal is not None, "-shown")
         self.query_one("#record-header", Static).update(header_text(detail))
         self.query_one("#record-facts", Static).update(facts_table(detail))
         summary = visible(detail.summary, multiline=True)
@@ -226,12 +277,14 @@ class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
         self.query_one("#record-source", Static).update(plain(detail.source or "—", multiline=True))
         self.query_one("#record-notes", Static).update(plain(detail.notes or "—", multiline=True))
         self.query_one("#record-ledger", Static).update(ledger_renderable(detail, ledger, own_ministry))
-        self.query_one("#record-activity", Static).update(activity_table(detail, ledger))
+        self.query_one("#record-activity", Static).update(activity_table(detail, ledger, activity))
         self.query_one("#record-revisions", Static).update(revisions_table(detail))
 
     async def forget(self) -> None:
         """Remove every decrypted word from the screen."""
+        self.query_one("#record-withdrawn", Static).remove_class("-shown")
         for static_id in (
+            "#record-withdrawn",
             "#record-header",
             "#record-facts",
             "#record-source",
