@@ -72,6 +72,7 @@ class RecordRow:
     updated_at: datetime
     revision: int
     title: str
+    withdrawn: bool = False  # its origin withdrew it (set by list queries)
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,9 @@ def page_statement(conds: list[ColumnElement[bool]], order: Order) -> Select[Any
         .subquery()
     )
     recipients = select(func.group_concat(parties.c.ministry, ",")).scalar_subquery()
-    return ordered(select(*_PAGE_COLUMNS, recipients).where(*conds), order)
+    from store.withdrawals import withdrawn_clause  # store.withdrawals builds on store.models, not on this module
+
+    return ordered(select(*_PAGE_COLUMNS, recipients, withdrawn_clause()).where(*conds), order)
 
 
 def list_page(
@@ -270,9 +273,9 @@ def page_rows(result: Iterable[Any], open_text: Callable[[bytes, str], str]) -> 
             id=rid, reference=reference, uuid=uuid, domain=domain, origin=origin,
             releasable_to=tuple(sorted(recipients.split(","))) if recipients else (),
             tlp=stored_tlp(tlp, reference), status=stored_status(status, reference), author=author, created_at=created_at, updated_at=updated_at,
-            revision=revision, title=open_text(title_ct, reference),
+            revision=revision, title=open_text(title_ct, reference), withdrawn=bool(withdrawn),
         )
-        for rid, reference, uuid, domain, origin, tlp, status, author, created_at, updated_at, revision, title_ct, recipients in result
+        for rid, reference, uuid, domain, origin, tlp, status, author, created_at, updated_at, revision, title_ct, recipients, withdrawn in result
     ]
 
 

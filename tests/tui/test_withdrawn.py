@@ -15,6 +15,7 @@ from tests.tui.conftest import settle, unlock
 from tests.withdrawn_pair import REASON, withdrawn_at_receiver
 from tui.app import LiaisonApp
 from tui.screens.detail import DetailScreen
+from tui.widgets.record_table import RecordTable
 
 
 def _drawn(static: Static) -> str:
@@ -33,6 +34,10 @@ async def test_detail_of_a_withdrawn_record_shows_the_banner_and_the_activity(
     app = make_app("alice", path=pair.tr.path)
     async with app.run_test(size=(120, 40)) as pilot:
         await unlock(pilot, PASSPHRASES["alice"])
+        table = app.screen.query_one(RecordTable)
+        lines = ["".join(seg.text for seg in table.render_line(y)) for y in range(table.size.height)]
+        marked = {line.split()[0] for line in lines if "WITHDRAWN · " in line}
+        assert marked == {ref}, lines
         await app.push_screen(DetailScreen(ref))
         await settle(pilot)
         screen = app.screen

@@ -163,7 +163,7 @@ def cmd_list(ctx: Context) -> int:
         count += 1
         print(
             f"{safe(row.reference):<18} {row.created_at:%Y-%m-%d} {safe(row.domain):<18} {_arrow(row):<22} "
-            f"{row.tlp.value:<12} {row.status.value:<12} {safe(row.title)}"
+            f"{row.tlp.value:<12} {row.status.value:<12} {'WITHDRAWN · ' if row.withdrawn else ''}{safe(row.title)}"
         )
     if count == 0:
         print("no records match", file=sys.stderr)

@@ -105,6 +105,15 @@ def fit_text(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
+#: Before the title of a record its origin withdrew (the detail says who, when and why).
+WITHDRAWN_MARK = "WITHDRAWN · "
+
+
+def withdrawn_mark(row: RecordRow) -> str:
+    """`WITHDRAWN_MARK` for a record its origin withdrew, else nothing."""
+    return WITHDRAWN_MARK if row.withdrawn else ""
+
+
 def route_text(row: RecordRow) -> str:
     """Origin → recipients, as the table shows it (control characters drawn visibly)."""
     return safe(f"{row.origin}→{','.join(row.releasable_to) or '—'}")
@@ -389,7 +398,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             (route_text(row), c.route, base),
             (row.tlp.value, c.tlp, tlp_style(row.tlp)),
             (STATUS_SHORT.get(row.status, row.status.value), c.status, status_style),
-            (safe(row.title), c.title, base),
+            (withdrawn_mark(row) + safe(row.title), c.title, base),
         ]
         segments: list[Segment] = []
         for text, cell_width, style in cells:
