@@ -25,10 +25,21 @@ PARTS = ("ingest", "demo", "bundles", "queries", "tui")
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=100_000, metavar="N", help="records in the benchmark store (default 100,000)")
-    parser.add_argument("--only", action="append", choices=PARTS, help="run only these parts (repeatable); queries and tui need ingest's store")
-    parser.add_argument("--work", type=Path, default=ROOT / "bench" / "work", help="directory for temporary stores (default bench/work)")
-    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results", help="where the JSON goes (default bench/results)")
+    parser.add_argument(
+        "--records", type=int, default=100_000, metavar="N", help="records in the benchmark store (default 100,000)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only these parts (repeatable); queries and tui need ingest's store",
+    )
+    parser.add_argument(
+        "--work", type=Path, default=ROOT / "bench" / "work", help="directory for temporary stores (default bench/work)"
+    )
+    parser.add_argument(
+        "--results", type=Path, default=ROOT / "bench" / "results", help="where the JSON goes (default bench/results)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the stores under --work afterwards")
     args = parser.parse_args(argv)
     if args.records < 1000:
@@ -43,7 +54,10 @@ def main(argv: list[str] | None = None) -> int:
         b.fresh()
     env = environment()
     started = time.perf_counter()
-    print(f"Liaison benchmark: {args.records:,} records, {env['cpus']} CPUs, Python {env['python']}, SQLite {env['sqlite']}, load {env['loadavg_start'][0]:.2f}", flush=True)
+    print(
+        f"Liaison benchmark: {args.records:,} records, {env['cpus']} CPUs, Python {env['python']}, SQLite {env['sqlite']}, load {env['loadavg_start'][0]:.2f}",
+        flush=True,
+    )
 
     steps: list[tuple[str, Callable[[Bench], None]]] = []
     from bench import part_ingest

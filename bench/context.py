@@ -69,7 +69,10 @@ class Bench:
         ratio = f"  ratio {row.ratio:.2f}" if row.ratio is not None else ""
         base = f"  raw {row.baseline:,.1f}" if row.baseline is not None else ""
         value = f"{row.value:,.1f}" if row.value is not None else "—"
-        print(f"  {row.part:8} {row.name}: {value} {row.unit}{base}{ratio}  {row.goal} {'' if row.met is None else ('met' if row.met else 'NOT MET')}", flush=True)
+        print(
+            f"  {row.part:8} {row.name}: {value} {row.unit}{base}{ratio}  {row.goal} {'' if row.met is None else ('met' if row.met else 'NOT MET')}",
+            flush=True,
+        )
 
     def fresh(self) -> None:
         if self.work.exists():

@@ -93,12 +93,26 @@ _LAUNCHER = (
 )
 
 
-def run_measured(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path = ROOT, timeout: float = 900) -> dict[str, Any]:
+def run_measured(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path = ROOT, timeout: float = 900
+) -> dict[str, Any]:
     """Run a command to completion: wall seconds, its own peak RSS, exit code, output."""
     full_env = {**os.environ, **(env or {})}
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, tempfile.NamedTemporaryFile("r") as rss:
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+        tempfile.NamedTemporaryFile("r") as rss,
+    ):
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", _LAUNCHER, rss.name, *argv], cwd=cwd, env=full_env, stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, rss.name, *argv],
+            cwd=cwd,
+            env=full_env,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -109,7 +123,13 @@ def run_measured(argv: Sequence[str], *, env: Mapping[str, str] | None = None, c
         out.seek(0)
         err.seek(0)
         text = rss.read().strip()
-        return {"wall_s": wall, "returncode": proc.returncode, "maxrss_mb": int(text) / 1024 if text else float("nan"), "stdout": out.read(), "stderr": err.read()}
+        return {
+            "wall_s": wall,
+            "returncode": proc.returncode,
+            "maxrss_mb": int(text) / 1024 if text else float("nan"),
+            "stdout": out.read(),
+            "stderr": err.read(),
+        }
 
 
 def environment() -> dict[str, Any]:
@@ -137,18 +157,36 @@ def fmt_value(value: float | None, unit: str) -> str:
 
 def table(rows: Sequence[Row]) -> str:
     """The results as a Markdown table (printed, and pasted into docs/performance.md)."""
-    lines = ["| part | figure | Liaison | raw baseline | ratio | goal | met |", "| --- | --- | ---: | ---: | ---: | --- | --- |"]
+    lines = [
+        "| part | figure | Liaison | raw baseline | ratio | goal | met |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- |",
+    ]
     for r in rows:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "—"
         met = {True: "yes", False: "**no**", None: "—"}[r.met]
         name = r.name + (f" ({r.note})" if r.note else "")
-        lines.append(f"| {r.part} | {name} | {fmt_value(r.value, r.unit)} | {fmt_value(r.baseline, r.unit)} | {ratio} | {r.goal} | {met} |")
+        lines.append(
+            f"| {r.part} | {name} | {fmt_value(r.value, r.unit)} | {fmt_value(r.baseline, r.unit)} | {ratio} | {r.goal} | {met} |"
+        )
     return "\n".join(lines)
 
 
-def write_json(path: Path, records: int, rows: Sequence[Row], env: dict[str, Any], timings: dict[str, float], skipped: dict[str, str]) -> None:
+def write_json(
+    path: Path,
+    records: int,
+    rows: Sequence[Row],
+    env: dict[str, Any],
+    timings: dict[str, float],
+    skipped: dict[str, str],
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"records": records, "environment": env, "phase_seconds": timings, "skipped": skipped, "rows": [r.to_json() for r in rows]}
+    doc = {
+        "records": records,
+        "environment": env,
+        "phase_seconds": timings,
+        "skipped": skipped,
+        "rows": [r.to_json() for r in rows],
+    }
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     tmp.replace(path)

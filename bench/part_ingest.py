@@ -20,7 +20,11 @@ def _counts(path: Path) -> dict[str, int]:
     con = sqlite3.connect(path)
     try:
         counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
-        counts["search_index"] = con.execute("SELECT count(*) FROM search_index_docsize").fetchone()[0] if _has(con, "search_index_docsize") else -1
+        counts["search_index"] = (
+            con.execute("SELECT count(*) FROM search_index_docsize").fetchone()[0]
+            if _has(con, "search_index_docsize")
+            else -1
+        )
         return counts
     finally:
         con.close()
@@ -62,8 +66,23 @@ def ingest(b: Bench) -> None:
         assert liaison_counts[table] == raw_counts[table], (table, liaison_counts, raw_counts)
     n = b.records
     ratio = (n / liaison_s) / (n / raw_s)
-    b.add(Row("ingest", f"Session.ingest, {n:,} records (demo and import path)", n / liaison_s, "rec/s", n / raw_s, "≥ 0.5× raw", ratio >= 0.5,
-              extra={"liaison_s": liaison_s, "raw_s": raw_s, "rows": liaison_counts, "store_mb": b.store.stat().st_size / 2**20}))
+    b.add(
+        Row(
+            "ingest",
+            f"Session.ingest, {n:,} records (demo and import path)",
+            n / liaison_s,
+            "rec/s",
+            n / raw_s,
+            "≥ 0.5× raw",
+            ratio >= 0.5,
+            extra={
+                "liaison_s": liaison_s,
+                "raw_s": raw_s,
+                "rows": liaison_counts,
+                "store_mb": b.store.stat().st_size / 2**20,
+            },
+        )
+    )
     raw_path.unlink()
     for suffix in ("-wal", "-shm"):
         Path(f"{raw_path}{suffix}").unlink(missing_ok=True)
@@ -84,11 +103,31 @@ def demo(b: Bench) -> None:
     demo_counts, raw_counts = _counts(demo_path), _counts(raw_path)
     assert demo_counts["records"] == raw_counts["records"] == n, (demo_counts, raw_counts)
     ratio = (n / liaison["wall_s"]) / (n / baseline["wall_s"])
-    b.add(Row("ingest", f"`liaison demo --records {n:,}` end to end", n / liaison["wall_s"], "rec/s", n / baseline["wall_s"], "≥ 0.5× raw", ratio >= 0.5,
-              note=f"{liaison['wall_s']:.1f} s vs {baseline['wall_s']:.1f} s",
-              extra={"liaison_s": liaison["wall_s"], "raw_s": baseline["wall_s"]}))
-    b.add(Row("ingest", "`liaison demo` peak RSS", liaison["maxrss_mb"], "MB", baseline["maxrss_mb"], "", None,
-              extra={"liaison_mb": liaison["maxrss_mb"], "raw_mb": baseline["maxrss_mb"]}))
+    b.add(
+        Row(
+            "ingest",
+            f"`liaison demo --records {n:,}` end to end",
+            n / liaison["wall_s"],
+            "rec/s",
+            n / baseline["wall_s"],
+            "≥ 0.5× raw",
+            ratio >= 0.5,
+            note=f"{liaison['wall_s']:.1f} s vs {baseline['wall_s']:.1f} s",
+            extra={"liaison_s": liaison["wall_s"], "raw_s": baseline["wall_s"]},
+        )
+    )
+    b.add(
+        Row(
+            "ingest",
+            "`liaison demo` peak RSS",
+            liaison["maxrss_mb"],
+            "MB",
+            baseline["maxrss_mb"],
+            "",
+            None,
+            extra={"liaison_mb": liaison["maxrss_mb"], "raw_mb": baseline["maxrss_mb"]},
+        )
+    )
     for path in (demo_path, raw_path):
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -105,21 +105,51 @@ def ingest(path: Path, items: Iterable[IngestItem], fernet_key: bytes, index_key
             seq[key] = seq.get(key, 0) + 1
             title_ct = seal(item.title.encode())
             created, updated = _ts(item.created_at), _ts(item.updated_at)
-            records.append((rid, f"{item.origin}-{key[1]}-{seq[key]:05d}", str(uuidlib.uuid4()), item.domain, item.origin,
-                            item.tlp, item.status, item.author, created, updated, 1, int(item.no_reexport), title_ct))
+            records.append(
+                (
+                    rid,
+                    f"{item.origin}-{key[1]}-{seq[key]:05d}",
+                    str(uuidlib.uuid4()),
+                    item.domain,
+                    item.origin,
+                    item.tlp,
+                    item.status,
+                    item.author,
+                    created,
+                    updated,
+                    1,
+                    int(item.no_reexport),
+                    title_ct,
+                )
+            )
             parties.append((rid, item.origin, 1))
             parties.extend((rid, code, 0) for code in item.releasable_to if code != item.origin)
-            body = json.dumps({"notes": item.notes, "source": item.source, "summary": item.summary},
-                              separators=(",", ":"), ensure_ascii=False).encode()
-            revisions.append((rid, 1, updated, item.author, item.tlp, ",".join(item.releasable_to), title_ct, seal(body)))
-            reviews.extend((rid, who, action, _ts(at), seal(c.encode()) if c else None) for who, action, at, c in item.reviews)
+            body = json.dumps(
+                {"notes": item.notes, "source": item.source, "summary": item.summary},
+                separators=(",", ":"),
+                ensure_ascii=False,
+            ).encode()
+            revisions.append(
+                (rid, 1, updated, item.author, item.tlp, ",".join(item.releasable_to), title_ct, seal(body))
+            )
+            reviews.extend(
+                (rid, who, action, _ts(at), seal(c.encode()) if c else None) for who, action, at, c in item.reviews
+            )
             index.append((rid, tokens.text(item.title, item.summary)))
-        con.executemany("INSERT INTO records (id, reference, uuid, domain, origin, tlp, status, author, created_at, updated_at,"
-                        " revision, no_reexport, title_ct) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", records)
+        con.executemany(
+            "INSERT INTO records (id, reference, uuid, domain, origin, tlp, status, author, created_at, updated_at,"
+            " revision, no_reexport, title_ct) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            records,
+        )
         con.executemany("INSERT INTO record_parties (record_id, ministry, is_origin) VALUES (?,?,?)", parties)
-        con.executemany("INSERT INTO revisions (record_id, number, created_at, officer, tlp, releasable_to, title_ct, body_ct)"
-                        " VALUES (?,?,?,?,?,?,?,?)", revisions)
-        con.executemany("INSERT INTO review_events (record_id, officer, action, at, comment_ct) VALUES (?,?,?,?,?)", reviews)
+        con.executemany(
+            "INSERT INTO revisions (record_id, number, created_at, officer, tlp, releasable_to, title_ct, body_ct)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            revisions,
+        )
+        con.executemany(
+            "INSERT INTO review_events (record_id, officer, action, at, comment_ct) VALUES (?,?,?,?,?)", reviews
+        )
         con.executemany("INSERT INTO search_index (rowid, tokens) VALUES (?,?)", index)
         n += len(chunk)
     con.execute("COMMIT")
@@ -134,7 +164,10 @@ def page(con: sqlite3.Connection, fernet: Fernet, sql: str, params: Sequence[Any
     recipients: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
         marks = ",".join("?" * len(ids))
-        for rid, code in con.execute(f"SELECT record_id, ministry FROM record_parties WHERE record_id IN ({marks})"
-                                     f" AND is_origin = 0 ORDER BY ministry", ids):
+        for rid, code in con.execute(
+            f"SELECT record_id, ministry FROM record_parties WHERE record_id IN ({marks})"
+            f" AND is_origin = 0 ORDER BY ministry",
+            ids,
+        ):
             recipients[rid].append(code)
     return [(*r[:-1], tuple(recipients[r[0]]), fernet.decrypt(base64.urlsafe_b64encode(r[-1])).decode()) for r in rows]

@@ -76,7 +76,9 @@ def ministry_name(session: Session, code: str) -> str:
 def identity_card(session: Session) -> bytes:
     """This ministry's self-signed identity card."""
     keys = keyring_of(session)
-    return write_card(session.ministry, ministry_name(session, session.ministry), keys.signing_key, own_identity(session))
+    return write_card(
+        session.ministry, ministry_name(session, session.ministry), keys.signing_key, own_identity(session)
+    )
 
 
 def export_identity(session: Session, out: Path, *, overwrite: bool = False) -> str:
@@ -95,7 +97,9 @@ def _contact_mac(keys: Keyring, code: str, name: str, identity: PublicIdentity) 
 
 def _info(keys: Keyring, row: Contact) -> ContactInfo:
     identity = PublicIdentity(bytes(row.signing_public), bytes(row.exchange_public))
-    if identity.fingerprint != row.fingerprint or not hmac.compare_digest(row.mac, _contact_mac(keys, row.code, row.name, identity)):
+    if identity.fingerprint != row.fingerprint or not hmac.compare_digest(
+        row.mac, _contact_mac(keys, row.code, row.name, identity)
+    ):
         raise TamperError(f"contact {row.code} was altered outside Liaison; remove and re-add its card")
     return ContactInfo(row.code, row.name, row.fingerprint, row.added_at, row.added_by, identity)
 
@@ -108,7 +112,9 @@ def read_card_file(path: Path) -> IdentityCard:
     except BundleError as exc:
         raise ValidationError(f"{name}: {exc}", field="card") from None
     if not card.ministry.isascii() or not MINISTRY_CODE.fullmatch(card.ministry):
-        raise ValidationError(f"{name}: the card's ministry code {quote(card.ministry)} is malformed", field="card", value=card.ministry)
+        raise ValidationError(
+            f"{name}: the card's ministry code {quote(card.ministry)} is malformed", field="card", value=card.ministry
+        )
     try:
         check_line("card name", card.name)
     except ValidationError as exc:

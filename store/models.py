@@ -200,7 +200,10 @@ class BundleItem(Base):
     content_sha256: Mapped[str] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (Index("ix_bundle_items_uuid", "record_uuid", "revision"), Index("ix_bundle_items_record", "record_id"))
+    __table_args__ = (
+        Index("ix_bundle_items_uuid", "record_uuid", "revision"),
+        Index("ix_bundle_items_record", "record_id"),
+    )
 
 
 class Receipt(Base):

@@ -52,7 +52,15 @@ class RecordQuery:
     @property
     def is_empty(self) -> bool:
         """True when no filter is set."""
-        return not (self.domains or self.ministries or self.tlps or self.statuses or self.search.strip() or self.since or self.until)
+        return not (
+            self.domains
+            or self.ministries
+            or self.tlps
+            or self.statuses
+            or self.search.strip()
+            or self.since
+            or self.until
+        )
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,9 @@ def conditions(query: RecordQuery, search_tokens: list[str] | None, *, paged: bo
     return _conditions(query, search_tokens, drive=() if paged or record_filters else ("ministries", "search"))
 
 
-def _conditions(query: RecordQuery, search_tokens: list[str] | None, *, drive: Collection[str], full_scan: bool = False) -> list[ColumnElement[bool]]:
+def _conditions(
+    query: RecordQuery, search_tokens: list[str] | None, *, drive: Collection[str], full_scan: bool = False
+) -> list[ColumnElement[bool]]:
     """`conditions`, with the id sets named in `drive` ("ministries", "search") free to drive the query.
 
     A ministry set that may not drive is probed per row with EXISTS, which needs no set built first (a
@@ -188,8 +198,18 @@ def after_cursor(order: Order, cursor: tuple[datetime, int]) -> ColumnElement[bo
 
 #: What a page of the browser shows of each record, in `page_rows` order.
 _PAGE_COLUMNS = (
-    Record.id, Record.reference, Record.uuid, Record.domain, Record.origin, Record.tlp, Record.status,
-    Record.author, Record.created_at, Record.updated_at, Record.revision, Record.title_ct,
+    Record.id,
+    Record.reference,
+    Record.uuid,
+    Record.domain,
+    Record.origin,
+    Record.tlp,
+    Record.status,
+    Record.author,
+    Record.created_at,
+    Record.updated_at,
+    Record.revision,
+    Record.title_ct,
 )
 
 
@@ -240,7 +260,9 @@ def check_domains(s: Any, rows: Iterable[RecordRow]) -> None:
     for row in rows:
         if row.domain not in known:
             raise IntegrityError(
-                f"record {row.reference} has an unknown domain {quote(row.domain)} in the store file", reference=row.reference, value=row.domain
+                f"record {row.reference} has an unknown domain {quote(row.domain)} in the store file",
+                reference=row.reference,
+                value=row.domain,
             )
 
 
@@ -270,10 +292,20 @@ def page_rows(result: Iterable[Any], open_text: Callable[[bytes, str], str]) -> 
     """The rows of `page_statement`, titles decrypted with `open_text(token, reference)`."""
     return [
         RecordRow(
-            id=rid, reference=reference, uuid=uuid, domain=domain, origin=origin,
+            id=rid,
+            reference=reference,
+            uuid=uuid,
+            domain=domain,
+            origin=origin,
             releasable_to=tuple(sorted(recipients.split(","))) if recipients else (),
-            tlp=stored_tlp(tlp, reference), status=stored_status(status, reference), author=author, created_at=created_at, updated_at=updated_at,
-            revision=revision, title=open_text(title_ct, reference), withdrawn=bool(withdrawn),
+            tlp=stored_tlp(tlp, reference),
+            status=stored_status(status, reference),
+            author=author,
+            created_at=created_at,
+            updated_at=updated_at,
+            revision=revision,
+            title=open_text(title_ct, reference),
+            withdrawn=bool(withdrawn),
         )
         for rid, reference, uuid, domain, origin, tlp, status, author, created_at, updated_at, revision, title_ct, recipients, withdrawn in result
     ]
@@ -340,24 +372,46 @@ def _store_version(s: Any) -> tuple[str, str | None, str | None]:
     return str(s.connection().engine.url), meta.get("store_id"), meta.get("changes")
 
 
-def _cube(s: Any, ministries: frozenset[str], search_tokens: list[str] | None, dates: RecordQuery = RecordQuery()) -> Cube:
+def _cube(
+    s: Any, ministries: frozenset[str], search_tokens: list[str] | None, dates: RecordQuery = RecordQuery()
+) -> Cube:
     """Record counts per (domain, TLP, status) under a ministry filter and a search.
 
     One scan of the covering index `ix_records_facets`. The ministry or search id set drives the scan only
     when it is small (its size is an index range count or an FTS doclist count): see DRIVE_FRACTION.
     """
     total = select(func.count()).select_from(Record).scalar_subquery()
-    parties = select(func.count()).select_from(party_ids(ministries).subquery()).scalar_subquery() if ministries else literal(0)
-    matches = select(func.count()).select_from(search_ids(search_tokens).subquery()).scalar_subquery() if search_tokens else literal(0)
+    parties = (
+        select(func.count()).select_from(party_ids(ministries).subquery()).scalar_subquery()
+        if ministries
+        else literal(0)
+    )
+    matches = (
+        select(func.count()).select_from(search_ids(search_tokens).subquery()).scalar_subquery()
+        if search_tokens
+        else literal(0)
+    )
     n_records, n_parties, n_matches = s.execute(select(total, parties, matches)).one()
-    sizes = [(n, name) for n, name, on in ((n_parties, "ministries", ministries), (n_matches, "search", search_tokens)) if on]
+    sizes = [
+        (n, name) for n, name, on in ((n_parties, "ministries", ministries), (n_matches, "search", search_tokens)) if on
+    ]
     drive = [min(sizes)[1]] if sizes and min(sizes)[0] <= DRIVE_FRACTION * n_records else []
     cols = (Record.domain, Record.tlp, Record.status)
-    conds = _conditions(RecordQuery(ministries=ministries, since=dates.since, until=dates.until), search_tokens, drive=drive, full_scan=True)
-    return tuple((str(d), str(t), str(st), int(n)) for d, t, st, n in s.execute(select(*cols, func.count()).where(*conds).group_by(*cols)))
+    conds = _conditions(
+        RecordQuery(ministries=ministries, since=dates.since, until=dates.until),
+        search_tokens,
+        drive=drive,
+        full_scan=True,
+    )
+    return tuple(
+        (str(d), str(t), str(st), int(n))
+        for d, t, st, n in s.execute(select(*cols, func.count()).where(*conds).group_by(*cols))
+    )
 
 
-def _cached_cube(s: Any, ministries: frozenset[str], search_tokens: list[str] | None, dates: RecordQuery = RecordQuery()) -> Cube:
+def _cached_cube(
+    s: Any, ministries: frozenset[str], search_tokens: list[str] | None, dates: RecordQuery = RecordQuery()
+) -> Cube:
     if search_tokens or dates.since or dates.until:
         return _cube(s, ministries, search_tokens, dates)
     return _COUNTS.get(("cube", _store_version(s), ministries), lambda: _cube(s, ministries, None))  # type: ignore[no-any-return]
@@ -388,16 +442,33 @@ def _ministry_facet(s: Any, query: RecordQuery, search_tokens: list[str] | None,
     alone when no domain, TLP or status filter needs the records joined (10 ms instead of 45 ms at 100k)."""
     stmt = select(RecordParty.ministry, func.count()).where(RecordParty.ministry != own_ministry)
     if search_tokens:
-        n_records, n_matches = s.execute(select(select(func.count()).select_from(Record).scalar_subquery(), select(func.count()).select_from(search_ids(search_tokens).subquery()).scalar_subquery())).one()
-        party_record = RecordParty.record_id if n_matches <= DRIVE_FRACTION * n_records else dialect.unindexed(RecordParty.record_id)
+        n_records, n_matches = s.execute(
+            select(
+                select(func.count()).select_from(Record).scalar_subquery(),
+                select(func.count()).select_from(search_ids(search_tokens).subquery()).scalar_subquery(),
+            )
+        ).one()
+        party_record = (
+            RecordParty.record_id
+            if n_matches <= DRIVE_FRACTION * n_records
+            else dialect.unindexed(RecordParty.record_id)
+        )
         stmt = stmt.where(party_record.in_(select(search_ids(search_tokens).subquery().c.rowid)))
-    record_conds = _conditions(RecordQuery(domains=query.domains, tlps=query.tlps, statuses=query.statuses, since=query.since, until=query.until), None, drive=())
+    record_conds = _conditions(
+        RecordQuery(
+            domains=query.domains, tlps=query.tlps, statuses=query.statuses, since=query.since, until=query.until
+        ),
+        None,
+        drive=(),
+    )
     if record_conds:
         stmt = stmt.join(Record, Record.id == RecordParty.record_id).where(*record_conds)
     return {str(k): int(v) for k, v in s.execute(stmt.group_by(RecordParty.ministry))}
 
 
-def facet_counts(s: Any, query: RecordQuery, search_tokens: list[str] | None, own_ministry: str) -> dict[str, dict[str, int]]:
+def facet_counts(
+    s: Any, query: RecordQuery, search_tokens: list[str] | None, own_ministry: str
+) -> dict[str, dict[str, int]]:
     """Live counts for each sidebar facet, each with the other facets' filters applied.
 
     The domain, TLP and status facets are sums over one cube of counts per (domain, TLP, status) under

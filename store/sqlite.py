@@ -21,9 +21,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 SEARCH_TABLE = "search_index"
 
 #: Contentless FTS5 over hex HMAC tokens: the index stores only tokens, never words, and no copy of them.
-SEARCH_TABLE_DDL = (
-    f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5(tokens, content='', detail=none, tokenize='ascii')"
-)
+SEARCH_TABLE_DDL = f"CREATE VIRTUAL TABLE {SEARCH_TABLE} USING fts5(tokens, content='', detail=none, tokenize='ascii')"
 
 _CONNECT_PRAGMAS = (
     f"PRAGMA page_size={PAGE_SIZE}",  # only effective before the first table exists
@@ -40,7 +38,9 @@ _CONNECT_PRAGMAS = (
 def make_engine(path: Path) -> Engine:
     """An engine whose every connection carries Liaison's pragmas; writers take the lock up front."""
     engine = create_engine(
-        URL.create("sqlite+pysqlite", database=str(path)),  # not a URL string: a '#' or '?' in the name stays in the name
+        URL.create(
+            "sqlite+pysqlite", database=str(path)
+        ),  # not a URL string: a '#' or '?' in the name stays in the name
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         pool_pre_ping=False,
     )

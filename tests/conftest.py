@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from tests.liaison_helpers import LIAISON_ENV, PASSPHRASES, TEAM, LiaisonStore, init_store, patched_env, store_fingerprint
+from tests.liaison_helpers import (
+    LIAISON_ENV,
+    PASSPHRASES,
+    TEAM,
+    LiaisonStore,
+    init_store,
+    patched_env,
+    store_fingerprint,
+)
 
 # Hypothesis profiles: `ci` (the default, so `make test` and CI run it) draws the same examples every run and keeps no
 # example database, so the suite never passes or fails by chance; `HYPOTHESIS_PROFILE=dev` fuzzes afresh each run.
@@ -51,7 +59,9 @@ def _store_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
             if name != "alice":
                 team.ok("officers", "add", name, "--role", role, env={"LIAISON_NEW_PASSPHRASE": PASSPHRASES[name]})
     for template in (solo, team):
-        assert sorted(p.name for p in template.path.parent.iterdir()) == ["pk-moi.db"], "a template must be checkpointed"
+        assert sorted(p.name for p in template.path.parent.iterdir()) == ["pk-moi.db"], (
+            "a template must be checkpointed"
+        )
     return {"solo": solo.path, "team": team.path}
 
 

@@ -37,6 +37,8 @@ PASSPHRASES = {
 }
 #: Roles of the officers in `team_store`.
 TEAM = {"alice": "admin", "bob": "reviewer", "carol": "officer"}
+
+
 @contextlib.contextmanager
 def patched_env(values: Mapping[str, str | None]) -> Iterator[None]:
     """Set (or with None, unset) environment variables for the duration of a block."""
@@ -159,7 +161,15 @@ class LiaisonStore:
         assert "Traceback" not in result.err
         return result
 
-    def add(self, title: str = "Routine report", *extra: str, officer: str = "alice", domain: str = "narcotics", tlp: str = "amber", **kwargs: Any) -> str:
+    def add(
+        self,
+        title: str = "Routine report",
+        *extra: str,
+        officer: str = "alice",
+        domain: str = "narcotics",
+        tlp: str = "amber",
+        **kwargs: Any,
+    ) -> str:
         """Add a record; returns its reference (the one line `add` prints)."""
         result = self.ok("add", "--domain", domain, "--tlp", tlp, "--title", title, *extra, officer=officer, **kwargs)
         return result.out.strip()
@@ -197,7 +207,14 @@ class LiaisonStore:
 def init_store(path: Path, *extra: str, officer: str = "alice", ministry: str = "PK-MOI") -> LiaisonStore:
     """Create a store through `liaison init`."""
     result = run_cli(
-        "--store", str(path), "init", "--ministry", ministry, "--officer", officer, *extra,
+        "--store",
+        str(path),
+        "init",
+        "--ministry",
+        ministry,
+        "--officer",
+        officer,
+        *extra,
         env={"LIAISON_PASSPHRASE": PASSPHRASES[officer]},
     )
     assert result.code == 0, result
@@ -244,7 +261,11 @@ def directory_snapshot(directory: Path) -> dict[str, str]:
 
 def all_store_bytes(path: Path) -> dict[str, bytes]:
     """The bytes of a store file and of every sibling that shares its name (-wal, -shm, -journal, temp files)."""
-    return {p.name: p.read_bytes() for p in sorted(path.parent.iterdir()) if p.is_file() and p.name.lstrip(".").startswith(path.name)}
+    return {
+        p.name: p.read_bytes()
+        for p in sorted(path.parent.iterdir())
+        if p.is_file() and p.name.lstrip(".").startswith(path.name)
+    }
 
 
 # ---- plaintext residue ----------------------------------------------------------------------------

@@ -44,7 +44,9 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("textual",
 def _launch_all() -> dict[str, subprocess.Popen[str]]:
     """Start every probe at once (each in its own fresh interpreter) so the whole check takes a few seconds."""
     return {
-        module: subprocess.Popen([sys.executable, "-c", PROBE, module], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        module: subprocess.Popen(
+            [sys.executable, "-c", PROBE, module], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for module in MODULES
     }
 
@@ -70,7 +72,9 @@ def test_module_imports_neither_textual_nor_tui(module: str) -> None:
 
 
 def run_lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_lint_imports_passes() -> None:

@@ -173,4 +173,6 @@ class DeskCommands(LiaisonProvider):
             app.action_dashboard,
             "Next meeting, review queue, overdue actions, shares and acknowledgements as charts (D).",
         )
-        yield Command("desk: Meetings", app.action_meetings, "The working group's meetings, agendas, actions and packs.")
+        yield Command(
+            "desk: Meetings", app.action_meetings, "The working group's meetings, agendas, actions and packs."
+        )

@@ -32,7 +32,11 @@ class Pair:
 
 def approved(store: LiaisonStore, title: str, tlp: str, *to: str, domain: str = "narcotics") -> str:
     """Add a record releasable to `to`, submit and approve it (the template stores have four-eyes off)."""
-    extra: list[str] = ["--summary", f"{title} — summary mentioning {CANARY_PK if 'PK' in str(store.path) else CANARY_TR}", "--submit"]
+    extra: list[str] = [
+        "--summary",
+        f"{title} — summary mentioning {CANARY_PK if 'PK' in str(store.path) else CANARY_TR}",
+        "--submit",
+    ]
     for code in to:
         extra += ["--to", code]
     ref = store.add(f"{title}", *extra, tlp=tlp, domain=domain)
@@ -63,7 +67,9 @@ def _build(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     root = tmp_path_factory.mktemp("bundle-template")
-    with patched_env({"LIAISON_KDF_PROFILE": "minimum", "LIAISON_PASSPHRASE": None, "LIAISON_STORE": None, "LIAISON_OFFICER": None}):
+    with patched_env(
+        {"LIAISON_KDF_PROFILE": "minimum", "LIAISON_PASSPHRASE": None, "LIAISON_STORE": None, "LIAISON_OFFICER": None}
+    ):
         refs = _build(root)
     return root, refs
 

@@ -43,7 +43,11 @@ def layout(data: bytes) -> Layout:
 def flip_char(data: bytes, index: int) -> bytes:
     """Replace one base64 or hex character by another valid one, so only authentication can notice."""
     old = data[index]
-    alphabet = b"0123456789abcdef" if old in b"0123456789abcdef" else b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    alphabet = (
+        b"0123456789abcdef"
+        if old in b"0123456789abcdef"
+        else b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    )
     assert old in alphabet, f"byte {index} ({chr(old)!r}) is not base64 or hex"
     new = alphabet[(alphabet.index(old) + 1) % len(alphabet)]
     return data[:index] + bytes([new]) + data[index + 1 :]
@@ -110,10 +114,16 @@ def crafted_by(sender: LiaisonStore, recipient_card: Path, records: list[dict[st
         bundle_id = fmt.new_bundle_id()
         file_key = fmt.new_file_key()
         writer = _RawWriter(
-            out, bundle_id=bundle_id, sender=code, sender_fingerprint=identity.fingerprint,
+            out,
+            bundle_id=bundle_id,
+            sender=code,
+            sender_fingerprint=identity.fingerprint,
             recipients=[fmt.Recipient(card.ministry, seq)],
             stanzas=[fmt.x25519_stanza(bundle_id, card.ministry, card.identity.exchange_public, file_key)],
-            records=len(records), signing_key=keys.signing_key, file_key=file_key, created=datetime.now(UTC),
+            records=len(records),
+            signing_key=keys.signing_key,
+            file_key=file_key,
+            created=datetime.now(UTC),
         )
         for rec in records:
             writer.add(rec)
@@ -127,12 +137,33 @@ def good_record(**changes: Any) -> dict[str, Any]:
     """A well-formed record object from PK-MOI, releasable to TR-MOI."""
     now = fmt.format_time(datetime.now(UTC))
     rec = {
-        "uuid": "6f1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", "reference": "PK-MOI-2026-09001", "domain": "narcotics",
-        "origin": "PK-MOI", "releasable_to": ["TR-MOI"], "tlp": "AMBER", "no_reexport": False, "revision": 1,
-        "author": "alice", "created_at": now, "updated_at": now, "title": "Zanzibarite crafted", "summary": "Zanzibarite body", "source": "",
+        "uuid": "6f1c2a8e-3b4d-4c5e-9f60-718293a4b5c6",
+        "reference": "PK-MOI-2026-09001",
+        "domain": "narcotics",
+        "origin": "PK-MOI",
+        "releasable_to": ["TR-MOI"],
+        "tlp": "AMBER",
+        "no_reexport": False,
+        "revision": 1,
+        "author": "alice",
+        "created_at": now,
+        "updated_at": now,
+        "title": "Zanzibarite crafted",
+        "summary": "Zanzibarite body",
+        "source": "",
     }
     rec.update(changes)
     return rec
 
 
-__all__ = ["PASSPHRASES", "crafted", "crafted_by", "export_chunked", "flip_char", "good_record", "layout", "twin", "with_header"]
+__all__ = [
+    "PASSPHRASES",
+    "crafted",
+    "crafted_by",
+    "export_chunked",
+    "flip_char",
+    "good_record",
+    "layout",
+    "twin",
+    "with_header",
+]

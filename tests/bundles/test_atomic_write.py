@@ -36,7 +36,9 @@ class FullDisk:
 
 
 @pytest.mark.parametrize("budget", [0, 100, 3000])
-def test_full_disk_mid_export_leaves_the_earlier_file_intact(pair: Pair, monkeypatch: pytest.MonkeyPatch, budget: int) -> None:
+def test_full_disk_mid_export_leaves_the_earlier_file_intact(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch, budget: int
+) -> None:
     """The disk fills after `budget` bytes: exit 1, earlier bundle byte-identical, no temp file, ledger unchanged."""
     out = pair.path("out.bundle")
     out.write_bytes(b"an earlier bundle the officer still needs")

@@ -17,7 +17,9 @@ from tests.bundles.conftest import CANARY_PK, Pair
 from tests.bundles.corpus import crafted, export_chunked, flip_char, good_record, layout, twin, with_header
 from tests.liaison_helpers import LiaisonStore, assert_refused, find_plaintext, init_store, store_fingerprint
 
-SIG = "bundle signature does not verify against PK-MOI's key: the bundle was altered, truncated or signed by another key"
+SIG = (
+    "bundle signature does not verify against PK-MOI's key: the bundle was altered, truncated or signed by another key"
+)
 
 
 def _header(data: bytes) -> bytes:
@@ -75,7 +77,10 @@ MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "header byte (bundle id digit)": (lambda d: flip_char(d, _at(d, b'"bundle":"', 5)), SIG),
     "header byte (record count)": (lambda d: d[: _at(d, b'"records":')] + b"8" + d[_at(d, b'"records":') + 1 :], SIG),
     "header byte (recipient sequence)": (lambda d: d[: _at(d, b'"seq":')] + b"9" + d[_at(d, b'"seq":') + 1 :], SIG),
-    "header structure": (lambda d: d[: layout(d).header[0]] + b"[" + d[layout(d).header[0] + 1 :], "bundle header is not valid JSON"),
+    "header structure": (
+        lambda d: d[: layout(d).header[0]] + b"[" + d[layout(d).header[0] + 1 :],
+        "bundle header is not valid JSON",
+    ),
     "header not canonical": (_noncanonical_header, "bundle header is not in canonical JSON form"),
     "header oversized (length prefix)": (
         lambda d: d[: len(fmt.VERSION_LINE)] + struct.pack(">I", 70_000) + d[len(fmt.VERSION_LINE) + 4 :],
@@ -87,7 +92,10 @@ MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     ),
     "stanza body byte": (lambda d: flip_char(d, _at(d, b'"body":"', 30)), SIG),
     "stanza ephemeral key byte": (lambda d: flip_char(d, _at(d, b'"epk":"', 10)), SIG),
-    "stanza ephemeral key not canonical": (_epk_noncanonical, "bundle header stanza 1 ephemeral key is not canonical base64"),
+    "stanza ephemeral key not canonical": (
+        _epk_noncanonical,
+        "bundle header stanza 1 ephemeral key is not canonical base64",
+    ),
     "stanza ephemeral key wrong length": (_epk_short, "bundle header stanza 1 ephemeral key must be 32 bytes, not 31"),
     "chunk 1 byte": (lambda d: flip_char(d, layout(d).chunks[0][1] + 60), SIG),
     "chunk 2 byte": (lambda d: flip_char(d, layout(d).chunks[1][1] + 200), SIG),
@@ -96,8 +104,18 @@ MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         lambda d: d[: layout(d).chunks[0][0] + 1] + b"\xff\xff\xff\xff" + d[layout(d).chunks[0][1] :],
         "chunk 1 length 4294967295 is out of range",
     ),
-    "unknown frame type": (lambda d: d[: layout(d).chunks[0][0]] + b"X" + d[layout(d).chunks[0][0] + 1 :], "unknown frame type 0x58 at byte"),
-    "signature byte": (lambda d: d[: layout(d).signature[0] + 3] + bytes([d[layout(d).signature[0] + 3] ^ 1]) + d[layout(d).signature[0] + 4 :], SIG),
+    "unknown frame type": (
+        lambda d: d[: layout(d).chunks[0][0]] + b"X" + d[layout(d).chunks[0][0] + 1 :],
+        "unknown frame type 0x58 at byte",
+    ),
+    "signature byte": (
+        lambda d: (
+            d[: layout(d).signature[0] + 3]
+            + bytes([d[layout(d).signature[0] + 3] ^ 1])
+            + d[layout(d).signature[0] + 4 :]
+        ),
+        SIG,
+    ),
     "signature stripped": (lambda d: d[: layout(d).signature[0] - 1], "bundle is truncated (no signature)"),
     "re-signed by another key": (_resigned, SIG),
     "chunks swapped": (lambda d: _rebuild(d, [_frames(d)[1], _frames(d)[0], _frames(d)[2]]), SIG),
@@ -108,14 +126,26 @@ MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
     "trailing bundle": (lambda d: d + d, "trailing bytes after the bundle signature"),
     "truncated: empty file": (lambda d: b"", "the file is empty"),
     "truncated in the version line": (lambda d: d[:9], "not a Liaison bundle or receipt (unknown version line)"),
-    "truncated in the header length": (lambda d: d[: len(fmt.VERSION_LINE) + 2], "bundle is truncated (in the header length)"),
+    "truncated in the header length": (
+        lambda d: d[: len(fmt.VERSION_LINE) + 2],
+        "bundle is truncated (in the header length)",
+    ),
     "truncated in the header": (lambda d: d[: layout(d).header[0] + 100], "bundle is truncated (in the header)"),
     "truncated after the header": (lambda d: d[: layout(d).header[1]], "bundle is truncated (no signature)"),
     "truncated in chunk 2": (lambda d: d[: layout(d).chunks[1][1] + 50], "bundle is truncated (in chunk 2)"),
     "truncated in chunk 2 length": (lambda d: d[: layout(d).chunks[1][0] + 3], "bundle is truncated (in chunk 2)"),
-    "truncated in the signature": (lambda d: d[: layout(d).signature[0] + 20], "bundle is truncated (in the signature)"),
-    "unknown version": (lambda d: b"liaison-bundle/v2\n" + d[len(fmt.VERSION_LINE) :], "unsupported bundle version 'liaison-bundle/v2'; this Liaison reads liaison-bundle/v1"),
-    "random bytes": (lambda d: random.Random(7).randbytes(4096), "not a Liaison bundle or receipt (unknown version line)"),
+    "truncated in the signature": (
+        lambda d: d[: layout(d).signature[0] + 20],
+        "bundle is truncated (in the signature)",
+    ),
+    "unknown version": (
+        lambda d: b"liaison-bundle/v2\n" + d[len(fmt.VERSION_LINE) :],
+        "unsupported bundle version 'liaison-bundle/v2'; this Liaison reads liaison-bundle/v1",
+    ),
+    "random bytes": (
+        lambda d: random.Random(7).randbytes(4096),
+        "not a Liaison bundle or receipt (unknown version line)",
+    ),
 }
 
 
@@ -170,7 +200,11 @@ def test_replay_of_a_sequence_number_with_different_content(pair: Pair, good: by
 
     with pair.path("first.bundle").open("rb") as fh:
         first_id = BundleReader(fh).header.bundle_id
-    _refused(pair, good, f"sequence number 1 from PK-MOI was already used by bundle {first_id}; refusing a replayed or forged bundle")
+    _refused(
+        pair,
+        good,
+        f"sequence number 1 from PK-MOI was already used by bundle {first_id}; refusing a replayed or forged bundle",
+    )
 
 
 def test_wrong_recipient(pair: Pair, good: bytes, tmp_path: Path) -> None:
@@ -180,14 +214,20 @@ def test_wrong_recipient(pair: Pair, good: bytes, tmp_path: Path) -> None:
     bad = pair.path("bad.bundle")
     bad.write_bytes(good)
     before = store_fingerprint(anf.path)
-    assert_refused(anf.cli("import", str(bad)), "bad.bundle: the bundle is addressed to TR-MOI, not to this ministry (PK-ANF)")
+    assert_refused(
+        anf.cli("import", str(bad)), "bad.bundle: the bundle is addressed to TR-MOI, not to this ministry (PK-ANF)"
+    )
     assert store_fingerprint(anf.path) == before
 
 
 def test_unknown_sender(pair: Pair, good: bytes) -> None:
     """A bundle from a ministry with no contact card here is refused, naming `liaison contacts add`."""
     pair.tr.sql("DELETE FROM contacts WHERE code = 'PK-MOI'")
-    _refused(pair, good, "unknown sender PK-MOI: no contact card; add it with `liaison contacts add CARD` and compare the fingerprint")
+    _refused(
+        pair,
+        good,
+        "unknown sender PK-MOI: no contact card; add it with `liaison contacts add CARD` and compare the fingerprint",
+    )
 
 
 def test_sender_key_not_on_the_card(pair: Pair, good: bytes) -> None:
@@ -207,29 +247,55 @@ def test_malformed_content_inside_a_valid_token(pair: Pair) -> None:
 
 def test_red_record_inside_a_valid_bundle(pair: Pair) -> None:
     """Even a validly signed bundle may not carry TLP:RED; the whole bundle is refused."""
-    _refused(pair, crafted(pair, [good_record(), good_record(uuid="7f1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", reference="PK-MOI-2026-09002", tlp="RED")]),
-             "record PK-MOI-2026-09002 is TLP:RED, which never travels in a bundle")
+    _refused(
+        pair,
+        crafted(
+            pair,
+            [
+                good_record(),
+                good_record(uuid="7f1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", reference="PK-MOI-2026-09002", tlp="RED"),
+            ],
+        ),
+        "record PK-MOI-2026-09002 is TLP:RED, which never travels in a bundle",
+    )
 
 
 def test_record_claiming_the_receivers_origin(pair: Pair) -> None:
     """A bundle may not carry records claiming to originate at the receiving ministry."""
-    _refused(pair, crafted(pair, [good_record(origin="TR-MOI", reference="TR-MOI-2026-09001")]),
-             "record TR-MOI-2026-09001 claims to originate at this ministry (TR-MOI)")
+    _refused(
+        pair,
+        crafted(pair, [good_record(origin="TR-MOI", reference="TR-MOI-2026-09001")]),
+        "record TR-MOI-2026-09001 claims to originate at this ministry (TR-MOI)",
+    )
 
 
 def test_amber_record_of_a_third_party(pair: Pair) -> None:
     """A sender may not pass on a third party's AMBER record; the receiver refuses the bundle."""
-    _refused(pair, crafted(pair, [good_record(origin="PK-ANF", reference="PK-ANF-2026-09001", releasable_to=["PK-MOI", "TR-MOI"])]),
-             "record PK-ANF-2026-09001 from PK-ANF is TLP:AMBER and may not be re-exported by PK-MOI")
+    _refused(
+        pair,
+        crafted(
+            pair, [good_record(origin="PK-ANF", reference="PK-ANF-2026-09001", releasable_to=["PK-MOI", "TR-MOI"])]
+        ),
+        "record PK-ANF-2026-09001 from PK-ANF is TLP:AMBER and may not be re-exported by PK-MOI",
+    )
 
 
 def test_failure_in_the_last_chunk_imports_nothing(pair: Pair) -> None:
     """All-or-nothing: a bad record in the last chunk leaves no record of the earlier chunks behind."""
-    records = [good_record(uuid=f"6f1c2a8e-3b4d-4c5e-9f60-718293{i:06d}", reference=f"PK-MOI-2026-090{i:02d}", title=f"{CANARY_PK} {i}") for i in range(1, 300)]
-    records.append(good_record(uuid="6f1c2a8e-3b4d-4c5e-9f60-718293000999", reference="PK-MOI-2026-09999", domain="astrology"))
+    records = [
+        good_record(
+            uuid=f"6f1c2a8e-3b4d-4c5e-9f60-718293{i:06d}", reference=f"PK-MOI-2026-090{i:02d}", title=f"{CANARY_PK} {i}"
+        )
+        for i in range(1, 300)
+    ]
+    records.append(
+        good_record(uuid="6f1c2a8e-3b4d-4c5e-9f60-718293000999", reference="PK-MOI-2026-09999", domain="astrology")
+    )
     data = crafted(pair, records)
     assert len(layout(data).chunks) == 2
-    _refused(pair, data, "record PK-MOI-2026-09999 has domain astrology, unknown here; add it with `liaison domains add`")
+    _refused(
+        pair, data, "record PK-MOI-2026-09999 has domain astrology, unknown here; add it with `liaison domains add`"
+    )
 
 
 def test_signature_from_another_bundle(pair: Pair, good: bytes) -> None:

@@ -27,9 +27,19 @@ def tr_record(**changes: Any) -> dict[str, Any]:
     """A well-formed record object from TR-MOI, releasable to PK-MOI."""
     now = fmt.format_time(datetime.now(UTC))
     rec = {
-        "uuid": "8a1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", "reference": f"TR-MOI-{YEAR}-09001", "domain": "narcotics",
-        "origin": "TR-MOI", "releasable_to": ["PK-MOI"], "tlp": "AMBER", "no_reexport": False, "revision": 1,
-        "author": "elif", "created_at": now, "updated_at": now, "title": f"{CANARY_TR} crafted", "summary": f"{CANARY_TR} body",
+        "uuid": "8a1c2a8e-3b4d-4c5e-9f60-718293a4b5c6",
+        "reference": f"TR-MOI-{YEAR}-09001",
+        "domain": "narcotics",
+        "origin": "TR-MOI",
+        "releasable_to": ["PK-MOI"],
+        "tlp": "AMBER",
+        "no_reexport": False,
+        "revision": 1,
+        "author": "elif",
+        "created_at": now,
+        "updated_at": now,
+        "title": f"{CANARY_TR} crafted",
+        "summary": f"{CANARY_TR} body",
         "source": "",
     }
     rec.update(changes)
@@ -48,7 +58,9 @@ def refused(pair: Pair, path: Path, message: str) -> None:
     before = store_fingerprint(pair.pk.path)
     result = pair.pk.cli("import", str(path))
     assert_refused(result, f"{path.name}: {message}")
-    assert "\x1b" not in result.err and not any(0x80 <= ord(c) <= 0x9F or 0x202A <= ord(c) <= 0x202E for c in result.err)
+    assert "\x1b" not in result.err and not any(
+        0x80 <= ord(c) <= 0x9F or 0x202A <= ord(c) <= 0x202E for c in result.err
+    )
     assert store_fingerprint(pair.pk.path) == before
     assert find_plaintext(pair.pk.path, CANARY_TR) == []
 
@@ -90,7 +102,11 @@ def _next_local(store: LiaisonStore) -> str:
 def test_the_receivers_own_next_reference_is_refused_and_add_still_works(pair: Pair) -> None:
     nxt = _next_local(pair.pk)
     refused(pair, from_tr(pair, tr_record(reference=nxt)), f"record {nxt} does not carry the code of its origin TR-MOI")
-    refused(pair, from_tr(pair, tr_record(reference=nxt, origin="PK-MOI"), seq=51), f"record {nxt} claims to originate at this ministry (PK-MOI)")
+    refused(
+        pair,
+        from_tr(pair, tr_record(reference=nxt, origin="PK-MOI"), seq=51),
+        f"record {nxt} claims to originate at this ministry (PK-MOI)",
+    )
     assert pair.pk.add("Written after the attack") == nxt
 
 
@@ -106,12 +122,17 @@ def test_local_references_skip_numbers_an_imported_record_holds(pair: Pair) -> N
 
 @pytest.mark.parametrize(
     "reference",
-    [f"TR-MOI-{YEAR}-0900\u0662", f"TR-MOI-\u0662\u0660\u0662\u0666-09001", f"TR-MOI-{YEAR}-\uff10\uff19\uff10\uff10\uff11"],
+    [
+        f"TR-MOI-{YEAR}-0900\u0662",
+        "TR-MOI-\u0662\u0660\u0662\u0666-09001",
+        f"TR-MOI-{YEAR}-\uff10\uff19\uff10\uff10\uff11",
+    ],
     ids=["arabic-indic digit", "arabic-indic year", "fullwidth digits"],
 )
 def test_look_alike_references_with_non_ascii_digits_are_refused(pair: Pair, reference: str) -> None:
     refused(
-        pair, from_tr(pair, tr_record(reference=reference)),
+        pair,
+        from_tr(pair, tr_record(reference=reference)),
         f"record {reference!r} has a malformed reference (expected ORIGIN-YYYY-NUMBER in ASCII)",
     )
 
@@ -121,15 +142,26 @@ def test_a_reference_held_under_another_uuid_is_refused(pair: Pair) -> None:
     clash = tr_record(uuid="9b1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", title=f"{CANARY_TR} impostor")
     before = store_fingerprint(pair.pk.path)
     result = pair.pk.cli("import", str(from_tr(pair, clash, seq=51)))
-    assert_refused(result, f"hostile-51.bundle: record TR-MOI-{YEAR}-09001 in the bundle has the reference of a different record here")
+    assert_refused(
+        result,
+        f"hostile-51.bundle: record TR-MOI-{YEAR}-09001 in the bundle has the reference of a different record here",
+    )
     assert store_fingerprint(pair.pk.path) == before
 
 
 @pytest.mark.parametrize(
     ("created", "updated", "message"),
     [
-        ("9999-12-31T00:00:00.000000Z", "9999-12-31T00:00:00.000000Z", "created_at 9999-12-31T00:00:00.000000Z is more than a day in the future"),
-        (None, "9999-12-31T23:59:59.999999Z", "updated_at 9999-12-31T23:59:59.999999Z is more than a day in the future"),
+        (
+            "9999-12-31T00:00:00.000000Z",
+            "9999-12-31T00:00:00.000000Z",
+            "created_at 9999-12-31T00:00:00.000000Z is more than a day in the future",
+        ),
+        (
+            None,
+            "9999-12-31T23:59:59.999999Z",
+            "updated_at 9999-12-31T23:59:59.999999Z is more than a day in the future",
+        ),
         ("1999-12-31T23:59:59.000000Z", None, "created_at 1999-12-31T23:59:59.000000Z is before 2000"),
         ("0001-01-01T00:00:00.000000Z", None, "created_at 0001-01-01T00:00:00.000000Z is before 2000"),
     ],
@@ -137,7 +169,11 @@ def test_a_reference_held_under_another_uuid_is_refused(pair: Pair) -> None:
 )
 def test_implausible_dates_are_refused(pair: Pair, created: str | None, updated: str | None, message: str) -> None:
     now = fmt.format_time(datetime.now(UTC))
-    refused(pair, from_tr(pair, tr_record(created_at=created or now, updated_at=updated or now)), f"record TR-MOI-{YEAR}-09001 {message}")
+    refused(
+        pair,
+        from_tr(pair, tr_record(created_at=created or now, updated_at=updated or now)),
+        f"record TR-MOI-{YEAR}-09001 {message}",
+    )
 
 
 # ---- a third ministry (PK-ANF) whose records PK-MOI holds -----------------------------------------------
@@ -170,8 +206,14 @@ def test_a_third_party_cannot_rewrite_a_record_held_from_its_origin(trio: Trio) 
     pair, ref = trio.pair, trio.anf_ref
     held = pair.pk.show(ref)
     rewrite = tr_record(
-        uuid=trio.anf_uuid, reference=ref, origin="PK-ANF", releasable_to=["PK-MOI", "TR-MOI"], tlp="GREEN", revision=2,
-        title=f"{CANARY_TR} rewritten by TR-MOI", summary="nothing to see",
+        uuid=trio.anf_uuid,
+        reference=ref,
+        origin="PK-ANF",
+        releasable_to=["PK-MOI", "TR-MOI"],
+        tlp="GREEN",
+        revision=2,
+        title=f"{CANARY_TR} rewritten by TR-MOI",
+        summary="nothing to see",
     )
     result = pair.pk.ok("import", str(from_tr(pair, rewrite)))
     assert f"; 1 skipped: {ref} already held from its origin" in result.err
@@ -179,13 +221,20 @@ def test_a_third_party_cannot_rewrite_a_record_held_from_its_origin(trio: Trio) 
     now = pair.pk.show(ref)
     for key in ("title", "summary", "tlp", "revision", "releasable_to", "updated_at", "status"):
         assert now[key] == held[key], key
-    assert pair.pk.sql("SELECT count(*) FROM revisions r JOIN records c ON c.id = r.record_id WHERE c.reference = ?", (ref,)) == [(1,)]
+    assert pair.pk.sql(
+        "SELECT count(*) FROM revisions r JOIN records c ON c.id = r.record_id WHERE c.reference = ?", (ref,)
+    ) == [(1,)]
     assert find_plaintext(pair.pk.path, CANARY_TR) == []
     # it stays AMBER from PK-ANF, so it never becomes re-exportable
-    assert_refused(pair.pk.cli("export", "--to", "TR-MOI", "--out", str(pair.path("x.bundle")), ref), "nothing to export to TR-MOI (1 received from another ministry and not GREEN or CLEAR (never re-exported))")
+    assert_refused(
+        pair.pk.cli("export", "--to", "TR-MOI", "--out", str(pair.path("x.bundle")), ref),
+        "nothing to export to TR-MOI (1 received from another ministry and not GREEN or CLEAR (never re-exported))",
+    )
 
 
-def _receipt(pair: Pair, bundle_id: str, items: list[list[Any]], *, received_at: datetime | None = None, name: str = "") -> Path:
+def _receipt(
+    pair: Pair, bundle_id: str, items: list[list[Any]], *, received_at: datetime | None = None, name: str = ""
+) -> Path:
     """A receipt signed with TR-MOI's real key and sealed to PK-MOI, saying exactly `items` arrived."""
     pk_card = read_card((pair.root / "pk.card").read_bytes())
     session = pair.tr.session("alice")
@@ -194,9 +243,16 @@ def _receipt(pair: Pair, bundle_id: str, items: list[list[Any]], *, received_at:
         identity = public_identity(keys.signing_key, keys.exchange_key)
         now = datetime.now(UTC)
         data = fmt.write_receipt(
-            bundle_id=bundle_id, sender="TR-MOI", sender_fingerprint=identity.fingerprint, signing_key=keys.signing_key,
-            recipient="PK-MOI", recipient_fingerprint=pk_card.fingerprint, recipient_exchange_public=pk_card.identity.exchange_public,
-            received_at=received_at or now, items=items, created=now,
+            bundle_id=bundle_id,
+            sender="TR-MOI",
+            sender_fingerprint=identity.fingerprint,
+            signing_key=keys.signing_key,
+            recipient="PK-MOI",
+            recipient_fingerprint=pk_card.fingerprint,
+            recipient_exchange_public=pk_card.identity.exchange_public,
+            received_at=received_at or now,
+            items=items,
+            created=now,
         )
     finally:
         session.vault.close()
@@ -206,7 +262,13 @@ def _receipt(pair: Pair, bundle_id: str, items: list[list[Any]], *, received_at:
 
 
 def _ledger(store: LiaisonStore, bundle_id: str) -> list[list[Any]]:
-    return [list(r) for r in store.sql("SELECT record_uuid, reference, revision, content_sha256 FROM bundle_items WHERE bundle_id = ?", (bundle_id,))]
+    return [
+        list(r)
+        for r in store.sql(
+            "SELECT record_uuid, reference, revision, content_sha256 FROM bundle_items WHERE bundle_id = ?",
+            (bundle_id,),
+        )
+    ]
 
 
 def _bundle_id(path: Path) -> str:
@@ -226,7 +288,9 @@ def test_a_receipt_acknowledges_only_what_was_sent_to_its_sender(trio: Trio) -> 
 
     before = store_fingerprint(pair.pk.path)
     foreign = _receipt(pair, anf_id, anf_items)
-    assert_refused(pair.pk.cli("import", str(foreign)), f"{foreign.name}: receipt for a bundle never sent to TR-MOI ({anf_id})")
+    assert_refused(
+        pair.pk.cli("import", str(foreign)), f"{foreign.name}: receipt for a bundle never sent to TR-MOI ({anf_id})"
+    )
     assert store_fingerprint(pair.pk.path) == before
 
     smuggled = _receipt(pair, tr_id, _ledger(pair.pk, tr_id) + anf_items)
@@ -239,7 +303,7 @@ def test_a_receipt_acknowledges_only_what_was_sent_to_its_sender(trio: Trio) -> 
 
 def test_json_of_an_accepted_hostile_record_stays_exact(pair: Pair) -> None:
     """What is accepted round-trips exactly through `show --json` (JSON escapes for itself)."""
-    title = "quote \" backslash \\ tab-free [x]"
+    title = 'quote " backslash \\ tab-free [x]'
     pair.pk.ok("import", str(from_tr(pair, tr_record(title=title))))
     raw = pair.pk.ok("show", f"TR-MOI-{YEAR}-09001", "--json").out
     assert json.loads(raw)["title"] == title
@@ -269,10 +333,19 @@ def third(pair: Pair) -> Third:
 
 def _forged(third: Third, **changes: Any) -> dict[str, Any]:
     """TR-MOI's modified writer re-labels PK-ANF's record: GREEN, revision 50, a forged title."""
-    return tr_record(**{
-        "uuid": third.uuid, "reference": third.ref, "origin": "PK-ANF", "releasable_to": ["PK-MOI", "TR-MOI"], "tlp": "GREEN",
-        "revision": 50, "title": f"{CANARY_TR} forged by TR-MOI", "summary": f"{CANARY_TR} forged body", **changes,
-    })
+    return tr_record(
+        **{
+            "uuid": third.uuid,
+            "reference": third.ref,
+            "origin": "PK-ANF",
+            "releasable_to": ["PK-MOI", "TR-MOI"],
+            "tlp": "GREEN",
+            "revision": 50,
+            "title": f"{CANARY_TR} forged by TR-MOI",
+            "summary": f"{CANARY_TR} forged body",
+            **changes,
+        }
+    )
 
 
 def _from_anf(third: Third, name: str = "anf.bundle") -> Path:
@@ -282,7 +355,11 @@ def _from_anf(third: Third, name: str = "anf.bundle") -> Path:
 
 
 def test_a_forward_of_amber_content_by_a_non_origin_is_refused(third: Third) -> None:
-    refused(third.pair, from_tr(third.pair, _forged(third, tlp="AMBER")), f"record {third.ref} from PK-ANF is TLP:AMBER and may not be re-exported by TR-MOI")
+    refused(
+        third.pair,
+        from_tr(third.pair, _forged(third, tlp="AMBER")),
+        f"record {third.ref} from PK-ANF is TLP:AMBER and may not be re-exported by TR-MOI",
+    )
 
 
 def test_the_origins_copy_replaces_a_forwarded_forgery_whatever_the_revisions(third: Third) -> None:
@@ -322,7 +399,10 @@ def test_a_squatted_reference_is_moved_aside_for_the_origins_record(third: Third
     aside = f"PK-ANF-{ref.split('-')[2]}-000000001"
     result = pair.pk.ok("import", str(_from_anf(third)))
     assert "(1 new, 0 updated, 0 unchanged)" in result.err
-    assert f"; 1 replaced: {ref} held from TR-MOI under another id, moved aside to {aside} for its origin's record" in result.err
+    assert (
+        f"; 1 replaced: {ref} held from TR-MOI under another id, moved aside to {aside} for its origin's record"
+        in result.err
+    )
     assert pair.pk.show(ref)["title"] == third.anf.show(ref)["title"]
     assert pair.pk.show(ref)["uuid"] == third.uuid
     moved = pair.pk.show(aside)
@@ -333,14 +413,22 @@ def test_a_reference_held_from_its_origin_is_never_moved_aside(third: Third) -> 
     """The squatter rule frees a reference only for the origin, and only from a copy not held from the origin."""
     pair, ref = third.pair, third.ref
     pair.pk.ok("import", str(_from_anf(third)))
-    refused(pair, from_tr(pair, _forged(third, uuid="7c1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", tlp="CLEAR")),
-            f"record {ref} in the bundle has the reference of a different record here")
+    refused(
+        pair,
+        from_tr(pair, _forged(third, uuid="7c1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", tlp="CLEAR")),
+        f"record {ref} in the bundle has the reference of a different record here",
+    )
 
 
 def _notice(**changes: Any) -> dict[str, Any]:
     notice = {
-        "kind": "withdrawal", "uuid": "8a1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", "reference": f"TR-MOI-{YEAR}-09001", "origin": "TR-MOI",
-        "withdrawn_at": fmt.format_time(datetime.now(UTC)), "officer": "elif", "reason": "",
+        "kind": "withdrawal",
+        "uuid": "8a1c2a8e-3b4d-4c5e-9f60-718293a4b5c6",
+        "reference": f"TR-MOI-{YEAR}-09001",
+        "origin": "TR-MOI",
+        "withdrawn_at": fmt.format_time(datetime.now(UTC)),
+        "officer": "elif",
+        "reason": "",
     }
     notice.update(changes)
     return notice
@@ -349,10 +437,22 @@ def _notice(**changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"officer": "evil\x1b]0;pwned\x07\x1b[2J\u202e\x9b"}, f"withdrawal of TR-MOI-{YEAR}-09001 officer contains a control character (U+001B) at position 5"),
-        ({"officer": "elif\u202e"}, f"withdrawal of TR-MOI-{YEAR}-09001 officer contains a bidi control character (U+202E) at position 5"),
-        ({"withdrawn_at": "9999-12-31T00:00:00.000000Z"}, f"withdrawal of TR-MOI-{YEAR}-09001 withdrawn_at 9999-12-31T00:00:00.000000Z is more than a day in the future"),
-        ({"withdrawn_at": "1999-12-31T00:00:00.000000Z"}, f"withdrawal of TR-MOI-{YEAR}-09001 withdrawn_at 1999-12-31T00:00:00.000000Z is before 2000"),
+        (
+            {"officer": "evil\x1b]0;pwned\x07\x1b[2J\u202e\x9b"},
+            f"withdrawal of TR-MOI-{YEAR}-09001 officer contains a control character (U+001B) at position 5",
+        ),
+        (
+            {"officer": "elif\u202e"},
+            f"withdrawal of TR-MOI-{YEAR}-09001 officer contains a bidi control character (U+202E) at position 5",
+        ),
+        (
+            {"withdrawn_at": "9999-12-31T00:00:00.000000Z"},
+            f"withdrawal of TR-MOI-{YEAR}-09001 withdrawn_at 9999-12-31T00:00:00.000000Z is more than a day in the future",
+        ),
+        (
+            {"withdrawn_at": "1999-12-31T00:00:00.000000Z"},
+            f"withdrawal of TR-MOI-{YEAR}-09001 withdrawn_at 1999-12-31T00:00:00.000000Z is before 2000",
+        ),
     ],
     ids=["officer escapes", "officer bidi", "9999", "1999"],
 )
@@ -361,7 +461,10 @@ def test_a_withdrawal_notices_officer_and_date_are_checked(pair: Pair, changes: 
 
 
 def test_a_withdrawal_of_a_record_not_held_is_reported_skipped(pair: Pair) -> None:
-    result = pair.pk.ok("import", str(from_tr(pair, _notice(uuid="9b1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", reference=f"TR-MOI-{YEAR}-09009"))))
+    result = pair.pk.ok(
+        "import",
+        str(from_tr(pair, _notice(uuid="9b1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", reference=f"TR-MOI-{YEAR}-09009"))),
+    )
     assert "withdrawn by" not in result.err
     assert f"; 1 withdrawal skipped: TR-MOI-{YEAR}-09009 not held here" in result.err
 
@@ -370,7 +473,9 @@ def test_a_withdrawn_record_can_be_closed_but_not_marked_actioned(pair: Pair) ->
     pair.pk.ok("import", str(from_tr(pair, tr_record(), _notice())))
     ref = f"TR-MOI-{YEAR}-09001"
     before = store_fingerprint(pair.pk.path)
-    assert_refused(pair.pk.cli("actioned", ref), f"{ref} was withdrawn by its origin; it can be closed but not marked actioned")
+    assert_refused(
+        pair.pk.cli("actioned", ref), f"{ref} was withdrawn by its origin; it can be closed but not marked actioned"
+    )
     assert store_fingerprint(pair.pk.path) == before
     pair.pk.ok("close", ref)
     assert pair.pk.show(ref)["status"] == "closed"
@@ -378,8 +483,16 @@ def test_a_withdrawn_record_can_be_closed_but_not_marked_actioned(pair: Pair) ->
 
 def test_an_implausible_reference_year_is_refused(pair: Pair) -> None:
     ref = "TR-MOI-9999-00001"
-    refused(pair, from_tr(pair, tr_record(reference=ref)), f"record {ref} has an implausible year 9999 (expected 2000 to {YEAR + 1})")
-    refused(pair, from_tr(pair, tr_record(reference="TR-MOI-1999-00001"), seq=51), f"record TR-MOI-1999-00001 has an implausible year 1999 (expected 2000 to {YEAR + 1})")
+    refused(
+        pair,
+        from_tr(pair, tr_record(reference=ref)),
+        f"record {ref} has an implausible year 9999 (expected 2000 to {YEAR + 1})",
+    )
+    refused(
+        pair,
+        from_tr(pair, tr_record(reference="TR-MOI-1999-00001"), seq=51),
+        f"record TR-MOI-1999-00001 has an implausible year 1999 (expected 2000 to {YEAR + 1})",
+    )
 
 
 def test_a_receipt_from_the_future_is_refused_and_one_matching_nothing_acknowledges_nothing(pair: Pair) -> None:
@@ -389,7 +502,10 @@ def test_a_receipt_from_the_future_is_refused_and_one_matching_nothing_acknowled
     items = _ledger(pair.pk, bundle_id)
     before = store_fingerprint(pair.pk.path)
     future = _receipt(pair, bundle_id, items, received_at=datetime(9999, 12, 31, tzinfo=UTC), name="future")
-    assert_refused(pair.pk.cli("import", str(future)), f"{future.name}: the receipt's received time 9999-12-31T00:00:00.000000Z is more than a day in the future")
+    assert_refused(
+        pair.pk.cli("import", str(future)),
+        f"{future.name}: the receipt's received time 9999-12-31T00:00:00.000000Z is more than a day in the future",
+    )
     assert store_fingerprint(pair.pk.path) == before
     nothing = _receipt(pair, bundle_id, [[items[0][0], items[0][1], items[0][2], "0" * 64]], name="nothing")
     result = pair.pk.ok("import", str(nothing))

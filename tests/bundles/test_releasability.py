@@ -13,7 +13,10 @@ from tests.liaison_helpers import assert_refused, init_store, store_fingerprint
 def test_red_and_non_releasable_are_excluded_with_reasons(pair: Pair) -> None:
     """The summary counts each exclusion reason; the bundle lacks those records."""
     result = pair.pk.ok("export", "--to", "TR-MOI", "--out", str(pair.path("b.bundle")))
-    assert result.err_lines[-1] == "7 included; 3 excluded: 1 not approved yet, 1 TLP:RED (never leaves in a bundle), 1 not releasable to TR-MOI"
+    assert (
+        result.err_lines[-1]
+        == "7 included; 3 excluded: 1 not approved yet, 1 TLP:RED (never leaves in a bundle), 1 not releasable to TR-MOI"
+    )
     pair.tr.ok("import", str(pair.path("b.bundle")))
     got = {r["reference"] for r in pair.tr.list_json("--status", "received")}
     assert pair.refs["red"] not in got and pair.refs["not_releasable"] not in got and pair.refs["draft"] not in got
@@ -57,7 +60,17 @@ def test_received_records_never_go_back_to_their_origin(pair: Pair) -> None:
 
 
 def _candidate(**kw: object) -> Candidate:
-    base: dict[str, object] = dict(id=1, reference="R", status=Status.APPROVED, tlp=Tlp.AMBER, origin="PK-MOI", no_reexport=False, revision=1, releasable=True, sent_revision=None)
+    base: dict[str, object] = dict(
+        id=1,
+        reference="R",
+        status=Status.APPROVED,
+        tlp=Tlp.AMBER,
+        origin="PK-MOI",
+        no_reexport=False,
+        revision=1,
+        releasable=True,
+        sent_revision=None,
+    )
     base.update(kw)
     return Candidate(**base)  # type: ignore[arg-type]
 

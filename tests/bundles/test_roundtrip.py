@@ -86,7 +86,10 @@ def test_bundles_arriving_out_of_order_are_accepted(pair: Pair) -> None:
     pair.pk.ok("export", "--to", "TR-MOI", "--out", str(second), pair.refs["amber2"])
     assert "(seq 2," in pair.tr.ok("import", str(second)).err
     assert "(seq 1," in pair.tr.ok("import", str(first)).err
-    assert {r["reference"] for r in pair.tr.list_json("--status", "received")} == {pair.refs["amber1"], pair.refs["amber2"]}
+    assert {r["reference"] for r in pair.tr.list_json("--status", "received")} == {
+        pair.refs["amber1"],
+        pair.refs["amber2"],
+    }
 
 
 def test_newer_revision_updates_the_received_record_and_keeps_history(pair: Pair) -> None:
@@ -115,14 +118,21 @@ def test_passphrase_bundle_for_a_ministry_without_a_card(pair: Pair, tmp_path: P
     pair.pk.sql("DELETE FROM contacts WHERE code = 'TR-MOI'")
     bundle = pair.path("pw.bundle")
     no_card = pair.pk.cli("export", "--to", "TR-MOI", "--out", str(bundle))
-    assert_refused(no_card, "no contact card for TR-MOI; add one with `liaison contacts add CARD` (or give --passphrase-file to protect the bundle with a passphrase)")
-    made = pair.pk.ok("export", "--to", "TR-MOI", "--out", str(bundle), "--passphrase-file", str(secret), pair.refs["amber1"])
+    assert_refused(
+        no_card,
+        "no contact card for TR-MOI; add one with `liaison contacts add CARD` (or give --passphrase-file to protect the bundle with a passphrase)",
+    )
+    made = pair.pk.ok(
+        "export", "--to", "TR-MOI", "--out", str(bundle), "--passphrase-file", str(secret), pair.refs["amber1"]
+    )
     assert "protected by the bundle passphrase" in made.err
     without = pair.tr.cli("import", str(bundle))
     assert_refused(without, "pw.bundle: the bundle is protected by a passphrase; give it with --passphrase-file")
     wrong = tmp_path / "wrong.pw"
     wrong.write_text("not it\n")
-    assert_refused(pair.tr.cli("import", str(bundle), "--passphrase-file", str(wrong)), "pw.bundle: wrong bundle passphrase")
+    assert_refused(
+        pair.tr.cli("import", str(bundle), "--passphrase-file", str(wrong)), "pw.bundle: wrong bundle passphrase"
+    )
     pair.tr.ok("import", str(bundle), "--passphrase-file", str(secret))
     assert [r["reference"] for r in pair.tr.list_json("--status", "received")] == [pair.refs["amber1"]]
 
@@ -181,7 +191,9 @@ def test_receipt_reports_records_that_did_not_arrive_as_sent(pair: Pair) -> None
     bundle = pair.path("b.bundle")
     pair.pk.ok("export", "--to", "TR-MOI", "--out", str(bundle))
     pair.tr.ok("import", str(bundle))
-    rows = pair.tr.sql("SELECT bundle_id, record_uuid, reference, revision, content_sha256 FROM bundle_items ORDER BY reference")
+    rows = pair.tr.sql(
+        "SELECT bundle_id, record_uuid, reference, revision, content_sha256 FROM bundle_items ORDER BY reference"
+    )
     items = [[u, ref, rev, digest] for _b, u, ref, rev, digest in rows]
     items[0][3] = "0" * 64
     pk_card = read_card(pair.path("pk.card").read_bytes())
@@ -189,9 +201,16 @@ def test_receipt_reports_records_that_did_not_arrive_as_sent(pair: Pair) -> None
     try:
         keys = session.keyring
         data = fmt.write_receipt(
-            bundle_id=rows[0][0], sender="TR-MOI", sender_fingerprint=public_identity(keys.signing_key, keys.exchange_key).fingerprint,
-            signing_key=keys.signing_key, recipient="PK-MOI", recipient_fingerprint=pk_card.fingerprint,
-            recipient_exchange_public=pk_card.identity.exchange_public, received_at=datetime.now(UTC), items=items, created=datetime.now(UTC),
+            bundle_id=rows[0][0],
+            sender="TR-MOI",
+            sender_fingerprint=public_identity(keys.signing_key, keys.exchange_key).fingerprint,
+            signing_key=keys.signing_key,
+            recipient="PK-MOI",
+            recipient_fingerprint=pk_card.fingerprint,
+            recipient_exchange_public=pk_card.identity.exchange_public,
+            received_at=datetime.now(UTC),
+            items=items,
+            created=datetime.now(UTC),
         )
     finally:
         session.vault.close()

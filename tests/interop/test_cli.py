@@ -85,9 +85,7 @@ def test_unknown_types_are_reported(stores: Stores) -> None:
 def test_dry_run_checks_and_counts_but_writes_nothing(stores: Stores) -> None:
     before = store_fingerprint(stores.pk.path)
     result = stores.pk.ok("stix", "import", str(FIXTURES / "opencti_report.json"), "--dry-run")
-    assert result.err.startswith(
-        "would import opencti_report.json (STIX 2.1): 1 record (1 new, 0 updated, 0 unchanged"
-    )
+    assert result.err.startswith("would import opencti_report.json (STIX 2.1): 1 record (1 new, 0 updated, 0 unchanged")
     assert store_fingerprint(stores.pk.path) == before
     refused = stores.pk.cli("stix", "import", str(FIXTURES / "missing_marking.json"), "--dry-run")
     assert_refused(refused, "has no TLP marking", exact=False)

@@ -36,7 +36,10 @@ def test_two_processes_adding_twenty_records_each_lose_nothing(team_store: Liais
         workers = [
             subprocess.Popen(
                 [sys.executable, "-c", WORKER, str(store.path), officer, "20"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_for(officer),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env_for(officer),
             )
             for officer in ("alice", "bob")
         ]
@@ -62,9 +65,24 @@ def test_parallel_liaison_commands_all_succeed(team_store: LiaisonStore) -> None
     officers = ["alice", "bob", "carol", "alice"]
     procs = [
         subprocess.Popen(
-            [str(LIAISON_BIN), "--store", str(store.path), "--officer", officer, "add", "--domain", "narcotics",
-             "--tlp", "amber", "--title", f"console script {i}"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_for(officer),
+            [
+                str(LIAISON_BIN),
+                "--store",
+                str(store.path),
+                "--officer",
+                officer,
+                "add",
+                "--domain",
+                "narcotics",
+                "--tlp",
+                "amber",
+                "--title",
+                f"console script {i}",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env_for(officer),
         )
         for i, officer in enumerate(officers)
     ]
@@ -92,8 +110,24 @@ def test_a_cli_write_waits_for_the_apps_write_to_finish(team_store: LiaisonStore
     try:
         assert holding.wait(timeout=30)
         cli = subprocess.Popen(
-            [str(LIAISON_BIN), "--store", str(store.path), "--officer", "alice", "add", "--domain", "narcotics", "--tlp", "red", "--title", "Queued"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_for("alice"),
+            [
+                str(LIAISON_BIN),
+                "--store",
+                str(store.path),
+                "--officer",
+                "alice",
+                "add",
+                "--domain",
+                "narcotics",
+                "--tlp",
+                "red",
+                "--title",
+                "Queued",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env_for("alice"),
         )
         time.sleep(1.0)  # long enough for the CLI to reach its write and find the lock taken
         assert cli.poll() is None, "the CLI should be waiting for the lock, not finished or failed"

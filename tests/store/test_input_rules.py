@@ -27,7 +27,9 @@ def alice(store: LiaisonStore) -> Iterator[Session]:
     session.vault.close()
 
 
-def refused(store: LiaisonStore, action: Callable[[], Any], kind: type[LiaisonError], message: str, field: str | None = None) -> LiaisonError:
+def refused(
+    store: LiaisonStore, action: Callable[[], Any], kind: type[LiaisonError], message: str, field: str | None = None
+) -> LiaisonError:
     before = store_fingerprint(store.path)
     with pytest.raises(kind) as info:
         action()
@@ -54,30 +56,76 @@ def draft(**changes: Any) -> Draft:
         ({"summary": "ok\n\tfine\x85"}, "summary contains a control character (U+0085) at position 9", "summary"),
         ({"source": f"{ESC}[8m"}, "source contains a control character (U+001B) at position 1", "source"),
         ({"notes": "\x7f"}, "notes contains a control character (U+007F) at position 1", "notes"),
-        ({"releasable_to": ["PK-MOI"]}, "PK-MOI is this store's own ministry: a record is released to other ministries only", "releasable_to"),
-        ({"releasable_to": ["tr-moı"]}, "unknown ministry 'tr-moı'; valid: PK-ANF, PK-MOI, PK-NDMA, TR-MOI", "releasable_to"),
-        ({"domain": "narcotic\u017f"}, "unknown domain 'narcoticſ'; valid: border-management, coast-guard, counterterrorism, cybercrime, human-smuggling, narcotics, policing", "domain"),
+        (
+            {"releasable_to": ["PK-MOI"]},
+            "PK-MOI is this store's own ministry: a record is released to other ministries only",
+            "releasable_to",
+        ),
+        (
+            {"releasable_to": ["tr-moı"]},
+            "unknown ministry 'tr-moı'; valid: PK-ANF, PK-MOI, PK-NDMA, TR-MOI",
+            "releasable_to",
+        ),
+        (
+            {"domain": "narcotic\u017f"},
+            "unknown domain 'narcoticſ'; valid: border-management, coast-guard, counterterrorism, cybercrime, human-smuggling, narcotics, policing",
+            "domain",
+        ),
     ],
-    ids=["osc52", "bidi", "line separator", "non-character", "c1", "hidden", "del", "own ministry", "dotless i", "long s"],
+    ids=[
+        "osc52",
+        "bidi",
+        "line separator",
+        "non-character",
+        "c1",
+        "hidden",
+        "del",
+        "own ministry",
+        "dotless i",
+        "long s",
+    ],
 )
-def test_add_record_refuses(store: LiaisonStore, alice: Session, changes: dict[str, Any], message: str, field: str) -> None:
+def test_add_record_refuses(
+    store: LiaisonStore, alice: Session, changes: dict[str, Any], message: str, field: str
+) -> None:
     refused(store, lambda: alice.add_record(draft(**changes)), ValidationError, message, field)
 
 
 def test_edit_and_return_refuse_controls(store: LiaisonStore, alice: Session) -> None:
     ref = alice.add_record(draft(), submit=False)
-    refused(store, lambda: alice.edit_record(ref, Changes(title=f"x{ESC}")), ValidationError, "title contains a control character (U+001B) at position 2")
-    refused(store, lambda: alice.edit_record(ref, Changes(releasable_to=["PK-MOI", "TR-MOI"])), ValidationError,
-            "PK-MOI is this store's own ministry: a record is released to other ministries only")
+    refused(
+        store,
+        lambda: alice.edit_record(ref, Changes(title=f"x{ESC}")),
+        ValidationError,
+        "title contains a control character (U+001B) at position 2",
+    )
+    refused(
+        store,
+        lambda: alice.edit_record(ref, Changes(releasable_to=["PK-MOI", "TR-MOI"])),
+        ValidationError,
+        "PK-MOI is this store's own ministry: a record is released to other ministries only",
+    )
     alice.submit(ref)
-    refused(store, lambda: alice.return_record(ref, f"fix {ESC}[2J"), ValidationError, "comment contains a control character (U+001B) at position 5", "comment")
+    refused(
+        store,
+        lambda: alice.return_record(ref, f"fix {ESC}[2J"),
+        ValidationError,
+        "comment contains a control character (U+001B) at position 5",
+        "comment",
+    )
 
 
 def test_legal_text_is_kept_literally(alice: Session) -> None:
     """Brackets, tabs and newlines in long text, Windows line ends, non-Latin scripts: all accepted as typed."""
-    ref = alice.add_record(draft(title="[see annex] [/x] [bold]x — گوادر", summary="a\r\nb\tc [/x]", source="[link](x)"))
+    ref = alice.add_record(
+        draft(title="[see annex] [/x] [bold]x — گوادر", summary="a\r\nb\tc [/x]", source="[link](x)")
+    )
     detail = alice.get_record(ref)
-    assert (detail.row.title, detail.summary, detail.source) == ("[see annex] [/x] [bold]x — گوادر", "a\nb\tc [/x]", "[link](x)")
+    assert (detail.row.title, detail.summary, detail.source) == (
+        "[see annex] [/x] [bold]x — گوادر",
+        "a\nb\tc [/x]",
+        "[link](x)",
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,7 +139,9 @@ def test_legal_text_is_kept_literally(alice: Session) -> None:
     ids=["alice newline", "dave newline", "cyrillic", "upper case"],
 )
 def test_officer_names_match_whole(store: LiaisonStore, alice: Session, name: str, message: str) -> None:
-    refused(store, lambda: alice.add_officer(name, "officer", "a long passphrase"), ValidationError, message, "officer_name")
+    refused(
+        store, lambda: alice.add_officer(name, "officer", "a long passphrase"), ValidationError, message, "officer_name"
+    )
 
 
 @pytest.mark.parametrize(
@@ -108,12 +158,38 @@ def test_ministry_codes_are_ascii_and_whole(store: LiaisonStore, alice: Session,
 
 
 def test_domain_slugs_are_ascii_and_labels_are_one_line(store: LiaisonStore, alice: Session) -> None:
-    refused(store, lambda: alice.add_domain("piracy\n", "Piracy"), ValidationError, "invalid domain slug 'piracy\\n': lower-case letters, digits and '-'")
-    refused(store, lambda: alice.add_domain("pıracy", "Piracy"), ValidationError, "invalid domain slug 'pıracy': lower-case letters, digits and '-'")
-    refused(store, lambda: alice.add_domain("\u212aidnap", "Kelvin"), ValidationError, "invalid domain slug '\u212aidnap': lower-case letters, digits and '-'")
-    refused(store, lambda: alice.add_domain("piracy", f"Pi{ESC}racy"), ValidationError, "label contains a control character (U+001B) at position 3", "label")
-    refused(store, lambda: alice.add_ministry("AZ-MIA", "Azer\u202ebaijan"), ValidationError,
-            "ministry_name contains a bidi control character (U+202E) at position 5", "ministry_name")
+    refused(
+        store,
+        lambda: alice.add_domain("piracy\n", "Piracy"),
+        ValidationError,
+        "invalid domain slug 'piracy\\n': lower-case letters, digits and '-'",
+    )
+    refused(
+        store,
+        lambda: alice.add_domain("pıracy", "Piracy"),
+        ValidationError,
+        "invalid domain slug 'pıracy': lower-case letters, digits and '-'",
+    )
+    refused(
+        store,
+        lambda: alice.add_domain("\u212aidnap", "Kelvin"),
+        ValidationError,
+        "invalid domain slug '\u212aidnap': lower-case letters, digits and '-'",
+    )
+    refused(
+        store,
+        lambda: alice.add_domain("piracy", f"Pi{ESC}racy"),
+        ValidationError,
+        "label contains a control character (U+001B) at position 3",
+        "label",
+    )
+    refused(
+        store,
+        lambda: alice.add_ministry("AZ-MIA", "Azer\u202ebaijan"),
+        ValidationError,
+        "ministry_name contains a bidi control character (U+202E) at position 5",
+        "ministry_name",
+    )
     alice.add_domain("piracy", "Piracy  [maritime]")
     assert ("piracy", "Piracy [maritime]") in alice.domains()
 
@@ -121,7 +197,9 @@ def test_domain_slugs_are_ascii_and_labels_are_one_line(store: LiaisonStore, ali
 # ---- the passphrase rule ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("passphrase", "ok"), [("", False), ("abc", False), ("1234567", False), ("12345678", True), ("ünïcødé!", True)])
+@pytest.mark.parametrize(
+    ("passphrase", "ok"), [("", False), ("abc", False), ("1234567", False), ("12345678", True), ("ünïcødé!", True)]
+)
 def test_the_passphrase_rule(passphrase: str, ok: bool) -> None:
     if ok:
         policy.check_new_passphrase(passphrase)
@@ -131,13 +209,25 @@ def test_the_passphrase_rule(passphrase: str, ok: bool) -> None:
     policy.check_new_passphrase(passphrase or "x", demo=True)  # a demo store's printed passphrase is exempt
 
 
-def test_short_passphrases_are_refused_at_init_for_new_officers_and_on_change(tmp_path: Path, store: LiaisonStore, alice: Session) -> None:
+def test_short_passphrases_are_refused_at_init_for_new_officers_and_on_change(
+    tmp_path: Path, store: LiaisonStore, alice: Session
+) -> None:
     path = tmp_path / "new.db"
     with pytest.raises(ValidationError, match=r"^the passphrase is too short: it needs at least 8 characters$"):
         Vault.create(path, "PK-MOI", "alice", "abc", kdf_profile="minimum")
     assert not path.exists()
-    refused(store, lambda: alice.add_officer("dave", "officer", "abc"), ValidationError, "the passphrase is too short: it needs at least 8 characters")
-    refused(store, lambda: alice.change_passphrase("abc"), ValidationError, "the passphrase is too short: it needs at least 8 characters")
+    refused(
+        store,
+        lambda: alice.add_officer("dave", "officer", "abc"),
+        ValidationError,
+        "the passphrase is too short: it needs at least 8 characters",
+    )
+    refused(
+        store,
+        lambda: alice.change_passphrase("abc"),
+        ValidationError,
+        "the passphrase is too short: it needs at least 8 characters",
+    )
 
 
 # ---- crafted stores ---------------------------------------------------------------------------------
@@ -145,9 +235,15 @@ def test_short_passphrases_are_refused_at_init_for_new_officers_and_on_change(tm
 
 @pytest.mark.parametrize(
     ("column", "value", "what"),
-    [("tlp", "PURPLE", "TLP 'PURPLE'"), ("status", "pending", "status 'pending'"), ("domain", "astrology", "domain 'astrology'")],
+    [
+        ("tlp", "PURPLE", "TLP 'PURPLE'"),
+        ("status", "pending", "status 'pending'"),
+        ("domain", "astrology", "domain 'astrology'"),
+    ],
 )
-def test_an_unknown_value_in_a_stored_row_is_an_integrity_error_naming_the_record(store: LiaisonStore, column: str, value: str, what: str) -> None:
+def test_an_unknown_value_in_a_stored_row_is_an_integrity_error_naming_the_record(
+    store: LiaisonStore, column: str, value: str, what: str
+) -> None:
     ref = store.add("Planted")
     store.sql(f"UPDATE records SET {column} = ? WHERE reference = ?", (value, ref))
     session = store.session("alice")

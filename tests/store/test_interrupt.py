@@ -45,7 +45,9 @@ COMMANDS = {
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_ctrl_c_just_before_commit_changes_nothing(busy_store, interrupt_before_commit, fingerprint, command: str) -> None:
+def test_ctrl_c_just_before_commit_changes_nothing(
+    busy_store, interrupt_before_commit, fingerprint, command: str
+) -> None:
     store, draft, in_review = busy_store
     argv, officer = COMMANDS[command]
     argv = [a.format(draft=draft, in_review=in_review) for a in argv]
@@ -63,7 +65,16 @@ def test_ctrl_c_just_before_commit_changes_nothing(busy_store, interrupt_before_
 def test_ctrl_c_during_init_leaves_no_file(tmp_path: Path, interrupt_before_commit) -> None:
     path = tmp_path / "new.db"
     with interrupt_before_commit():
-        result = run_cli("--store", str(path), "init", "--ministry", "PK-MOI", "--officer", "alice", env={"LIAISON_PASSPHRASE": "long enough passphrase"})
+        result = run_cli(
+            "--store",
+            str(path),
+            "init",
+            "--ministry",
+            "PK-MOI",
+            "--officer",
+            "alice",
+            env={"LIAISON_PASSPHRASE": "long enough passphrase"},
+        )
     assert_refused(result, INTERRUPTED)
     assert os.listdir(tmp_path) == []
 
@@ -104,7 +115,9 @@ def test_a_real_sigint_inside_the_transaction_changes_nothing(busy_store, finger
     before = fingerprint(store.path)
     proc = subprocess.Popen(
         [sys.executable, "-c", PAUSED_CLI, "--store", str(store.path), "--officer", "carol", *argv],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "LIAISON_PASSPHRASE": PASSPHRASES["carol"]},
     )
     try:
@@ -151,7 +164,9 @@ def test_a_real_sigint_in_the_middle_of_a_bulk_ingest_changes_nothing(busy_store
     before = fingerprint(store.path)
     proc = subprocess.Popen(
         [sys.executable, "-c", BIG_INGEST, str(store.path), PASSPHRASES["alice"]],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         first = wait_for_line(proc)
@@ -175,7 +190,17 @@ def test_an_interrupt_between_ingest_batches_changes_nothing(busy_store, fingerp
         for i in range(2500):
             if i == 1500:
                 raise KeyboardInterrupt
-            yield IngestItem(domain="policing", origin="PK-MOI", tlp="GREEN", status="draft", author="alice", created_at=now, updated_at=now, title=f"Bulk {i}", summary="x")
+            yield IngestItem(
+                domain="policing",
+                origin="PK-MOI",
+                tlp="GREEN",
+                status="draft",
+                author="alice",
+                created_at=now,
+                updated_at=now,
+                title=f"Bulk {i}",
+                summary="x",
+            )
 
     before = fingerprint(store.path)
     session = store.session("alice")

@@ -63,10 +63,16 @@ B64_100 = base64.urlsafe_b64encode(bytes(100)).decode()
 
 #: Slot edits refused before any key derivation, with the reason given after "refused before key derivation: ".
 REFUSED_BEFORE_KDF: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
-    "memory 100 GiB": (with_kdf(memory_kib=100 * 1024 * 1024), "key derivation memory 104857600 KiB exceeds 1048576 KiB"),
+    "memory 100 GiB": (
+        with_kdf(memory_kib=100 * 1024 * 1024),
+        "key derivation memory 104857600 KiB exceeds 1048576 KiB",
+    ),
     "memory below the minimum": (with_kdf(memory_kib=1024), "key derivation cost below the OWASP minimum"),
     "one iteration at minimum memory": (with_kdf(iterations=1), "key derivation cost below the OWASP minimum"),
-    "1 GiB for 64 passes": (with_kdf(memory_kib=1024 * 1024, iterations=64), "key derivation cost 1048576 KiB × 64 passes exceeds 1048576 KiB-passes"),
+    "1 GiB for 64 passes": (
+        with_kdf(memory_kib=1024 * 1024, iterations=64),
+        "key derivation cost 1048576 KiB × 64 passes exceeds 1048576 KiB-passes",
+    ),
     "a million iterations": (with_kdf(iterations=1_000_000), "key derivation iterations 1000000 out of range 1..64"),
     "zero iterations": (with_kdf(iterations=0), "key derivation iterations 0 out of range 1..64"),
     "zero lanes": (with_kdf(lanes=0), "key derivation lanes 0 out of range 1..16"),
@@ -86,14 +92,19 @@ REFUSED_BEFORE_KDF: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
 
 
 @pytest.mark.parametrize("case", REFUSED_BEFORE_KDF)
-def test_out_of_bounds_kdf_parameters_are_refused_before_the_kdf_runs(store: LiaisonStore, fingerprint, argon2_forbidden: list[int], case: str) -> None:
+def test_out_of_bounds_kdf_parameters_are_refused_before_the_kdf_runs(
+    store: LiaisonStore, fingerprint, argon2_forbidden: list[int], case: str
+) -> None:
     edit, reason = REFUSED_BEFORE_KDF[case]
     slot = read_slot(store)
     edit(slot)
     write_slot(store, slot)
     before = fingerprint(store.path)
     assert_refused(store.cli("list"), f"key slot of officer alice refused before key derivation: {reason}")
-    assert_refused(store.cli("add", "--domain", "narcotics", "--tlp", "red", "--title", "x"), f"key slot of officer alice refused before key derivation: {reason}")
+    assert_refused(
+        store.cli("add", "--domain", "narcotics", "--tlp", "red", "--title", "x"),
+        f"key slot of officer alice refused before key derivation: {reason}",
+    )
     assert argon2_forbidden == []
     assert fingerprint(store.path) == before
 
@@ -109,16 +120,30 @@ DAMAGED: dict[str, tuple[Callable[[dict[str, Any]], str], str]] = {
     "deeply nested JSON": (lambda s: _nested(4000), "not valid JSON"),
     "too large": (lambda s: canonical_json({**s, "padding": "x" * 9000}).decode(), "key slot too large"),
     "another version": (lambda s: canonical_json({**s, "v": 2}).decode(), "unsupported key slot version"),
-    "wrapped missing": (lambda s: canonical_json({k: v for k, v in s.items() if k != "wrapped"}).decode(), "key slot fields missing"),
-    "wrapped not ASCII": (lambda s: canonical_json({**s, "wrapped": "gAAAAAB€€€"}).decode(), "key slot ciphertext is not base64 text"),
-    "public key too short": (lambda s: canonical_json({**s, "public": base64.urlsafe_b64encode(bytes(16)).decode()}).decode(), "expected 32 bytes, got 16"),
+    "wrapped missing": (
+        lambda s: canonical_json({k: v for k, v in s.items() if k != "wrapped"}).decode(),
+        "key slot fields missing",
+    ),
+    "wrapped not ASCII": (
+        lambda s: canonical_json({**s, "wrapped": "gAAAAAB€€€"}).decode(),
+        "key slot ciphertext is not base64 text",
+    ),
+    "public key too short": (
+        lambda s: canonical_json({**s, "public": base64.urlsafe_b64encode(bytes(16)).decode()}).decode(),
+        "expected 32 bytes, got 16",
+    ),
     "public key not base64": (lambda s: canonical_json({**s, "public": "@@@@"}).decode(), "non-canonical base64"),
-    "public key with a bad padding": (lambda s: canonical_json({**s, "public": s["public"].rstrip("=")}).decode(), "invalid base64"),
+    "public key with a bad padding": (
+        lambda s: canonical_json({**s, "public": s["public"].rstrip("=")}).decode(),
+        "invalid base64",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", DAMAGED)
-def test_a_damaged_slot_is_refused_before_the_kdf_runs(store: LiaisonStore, fingerprint, argon2_forbidden: list[int], case: str) -> None:
+def test_a_damaged_slot_is_refused_before_the_kdf_runs(
+    store: LiaisonStore, fingerprint, argon2_forbidden: list[int], case: str
+) -> None:
     make, reason = DAMAGED[case]
     write_slot_text(store, make(read_slot(store)))
     before = fingerprint(store.path)
@@ -169,7 +194,9 @@ def test_an_edited_public_key_in_the_slot_header_is_detected(team_store: Liaison
     slot["public"] = read_slot(team_store, "bob")["public"]
     write_slot(team_store, slot)
     before = fingerprint(team_store.path)
-    assert_refused(team_store.cli("list"), "key slot of officer alice was altered: key slot header does not match its sealed copy")
+    assert_refused(
+        team_store.cli("list"), "key slot of officer alice was altered: key slot header does not match its sealed copy"
+    )
     assert fingerprint(team_store.path) == before
 
 
@@ -181,7 +208,10 @@ def test_another_officers_slot_is_refused(team_store: LiaisonStore, fingerprint)
     slot = read_slot(team_store, "bob")
     slot["officer"] = "alice"
     write_slot(team_store, slot, "alice")
-    assert_refused(team_store.cli("list", passphrase=PASSPHRASES["bob"]), "key slot of officer alice was altered: key slot header does not match its sealed copy")
+    assert_refused(
+        team_store.cli("list", passphrase=PASSPHRASES["bob"]),
+        "key slot of officer alice was altered: key slot header does not match its sealed copy",
+    )
     assert fingerprint(team_store.path) != before  # (we edited it) ...
     assert team_store.cli("list", officer="bob").code == 0  # ... and bob's own row still works
 
@@ -196,7 +226,13 @@ def test_another_officers_grant_is_refused(team_store: LiaisonStore, fingerprint
 
 @pytest.mark.parametrize(
     "grant",
-    ["not json", "{}", '{"v": 1, "epk": "AAAA", "token": "x"}', '{"v": 1, "epk": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "token": "gAAAA€€"}', "[" * 3000 + "]" * 3000],
+    [
+        "not json",
+        "{}",
+        '{"v": 1, "epk": "AAAA", "token": "x"}',
+        '{"v": 1, "epk": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "token": "gAAAA€€"}',
+        "[" * 3000 + "]" * 3000,
+    ],
     ids=["not json", "empty object", "short epk", "token not ASCII", "deeply nested"],
 )
 def test_a_damaged_grant_is_refused(store: LiaisonStore, fingerprint, grant: str) -> None:
@@ -220,7 +256,9 @@ def test_an_edited_role_is_refused(team_store: LiaisonStore, fingerprint) -> Non
     team_store.sql("UPDATE officers SET role = 'admin' WHERE name = 'carol'")
     before = fingerprint(team_store.path)
     assert_refused(
-        team_store.cli("officers", "add", "mallory", "--role", "admin", officer="carol", env={"LIAISON_NEW_PASSPHRASE": "x"}),
+        team_store.cli(
+            "officers", "add", "mallory", "--role", "admin", officer="carol", env={"LIAISON_NEW_PASSPHRASE": "x"}
+        ),
         "officer record of carol was altered outside Liaison",
     )
     assert_refused(team_store.cli("list", officer="carol"), "officer record of carol was altered outside Liaison")

@@ -32,7 +32,12 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     vault = Vault.open(path, clock=lambda: fixed)
     session = vault.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
     # six records at the same instant (ties on created_at exercise the keyset's id tie-break) and an edit
-    refs = [session.add_record(Draft(domain="narcotics", tlp="AMBER", title=f"Tie {i} heroin at Karachi", releasable_to=["TR-MOI"])) for i in range(6)]
+    refs = [
+        session.add_record(
+            Draft(domain="narcotics", tlp="AMBER", title=f"Tie {i} heroin at Karachi", releasable_to=["TR-MOI"])
+        )
+        for i in range(6)
+    ]
     session.edit_record(refs[0], Changes(title="Tie zero edited gwadar", summary="Falcon network moved through Gwadar"))
     yield session
     vault.close()
@@ -47,7 +52,9 @@ def plain_conditions(query: RecordQuery, tokens: list[str] | None) -> list:
     if query.statuses:
         conds.append(Record.status.in_(sorted(query.statuses)))
     if query.ministries:
-        conds.append(Record.id.in_(select(RecordParty.record_id).where(RecordParty.ministry.in_(sorted(query.ministries)))))
+        conds.append(
+            Record.id.in_(select(RecordParty.record_id).where(RecordParty.ministry.in_(sorted(query.ministries))))
+        )
     if tokens:
         ids = dialect.index_match_clause(tokens).columns(column("rowid", Integer)).subquery()
         conds.append(Record.id.in_(select(ids.c.rowid)))
@@ -85,14 +92,25 @@ def queries(n: int) -> Iterator[RecordQuery]:
     yield RecordQuery()
     yield RecordQuery(order="oldest")
     for _ in range(n):
+
         def some(values: tuple[str, ...]) -> frozenset[str]:
             return frozenset(rng.sample(values, rng.choice((0, 0, 1, 1, 2))))
 
-        yield RecordQuery(domains=some(DOMAINS), ministries=some(MINISTRIES), tlps=some(TLPS), statuses=some(STATUSES),
-                          search=rng.choice(SEARCHES), order=rng.choice(("newest", "oldest")))
+        yield RecordQuery(
+            domains=some(DOMAINS),
+            ministries=some(MINISTRIES),
+            tlps=some(TLPS),
+            statuses=some(STATUSES),
+            search=rng.choice(SEARCHES),
+            order=rng.choice(("newest", "oldest")),
+        )
 
 
-@pytest.mark.parametrize("query", list(queries(60)), ids=lambda q: f"{sorted(q.domains)}{sorted(q.ministries)}{sorted(q.tlps)}{sorted(q.statuses)}{q.search!r}{q.order}")
+@pytest.mark.parametrize(
+    "query",
+    list(queries(60)),
+    ids=lambda q: f"{sorted(q.domains)}{sorted(q.ministries)}{sorted(q.tlps)}{sorted(q.statuses)}{q.search!r}{q.order}",
+)
 def test_pages_counts_and_facets_match_the_plain_queries(session: Session, query: RecordQuery) -> None:
     expected = plain_ids(session, query)
     assert session.count_records(query) == len(expected)
@@ -117,14 +135,23 @@ def test_keyset_equals_the_or_form_on_ties(session: Session) -> None:
             for created, rid in all_rows[::17]:
                 cmp = (Record.created_at > created) if order == "oldest" else (Record.created_at < created)
                 tie = Record.id > rid if order == "oldest" else Record.id < rid
-                plain = list(s.scalars(ordered(select(Record.id).where(or_(cmp, and_(Record.created_at == created, tie))), order)))
+                plain = list(
+                    s.scalars(
+                        ordered(select(Record.id).where(or_(cmp, and_(Record.created_at == created, tie))), order)
+                    )
+                )
                 rows = session.list_records(RecordQuery(order=order), limit=len(plain) + 1, after=(created, rid))
                 assert [r.id for r in rows] == plain
 
 
 def test_page_rows_equal_the_orm_rows(session: Session) -> None:
     """The one-statement page (plain columns, recipients from a subquery) builds the same rows as the ORM path."""
-    for query in (RecordQuery(), RecordQuery(order="oldest"), RecordQuery(ministries=frozenset({"PK-ANF"})), RecordQuery(search="karachi")):
+    for query in (
+        RecordQuery(),
+        RecordQuery(order="oldest"),
+        RecordQuery(ministries=frozenset({"PK-ANF"})),
+        RecordQuery(search="karachi"),
+    ):
         rows = session.list_records(query, limit=40)
         with session.db.read() as s:
             records = {r.id: r for r in s.scalars(select(Record).where(Record.id.in_([r.id for r in rows])))}
@@ -144,7 +171,9 @@ def test_cached_counts_follow_every_change(tmp_path: Path) -> None:
         query = RecordQuery(ministries=frozenset({"PK-NDMA"}))
         before, facets = session.count_records(query), session.facet_counts(query)
         assert session.count_records(query) == before  # served from the cache
-        writer.add_record(Draft(domain="cybercrime", tlp="GREEN", title="Fresh record for the NDMA", releasable_to=["PK-NDMA"]))
+        writer.add_record(
+            Draft(domain="cybercrime", tlp="GREEN", title="Fresh record for the NDMA", releasable_to=["PK-NDMA"])
+        )
         assert session.count_records(query) == before + 1
         after = session.facet_counts(query)
         assert after["domain"].get("cybercrime", 0) == facets["domain"].get("cybercrime", 0) + 1

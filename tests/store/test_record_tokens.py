@@ -27,7 +27,15 @@ ERROR = "record {ref} is corrupt: its encrypted data does not authenticate"
 WORDS = ("alpha", "bravo", "charlie")
 
 
-def fernet_raw(key: bytes, plaintext: bytes, *, timestamp: int | None = None, iv: bytes | None = None, pad: bool = True, version: int = 0x80) -> bytes:
+def fernet_raw(
+    key: bytes,
+    plaintext: bytes,
+    *,
+    timestamp: int | None = None,
+    iv: bytes | None = None,
+    pad: bool = True,
+    version: int = 0x80,
+) -> bytes:
     """A Fernet token (raw bytes, as the store keeps them) built by hand, MAC included, so any field can be chosen."""
     raw_key = urlsafe_b64decode(key)
     signing, encryption = raw_key[:16], raw_key[16:]
@@ -87,18 +95,28 @@ def data_key(store: LiaisonStore) -> bytes:
 
 
 def stored_token(store: LiaisonStore, column: str, ref: str) -> bytes:
-    table, where = ("records", "reference = ?") if column == "records.title_ct" else ("revisions", "record_id = (SELECT id FROM records WHERE reference = ?)")
+    table, where = (
+        ("records", "reference = ?")
+        if column == "records.title_ct"
+        else ("revisions", "record_id = (SELECT id FROM records WHERE reference = ?)")
+    )
     field = column.split(".")[1]
     return store.sql(f"SELECT {field} FROM {table} WHERE {where}", (ref,))[0][0]
 
 
 def replace_token(store: LiaisonStore, column: str, ref: str, value: object) -> None:
-    table, where = ("records", "reference = ?") if column == "records.title_ct" else ("revisions", "record_id = (SELECT id FROM records WHERE reference = ?)")
+    table, where = (
+        ("records", "reference = ?")
+        if column == "records.title_ct"
+        else ("revisions", "record_id = (SELECT id FROM records WHERE reference = ?)")
+    )
     field = column.split(".")[1]
     store.sql(f"UPDATE {table} SET {field} = ? WHERE {where}", (value, ref))
 
 
-def assert_only_that_record_is_affected(store: LiaisonStore, refs: list[str], bad: str, fingerprint, *, title_damaged: bool) -> None:
+def assert_only_that_record_is_affected(
+    store: LiaisonStore, refs: list[str], bad: str, fingerprint, *, title_damaged: bool
+) -> None:
     before = fingerprint(store.path)
     assert_refused(store.cli("show", bad, "--json"), ERROR.format(ref=bad))
     if title_damaged:  # a list decrypts every title it shows
@@ -166,11 +184,20 @@ def test_hand_built_tokens_are_real_fernet_tokens(three_records) -> None:
     """Positive control: the builder makes tokens the store accepts, so the vectors below fail for their own reason."""
     store, refs = three_records
     key = data_key(store)
-    replace_token(store, "records.title_ct", refs[0], fernet_raw(key, "Hand-built title".encode()))
+    replace_token(store, "records.title_ct", refs[0], fernet_raw(key, b"Hand-built title"))
     assert store.show(refs[0])["title"] == "Hand-built title"
 
 
-@pytest.mark.parametrize("vector", ["payload size not a multiple of the block size", "payload padding error", "incorrect IV (causes a padding error)", "unknown version byte", "not UTF-8 inside"])
+@pytest.mark.parametrize(
+    "vector",
+    [
+        "payload size not a multiple of the block size",
+        "payload padding error",
+        "incorrect IV (causes a padding error)",
+        "unknown version byte",
+        "not UTF-8 inside",
+    ],
+)
 def test_valid_mac_but_invalid_token_is_refused_naming_the_record(three_records, fingerprint, vector: str) -> None:
     store, refs = three_records
     bad = refs[2]
@@ -178,8 +205,12 @@ def test_valid_mac_but_invalid_token_is_refused_naming_the_record(three_records,
     assert_only_that_record_is_affected(store, refs, bad, fingerprint, title_damaged=True)
 
 
-@pytest.mark.parametrize("body", [b"[1, 2, 3]", b'"just a string"', b"not json", b"{}"], ids=["list", "string", "not json", "empty object"])
-def test_a_body_that_decrypts_to_the_wrong_shape_is_refused_or_read_as_empty(three_records, fingerprint, body: bytes) -> None:
+@pytest.mark.parametrize(
+    "body", [b"[1, 2, 3]", b'"just a string"', b"not json", b"{}"], ids=["list", "string", "not json", "empty object"]
+)
+def test_a_body_that_decrypts_to_the_wrong_shape_is_refused_or_read_as_empty(
+    three_records, fingerprint, body: bytes
+) -> None:
     store, refs = three_records
     bad = refs[0]
     replace_token(store, "revisions.body_ct", bad, fernet_raw(data_key(store), body))
@@ -220,8 +251,14 @@ def test_a_damaged_review_comment_names_the_record(team_store: LiaisonStore, fin
 def test_a_damaged_older_revision_names_the_record(three_records, fingerprint) -> None:
     store, refs = three_records
     store.ok("edit", refs[0], "--summary", "Second version")
-    (first,) = store.sql("SELECT body_ct FROM revisions WHERE number = 1 AND record_id = (SELECT id FROM records WHERE reference = ?)", (refs[0],))[0]
-    store.sql("UPDATE revisions SET body_ct = ? WHERE number = 1 AND record_id = (SELECT id FROM records WHERE reference = ?)", (flip(first, 20), refs[0]))
+    (first,) = store.sql(
+        "SELECT body_ct FROM revisions WHERE number = 1 AND record_id = (SELECT id FROM records WHERE reference = ?)",
+        (refs[0],),
+    )[0]
+    store.sql(
+        "UPDATE revisions SET body_ct = ? WHERE number = 1 AND record_id = (SELECT id FROM records WHERE reference = ?)",
+        (flip(first, 20), refs[0]),
+    )
     before = fingerprint(store.path)
     assert_refused(store.cli("show", refs[0]), ERROR.format(ref=refs[0]))
     assert fingerprint(store.path) == before

@@ -50,7 +50,9 @@ def decryptable(keyring: Keyring, token: bytes) -> bool:
     return True
 
 
-def test_a_restored_old_row_decrypts_nothing_written_after_the_removal(team_store: LiaisonStore, tmp_path: Path) -> None:
+def test_a_restored_old_row_decrypts_nothing_written_after_the_removal(
+    team_store: LiaisonStore, tmp_path: Path
+) -> None:
     store = team_store
     untouched = store.add("Untouched since", "--summary", "Old news", officer="carol")
     before_ref = store.add("Written while carol was here", "--summary", "Old news too", officer="carol")
@@ -59,7 +61,10 @@ def test_a_restored_old_row_decrypts_nothing_written_after_the_removal(team_stor
     old_tokens = all_tokens(store.path)
 
     store.ok("officers", "remove", "carol")
-    after = [store.add(f"Written after carol left {i}", "--summary", "Fresh intelligence", officer=o) for i, o in enumerate(("alice", "bob"))]
+    after = [
+        store.add(f"Written after carol left {i}", "--summary", "Fresh intelligence", officer=o)
+        for i, o in enumerate(("alice", "bob"))
+    ]
     store.ok("review", before_ref, "--return", "--comment", "Comment written after the removal", officer="bob")
     store.ok("edit", after[1], "--summary", "A new revision after the removal", officer="bob")
     new_tokens = all_tokens(store.path) - old_tokens
@@ -95,9 +100,18 @@ def test_a_session_open_before_the_removal_writes_with_the_new_key(team_store: L
     open_session = store.session("bob")  # e.g. bob's TUI, unlocked before the removal
     try:
         store.ok("officers", "remove", "carol")  # another process
-        ref = open_session.add_record(Draft(domain="narcotics", tlp="AMBER", title="Written by a session opened earlier", summary="After the removal"))
+        ref = open_session.add_record(
+            Draft(
+                domain="narcotics",
+                tlp="AMBER",
+                title="Written by a session opened earlier",
+                summary="After the removal",
+            )
+        )
         (title_ct,) = store.sql("SELECT title_ct FROM records WHERE reference = ?", (ref,))[0]
-        (body_ct,) = store.sql("SELECT body_ct FROM revisions WHERE record_id = (SELECT id FROM records WHERE reference = ?)", (ref,))[0]
+        (body_ct,) = store.sql(
+            "SELECT body_ct FROM revisions WHERE record_id = (SELECT id FROM records WHERE reference = ?)", (ref,)
+        )[0]
         assert not decryptable(carol_keys, title_ct)
         assert not decryptable(carol_keys, body_ct)
         assert open_session.get_record(ref).summary == "After the removal"
@@ -153,7 +167,9 @@ def test_a_removal_never_grants_the_keys_to_a_planted_officer_row(team_store: Li
     assert store.cli("list", officer="carol").code == 0  # carol was not removed either
 
 
-def test_a_failed_removal_leaves_the_session_keys_as_they_were(team_store: LiaisonStore, interrupt_before_commit, fingerprint) -> None:
+def test_a_failed_removal_leaves_the_session_keys_as_they_were(
+    team_store: LiaisonStore, interrupt_before_commit, fingerprint
+) -> None:
     store = team_store
     session = store.session("alice")
     try:

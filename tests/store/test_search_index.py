@@ -15,7 +15,10 @@ from crypto.blind_index import TOKEN_BYTES, words
 from tests.liaison_helpers import LiaisonStore, encodings_of, init_store
 
 TEXTS = [
-    ("Falcon courier network near Gwadar", "Payments routed through Anatolia Logistics; the alias Saffron coordinates."),
+    (
+        "Falcon courier network near Gwadar",
+        "Payments routed through Anatolia Logistics; the alias Saffron coordinates.",
+    ),
     ("Heroin in textile bales at Port Qasim", "Container seized; packaging marks match the Karachi seizures."),
     ("Forged visa workshop in Quetta", "Workshop linked to the Ferryman; İstanbul contacts and Kılıçdağ crossing."),
 ]
@@ -38,7 +41,12 @@ def index_table_bytes(path: Path) -> bytes:
     """Every byte of every search-index shadow table, concatenated."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'search_index_%'")]
+        tables = [
+            n
+            for (n,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'search_index_%'"
+            )
+        ]
         assert tables, "the search index has shadow tables"
         chunks = []
         for table in tables:

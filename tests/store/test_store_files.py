@@ -18,7 +18,7 @@ import pytest
 from store.db import head_revision
 from store.errors import StoreFileError
 from store.service import Vault
-from tests.liaison_helpers import PASSPHRASES, LiaisonStore, assert_refused, directory_snapshot, init_store, run_cli
+from tests.liaison_helpers import PASSPHRASES, LiaisonStore, directory_snapshot, init_store, run_cli
 
 #: Commands a user might try on the file: reads, writes, admin, and opening the app.
 COMMANDS = [
@@ -138,7 +138,14 @@ def test_a_file_that_is_not_a_store_is_refused_and_untouched(tmp_path: Path, kin
     path = tmp_path / "suspect.db"
     NOT_A_STORE[kind](path)
     assert_untouched_after_every_command(
-        path, lambda line: line in (f"error: {path} is not a Liaison store", f"error: store {path} is corrupt or unreadable (file is not a database)")
+        path,
+        lambda line: (
+            line
+            in (
+                f"error: {path} is not a Liaison store",
+                f"error: store {path} is corrupt or unreadable (file is not a database)",
+            )
+        ),
     )
     with pytest.raises(StoreFileError):
         Vault.open(path)
@@ -167,7 +174,10 @@ def test_a_corrupt_store_is_refused_and_untouched(tmp_path: Path, kind: str) -> 
         if result.code != 0:
             assert result.code == 1 and len(result.err_lines) == 1, (command, result)
             assert result.err_lines[0].startswith("error: "), result.err
-            assert "corrupt" in result.err or "not a Liaison store" in result.err or "not authenticate" in result.err, (command, result.err)
+            assert "corrupt" in result.err or "not a Liaison store" in result.err or "not authenticate" in result.err, (
+                command,
+                result.err,
+            )
         assert directory_snapshot(path.parent) == before, (command, result)
     # the writes, at least, are refused: nothing is written into a damaged file
     assert outcomes[3] == 1 and outcomes[4] == 1, outcomes

@@ -110,7 +110,13 @@ def statements() -> Iterator[list[tuple[str, Any]]]:
     event.remove(Engine, "before_cursor_execute", spy)
 
 
-CANARIES = ("Quokkanight Vexillum", "Orchidlattice Zephyrine", "Velvetharbour Quillwort", "Tangerinebastion Xanthic", "Cobaltmeridian Yarrowfen")
+CANARIES = (
+    "Quokkanight Vexillum",
+    "Orchidlattice Zephyrine",
+    "Velvetharbour Quillwort",
+    "Tangerinebastion Xanthic",
+    "Cobaltmeridian Yarrowfen",
+)
 
 
 def _flatten(value: Any) -> Iterator[Any]:
@@ -130,7 +136,9 @@ def test_no_plaintext_reaches_the_database_driver(team_store: LiaisonStore, stat
     s.ok("edit", ref, "--title", CANARIES[4], officer="carol")
     s.ok("submit", ref, officer="carol")
     s.ok("review", ref, "--return", "--comment", CANARIES[3], officer="bob")
-    assert [r["reference"] for r in s.list_json("--search", "quokkanight vexillum", officer="bob")] == []  # superseded title
+    assert [
+        r["reference"] for r in s.list_json("--search", "quokkanight vexillum", officer="bob")
+    ] == []  # superseded title
     assert [r["reference"] for r in s.list_json("--search", "Cobaltmeridian orchidlattice", officer="bob")] == [ref]
     s.ok("show", ref, officer="bob")
     assert len(statements) > 20
@@ -159,15 +167,31 @@ def test_close_needs_a_reviewer(team_store: LiaisonStore, fingerprint) -> None:
 
 def test_actioned_only_for_received_records(team_store: LiaisonStore) -> None:
     ref = team_store.add("Outbound", officer="carol")
-    assert_refused(team_store.cli("actioned", ref, officer="carol"), f"{ref} is draft; only received records can be marked actioned")
+    assert_refused(
+        team_store.cli("actioned", ref, officer="carol"),
+        f"{ref} is draft; only received records can be marked actioned",
+    )
 
 
 def test_domains_list_and_add(team_store: LiaisonStore, fingerprint) -> None:
     listed = team_store.ok("domains", "list", "--json").json()
-    assert [d["slug"] for d in listed] == sorted(["counterterrorism", "narcotics", "human-smuggling", "border-management", "cybercrime", "coast-guard", "policing"])
+    assert [d["slug"] for d in listed] == sorted(
+        [
+            "counterterrorism",
+            "narcotics",
+            "human-smuggling",
+            "border-management",
+            "cybercrime",
+            "coast-guard",
+            "policing",
+        ]
+    )
     before = fingerprint(team_store.path)
     assert_refused(team_store.cli("domains", "add", "wildlife", officer="bob"), "role reviewer may not manage domains")
-    assert_refused(team_store.cli("domains", "add", "Not A Slug!"), "invalid domain slug 'not a slug!': lower-case letters, digits and '-'")
+    assert_refused(
+        team_store.cli("domains", "add", "Not A Slug!"),
+        "invalid domain slug 'not a slug!': lower-case letters, digits and '-'",
+    )
     assert_refused(team_store.cli("domains", "add", "narcotics"), "domain narcotics already exists")
     assert fingerprint(team_store.path) == before
     team_store.ok("domains", "add", "wildlife", "--label", "Wildlife trafficking")

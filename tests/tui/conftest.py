@@ -64,7 +64,9 @@ def fixed_clock() -> datetime:
 def build_store(path: Path) -> None:
     """84 records across every domain and TLP, by two authors, some in review, approved or returned."""
     clock = TickingClock(NOW - timedelta(days=RECORDS * 3))
-    vault = Vault.create(path, "PK-MOI", "demo", OFFICERS["demo"], clock=clock, kdf_profile="minimum", short_passphrase_ok=True)
+    vault = Vault.create(
+        path, "PK-MOI", "demo", OFFICERS["demo"], clock=clock, kdf_profile="minimum", short_passphrase_ok=True
+    )
     admin = vault.unlock("demo", OFFICERS["demo"])
     admin.add_officer("kestrel", "reviewer", OFFICERS["kestrel"])
     admin.add_officer("heron", "officer", OFFICERS["heron"])
@@ -174,7 +176,9 @@ async def settle(pilot: Pilot[object]) -> None:
     app = pilot.app
     for _ in range(50):
         await pilot.pause()
-        with contextlib.suppress(WorkerCancelled, WorkerFailed):  # a superseded fetch, or a failure the app reports itself
+        with contextlib.suppress(
+            WorkerCancelled, WorkerFailed
+        ):  # a superseded fetch, or a failure the app reports itself
             await app.workers.wait_for_complete()
         await pilot.pause()
         if not any(w.is_running for w in app.workers):

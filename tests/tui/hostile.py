@@ -28,7 +28,9 @@ def build_hostile_store(path: Path, monkeypatch: pytest.MonkeyPatch, clock: Cloc
 
     with monkeypatch.context() as patch:
         patch.setattr(store.text, "_check", lambda field, text, *, multiline, reference: text)
-        vault = Vault.create(path, "PK-MOI", "demo", PASSPHRASE, kdf_profile="minimum", clock=clock, short_passphrase_ok=True)
+        vault = Vault.create(
+            path, "PK-MOI", "demo", PASSPHRASE, kdf_profile="minimum", clock=clock, short_passphrase_ok=True
+        )
         session = vault.unlock("demo", PASSPHRASE)
         session.add_officer("heron", "officer", "heron-pass")
         markup = session.add_record(Draft(domain="narcotics", tlp="AMBER", title=MARKUP_TITLE, summary=MARKUP_TITLE))

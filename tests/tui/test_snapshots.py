@@ -78,6 +78,8 @@ def test_record_detail(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -
         await settle(pilot)
 
     assert snap_compare(snap_app(), terminal_size=SIZE, run_before=run_before)
+
+
 def test_record_markup_title(
     snap_compare: Any, make_app: Callable[..., LiaisonApp], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -49,7 +49,9 @@ def test_dashboard_tables(
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_meeting(snap_compare: Any, make_app: Callable[..., LiaisonApp], demo_path: Path, size: tuple[int, int]) -> None:
+def test_meeting(
+    snap_compare: Any, make_app: Callable[..., LiaisonApp], demo_path: Path, size: tuple[int, int]
+) -> None:
     """The next meeting: agenda per domain with outcomes, actions agreed, actions carried forward."""
 
     async def run_before(pilot: Pilot[Any]) -> None:

@@ -114,5 +114,15 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP TABLE {SEARCH_TABLE}")
-    for table in ("action_events", "review_events", "revisions", "record_parties", "records", "officers", "domains", "ministries", "liaison_meta"):
+    for table in (
+        "action_events",
+        "review_events",
+        "revisions",
+        "record_parties",
+        "records",
+        "officers",
+        "domains",
+        "ministries",
+        "liaison_meta",
+    ):
         op.drop_table(table)
