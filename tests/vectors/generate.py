@@ -4,6 +4,9 @@ Modelled on the C2SP/CCTV age testkit: one file per vector, a few `key: value` h
 reader needs (keys, recipient, passphrase) and the expected outcome (`expect: accept` with what must come out,
 or `expect: refuse` with the exact one-line error), a blank line, then the file's raw bytes.
 
+Longer than ~500 lines on purpose: it is one flat list of vectors, each a few lines, and reading them in one
+place is what lets a reviewer see the whole testkit at once.
+
 Everything is deterministic — keys from a fixed seed, fixed times, and the randomness the format uses (Fernet
 IVs and timestamps, X25519 ephemeral keys) drawn from a seeded SHA-256 counter while generating — so running
 this again writes byte-identical files, and `tests/vectors/test_vectors.py` checks that it still does. A
