@@ -270,4 +270,5 @@ def demo_items(count: int, now: datetime, *, seed: int = 2026, summary_bytes: in
             releasable_to=recipients,
             no_reexport=is_inbound and tlp == "AMBER+STRICT",
             reviews=reviews,
+            origin_numbering=is_inbound,
         )

@@ -44,6 +44,9 @@ class IngestItem:
     no_reexport: bool = False
     revision: int = 1
     reviews: tuple[tuple[str, str, datetime, str], ...] = ()
+    #: Number a record of another origin in that origin's own series (the demo's stand-in for records that
+    #: came from their origin); otherwise such a record gets a local-only reference that can never collide.
+    origin_numbering: bool = False
 
 
 def is_local_only(reference: str) -> bool:
@@ -115,7 +118,7 @@ class BulkWriter:
             self.next_id += 1
             if item.reference:
                 reference = item.reference
-            elif item.origin == self.session.ministry:
+            elif item.origin == self.session.ministry or item.origin_numbering:
                 reference = self._reference(item.origin, item.created_at.year)
             else:  # never in another ministry's own numbering: its genuine records must always find their reference free
                 reference = self.local_only_reference(item.origin, item.created_at.year)
