@@ -58,9 +58,7 @@ def cmd_demo(ctx: Context) -> int:
         print(safe(line), file=sys.stderr)
     if args.no_tui:
         return EXIT_OK
-    code = run_tui(
-        result.path, DEMO_OFFICER, notice=f"demo store: officer {DEMO_OFFICER}, passphrase {DEMO_PASSPHRASE}"
-    )
+    code = run_tui(result.path, DEMO_OFFICER)  # the unlock screen names a demo store's officers itself
     for line in lines[1:]:  # the app's screen is gone: say again what matters
         print(safe(line), file=sys.stderr)
     return code
