@@ -81,6 +81,27 @@ def _check_own(origin: str | None, own_ministry: str | None, reference: str, ver
         raise PolicyError(f"{reference} came from {origin}; only its origin may {verb} it", reference=reference)
 
 
+def _check_authors_own_draft(
+    actor: Actor,
+    author: str,
+    status: Status,
+    reference: str,
+    allowed: frozenset[Status],
+    verb: str,
+    done: str,
+    origin: str | None,
+    own_ministry: str | None,
+) -> None:
+    """The author alone, on a draft or returned record written here: the shared rule of edit and submit."""
+    if actor.name != author:
+        raise PolicyError(f"only the author ({author}) may {verb} {reference}", reference=reference)
+    if status not in allowed:
+        raise PolicyError(
+            f"{reference} is {status.value}; only draft or returned records can be {done}", reference=reference
+        )
+    _check_own(origin, own_ministry, reference, verb)
+
+
 def check_edit(
     actor: Actor,
     author: str,
@@ -91,13 +112,7 @@ def check_edit(
     own_ministry: str | None = None,
 ) -> None:
     """Only the author edits, and only a draft or a returned record written here."""
-    if actor.name != author:
-        raise PolicyError(f"only the author ({author}) may edit {reference}", reference=reference)
-    if status not in EDITABLE:
-        raise PolicyError(
-            f"{reference} is {status.value}; only draft or returned records can be edited", reference=reference
-        )
-    _check_own(origin, own_ministry, reference, "edit")
+    _check_authors_own_draft(actor, author, status, reference, EDITABLE, "edit", "edited", origin, own_ministry)
 
 
 def check_submit(
@@ -110,13 +125,7 @@ def check_submit(
     own_ministry: str | None = None,
 ) -> None:
     """The author puts a draft or returned record (written here) in review."""
-    if actor.name != author:
-        raise PolicyError(f"only the author ({author}) may submit {reference}", reference=reference)
-    if status not in SUBMITTABLE:
-        raise PolicyError(
-            f"{reference} is {status.value}; only draft or returned records can be submitted", reference=reference
-        )
-    _check_own(origin, own_ministry, reference, "submit")
+    _check_authors_own_draft(actor, author, status, reference, SUBMITTABLE, "submit", "submitted", origin, own_ministry)
 
 
 def check_approve(
