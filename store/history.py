@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, select
 
+from store.bundles.ledger import ledger_entries
 from store.errors import NotFound
 from store.models import BundleItem, BundleLog, Record, ReviewEvent, Revision
 
@@ -174,28 +175,20 @@ def record_activity(session: Session, reference: str) -> list[ActivityEvent]:
         ):
             comment = session.open_text(comment_ct, rec.reference) if comment_ct else ""
             events.append(ActivityEvent(at, REVIEW_KINDS.get(action, action), officer, comment=comment))
-        for bundle_id, direction, peer, revision, at, acknowledged_at, officer in s.execute(
-            select(
-                BundleLog.bundle_id,
-                BundleLog.direction,
-                BundleLog.peer,
-                BundleItem.revision,
-                BundleLog.at,
-                BundleItem.acknowledged_at,
-                BundleLog.officer,
-            )
-            .join(BundleItem, BundleItem.bundle_id == BundleLog.bundle_id)
-            .where(BundleItem.record_uuid == rec.uuid)
-            .order_by(BundleLog.at)
-        ):
-            kind = "shared" if direction == "out" else "received"
-            events.append(ActivityEvent(at, kind, officer, revision=revision, counterpart=peer, bundle_id=bundle_id))
-            if acknowledged_at is not None:
-                events.append(
-                    ActivityEvent(
-                        acknowledged_at, "acknowledged", "", revision=revision, counterpart=peer, bundle_id=bundle_id
+        for entry in ledger_entries(s, rec.uuid):
+            kind = "shared" if entry.direction == "out" else "received"
+            for when, what, who in [(entry.at, kind, entry.officer), (entry.acknowledged_at, "acknowledged", "")]:
+                if when is not None:
+                    events.append(
+                        ActivityEvent(
+                            when,
+                            what,
+                            who,
+                            revision=entry.revision,
+                            counterpart=entry.peer,
+                            bundle_id=entry.bundle_id,
+                        )
                     )
-                )
         events.extend(withdrawal_events(session, s, rec.uuid, rec.reference))
     events.sort(key=lambda e: (e.at, _ORDER.index(e.kind) if e.kind in _ORDER else len(_ORDER)))
     return events

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session as OrmSession
 
 from store.contacts import keyring_of
 from store.errors import NotFound
@@ -29,6 +30,27 @@ class LedgerEntry:
     revision: int
     at: datetime
     acknowledged_at: datetime | None
+    #: The officer who sent or imported the bundle.
+    officer: str
+
+
+def ledger_entries(s: OrmSession, record_uuid: str) -> list[LedgerEntry]:
+    """Every bundle the record with this uuid travelled in, oldest first (one query: `ledger` and the activity list)."""
+    rows = s.execute(
+        select(
+            BundleLog.bundle_id,
+            BundleLog.direction,
+            BundleLog.peer,
+            BundleItem.revision,
+            BundleLog.at,
+            BundleItem.acknowledged_at,
+            BundleLog.officer,
+        )
+        .join(BundleItem, BundleItem.bundle_id == BundleLog.bundle_id)
+        .where(BundleItem.record_uuid == record_uuid)
+        .order_by(BundleLog.at)
+    ).all()
+    return [LedgerEntry(*row) for row in rows]
 
 
 def ledger(session: Session, reference: str) -> list[LedgerEntry]:
@@ -38,20 +60,7 @@ def ledger(session: Session, reference: str) -> list[LedgerEntry]:
         rec = s.execute(select(Record.uuid).where(Record.reference == reference.strip().upper())).scalar_one_or_none()
         if rec is None:
             raise NotFound(f"no record {reference}")
-        rows = s.execute(
-            select(
-                BundleLog.bundle_id,
-                BundleLog.direction,
-                BundleLog.peer,
-                BundleItem.revision,
-                BundleLog.at,
-                BundleItem.acknowledged_at,
-            )
-            .join(BundleItem, BundleItem.bundle_id == BundleLog.bundle_id)
-            .where(BundleItem.record_uuid == rec)
-            .order_by(BundleLog.at)
-        ).all()
-    return [LedgerEntry(*row) for row in rows]
+        return ledger_entries(s, rec)
 
 
 def counts(session: Session) -> Counter[str]:
