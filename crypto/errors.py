@@ -50,3 +50,7 @@ class MalformedData(CryptoError):
 
 class BundleError(CryptoError):
     """A bundle, receipt or card was refused; the message says why in one line."""
+
+
+class BadSignature(DecryptionFailed):
+    """A signature (checkpoint note, audit event) is missing or does not verify under the expected key."""
