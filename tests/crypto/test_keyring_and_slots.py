@@ -15,7 +15,16 @@ from crypto.encoding import b64e, canonical_json
 from crypto.errors import CryptoError, DecryptionFailed, MalformedData, SlotTampered
 from crypto.kdf import minimum_params
 from crypto.keyring import Keyring
-from crypto.slot import OfficerSlot, create_slot, grant_keyring, open_grant, open_slot
+from crypto.slot import (
+    OfficerKeys,
+    OfficerSlot,
+    create_slot,
+    create_slot_keys,
+    grant_keyring,
+    open_grant,
+    open_slot,
+    open_slot_keys,
+)
 
 # ---- keyring --------------------------------------------------------------------------------------
 
@@ -148,7 +157,7 @@ def test_wrong_passphrase_is_decryption_failed_not_tampering(slot: tuple[Officer
     assert not isinstance(info.value, SlotTampered)
 
 
-@pytest.mark.parametrize("field", ["officer", "public"])
+@pytest.mark.parametrize("field", ["officer", "public", "signing_public"])
 def test_an_edited_header_is_slot_tampering(slot: tuple[OfficerSlot, bytes], field: str) -> None:
     made, _ = slot
     obj = json.loads(made.to_json())
@@ -169,7 +178,7 @@ SLOT_TEXT = st.one_of(
     st.builds(
         lambda o: canonical_json(o).decode(),
         st.dictionaries(
-            st.sampled_from(["v", "officer", "kdf", "public", "wrapped", "x"]),
+            st.sampled_from(["v", "officer", "kdf", "public", "signing_public", "wrapped", "x"]),
             st.one_of(
                 st.integers(), st.text(max_size=30), st.none(), st.dictionaries(st.text(max_size=6), st.integers())
             ),
@@ -268,3 +277,108 @@ def test_a_slot_officer_name_that_could_forge_an_error_is_malformed(officer: obj
     stored = {**json.loads(slot.to_json()), "officer": officer}
     with pytest.raises(MalformedData, match="key slot"):
         OfficerSlot.from_json(json.dumps(stored))
+
+
+# ---- slot v2: the officer's signing key ---------------------------------------------------------------
+
+#: A v1 slot exactly as the code before slot v2 wrote it (officer "legacy", passphrase "old passphrase").
+V1_SLOT = (
+    '{"kdf":{"alg":"argon2id","iterations":2,"lanes":1,"memory_kib":19456,"salt":"EQJrmuPv7czOkCDkjzTpBQ=="},'
+    '"kdf_check":"acd9030f808a615371be343762f35d31d2aedf8647993876a43a94c80e2f9d51","officer":"legacy",'
+    '"public":"fZwkMWU5glwYluV_KBl3Rnk85gy-461H2p0HuF-lXio=","v":1,'
+    '"wrapped":"gAAAAABrE718MGvD53riJSzobY3n8j4iHF4xHOBZOxe03fxaeb0dfwYgaG_lzYQVvngFCjJIBgUJ-7RL2CONgi0GVGD5TJ6zLGry'
+    "iO-67onJGkycxCoyqfAB2FBGOyPrUhQGLRYad5WUjMs9Neklj6HcESc8UZePNfSQea5kf1SwZQPiyCzR3nfj2F-Do7wyI4e-ekT9E3D_wiYtlOVr"
+    "x_ReWuk7N66Tj1GAzqH0H9kf3IwTyUIGZonES_NVbpJvrxQsCUJz_udnnQxADK-ser25UKN3c-UoLb5oQKHSVsCXhfP1H6vDwYDm4scbZyhf-BXO"
+    'lYkd61kJiEVKRQWMkMrkr-lgxt-Uja4aqETj-iPAVyiFY6iCJjL_HvN-LHY8vmkB24f_G0AkTHnI_tuCFAlH1RDR-7Txng=="}'
+)
+V1_SECRET = bytes(range(100, 132))
+
+
+@pytest.fixture(scope="module")
+def v2() -> tuple[OfficerSlot, OfficerKeys]:
+    return create_slot_keys("dana", b"v2 passphrase", minimum_params())
+
+
+def test_a_new_slot_is_v2_and_carries_a_signing_key(v2: tuple[OfficerSlot, OfficerKeys]) -> None:
+    made, keys = v2
+    stored = json.loads(made.to_json())
+    assert stored["v"] == 2 and made.version == 2
+    assert keys.signing is not None and keys.signing_public == made.signing_public
+    assert stored["signing_public"] == b64e(keys.signing_public)
+    assert keys.exchange_public == made.public_key
+    parsed = OfficerSlot.from_json(made.to_json())
+    assert parsed == made
+    assert open_slot_keys(parsed, b"v2 passphrase") == keys
+    assert open_slot(parsed, b"v2 passphrase") == keys.exchange  # existing callers: the X25519 key
+    assert create_slot("erin", b"pw", minimum_params())[0].version == 2
+
+
+def test_a_v1_slot_still_parses_and_opens_without_a_signing_key() -> None:
+    slot = OfficerSlot.from_json(V1_SLOT)
+    assert slot.version == 1 and slot.signing_public is None
+    assert slot.to_json() == V1_SLOT  # written back unchanged
+    keys = open_slot_keys(slot, b"old passphrase")
+    assert keys == OfficerKeys(exchange=V1_SECRET, signing=None) and keys.signing_public is None
+    assert open_slot(slot, b"old passphrase") == V1_SECRET
+    with pytest.raises(DecryptionFailed):
+        open_slot_keys(slot, b"wrong")
+
+
+def test_a_v1_officer_gains_a_signing_key_when_the_slot_is_rewritten() -> None:
+    """A passphrase change (or key upgrade) keeps the X25519 key, so the officer's grant still opens."""
+    old = open_slot_keys(OfficerSlot.from_json(V1_SLOT), b"old passphrase")
+    upgraded, keys = create_slot_keys("legacy", b"new passphrase", minimum_params(), old)
+    assert upgraded.version == 2 and keys.exchange == V1_SECRET and keys.signing is not None
+    assert open_slot_keys(upgraded, b"new passphrase") == keys
+
+
+def test_a_passphrase_change_keeps_both_keys(v2: tuple[OfficerSlot, OfficerKeys]) -> None:
+    made, keys = v2
+    again, same = create_slot_keys("dana", b"changed", minimum_params(), keys)
+    assert same == keys and again.public_key == made.public_key and again.signing_public == made.signing_public
+    assert open_slot_keys(again, b"changed") == keys
+    slot, exchange = create_slot("dana", b"changed", minimum_params(), keys.exchange, keys.signing)
+    assert exchange == keys.exchange and slot.signing_public == made.signing_public
+    with pytest.raises(ValueError):
+        create_slot("dana", b"changed", minimum_params(), signing_key=keys.signing)
+
+
+def _edited(slot: OfficerSlot, **changes: object) -> OfficerSlot:
+    obj = {**json.loads(slot.to_json()), **changes}
+    return OfficerSlot.from_json(json.dumps({k: v for k, v in obj.items() if v is not None}))
+
+
+def test_a_swapped_signing_key_is_slot_tampering(v2: tuple[OfficerSlot, OfficerKeys]) -> None:
+    """Threat 3: another officer's signing public key written into the header is refused once opened."""
+    made, _ = v2
+    other, _ = create_slot_keys("eve", b"pw", minimum_params())
+    with pytest.raises(SlotTampered):
+        open_slot_keys(_edited(made, signing_public=b64e(other.signing_public or b"")), b"v2 passphrase")
+
+
+def test_a_v2_slot_relabelled_v1_or_v1_relabelled_v2_is_refused(v2: tuple[OfficerSlot, OfficerKeys]) -> None:
+    """Threat 3: a slot's version edited (a signing key dropped or claimed) is refused."""
+    made, _ = v2
+    stored = json.loads(made.to_json())
+    downgraded = {k: v for k, v in stored.items() if k != "signing_public"} | {"v": 1}
+    with pytest.raises(SlotTampered):
+        open_slot_keys(OfficerSlot.from_json(json.dumps(downgraded)), b"v2 passphrase")
+    legacy = json.loads(V1_SLOT)
+    with pytest.raises(SlotTampered):
+        open_slot_keys(
+            OfficerSlot.from_json(json.dumps({**legacy, "v": 2, "signing_public": stored["signing_public"]})),
+            b"old passphrase",
+        )
+    for bad in ({**legacy, "signing_public": stored["signing_public"]}, {**stored, "v": 3}, {**stored, "v": True}):
+        with pytest.raises(MalformedData):
+            OfficerSlot.from_json(json.dumps(bad))
+    for bad_key in (None, "", b64e(bytes(31)), 7):
+        with pytest.raises(MalformedData):
+            OfficerSlot.from_json(json.dumps({**stored, "signing_public": bad_key}))
+
+
+def test_officer_keys_never_show_the_private_keys(v2: tuple[OfficerSlot, OfficerKeys]) -> None:
+    _, keys = v2
+    assert keys.signing is not None
+    shown = repr(keys)
+    assert keys.exchange.hex() not in shown and keys.signing.hex() not in shown and "secret" in shown

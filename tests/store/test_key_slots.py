@@ -119,7 +119,7 @@ DAMAGED: dict[str, tuple[Callable[[dict[str, Any]], str], str]] = {
     "a JSON array": (lambda s: "[]", "expected a JSON object"),
     "deeply nested JSON": (lambda s: _nested(4000), "not valid JSON"),
     "too large": (lambda s: canonical_json({**s, "padding": "x" * 9000}).decode(), "key slot too large"),
-    "another version": (lambda s: canonical_json({**s, "v": 2}).decode(), "unsupported key slot version"),
+    "another version": (lambda s: canonical_json({**s, "v": 3}).decode(), "unsupported key slot version"),
     "wrapped missing": (
         lambda s: canonical_json({k: v for k, v in s.items() if k != "wrapped"}).decode(),
         "key slot fields missing",
