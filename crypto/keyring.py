@@ -40,6 +40,9 @@ class Keyring:
     master: bytes
     signing_key: bytes
     exchange_key: bytes
+    #: X25519 keys of identities this ministry rotated away from (newest first): kept only to open bundles and
+    #: receipts a counterpart sealed to them before it learnt the new key. Retired signing keys are not kept.
+    retired_exchange: list[bytes] = field(default_factory=list)
     _fernet_cache: MultiFernet | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -56,17 +59,18 @@ class Keyring:
 
     def to_bytes(self) -> bytes:
         """Canonical serialization (to be sealed, never written as is)."""
-        return canonical_json(
-            {
-                "v": KEYRING_VERSION,
-                "store_id": self.store_id,
-                "data_keys": {str(v): k.decode("ascii") for v, k in sorted(self.data_keys.items())},
-                "current": self.current_version,
-                "master": b64e(self.master),
-                "sign": b64e(self.signing_key),
-                "exchange": b64e(self.exchange_key),
-            }
-        )
+        obj = {
+            "v": KEYRING_VERSION,
+            "store_id": self.store_id,
+            "data_keys": {str(v): k.decode("ascii") for v, k in sorted(self.data_keys.items())},
+            "current": self.current_version,
+            "master": b64e(self.master),
+            "sign": b64e(self.signing_key),
+            "exchange": b64e(self.exchange_key),
+        }
+        if self.retired_exchange:  # absent until the first identity rotation (older keyrings read alike)
+            obj["retired_exchange"] = [b64e(k) for k in self.retired_exchange]
+        return canonical_json(obj)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Keyring:
@@ -89,6 +93,9 @@ class Keyring:
         store_id = obj.get("store_id")
         if not isinstance(store_id, str):
             raise MalformedData("keyring store id missing")
+        retired = obj.get("retired_exchange", [])
+        if not isinstance(retired, list):
+            raise MalformedData("bad retired exchange keys")
         return cls(
             store_id=store_id,
             data_keys=keys,
@@ -96,6 +103,7 @@ class Keyring:
             master=b64d(obj.get("master"), length=32),
             signing_key=b64d(obj.get("sign"), length=32),
             exchange_key=b64d(obj.get("exchange"), length=32),
+            retired_exchange=[b64d(k, length=32) for k in retired],
         )
 
     def rotate(self) -> int:
@@ -105,6 +113,18 @@ class Keyring:
         self.current_version = version
         self._fernet_cache = None
         return version
+
+    def rotate_identity(self) -> tuple[bytes, bytes]:
+        """A new ministry identity (Ed25519 and X25519); returns the old (signing, exchange) private keys.
+
+        The old exchange key is kept in `retired_exchange` (to open what was sealed to it); the old signing key
+        is returned for the caller to sign the key-transition statement, and not kept.
+        """
+        old = (self.signing_key, self.exchange_key)
+        self.retired_exchange.insert(0, self.exchange_key)
+        self.signing_key = _raw_private(Ed25519PrivateKey.generate())
+        self.exchange_key = _raw_private(X25519PrivateKey.generate())
+        return old
 
     @property
     def fernet(self) -> MultiFernet:

@@ -1,4 +1,4 @@
-"""The Liaison bundle and receipt formats, version 1 (docs/bundle-format.md): framing, stanzas, chunks, signatures.
+"""The Liaison bundle and receipt formats, versions 1 and 2 (docs/bundle-format.md): framing, stanzas, chunks, signatures.
 
 Modelled on age v1 and saltpack with Fernet as the symmetric layer. A bundle is a version line, a
 length-prefixed canonical-JSON header (with one stanza per recipient wrapping a fresh file key), a
@@ -12,6 +12,8 @@ The package, by part of the format:
 - `stanza`  — key stanzas (X25519, passphrase) and the keys derived from the file key;
 - `header`  — the preamble: version line, header object, its parser;
 - `record`  — the record object schema and content hash, and the withdrawal notice schema;
+- `transition` — v2 key-transition statements (signed by a ministry's old and new keys);
+- `witness` — v2 checkpoint and consistency-proof fields;
 - `writer`  — `BundleWriter`; `reader` — `BundleReader`; `receipt` — receipts.
 
 Everything callers need is re-exported here, so `from crypto.bundle import BundleReader` keeps working.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from crypto.bundle.header import (
     HEADER_FIELDS,
+    OPTIONAL_FIELDS_V2,
     Header,
     Recipient,
     encode_preamble,
@@ -28,6 +31,7 @@ from crypto.bundle.header import (
     parse_header,
     read_preamble,
     sniff,
+    sniff_version,
 )
 from crypto.bundle.limits import (
     ARGON2ID_INFO,
@@ -38,11 +42,13 @@ from crypto.bundle.limits import (
     DEFAULT_CHUNK_RECORDS,
     DOMAIN,
     FILE_KEY_BYTES,
+    FORMAT_VERSION,
     FRAME_CHUNK,
     FRAME_SIGNATURE,
     HEX64,
     MAX_AUTHOR,
     MAX_CARD_BYTES,
+    MAX_CHECKPOINT_NOTE,
     MAX_CHUNK_PLAINTEXT,
     MAX_CHUNK_RECORDS,
     MAX_CHUNK_TOKEN,
@@ -50,6 +56,8 @@ from crypto.bundle.limits import (
     MAX_DOMAIN,
     MAX_HEADER_BYTES,
     MAX_MINISTRY_NAME,
+    MAX_PROOF_HASHES,
+    MAX_PROOFS,
     MAX_RECEIPT_BODY,
     MAX_RECEIPT_ENVELOPE,
     MAX_RECEIPT_ITEMS,
@@ -65,11 +73,15 @@ from crypto.bundle.limits import (
     MAX_STANZAS,
     MAX_TEXT,
     MAX_TITLE,
+    MAX_TRANSITIONS,
+    MAX_TREE_SIZE,
     MAX_VERSION_LINE,
     MIN_TOKEN,
     PAYLOAD_INFO,
     RECEIPT_INFO,
     RECEIPT_LINE,
+    RECEIPT_LINE_V2,
+    RECEIPT_LINES,
     RECEIPT_PREFIX,
     RECEIPT_SIGNATURE_CONTEXT,
     REFERENCE,
@@ -78,7 +90,10 @@ from crypto.bundle.limits import (
     TARGET_CHUNK_PLAINTEXT,
     TIMESTAMP,
     TLP_LABELS,
+    TRANSITION_CONTEXT,
     VERSION_LINE,
+    VERSION_LINE_V2,
+    VERSION_LINES,
     WRAPPED_KEY_TOKEN,
     X25519_INFO,
     fernet_token_length,
@@ -112,6 +127,8 @@ from crypto.bundle.record import (
 )
 from crypto.bundle.stanza import Stanza, fernet_for, parse_stanza, passphrase_stanza, payload_key, x25519_stanza
 from crypto.bundle.strict import BundleError, format_time, parse_canonical, parse_time, quote, sha256_hex
+from crypto.bundle.transition import KeyTransition, check_chain, make_transition, parse_transition, parse_transitions
+from crypto.bundle.witness import Proof, parse_checkpoint_field, parse_proofs
 from crypto.bundle.writer import BundleWriter, new_bundle_id, new_file_key, signed_message
 
 __all__ = [
@@ -124,6 +141,7 @@ __all__ = [
     "DOMAIN",
     "ENTRY_KINDS",
     "FILE_KEY_BYTES",
+    "FORMAT_VERSION",
     "FRAME_CHUNK",
     "FRAME_SIGNATURE",
     "HEADER_FIELDS",
@@ -133,6 +151,7 @@ __all__ = [
     "JWG_MEETING",
     "MAX_AUTHOR",
     "MAX_CARD_BYTES",
+    "MAX_CHECKPOINT_NOTE",
     "MAX_CHUNK_PLAINTEXT",
     "MAX_CHUNK_RECORDS",
     "MAX_CHUNK_TOKEN",
@@ -140,6 +159,8 @@ __all__ = [
     "MAX_DOMAIN",
     "MAX_HEADER_BYTES",
     "MAX_MINISTRY_NAME",
+    "MAX_PROOFS",
+    "MAX_PROOF_HASHES",
     "MAX_RECEIPT_BODY",
     "MAX_RECEIPT_ENVELOPE",
     "MAX_RECEIPT_ITEMS",
@@ -155,11 +176,16 @@ __all__ = [
     "MAX_STANZA_MEMORY_KIB",
     "MAX_TEXT",
     "MAX_TITLE",
+    "MAX_TRANSITIONS",
+    "MAX_TREE_SIZE",
     "MAX_VERSION_LINE",
     "MIN_TOKEN",
+    "OPTIONAL_FIELDS_V2",
     "PAYLOAD_INFO",
     "RECEIPT_INFO",
     "RECEIPT_LINE",
+    "RECEIPT_LINES",
+    "RECEIPT_LINE_V2",
     "RECEIPT_PREFIX",
     "RECEIPT_SIGNATURE_CONTEXT",
     "RECORD",
@@ -170,7 +196,10 @@ __all__ = [
     "TARGET_CHUNK_PLAINTEXT",
     "TIMESTAMP",
     "TLP_LABELS",
+    "TRANSITION_CONTEXT",
     "VERSION_LINE",
+    "VERSION_LINES",
+    "VERSION_LINE_V2",
     "WITHDRAWAL",
     "WITHDRAWAL_FIELDS",
     "WRAPPED_KEY_TOKEN",
@@ -179,11 +208,14 @@ __all__ = [
     "BundleReader",
     "BundleWriter",
     "Header",
+    "KeyTransition",
     "ObjectSchema",
+    "Proof",
     "ReceiptBody",
     "ReceiptEnvelope",
     "Recipient",
     "Stanza",
+    "check_chain",
     "encode_preamble",
     "entry_kind",
     "fernet_for",
@@ -192,13 +224,18 @@ __all__ = [
     "header_object",
     "is_record",
     "is_withdrawal",
+    "make_transition",
     "new_bundle_id",
     "new_file_key",
     "open_receipt",
     "parse_canonical",
+    "parse_checkpoint_field",
     "parse_header",
+    "parse_proofs",
     "parse_stanza",
     "parse_time",
+    "parse_transition",
+    "parse_transitions",
     "passphrase_stanza",
     "payload_key",
     "quote",
@@ -208,6 +245,7 @@ __all__ = [
     "sha256_hex",
     "signed_message",
     "sniff",
+    "sniff_version",
     "validate_entry",
     "validate_record",
     "validate_withdrawal",

@@ -1,4 +1,4 @@
-"""The bundle preamble: version line, length-prefixed canonical-JSON header, and its strict parser."""
+"""The bundle preamble: version line, length-prefixed canonical-JSON header, and its strict parser (v1 and v2)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from crypto.bundle.limits import (
     BUNDLE_ID,
     BUNDLE_PREFIX,
     CODE,
+    FORMAT_VERSION,
     HEX64,
     MAX_CHUNK_RECORDS,
     MAX_CODE,
@@ -21,9 +22,10 @@ from crypto.bundle.limits import (
     MAX_SEQ,
     MAX_STANZAS,
     MAX_VERSION_LINE,
-    RECEIPT_LINE,
+    RECEIPT_LINES,
     RECEIPT_PREFIX,
     VERSION_LINE,
+    VERSION_LINES,
 )
 from crypto.bundle.stanza import Stanza, parse_stanza
 from crypto.bundle.strict import (
@@ -37,9 +39,13 @@ from crypto.bundle.strict import (
     require_object,
     require_text,
 )
+from crypto.bundle.transition import KeyTransition, parse_transitions
+from crypto.bundle.witness import Proof, parse_checkpoint_field, parse_proofs
 from crypto.encoding import canonical_json
 
 HEADER_FIELDS = {"v", "bundle", "sender", "recipients", "created", "records", "chunk_records", "stanzas"}
+#: Fields a v2 header may add (each absent when it has nothing to say: never empty).
+OPTIONAL_FIELDS_V2 = {"transitions", "checkpoint", "proofs"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,12 @@ class Header:
     chunk_records: int
     stanzas: tuple[Stanza, ...]
     preamble_sha256: bytes
+    version: int = 1
+    #: v2: the sender's key-transition statements, oldest first, ending at `sender_fingerprint` (§13).
+    transitions: tuple[KeyTransition, ...] = ()
+    #: v2: the sender's latest audit-log checkpoint (a signed note) and consistency proofs up to it (§14).
+    checkpoint: str | None = None
+    proofs: tuple[Proof, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The header object (canonical JSON of this is what the file holds)."""
@@ -75,6 +87,10 @@ class Header:
             records=self.records,
             chunk_records=self.chunk_records,
             stanzas=self.stanzas,
+            version=self.version,
+            transitions=self.transitions,
+            checkpoint=self.checkpoint,
+            proofs=self.proofs,
         )
 
     def seq_for(self, code: str) -> int | None:
@@ -92,10 +108,20 @@ def header_object(
     records: int,
     chunk_records: int,
     stanzas: tuple[Stanza, ...] | list[Stanza],
+    version: int = FORMAT_VERSION,
+    transitions: tuple[KeyTransition, ...] | list[KeyTransition] = (),
+    checkpoint: str | None = None,
+    proofs: tuple[Proof, ...] | list[Proof] = (),
 ) -> dict[str, Any]:
-    """The header as a JSON object (writers and `Header.to_json` share it)."""
-    return {
-        "v": 1,
+    """The header as a JSON object (writers and `Header.to_json` share it); v1 has none of the v2 fields."""
+    if version not in VERSION_LINES:
+        raise BundleError(f"cannot write bundle version {version}")
+    if version == 1 and (transitions or checkpoint is not None or proofs):
+        raise BundleError("a v1 bundle carries no key transition and no checkpoint")
+    if proofs and checkpoint is None:
+        raise BundleError("consistency proofs need the checkpoint they lead to")
+    obj: dict[str, Any] = {
+        "v": version,
         "bundle": bundle_id,
         "sender": {"code": sender, "fingerprint": sender_fingerprint},
         "recipients": [{"code": r.code, "seq": r.seq} for r in recipients],
@@ -104,13 +130,22 @@ def header_object(
         "chunk_records": chunk_records,
         "stanzas": [s.to_json() for s in stanzas],
     }
+    if transitions:
+        obj["transitions"] = [t.to_json() for t in transitions]
+    if checkpoint is not None:
+        obj["checkpoint"] = checkpoint
+    if proofs:
+        obj["proofs"] = [p.to_json() for p in proofs]
+    return obj
 
 
-def parse_header(data: bytes, preamble_sha256: bytes) -> Header:
-    """Validate a header's canonical JSON: exact fields, types, ranges and patterns."""
-    obj = require_object(parse_canonical(data, "bundle header"), HEADER_FIELDS, "bundle header")
-    if obj["v"] != 1 or isinstance(obj["v"], bool):
-        raise BundleError("bundle header version is not 1")
+def parse_header(data: bytes, preamble_sha256: bytes, version: int = 1) -> Header:
+    """Validate a header's canonical JSON: exact fields, types, ranges and patterns; `version` is the version line's."""
+    obj = parse_canonical(data, "bundle header")
+    optional = OPTIONAL_FIELDS_V2 & set(obj) if version == 2 and isinstance(obj, dict) else set()
+    obj = require_object(obj, HEADER_FIELDS | optional, "bundle header")
+    if obj["v"] != version or isinstance(obj["v"], bool):
+        raise BundleError(f"bundle header version is not {version}, the version its first line names")
     bundle_id = require_text(obj["bundle"], "bundle id", pattern=BUNDLE_ID, max_len=32)
     sender = require_object(obj["sender"], {"code", "fingerprint"}, "bundle header sender")
     raw_recipients = obj["recipients"]
@@ -140,32 +175,52 @@ def parse_header(data: bytes, preamble_sha256: bytes) -> Header:
     sender_code = require_text(sender["code"], "sender code", pattern=CODE, max_len=MAX_CODE)
     if sender_code in codes:
         raise BundleError("bundle header names its sender as a recipient")
+    sender_fingerprint = require_text(sender["fingerprint"], "sender fingerprint", pattern=HEX64, max_len=64)
+    transitions = (
+        parse_transitions(obj["transitions"], sender_code, sender_fingerprint, "bundle header transitions")
+        if "transitions" in obj
+        else ()
+    )
+    checkpoint = parse_checkpoint_field(obj["checkpoint"], "bundle header") if "checkpoint" in obj else None
+    proofs = parse_proofs(obj["proofs"], "bundle header") if "proofs" in obj else ()
+    if proofs and checkpoint is None:
+        raise BundleError("bundle header carries consistency proofs without a checkpoint")
     return Header(
         bundle_id=bundle_id,
         sender=sender_code,
-        sender_fingerprint=require_text(sender["fingerprint"], "sender fingerprint", pattern=HEX64, max_len=64),
+        sender_fingerprint=sender_fingerprint,
         recipients=tuple(recipients),
         created=parse_time(obj["created"], "bundle creation time"),
         records=require_int(obj["records"], 1, MAX_RECORDS, "record count"),
         chunk_records=require_int(obj["chunk_records"], 1, MAX_CHUNK_RECORDS, "chunk size"),
         stanzas=stanzas,
         preamble_sha256=preamble_sha256,
+        version=version,
+        transitions=transitions,
+        checkpoint=checkpoint,
+        proofs=proofs,
     )
 
 
 def sniff(first: bytes) -> str:
     """`bundle` or `receipt` from a file's first bytes; anything else is refused."""
+    return sniff_version(first)[0]
+
+
+def sniff_version(first: bytes) -> tuple[str, int]:
+    """(`bundle` or `receipt`, format version) from a file's first bytes; anything else is refused."""
     if not first:
         raise BundleError("the file is empty")
-    if first.startswith(VERSION_LINE):
-        return "bundle"
-    if first.startswith(RECEIPT_LINE):
-        return "receipt"
+    for kind, lines in (("bundle", VERSION_LINES), ("receipt", RECEIPT_LINES)):
+        for version, line in lines.items():
+            if first.startswith(line):
+                return kind, version
     for prefix, kind in ((BUNDLE_PREFIX, "bundle"), (RECEIPT_PREFIX, "receipt")):
         if first.startswith(prefix):
             line = first[:MAX_VERSION_LINE].split(b"\n", 1)[0]
             shown = line.decode("ascii", "replace")[:MAX_VERSION_LINE]
-            supported = (VERSION_LINE if kind == "bundle" else RECEIPT_LINE).decode().strip()
+            known = VERSION_LINES if kind == "bundle" else RECEIPT_LINES
+            supported = " and ".join(v.decode().strip() for v in known.values())
             raise BundleError(
                 f"unsupported {kind} version {quote(shown, MAX_VERSION_LINE)}; this Liaison reads {supported}"
             )
@@ -173,17 +228,18 @@ def sniff(first: bytes) -> str:
 
 
 def encode_preamble(header: dict[str, Any]) -> bytes:
-    """Version line, big-endian u32 header length, canonical header JSON."""
+    """Version line (the header's `v`), big-endian u32 header length, canonical header JSON."""
     body = canonical_json(header)
     if not 1 <= len(body) <= MAX_HEADER_BYTES:
         raise BundleError(f"bundle header would be {len(body)} bytes, over the limit of {MAX_HEADER_BYTES}")
-    return VERSION_LINE + struct.pack(">I", len(body)) + body
+    line = VERSION_LINES.get(header.get("v"), VERSION_LINE)  # type: ignore[arg-type]
+    return line + struct.pack(">I", len(body)) + body
 
 
 def read_preamble(fh: BinaryIO) -> Header:
     """Read and validate the version line and header from the start of `fh` (cheap checks only)."""
     first = fh.read(len(VERSION_LINE))
-    kind = sniff(first)
+    kind, version = sniff_version(first)
     if kind != "bundle":
         raise BundleError("this file is a receipt, not a bundle")
     raw_len = fh.read(4)
@@ -193,4 +249,4 @@ def read_preamble(fh: BinaryIO) -> Header:
     if not 1 <= length <= MAX_HEADER_BYTES:
         raise BundleError(f"bundle header length {length} is out of range 1..{MAX_HEADER_BYTES}")
     body = read_exact(fh, length, "in the header")
-    return parse_header(body, hashlib.sha256(first + raw_len + body).digest())
+    return parse_header(body, hashlib.sha256(first + raw_len + body).digest(), version)

@@ -1,4 +1,4 @@
-"""Every size limit, label set and field pattern of the v1 bundle, receipt and card formats, defined once.
+"""Every size limit, label set and field pattern of the bundle, receipt and card formats (v1 and v2), defined once.
 
 The readers refuse anything outside these before any expensive work; the writers never produce what a
 reader would refuse. `store/` keeps its own vocabularies (`store.vocab.Tlp`, the officer and ministry
@@ -13,6 +13,13 @@ import re
 
 VERSION_LINE = b"liaison-bundle/v1\n"
 RECEIPT_LINE = b"liaison-receipt/v1\n"
+#: Version 2 (docs/bundle-format.md §12): optional key transitions and the sender's checkpoint in the header.
+VERSION_LINE_V2 = b"liaison-bundle/v2\n"
+RECEIPT_LINE_V2 = b"liaison-receipt/v2\n"
+#: The version writers produce; readers accept 1 and 2.
+FORMAT_VERSION = 2
+VERSION_LINES = {1: VERSION_LINE, 2: VERSION_LINE_V2}
+RECEIPT_LINES = {1: RECEIPT_LINE, 2: RECEIPT_LINE_V2}
 BUNDLE_PREFIX = b"liaison-bundle/"
 RECEIPT_PREFIX = b"liaison-receipt/"
 #: Longest version line a reader looks at before giving up.
@@ -61,6 +68,17 @@ MAX_RECEIPT_ITEMS = MAX_RECORDS
 MAX_CARD_BYTES = 4096
 MAX_MINISTRY_NAME = 200
 
+# ---- v2: key transitions and checkpoints ------------------------------------------------------------
+
+#: Key-transition statements one bundle or receipt may carry (a chain of rotations not yet delivered).
+MAX_TRANSITIONS = 8
+#: A checkpoint's signed note, in bytes of UTF-8 (ours are ~250).
+MAX_CHECKPOINT_NOTE = 8192
+#: Consistency proofs one bundle or receipt may carry, and hashes in one proof (a tree of 2^63 needs < 126).
+MAX_PROOFS = 32
+MAX_PROOF_HASHES = 126
+MAX_TREE_SIZE = 2**63 - 1
+
 # ---- field patterns (always used with fullmatch) ----------------------------------------------------
 
 CODE = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,12}")
@@ -79,6 +97,7 @@ PAYLOAD_INFO = b"liaison-bundle/v1/payload"
 X25519_INFO = b"liaison-bundle/v1/x25519|"
 ARGON2ID_INFO = b"liaison-bundle/v1/argon2id|"
 RECEIPT_INFO = b"liaison-receipt/v1/seal|"
+TRANSITION_CONTEXT = b"liaison-key-transition/v1\n"
 
 
 def fernet_token_length(plaintext_bytes: int) -> int:

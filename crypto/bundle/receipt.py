@@ -15,10 +15,11 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from crypto.bundle.header import sniff
+from crypto.bundle.header import sniff_version
 from crypto.bundle.limits import (
     BUNDLE_ID,
     CODE,
+    FORMAT_VERSION,
     HEX64,
     MAX_CODE,
     MAX_RECEIPT_BODY,
@@ -29,6 +30,7 @@ from crypto.bundle.limits import (
     MIN_TOKEN,
     RECEIPT_INFO,
     RECEIPT_LINE,
+    RECEIPT_LINES,
     RECEIPT_SIGNATURE_CONTEXT,
     REFERENCE,
     SIGNATURE_BYTES,
@@ -45,6 +47,8 @@ from crypto.bundle.strict import (
     require_text,
     sha256_hex,
 )
+from crypto.bundle.transition import KeyTransition, parse_transitions
+from crypto.bundle.witness import Proof, parse_checkpoint_field, parse_proofs
 from crypto.encoding import b64e, canonical_json
 from crypto.errors import DecryptionFailed, MalformedData
 from crypto.seal import open_sealed, seal
@@ -64,6 +68,12 @@ class ReceiptEnvelope:
     body: bytes
     preamble_sha256: bytes
     signature: bytes
+    version: int = 1
+    #: v2: the receiver's key-transition statements (as in a bundle header, §13).
+    transitions: tuple[KeyTransition, ...] = ()
+    #: v2: the receiver's latest checkpoint and consistency proofs up to it (§14).
+    checkpoint: str | None = None
+    proofs: tuple[Proof, ...] = ()
 
     @property
     def receipt_id(self) -> str:
@@ -87,11 +97,21 @@ def write_receipt(
     received_at: datetime,
     items: list[list[Any]],
     created: datetime,
+    version: int = FORMAT_VERSION,
+    transitions: tuple[KeyTransition, ...] = (),
+    checkpoint: str | None = None,
+    proofs: tuple[Proof, ...] = (),
 ) -> bytes:
     """A whole receipt file: what arrived, sealed to the bundle's sender and signed by its receiver."""
+    if version not in RECEIPT_LINES:
+        raise BundleError(f"cannot write receipt version {version}")
+    if version == 1 and (transitions or checkpoint is not None or proofs):
+        raise BundleError("a v1 receipt carries no key transition and no checkpoint")
+    if proofs and checkpoint is None:
+        raise BundleError("consistency proofs need the checkpoint they lead to")
     body_plain = canonical_json(
         {
-            "v": 1,
+            "v": version,
             "bundle": bundle_id,
             "from": sender,
             "to": recipient,
@@ -105,26 +125,35 @@ def write_receipt(
         raise BundleError(f"cannot seal the receipt to {recipient}: {exc}") from None
     if len(body) > MAX_RECEIPT_BODY:
         raise BundleError("the receipt is too large")
-    envelope = canonical_json(
-        {
-            "v": 1,
-            "bundle": bundle_id,
-            "from": {"code": sender, "fingerprint": sender_fingerprint},
-            "to": {"code": recipient, "fingerprint": recipient_fingerprint},
-            "created": format_time(created),
-            "epk": b64e(epk),
-        }
-    )
-    preamble = RECEIPT_LINE + struct.pack(">I", len(envelope)) + envelope
+    env: dict[str, Any] = {
+        "v": version,
+        "bundle": bundle_id,
+        "from": {"code": sender, "fingerprint": sender_fingerprint},
+        "to": {"code": recipient, "fingerprint": recipient_fingerprint},
+        "created": format_time(created),
+        "epk": b64e(epk),
+    }
+    if transitions:
+        env["transitions"] = [t.to_json() for t in transitions]
+    if checkpoint is not None:
+        env["checkpoint"] = checkpoint
+    if proofs:
+        env["proofs"] = [p.to_json() for p in proofs]
+    envelope = canonical_json(env)
+    if len(envelope) > MAX_RECEIPT_ENVELOPE:
+        raise BundleError("the receipt envelope is too large")
+    preamble = RECEIPT_LINES[version] + struct.pack(">I", len(envelope)) + envelope
+    read_receipt(preamble + b"\0\0\0\0", envelope_only=True)  # never write what a reader refuses
     sealed = struct.pack(">I", len(body)) + body
     message = RECEIPT_SIGNATURE_CONTEXT + hashlib.sha256(preamble).digest() + hashlib.sha256(body).digest()
     signature = Ed25519PrivateKey.from_private_bytes(signing_key).sign(message)
     return preamble + sealed + signature
 
 
-def read_receipt(data: bytes) -> ReceiptEnvelope:
+def read_receipt(data: bytes, *, envelope_only: bool = False) -> ReceiptEnvelope:
     """Parse a receipt file's framing and envelope strictly (nothing is verified or opened yet)."""
-    if sniff(data[: len(RECEIPT_LINE)]) != "receipt":
+    kind, version = sniff_version(data[: len(RECEIPT_LINE)])
+    if kind != "receipt":
         raise BundleError("this file is a bundle, not a receipt")
     pos = len(RECEIPT_LINE)
     if len(data) < pos + 4:
@@ -138,15 +167,39 @@ def read_receipt(data: bytes) -> ReceiptEnvelope:
         raise BundleError("receipt is truncated")
     pos += env_len
     preamble_sha256 = hashlib.sha256(data[:pos]).digest()
-    obj = require_object(
-        parse_canonical(env_bytes, "receipt envelope"),
-        {"v", "bundle", "from", "to", "created", "epk"},
-        "receipt envelope",
-    )
-    if obj["v"] != 1 or isinstance(obj["v"], bool):
-        raise BundleError("receipt version is not 1")
+    obj = parse_canonical(env_bytes, "receipt envelope")
+    optional = {"transitions", "checkpoint", "proofs"} & set(obj) if version == 2 and isinstance(obj, dict) else set()
+    obj = require_object(obj, {"v", "bundle", "from", "to", "created", "epk"} | optional, "receipt envelope")
+    if obj["v"] != version or isinstance(obj["v"], bool):
+        raise BundleError(f"receipt version is not {version}, the version its first line names")
     frm = require_object(obj["from"], {"code", "fingerprint"}, "receipt sender")
     to = require_object(obj["to"], {"code", "fingerprint"}, "receipt recipient")
+    sender = require_text(frm["code"], "receipt sender code", pattern=CODE, max_len=MAX_CODE)
+    sender_fingerprint = require_text(frm["fingerprint"], "receipt sender fingerprint", pattern=HEX64, max_len=64)
+    transitions = (
+        parse_transitions(obj["transitions"], sender, sender_fingerprint, "receipt transitions")
+        if "transitions" in obj
+        else ()
+    )
+    checkpoint = parse_checkpoint_field(obj["checkpoint"], "receipt") if "checkpoint" in obj else None
+    proofs = parse_proofs(obj["proofs"], "receipt") if "proofs" in obj else ()
+    if proofs and checkpoint is None:
+        raise BundleError("receipt carries consistency proofs without a checkpoint")
+    if envelope_only:
+        body, signature = b"", b""
+        return _envelope(
+            obj,
+            sender,
+            sender_fingerprint,
+            to,
+            body,
+            preamble_sha256,
+            signature,
+            version,
+            transitions,
+            checkpoint,
+            proofs,
+        )
     if len(data) < pos + 4:
         raise BundleError("receipt is truncated")
     (body_len,) = struct.unpack(">I", data[pos : pos + 4])
@@ -161,10 +214,28 @@ def read_receipt(data: bytes) -> ReceiptEnvelope:
     if len(data) != pos + SIGNATURE_BYTES:
         raise BundleError("trailing bytes after the receipt signature")
     check_token_bytes(body, "receipt body")
+    return _envelope(
+        obj, sender, sender_fingerprint, to, body, preamble_sha256, signature, version, transitions, checkpoint, proofs
+    )
+
+
+def _envelope(
+    obj: dict[str, Any],
+    sender: str,
+    sender_fingerprint: str,
+    to: dict[str, Any],
+    body: bytes,
+    preamble_sha256: bytes,
+    signature: bytes,
+    version: int,
+    transitions: tuple[KeyTransition, ...],
+    checkpoint: str | None,
+    proofs: tuple[Proof, ...],
+) -> ReceiptEnvelope:
     return ReceiptEnvelope(
         bundle_id=require_text(obj["bundle"], "receipt bundle id", pattern=BUNDLE_ID, max_len=32),
-        sender=require_text(frm["code"], "receipt sender code", pattern=CODE, max_len=MAX_CODE),
-        sender_fingerprint=require_text(frm["fingerprint"], "receipt sender fingerprint", pattern=HEX64, max_len=64),
+        sender=sender,
+        sender_fingerprint=sender_fingerprint,
         recipient=require_text(to["code"], "receipt recipient code", pattern=CODE, max_len=MAX_CODE),
         recipient_fingerprint=require_text(
             to["fingerprint"], "receipt recipient fingerprint", pattern=HEX64, max_len=64
@@ -174,6 +245,10 @@ def read_receipt(data: bytes) -> ReceiptEnvelope:
         body=body,
         preamble_sha256=preamble_sha256,
         signature=signature,
+        version=version,
+        transitions=transitions,
+        checkpoint=checkpoint,
+        proofs=proofs,
     )
 
 
@@ -210,7 +285,7 @@ def open_receipt(envelope: ReceiptEnvelope, exchange_private: bytes) -> ReceiptB
         parse_canonical(plain, "receipt body"), {"v", "bundle", "from", "to", "received_at", "records"}, "receipt body"
     )
     if (
-        obj["v"] != 1
+        obj["v"] != envelope.version
         or obj["bundle"] != envelope.bundle_id
         or obj["from"] != envelope.sender
         or obj["to"] != envelope.recipient

@@ -15,6 +15,7 @@ from crypto.bundle.header import Recipient, encode_preamble, header_object, pars
 from crypto.bundle.limits import (
     DEFAULT_CHUNK_RECORDS,
     FILE_KEY_BYTES,
+    FORMAT_VERSION,
     FRAME_CHUNK,
     FRAME_SIGNATURE,
     MAX_CHUNK_PLAINTEXT,
@@ -25,6 +26,8 @@ from crypto.bundle.limits import (
 from crypto.bundle.record import validate_entry, validate_record, validate_withdrawal
 from crypto.bundle.stanza import Stanza, fernet_for, payload_key
 from crypto.bundle.strict import BundleError, quote, sha256_hex
+from crypto.bundle.transition import KeyTransition
+from crypto.bundle.witness import Proof
 from crypto.encoding import canonical_json
 
 
@@ -61,6 +64,10 @@ class BundleWriter:
         created: datetime,
         chunk_records: int = DEFAULT_CHUNK_RECORDS,
         target_chunk_bytes: int = TARGET_CHUNK_PLAINTEXT,
+        version: int = FORMAT_VERSION,
+        transitions: tuple[KeyTransition, ...] = (),
+        checkpoint: str | None = None,
+        proofs: tuple[Proof, ...] = (),
     ) -> None:
         self.out = out
         self.bundle_id = bundle_id
@@ -78,10 +85,15 @@ class BundleWriter:
             records=records,
             chunk_records=chunk_records,
             stanzas=stanzas,
+            version=version,
+            transitions=transitions,
+            checkpoint=checkpoint,
+            proofs=proofs,
         )
         preamble = encode_preamble(header)
         self.preamble_sha256 = hashlib.sha256(preamble).digest()
-        parse_header(preamble[len(VERSION_LINE) + 4 :], self.preamble_sha256)  # never write what a reader refuses
+        # never write what a reader refuses
+        parse_header(preamble[len(VERSION_LINE) + 4 :], self.preamble_sha256, version)
         out.write(preamble)
         self._chunk_hashes = hashlib.sha256()
         self._chunks = 0

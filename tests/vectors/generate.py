@@ -172,6 +172,7 @@ def genuine_bundle(
         file_key=file_key,
         created=CREATED,
         chunk_records=chunk_records,
+        version=1,
     )
     for obj in records:
         if fmt.is_withdrawal(obj):
@@ -187,6 +188,7 @@ def crafted_bundle(
     *,
     records: int,
     header_changes: dict[str, Any] | None = None,
+    version_line: bytes | None = None,
 ) -> bytes:
     """A bundle whose chunk envelopes are given as objects, signed with the sender's real key.
 
@@ -204,9 +206,12 @@ def crafted_bundle(
         records=records,
         chunk_records=2,
         stanzas=[stanza],
+        version=1,
     )
     header.update(header_changes or {})
     preamble = fmt.encode_preamble(header)
+    if version_line is not None:  # v2 vectors: any header behind the given version line
+        preamble = version_line + preamble[len(version_line) :]
     header_hash = hashlib.sha256(preamble).digest()
     fernet = fmt.fernet_for(fmt.payload_key(file_key, BUNDLE_ID))
     tokens = [fernet.encrypt(canonical_json(envelope)) for envelope in chunks(header_hash.hex())]
@@ -255,6 +260,7 @@ def genuine_receipt() -> bytes:
         received_at=CREATED,
         items=[[r["uuid"], r["reference"], r["revision"], fmt.record_hash(r)] for r in RECORDS],
         created=CREATED,
+        version=1,
     )
 
 
