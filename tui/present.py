@@ -20,9 +20,12 @@ from store.errors import LiaisonError, StoreBusy
 from store.text import quote, visible
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from store.bundles import ExportPlan, ImportResult, ReceiptResult
     from store.contacts import ContactInfo
     from store.history import ActivityEvent, BundleEntry
+    from store.identity import KeyChange
     from store.interop.common import ExportResult as InteropExport
     from store.interop.common import ImportResult as InteropImport
     from store.interop.common import Selection
@@ -157,14 +160,24 @@ def ministry_json(ministry: MinistryInfo) -> dict[str, Any]:
     return {"code": ministry.code, "name": ministry.name, "self": ministry.is_self}
 
 
-def contact_json(contact: ContactInfo) -> dict[str, Any]:
-    """The `contacts list --json` object."""
+def contact_json(contact: ContactInfo, key_changes: Sequence[KeyChange] = ()) -> dict[str, Any]:
+    """The `contacts list --json` object (`key_changes`: the identity changes received from it, oldest first)."""
     return {
         "code": contact.code,
         "name": contact.name,
         "fingerprint": contact.fingerprint,
         "added_at": _when(contact.added_at),
         "added_by": contact.added_by,
+        "key_changes": [
+            {
+                "old_fingerprint": k.old_fingerprint,
+                "new_fingerprint": k.new_fingerprint,
+                "rotated_at": _when(k.stated_at),
+                "received_at": _when(k.received_at),
+                "via": k.via,
+            }
+            for k in key_changes
+        ],
     }
 
 
@@ -233,6 +246,8 @@ def import_summary(result: ImportResult) -> str:
             )
         if result.desk:
             line += "; " + desk_import_summary(result.desk)
+        for change in result.key_changes:
+            line += "; " + change.describe()
     return safe(line)
 
 
@@ -283,6 +298,8 @@ def receipt_summary(result: ReceiptResult) -> str:
     )
     if result.mismatched or result.missing:
         line += f"; {result.mismatched} did not match what was sent, {result.missing} missing"
+    for change in result.key_changes:
+        line += "; " + change.describe()
     return safe(line)
 
 

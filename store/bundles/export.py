@@ -19,6 +19,7 @@ from store.bundles.common import BATCH, NothingToExport, Progress
 from store.contacts import contact, keyring_of, own_identity
 from store.errors import NotFound, ValidationError
 from store.files import atomic_file, check_target
+from store.identity import note_carried, transitions_for
 from store.jwg.sync import pending_entries, record_sent
 from store.models import BundleItem, BundleLog, Record, RecordParty, Revision
 from store.policy import Candidate, Exclusion, exclusion
@@ -151,6 +152,7 @@ class ExportResult:
     sealed_to_contact: bool
     withdrawals: int = 0  # withdrawal notices the bundle carried (store/withdrawals.py)
     desk: int = 0  # working-group meetings, agenda items and actions carried (store/jwg/sync.py)
+    transitions: int = 0  # this ministry's key-transition statements the bundle carried (store/identity.py)
 
 
 def record_objects(session: Session, s: OrmSession, ids: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -259,6 +261,8 @@ def export_bundle(
             stanzas.append(fmt.passphrase_stanza(bundle_id, passphrase, stanzas_params, file_key))
         now = session.clock()
         total = len(plan.included)
+        # this ministry's identity rotations the recipient has not confirmed yet travel in the (signed) header
+        transitions = transitions_for(session, s, code) if peer is not None else ()
         with atomic_file(out, overwrite=overwrite, protect=(session.db.path,)) as fh:
             writer = fmt.BundleWriter(
                 fh,
@@ -272,7 +276,9 @@ def export_bundle(
                 file_key=file_key,
                 created=now,
                 chunk_records=chunk_records,
+                transitions=transitions,
             )
+            note_carried(s, code, transitions, f"bundle {bundle_id}")
             s.add(
                 BundleLog(
                     bundle_id=bundle_id,
@@ -323,5 +329,14 @@ def export_bundle(
             record_sent(s, code, desk)
             writer.finish()
     return ExportResult(
-        out, bundle_id, code, seq, plan, passphrase is not None, peer is not None, len(notices), len(desk)
+        out,
+        bundle_id,
+        code,
+        seq,
+        plan,
+        passphrase is not None,
+        peer is not None,
+        len(notices),
+        len(desk),
+        len(transitions),
     )

@@ -13,13 +13,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
-from crypto.bundle import BundleError, BundleReader, Header
-from crypto.identity import grouped_fingerprint
+from crypto.bundle import BundleError, BundleReader, Header, KeyTransition
+from crypto.identity import PublicIdentity, grouped_fingerprint
 from store import policy
 from store.bundles.common import BundleRefused, Progress, open_file, reader_of, refused
-from store.contacts import ContactInfo, contact, keyring_of
+from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import ValidationError
 from store.files import FileError
+from store.identity import KeyChange, KeyRefused, apply_transitions, confirm_key, resolve_sender, retired_identities
 from store.ingest import BulkWriter, IngestItem
 from store.jwg.sync import JwgImport, apply_entries, is_desk_entry
 from store.models import BundleItem, BundleLog, Domain, Ministry, Record
@@ -60,6 +61,8 @@ class BundlePreview:
     already_imported: bool
     has_own_stanza: bool
     has_passphrase_stanza: bool
+    #: The sender's identity changes the bundle carries (applied when it is imported).
+    key_changes: tuple[KeyTransition, ...] = ()
 
     @property
     def grouped_fingerprint(self) -> str:
@@ -67,8 +70,19 @@ class BundlePreview:
         return grouped_fingerprint(self.fingerprint)
 
 
-def _verify(session: Session, s: OrmSession, path: Path, reader: BundleReader) -> tuple[ContactInfo, int, bool]:
-    """Recipient, sender, signature and replay checks; returns the sender's contact, our sequence number and whether it was seen."""
+@dataclass(frozen=True)
+class _Verified:
+    """A bundle whose sender, signature and replay were checked."""
+
+    sender: ContactInfo
+    seq: int
+    seen: bool
+    key: PublicIdentity  # the key the signature verified with: the card's, or the end of the sender's transitions
+    transitions: tuple[KeyTransition, ...]  # statements to apply (the held key first handed over)
+
+
+def _verify(session: Session, s: OrmSession, path: Path, reader: BundleReader) -> _Verified:
+    """Recipient, sender (and its key transitions), signature and replay checks."""
     header = reader.header
     seq = header.seq_for(session.ministry)
     if seq is None:
@@ -77,22 +91,23 @@ def _verify(session: Session, s: OrmSession, path: Path, reader: BundleReader) -
     sender = contact(session, s, header.sender)
     if sender is None:
         raise refused(path, f"unknown sender {header.sender}: no contact card", field="sender", value=header.sender)
-    if sender.fingerprint != header.sender_fingerprint:
-        raise refused(
-            path,
-            f"the bundle names a sender key ({grouped_fingerprint(header.sender_fingerprint)}) that is not on {header.sender}'s contact card",
-        )
     try:
-        reader.verify(sender.identity.signing_public)
+        key, transitions = resolve_sender(s, sender, header.sender_fingerprint, header.transitions)
+    except KeyRefused as exc:
+        raise refused(path, f"the bundle {exc}") from None
+    try:
+        reader.verify(key.signing_public)
     except BundleError as exc:
         raise refused(path, exc) from None
+    if header.checkpoint is not None:
+        raise refused(path, "the bundle carries a checkpoint; this Liaison cannot check its checkpoint yet")
     seen = s.get(BundleLog, header.bundle_id)
     if seen is not None:
         if seen.direction != "in" or seen.peer != header.sender or seen.header_sha256 != header.preamble_sha256.hex():
             raise refused(
                 path, f"bundle id {header.bundle_id} was already used by a different bundle; refusing a replay"
             )
-        return sender, seq, True
+        return _Verified(sender, seq, True, key, transitions)
     other = s.execute(
         select(BundleLog.bundle_id).where(
             BundleLog.direction == "in", BundleLog.peer == header.sender, BundleLog.seq == seq
@@ -103,7 +118,7 @@ def _verify(session: Session, s: OrmSession, path: Path, reader: BundleReader) -
             path,
             f"sequence number {seq} from {header.sender} was already used by bundle {other}; refusing a replayed or forged bundle",
         )
-    return sender, seq, False
+    return _Verified(sender, seq, False, key, transitions)
 
 
 def preview_bundle(session: Session, path: Path) -> BundlePreview:
@@ -113,20 +128,21 @@ def preview_bundle(session: Session, path: Path) -> BundlePreview:
     with open_file(path) as fh:
         reader = reader_of(path, fh)
         with session.db.read() as s:
-            sender, seq, seen = _verify(session, s, path, reader)
+            checked = _verify(session, s, path, reader)
         header = reader.header
         return BundlePreview(
             path,
             header.bundle_id,
             header.sender,
-            sender.name,
-            sender.fingerprint,
-            seq,
+            checked.sender.name,
+            checked.key.fingerprint,
+            checked.seq,
             header.records,
             header.created,
-            seen,
+            checked.seen,
             any(st.kind == "x25519" and st.recipient == session.ministry for st in header.stanzas),
             reader.has_passphrase_stanza(),
+            checked.transitions,
         )
 
 
@@ -152,18 +168,32 @@ class ImportResult:
     replaced: tuple[tuple[str, str], ...] = ()
     #: Withdrawal notices for records not held here: (reference, why); kept so the record is flagged if it arrives.
     withdrawals_skipped: tuple[tuple[str, str], ...] = ()
+    #: The sender's identity changes this bundle delivered (statements signed by its old and new keys).
+    key_changes: tuple[KeyChange, ...] = ()
 
 
-def _file_key(path: Path, reader: BundleReader, session: Session, passphrase: bytes | None) -> bytes:
+def _file_key(path: Path, reader: BundleReader, session: Session, passphrase: bytes | None) -> tuple[bytes, bool]:
+    """The bundle's file key, and whether it was sealed to this ministry's current identity (not a retired one)."""
     keys = keyring_of(session)
     own = any(st.kind == "x25519" and st.recipient == session.ministry for st in reader.header.stanzas)
     if not own and reader.has_passphrase_stanza() and passphrase is None:
         raise refused(path, "the bundle is protected by a passphrase", field="bundle_passphrase")
     try:
         if own:
-            return reader.file_key_from_identity(session.ministry, keys.exchange_key)
+            try:
+                return reader.file_key_from_identity(session.ministry, keys.exchange_key), True
+            except BundleError:
+                # sealed to a key this ministry rotated away from, by a contact that had not learnt the new one yet
+                with session.db.read() as s:
+                    retired = list(retired_identities(session, s).values())
+                for private in retired:
+                    try:
+                        return reader.file_key_from_identity(session.ministry, private), False
+                    except BundleError:
+                        continue
+                raise
         if reader.has_passphrase_stanza() and passphrase is not None:
-            return reader.file_key_from_passphrase(passphrase)
+            return reader.file_key_from_passphrase(passphrase), False
         raise BundleError(f"the bundle has no key stanza for {session.ministry}")
     except BundleError as exc:
         raise refused(path, exc) from None
@@ -422,11 +452,12 @@ def import_bundle(
         reader = reader_of(path, fh)
         header = reader.header
         with session.db.read() as s:
-            sender, seq, seen = _verify(session, s, path, reader)
-        result = ImportResult(path, header.bundle_id, header.sender, sender.fingerprint, seq, header.records)
-        if seen:
+            checked = _verify(session, s, path, reader)
+        seq = checked.seq
+        result = ImportResult(path, header.bundle_id, header.sender, checked.key.fingerprint, seq, header.records)
+        if checked.seen:
             return ImportResult(**{**result.__dict__, "already_imported": True})
-        file_key = _file_key(path, reader, session, passphrase)
+        file_key, to_current_key = _file_key(path, reader, session, passphrase)
         with session.act("import", header.bundle_id) as s:
             # checked again under the write lock: another process may have imported it meanwhile
             if (
@@ -439,6 +470,12 @@ def import_bundle(
             ):
                 raise refused(path, "the bundle (or its sequence number) was imported by another process meanwhile")
             now = session.clock()
+            # the sender's identity changes: its contact now holds (only) the key this bundle is signed with
+            key_changes = apply_transitions(
+                session, s, header.sender, checked.transitions, f"bundle {header.bundle_id}"
+            )
+            if to_current_key:  # sealed to our current key: the sender holds it, our rotations reached it
+                confirm_key(s, header.sender, own_identity(session).fingerprint, now, f"bundle {header.bundle_id}")
             s.add(
                 BundleLog(
                     bundle_id=header.bundle_id,
@@ -507,5 +544,6 @@ def import_bundle(
             "desk": desk_result,
             "replaced": tuple(importer.notes),
             "withdrawals_skipped": tuple(withdrawals_skipped),
+            "key_changes": tuple(key_changes),
         }
     )

@@ -19,6 +19,16 @@ from store.bundles.common import BATCH, MAX_RECEIPT_FILE, refused
 from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import NotFound
 from store.files import atomic_write_bytes, check_target, read_limited
+from store.identity import (
+    KeyChange,
+    KeyRefused,
+    apply_transitions,
+    confirm_key,
+    note_carried,
+    resolve_sender,
+    retired_identities,
+    transitions_for,
+)
 from store.models import BundleItem, BundleLog, Receipt, Record
 from store.vocab import Role, Status
 
@@ -46,6 +56,8 @@ def make_receipt(session: Session, bundle_id: str) -> bytes:
             )
         ]
         now = session.clock()
+        transitions = transitions_for(session, s, log.peer)
+        note_carried(s, log.peer, transitions, f"receipt for bundle {bundle_id}")
         data = fmt.write_receipt(
             bundle_id=bundle_id,
             sender=session.ministry,
@@ -57,6 +69,7 @@ def make_receipt(session: Session, bundle_id: str) -> bytes:
             received_at=log.at,
             items=items,
             created=now,
+            transitions=transitions,
         )
         log.receipt_at = now
     return data
@@ -82,6 +95,8 @@ class ReceiptResult:
     missing: int
     received_at: datetime
     already_processed: bool = False
+    #: The receiver's identity changes this receipt delivered (statements signed by its old and new keys).
+    key_changes: tuple[KeyChange, ...] = ()
 
 
 def _batched(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -107,8 +122,17 @@ class ReceiptPreview:
         return grouped_fingerprint(self.fingerprint)
 
 
-def _open_receipt(session: Session, path: Path) -> tuple[fmt.ReceiptEnvelope, ContactInfo, fmt.ReceiptBody]:
-    """Read a receipt and check it (sender contact, signature, addressed to us); its envelope, sender and body."""
+@dataclass(frozen=True)
+class _Opened:
+    envelope: fmt.ReceiptEnvelope
+    peer: ContactInfo
+    body: fmt.ReceiptBody
+    transitions: tuple[fmt.KeyTransition, ...]  # the receiver's statements to apply
+    fingerprint: str  # the receiver's key the signature verified with
+
+
+def _open_receipt(session: Session, path: Path) -> _Opened:
+    """Read a receipt and check it (sender contact and its key transitions, signature, addressed to us)."""
     policy.require_role(session.actor, Role.REVIEWER, "import")
     keys = keyring_of(session)
     data = read_limited(path, MAX_RECEIPT_FILE, "receipt")
@@ -122,18 +146,27 @@ def _open_receipt(session: Session, path: Path) -> tuple[fmt.ReceiptEnvelope, Co
         )
     with session.db.read() as s:
         peer = contact(session, s, envelope.sender)
-    if peer is None:
-        raise refused(path, f"unknown sender {envelope.sender}: no contact card", field="sender", value=envelope.sender)
-    if peer.fingerprint != envelope.sender_fingerprint:
-        raise refused(path, f"the receipt names a sender key that is not on {envelope.sender}'s contact card")
+        if peer is None:
+            raise refused(
+                path, f"unknown sender {envelope.sender}: no contact card", field="sender", value=envelope.sender
+            )
+        try:
+            key, transitions = resolve_sender(s, peer, envelope.sender_fingerprint, envelope.transitions)
+        except KeyRefused as exc:
+            raise refused(path, f"the receipt {exc}") from None
+        # sealed to our current key, or to one we rotated away from (the receiver had not learnt the new one)
+        exchange = {own_identity(session).fingerprint: keys.exchange_key, **retired_identities(session, s)}
     try:
-        fmt.verify_receipt(envelope, peer.identity.signing_public)
-        if envelope.recipient_fingerprint != own_identity(session).fingerprint:
+        fmt.verify_receipt(envelope, key.signing_public)
+        private = exchange.get(envelope.recipient_fingerprint)
+        if private is None:
             raise BundleError("the receipt was sealed to another key of this ministry")
-        body = fmt.open_receipt(envelope, keys.exchange_key)
+        body = fmt.open_receipt(envelope, private)
     except BundleError as exc:
         raise refused(path, exc) from None
-    return envelope, peer, body
+    if envelope.checkpoint is not None:
+        raise refused(path, "the receipt carries a checkpoint; this Liaison cannot check its checkpoint yet")
+    return _Opened(envelope, peer, body, transitions, key.fingerprint)
 
 
 def _sent_log(s: OrmSession, path: Path, envelope: fmt.ReceiptEnvelope) -> BundleLog:
@@ -147,20 +180,22 @@ def _sent_log(s: OrmSession, path: Path, envelope: fmt.ReceiptEnvelope) -> Bundl
 def preview_receipt(session: Session, path: Path) -> ReceiptPreview:
     """Check a receipt without processing it: the verified sender, the bundle it answers, whether it was seen."""
     path = Path(path).expanduser()
-    envelope, peer, body = _open_receipt(session, path)
+    opened = _open_receipt(session, path)
+    envelope, peer, body = opened.envelope, opened.peer, opened.body
     with session.db.read() as s:
         log = _sent_log(s, path, envelope)
         seen = s.get(Receipt, envelope.receipt_id) is not None
         records = log.records
     return ReceiptPreview(
-        path, envelope.bundle_id, envelope.sender, peer.name, peer.fingerprint, body.received_at, records, seen
+        path, envelope.bundle_id, envelope.sender, peer.name, opened.fingerprint, body.received_at, records, seen
     )
 
 
 def process_receipt(session: Session, path: Path) -> ReceiptResult:
     """Check a receipt (sender contact, signature, addressed to us, for a bundle we sent) and mark what arrived acknowledged."""
     path = Path(path).expanduser()
-    envelope, _peer, body = _open_receipt(session, path)
+    opened = _open_receipt(session, path)
+    envelope, body = opened.envelope, opened.body
     # like a record's dates: ahead of both the store's clock and the wall clock by at most a day, not before 2000
     received = fmt.format_time(body.received_at)
     why = policy.record_time_refusal(body.received_at, max(session.clock(), datetime.now(UTC)))
@@ -172,6 +207,12 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
             return ReceiptResult(
                 path, envelope.bundle_id, envelope.sender, 0, 0, 0, body.received_at, already_processed=True
             )
+        now = session.clock()
+        key_changes = apply_transitions(
+            session, s, envelope.sender, opened.transitions, f"receipt for bundle {envelope.bundle_id}"
+        )
+        # the receiver sealed it to this key of ours: our rotations up to that key reached it
+        confirm_key(s, envelope.sender, envelope.recipient_fingerprint, now, f"receipt for bundle {envelope.bundle_id}")
         acknowledged = mismatched = 0
         seen: set[str] = set()
         for batch in _batched(body.items, BATCH):
@@ -215,7 +256,6 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
                 )
             acknowledged += len(matched)
         missing = max(0, log.records - acknowledged - mismatched)
-        now = session.clock()
         if acknowledged or not log.records:  # a receipt that matches nothing acknowledges nothing
             log.receipt_at = now
         s.add(
@@ -229,4 +269,13 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
                 mismatched=mismatched,
             )
         )
-    return ReceiptResult(path, envelope.bundle_id, envelope.sender, acknowledged, mismatched, missing, body.received_at)
+    return ReceiptResult(
+        path,
+        envelope.bundle_id,
+        envelope.sender,
+        acknowledged,
+        mismatched,
+        missing,
+        body.received_at,
+        key_changes=tuple(key_changes),
+    )

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import shutil
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from crypto import bundle as fmt
 from crypto.card import read_card
 from crypto.encoding import canonical_json
+from crypto.keyring import Keyring
 from tests.bundles.conftest import Pair
 from tests.liaison_helpers import PASSPHRASES, LiaisonStore
 
@@ -97,9 +100,20 @@ def crafted(pair: Pair, records: list[dict[str, Any]], *, seq: int = 50) -> byte
     return crafted_by(pair.pk, pair.root / "tr.card", records, seq=seq)
 
 
-def crafted_by(sender: LiaisonStore, recipient_card: Path, records: list[dict[str, Any]], *, seq: int = 50) -> bytes:
+def crafted_by(
+    sender: LiaisonStore,
+    recipient_card: Path,
+    records: list[dict[str, Any]],
+    *,
+    seq: int = 50,
+    keys_of: Callable[[Keyring], tuple[bytes, bytes]] | None = None,
+    transitions: tuple[fmt.KeyTransition, ...] = (),
+) -> bytes:
     """The modified writer of a hostile counterpart: a bundle signed with `sender`'s own real keys (a genuine
-    signature from a known contact) and sealed to the ministry of `recipient_card`, carrying exactly `records`."""
+    signature from a known contact) and sealed to the ministry of `recipient_card`, carrying exactly `records`.
+
+    `keys_of` picks other (signing, exchange) private keys to sign and name as the sender's (given the store's
+    keyring); `transitions` go in the header as they are."""
     import io
 
     from crypto.identity import public_identity
@@ -109,22 +123,26 @@ def crafted_by(sender: LiaisonStore, recipient_card: Path, records: list[dict[st
     try:
         keys = vault_session.keyring
         code = vault_session.ministry
-        identity = public_identity(keys.signing_key, keys.exchange_key)
+        signing_key, exchange_key = keys_of(keys) if keys_of else (keys.signing_key, keys.exchange_key)
+        identity = public_identity(signing_key, exchange_key)
         out = io.BytesIO()
         bundle_id = fmt.new_bundle_id()
         file_key = fmt.new_file_key()
-        writer = _RawWriter(
-            out,
-            bundle_id=bundle_id,
-            sender=code,
-            sender_fingerprint=identity.fingerprint,
-            recipients=[fmt.Recipient(card.ministry, seq)],
-            stanzas=[fmt.x25519_stanza(bundle_id, card.ministry, card.identity.exchange_public, file_key)],
-            records=len(records),
-            signing_key=keys.signing_key,
-            file_key=file_key,
-            created=datetime.now(UTC),
-        )
+        # the modified writer does not check its own header (statements with a bad signature go out as given)
+        with mock.patch("crypto.bundle.writer.parse_header"):
+            writer = _RawWriter(
+                out,
+                bundle_id=bundle_id,
+                sender=code,
+                sender_fingerprint=identity.fingerprint,
+                recipients=[fmt.Recipient(card.ministry, seq)],
+                stanzas=[fmt.x25519_stanza(bundle_id, card.ministry, card.identity.exchange_public, file_key)],
+                records=len(records),
+                signing_key=signing_key,
+                file_key=file_key,
+                created=datetime.now(UTC),
+                transitions=transitions,
+            )
         for rec in records:
             writer.add(rec)
         writer.finish()

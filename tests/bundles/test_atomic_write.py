@@ -75,5 +75,5 @@ def test_successful_export_replaces_an_earlier_file(pair: Pair) -> None:
     out: Path = pair.path("out.bundle")
     out.write_bytes(b"old")
     pair.pk.ok("export", "--to", "TR-MOI", "--out", str(out), "--force")
-    assert out.read_bytes().startswith(b"liaison-bundle/v1\n")
+    assert out.read_bytes().startswith(b"liaison-bundle/v2\n")
     assert oct(out.stat().st_mode & 0o777) == "0o600"

@@ -139,8 +139,12 @@ MUTATIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         "bundle is truncated (in the signature)",
     ),
     "unknown version": (
-        lambda d: b"liaison-bundle/v2\n" + d[len(fmt.VERSION_LINE) :],
-        "unsupported bundle version 'liaison-bundle/v2'; this Liaison reads liaison-bundle/v1",
+        lambda d: b"liaison-bundle/v3\n" + d[len(fmt.VERSION_LINE) :],
+        "unsupported bundle version 'liaison-bundle/v3'; this Liaison reads liaison-bundle/v1 and liaison-bundle/v2",
+    ),
+    "v1 version line on a v2 header": (
+        lambda d: b"liaison-bundle/v1\n" + d[len(fmt.VERSION_LINE) :],
+        "bundle header version is not 1, the version its first line names",
     ),
     "random bytes": (
         lambda d: random.Random(7).randbytes(4096),

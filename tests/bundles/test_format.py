@@ -183,7 +183,7 @@ def test_stanza_for_another_key_does_not_open() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"v": 2}, "bundle header version is not 1"),
+        ({"v": 2}, "bundle header version is not 1, the version its first line names"),
         ({"records": 0}, "record count must be an integer in 1..1000000"),
         ({"chunk_records": 10_001}, "chunk size must be an integer in 1..10000"),
         ({"bundle": "XYZ"}, "bundle id is malformed"),

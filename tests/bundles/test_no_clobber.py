@@ -48,7 +48,7 @@ def test_export_over_an_existing_file_needs_force(pair: Pair) -> None:
     assert out.read_bytes() == b"an earlier bundle"
     assert store_fingerprint(pair.pk.path) == before
     pair.pk.ok("export", "--to", "TR-MOI", "--out", str(out), "--force")
-    assert out.read_bytes().startswith(b"liaison-bundle/v1\n")
+    assert out.read_bytes().startswith(b"liaison-bundle/v2\n")
 
 
 def test_export_to_a_directory_or_a_link_is_refused_even_with_force(pair: Pair) -> None:
@@ -96,4 +96,4 @@ def test_receipt_out_is_checked_before_the_import(pair: Pair) -> None:
     assert_refused(result, f"{pair.pk.path} is a Liaison store; refusing to replace it")
     assert store_fingerprint(pair.tr.path) == before
     pair.tr.ok("import", str(bundle), "--receipt-out", str(receipt), "--force")
-    assert receipt.read_bytes().startswith(b"liaison-receipt/v1")
+    assert receipt.read_bytes().startswith(b"liaison-receipt/v2")

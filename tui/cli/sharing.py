@@ -56,11 +56,41 @@ def parse_since(text: str) -> datetime:
 def cmd_identity_show(ctx: Context) -> int:
     from crypto.identity import grouped_fingerprint
     from store.contacts import ministry_name, own_identity
+    from store.identity import pending_delivery
 
     session = ctx.session()
     identity = own_identity(session)
     print(f"{safe(session.ministry)}  {safe(ministry_name(session, session.ministry))}")
     print(f"fingerprint: {grouped_fingerprint(identity.fingerprint)}")
+    for pending in pending_delivery(session):
+        # the old fingerprint is what these contacts still hold until the statement reaches them
+        print(f"previous fingerprint: {grouped_fingerprint(pending.old_fingerprint)}")
+        print(
+            f"  rotated {pending.at:%Y-%m-%d %H:%M} UTC; transition pending delivery to "
+            f"{safe(', '.join(pending.peers))} (carried by the next bundle or receipt to each)"
+        )
+    return EXIT_OK
+
+
+def cmd_identity_rotate(ctx: Context) -> int:
+    from crypto.identity import grouped_fingerprint
+    from store.identity import rotate_identity
+
+    session = ctx.session()
+    result = rotate_identity(session)
+    print(f"rotated the identity of {safe(session.ministry)}", file=sys.stderr)
+    print(f"old fingerprint: {grouped_fingerprint(result.old_fingerprint)}", file=sys.stderr)
+    print(f"new fingerprint: {grouped_fingerprint(result.new_fingerprint)}", file=sys.stderr)
+    if result.pending:
+        print(
+            f"a statement signed by both keys goes with the next bundle or receipt to {plural(len(result.pending), 'contact')}: "
+            f"{safe(', '.join(result.pending))}",
+            file=sys.stderr,
+        )
+    print(
+        "export the new identity card (`liaison identity export`) for ministries that are not contacts yet",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -102,14 +132,24 @@ def cmd_contacts_add(ctx: Context) -> int:
 
 
 def cmd_contacts_list(ctx: Context) -> int:
+    from crypto.identity import grouped_fingerprint
     from store.contacts import contacts
+    from store.identity import key_changes
 
     found = contacts(ctx.session())
     if ctx.args.json:
-        emit_json([contact_json(c) for c in found])
+        history = key_changes(ctx.session())
+        emit_json([contact_json(c, [k for k in history if k.peer == c.code]) for c in found])
         return EXIT_OK
+    changes = {change.peer: change for change in key_changes(ctx.session())}
     for c in found:
         print(f"{safe(c.code):<10} {c.grouped}  {safe(c.name)}")
+        if c.code in changes:
+            change = changes[c.code]
+            print(
+                f"{'':<10} key rotated {change.stated_at:%Y-%m-%d} (received {change.received_at:%Y-%m-%d} in "
+                f"{safe(change.via)}); previous {grouped_fingerprint(change.old_fingerprint)[:19]}…"
+            )
     if not found:
         print("no contacts; add one with `liaison contacts add CARD`", file=sys.stderr)
     return EXIT_OK
@@ -157,6 +197,11 @@ def cmd_export(ctx: Context) -> int:
         )
     if result.desk:
         print(f"carried {plural(result.desk, 'working-group entry', 'working-group entries')}", file=sys.stderr)
+    if result.transitions:
+        print(
+            f"carried this ministry's key transition ({plural(result.transitions, 'statement')} signed by the old and new keys)",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -190,6 +235,11 @@ def register(commands: Commands) -> None:
         "--force", action="store_true", help="replace an existing file (never a store, a database or a link)"
     )
     identity.add("show", cmd_identity_show, "print the identity fingerprint in readable groups")
+    identity.add(
+        "rotate",
+        cmd_identity_rotate,
+        "make a new ministry identity; contacts get a statement signed by the old and new keys (admin)",
+    )
 
     contacts = commands.group("contacts", "counterpart ministries whose identity cards are registered")
     p = contacts.add("add", cmd_contacts_add, "register a counterpart ministry from its identity card (admin)")

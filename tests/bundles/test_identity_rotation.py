@@ -1,0 +1,258 @@
+"""Ministry identity renewal (issue 12 point 3): `identity rotate`, the statement signed by the old and the new
+key, its delivery in the next bundle or receipt, and what the counterpart accepts afterwards.
+
+PK-MOI and TR-MOI are real stores driven through the CLI. The attacker is a copy of PK-MOI's store taken before
+the rotation (it holds the old keys: a stolen old key) and a modified writer that signs whatever it is given
+with those real keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from crypto import bundle as fmt
+from crypto.bundle.transition import transition_message
+from crypto.identity import grouped_fingerprint, public_identity
+from crypto.keyring import Keyring
+from tests.bundles.conftest import Pair, approved
+from tests.bundles.corpus import crafted_by, good_record, twin
+from tests.liaison_helpers import PASSPHRASES, LiaisonStore, assert_refused, store_fingerprint
+
+
+def own_fingerprint(store: LiaisonStore) -> str:
+    """The store's identity fingerprint as `identity show` prints it (plain hex)."""
+    line = next(x for x in store.ok("identity", "show").out.splitlines() if x.startswith("fingerprint: "))
+    return line.removeprefix("fingerprint: ").replace(" ", "")
+
+
+def contact(store: LiaisonStore, code: str) -> dict[str, Any]:
+    """One contact of `contacts list --json`."""
+    return next(c for c in store.ok("contacts", "list", "--json").json() if c["code"] == code)
+
+
+def short(fingerprint: str) -> str:
+    return grouped_fingerprint(fingerprint)[:19]
+
+
+def new_keys() -> tuple[bytes, bytes]:
+    """A fresh (signing, exchange) private key pair: what a thief or a rotation makes."""
+    raw = (Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return Ed25519PrivateKey.generate().private_bytes(*raw), X25519PrivateKey.generate().private_bytes(*raw)
+
+
+def deliver(pair: Pair, name: str = "rot.bundle", receipt: str | None = None) -> str:
+    """PK-MOI exports to TR-MOI and TR-MOI imports it; returns the import's summary."""
+    out = pair.path(name)
+    pair.pk.ok("export", "--to", "TR-MOI", "--out", str(out))
+    extra = ["--receipt-out", str(pair.path(receipt))] if receipt else []
+    return pair.tr.ok("import", str(out), *extra).err
+
+
+def old_key_bundle(pair: Pair, holder: LiaisonStore, name: str, *, transitions: tuple[fmt.KeyTransition, ...] = (),
+                   keys: tuple[bytes, bytes] | None = None) -> Path:  # fmt: skip
+    """A bundle written by the modified writer of `holder` (a copy of PK-MOI with its old keys)."""
+    path = pair.path(name)
+    path.write_bytes(
+        crafted_by(
+            holder,
+            pair.root / "tr.card",
+            [good_record()],
+            seq=77,
+            keys_of=(lambda _k: keys) if keys else None,
+            transitions=transitions,
+        )
+    )
+    return path
+
+
+def test_rotation_travels_in_the_next_bundle_and_the_old_key_is_refused_afterwards(pair: Pair) -> None:
+    """Threat 11: after a rotation delivered in a bundle, the contact holds only the new key; a bundle signed
+    afterwards with the old key (a copy of the store, a stolen key) is refused by name."""
+    thief = twin(pair, "PK-before-rotation.db")  # the old keys, as a thief of the old key would hold them
+    before = own_fingerprint(pair.pk)
+    rotated = pair.pk.ok("identity", "rotate").err
+    after = own_fingerprint(pair.pk)
+    assert after != before
+    assert f"new fingerprint: {grouped_fingerprint(after)}" in rotated and "TR-MOI" in rotated
+    shown = pair.pk.ok("identity", "show").out
+    assert f"previous fingerprint: {grouped_fingerprint(before)}" in shown
+    assert "pending delivery to TR-MOI" in shown
+
+    out = pair.path("rot.bundle")
+    exported = pair.pk.ok("export", "--to", "TR-MOI", "--out", str(out)).err
+    assert "carried this ministry's key transition (1 statement signed by the old and new keys)" in exported
+    summary = pair.tr.ok("import", str(out), "--receipt-out", str(pair.path("rot.receipt"))).err
+    assert f"PK-MOI's identity key changed: {short(before)}… → {short(after)}…" in summary
+    assert "signed by both keys" in summary
+
+    pk = contact(pair.tr, "PK-MOI")
+    assert pk["fingerprint"] == after
+    [change] = pk["key_changes"]
+    assert change["old_fingerprint"] == before and change["new_fingerprint"] == after
+    assert change["via"].startswith("bundle ")
+    listed = pair.tr.ok("contacts", "list").out
+    assert "key rotated" in listed and f"previous {short(before)}…" in listed
+    assert pair.tr.sql("SELECT count(*) FROM action_events WHERE action = 'contact-key-rotated'") == [(1,)]
+
+    # TR-MOI has not answered yet: still pending; its receipt (sealed to the new key) confirms delivery
+    assert "previous fingerprint" in pair.pk.ok("identity", "show").out
+    pair.pk.ok("import", str(pair.path("rot.receipt")))
+    assert "previous fingerprint" not in pair.pk.ok("identity", "show").out
+
+    stale = old_key_bundle(pair, thief, "old-key.bundle")
+    before_tr = store_fingerprint(pair.tr.path)
+    rotated_on = str(change["rotated_at"])[:10]
+    assert_refused(
+        pair.tr.cli("import", str(stale)),
+        f"old-key.bundle: the bundle is signed with PK-MOI's retired key {short(before)}…, replaced on {rotated_on} "
+        "by a statement signed by both keys; only the new key is accepted",
+    )
+    # the honest export path of the old copy is refused alike
+    honest_old = pair.path("old-honest.bundle")
+    thief.ok("export", "--to", "TR-MOI", "--out", str(honest_old))
+    assert "retired key" in pair.tr.cli("import", str(honest_old)).err
+    assert store_fingerprint(pair.tr.path) == before_tr
+
+
+def test_the_next_bundle_after_confirmation_carries_no_statement(pair: Pair) -> None:
+    """Once the contact used the new key, bundles to it stop carrying the statement."""
+    pair.pk.ok("identity", "rotate")
+    deliver(pair, receipt="r.receipt")
+    pair.pk.ok("import", str(pair.path("r.receipt")))
+    approved(pair.pk, "Later report", "amber", "TR-MOI")
+    out = pair.path("later.bundle")
+    assert "key transition" not in pair.pk.ok("export", "--to", "TR-MOI", "--out", str(out)).err
+    reader = fmt.BundleReader(out.open("rb"))
+    assert reader.header.version == 2 and reader.header.transitions == ()
+    assert "identity key changed" not in pair.tr.ok("import", str(out)).err
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("new", "the new key's signature does not verify"),
+        ("old", "the old key's signature does not verify"),
+    ],
+)
+def test_a_statement_with_one_valid_signature_is_refused(pair: Pair, bad: str, message: str) -> None:
+    """Threat 11: a transition needs both signatures. With only the old key (a thief naming someone else's key as
+    successor) or only a new key (no old key at all), the statement is refused and nothing changes."""
+    before = store_fingerprint(pair.tr.path)
+    session = pair.pk.session()
+    try:
+        old_sign, old_ex = session.keyring.signing_key, session.keyring.exchange_key
+        ministry = session.ministry
+        at = session.clock()
+    finally:
+        session.vault.close()
+    new_sign, new_ex = new_keys()
+    honest = fmt.make_transition(
+        ministry=ministry,
+        at=at,
+        old_signing_key=old_sign,
+        old=public_identity(old_sign, old_ex),
+        new_signing_key=new_sign,
+        new=public_identity(new_sign, new_ex),
+    )
+    # the missing half signed by some other key: the statement reads well, one signature is not the key's
+    forged_sig = Ed25519PrivateKey.generate().sign(transition_message(honest.unsigned()))
+    forged = replace(honest, new_signature=forged_sig) if bad == "new" else replace(honest, old_signature=forged_sig)
+    path = old_key_bundle(pair, pair.pk, "one-signature.bundle", transitions=(forged,), keys=(new_sign, new_ex))
+    assert_refused(
+        pair.tr.cli("import", str(path)),
+        f"one-signature.bundle: bundle header transitions 1 of PK-MOI is refused: {message} (both keys must sign)",
+    )
+    assert store_fingerprint(pair.tr.path) == before
+    assert contact(pair.tr, "PK-MOI")["fingerprint"] == honest.old.fingerprint
+
+
+def test_a_stolen_old_key_cannot_take_over_after_the_rotation(pair: Pair) -> None:
+    """Threat 11: after the real rotation reached TR-MOI, a thief holding the old key who signs a transition of
+    its own (both signatures valid: the old key and the thief's new key) is refused, naming the conflict."""
+    thief = twin(pair, "PK-thief.db")
+    pair.pk.ok("identity", "rotate")
+    deliver(pair)
+    rotated_on = str(contact(pair.tr, "PK-MOI")["key_changes"][0]["rotated_at"])[:10]
+    session = thief.session()
+    try:
+        keys = Keyring.from_bytes(session.keyring.to_bytes())
+        at = session.clock()
+    finally:
+        session.vault.close()
+    old = public_identity(keys.signing_key, keys.exchange_key)
+    new_sign, new_ex = new_keys()
+    own = fmt.make_transition(
+        ministry="PK-MOI",
+        at=at,
+        old_signing_key=keys.signing_key,
+        old=old,
+        new_signing_key=new_sign,
+        new=public_identity(new_sign, new_ex),
+    )
+    path = old_key_bundle(pair, thief, "takeover.bundle", transitions=(own,), keys=(new_sign, new_ex))
+    before = store_fingerprint(pair.tr.path)
+    assert_refused(
+        pair.tr.cli("import", str(path)),
+        f"takeover.bundle: the bundle carries a key transition from PK-MOI's retired key {short(old.fingerprint)}… "
+        f"to another key than the one it handed over to on {rotated_on}: the old key may be compromised; "
+        "re-exchange identity cards with PK-MOI out of band",
+    )
+    assert store_fingerprint(pair.tr.path) == before
+
+
+def test_a_bundle_sealed_to_the_retired_key_still_opens(pair: Pair) -> None:
+    """A contact that has not heard of the rotation seals to the old exchange key: the bundle still opens (the
+    keyring keeps retired exchange keys), and the rotation stays pending for that contact."""
+    pair.pk.ok("identity", "rotate")
+    out = pair.path("tr-to-pk.bundle")
+    pair.tr.ok("export", "--to", "PK-MOI", "--out", str(out))
+    assert "2 records (2 new" in pair.pk.ok("import", str(out)).err
+    assert "pending delivery to TR-MOI" in pair.pk.ok("identity", "show").out
+
+
+def test_a_receipt_carries_the_receivers_rotation(pair: Pair) -> None:
+    """TR-MOI rotates, then imports PK-MOI's bundle (sealed to its old key) and answers with a receipt signed by
+    its new key carrying the statement: PK-MOI verifies both signatures against the card it holds and switches."""
+    tr_before = own_fingerprint(pair.tr)
+    pair.tr.ok("identity", "rotate")
+    tr_after = own_fingerprint(pair.tr)
+    deliver(pair, receipt="tr.receipt")
+    summary = pair.pk.ok("import", str(pair.path("tr.receipt"))).err
+    assert f"TR-MOI's identity key changed: {short(tr_before)}… → {short(tr_after)}…" in summary
+    assert contact(pair.pk, "TR-MOI")["fingerprint"] == tr_after
+    # PK-MOI's next bundle is sealed to TR-MOI's new key: TR-MOI's rotation is then delivered
+    approved(pair.pk, "Another report", "amber", "TR-MOI")
+    deliver(pair, "second.bundle")
+    assert "previous fingerprint" not in pair.tr.ok("identity", "show").out
+
+
+def test_two_rotations_travel_as_a_chain(pair: Pair) -> None:
+    """Two rotations before the next bundle: it carries both statements, oldest first, and the contact follows
+    the chain from the key on its card to the newest."""
+    first = own_fingerprint(pair.pk)
+    pair.pk.ok("identity", "rotate")
+    middle = own_fingerprint(pair.pk)
+    pair.pk.ok("identity", "rotate")
+    last = own_fingerprint(pair.pk)
+    assert pair.pk.ok("identity", "show").out.count("previous fingerprint") == 2
+    summary = deliver(pair)
+    assert summary.count("PK-MOI's identity key changed") == 2
+    changes = contact(pair.tr, "PK-MOI")["key_changes"]
+    assert [(c["old_fingerprint"], c["new_fingerprint"]) for c in changes] == [(first, middle), (middle, last)]
+    assert contact(pair.tr, "PK-MOI")["fingerprint"] == last
+
+
+def test_rotation_is_for_admins_only(pair: Pair) -> None:
+    """An analyst cannot rotate the ministry identity."""
+    pair.pk.ok("officers", "add", "dave", "--role", "officer", env={"LIAISON_NEW_PASSPHRASE": PASSPHRASES["dave"]})
+    before = store_fingerprint(pair.pk.path)
+    result = pair.pk.cli("identity", "rotate", officer="dave")
+    assert result.code == 1 and "rotate the ministry identity" in result.err, result
+    assert store_fingerprint(pair.pk.path) == before
