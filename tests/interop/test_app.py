@@ -15,7 +15,7 @@ from store.interop.common import preview_export
 from store.service import Session
 from tests.interop.conftest import FIXTURES
 from tests.liaison_helpers import store_fingerprint
-from tests.tui.conftest import unlock
+from tests.tui.helpers import unlock
 from tui.app import LiaisonApp
 from tui.present import export_summary
 from tui.screens.export import ExportScreen

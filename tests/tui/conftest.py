@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
-from textual.worker import WorkerCancelled, WorkerFailed
 
 os.environ.setdefault("LIAISON_KDF_PROFILE", "minimum")
 
 from store.service import Draft, Session, Vault
+from tests.tui.helpers import NOW, OFFICERS, SEARCH_CANARY, fixed_clock
 from tui.app import LiaisonApp
 from tui.config import Settings
 
-NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
-PASSPHRASE = "demo"
-OFFICERS = {"demo": "demo", "kestrel": "kestrel-pass", "heron": "heron-pass"}
 DOMAINS = (
     "counterterrorism",
     "narcotics",
@@ -43,7 +38,6 @@ SUBJECTS = (
     "Extortion calls to traders in Lahore",
 )
 RECORDS = 84
-SEARCH_CANARY = "Saffron"
 
 
 class TickingClock:
@@ -54,11 +48,6 @@ class TickingClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-def fixed_clock() -> datetime:
-    """The clock of the app under test."""
-    return NOW
 
 
 def build_store(path: Path) -> None:
@@ -169,26 +158,3 @@ def make_app(store_path: Path) -> Iterator[Callable[..., LiaisonApp]]:
     yield make
     for vault in vaults:
         vault.close()
-
-
-async def settle(pilot: Pilot[object]) -> None:
-    """Wait until every worker chain (unlock → counts → pages …) has finished and the screen has caught up."""
-    app = pilot.app
-    for _ in range(50):
-        await pilot.pause()
-        with contextlib.suppress(
-            WorkerCancelled, WorkerFailed
-        ):  # a superseded fetch, or a failure the app reports itself
-            await app.workers.wait_for_complete()
-        await pilot.pause()
-        if not any(w.is_running for w in app.workers):
-            return
-    raise AssertionError("workers did not settle")
-
-
-async def unlock(pilot: Pilot[object], passphrase: str = PASSPHRASE) -> None:
-    """Type the passphrase on the unlock screen, press enter and wait for the result."""
-    await settle(pilot)
-    pilot.app.screen.query_one("#passphrase").focus()
-    await pilot.press(*passphrase, "enter")
-    await settle(pilot)

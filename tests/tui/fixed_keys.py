@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from crypto.keyring import Keyring
 from store.contacts import add_contact, identity_card
 from store.service import Vault
-from tests.tui.conftest import OFFICERS, fixed_clock
+from tests.tui.helpers import OFFICERS, fixed_clock
 
 SEED = b"liaison tui snapshot keys"
 

@@ -14,7 +14,7 @@ from textual.command import CommandPalette
 from textual.widgets import Static
 
 from store.service import Session
-from tests.tui.conftest import OFFICERS, settle, unlock
+from tests.tui.helpers import OFFICERS, settle, unlock
 from tui.app import LiaisonApp, run_app
 from tui.commands import RecordsCommands, ReviewCommands, VaultCommands
 from tui.config import Settings, SettingsError

@@ -11,7 +11,7 @@ from textual.widgets import Input, Static
 
 from store.records import RecordQuery
 from store.service import Session
-from tests.tui.conftest import SEARCH_CANARY, settle, unlock
+from tests.tui.helpers import SEARCH_CANARY, settle, unlock
 from tui.app import LiaisonApp
 from tui.screens.browser import BrowserScreen
 from tui.screens.detail import DetailScreen

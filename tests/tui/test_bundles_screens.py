@@ -14,8 +14,7 @@ from store.bundles import export_bundle, plan_export, process_receipt
 from store.contacts import add_contact, contacts
 from store.service import Draft, Session
 from tests.liaison_helpers import store_fingerprint
-from tests.tui.conftest import unlock
-from tests.tui.screen_helpers import Counterpart, make_counterpart, palette, settle, type_text
+from tests.tui.helpers import Counterpart, make_counterpart, palette, settle, type_text, unlock
 from tui.app import LiaisonApp
 from tui.modals.confirm import ConfirmModal
 from tui.modals.path_input import PathModal

@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from textual.widgets import DataTable, Input, Static
 
-from tests.tui.conftest import settle, unlock
+from tests.tui.helpers import settle, unlock
 from tui.app import LiaisonApp
 from tui.modals.confirm import ConfirmModal
 from tui.modals.path_input import PathModal

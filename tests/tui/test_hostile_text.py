@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from store.service import Vault
-from tests.tui.conftest import fixed_clock, settle, unlock
+from tests.tui.helpers import fixed_clock, settle, unlock
 from tests.tui.hostile import (
     ESCAPE_AUTHOR,
     FORBIDDEN_BYTES,

@@ -8,7 +8,7 @@ from textual.widgets import Input, Markdown
 
 from store.records import RecordQuery
 from store.service import Session
-from tests.tui.conftest import OFFICERS, settle, unlock
+from tests.tui.helpers import OFFICERS, settle, unlock
 from tui.app import LiaisonApp
 from tui.modals.compose import ComposeModal
 from tui.screens.browser import BrowserScreen

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from store.service import Draft, Vault
-from tests.tui.conftest import fixed_clock, settle
+from tests.tui.helpers import fixed_clock, settle
 from tui.app import LiaisonApp
 from tui.config import Settings
 from tui.screens.browser import BrowserScreen

@@ -11,7 +11,7 @@ from textual.widgets import Input, Markdown, Select, Static, TextArea
 
 from store.records import RecordQuery
 from store.service import Session, Vault
-from tests.tui.conftest import settle, unlock
+from tests.tui.helpers import settle, unlock
 from tui.app import LiaisonApp
 from tui.modals.compose import ComposeModal
 from tui.modals.confirm import ConfirmModal

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from textual.widgets import DataTable, Input, Static
 
 from store.service import Session
-from tests.tui.conftest import OFFICERS, settle, unlock
+from tests.tui.helpers import OFFICERS, settle, unlock
 from tui.app import LiaisonApp
 from tui.modals.comment import CommentModal
 from tui.screens.review import ReviewScreen

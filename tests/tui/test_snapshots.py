@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.conftest import settle, unlock
+from tests.tui.helpers import settle, unlock
 from tui.app import LiaisonApp
 
 SIZE = (120, 40)
@@ -84,7 +84,7 @@ def test_record_markup_title(
     snap_compare: Any, make_app: Callable[..., LiaisonApp], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A record titled `[see annex] [/x] [bold]x` (title and summary) shows those characters literally, in the detail."""
-    from tests.tui.conftest import fixed_clock
+    from tests.tui.helpers import fixed_clock
     from tests.tui.hostile import build_hostile_store
 
     build_hostile_store(tmp_path / "hostile.db", monkeypatch, clock=fixed_clock)

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui import screen_helpers
-from tests.tui.conftest import OFFICERS, settle, unlock
 from tests.tui.fixed_keys import build_contacts_stores
+from tests.tui.helpers import OFFICERS, settle, unlock
 from tui.app import LiaisonApp
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -136,7 +135,7 @@ def test_contacts_screen(snap_compare: Any, keyed_app: Callable[[], LiaisonApp],
 
         await unlock(pilot)
         await pilot.app.push_screen(ContactsScreen())
-        await screen_helpers.settle(pilot)
+        await settle(pilot)
 
     assert snap_compare(keyed_app(), terminal_size=size, run_before=run_before)
 
@@ -150,6 +149,6 @@ def test_import_screen(snap_compare: Any, keyed_app: Callable[[], LiaisonApp], s
 
         await unlock(pilot)
         await pilot.app.push_screen(ImportScreen())
-        await screen_helpers.settle(pilot)
+        await settle(pilot)
 
     assert snap_compare(keyed_app(), terminal_size=size, run_before=run_before)

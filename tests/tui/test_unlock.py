@@ -10,7 +10,7 @@ import pytest
 from textual.timer import Timer
 from textual.widgets import Input, OptionList, Select, Static
 
-from tests.tui.conftest import OFFICERS, settle, unlock
+from tests.tui.helpers import OFFICERS, settle, unlock
 from tui.app import LiaisonApp
 from tui.screens.browser import BrowserScreen
 from tui.screens.unlock import UnlockScreen

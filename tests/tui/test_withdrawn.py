@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from tests.bundles.conftest import Pair, _template, pair  # noqa: F401 (fixtures)
 from tests.liaison_helpers import PASSPHRASES
-from tests.tui.conftest import settle, unlock
+from tests.tui.helpers import settle, unlock
 from tests.withdrawn_pair import REASON, withdrawn_at_receiver
 from tui.app import LiaisonApp
 from tui.screens.detail import DetailScreen

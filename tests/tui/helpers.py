@@ -1,9 +1,13 @@
-"""Helpers shared by the bundle-screen tests and their snapshots: a TR-MOI counterpart, settling with open prompts, the palette."""
+"""Helpers the TUI tests share: the fixture store's officers and clock, settling the app, unlocking, the palette, a counterpart.
+
+Fixtures live in `conftest.py`; test modules import plain helpers from here, never from one another.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +16,16 @@ from textual.worker import WorkerCancelled, WorkerFailed
 from store.contacts import add_contact, identity_card
 from store.service import Session, Vault
 from tui.modals.prompt import PromptModal
+
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+PASSPHRASE = "demo"
+OFFICERS = {"demo": "demo", "kestrel": "kestrel-pass", "heron": "heron-pass"}
+SEARCH_CANARY = "Saffron"
+
+
+def fixed_clock() -> datetime:
+    """The clock of the app under test."""
+    return NOW
 
 
 @dataclass
@@ -48,7 +62,9 @@ def waiting(app: Any, worker: Any) -> bool:
 
 
 async def settle(pilot: Any) -> None:
-    """Wait for every worker to finish, except those `waiting` (a tree's loader, a flow asking a question).
+    """Wait until every worker chain (unlock → counts → pages …) has finished and the screen has caught up.
+
+    Workers that are `waiting` (a tree's loader, a flow asking a question) are not awaited.
 
     A flow is never awaited itself (it ends only when its question is answered): the loop looks again until it
     is waiting on a prompt or done.
@@ -79,4 +95,13 @@ async def palette(pilot: Any, command: str) -> None:
 
 
 async def type_text(pilot: Any, text: str) -> None:
+    """Type `text` one key at a time."""
     await pilot.press(*text)
+
+
+async def unlock(pilot: Any, passphrase: str = PASSPHRASE) -> None:
+    """Type the passphrase on the unlock screen, press enter and wait for the result."""
+    await settle(pilot)
+    pilot.app.screen.query_one("#passphrase").focus()
+    await pilot.press(*passphrase, "enter")
+    await settle(pilot)
