@@ -5,10 +5,13 @@ Kept thin on purpose: every screen, modal and widget lives in its own module, an
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gc
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +36,12 @@ from tui.widgets.plain import safe
 
 #: How often the idle timer looks at the clock (the lock itself happens after `idle_lock_minutes`).
 IDLE_CHECK_SECONDS = 5.0
+#: How often the app checks that its terminal is still there (a hang-up without SIGHUP, e.g. under `make`).
+TERMINAL_CHECK_SECONDS = 1.0
+#: How long a hung-up app may take to shut down before the process ends without the usual tidying up.
+HANGUP_GRACE_SECONDS = 3.0
+#: The exit status after a hang-up or termination signal (128 + the signal, as a shell reports it).
+HANGUP_EXIT = 128 + signal.SIGHUP
 
 
 class LiaisonApp(WorkerReports, App[int]):
@@ -132,12 +141,76 @@ class LiaisonApp(WorkerReports, App[int]):
         self._inbox_seen: frozenset[str] | None = None
         self.inbox_arrival: str | None = None
         """The newest file that appeared in the inbox folder and was not opened yet."""
+        self.hung_up = False
+        """True once the terminal went away (or a termination signal came): the keys are dropped, the app leaves."""
+        self._terminal_fd: int | None = None
+        self._hangup_signals: list[signal.Signals] = []
+        self._hangup_watchdog: threading.Timer | None = None
 
     def on_mount(self) -> None:
         self.push_screen(UnlockScreen(self.vault, self.officer, notice=self.notice))
         self.set_interval(self.settings.poll_seconds, self.poll_changes, name="poll changes")
         if self.settings.idle_lock_minutes > 0:
             self.set_interval(IDLE_CHECK_SECONDS, self.check_idle_lock, name="idle lock")
+        if not self.is_headless:
+            self.watch_terminal()
+
+    def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self._hangup_signals:
+            loop.remove_signal_handler(signum)
+        self._hangup_signals.clear()
+
+    # ---- the terminal going away ----------------------------------------------------------------
+
+    def watch_terminal(self) -> None:
+        """Hang up on SIGHUP or SIGTERM, and when the terminal disappears without a signal.
+
+        Closing a terminal sends SIGHUP only to its session leader: under `make demo` that is make, which waits
+        for the app, while the app's input reads end-of-file forever. So the app also checks that its terminal is
+        still one.
+        """
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            loop.add_signal_handler(signum, self.hang_up)
+            self._hangup_signals.append(signum)
+        stdin = sys.__stdin__
+        if stdin is not None and os.isatty(stdin.fileno()):
+            self._terminal_fd = stdin.fileno()
+            self.set_interval(TERMINAL_CHECK_SECONDS, self.check_terminal, name="terminal check")
+
+    def check_terminal(self) -> None:
+        """A hung-up terminal is no longer a terminal (its reads end, its writes fail): hang up."""
+        if self._terminal_fd is not None and not os.isatty(self._terminal_fd):
+            self.hang_up()
+
+    def hang_up(self) -> None:
+        """Nobody is at the terminal any more: drop the keys at once, then leave.
+
+        Leaving draws the last frame and restores the terminal; with the terminal gone those writes may block, so
+        a timer ends the process if the ordinary exit has not within `HANGUP_GRACE_SECONDS` (the keys are already
+        dropped and every write to the store is a committed transaction). `run_app` stops the timer once the app
+        has left.
+        """
+        if self.hung_up:
+            return
+        self.hung_up = True
+        self.is_locking_or_locked = True
+        session, self.session = self.session, None
+        if session is not None:
+            session.lock()
+        for screen in self.screen_stack:
+            self.workers.cancel_node(screen)
+        if not self.is_headless:
+            self._hangup_watchdog = threading.Timer(HANGUP_GRACE_SECONDS, os._exit, args=(HANGUP_EXIT,))
+            self._hangup_watchdog.daemon = True
+            self._hangup_watchdog.start()
+        self.exit(HANGUP_EXIT, return_code=HANGUP_EXIT)
+
+    def stop_hangup_watchdog(self) -> None:
+        """The app has left after a hang-up: the process may tidy up (close the store) at its own pace."""
+        if self._hangup_watchdog is not None:
+            self._hangup_watchdog.cancel()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Lock and refresh only mean something while unlocked (hidden from the footer otherwise)."""
@@ -428,6 +501,7 @@ def run_app(store_path: Path, officer: str | None, *, clock: Clock = utcnow, not
     try:
         result = app.run()
     finally:
+        app.stop_hangup_watchdog()
         if app.session is not None:
             app.session.lock()
         vault.close()
