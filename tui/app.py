@@ -31,6 +31,7 @@ from tui.commands import BundleCommands, DeskCommands, RecordsCommands, ReviewCo
 from tui.config import Settings, SettingsError
 from tui.modals.help import HelpModal, KeyHelp
 from tui.screens.base import LiaisonModal, LiaisonScreen, ResumePoint, WorkerReports
+from tui.screens.keys import ShownKeys
 from tui.screens.unlock import UnlockScreen
 from tui.widgets.plain import safe
 
@@ -63,7 +64,14 @@ class LiaisonApp(WorkerReports, App[int]):
             priority=True,
         ),
         Binding("question_mark", "help", "Help", tooltip="Every key of this screen.", id="app.help"),
-        Binding("f1", "help", "Help", show=False, tooltip="Every key of this screen.", id="app.help_f1"),
+        Binding(
+            "f1",
+            "help",
+            "Help",
+            tooltip="Every key of this screen (also where ? would be typed, and in dialogs).",
+            id="app.help_f1",
+            priority=True,
+        ),
         Binding(
             "ctrl+p",
             "command_palette",
@@ -429,9 +437,11 @@ class LiaisonApp(WorkerReports, App[int]):
         grouped: dict[tuple[str, str], KeyHelp] = {}
         placed: dict[tuple[str, str], tuple[int, int]] = {}
         chain: list[DOMNode] = []
-        for active in self.screen.active_bindings.values():
+        screen = self.screen
+        working = screen.working_bindings if isinstance(screen, ShownKeys) else screen.active_bindings
+        for active in working.values():
             node, binding = active.node, active.binding
-            ours = bool(binding.id) or (node is self.focused and bool(binding.description))
+            ours = bool(binding.id) or (node is self.focused and binding.show and bool(binding.description))
             if not ours or binding.system or not active.enabled:
                 continue
             if node not in chain:

@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Label, Select, SelectionList, Static, TextArea
+from textual.widgets import Checkbox, Footer, Input, Label, Select, SelectionList, Static, TextArea
 
 from store.errors import LiaisonError
 from store.records import RecordDetail
@@ -86,7 +86,7 @@ class ComposeModal(LiaisonModal):
     }
     """
 
-    #: Below 30 rows the form drops its blank lines and keys line (the footer of `?` still lists the keys).
+    #: Below 30 rows the form drops its blank lines and keys line (the footer and F1 still show the keys).
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 (Screen declares it without ClassVar)
 
     @dataclass
@@ -166,6 +166,7 @@ class ComposeModal(LiaisonModal):
             yield Static(
                 "ctrl+s: save    escape: discard    tab: next field    space: tick a ministry", id="compose-keys"
             )
+        yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#submit").display = self.reference is None

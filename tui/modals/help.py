@@ -14,6 +14,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+#: The widest the key, action and "where" columns grow, so what a key does keeps most of the room.
+KEY_COLUMN, ACTION_COLUMN, WHERE_COLUMN = 14, 18, 12
+
 
 @dataclass(frozen=True)
 class KeyHelp:
@@ -56,10 +59,10 @@ class HelpModal(ModalScreen[None]):
 
     def _table(self) -> Table:
         table = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold", expand=True)
-        table.add_column("Key", no_wrap=True, style="bold")
-        table.add_column("Action", no_wrap=True)
-        table.add_column("What it does", ratio=1)
-        table.add_column("Where", no_wrap=True, style="dim")
+        table.add_column("Key", no_wrap=True, style="bold", max_width=KEY_COLUMN)
+        table.add_column("Action", max_width=ACTION_COLUMN)
+        table.add_column("What it does", ratio=1, min_width=24)
+        table.add_column("Where", style="dim", max_width=WHERE_COLUMN)
         for key in self.keys:
             table.add_row(Text(key.key), Text(key.description), Text(key.tooltip), Text(key.where))
         return table

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from store.text import visible
+from tui.screens.keys import ShownKeys
 
 ResultType = TypeVar("ResultType")
 
@@ -24,7 +25,7 @@ def plain(text: str | Text) -> Text:
     return Text(visible(text, multiline=True))
 
 
-class PromptModal(ModalScreen[ResultType]):
+class PromptModal(ShownKeys, ModalScreen[ResultType]):
     """A title, the subclass's body, an inline error line and a keys line; `escape` dismisses with `CANCEL`.
 
     Subclasses only call `dismiss(value)`; callers pass `callback=` or use `push_screen_wait` in a worker.
@@ -46,6 +47,7 @@ class PromptModal(ModalScreen[ResultType]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", tooltip="Close without answering.", id="prompt.cancel"),
+        Binding("question_mark", "app.help", "Help", show=False, tooltip="Every key of this dialog.", id="prompt.help"),
     ]
 
     #: What `escape` dismisses with.

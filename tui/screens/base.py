@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import work
 from textual.app import App
+from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -15,6 +16,7 @@ from store.errors import LiaisonError
 from store.service import Session
 from tui.config import Settings
 from tui.messages import ActionDone, ActionRefused
+from tui.screens.keys import ShownKeys
 from tui.widgets.plain import safe
 
 if TYPE_CHECKING:
@@ -97,7 +99,7 @@ class UnlockedAccess:
         return session
 
 
-class LiaisonScreen(UnlockedAccess, WorkerReports, Screen[None]):
+class LiaisonScreen(ShownKeys, UnlockedAccess, WorkerReports, Screen[None]):
     """A full screen of the unlocked app."""
 
     @property
@@ -171,8 +173,12 @@ class LiaisonScreen(UnlockedAccess, WorkerReports, Screen[None]):
         self.notify(safe(message.reason), title=f"{message.verb} refused", severity="error", markup=False)
 
 
-class LiaisonModal(UnlockedAccess, WorkerReports, ModalScreen[Any]):
-    """A modal of the unlocked app: it only dismisses with a value."""
+class LiaisonModal(ShownKeys, UnlockedAccess, WorkerReports, ModalScreen[Any]):
+    """A modal of the unlocked app: it only dismisses with a value; `?` (where nothing types it) or F1 lists its keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "app.help", "Help", show=False, tooltip="Every key of this dialog.", id="modal.help"),
+    ]
 
     def on_mount(self) -> None:
         self.freeze_cursors()

@@ -18,6 +18,7 @@ from store.errors import AuthError, LiaisonError
 from store.service import OfficerInfo, Session, Vault
 from store.vocab import Role
 from tui.screens.base import WorkerReports
+from tui.screens.keys import ShownKeys
 from tui.widgets.passphrase_input import PassphraseInput
 from tui.widgets.plain import plain
 from tui.widgets.status_line import StatusLine
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from tui.app import LiaisonApp
 
 
-class UnlockScreen(WorkerReports, Screen[None]):
+class UnlockScreen(ShownKeys, WorkerReports, Screen[None]):
     """Masked passphrase, officer chooser when there are several, inline errors and a growing wait after failures."""
 
     AUTO_FOCUS = "#passphrase"
