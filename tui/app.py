@@ -22,16 +22,15 @@ from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.cache import FIFOCache, LRUCache
-from textual.dom import DOMNode
 from textual.message import Message
 
 from store.errors import LiaisonError
 from store.service import Clock, Session, Vault, utcnow
 from tui.commands import BundleCommands, DeskCommands, RecordsCommands, ReviewCommands, VaultCommands
 from tui.config import Settings, SettingsError
-from tui.modals.help import HelpModal, KeyHelp
+from tui.modals.help import HelpModal
 from tui.screens.base import LiaisonModal, LiaisonScreen, ResumePoint, WorkerReports
-from tui.screens.keys import ShownKeys
+from tui.screens.keys import keys_of_screen
 from tui.screens.unlock import UnlockScreen
 from tui.widgets.plain import safe
 
@@ -430,35 +429,7 @@ class LiaisonApp(WorkerReports, App[int]):
         if isinstance(self.screen, HelpModal):
             return
         title = type(self.screen).__name__.removesuffix("Screen").removesuffix("Modal") or "Liaison"
-        self.push_screen(HelpModal(title, self.keys_of_screen()))
-
-    def keys_of_screen(self) -> list[KeyHelp]:
-        """Our active bindings on the current screen, one line per action: the screen's, its widgets' (outermost first), the app's."""
-        grouped: dict[tuple[str, str], KeyHelp] = {}
-        placed: dict[tuple[str, str], tuple[int, int]] = {}
-        chain: list[DOMNode] = []
-        screen = self.screen
-        working = screen.working_bindings if isinstance(screen, ShownKeys) else screen.active_bindings
-        for active in working.values():
-            node, binding = active.node, active.binding
-            ours = bool(binding.id) or (node is self.focused and binding.show and bool(binding.description))
-            if not ours or binding.system or not active.enabled:
-                continue
-            if node not in chain:
-                chain.append(node)
-            where = "everywhere" if node is self else _where(node)
-            slot = (where, binding.action)
-            display = self.get_key_display(binding)
-            if slot in grouped:
-                known = grouped[slot]
-                if display not in known.key.split(" / "):
-                    grouped[slot] = KeyHelp(f"{known.key} / {display}", known.description, known.tooltip, where)
-            else:
-                grouped[slot] = KeyHelp(display, binding.description, binding.tooltip, where)
-                rank = 0 if node is self.screen else 2 if node is self else 1
-                placed[slot] = (rank, -chain.index(node) if rank == 1 else 0)
-        order = {slot: i for i, slot in enumerate(grouped)}
-        return [grouped[slot] for slot in sorted(grouped, key=lambda slot: (*placed[slot], order[slot]))]
+        self.push_screen(HelpModal(title, keys_of_screen(self.screen)))
 
 
 #: The type of a `functools.lru_cache`-wrapped function (module-level caches Rich and Textual draw through).
@@ -480,16 +451,6 @@ def scrub_memory() -> None:
         ):
             obj.cache_clear()
     gc.collect()
-
-
-def _where(node: DOMNode) -> str:
-    """A human name for the part of the screen a binding belongs to."""
-    name = type(node).__name__
-    for suffix in ("Screen", "Modal"):
-        if name.endswith(suffix) and name != suffix:
-            return "this screen"
-    words = "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()
-    return words
 
 
 def run_app(store_path: Path, officer: str | None, *, clock: Clock = utcnow, notice: str = "") -> int:

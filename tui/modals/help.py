@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.table import Table
@@ -14,18 +13,10 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.screens.keys import KeyHelp
+
 #: The widest the key, action and "where" columns grow, so what a key does keeps most of the room.
 KEY_COLUMN, ACTION_COLUMN, WHERE_COLUMN = 14, 18, 12
-
-
-@dataclass(frozen=True)
-class KeyHelp:
-    """One key as the help screen lists it."""
-
-    key: str
-    description: str
-    tooltip: str
-    where: str
 
 
 class HelpModal(ModalScreen[None]):

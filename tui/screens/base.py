@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
+from rich.text import Text
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input, TextArea
+from textual.widgets import Input, ProgressBar, TextArea
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from store.errors import LiaisonError
@@ -21,6 +23,9 @@ from tui.widgets.plain import safe
 
 if TYPE_CHECKING:
     from tui.app import LiaisonApp
+
+
+ResultType = TypeVar("ResultType")
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,23 @@ class UnlockedAccess:
 class LiaisonScreen(ShownKeys, UnlockedAccess, WorkerReports, Screen[None]):
     """A full screen of the unlocked app."""
 
+    busy: reactive[bool] = reactive(False, init=False, bindings=True)
+    """True while the screen's long step runs (`while_busy`): its `.busy-progress` bar shows, its keys may wait."""
+
+    def watch_busy(self, busy: bool) -> None:
+        if busy:
+            for bar in self.query(".busy-progress").results(ProgressBar):
+                bar.update(total=None, progress=0)
+        self.set_class(busy, "-busy")
+
+    async def while_busy(self, worker: Worker[ResultType]) -> ResultType:
+        """The worker's result, awaited with `busy` set."""
+        self.busy = True
+        try:
+            return await worker.wait()
+        finally:
+            self.busy = False
+
     @property
     def settings(self) -> Settings:
         return self.liaison.settings
@@ -135,6 +157,27 @@ class LiaisonScreen(ShownKeys, UnlockedAccess, WorkerReports, Screen[None]):
         """Hook: the compose modal closed, having saved `reference` (None if discarded)."""
         if reference:
             self.notify(safe(f"saved {reference}"), markup=False)
+
+    def ask_comment_then(
+        self, action: str, reference: str, title: str | Text, *, required: bool, **options: str
+    ) -> None:
+        """Ask for a comment (required, or optional), then run the workflow `action` on `reference`; escape cancels.
+
+        `options` go to the comment modal (its `placeholder`, and the `verb` on its button).
+        """
+        from tui.modals.comment import CommentModal
+
+        def send(comment: str | None) -> None:
+            if comment is not None:
+                self.workflow_starting(action, reference)
+                self.run_workflow(action, reference, comment)
+
+        if not required:
+            options.setdefault("placeholder", "comment (optional)")
+        self.app.push_screen(CommentModal(title, required=required, **options), callback=send)
+
+    def workflow_starting(self, verb: str, reference: str) -> None:
+        """Hook: the officer answered and the workflow `verb` is about to run on `reference`."""
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="workflow", name="workflow action")
     def run_workflow(self, verb: str, reference: str, comment: str = "") -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -20,7 +19,7 @@ from textual.worker import Worker, get_current_worker
 from store.errors import LiaisonError
 from store.records import RecordQuery, RecordRow
 from store.service import Session
-from store.text import quote
+from tui.dates import parse_day_range
 from tui.messages import VocabularyLoaded
 from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.facet_sidebar import FacetSidebar, selected_values
@@ -30,33 +29,6 @@ from tui.widgets.plain import plain, safe
 from tui.widgets.record_table import RecordTable, route_text
 from tui.widgets.status_line import StatusLine
 from tui.widgets.tlp import tlp_text
-
-
-def parse_day_range(text: str) -> tuple[datetime | None, datetime | None]:
-    """`YYYY-MM-DD..YYYY-MM-DD` (either side optional; one day alone means that day) as [since, until) in UTC."""
-    text = text.strip()
-    if not text:
-        return None, None
-    first, sep, last = text.partition("..")
-    if not sep:
-        last = first
-
-    def day(value: str, side: str) -> date | None:
-        value = value.strip()
-        if not value:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{side} day {quote(value)} is not a date; expected YYYY-MM-DD") from None
-
-    start, end = day(first, "first"), day(last, "last")
-    if start and end and end < start:
-        raise ValueError(f"the last day ({end}) is before the first ({start})")
-    since = datetime(start.year, start.month, start.day, tzinfo=UTC) if start else None
-    until = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=1) if end else None
-    return since, until
-
 
 #: Below this many columns the facet sidebar starts hidden, so the title column keeps its room (`b` or `f` shows it).
 SIDEBAR_MIN_WIDTH = 100

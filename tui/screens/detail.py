@@ -177,18 +177,8 @@ class DetailScreen(LiaisonScreen):
 
     def _with_comment(self, action: str, title: str, *, required: bool, **options: str) -> None:
         """Ask for a comment, then run `action` (escape cancels); offered only when the store allows it."""
-        from tui.modals.comment import CommentModal
-
-        if not self.may(action):
-            return
-
-        def send(comment: str | None) -> None:
-            if comment is not None:
-                self.run_workflow(action, self.reference, comment)
-
-        if not required:
-            options.setdefault("placeholder", "comment (optional)")
-        self.app.push_screen(CommentModal(safe(title), required=required, **options), callback=send)
+        if self.may(action):
+            self.ask_comment_then(action, self.reference, safe(title), required=required, **options)
 
     @on(ActionDone)
     @on(ActionRefused)

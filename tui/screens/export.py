@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,12 +15,13 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from store.bundles import ExportResult
-from store.errors import LiaisonError, ValidationError
+from store.errors import LiaisonError
 from store.files import TargetExists
 from store.text import visible
+from tui.dates import parse_date, words
 from tui.messages import BundleProgress, BundleStepRefused, ExportChoicesLoaded, ExportFinished, ExportPlanned
 from tui.present import app_error, export_summary, interop_export_summary
 from tui.screens.base import LiaisonScreen
@@ -38,23 +39,6 @@ CEILINGS = [
     ("AMBER", "AMBER"),
     ("AMBER+STRICT", "AMBER+STRICT"),
 ]
-
-
-def parse_date(text: str) -> datetime | None:
-    """`YYYY-MM-DD` (or an ISO date and time) as UTC; empty means no filter."""
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"invalid date {text!r}: expected YYYY-MM-DD") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def words(text: str) -> list[str]:
-    """Comma- or space-separated values."""
-    return [w for w in text.replace(",", " ").split() if w]
 
 
 class ExportScreen(LiaisonScreen):
@@ -149,7 +133,7 @@ class ExportScreen(LiaisonScreen):
                 yield Input(placeholder="path of the bundle file", id="export-out", compact=True)
         yield StatusLine("Choose a recipient to see what would be included.", id="export-summary")
         yield DataTable(id="export-preview", cursor_type="row")
-        yield ProgressBar(id="export-progress", show_eta=False)
+        yield ProgressBar(id="export-progress", classes="busy-progress", show_eta=False)
         yield StatusLine(id="export-result")
         yield Footer()
 
@@ -160,7 +144,6 @@ class ExportScreen(LiaisonScreen):
         table.add_column("Reference", key="reference")
         table.add_column("Goes?", key="goes")
         table.add_column("Why not", key="reason")
-        self.query_one("#export-progress").display = False
         self.query_one("#export-passphrase", PassphraseInput).compact = True
         self.load_choices()
 
@@ -335,7 +318,13 @@ class ExportScreen(LiaisonScreen):
 
     # ---- writing the bundle -------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Export waits (greyed) while a file is being written."""
+        return None if action == "export" and self.busy else True
+
     def action_export(self) -> None:
+        if self.busy:
+            return
         out = self.query_one("#export-out", Input).value.strip()
         if self.fmt != "bundle":
             if not out:
@@ -351,27 +340,35 @@ class ExportScreen(LiaisonScreen):
         self._result("")
         self.export_flow(code, Path(out).expanduser())
 
+    async def write_asking_first(self, out: Path, run: Callable[[bool], Worker[Any]]) -> Any:
+        """`run(False)`'s result; when `out` holds a file, ask, then `run(True)`. None: nothing written (said why)."""
+        from tui.modals.confirm import overwrite_question
+
+        outcome = await self.while_busy(run(False))
+        if isinstance(outcome, TargetExists):
+            if not await self.app.push_screen_wait(overwrite_question(out)):
+                self._result(f"nothing written: {out} already exists (choose another name in Write to)")
+                return None
+            outcome = await self.while_busy(run(True))
+        if isinstance(outcome, LiaisonError):
+            self.post_message(BundleStepRefused("export", app_error(outcome)))
+            return None
+        return outcome
+
     @work(exclusive=True, exit_on_error=False, group="export-flow", name="export")
     async def export_flow(self, code: str, out: Path) -> None:
         """Write the bundle; when the path holds a file, ask before replacing it (the store refuses what may never be)."""
-        from tui.modals.confirm import overwrite_question
-
         form = (
             self.query_one("#export-since", Input).value,
             self.query_one("#export-domains", Input).value,
             self.query_one("#export-refs", Input).value,
             self.query_one("#export-passphrase", PassphraseInput).value or None,
         )
-        outcome = await self.run_export(code, out, *form, overwrite=False).wait()
-        if isinstance(outcome, TargetExists):
-            if not await self.app.push_screen_wait(overwrite_question(out)):
-                self._result(f"nothing written: {out} already exists (choose another name in Write to)")
-                return
-            outcome = await self.run_export(code, out, *form, overwrite=True).wait()
-        if isinstance(outcome, LiaisonError):
-            self.post_message(BundleStepRefused("export", app_error(outcome)))
-            return
-        self.post_message(ExportFinished(outcome))
+        outcome = await self.write_asking_first(
+            out, lambda overwrite: self.run_export(code, out, *form, overwrite=overwrite)
+        )
+        if outcome is not None:
+            self.post_message(ExportFinished(outcome))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export-run", name="export bundle")
     def run_export(
@@ -402,24 +399,17 @@ class ExportScreen(LiaisonScreen):
     @work(exclusive=True, exit_on_error=False, group="export-flow", name="export STIX/MISP")
     async def interop_flow(self, fmt: str, out: Path) -> None:
         """Write the STIX bundle or MISP event; when the path holds a file, ask before replacing it."""
-        from tui.modals.confirm import overwrite_question
-
         form = (
             self._ceiling(),
             self.query_one("#export-since", Input).value,
             self.query_one("#export-domains", Input).value,
             self.query_one("#export-refs", Input).value,
         )
-        outcome = await self.run_interop(fmt, out, *form, overwrite=False).wait()
-        if isinstance(outcome, TargetExists):
-            if not await self.app.push_screen_wait(overwrite_question(out)):
-                self._result(f"nothing written: {out} already exists (choose another name in Write to)")
-                return
-            outcome = await self.run_interop(fmt, out, *form, overwrite=True).wait()
-        if isinstance(outcome, LiaisonError):
-            self.post_message(BundleStepRefused("export", app_error(outcome)))
-            return
-        self.post_message(self.InteropWritten(outcome))
+        outcome = await self.write_asking_first(
+            out, lambda overwrite: self.run_interop(fmt, out, *form, overwrite=overwrite)
+        )
+        if outcome is not None:
+            self.post_message(self.InteropWritten(outcome))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="export-run", name="export STIX/MISP file")
     def run_interop(
@@ -451,9 +441,7 @@ class ExportScreen(LiaisonScreen):
 
     @on(BundleProgress)
     def _progress(self, message: BundleProgress) -> None:
-        bar = self.query_one("#export-progress", ProgressBar)
-        bar.display = True
-        bar.update(total=message.total, progress=message.done)
+        self.query_one("#export-progress", ProgressBar).update(total=message.total, progress=message.done)
 
     @on(ExportFinished)
     def _finished(self, message: ExportFinished) -> None:
@@ -462,7 +450,6 @@ class ExportScreen(LiaisonScreen):
             f"wrote {result.path}\nbundle {result.bundle_id} to {result.recipient} (seq {result.seq}): {export_summary(result.plan)}"
         )
         self.query_one("#export-passphrase", PassphraseInput).forget()
-        self.query_one("#export-progress").display = False
         self.just_wrote = True
         self.refresh_plan()
 
@@ -473,7 +460,6 @@ class ExportScreen(LiaisonScreen):
             self.query_one("#export-preview", DataTable).clear()
             self._summary(f"preview refused: {message.reason}", error=True)
             return
-        self.query_one("#export-progress").display = False
         self._result(f"{message.step} refused: {message.reason}", error=True)
 
     def _result(self, text: str, *, error: bool = False) -> None:

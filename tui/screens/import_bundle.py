@@ -23,6 +23,7 @@ from tui.messages import BundleChecked, BundleProgress, BundleStepRefused, Impor
 from tui.present import app_error, import_summary, interop_import_summary, outcome_summary
 from tui.screens.base import LiaisonScreen
 from tui.widgets.file_tree import FileTree
+from tui.widgets.plain import preview_text
 from tui.widgets.status_line import StatusLine
 
 #: The choices a STIX or MISP import may need, by the `.field` of the store's refusal: (select id, label).
@@ -34,20 +35,6 @@ CHOICES: dict[str, tuple[str, str]] = {
 
 #: The TLPs an unmarked item may be given (RED never comes in through a file).
 UNMARKED_TLPS = [("CLEAR", "CLEAR"), ("GREEN", "GREEN"), ("AMBER", "AMBER"), ("AMBER+STRICT", "AMBER+STRICT")]
-
-
-def preview_text(lines: list[tuple[str, str]], notes: list[str]) -> Text:
-    """Label/value lines (values drawn as text, control characters visible) and notes under them."""
-    text = Text()
-    for label, value in lines:
-        text.append(f"{label + ':':<13} ", style="bold")
-        text.append(visible(value))
-        text.append("\n")
-    for note in notes:
-        text.append(visible(note, multiline=True))
-        text.append("\n")
-    text.rstrip()
-    return text
 
 
 class ImportScreen(LiaisonScreen):
@@ -176,14 +163,13 @@ class ImportScreen(LiaisonScreen):
                             yield Label(label)
                             options = UNMARKED_TLPS if name == "tlp" else []
                             yield Select[str](options, prompt="choose", id=select_id, compact=True)
-                yield ProgressBar(id="import-progress", show_eta=False)
+                yield ProgressBar(id="import-progress", classes="busy-progress", show_eta=False)
                 yield StatusLine(id="import-result")
         yield Footer()
 
     def on_mount(self) -> None:
         super().on_mount()
         self.sub_title = "Import a bundle or receipt"
-        self.query_one("#import-progress").display = False
         self.load_choices()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="import-choices", name="load import choices")
@@ -362,7 +348,13 @@ class ImportScreen(LiaisonScreen):
 
     # ---- importing -------------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Import waits (greyed) while one runs."""
+        return None if action == "import" and self.busy else True
+
     def action_import(self) -> None:
+        if self.busy:
+            return
         if self.path is not None and self.interop is not None:
             self._result("")
             self.run_interop(self.path, self.interop_choices)
@@ -410,7 +402,7 @@ class ImportScreen(LiaisonScreen):
             if secret is None:
                 return
         self._result("")
-        outcome = await self.run_import(path, bundle is not None, secret).wait()
+        outcome = await self.while_busy(self.run_import(path, bundle is not None, secret))
         if isinstance(outcome, LiaisonError):
             self.post_message(BundleStepRefused("import", app_error(outcome)))
             return
@@ -479,9 +471,7 @@ class ImportScreen(LiaisonScreen):
 
     @on(BundleProgress)
     def _progress(self, message: BundleProgress) -> None:
-        bar = self.query_one("#import-progress", ProgressBar)
-        bar.display = True
-        bar.update(total=message.total, progress=message.done)
+        self.query_one("#import-progress", ProgressBar).update(total=message.total, progress=message.done)
 
     @on(ImportFinished)
     def _finished(self, message: ImportFinished) -> None:
@@ -497,7 +487,6 @@ class ImportScreen(LiaisonScreen):
         if message.step == "check":
             self.path, self.bundle, self.receipt, self.interop, self.interop_pending = None, None, None, None, None
             self.query_one("#import-preview", Static).update("Refused: nothing was decrypted or imported.")
-        self.query_one("#import-progress").display = False
         self._result(f"{message.step} refused: {message.reason}", error=True)
 
     def _result(self, text: str, *, error: bool = False) -> None:

@@ -1,4 +1,5 @@
-"""Which keys a screen offers: every active one (the app's global keys in modals too), the footer fitted to the width.
+"""Which keys a screen offers: every active one (the app's global keys in modals too), the footer fitted to the width,
+and the list the help screen shows.
 
 Textual lists a modal's own keys only, though the app's priority keys (lock, help, the palette, quit) still work
 there; and a footer too narrow for its keys cuts the last ones, which are the app's (lock and help). Screens and
@@ -8,11 +9,12 @@ important ones that do not fit, so the essential keys are always in sight.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, cast
 
 from textual import events
 from textual.binding import ActiveBinding, Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
 
 #: The keys the footer always shows (by binding id), whatever the width.
@@ -90,3 +92,51 @@ def fit_footer(
         key: active._replace(binding=replace(active.binding, show=False)) if active.binding.action in hidden else active
         for key, active in bindings.items()
     }
+
+
+@dataclass(frozen=True)
+class KeyHelp:
+    """One key as the help screen lists it."""
+
+    key: str
+    description: str
+    tooltip: str
+    where: str
+
+
+def keys_of_screen(screen: Screen[Any]) -> list[KeyHelp]:
+    """Our working keys on `screen`, one line per action: the screen's, its widgets' (outermost first), the app's."""
+    app = screen.app
+    grouped: dict[tuple[str, str], KeyHelp] = {}
+    placed: dict[tuple[str, str], tuple[int, int]] = {}
+    chain: list[DOMNode] = []
+    working = screen.working_bindings if isinstance(screen, ShownKeys) else screen.active_bindings
+    for active in working.values():
+        node, binding = active.node, active.binding
+        ours = bool(binding.id) or (node is screen.focused and binding.show and bool(binding.description))
+        if not ours or binding.system or not active.enabled:
+            continue
+        if node not in chain:
+            chain.append(node)
+        where = "everywhere" if node is app else _where(node)
+        slot = (where, binding.action)
+        display = app.get_key_display(binding)
+        if slot in grouped:
+            known = grouped[slot]
+            if display not in known.key.split(" / "):
+                grouped[slot] = KeyHelp(f"{known.key} / {display}", known.description, known.tooltip, where)
+        else:
+            grouped[slot] = KeyHelp(display, binding.description, binding.tooltip, where)
+            rank = 0 if node is screen else 2 if node is app else 1
+            placed[slot] = (rank, -chain.index(node) if rank == 1 else 0)
+    order = {slot: i for i, slot in enumerate(grouped)}
+    return [grouped[slot] for slot in sorted(grouped, key=lambda slot: (*placed[slot], order[slot]))]
+
+
+def _where(node: DOMNode) -> str:
+    """A human name for the part of the screen a binding belongs to."""
+    name = type(node).__name__
+    for suffix in ("Screen", "Modal"):
+        if name.endswith(suffix) and name != suffix:
+            return "this screen"
+    return "".join(f" {c.lower()}" if c.isupper() else c for c in name).strip()

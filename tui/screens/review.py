@@ -275,37 +275,17 @@ class ReviewScreen(LiaisonScreen):
         return Text(f"{verb} {reference}{title}")
 
     def action_approve(self) -> None:
-        from tui.modals.comment import CommentModal
-
-        reference = self.current
-        if not reference:
-            return
-
-        def send(comment: str | None) -> None:
-            if comment is not None:
-                self._status("")
-                self.run_workflow("approve", reference, comment)
-
-        modal = CommentModal(
-            self._heading("Approve", reference), required=False, placeholder="comment (optional)", verb="approve"
-        )
-        self.app.push_screen(modal, callback=send)
+        if self.current:
+            heading = self._heading("Approve", self.current)
+            self.ask_comment_then("approve", self.current, heading, required=False, verb="approve")
 
     def action_return(self) -> None:
-        from tui.modals.comment import CommentModal
+        if self.current:
+            heading = self._heading("Return to its author:", self.current)
+            self.ask_comment_then("return", self.current, heading, required=True, verb="return")
 
-        reference = self.current
-        if not reference:
-            return
-
-        def send(comment: str | None) -> None:
-            if comment is not None:
-                self._status("")
-                self.run_workflow("return", reference, comment)
-
-        self.app.push_screen(
-            CommentModal(self._heading("Return to its author:", reference), verb="return"), callback=send
-        )
+    def workflow_starting(self, verb: str, reference: str) -> None:
+        self._status("")
 
     @on(ActionDone)
     def _done(self, message: ActionDone) -> None:

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Vertical
 from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, LoadingIndicator, Select, Static
@@ -42,10 +43,12 @@ class UnlockScreen(ShownKeys, WorkerReports, Screen[None]):
         & .unlock-label { width: 100%; margin-top: 1; color: $text-muted; }
         & #unlock-box Select { width: 100%; }
         & #officer-loading { color: $text-disabled; padding: 0 1; }
-        & #unlock-notice { color: $text-warning; margin-top: 1; }
+        & #unlock-notice { color: $text-warning; margin-top: 1; display: none; }
+        & #unlock-notice.-shown { display: block; }
         & #unlock-keys { color: $text-muted; margin-top: 1; }
         & #unlock-error { margin-top: 1; padding: 0; }
-        & #unlock-progress { height: auto; margin-top: 1; }
+        & #unlock-progress { height: auto; margin-top: 1; display: none; }
+        &.-busy #unlock-progress { display: block; }
         & #unlock-progress LoadingIndicator { height: 1; }
         & #unlock-status { color: $text-muted; text-align: center; width: 100%; }
     }
@@ -83,12 +86,16 @@ class UnlockScreen(ShownKeys, WorkerReports, Screen[None]):
         reason: str
         wrong_passphrase: bool
 
+    busy: reactive[bool] = reactive(False, init=False)
+    """True while the key is derived from the passphrase: the progress shows and the passphrase field waits."""
+    notice: reactive[str] = reactive("")
+    """What the unlock box says under the passphrase (the demo's officers, "Locked …"); empty: nothing."""
+
     def __init__(self, vault: Vault, officer: str | None, notice: str = "") -> None:
         super().__init__()
         self.vault = vault
         self.preferred_officer = officer
-        self.notice = notice
-        self.busy = False
+        self.set_reactive(UnlockScreen.notice, notice)
         self.retry_in = 0.0
         self._last_reason = ""
         self._wait_timer: Timer | None = None
@@ -105,7 +112,7 @@ class UnlockScreen(ShownKeys, WorkerReports, Screen[None]):
             yield Static("loading officers…", id="officer-loading")
             yield Label("Passphrase", classes="unlock-label")
             yield PassphraseInput(id="passphrase")
-            yield Static(plain(self.notice, multiline=True), id="unlock-notice", markup=False)
+            yield Static(id="unlock-notice", markup=False)
             yield StatusLine(error=True, hide_when_empty=True, id="unlock-error")
             yield Static("enter: unlock    ctrl+o: choose officer    ctrl+q: quit", id="unlock-keys")
             with Vertical(id="unlock-progress"):
@@ -115,8 +122,6 @@ class UnlockScreen(ShownKeys, WorkerReports, Screen[None]):
 
     def on_mount(self) -> None:
         self.freeze_cursors()
-        self.query_one("#unlock-progress").display = False
-        self.query_one("#unlock-notice").display = bool(self.notice)
         self.load_officers()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="officers", name="list officers")
@@ -151,9 +156,11 @@ class UnlockScreen(ShownKeys, WorkerReports, Screen[None]):
             roster = ", ".join(f"{o.name} ({o.role.value})" for o in active)
             notice = f"Demo store: officers {roster}; each one's passphrase is {DEMO_PASSPHRASE!r}."
             self.notice = f"{self.notice}\n{notice}" if self.notice and notice not in self.notice else notice
-            widget = self.query_one("#unlock-notice", Static)
-            widget.update(plain(self.notice, multiline=True))
-            widget.display = True
+
+    def watch_notice(self, notice: str) -> None:
+        widget = self.query_one("#unlock-notice", Static)
+        widget.update(plain(notice, multiline=True))
+        widget.set_class(bool(notice), "-shown")
 
     def _chooser_toggled(self, expanded: bool) -> None:
         """The officer list closed (a choice made, or escape): back to the passphrase, so enter unlocks."""
@@ -190,7 +197,7 @@ class UnlockScreen(ShownKeys, WorkerReports, Screen[None]):
         if not passphrase:
             self._show_error("type your passphrase, then press enter")
             return
-        self._set_busy(True)
+        self.busy = True
         self._show_error("")
         self.unlock(self.officer, passphrase)
 
@@ -214,7 +221,7 @@ class UnlockScreen(ShownKeys, WorkerReports, Screen[None]):
 
     @on(Failed)
     def _failed(self, message: UnlockScreen.Failed) -> None:
-        self._set_busy(False)
+        self.busy = False
         if not message.wrong_passphrase:
             self._show_error(message.reason)
             return
@@ -241,11 +248,10 @@ class UnlockScreen(ShownKeys, WorkerReports, Screen[None]):
         self._show_error(self._last_reason)
 
     def worker_failed(self, worker: Any) -> None:
-        self._set_busy(False)
+        self.busy = False
 
-    def _set_busy(self, busy: bool) -> None:
-        self.busy = busy
-        self.query_one("#unlock-progress").display = busy
+    def watch_busy(self, busy: bool) -> None:
+        self.set_class(busy, "-busy")
         self.query_one("#passphrase", Input).disabled = busy or self.retry_in > 0
         if not busy and self.retry_in <= 0:
             self.query_one("#passphrase", Input).focus()

@@ -16,3 +16,17 @@ def plain(value: str, style: StyleType = "", *, multiline: bool = False) -> Text
 def safe(value: str, *, multiline: bool = False) -> str:
     """`value` with every character the text policy refuses drawn visibly (for widgets given `markup=False`)."""
     return visible(value, multiline=multiline)
+
+
+def preview_text(lines: list[tuple[str, str]], notes: list[str]) -> Text:
+    """Label/value lines (values drawn as text, control characters visible) and notes under them."""
+    text = Text()
+    for label, value in lines:
+        text.append(f"{label + ':':<13} ", style="bold")
+        text.append(visible(value))
+        text.append("\n")
+    for note in notes:
+        text.append(visible(note, multiline=True))
+        text.append("\n")
+    text.rstrip()
+    return text
