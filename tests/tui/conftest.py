@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,3 +159,16 @@ def make_app(store_path: Path) -> Iterator[Callable[..., LiaisonApp]]:
     yield make
     for vault in vaults:
         vault.close()
+
+
+@pytest.fixture
+def snap_app(
+    make_app: Callable[..., LiaisonApp], store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., LiaisonApp]:
+    """The app on the store opened by a relative path, so the path drawn on screen is the same on every machine."""
+    monkeypatch.chdir(store_path.parent)
+
+    def make(officer: str | None = None, **settings: Any) -> LiaisonApp:
+        return make_app(officer, path=Path(store_path.name), **settings)
+
+    return make

@@ -6,16 +6,26 @@ Fixtures live in `conftest.py`; test modules import plain helpers from here, nev
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from store.contacts import add_contact, identity_card
 from store.service import Session, Vault
 from tui.modals.prompt import PromptModal
+
+ScreenType = TypeVar("ScreenType")
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 PASSPHRASE = "demo"
@@ -105,3 +115,91 @@ async def unlock(pilot: Any, passphrase: str = PASSPHRASE) -> None:
     pilot.app.screen.query_one("#passphrase").focus()
     await pilot.press(*passphrase, "enter")
     await settle(pilot)
+
+
+async def open_screen(pilot: Any, screen: ScreenType) -> ScreenType:
+    """Push `screen`, wait until it has loaded what it shows, and return it (it is on top)."""
+    await pilot.app.push_screen(screen)
+    await settle(pilot)
+    assert pilot.app.screen is screen
+    return screen
+
+
+class PtyApp:
+    """The real `liaison` on `store`, in its own session, a pseudo-terminal of `size` as stdin, stdout and stderr.
+
+    `seen` holds every byte the app wrote to the terminal so far.
+    """
+
+    def __init__(self, store: Path, *, size: tuple[int, int] = (80, 24), officer: str = "demo") -> None:
+        columns, rows = size
+        self.master, slave = os.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "COLUMNS": str(columns),
+            "LINES": str(rows),
+            "LIAISON_KDF_PROFILE": "minimum",
+            "LIAISON_POLL_SECONDS": "3600",
+        }
+        env.pop("LIAISON_PASSPHRASE", None)
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("liaison")), "--store", str(store), "--officer", officer],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.seen = bytearray()
+
+    def _read(self, wait: float) -> bool:
+        """Read what the app wrote within `wait` seconds; False once the terminal has nothing more to give."""
+        ready, _, _ = select.select([self.master], [], [], wait)
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.master, 65536)
+        except OSError:
+            chunk = b""
+        self.seen.extend(chunk)
+        return bool(chunk)
+
+    def wait_for(self, marker: bytes, timeout: float = 60.0) -> None:
+        """Read the terminal until `marker` was drawn (fails on timeout, or if the app ends first)."""
+        deadline = time.monotonic() + timeout
+        while marker not in self.seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"{marker!r} never reached the terminal; last bytes {bytes(self.seen[-300:])!r}")
+            if not self._read(min(left, 0.5)):
+                raise AssertionError(f"the app ended before {marker!r} reached the terminal")
+
+    def type(self, text: str | bytes) -> None:
+        os.write(self.master, text.encode() if isinstance(text, str) else text)
+
+    def unlock(self, passphrase: str = PASSPHRASE) -> None:
+        """Type the passphrase on the unlock screen and wait for the browser."""
+        self.wait_for(b"Passphrase")
+        self.type(passphrase + "\r")
+        self.wait_for(b"records in the store")
+
+    def drain_until_exit(self, timeout: float = 30.0) -> int | None:
+        """Keep reading (a full terminal would block the app's last writes) until the app exits: its status, or None."""
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None and time.monotonic() < deadline:
+            self._read(0.1)
+        try:
+            return self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self) -> None:
+        """End the app if it still runs, and close the terminal."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        with contextlib.suppress(OSError):
+            os.close(self.master)

@@ -14,7 +14,7 @@ from store.bundles import export_bundle, plan_export, process_receipt
 from store.contacts import add_contact, contacts
 from store.service import Draft, Session
 from tests.liaison_helpers import store_fingerprint
-from tests.tui.helpers import Counterpart, make_counterpart, palette, settle, type_text, unlock
+from tests.tui.helpers import Counterpart, make_counterpart, open_screen, palette, settle, type_text, unlock
 from tui.app import LiaisonApp
 from tui.modals.confirm import ConfirmModal
 from tui.modals.path_input import PathModal
@@ -354,10 +354,7 @@ async def test_export_write_to_an_existing_file_asks_first(
     app = make_app()
     async with app.run_test(size=(140, 50)) as pilot:
         await unlock(pilot)
-        await app.push_screen(ExportScreen())
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ExportScreen)
+        screen = await open_screen(pilot, ExportScreen())
         await choose_recipient(pilot, screen, "TR-MOI")
         screen.query_one("#export-out").value = str(existing)
         await settle(pilot)
@@ -387,10 +384,7 @@ async def test_export_preview_is_cleared_after_a_refusal(
     app = make_app()
     async with app.run_test(size=(140, 50)) as pilot:
         await unlock(pilot)
-        await app.push_screen(ExportScreen())
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ExportScreen)
+        screen = await open_screen(pilot, ExportScreen())
         await choose_recipient(pilot, screen, "TR-MOI")
         await settle(pilot)
         table = screen.query_one("#export-preview", DataTable)

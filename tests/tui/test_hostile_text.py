@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import select
-import struct
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from store.service import Vault
-from tests.tui.helpers import fixed_clock, settle, unlock
+from tests.tui.helpers import PtyApp, fixed_clock, settle, unlock
 from tests.tui.hostile import (
     ESCAPE_AUTHOR,
     FORBIDDEN_BYTES,
@@ -70,73 +65,25 @@ async def test_markup_and_escapes_are_drawn_literally(hostile_app: tuple[Liaison
         assert app.is_running
 
 
-def _read_until(fd: int, buffer: bytearray, marker: bytes, timeout: float = 60.0) -> None:
-    """Read the terminal's bytes into `buffer` until `marker` appears (fails on timeout or end of output)."""
-    deadline = time.monotonic() + timeout
-    while marker not in buffer:
-        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            raise AssertionError(f"{marker!r} never reached the terminal")
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            chunk = b""
-        if not chunk:
-            raise AssertionError(f"the app ended before {marker!r} reached the terminal")
-        buffer.extend(chunk)
-
-
-def _drain_until_exit(fd: int, buffer: bytearray, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> int:
-    """Keep reading the terminal (a full pty would block the app's last writes) until the app exits."""
-    deadline = time.monotonic() + timeout
-    while proc.poll() is None and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                chunk = b""
-            buffer.extend(chunk)
-    return proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
 def test_real_app_in_a_pty_never_writes_the_datas_escapes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`liaison` in a real pty: the browser and the detail of a hostile record reach the terminal without its sequences."""
-    import fcntl
-    import termios
-
     path = tmp_path / "store.db"
     _, escape = build_hostile_store(path, monkeypatch)
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = dict(os.environ, TERM="xterm-256color", COLUMNS="120", LINES="40", LIAISON_POLL_SECONDS="3600")
-    liaison = Path(sys.executable).with_name("liaison")
-    proc = subprocess.Popen(
-        [str(liaison), "--store", str(path), "--officer", "demo"],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(slave)
-    out = bytearray()
+    app = PtyApp(path, size=(120, 40))
     try:
-        _read_until(master, out, b"Passphrase")
-        os.write(master, b"demo\r")
-        _read_until(master, out, escape.encode())
-        _read_until(master, out, "Clip␛]52".encode())  # the hostile title was drawn, visibly
-        _read_until(master, out, "by he␛[2Jron".encode())  # the preview line, with the author
-        os.write(master, b"\r")
-        _read_until(master, out, b"Releasable to")  # the detail's facts: the record was read and drawn
-        _read_until(master, out, b"evil.example/p.png")  # the summary's last paragraph but one
-        os.write(master, b"\x11")  # ctrl+q
-        assert _drain_until_exit(master, out, proc) == 0
+        app.wait_for(b"Passphrase")
+        app.type("demo\r")
+        app.wait_for(escape.encode())
+        app.wait_for("Clip␛]52".encode())  # the hostile title was drawn, visibly
+        app.wait_for("by he␛[2Jron".encode())  # the preview line, with the author
+        app.type("\r")
+        app.wait_for(b"Releasable to")  # the detail's facts: the record was read and drawn
+        app.wait_for(b"evil.example/p.png")  # the summary's last paragraph but one
+        app.type(b"\x11")  # ctrl+q
+        assert app.drain_until_exit() == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
+        app.close()
+    out = bytes(app.seen)
     leaked = [sequence for sequence in FORBIDDEN_BYTES if sequence in out]
     assert not leaked, leaked

@@ -11,7 +11,7 @@ from textual.widgets import Input, Markdown, Select, Static, TextArea
 
 from store.records import RecordQuery
 from store.service import Session, Vault
-from tests.tui.helpers import settle, unlock
+from tests.tui.helpers import open_screen, settle, unlock
 from tui.app import LiaisonApp
 from tui.modals.compose import ComposeModal
 from tui.modals.confirm import ConfirmModal
@@ -161,10 +161,7 @@ async def test_editing_someone_elses_record_is_not_offered(
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await unlock(pilot)
-        await app.push_screen(DetailScreen(other.reference))
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, DetailScreen)
+        screen = await open_screen(pilot, DetailScreen(other.reference))
         offered = {b.binding.action for b in screen.active_bindings.values()}
         assert "edit" not in offered and "approve" not in offered and "back" in offered
         await pilot.press("e")
@@ -214,10 +211,7 @@ async def test_inbound_record_is_marked_actioned_then_closed_in_the_app(
     app = make_app("demo", path=demo_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await unlock(pilot)
-        await app.push_screen(DetailScreen(inbound.reference))
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, DetailScreen)
+        screen = await open_screen(pilot, DetailScreen(inbound.reference))
         offered = {b.binding.action for b in screen.active_bindings.values()}
         assert {"actioned", "close"} <= offered
         assert not {"edit", "submit", "approve"} & offered

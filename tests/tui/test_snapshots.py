@@ -15,19 +15,6 @@ from tui.app import LiaisonApp
 SIZE = (120, 40)
 
 
-@pytest.fixture
-def snap_app(
-    make_app: Callable[..., LiaisonApp], store_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., LiaisonApp]:
-    """The app on the store opened by a relative path, so the path drawn on screen is the same on every machine."""
-    monkeypatch.chdir(store_path.parent)
-
-    def make(officer: str | None = None, **settings: Any) -> LiaisonApp:
-        return make_app(officer, path=Path(store_path.name), **settings)
-
-    return make
-
-
 def test_unlock_screen(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -> None:
     """Unlock: store line, officer chooser on the admin, empty masked passphrase field, footer keys."""
     assert snap_compare(snap_app(), terminal_size=SIZE, run_before=settle)

@@ -22,19 +22,6 @@ from tui.app import LiaisonApp
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 
 
-@pytest.fixture
-def snap_app(
-    make_app: Callable[..., LiaisonApp], store_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Callable[..., LiaisonApp]:
-    """The app on the store opened by a relative path."""
-    monkeypatch.chdir(store_path.parent)
-
-    def make(officer: str | None = None, **settings: Any) -> LiaisonApp:
-        return make_app(officer, path=Path(store_path.name), **settings)
-
-    return make
-
-
 @pytest.mark.parametrize("size", SIZES)
 def test_compose_screen(snap_compare: Any, snap_app: Callable[..., LiaisonApp], size: tuple[int, int]) -> None:
     """Compose: a half-filled new record with a recipient ticked; TLP selector and the summary's right edge inside the box."""

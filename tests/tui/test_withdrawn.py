@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from tests.bundles.conftest import Pair, _template, pair  # noqa: F401 (fixtures)
 from tests.liaison_helpers import PASSPHRASES
-from tests.tui.helpers import settle, unlock
+from tests.tui.helpers import open_screen, settle, unlock
 from tests.withdrawn_pair import REASON, withdrawn_at_receiver
 from tui.app import LiaisonApp
 from tui.screens.detail import DetailScreen
@@ -38,10 +38,7 @@ async def test_detail_of_a_withdrawn_record_shows_the_banner_and_the_activity(
         lines = ["".join(seg.text for seg in table.render_line(y)) for y in range(table.size.height)]
         marked = {line.split()[0] for line in lines if "WITHDRAWN · " in line}
         assert marked == {ref}, lines
-        await app.push_screen(DetailScreen(ref))
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, DetailScreen)
+        screen = await open_screen(pilot, DetailScreen(ref))
         banner = screen.query_one("#record-withdrawn", Static)
         assert banner.display and banner.has_class("-shown")
         assert _drawn(banner).strip() == f"WITHDRAWN by PK-MOI on {when}: {REASON}"
