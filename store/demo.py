@@ -244,6 +244,8 @@ COUNTERPART_RECORDS = 40
 PENDING_BUNDLE = "from-tr-moi.bundle"
 COUNTERPART_COLLEAGUES = (("elif", "reviewer"), ("murat", "officer"))
 LEDGER_BUNDLE_SIZE = 25
+#: Records per bundle received from TR-MOI in the demo's ledger.
+INBOUND_BUNDLE_SIZE = 10
 
 
 def counterpart_path(path: Path) -> Path:
@@ -327,6 +329,7 @@ def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> N
         add_contact(pk, cards["tr"])
         add_contact(tr, cards["pk"])
         _demo_ledger(pk, clock)
+        _demo_inbound_ledger(pk, tr, clock)
         fill_desk(pk, tr)  # the working-group desk: meetings, agenda, actions on both sides
         pending = directory / PENDING_BUNDLE
         export_bundle(tr, "PK-MOI", pending)
@@ -387,3 +390,47 @@ def _demo_ledger(pk: Session, clock: Clock) -> None:
                 for rid, obj in record_objects(pk, s, [r.id for r in group])
             ]
             conn.execute(insert(BundleItem), items)
+
+
+def _demo_inbound_ledger(pk: Session, tr: Session, clock: Clock) -> None:
+    """The bundles that brought PK-MOI its records from TR-MOI, in both ledgers: PK-MOI's imports (`in`) and
+    TR-MOI's exports (`out`, the record not held there), in bundles of 10 an hour after the last arrived, a
+    receipt a day later. Without them the dashboard and the pack would show nothing received from TR-MOI."""
+    from crypto.bundle import record_hash
+    from store.bundles import record_objects
+
+    with pk.act("demo", "sharing ledger (received)") as s:
+        rows = s.execute(
+            select(Record.id, Record.updated_at)
+            .where(Record.origin == COUNTERPART_MINISTRY)
+            .order_by(Record.updated_at, Record.id)
+        ).all()
+        bundles: list[tuple[dict[str, object], list[dict[str, object]]]] = []
+        for seq, start in enumerate(range(0, len(rows), INBOUND_BUNDLE_SIZE), start=1):
+            group = rows[start : start + INBOUND_BUNDLE_SIZE]
+            at = min(group[-1].updated_at + timedelta(hours=1), clock())
+            acked_at = min(at + timedelta(days=1), clock())
+            bundle_id = uuidlib.UUID(int=random.Random(f"in-{seq}").getrandbits(128), version=4).hex
+            log = {"bundle_id": bundle_id, "peer": COUNTERPART_MINISTRY, "seq": seq, "header_sha256": "0" * 64}
+            log |= {"at": at, "officer": DEMO_OFFICER, "records": len(group), "receipt_at": acked_at}
+            items = [
+                {
+                    "bundle_id": bundle_id,
+                    "record_uuid": obj["uuid"],
+                    "record_id": rid,
+                    "reference": obj["reference"],
+                    "revision": obj["revision"],
+                    "content_sha256": record_hash(obj),
+                    "acknowledged_at": acked_at,
+                }
+                for rid, obj in record_objects(pk, s, [r.id for r in group])
+            ]
+            s.add(BundleLog(direction="in", **{**log, "peer": COUNTERPART_MINISTRY}))
+            s.flush()
+            s.connection().execute(insert(BundleItem), items)
+            bundles.append((log, items))
+    with tr.act("demo", "sharing ledger (sent)") as s:
+        for log, items in bundles:
+            s.add(BundleLog(direction="out", **{**log, "peer": DEMO_MINISTRY, "officer": COUNTERPART_AUTHORS[0]}))
+            s.flush()
+            s.connection().execute(insert(BundleItem), [{**item, "record_id": None} for item in items])

@@ -23,7 +23,9 @@ def test_demo_has_a_counterpart_and_a_pending_bundle(tmp_path: Path) -> None:
     shared = pk.sql(
         "SELECT count(*) FROM records r JOIN record_parties p ON p.record_id = r.id AND p.ministry = 'TR-MOI' WHERE r.origin = 'PK-MOI' AND r.status IN ('shared', 'acknowledged')"
     )[0][0]
-    ledgered = pk.sql("SELECT count(DISTINCT record_id) FROM bundle_items")[0][0]
+    ledgered = pk.sql(
+        "SELECT count(DISTINCT record_id) FROM bundle_items i JOIN bundles b USING (bundle_id) WHERE b.direction = 'out'"
+    )[0][0]
     assert shared > 0 and ledgered == shared
     acknowledged = pk.sql(
         "SELECT count(*) FROM bundle_items i JOIN records r ON r.id = i.record_id WHERE r.status = 'acknowledged' AND i.acknowledged_at IS NULL"

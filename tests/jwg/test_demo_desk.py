@@ -32,3 +32,41 @@ def test_demo_desk(tmp_path: Path) -> None:
             vault.close()
     first, second = lists.values()
     assert first == second
+
+
+def test_demo_ledger_has_what_pk_moi_received(tmp_path: Path) -> None:
+    """The dashboard's "received" counts come from the ledger's inbound rows: the demo records the bundles that
+    brought PK-MOI its TR-MOI records (and TR-MOI's side of them), so they are not all 0; the pending bundle
+    from TR-MOI still imports after them (its sequence number follows theirs)."""
+    from sqlalchemy import func, select
+
+    from store.bundles import import_bundle
+    from store.demo import PENDING_BUNDLE
+    from store.models import BundleLog, Record
+
+    result = build_demo(tmp_path / "demo.db", records=120)
+    vault = Vault.open(result.path)
+    tr_vault = Vault.open(counterpart_path(result.path))
+    try:
+        pk = vault.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
+        tr = tr_vault.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
+        with pk.db.read() as s:
+            held = s.execute(select(func.count()).where(Record.origin == "TR-MOI")).scalar_one()
+        stats = pk.desk_stats()
+        assert held > 0
+        assert stats.shared("received") == held
+        assert {c for (_d, way, c) in stats.shares if way == "received"} == {"TR-MOI"}
+        assert sum(n for (_q, way), n in stats.shares_by_quarter.items() if way == "received") == held
+        with pk.db.read() as s, tr.db.read() as t:
+            inbound = s.execute(select(BundleLog.bundle_id, BundleLog.seq).where(BundleLog.direction == "in")).all()
+            outbound = t.execute(
+                select(BundleLog.bundle_id, BundleLog.seq).where(
+                    BundleLog.direction == "out", BundleLog.peer == "PK-MOI"
+                )
+            ).all()
+        assert inbound and set(inbound) < set(outbound) and len(outbound) == len(inbound) + 1  # + the pending one
+        imported = import_bundle(pk, result.path.parent / PENDING_BUNDLE)
+        assert imported.seq == len(inbound) + 1 and not imported.already_imported
+    finally:
+        tr_vault.close()
+        vault.close()
