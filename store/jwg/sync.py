@@ -1,8 +1,12 @@
 """Meetings, agenda items and actions in bundles: what goes to a counterpart, and what an import accepts.
 
 Export: every meeting, agenda item and action whose revision the peer does not hold yet travels in the next
-bundle to it (entry kinds `jwg-meeting`, `jwg-agenda-item`, `jwg-action`, docs/bundle-format.md §8), and
-`jwg_peer_copies` notes what the peer now holds. The desk is shared with every counterpart exported to.
+bundle to it (entry kinds `jwg-meeting`, `jwg-agenda-item`, `jwg-action`, docs/bundle-format.md §5), and
+`jwg_peer_copies` notes what the peer now holds. The desk goes only to the working group's parties
+(`desk_parties`): the ministries it names (a meeting's host or planner, an agenda item's author, an
+action's owner or recorder), those it was already exchanged with, and the store's contact when it has
+only one. A bundle to any other ministry carries none of it, so a third ministry never receives the desk
+of a bilateral group, while both members hold the same list.
 
 Import (inside the bundle's one transaction), the rules of who keeps what:
 - a meeting's header and an agenda item are accepted from their origin only (the ministry that made them);
@@ -19,13 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
 from store.jwg.models import Action, AgendaItem, Meeting, PeerCopy
 from store.jwg.quarter import parse_date
-from store.models import Domain, Ministry
+from store.models import Contact, Domain, Ministry
 from store.text import check_block, check_line
 
 if TYPE_CHECKING:
@@ -72,9 +76,32 @@ def _stale(s: OrmSession, uuid: str, peer: str, content_rev: int, status_rev: in
     return row is None or row.content_rev < content_rev or row.status_rev < status_rev
 
 
+def desk_parties(s: OrmSession) -> set[str]:
+    """The working group's parties, who alone receive the desk: the ministries it names (hosts and planners of
+    meetings, authors of agenda items, owners and recorders of actions), those it was already exchanged with,
+    and the store's one contact when it has exactly one (a bilateral desk before it names its counterpart)."""
+    named = union(
+        select(Meeting.host),
+        select(Meeting.origin),
+        select(AgendaItem.origin),
+        select(Action.owner),
+        select(Action.origin),
+        select(PeerCopy.peer),
+    )
+    parties = set(s.scalars(named))
+    contacts = list(s.scalars(select(Contact.code)))
+    if len(contacts) == 1:
+        parties.add(contacts[0])
+    return parties
+
+
 def pending_entries(session: Session, s: OrmSession, peer: str) -> list[tuple[str, int, int, dict[str, Any]]]:
-    """The desk entries `peer` does not hold yet: (uuid, content rev, status rev, entry), meetings first."""
+    """The desk entries `peer` does not hold yet: (uuid, content rev, status rev, entry), meetings first.
+
+    None unless `peer` is a party to the working group (`desk_parties`)."""
     out: list[tuple[str, int, int, dict[str, Any]]] = []
+    if peer not in desk_parties(s):
+        return out
     meetings = {m.id: m for m in s.scalars(select(Meeting).order_by(Meeting.quarter))}
     for m in meetings.values():
         if _stale(s, m.uuid, peer, m.rev, 0):

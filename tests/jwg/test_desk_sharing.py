@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.bundles.conftest import Pair
+from tests.bundles.conftest import Pair, approved
 from tests.liaison_helpers import assert_refused, store_fingerprint
 
 
@@ -110,3 +110,23 @@ def test_an_action_id_must_be_its_origins(pair: Pair) -> None:
     back = _send(pair, "tr", "pk", "1.bundle")
     assert "action PK-MOI-A1 skipped: has an id that is not one of TR-MOI's actions" in back
     assert pk.ok("actions", "list", "--json").json() == []
+
+
+def test_the_desk_goes_only_to_the_groups_parties(pair: Pair) -> None:
+    """PK-MOI's desk with TR-MOI goes to TR-MOI, never to a third ministry (PK-NDMA, sent a bundle sealed with a
+    passphrase) until the desk names it (an action it owns): then it is a party and receives the list."""
+    pk = pair.pk
+    pk.ok("meetings", "add", "--quarter", "2026-Q3", "--date", "2026-09-15", "--venue", "Islamabad", "--host", "PK-MOI")
+    pk.ok("actions", "add", "--title", "Train port officers", "--domain", "narcotics", "--owner", "PK-MOI", "--due", "2026-10-15")  # fmt: skip
+    secret = pair.path("bundle-passphrase")
+    secret.write_text("a bundle passphrase for the third ministry\n")
+
+    def export_to(code: str, name: str) -> str:
+        return pk.ok("export", "--to", code, "--out", str(pair.path(name)), "--passphrase-file", str(secret)).err
+
+    approved(pk, "Flood routes for the disaster desk", "GREEN", "PK-NDMA")
+    assert "working-group" not in export_to("PK-NDMA", "ndma-1.bundle")
+    assert "carried 2 working-group entries" in export_to("TR-MOI", "tr-1.bundle")  # the one contact: a party
+    pk.ok("actions", "add", "--title", "Map the flood routes", "--domain", "narcotics", "--owner", "PK-NDMA", "--due", "2026-11-01")  # fmt: skip
+    assert "carried 3 working-group entries" in export_to("PK-NDMA", "ndma-2.bundle")
+    assert "carried 1 working-group entry" in export_to("TR-MOI", "tr-2.bundle")
