@@ -243,9 +243,8 @@ COUNTERPART_STORE = "tr-moi.db"
 COUNTERPART_RECORDS = 40
 PENDING_BUNDLE = "from-tr-moi.bundle"
 COUNTERPART_COLLEAGUES = (("elif", "reviewer"), ("murat", "officer"))
-LEDGER_BUNDLE_SIZE = 25
-#: Records per bundle received from TR-MOI in the demo's ledger.
-INBOUND_BUNDLE_SIZE = 10
+#: Records per bundle in the demo's ledger, sent and received (a bundle every month or two).
+LEDGER_BUNDLE_SIZE = 10
 
 
 def counterpart_path(path: Path) -> Path:
@@ -339,7 +338,7 @@ def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> N
 
 
 def _demo_ledger(pk: Session, clock: Clock) -> None:
-    """Ledger entries for the demo's shared and acknowledged records: as if sent to TR-MOI in bundles of 25."""
+    """Ledger entries for the demo's shared and acknowledged records: as if sent to TR-MOI in bundles of 10."""
     from crypto.bundle import record_hash
     from store.bundles import record_objects
 
@@ -406,8 +405,8 @@ def _demo_inbound_ledger(pk: Session, tr: Session, clock: Clock) -> None:
             .order_by(Record.updated_at, Record.id)
         ).all()
         bundles: list[tuple[dict[str, object], list[dict[str, object]]]] = []
-        for seq, start in enumerate(range(0, len(rows), INBOUND_BUNDLE_SIZE), start=1):
-            group = rows[start : start + INBOUND_BUNDLE_SIZE]
+        for seq, start in enumerate(range(0, len(rows), LEDGER_BUNDLE_SIZE), start=1):
+            group = rows[start : start + LEDGER_BUNDLE_SIZE]
             at = min(group[-1].updated_at + timedelta(hours=1), clock())
             acked_at = min(at + timedelta(days=1), clock())
             bundle_id = uuidlib.UUID(int=random.Random(f"in-{seq}").getrandbits(128), version=4).hex

@@ -178,10 +178,26 @@ def _shared_titles(session: Session, start: datetime, end: datetime) -> list[str
 
 
 def write_pack(
-    session: Session, quarter: str, out: Path | str, *, with_titles: bool = False, overwrite: bool = False
+    session: Session,
+    quarter: str,
+    out: Path | str,
+    *,
+    with_titles: bool = False,
+    overwrite: bool = False,
+    pdf: bool = False,
 ) -> Path:
-    """Write the pack to `out` atomically (never over a store, a database, or an existing file unasked)."""
+    """Write the pack to `out` atomically (never over a store, a database, or an existing file unasked):
+    Markdown, or with `pdf` a PDF for printing (`store.jwg.pack_pdf`, which needs the DejaVu Sans font)."""
     target = check_target(Path(out), overwrite=overwrite, protect=(session.db.path,))
-    text = meeting_pack(session, quarter, with_titles=with_titles)
-    atomic_write_bytes(target, text.encode("utf-8"), overwrite=overwrite, protect=(session.db.path,))
+    if pdf:
+        from store.jwg.pack_pdf import find_fonts, render_pdf
+
+        fonts = find_fonts()  # refused before any work when the font is missing
+        text = meeting_pack(session, quarter, with_titles=with_titles)
+        q = Quarter.parse(quarter)
+        title = f"Joint Working Group: brief for the meeting of {q}"
+        data = render_pdf(text, title=title, author=session.ministry, created=session.clock(), fonts=fonts)
+    else:
+        data = meeting_pack(session, quarter, with_titles=with_titles).encode("utf-8")
+    atomic_write_bytes(target, data, overwrite=overwrite, protect=(session.db.path,))
     return target

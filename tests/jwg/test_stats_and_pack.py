@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.bundles.conftest import Pair
 from tests.liaison_helpers import assert_refused
 
@@ -107,3 +109,56 @@ def test_the_pack_reads_like_a_brief(pair: Pair, tmp_path: Path) -> None:
         "quarter '1999-Q9' does not exist: quarters are Q1..Q4",
     )
     assert not (tmp_path / "x.md").exists()
+
+
+def _has_fonts() -> bool:
+    from store.errors import ValidationError
+    from store.jwg.pack_pdf import find_fonts
+
+    try:
+        find_fonts()
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _has_fonts(), reason="DejaVu Sans is not installed (fonts-dejavu-core)")
+def test_the_pack_as_a_pdf_opens_and_says_what_the_markdown_says(pair: Pair, tmp_path: Path) -> None:
+    """`--pdf` writes a real PDF (parsed back with pypdf): every heading, the venue in Turkish letters, the
+    actions and the table's numbers; an existing file is refused unless --force, like every other writer."""
+    from pypdf import PdfReader
+
+    _exchange(pair)
+    pk = pair.pk
+    pk.ok("meetings", "add", "--quarter", "2026-Q3", "--date", "2026-09-20", "--venue", "İçişleri Bakanlığı, Ankara", "--host", "TR-MOI")  # fmt: skip
+    action = pk.ok(
+        "actions", "add", "--title", "Joint port visit | *urgent*", "--domain", "narcotics", "--owner", "TR-MOI",
+        "--due", "2026-12-30", "--meeting", "2026-Q3",
+    ).out.strip()  # fmt: skip
+    md, pdf = tmp_path / "brief.md", tmp_path / "brief.pdf"
+    pk.ok("meetings", "pack", "2026-Q3", "--out", str(md))
+    done = pk.ok("meetings", "pack", "2026-Q3", "--out", str(pdf), "--pdf")
+    assert "(PDF)" in done.err
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    reader = PdfReader(pdf)
+    assert (
+        reader.metadata is not None and reader.metadata.title == "Joint Working Group: brief for the meeting of 2026-Q3"
+    )
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    for line in md.read_text().splitlines():
+        if line.startswith("#"):
+            assert " ".join(line.lstrip("# ").split()) in text, line
+    assert "İçişleri Bakanlığı, Ankara" in text
+    assert f"{action} (narcotics; owner TR-MOI; due 2026-12-30): Joint port visit | *urgent*" in text  # unescaped
+    assert "Total" in text and "\\" not in text and "**" not in text
+    assert_refused(pk.cli("meetings", "pack", "2026-Q3", "--out", str(pdf), "--pdf"), "already exists", exact=False)
+    pk.ok("meetings", "pack", "2026-Q3", "--out", str(pdf), "--pdf", "--force")
+    assert PdfReader(pdf).pages
+
+
+def test_pdf_without_its_font_is_refused(tmp_path: Path) -> None:
+    from store.errors import ValidationError
+    from store.jwg.pack_pdf import find_fonts
+
+    with pytest.raises(ValidationError, match="fonts-dejavu-core"):
+        find_fonts([tmp_path])

@@ -132,9 +132,10 @@ def cmd_meetings_pack(ctx: Context) -> int:
 
     a = ctx.args
     out = output_path(a, a.out)
-    path = write_pack(ctx.session(), a.quarter, out, with_titles=a.with_titles, overwrite=a.force)
+    path = write_pack(ctx.session(), a.quarter, out, with_titles=a.with_titles, overwrite=a.force, pdf=a.pdf)
     note = "" if a.with_titles else " (no record titles: add --with-titles to list them)"
-    print(safe(f"wrote {path}: the brief for {a.quarter.strip().upper()}{note}"), file=sys.stderr)
+    kind = "PDF" if a.pdf else "Markdown"
+    print(safe(f"wrote {path}: the brief for {a.quarter.strip().upper()} ({kind}){note}"), file=sys.stderr)
     return EXIT_OK
 
 
@@ -166,10 +167,11 @@ def register(commands: Commands) -> None:
     p.add_argument("--json", action="store_true")
     p = meetings.add("held", cmd_meetings_held, "mark a meeting held (the ministry that planned it)")
     p.add_argument("quarter", metavar="Q")
-    p = meetings.add("pack", cmd_meetings_pack, "write the brief for a meeting (Markdown)")
+    p = meetings.add("pack", cmd_meetings_pack, "write the brief for a meeting (Markdown, or PDF for printing)")
     p.add_argument("quarter", metavar="Q")
     p.add_argument("--out", required=True, metavar="FILE.md")
     p.add_argument("--with-titles", action="store_true", help="list the records shared in the period with their titles")
+    p.add_argument("--pdf", action="store_true", help="write a PDF for printing instead of Markdown")
     p.add_argument("--force", action="store_true", help="replace an existing ordinary file")
     _ics_arguments(meetings.add("export", cmd_meetings_export, "write the meetings as an RFC 5545 calendar"))
 
