@@ -245,6 +245,8 @@ PENDING_BUNDLE = "from-tr-moi.bundle"
 COUNTERPART_COLLEAGUES = (("elif", "reviewer"), ("murat", "officer"))
 #: Records per bundle in the demo's ledger, sent and received (a bundle every month or two).
 LEDGER_BUNDLE_SIZE = 10
+#: Days from a demo bundle to its receipt, in turn.
+RECEIPT_DAYS = (1, 3, 2, 6, 4, 9, 2, 5)
 
 
 def counterpart_path(path: Path) -> Path:
@@ -360,7 +362,8 @@ def _demo_ledger(pk: Session, clock: Clock) -> None:
             sent_at = min(group[-1].updated_at + timedelta(hours=2), clock())
             acked = all(r.status == Status.ACKNOWLEDGED.value for r in group)
             bundle_id = uuidlib.UUID(int=random.Random(seq).getrandbits(128), version=4).hex
-            acked_at = min(sent_at + timedelta(days=1), clock())  # a receipt a day later, never in the future
+            # the receipt one to nine days later (never in the future), so the median days to acknowledge vary
+            acked_at = min(sent_at + timedelta(days=RECEIPT_DAYS[seq % len(RECEIPT_DAYS)]), clock())
             s.add(
                 BundleLog(
                     bundle_id=bundle_id,

@@ -1,4 +1,4 @@
-"""SVG snapshots of the working-group desk (dashboard charts and tables, a meeting, the pack preview) at 80×24 and 120×40.
+"""SVG snapshots of the working-group desk (dashboard charts and tables, a meeting, the pack preview) at 80×24, 120×40 and 200×60.
 
 On the demo store (`store/demo.py` on the fixed clock: meetings, agenda and actions on both sides).
 """
@@ -15,7 +15,11 @@ from textual.pilot import Pilot
 from tests.tui.helpers import settle, unlock
 from tui.app import LiaisonApp
 
-SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+SIZES = [
+    pytest.param((80, 24), id="80x24"),
+    pytest.param((120, 40), id="120x40"),
+    pytest.param((200, 60), id="200x60"),
+]
 
 
 @pytest.mark.parametrize("size", SIZES)

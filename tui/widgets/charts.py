@@ -2,6 +2,22 @@
 
 A `ChartPanel` is focusable (tab moves between panels) and redraws at its own width; every label is stored or
 outside text, drawn through `store.text.visible` as `rich.text.Text`, never markup.
+
+Why not `textual-plotext` (the issue's first choice). Tried on 2026-12-05: textual-plotext 1.0.1 (with
+plotext 5.3.2, the newest it allows) installs and runs with our pinned Textual 8.2.8 — a two-chart app drew
+in tmux. It does not serve this dashboard, for four reasons seen there:
+- the series are told apart by colour alone: without colour (NO_COLOR, a monochrome terminal, a colour-blind
+  reader) "sent" and "received" are the same `█` bars; these charts name the series on every bar row;
+- plotext draws its legend inside the plot, over the top bars (the top domain's bars were hidden), and
+  grouped horizontal bars are not aligned to their label's rows at the heights an 80×24 screen leaves
+  (7 domains × 2 series in ≤ 24 rows: a label's two bars straddled the next label's);
+- it builds each chart on the UI thread in `render`, again on every repaint (a focus change redraws the
+  border): 15–120 ms a chart on this shared machine under load, against 0.2–0.3 ms for these charts,
+  measured interleaved in one process — six panels would take the dashboard's whole 0.5 s paint budget;
+- it turns the plot into ANSI escape codes and parses them back (`Text.from_ansi`), so every label would
+  pass through an escape-code parser instead of being drawn as the characters it is.
+So the charts stay Textual-native: bars in eighths of a cell with the value printed at the end of each bar,
+a column trend with its scale, and the same numbers as a table.
 """
 
 from __future__ import annotations
@@ -76,7 +92,7 @@ def columns_text(chart: Chart, width: int, height: int = 6) -> Text:
     """A column chart (a trend over the labels, oldest left), the series side by side under each label."""
     n = len(chart.series)
     top = max((v for row in chart.values for v in row), default=0)
-    group = max(2, min(6, (width - 6) // max(1, len(chart.labels))))
+    group = max(2, min(14, (width - 6) // max(1, len(chart.labels))))  # the trend spreads over the panel's width
     col = max(1, (group - 1) // n)
     out = Text(end="")
     for level in range(height, 0, -1):
