@@ -7,13 +7,12 @@ bundle, `sent` (outbound) or `received` (inbound), tagged with the record's doma
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from store.jwg.models import Action
 from store.jwg.quarter import Quarter
@@ -48,6 +47,26 @@ class DeskStats:
         return sum(n for (_d, way, _c), n in self.shares.items() if way == direction)
 
 
+_WAY = {"out": "sent", "in": "received"}
+_BUNDLE_COLUMNS = (BundleLog.bundle_id, BundleLog.direction, BundleLog.peer, BundleLog.at)
+
+
+def weighted_median(values: list[tuple[float, int]]) -> float:
+    """The median of values each repeated `n` times (`statistics.median` of the expanded list)."""
+    ordered = sorted(values)
+    total = sum(n for _v, n in ordered)
+    lo_index, hi_index = (total - 1) // 2, total // 2
+    picked: list[float] = []
+    seen = 0
+    for value, n in ordered:
+        if seen <= lo_index < seen + n:
+            picked.append(value)
+        if seen <= hi_index < seen + n:
+            picked.append(value)
+        seen += n
+    return sum(picked) / 2
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -73,27 +92,43 @@ def desk_stats(
     shares: Counter[tuple[str, str, str]] = Counter()
     by_quarter: Counter[tuple[str, str]] = Counter()
     unacked: Counter[tuple[str, str]] = Counter()
-    delays: dict[str, list[float]] = defaultdict(list)
+    delays: dict[str, list[tuple[float, int]]] = defaultdict(list)  # (days, how many records)
     actions: Counter[tuple[str, str]] = Counter()
     overdue: Counter[str] = Counter()
+    held = BundleItem.record_id.is_not(None)  # a ledger row whose record is still here
     with session.act("desk-stats", "jwg", mutates=False) as s:
-        rows = s.execute(
-            select(BundleLog.direction, BundleLog.peer, BundleLog.at, BundleItem.acknowledged_at, Record.domain)
+        bundles = {b: (d, p, _aware(at)) for b, d, p, at in s.execute(select(*_BUNDLE_COLUMNS))}
+        # every bundle's rows by acknowledgement time (a receipt acknowledges a bundle's records at once):
+        # the trend and the medians from one scan of the ledger, a few rows a bundle
+        for bundle_id, acked, n in s.execute(
+            select(BundleItem.bundle_id, BundleItem.acknowledged_at, func.count())
+            .where(held)
+            .group_by(BundleItem.bundle_id, BundleItem.acknowledged_at)
+        ):
+            direction, _peer, at = bundles[bundle_id]
+            q = str(Quarter.of(at))
+            by_quarter[(q, _WAY[direction])] += n
+            if direction == "out" and acked is not None:
+                delays[q].append(((_aware(acked) - at).total_seconds() / 86400, n))
+        # the period's shares and the unacknowledged records, by domain: only those rows meet the records
+        period = [BundleLog.at >= lo] if lo is not None else []
+        period += [BundleLog.at < hi] if hi is not None else []
+        for direction, peer, domain, n in s.execute(
+            select(BundleLog.direction, BundleLog.peer, Record.domain, func.count())
             .join(BundleItem, BundleItem.bundle_id == BundleLog.bundle_id)
             .join(Record, Record.id == BundleItem.record_id)
-        ).all()
-        for direction, peer, at, acked, domain in rows:
-            at = _aware(at)
-            way = "sent" if direction == "out" else "received"
-            q = str(Quarter.of(at))
-            by_quarter[(q, way)] += 1
-            if (lo is None or at >= lo) and (hi is None or at < hi):
-                shares[(domain, way, peer)] += 1
-            if direction == "out":
-                if acked is None:
-                    unacked[(domain, peer)] += 1
-                else:
-                    delays[q].append((_aware(acked) - at).total_seconds() / 86400)
+            .where(*period)
+            .group_by(BundleLog.direction, BundleLog.peer, Record.domain)
+        ):
+            shares[(domain, _WAY[direction], peer)] += n
+        for peer, domain, n in s.execute(
+            select(BundleLog.peer, Record.domain, func.count())
+            .join(BundleItem, BundleItem.bundle_id == BundleLog.bundle_id)
+            .join(Record, Record.id == BundleItem.record_id)
+            .where(BundleLog.direction == "out", BundleItem.acknowledged_at.is_(None))
+            .group_by(BundleLog.peer, Record.domain)
+        ):
+            unacked[(domain, peer)] += n
         for owner, status, due in s.execute(select(Action.owner, Action.status, Action.due)):
             actions[(owner, status)] += 1
             if status == "open" and due < day:
@@ -104,7 +139,7 @@ def desk_stats(
         dict(shares),
         dict(by_quarter),
         dict(unacked),
-        {q: round(statistics.median(v), 1) for q, v in sorted(delays.items())},
+        {q: round(weighted_median(v), 1) for q, v in sorted(delays.items())},
         dict(actions),
         dict(overdue),
     )
