@@ -259,6 +259,9 @@ def desk_import_summary(desk: JwgImport) -> str:
     if desk.actions_new or desk.actions_updated:
         parts.append(f"actions: {desk.actions_new} new, {desk.actions_updated} updated")
     parts += [f"action {code} now {status}" for code, status in desk.status_changes]
+    parts += [
+        f"meeting pack for {q} received (meetings pack {q} --from {origin} --out FILE)" for q, origin in desk.packs
+    ]
     parts += [f"{what} skipped: {why}" for what, why in desk.skipped]
     return safe("; ".join(parts))
 

@@ -292,12 +292,27 @@ JWG_ACTION = ObjectSchema(
     },
 )
 
+#: A meeting pack (the chair's brief, Markdown) sealed for the counterpart by its `origin`.
+JWG_PACK = ObjectSchema(
+    fields={
+        "kind": _kind("jwg-pack"),
+        "uuid": canonical_uuid,
+        "meeting": text(pattern=QUARTER, max_len=7),
+        "text": text(max_len=MAX_TEXT),
+        "with_titles": boolean,
+        "origin": text(pattern=CODE, max_len=MAX_CODE),
+        "prepared_at": timestamp,
+        "prepared_by": text(max_len=MAX_AUTHOR),
+    },
+)
+
 #: Every entry kind besides records, by its `kind` field.
 ENTRY_KINDS: dict[str, ObjectSchema] = {
     "withdrawal": WITHDRAWAL,
     "jwg-meeting": JWG_MEETING,
     "jwg-agenda-item": JWG_AGENDA_ITEM,
     "jwg-action": JWG_ACTION,
+    "jwg-pack": JWG_PACK,
 }
 
 

@@ -220,10 +220,13 @@ def export_bundle(
     progress: Progress | None = None,
     chunk_records: int = fmt.DEFAULT_CHUNK_RECORDS,
     overwrite: bool = False,
+    records: bool = True,
+    entries: Sequence[dict[str, Any]] = (),
 ) -> ExportResult:
     """Write a signed bundle of every qualifying record to `out` (atomically) and record it in the sharing ledger.
 
     `out` must not exist unless `overwrite`; a store, a database or the open store is never replaced (`check_target`).
+    Without `records`, no record goes (a desk-only bundle); `entries` are desk entries to add (a meeting pack).
     """
     policy.require_role(session.actor, Role.REVIEWER, "export")
     keys = keyring_of(session)
@@ -236,9 +239,9 @@ def export_bundle(
         raise NotFound(f"no contact card for {code}", field="recipient_key", value=code)
     stanzas_params = params_for_profile(session.vault.kdf_profile) if passphrase is not None else None
     with session.act("export", code) as s:
-        plan = _plan(session, s, code, since, domains, refs)
+        plan = _plan(session, s, code, since, domains, refs) if records else ExportPlan(code)
         notices = pending_notices(session, s, code)
-        desk = pending_entries(session, s, code)
+        desk = pending_entries(session, s, code) + [(e["uuid"], 0, 0, e) for e in entries]
         if not plan.included and not notices and not desk:
             detail = plan.reasons() or "no record matches the filters"
             raise NothingToExport(f"nothing to export to {code} ({detail})")

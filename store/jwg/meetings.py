@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto.bundle.limits import MAX_TEXT, MAX_TITLE
 from store.errors import NotFound, ValidationError
-from store.jwg.models import Action, AgendaItem, Meeting
+from store.jwg.models import Action, AgendaItem, Meeting, Pack
 from store.jwg.quarter import Quarter, parse_date
 from store.jwg.rules import OUTCOMES, check_meeting_update
 from store.models import Domain, Ministry
@@ -40,6 +40,7 @@ class MeetingInfo:
     """A meeting (decrypted). `agenda` and `carried` are filled by `meeting()`, empty in `meetings()`.
 
     `carried`: actions agreed at earlier meetings that were still open on this meeting's day (carried forward).
+    `packs`: the meeting packs counterparts sealed to us for it (`meetings pack Q --from ORIGIN` writes one).
     """
 
     quarter: str
@@ -51,6 +52,7 @@ class MeetingInfo:
     minutes: str | None
     agenda: tuple[AgendaInfo, ...] = ()
     carried: tuple[ActionInfo, ...] = ()
+    packs: tuple[tuple[str, str, datetime], ...] = ()  # packs received for it: (origin, prepared by, prepared at)
 
 
 def check_host(s: OrmSession, code: str, field: str = "host") -> str:
@@ -240,8 +242,16 @@ def meeting_detail(session: Session, quarter: str) -> MeetingInfo:
         )
         today = session.clock().date()
         carried = tuple(action_info(session, a, today) for a in carried_rows(s, m))
+        packs = tuple(
+            (origin, by, at)
+            for origin, by, at in s.execute(
+                select(Pack.origin, Pack.prepared_by, Pack.prepared_at)
+                .where(Pack.quarter == m.quarter)
+                .order_by(Pack.received_at, Pack.id)
+            )
+        )
         base = _info(session, m)
-    return MeetingInfo(**{**base.__dict__, "agenda": agenda, "carried": carried})
+    return MeetingInfo(**{**base.__dict__, "agenda": agenda, "carried": carried, "packs": packs})
 
 
 def unplanned_quarters(session: Session, ahead: int = 4) -> list[str]:

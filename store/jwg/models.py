@@ -1,11 +1,11 @@
-"""Tables of the working-group desk (migration 0004). Plaintext: quarters, dates, codes, domains, statuses;
+"""Tables of the working-group desk (migrations 0004 and 0006, packs). Plaintext: quarters, dates, codes, domains, statuses;
 encrypted (Fernet tokens, `_ct`): venue, minutes, agenda text, action titles, reasons and comments."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import Base, UTCDateTime
@@ -75,3 +75,19 @@ class PeerCopy(Base):
     peer: Mapped[str] = mapped_column(String(16), primary_key=True)
     content_rev: Mapped[int] = mapped_column(Integer)
     status_rev: Mapped[int] = mapped_column(Integer)
+
+
+class Pack(Base):
+    """A meeting pack received from a counterpart (`origin`, who sealed it to us): the brief's Markdown, encrypted.
+    (A pack sealed here is not kept: the brief is made again from the desk at any time.)"""
+
+    __tablename__ = "jwg_packs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    quarter: Mapped[str] = mapped_column(String(7), index=True)
+    origin: Mapped[str] = mapped_column(String(16))
+    text_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    with_titles: Mapped[bool] = mapped_column(Boolean)
+    prepared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    prepared_by: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

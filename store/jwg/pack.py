@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, select
 
+from crypto.bundle.limits import MAX_TEXT
+from store.errors import NotFound, PolicyError, ValidationError
 from store.files import atomic_write_bytes, check_target
 from store.jwg.quarter import Quarter
 from store.models import BundleItem, BundleLog, Record
 
 if TYPE_CHECKING:
+    from store.bundles.export import ExportResult
     from store.jwg.actions import ActionInfo
     from store.service import Session
 
@@ -199,5 +202,78 @@ def write_pack(
         data = render_pdf(text, title=title, author=session.ministry, created=session.clock(), fonts=fonts)
     else:
         data = meeting_pack(session, quarter, with_titles=with_titles).encode("utf-8")
+    atomic_write_bytes(target, data, overwrite=overwrite, protect=(session.db.path,))
+    return target
+
+
+def seal_pack(
+    session: Session,
+    quarter: str,
+    recipient: str,
+    out: Path | str,
+    *,
+    with_titles: bool = False,
+    overwrite: bool = False,
+) -> ExportResult:
+    """Seal the pack for `recipient` (a party to the working group) into a bundle at `out`: the bundle machinery of
+    `liaison export` (signed, sealed to the contact's key), carrying the pack and the desk entries the recipient
+    does not hold yet, and no record. The recipient's import keeps it for `meetings pack Q --from ORIGIN`."""
+    from store.bundles import export_bundle
+    from store.jwg.meetings import check_host
+    from store.jwg.sync import desk_parties, pack_entry
+
+    q = Quarter.parse(quarter)
+    with session.db.read() as s:
+        code = check_host(s, recipient, field="recipient")
+        parties = desk_parties(s)
+    if code == session.ministry:
+        raise ValidationError(
+            f"{code} is this store's own ministry: seal the pack to the counterpart", field="recipient"
+        )
+    if code not in parties:
+        others = ", ".join(sorted(parties - {session.ministry})) or "none yet"
+        raise PolicyError(
+            f"{code} is not a party to the working group (its parties here: {others}); the pack goes to a party only"
+        )
+    text = meeting_pack(session, str(q), with_titles=with_titles)
+    if len(text) > MAX_TEXT:
+        hint = ": write it without --with-titles" if with_titles else ""
+        raise ValidationError(f"the pack is longer than {MAX_TEXT:,} characters, the most a bundle carries{hint}")
+    entry = pack_entry(session, str(q), text, with_titles=with_titles)
+    return export_bundle(session, code, Path(out), records=False, entries=[entry], overwrite=overwrite)
+
+
+def received_pack(session: Session, quarter: str, origin: str) -> tuple[str, Any]:
+    """The newest pack for `quarter` received from `origin`: (text, its row), or NotFound."""
+    from store.jwg.models import Pack
+
+    q = Quarter.parse(quarter)
+    with session.act("pack-read", str(q), mutates=False) as s:
+        row = s.execute(
+            select(Pack)
+            .where(Pack.quarter == str(q), Pack.origin == origin.strip().upper())
+            .order_by(Pack.received_at.desc(), Pack.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFound(
+                f"no meeting pack for {q} received from {origin.strip().upper()}", field="from", value=origin
+            )
+        return session.open_text(row.text_ct, str(q)), row
+
+
+def write_received_pack(
+    session: Session, quarter: str, origin: str, out: Path | str, *, overwrite: bool = False, pdf: bool = False
+) -> Path:
+    """Write the pack received from `origin` for `quarter` (Markdown, or a PDF) atomically to `out`."""
+    target = check_target(Path(out), overwrite=overwrite, protect=(session.db.path,))
+    text, row = received_pack(session, quarter, origin)
+    if pdf:
+        from store.jwg.pack_pdf import find_fonts, render_pdf
+
+        title = f"Joint Working Group: brief for the meeting of {row.quarter} (from {row.origin})"
+        data = render_pdf(text, title=title, author=row.origin, created=row.prepared_at, fonts=find_fonts())
+    else:
+        data = text.encode("utf-8")
     atomic_write_bytes(target, data, overwrite=overwrite, protect=(session.db.path,))
     return target

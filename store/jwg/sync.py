@@ -8,6 +8,10 @@ action's owner or recorder), those it was already exchanged with, and the store'
 only one. A bundle to any other ministry carries none of it, so a third ministry never receives the desk
 of a bilateral group, while both members hold the same list.
 
+A meeting pack (`jwg-pack`) travels only when an officer seals one to a party (`store.jwg.pack.seal_pack`),
+in a bundle of its own with the desk entries the party does not hold yet and no record; the receiver keeps it
+(encrypted, `jwg_packs`) for `meetings pack Q --from ORIGIN`.
+
 Import (inside the bundle's one transaction), the rules of who keeps what:
 - a meeting's header and an agenda item are accepted from their origin only (the ministry that made them);
 - an action's content (title, due date, owner…) from its origin only; its status (open, done, dropped)
@@ -19,6 +23,7 @@ What arrived is noted as held by the sender, so it is not echoed back.
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -27,7 +32,7 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
-from store.jwg.models import Action, AgendaItem, Meeting, PeerCopy
+from store.jwg.models import Action, AgendaItem, Meeting, Pack, PeerCopy
 from store.jwg.quarter import parse_date
 from store.models import Contact, Domain, Ministry
 from store.text import check_block, check_line
@@ -45,6 +50,7 @@ class JwgImport:
     actions_new: int = 0
     actions_updated: int = 0
     status_changes: list[tuple[str, str]] = field(default_factory=list)  # (action id, new status)
+    packs: list[tuple[str, str]] = field(default_factory=list)  # meeting packs received: (quarter, origin)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
 
     def __bool__(self) -> bool:
@@ -54,6 +60,7 @@ class JwgImport:
             or self.actions_new
             or self.actions_updated
             or self.status_changes
+            or self.packs
             or self.skipped
         )
 
@@ -135,9 +142,10 @@ def pending_entries(session: Session, s: OrmSession, peer: str) -> list[tuple[st
 
 
 def record_sent(s: OrmSession, peer: str, sent: list[tuple[str, int, int, dict[str, Any]]]) -> None:
-    """Note that `peer` now holds what was sent."""
-    for uuid, content_rev, status_rev, _entry in sent:
-        _note(s, uuid, peer, content_rev, status_rev)
+    """Note that `peer` now holds what was sent (a meeting pack is sent once, not kept: nothing to note)."""
+    for uuid, content_rev, status_rev, entry in sent:
+        if entry["kind"] != "jwg-pack":
+            _note(s, uuid, peer, content_rev, status_rev)
 
 
 class _Apply:
@@ -282,18 +290,61 @@ class _Apply:
             row.status_rev = e["status_rev"]
         self.s.flush()
 
+    def pack(self, e: dict[str, Any]) -> None:
+        """A meeting pack sealed to us by its origin: kept (encrypted) for `meetings pack Q --from ORIGIN`."""
+        what = f"meeting pack for {e['meeting']}"
+        check_block("text", e["text"])
+        check_line("prepared_by", e["prepared_by"])
+        if e["origin"] != self.sender:
+            self.skip(what, f"prepared by {e['origin']}, sent by {self.sender}: only its author sends it")
+            return
+        if not self.known(what, [e["origin"]]):
+            return
+        if self.s.execute(select(Pack.id).where(Pack.uuid == e["uuid"])).first():
+            return  # the same pack again
+        self.s.add(
+            Pack(
+                uuid=e["uuid"],
+                quarter=e["meeting"],
+                origin=e["origin"],
+                text_ct=self.session.seal(e["text"]),
+                with_titles=e["with_titles"],
+                prepared_at=fmt.parse_time(e["prepared_at"], "prepared_at"),
+                prepared_by=e["prepared_by"],
+                received_at=self.now,
+            )
+        )
+        self.result.packs.append((e["meeting"], e["origin"]))
+
+
+def pack_entry(session: Session, quarter: str, text: str, *, with_titles: bool) -> dict[str, Any]:
+    """The bundle entry (`jwg-pack`) carrying a meeting pack to a counterpart."""
+    return {
+        "kind": "jwg-pack",
+        "uuid": str(uuidlib.uuid4()),
+        "meeting": quarter,
+        "text": text,
+        "with_titles": with_titles,
+        "origin": session.ministry,
+        "prepared_at": fmt.format_time(session.clock()),
+        "prepared_by": session.actor.name,
+    }
+
 
 def apply_entries(
     session: Session, s: OrmSession, sender: str, entries: list[dict[str, Any]], now: datetime
 ) -> JwgImport:
-    """Apply the desk entries of one verified bundle from `sender` (meetings, then actions, then agenda items)."""
+    """Apply the desk entries of one verified bundle from `sender` (meetings, actions, agenda items, packs)."""
     job = _Apply(session, s, sender, now)
-    order = {"jwg-meeting": 0, "jwg-action": 1, "jwg-agenda-item": 2}
+    order = {"jwg-meeting": 0, "jwg-action": 1, "jwg-agenda-item": 2, "jwg-pack": 3}
     for e in sorted(entries, key=lambda e: order[e["kind"]]):
         if e["kind"] == "jwg-meeting":
             job.meeting(e)
         elif e["kind"] == "jwg-action":
             job.action(e)
+        elif e["kind"] == "jwg-pack":
+            job.pack(e)
+            continue  # not a revisioned desk entry: nothing to note as held
         else:
             job.agenda(e)
         if e["kind"] == "jwg-action":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.bundles.conftest import Pair, approved
 from tests.liaison_helpers import assert_refused, store_fingerprint
 
@@ -130,3 +132,53 @@ def test_the_desk_goes_only_to_the_groups_parties(pair: Pair) -> None:
     pk.ok("actions", "add", "--title", "Map the flood routes", "--domain", "narcotics", "--owner", "PK-NDMA", "--due", "2026-11-01")  # fmt: skip
     assert "carried 3 working-group entries" in export_to("PK-NDMA", "ndma-2.bundle")
     assert "carried 1 working-group entry" in export_to("TR-MOI", "tr-2.bundle")
+
+
+def test_the_pack_sealed_to_the_counterpart(pair: Pair) -> None:
+    """`meetings pack Q --seal-to TR-MOI` writes a sealed bundle (no record, the desk entries TR-MOI lacks, the
+    pack); TR-MOI's import names it and `meetings pack Q --from PK-MOI` writes the same brief PK-MOI would."""
+    pk, tr = pair.pk, pair.tr
+    pk.ok("meetings", "add", "--quarter", "2026-Q3", "--date", "2026-09-15", "--venue", "Ankara", "--host", "TR-MOI")
+    pk.ok("actions", "add", "--title", "Send the manifests", "--domain", "narcotics", "--owner", "TR-MOI", "--due", "2026-10-15", "--meeting", "2026-Q3")  # fmt: skip
+    sealed = pair.path("pack.bundle")
+    done = pk.ok("meetings", "pack", "2026-Q3", "--seal-to", "TR-MOI", "--out", str(sealed))
+    assert "the brief for 2026-Q3 sealed to TR-MOI" in done.err and "no record" in done.err
+    assert sealed.read_bytes().startswith(b"liaison-bundle/")
+    imported = tr.ok("import", str(sealed)).err
+    assert "0 records" in imported
+    assert "meeting pack for 2026-Q3 received (meetings pack 2026-Q3 --from PK-MOI --out FILE)" in imported
+    assert tr.ok("meetings", "show", "2026-Q3", "--json").json()["venue"] == "Ankara"  # the desk came along
+    assert "Pack received from PK-MOI (prepared by " in tr.ok("meetings", "show", "2026-Q3").out
+    mine, theirs = pair.path("mine.md"), pair.path("theirs.md")
+    pk.ok("meetings", "pack", "2026-Q3", "--out", str(mine))
+    tr.ok("meetings", "pack", "2026-Q3", "--from", "PK-MOI", "--out", str(theirs))
+    assert theirs.read_text() == mine.read_text()
+    assert "Send the manifests" in theirs.read_text()
+    # a PK-MOI record approved meanwhile does not ride along with a pack
+    assert "0 records" in tr.ok("import", str(_sealed_again(pair))).err
+
+    assert_refused(
+        pk.cli("meetings", "pack", "2026-Q3", "--seal-to", "TR-MOI", "--out", str(sealed)),
+        "already exists",
+        exact=False,
+    )
+    assert_refused(
+        pk.cli("meetings", "pack", "2026-Q3", "--seal-to", "PK-NDMA", "--out", str(pair.path("ndma.bundle"))),
+        "PK-NDMA is not a party to the working group (its parties here: TR-MOI); the pack goes to a party only",
+    )
+    assert not pair.path("ndma.bundle").exists()
+    assert_refused(
+        pk.cli("meetings", "pack", "2026-Q3", "--seal-to", "TR-MOI", "--pdf", "--out", str(pair.path("x"))),
+        "--seal-to seals the pack's text for the counterpart; it does not go with --pdf",
+    )
+    assert_refused(
+        pk.cli("meetings", "pack", "2026-Q3", "--from", "TR-MOI", "--out", str(pair.path("y.md"))),
+        "no meeting pack for 2026-Q3 received from TR-MOI",
+    )
+
+
+def _sealed_again(pair: Pair) -> Path:
+    approved(pair.pk, "Approved after the pack", "GREEN", "TR-MOI")
+    again = pair.path("pack-2.bundle")
+    pair.pk.ok("meetings", "pack", "2026-Q3", "--seal-to", "TR-MOI", "--out", str(again))
+    return again

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui.cli.common import EXIT_OK, Commands, Context, emit_json, read_text_arg
+from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json, read_text_arg
 from tui.present import action_json, meeting_json, plural, safe, safe_block
 
 # ---- meetings -----------------------------------------------------------------------------------------
@@ -51,6 +51,9 @@ def cmd_meetings_show(ctx: Context) -> int:
     if m.minutes:
         print("Minutes:")
         print(safe_block(m.minutes))
+    for origin, by, at in m.packs:
+        print(safe(f"Pack received from {origin} (prepared by {by}, {at:%Y-%m-%d %H:%M} UTC): "
+                   f"meetings pack {m.quarter} --from {origin} --out FILE"))  # fmt: skip
     return EXIT_OK
 
 
@@ -127,15 +130,44 @@ def _export_ics(ctx: Context, what: str) -> int:
 
 
 def cmd_meetings_pack(ctx: Context) -> int:
-    from store.jwg.pack import write_pack
+    from store.jwg import pack
     from tui.cli.sharing import output_path
 
     a = ctx.args
+    quarter = a.quarter.strip().upper()
+    if a.seal_to and (a.pdf or a.received_from):
+        other = "--pdf" if a.pdf else "--from"
+        raise Refused(
+            f"--seal-to seals the pack's text for the counterpart; it does not go with {other}", field="seal_to"
+        )
+    if a.received_from and a.with_titles:
+        raise Refused("a received pack is as its sender wrote it: --with-titles does not apply", field="with_titles")
     out = output_path(a, a.out)
-    path = write_pack(ctx.session(), a.quarter, out, with_titles=a.with_titles, overwrite=a.force, pdf=a.pdf)
+    session = ctx.session()
+    if a.seal_to:
+        result = pack.seal_pack(session, quarter, a.seal_to, out, with_titles=a.with_titles, overwrite=a.force)
+        entries = result.desk - 1
+        carried = f", with {plural(entries, 'working-group entry', 'working-group entries')}" if entries else ""
+        print(
+            safe(
+                f"wrote {result.path}: the brief for {quarter} sealed to {result.recipient} in bundle "
+                f"{result.bundle_id} (seq {result.seq}){carried}; no record"
+            ),
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    if a.received_from:
+        path = pack.write_received_pack(session, quarter, a.received_from, out, overwrite=a.force, pdf=a.pdf)
+        kind = "PDF" if a.pdf else "Markdown"
+        print(
+            safe(f"wrote {path}: the brief for {quarter} received from {a.received_from.upper()} ({kind})"),
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    path = pack.write_pack(session, quarter, out, with_titles=a.with_titles, overwrite=a.force, pdf=a.pdf)
     note = "" if a.with_titles else " (no record titles: add --with-titles to list them)"
     kind = "PDF" if a.pdf else "Markdown"
-    print(safe(f"wrote {path}: the brief for {a.quarter.strip().upper()} ({kind}){note}"), file=sys.stderr)
+    print(safe(f"wrote {path}: the brief for {quarter} ({kind}){note}"), file=sys.stderr)
     return EXIT_OK
 
 
@@ -167,11 +199,24 @@ def register(commands: Commands) -> None:
     p.add_argument("--json", action="store_true")
     p = meetings.add("held", cmd_meetings_held, "mark a meeting held (the ministry that planned it)")
     p.add_argument("quarter", metavar="Q")
-    p = meetings.add("pack", cmd_meetings_pack, "write the brief for a meeting (Markdown, or PDF for printing)")
+    p = meetings.add(
+        "pack", cmd_meetings_pack, "write the brief for a meeting (Markdown, a PDF, or sealed for the counterpart)"
+    )
     p.add_argument("quarter", metavar="Q")
     p.add_argument("--out", required=True, metavar="FILE.md")
     p.add_argument("--with-titles", action="store_true", help="list the records shared in the period with their titles")
     p.add_argument("--pdf", action="store_true", help="write a PDF for printing instead of Markdown")
+    p.add_argument(
+        "--seal-to",
+        metavar="CODE",
+        help="write the pack into a sealed bundle for this counterpart instead (with the desk entries it lacks)",
+    )
+    p.add_argument(
+        "--from",
+        dest="received_from",
+        metavar="CODE",
+        help="write the pack this counterpart sealed to us (imported in a bundle) instead of ours",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing ordinary file")
     _ics_arguments(meetings.add("export", cmd_meetings_export, "write the meetings as an RFC 5545 calendar"))
 
