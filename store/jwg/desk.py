@@ -122,6 +122,14 @@ class JwgDesk:
 
         drop(self._s(), action_id, reason)
 
+    def desk_counterparts(self) -> list[str]:
+        """The working group's parties other than this ministry (who receive the desk and may get a pack)."""
+        from store.jwg.sync import desk_parties
+
+        s_ = self._s()
+        with s_.db.read() as s:
+            return sorted(desk_parties(s) - {s_.ministry})
+
     # ---- statistics (no decryption) --------------------------------------------------------------
 
     def desk_stats(self, **kwargs: Any) -> DeskStats:

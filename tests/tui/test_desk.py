@@ -10,6 +10,7 @@ from typing import Any
 from rich.console import Console
 from textual.widgets import DataTable, Input, Static
 
+from store.errors import LiaisonError
 from tests.tui.helpers import settle, unlock
 from tui.app import LiaisonApp
 from tui.modals.confirm import ConfirmModal
@@ -172,3 +173,37 @@ async def test_write_the_pack(make_app: Callable[..., LiaisonApp], demo_path: Pa
         await settle(pilot)
         assert "nothing written" in app.screen.query_one("#pack-status", StatusLine).message
         assert out.read_text(encoding="utf-8") == "keep me"
+
+
+async def test_pack_as_pdf_and_sealed_for_the_counterpart(
+    make_app: Callable[..., LiaisonApp], demo_path: Path, tmp_path: Path
+) -> None:
+    """From the pack screen: `w` to a `.pdf` name writes a PDF; `s` seals the pack for TR-MOI (the demo's one
+    counterpart) into a bundle."""
+    from store.jwg.pack_pdf import find_fonts
+
+    app = make_app("demo", path=demo_path)
+    pdf, sealed = tmp_path / "pack.pdf", tmp_path / "pack.bundle"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open_next_meeting(app, pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, PackScreen)
+        await pilot.press("s")
+        await _modal(pilot)
+        app.screen.query_one("#path", Input).value = str(sealed)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PackScreen)
+        assert "sealed for TR-MOI" in app.screen.query_one("#pack-status", StatusLine).message
+        assert sealed.read_bytes().startswith(b"liaison-bundle/")
+        try:
+            find_fonts()
+        except LiaisonError:
+            return  # no DejaVu Sans here: the PDF is refused (tests/jwg covers the refusal)
+        await pilot.press("w")
+        await _modal(pilot)
+        app.screen.query_one("#path", Input).value = str(pdf)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert pdf.read_bytes().startswith(b"%PDF-")

@@ -355,7 +355,8 @@ class MeetingScreen(LiaisonScreen):
 
 
 class PackScreen(LiaisonScreen):
-    """The meeting pack as it would be written (Markdown source, drawn as plain text); `w` writes it to a file."""
+    """The meeting pack as it would be written (Markdown source, drawn as plain text); `w` writes it to a file
+    (a PDF when the name ends in `.pdf`), `s` seals it for the counterpart in a bundle."""
 
     AUTO_FOCUS = "#pack-body"
 
@@ -367,7 +368,14 @@ class PackScreen(LiaisonScreen):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("w", "write", "Write", tooltip="Write the pack to a Markdown file.", id="pack.write"),
+        Binding(
+            "w",
+            "write",
+            "Write",
+            tooltip="Write the pack to a Markdown file (or a PDF: name it .pdf).",
+            id="pack.write",
+        ),
+        Binding("s", "seal", "Seal", tooltip="Seal the pack for the counterpart in a bundle.", id="pack.seal"),
         Binding("escape", "back", "Back", tooltip="Back to the meeting.", id="pack.back"),
     ]
 
@@ -415,7 +423,9 @@ class PackScreen(LiaisonScreen):
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         self.query_one("#pack-text", Static).update(Text(visible(message.text, multiline=True)))
-        self.query_one("#pack-status", StatusLine).show("preview (record titles left out) · w: write to a file")
+        self.query_one("#pack-status", StatusLine).show(
+            "preview (record titles left out) · w: write to a file (.md, or .pdf) · s: seal for the counterpart"
+        )
 
     @on(Said)
     def _said(self, message: Said) -> None:
@@ -446,14 +456,54 @@ class PackScreen(LiaisonScreen):
         self.post_message(self.Said(f"wrote {outcome}"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pack-write", name="write pack file")
-    def write_pack(self, path: Path, *, overwrite: bool) -> Path | LiaisonError:
-        """Write atomically through `store.files.check_target`; the path written, or the refusal."""
-        from store.jwg.pack import write_pack
+    def write_pack(self, path: Path, *, overwrite: bool, recipient: str | None = None) -> Path | LiaisonError:
+        """Write atomically through `store.files.check_target` (a PDF for a `.pdf` name, a sealed bundle for a
+        `recipient`); the path written, or the refusal."""
+        from store.jwg.pack import seal_pack, write_pack
 
         try:
-            return write_pack(self.session, self.quarter, path, overwrite=overwrite)
+            if recipient is not None:
+                return seal_pack(self.session, self.quarter, recipient, path, overwrite=overwrite).path
+            pdf = path.suffix.lower() == ".pdf"
+            return write_pack(self.session, self.quarter, path, overwrite=overwrite, pdf=pdf)
         except LiaisonError as exc:
             return exc
+
+    def action_seal(self) -> None:
+        self.seal_flow()
+
+    @work(exclusive=True, exit_on_error=False, group="pack-flow", name="seal pack")
+    async def seal_flow(self) -> None:
+        """Seal for the group's counterpart (the one party besides us); ask where, and before replacing a file."""
+        from tui.modals.confirm import overwrite_question
+        from tui.modals.path_input import PathModal
+
+        parties = self.session.desk_counterparts()
+        if len(parties) != 1:
+            named = ", ".join(parties) or "none yet"
+            self.post_message(
+                self.Said(
+                    f"the group has {len(parties)} counterparts ({named}): seal with "
+                    f"liaison meetings pack {self.quarter} --seal-to CODE",
+                    error=True,
+                )
+            )
+            return
+        code = parties[0]
+        default = self.session.vault.path.parent / f"pack-{self.quarter.lower()}-to-{code.lower()}.bundle"
+        path = await self.app.push_screen_wait(PathModal(f"Seal the meeting pack for {code} into", default))
+        if path is None:
+            return
+        outcome = await self.write_pack(path, overwrite=False, recipient=code).wait()
+        if isinstance(outcome, TargetExists):
+            if not await self.app.push_screen_wait(overwrite_question(path)):
+                self.post_message(self.Said(f"nothing written: {path} already exists"))
+                return
+            outcome = await self.write_pack(path, overwrite=True, recipient=code).wait()
+        if isinstance(outcome, LiaisonError):
+            self.post_message(self.Said(f"pack not sealed: {app_error(outcome)}", error=True))
+            return
+        self.post_message(self.Said(f"wrote {outcome}: the pack sealed for {code} (send it like any bundle)"))
 
     def action_back(self) -> None:
         self.dismiss()
