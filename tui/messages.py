@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from store.bundles import BundlePreview, ExportPlan, ExportResult, ImportResult, ReceiptResult
     from store.contacts import ContactInfo
     from store.history import ActivityEvent
+    from store.identity import KeyChange, Pending
     from store.withdrawals import WithdrawalInfo
 
 
@@ -150,6 +151,8 @@ class ContactsLoaded(Message):
     name: str
     fingerprint: str
     contacts: Sequence[ContactInfo] = field(default_factory=tuple)
+    changes: Sequence[KeyChange] = field(default_factory=tuple)  # contacts' identity changes received, oldest first
+    pending: Sequence[Pending] = field(default_factory=tuple)  # this ministry's rotations not yet carried to all
 
 
 @dataclass

@@ -84,12 +84,18 @@ class ContactsScreen(LiaisonScreen):
     def load_contacts(self) -> None:
         """This ministry's identity and every contact (each checked against its MAC)."""
         from store.contacts import contacts, ministry_name, own_identity
+        from store.identity import key_changes, pending_delivery
 
         session = self.session
         try:
             found = contacts(session)
             message = ContactsLoaded(
-                session.ministry, ministry_name(session, session.ministry), own_identity(session).fingerprint, found
+                session.ministry,
+                ministry_name(session, session.ministry),
+                own_identity(session).fingerprint,
+                found,
+                key_changes(session),
+                pending_delivery(session),
             )
         except LiaisonError as exc:
             self.post_message(BundleStepRefused("contacts", app_error(exc)))
@@ -106,14 +112,33 @@ class ContactsScreen(LiaisonScreen):
             ("Fingerprint:   ", "bold"),
             fingerprint_lines(message.fingerprint, per_line=8, indent=15),
         )
+        for pending in message.pending:
+            identity.append(f"\nIdentity rotated {pending.at:%Y-%m-%d %H:%M} UTC", style="bold yellow")
+            identity.append(
+                visible(
+                    f" — pending: {', '.join(pending.peers)} still {'holds' if len(pending.peers) == 1 else 'hold'} "
+                    "the previous key until the next bundle or receipt carries the statement signed by both keys. "
+                    "Previous fingerprint:"
+                )
+            )
+            identity.append("\n" + " " * 15)
+            identity.append_text(fingerprint_lines(pending.old_fingerprint, per_line=8, indent=15))
         self.query_one("#identity", Static).update(identity)
         table = self.query_one("#contacts", DataTable)
         table.clear()
         self.codes = []
+        latest = {change.peer: change for change in message.changes}
         for info in message.contacts:
             self.codes.append(info.code)
             who = Text(visible(info.name))
             who.append(f"\nadded {info.added_at:%Y-%m-%d} by {visible(info.added_by)}", style="dim")
+            change = latest.get(info.code)
+            if change is not None:
+                # short lines: the fingerprint column beside it must keep its room at 80 columns
+                who.append(f"\nidentity changed {change.stated_at:%Y-%m-%d}", style="bold yellow")
+                who.append("\nsigned by both keys", style="yellow")
+                who.append(f"\nreceived {change.received_at:%Y-%m-%d}", style="yellow")
+                who.append(f"\nprevious key {grouped_fingerprint(change.old_fingerprint)[:19]}…", style="yellow")
             table.add_row(
                 Text(visible(info.code)),
                 who,
