@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto.bundle.limits import MAX_TEXT, MAX_TITLE
 from store import policy
+from store.audit import log as audit
 from store.errors import NotFound, ValidationError
 from store.models import Record, RecordParty, ReviewEvent, Revision
 from store.record_writer import write_revision
@@ -134,7 +135,7 @@ def add_record(session: Session, draft: Draft, *, submit: bool = False) -> str:
         )
         s.add(rec)
         s.flush()
-        write_revision(
+        _title_ct, body_ct = write_revision(
             session,
             s.connection(),
             record_id=rec.id,
@@ -150,12 +151,14 @@ def add_record(session: Session, draft: Draft, *, submit: bool = False) -> str:
             notes=notes,
             title_ct=title_ct,
         )
+        audit.note(s, record_id=rec.id, wrote={"title": title_ct, "body": body_ct})
         if submit:
             policy.check_submit(
                 session.actor, rec.author, status, reference, origin=rec.origin, own_ministry=session.ministry
             )
             rec.status = Status.IN_REVIEW.value
             s.add(ReviewEvent(record_id=rec.id, officer=session.actor.name, action="submit", at=now))
+            audit.note(s, record_id=rec.id, action="submit")
     return reference
 
 
@@ -183,6 +186,7 @@ def edit_record(session: Session, reference: str, changes: Changes) -> int:
         current = current_revision(s, rec.id)
         old_title = session.open_text(current.title_ct, rec.reference)
         old_body = session.open_body(current.body_ct, rec.reference)
+        session.require_intact(s, rec)  # before anything is written: an edit never signs a tampered record
         title = check_title(changes.title) if changes.title is not None else old_title
         summary = check_text("summary", changes.summary) if changes.summary is not None else old_body["summary"]
         source = check_text("source", changes.source) if changes.source is not None else old_body["source"]
@@ -198,7 +202,7 @@ def edit_record(session: Session, reference: str, changes: Changes) -> int:
         now = session.clock()
         number = rec.revision + 1
         s.flush()
-        title_ct = write_revision(
+        title_ct, body_ct = write_revision(
             session,
             s.connection(),
             record_id=rec.id,
@@ -215,6 +219,7 @@ def edit_record(session: Session, reference: str, changes: Changes) -> int:
             previous=(old_title, old_body["summary"]),
         )
         rec.revision, rec.tlp, rec.updated_at, rec.title_ct = number, tlp, now, title_ct
+        audit.note(s, record_id=rec.id, wrote={"title": title_ct, "body": body_ct})
         return number
 
 
@@ -254,7 +259,7 @@ def get_record(session: Session, reference: str) -> RecordDetail:
     with session.act("read", reference.upper(), mutates=False) as s:
         rec = find_record(s, reference)
         row = record_rows(session, s, [rec])[0]
-        check_domains(s, [row])
+        check_domains(s, [row])  # a value this version cannot accept is named first, then a token that does not open
         revisions = s.scalars(select(Revision).where(Revision.record_id == rec.id).order_by(Revision.number)).all()
         infos = []
         body: dict[str, str] = {"summary": "", "source": "", "notes": ""}
@@ -280,6 +285,8 @@ def get_record(session: Session, reference: str) -> RecordDetail:
         from store.withdrawals import withdrawal_in  # the record's withdrawal, if its origin withdrew it
 
         withdrawal = withdrawal_in(session, s, rec.uuid)
+        session.require_intact(s, rec)  # a record that differs from its latest signed event is refused, naming why
+        audit.note(s, record_id=rec.id)
         return RecordDetail(
             row=row,
             summary=body["summary"],

@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from store import sqlite as dialect
+from store.audit import log as audit
 from store.models import Meta, Record, RecordParty, ReviewEvent, Revision
 from store.record_writer import index_tokens, party_rows, revision_row, write_revision
 from store.vocab import Status
@@ -72,6 +73,8 @@ class BulkWriter:
         self._sequences: dict[str, int] = {}
         self._taken: dict[str, set[int]] = {}
         self._local_only: dict[str, int] = {}
+        #: The per-record events' action: the running action's own (ingest, demo, import).
+        self.action = audit.current(s).main.action
 
     def local_only_reference(self, origin: str, year: int) -> str:
         """A reference for a record of `origin` that did not come from `origin` itself (a STIX/MISP import, a
@@ -113,6 +116,14 @@ class BulkWriter:
         reviews: list[dict[str, Any]] = []
         index: list[tuple[int, str]] = []
         written: list[tuple[int, str]] = []
+        from store.withdrawals import Withdrawal
+
+        uuids = [item.uuid for item in batch if item.uuid]
+        withdrawn = (
+            set(self.s.scalars(select(Withdrawal.record_uuid).where(Withdrawal.record_uuid.in_(uuids))))
+            if uuids
+            else set()
+        )
         for item in batch:
             rid = self.next_id
             self.next_id += 1
@@ -156,7 +167,7 @@ class BulkWriter:
                     notes=item.notes,
                 )
             )
-            reviews.extend(
+            steps: list[dict[str, Any]] = [
                 {
                     "record_id": rid,
                     "officer": who,
@@ -165,6 +176,39 @@ class BulkWriter:
                     "comment_ct": session.seal(comment) if comment else None,
                 }
                 for who, action, at, comment in item.reviews
+            ]
+            reviews.extend(steps)
+            rec, rev = records[-1], revisions[-1]
+            wrote = {"title": title_ct, "body": rev["body_ct"]}
+            wrote.update({f"comment{i}": st["comment_ct"] for i, st in enumerate(steps, 1) if st["comment_ct"]})
+            audit.note_state(
+                self.s,
+                audit.build_state(
+                    uuid=rec["uuid"],
+                    reference=reference,
+                    domain=item.domain,
+                    origin=item.origin,
+                    releasable_to=item.releasable_to,
+                    tlp=item.tlp,
+                    status=item.status,
+                    author=item.author,
+                    revision=item.revision,
+                    no_reexport=item.no_reexport,
+                    title_ct=title_ct,
+                    current=(
+                        rev["number"],
+                        rev["officer"],
+                        rev["tlp"],
+                        rev["releasable_to"],
+                        rev["created_at"],
+                        title_ct,
+                        rev["body_ct"],
+                    ),
+                    reviews=[(st["officer"], st["action"], st["at"], st["comment_ct"]) for st in steps],
+                    withdrawn=rec["uuid"] in withdrawn,
+                ),
+                action=self.action,
+                wrote=wrote,
             )
             index.append((rid, index_tokens(session, item.title, item.summary)))
             written.append((rid, reference))
@@ -184,7 +228,7 @@ class BulkWriter:
         ).scalar_one()
         old_title = session.open_text(old_title_ct, reference)
         old_summary = session.open_body(current, reference)["summary"]
-        title_ct = write_revision(
+        title_ct, body_ct = write_revision(
             session,
             conn,
             record_id=record_id,
@@ -213,6 +257,7 @@ class BulkWriter:
                 title_ct=title_ct,
             )
         )
+        audit.note(self.s, record_id=record_id, action=self.action, wrote={"title": title_ct, "body": body_ct})
 
     def replace(self, record_id: int, reference: str, old_title_ct: bytes, item: IngestItem) -> None:
         """The origin's own copy of a record held until now only from a non-origin sender (a forward or a STIX/MISP
@@ -234,10 +279,12 @@ class BulkWriter:
     def rereference(self, record_id: int, reference: str) -> None:
         """Give a record a new reference (a squatter moved aside for the origin's genuine record)."""
         self.conn.execute(update(Record).where(Record.id == record_id).values(reference=reference))
+        audit.note(self.s, record_id=record_id, action="rereference", data={"moved_to": reference})
 
     def _rewrite(self, record_id: int, item: IngestItem) -> None:
         session, conn = self.session, self.conn
         title_ct = session.seal(item.title)
+        body_ct = session.seal_body(item.summary, item.source, item.notes)
         conn.execute(
             insert(Revision),
             [
@@ -249,10 +296,11 @@ class BulkWriter:
                     "tlp": item.tlp,
                     "releasable_to": ",".join(item.releasable_to),
                     "title_ct": title_ct,
-                    "body_ct": session.seal_body(item.summary, item.source, item.notes),
+                    "body_ct": body_ct,
                 }
             ],
         )
+        audit.note(self.s, record_id=record_id, action=self.action, wrote={"title": title_ct, "body": body_ct})
         conn.execute(
             update(Record)
             .where(Record.id == record_id)

@@ -76,6 +76,8 @@ class Officer(Base):
     mac: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The officer's Ed25519 public key (their events' signer); None until a slot written before 0005 is upgraded.
+    signing_public: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Record(Base):
@@ -147,7 +149,7 @@ class ReviewEvent(Base):
 
 
 class ActionEvent(Base):
-    """Every user action, written in the same transaction as the action itself (the audit trail's feed)."""
+    """The unsigned action trail of a store from before schema 0005: kept readable, no longer written (`AuditRow` is)."""
 
     __tablename__ = "action_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -155,6 +157,50 @@ class ActionEvent(Base):
     officer: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRow(Base):
+    """One signed event of the audit log (`store.audit.log`): seq 1, 2, 3… with no gaps, chained and in the Merkle tree."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    officer: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(64))
+    record_uuid: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    #: The canonical JSON event body (what `sig` signs); the columns above repeat it for queries.
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    signer: Mapped[bytes] = mapped_column(LargeBinary)
+    sig: Mapped[bytes] = mapped_column(LargeBinary)
+    #: A content-revealing detail (a comment, a reason), Fernet-encrypted; its SHA-256 is in the body.
+    detail_ct: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    chain: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        Index("ix_audit_record", "record_uuid", "seq"),
+        Index("ix_audit_target", "target", "seq"),
+    )
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint of the log (tree size, Merkle root, time) as a C2SP signed note, one per transaction."""
+
+    __tablename__ = "audit_checkpoints"
+    size: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+
+
+class AuditPending(Base):
+    """A failed unlock, written without keys; folded into the signed log at the next successful unlock."""
+
+    __tablename__ = "audit_pending"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    officer: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))
 
 
 class Contact(Base):

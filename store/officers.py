@@ -1,4 +1,8 @@
-"""Officers: adding one (an admin), changing one's own passphrase, removing one (which rotates the data key)."""
+"""Officers: adding one (an admin), changing one's own passphrase, removing one (which rotates the data key).
+
+Every officers row these write is signed into the audit log by `store.audit.log.finish` (role, signing public
+key, slot and grant hashes, revoked): unlock refuses a row the log does not back.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,9 @@ from sqlalchemy import select
 
 from crypto.kdf import params_for_profile
 from crypto.keyring import Keyring
-from crypto.slot import OfficerSlot, create_slot, grant_keyring
+from crypto.slot import OfficerKeys, OfficerSlot, create_slot_keys, grant_keyring
 from store import policy
+from store.audit.state import officer_backing_problem
 from store.errors import NotFound, PolicyError, TamperError, ValidationError
 from store.models import Officer
 from store.vault import OfficerInfo, add_officer_row, officer_mac, passphrase_bytes
@@ -26,7 +31,7 @@ def add_officer(session: Session, name: str, role: str, passphrase: str, *, kdf_
     name = check_officer_name(name)
     parsed = parse_role(role)
     policy.check_new_passphrase(passphrase, demo=session.vault.is_demo())
-    slot, _ = create_slot(
+    slot, _ = create_slot_keys(
         name, passphrase_bytes(passphrase), params_for_profile(kdf_profile or session.vault.kdf_profile)
     )
     with session.act("officer-add", name) as s:
@@ -38,16 +43,17 @@ def add_officer(session: Session, name: str, role: str, passphrase: str, *, kdf_
 def change_passphrase(session: Session, new_passphrase: str) -> None:
     """Re-wrap the acting officer's key under a new passphrase; the old one stops working."""
     policy.check_new_passphrase(new_passphrase, demo=session.vault.is_demo())
-    secret = session.officer_secret()
+    keys = OfficerKeys(exchange=session.officer_secret(), signing=session.audit_signer().signing_key)
     name = session.actor.name
-    slot, _ = create_slot(
-        name, passphrase_bytes(new_passphrase), params_for_profile(session.vault.kdf_profile), private_key=secret
+    slot, _ = create_slot_keys(
+        name, passphrase_bytes(new_passphrase), params_for_profile(session.vault.kdf_profile), keys
     )
     with session.act("passwd", name) as s:
         row = s.get(Officer, name)
         if row is None:
             raise NotFound(f"unknown officer {name}")
         row.slot = slot.to_json()
+        row.signing_public = slot.signing_public
         row.mac = officer_mac(session.keys().officers_key, row.name, row.role, row.slot, row.grant, row.revoked_at)
 
 
@@ -73,6 +79,11 @@ def remove_officer(session: Session, name: str) -> int:
                 other.mac, officer_mac(keys.officers_key, other.name, other.role, other.slot, other.grant, None)
             ):
                 raise TamperError(f"officer record of {other.name} was altered outside Liaison")
+            why = officer_backing_problem(s, other)
+            if why is not None:
+                raise TamperError(
+                    f"officer record of {other.name} is not backed by the audit log (replayed or edited): {why}"
+                )
             slot = OfficerSlot.from_json(other.slot)
             other.grant = grant_keyring(keys, other.name, slot.public_key)
             other.mac = officer_mac(keys.officers_key, other.name, other.role, other.slot, other.grant, None)

@@ -76,34 +76,31 @@ def write_revision(
     notes: str,
     title_ct: bytes | None = None,
     previous: tuple[str, str] | None = None,
-) -> bytes:
+) -> tuple[bytes, bytes]:
     """Write revision `number` of a record: the revision row, the parties (replaced) and the index tokens
-    (those of `previous` (title, summary) removed). Returns the sealed title for the record's own row."""
+    (those of `previous` (title, summary) removed). Returns the sealed title (for the record's own row) and body
+    (their hashes go in the action's audit event)."""
     title_ct = title_ct if title_ct is not None else session.seal(title)
-    conn.execute(
-        insert(Revision),
-        [
-            revision_row(
-                session,
-                record_id=record_id,
-                number=number,
-                created_at=created_at,
-                officer=officer,
-                tlp=tlp,
-                recipients=recipients,
-                title_ct=title_ct,
-                summary=summary,
-                source=source,
-                notes=notes,
-            )
-        ],
+    row = revision_row(
+        session,
+        record_id=record_id,
+        number=number,
+        created_at=created_at,
+        officer=officer,
+        tlp=tlp,
+        recipients=recipients,
+        title_ct=title_ct,
+        summary=summary,
+        source=source,
+        notes=notes,
     )
+    conn.execute(insert(Revision), [row])
     conn.execute(delete(RecordParty).where(RecordParty.record_id == record_id))
     conn.execute(insert(RecordParty), party_rows(record_id, origin, recipients))
     if previous is not None:
         dialect.index_delete(conn, [(record_id, index_tokens(session, *previous))])
     dialect.index_insert(conn, [(record_id, index_tokens(session, title, summary))])
-    return title_ct
+    return title_ct, row["body_ct"]
 
 
 __all__ = ["index_tokens", "party_rows", "revision_row", "write_revision"]

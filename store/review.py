@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from store import policy
+from store.audit import log as audit
 from store.authoring import find_record
 from store.models import Record, ReviewEvent
 from store.text import check_block
@@ -29,18 +30,13 @@ def _transition(
     comment = check_block("comment", comment) if comment else ""
     with session.act(action, reference.upper()) as s:
         rec = find_record(s, reference)
+        session.require_intact(s, rec)
         check(rec)
         now = session.clock()
         rec.status, rec.updated_at = new_status.value, now
-        s.add(
-            ReviewEvent(
-                record_id=rec.id,
-                officer=session.actor.name,
-                action=action,
-                at=now,
-                comment_ct=session.seal(comment) if comment else None,
-            )
-        )
+        comment_ct = session.seal(comment) if comment else None
+        s.add(ReviewEvent(record_id=rec.id, officer=session.actor.name, action=action, at=now, comment_ct=comment_ct))
+        audit.note(s, record_id=rec.id, wrote={"comment": comment_ct} if comment_ct else None, detail=comment or None)
 
 
 def submit(session: Session, reference: str) -> None:

@@ -1,7 +1,8 @@
 """`Session`: an unlocked store acting as one officer — the one entry point of every face.
 
 Every user action runs through `Session.act`, which checks nothing itself but gives the action one
-transaction, records it in `action_events` and bumps the change counter the app watches. The capabilities
+transaction, appends its events to the signed audit log (`store.audit.log`: signed by the acting officer, one
+checkpoint signed by the ministry per transaction) and bumps the change counter the app watches. The capabilities
 live in their own modules and take the session as their first argument; the methods here only delegate:
 
 - `store.vault` — `Vault` (create, open, unlock), the clock, store metadata and officer HMACs;
@@ -32,12 +33,15 @@ from crypto.errors import CryptoError, DecryptionFailed
 from crypto.keyring import Keyring
 from crypto.slot import open_grant
 from store import authoring, officers, policy, reference, review
+from store.audit import log as audit
+from store.audit import state as audit_state
+from store.audit.history import AuditEntry, AuditQuery, query_log
 from store.authoring import Changes, Draft
 from store.db import Database
-from store.errors import AuthError, TamperError, ValidationError
+from store.errors import AuthError, IntegrityError, TamperError, ValidationError
 from store.ingest import IngestItem, Progress, bulk_ingest
 from store.jwg.desk import JwgDesk
-from store.models import ActionEvent, Meta, Officer, Record
+from store.models import Meta, Officer, Record
 from store.policy import Actor
 from store.records import RecordDetail, RecordQuery, RecordRow, count_matching, facet_counts, list_page
 from store.reference import MinistryInfo, check_domain, known_ministry
@@ -58,12 +62,18 @@ class Session(JwgDesk):
         policy_doc: dict[str, Any],
         *,
         grant: str = "",
+        signing_key: bytes | None = None,
+        audit_problem: str | None = None,
     ) -> None:
         self.vault = vault
         self.keyring: Keyring | None = keyring
         self._grant = grant  # the grant the keyring came from: when the store's differs, the keys were rotated
         self.actor = actor
         self._officer_secret: bytes | None = officer_secret
+        #: The acting officer's Ed25519 key: every event of their actions is signed with it.
+        self._signing_key: bytes | None = signing_key
+        #: Why the audit log's end did not hold at unlock (gaps, a checkpoint off the rows): every action is refused.
+        self.audit_problem = audit_problem
         self.ministry: str = policy_doc["ministry"]
         self.four_eyes: bool = bool(policy_doc["four_eyes"])
         self._indexer: BlindIndexer | None = BlindIndexer(keyring.index_key)
@@ -94,16 +104,22 @@ class Session(JwgDesk):
         """Forget every key held in memory; the session can do nothing more."""
         self.keyring = None
         self._officer_secret = None
+        self._signing_key = None
         self._indexer = None
 
     @contextmanager
     def _act(self, action: str, target: str, *, mutates: bool = True) -> Iterator[OrmSession]:
-        """One user action: one transaction, recorded in the action log; writes bump the change counter."""
+        """One user action: one transaction, its events signed into the audit log; writes bump the change counter."""
         self._keys()
+        if self.audit_problem is not None:
+            raise TamperError(
+                f"the audit log is damaged ({self.audit_problem}); nothing more is written until it is checked"
+            )
         with self.db.write() as s:
             self._follow_key_changes(s)
+            audit.begin(s, action, target)
             yield s
-            s.add(ActionEvent(at=self.clock(), officer=self.actor.name, action=action, target=target))
+            audit.finish(s, self.audit_signer())
             if mutates:
                 s.execute(
                     update(Meta).where(Meta.key == "changes").values(value=cast(cast(Meta.value, Integer) + 1, Text))
@@ -121,6 +137,12 @@ class Session(JwgDesk):
             raise AuthError(f"officer {self.actor.name} was removed; the store is locked")
         if row.grant == self._grant or self._officer_secret is None:
             return
+        why = audit_state.officer_backing_problem(s, row)
+        if why is not None:
+            self.lock()
+            raise TamperError(
+                f"officer record of {row.name} is not backed by the audit log (replayed or edited): {why}"
+            )
         try:
             keyring = open_grant(row.grant, self._keys().store_id, row.name, self._officer_secret)
         except CryptoError:
@@ -130,6 +152,22 @@ class Session(JwgDesk):
         ):
             raise TamperError(f"officer record of {row.name} was altered outside Liaison")
         self.keyring, self._grant = keyring, row.grant
+
+    def require_intact(self, s: OrmSession, rec: Record) -> None:
+        """Refuse to act on (or show) a record that differs from its latest signed event (IntegrityError naming why).
+
+        Every action on an existing record calls it before changing anything: an action on a record tampered
+        with outside Liaison would otherwise sign the tampered state as its own.
+        """
+        why = audit_state.record_damage(s, self._keys(), rec, own_ministry=self.ministry, four_eyes=self.four_eyes)
+        if why is not None:
+            raise IntegrityError(f"record {rec.reference} is damaged: {why}", reference=rec.reference)
+
+    def audit_signer(self) -> audit.Signer:
+        """Who signs this session's events now (an error once locked)."""
+        if self._signing_key is None:
+            raise AuthError("the store is locked")
+        return audit.Signer(self.actor.name, self._signing_key, self._keys(), self.ministry, self.clock())
 
     def act(self, action: str, target: str, *, mutates: bool = True) -> AbstractContextManager[OrmSession]:
         """Run a user action defined in another store module (bundles, contacts) through `_act`."""
@@ -330,6 +368,36 @@ class Session(JwgDesk):
         """True for a demo store (`liaison demo`): the faces may show the demo officers and passphrase."""
         return self.vault.is_demo()
 
+    # ---- the audit log (store.audit) ------------------------------------------------------------------
+
+    def audit_log(self, query: AuditQuery | None = None) -> list[AuditEntry]:
+        """The events matching `query` (all when None), oldest first."""
+        self._keys()
+        with self.db.read() as s:
+            return query_log(s, query or AuditQuery())
+
+    def record_history(self, reference: str) -> list[AuditEntry]:
+        """Every signed event about one record, oldest first."""
+        self._keys()
+        with self.db.read() as s:
+            rec = authoring.find_record(s, reference)
+            return query_log(s, AuditQuery(record=rec.reference))
+
+    def record_damage(self, reference: str) -> str | None:
+        """Why a record differs from its latest signed event (or cannot be proven), None when it is intact."""
+        keys = self._keys()
+        with self.db.read() as s:
+            rec = authoring.find_record(s, reference)
+            return audit_state.record_damage(s, keys, rec, own_ministry=self.ministry, four_eyes=self.four_eyes)
+
+    def damaged_among(self, record_ids: Sequence[int]) -> dict[int, str]:
+        """The damaged records among `record_ids` (ids of `RecordRow`), each with its reason."""
+        keys = self._keys()
+        with self.db.read() as s:
+            return audit_state.damaged_among(
+                s, keys, list(record_ids), own_ministry=self.ministry, four_eyes=self.four_eyes
+            )
+
     # ---- officers (store.officers) --------------------------------------------------------------------
 
     def officers(self) -> list[OfficerInfo]:
@@ -368,6 +436,8 @@ class Session(JwgDesk):
 
 
 __all__ = [
+    "AuditEntry",
+    "AuditQuery",
     "Changes",
     "Clock",
     "Draft",

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.encoding import canonical_json
@@ -33,11 +33,13 @@ from crypto.errors import (
 from crypto.identity import PublicIdentity, public_identity
 from crypto.kdf import params_for_profile
 from crypto.keyring import Keyring
-from crypto.slot import OfficerSlot, create_slot, grant_keyring, open_grant, open_slot
+from crypto.slot import OfficerKeys, OfficerSlot, create_slot_keys, grant_keyring, open_grant, open_slot_keys
 from store import policy
+from store.audit import log as audit
+from store.audit.state import log_problem, officer_backing_problem
 from store.db import Database, publish_no_clobber
 from store.errors import AuthError, NotFound, StoreFileError, TamperError, ValidationError
-from store.models import ActionEvent, Meta, Ministry, Officer
+from store.models import AuditPending, Meta, Ministry, Officer
 from store.policy import Actor
 from store.reference import MinistryInfo
 from store.text import quote, shown
@@ -170,9 +172,20 @@ class Vault:
                     **(extra_meta or {}),
                 }.items():
                     s.add(Meta(key=key, value=value))
-                slot, _sk = create_slot(name, passphrase_bytes(passphrase), params_for_profile(kdf_profile))
+                slot, officer_keys = create_slot_keys(
+                    name, passphrase_bytes(passphrase), params_for_profile(kdf_profile)
+                )
                 add_officer_row(s, keyring, name, Role.ADMIN, slot, now)
-                s.add(ActionEvent(at=now, officer=name, action="init", target=code))
+                assert officer_keys.signing is not None  # a new slot always holds a signing key
+                # the log starts with its first admin (self-signed, anchored by the ministry's checkpoint)
+                audit.append(
+                    s,
+                    audit.Signer(name, officer_keys.signing, keyring, code, now),
+                    [
+                        audit.PendingEvent("officer-add", name, officer_name=name),
+                        audit.PendingEvent("init", code, data={"four_eyes": four_eyes}),
+                    ],
+                )
             db.checkpoint()
         except BaseException:
             if db is not None:
@@ -251,11 +264,13 @@ class Vault:
             if row is None:
                 valid = ", ".join(o.name for o in self.officers() if not o.revoked)
                 raise NotFound(f"unknown officer {shown(name)}; officers: {valid}", field="officer", value=name)
-            if row.revoked_at is not None:
-                raise AuthError(f"officer {name} was removed on {row.revoked_at:%Y-%m-%d}")
+            removed = row.revoked_at
             slot_json, grant, role, mac, revoked = row.slot, row.grant, row.role, row.mac, row.revoked_at
             store_id = get_meta(s, "store_id")
             policy_doc, policy_mac = get_meta(s, "policy"), get_meta(s, "policy_mac")
+        if removed is not None:
+            self._failed_unlock(name, "removed-officer")
+            raise AuthError(f"officer {name} was removed on {removed:%Y-%m-%d}")
         try:
             slot = OfficerSlot.from_json(slot_json)
         except BadParameters as exc:
@@ -265,13 +280,16 @@ class Vault:
         if slot.officer != name:
             raise TamperError(f"key slot of officer {name} belongs to {slot.officer}")
         try:
-            secret = open_slot(slot, passphrase_bytes(passphrase))
+            officer_keys = open_slot_keys(slot, passphrase_bytes(passphrase))
         except SlotTampered as exc:
             raise TamperError(f"key slot of officer {name} was altered: {exc}") from None
         except SlotParametersChanged:
+            self._failed_unlock(name, "damaged-slot")
             raise AuthError(f"wrong passphrase or damaged key slot for officer {name}") from None
         except DecryptionFailed:
+            self._failed_unlock(name, "wrong-passphrase")
             raise AuthError(f"wrong passphrase for officer {name}") from None
+        secret = officer_keys.exchange
         if store_id is None or policy_doc is None or policy_mac is None:
             raise TamperError("store metadata is missing")
         try:
@@ -287,12 +305,119 @@ class Vault:
             parsed_role = Role(role)
         except ValueError:
             raise TamperError(f"officer record of {name} has an unknown role {quote(role)}") from None
+        signing, log_damage = self._audit_unlock(
+            keyring,
+            name,
+            parsed_role,
+            slot_json,
+            slot,
+            officer_keys,
+            passphrase_bytes(passphrase),
+            policy_obj,
+            policy_doc,
+        )
         from store.service import Session  # the session composes every capability; the vault only opens it
 
-        return Session(self, keyring, Actor(name, parsed_role), secret, policy_obj, grant=grant)
+        return Session(
+            self,
+            keyring,
+            Actor(name, parsed_role),
+            secret,
+            policy_obj,
+            grant=grant,
+            signing_key=signing,
+            audit_problem=log_damage,
+        )
+
+    def _failed_unlock(self, name: str, reason: str) -> None:
+        """Keep a failed unlock (no keys yet to sign it): the next successful unlock folds it into the log."""
+        with self.db.write() as s:
+            s.add(AuditPending(at=self.clock(), officer=name[:64], reason=reason))
+
+    def _audit_unlock(
+        self,
+        keyring: Keyring,
+        name: str,
+        role: Role,
+        slot_json: str,
+        slot: OfficerSlot,
+        keys: OfficerKeys,
+        passphrase: bytes,
+        policy_obj: dict[str, Any],
+        policy_doc: str,
+    ) -> tuple[bytes | None, str | None]:
+        """The unlock's part of the audit log, in one transaction; returns the officer's signing key and, when the
+        log's end does not hold, why (then nothing is appended, and the session refuses every action).
+
+        - The log's end must hold (contiguous, its latest checkpoint signed by this ministry's identity key) and
+          the officer's row must be the one the log last signed for them: a replayed or edited row refuses unlock.
+        - A store upgraded from before the log (meta `audit_genesis` pending, no event yet) is signed as it
+          stands by the first admin who unlocks it (genesis events for every officer, contact and record); a
+          non-admin is refused until then.
+        - An officer whose key slot predates signing keys (slot v1) gets one now: the slot is rewritten under
+          the same passphrase with the same X25519 key, and the new public key is logged (`officer-key`).
+        - Failed unlocks kept since the last success are folded in (`unlock-failed`), then the unlock itself.
+        """
+        ministry = policy_obj["ministry"]
+        now = self.clock()
+        with self.db.write() as s:
+            row = s.get(Officer, name)
+            if row is None or row.slot != slot_json:
+                raise AuthError(f"officer {name} changed while unlocking; try again")
+            count, _top = audit.log_size(s)
+            genesis = count == 0 and get_meta(s, "audit_genesis") == "pending"
+            if genesis and role is not Role.ADMIN:
+                raise AuthError(
+                    "this store was upgraded to the signed audit log: an admin must unlock it once to sign its current state"
+                )
+            if not genesis:
+                why = officer_backing_problem(s, row)
+                if why is not None:
+                    raise TamperError(
+                        f"officer record of {name} is not backed by the audit log (replayed or edited): {why}"
+                    )
+            problem = None if genesis else log_problem(s, keyring, ministry)
+            if problem is not None:  # the unlock goes on, to let the log be checked; nothing is appended to it
+                return keys.signing, problem
+            events: list[audit.PendingEvent] = []
+            signing = keys.signing
+            if signing is None:
+                upgraded, keys = create_slot_keys(name, passphrase, slot.params, keys)
+                assert keys.signing is not None
+                signing = keys.signing
+                row.slot = upgraded.to_json()
+                row.signing_public = keys.signing_public
+                row.mac = officer_mac(keyring.officers_key, row.name, row.role, row.slot, row.grant, row.revoked_at)
+                s.flush()
+                if not genesis:
+                    events.append(audit.PendingEvent("officer-key", name, officer_name=name))
+            if genesis:
+                _fill_signing_publics(s)
+                events += audit.genesis_events(s, name, policy_doc)
+                s.execute(delete(Meta).where(Meta.key == "audit_genesis"))
+            for pending in s.scalars(select(AuditPending).order_by(AuditPending.id)):
+                events.append(
+                    audit.PendingEvent("unlock-failed", pending.officer, data={"reason": pending.reason}, at=pending.at)
+                )
+                s.delete(pending)
+            events.append(audit.PendingEvent("unlock", name))
+            audit.append(s, audit.Signer(name, signing, keyring, ministry, now), events)
+        return signing, None
+
+
+def _fill_signing_publics(s: OrmSession) -> None:
+    """Before genesis: an officers row without a signing public key takes its slot's (a store downgraded and
+    upgraded again keeps v2 slots but lost the column); a v1 slot has none until its officer's next unlock."""
+    for row in s.scalars(select(Officer).where(Officer.signing_public.is_(None))):
+        try:
+            row.signing_public = OfficerSlot.from_json(row.slot).signing_public
+        except (BadParameters, MalformedData):
+            continue
+    s.flush()
 
 
 def add_officer_row(s: OrmSession, keyring: Keyring, name: str, role: Role, slot: OfficerSlot, now: datetime) -> None:
+    """A new officers row: the slot, a grant of the keyring, the MAC, and the slot's signing public key."""
     slot_json = slot.to_json()
     grant = grant_keyring(keyring, name, slot.public_key)
     s.add(
@@ -303,6 +428,7 @@ def add_officer_row(s: OrmSession, keyring: Keyring, name: str, role: Role, slot
             grant=grant,
             mac=officer_mac(keyring.officers_key, name, role.value, slot_json, grant, None),
             created_at=now,
+            signing_public=slot.signing_public,
         )
     )
 

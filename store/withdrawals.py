@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
 from store import policy
+from store.audit import log as audit
 from store.errors import LiaisonError, NotFound, PolicyError
 from store.models import Base, BundleItem, BundleLog, Record, UTCDateTime
 from store.text import check_block, check_line
@@ -121,6 +122,7 @@ def withdraw(session: Session, reference: str, reason: str = "") -> WithdrawalIn
             raise NotFound(f"no record {ref}", reference=ref)
         if s.execute(select(Withdrawal.id).where(Withdrawal.record_uuid == rec.uuid)).first() is not None:
             raise PolicyError(f"{ref} is already withdrawn", reference=ref)
+        session.require_intact(s, rec)
         policy.check_withdraw(session.actor, Status(rec.status), ref, origin=rec.origin, own_ministry=session.ministry)
         now = session.clock()
         s.add(
@@ -138,6 +140,7 @@ def withdraw(session: Session, reference: str, reason: str = "") -> WithdrawalIn
             )
         )
         s.flush()
+        audit.note(s, record_id=rec.id, detail=reason or None)
         return _info(session, s, rec.uuid)  # type: ignore[return-value]
 
 
@@ -290,6 +293,10 @@ def apply_notice(
         )
     )
     s.flush()
+    if rec is not None:
+        audit.note(
+            s, record_id=rec.id, action="withdraw", data={"by": sender, "bundle_id": bundle_id}, detail=reason or None
+        )
     return "withdrawn" if rec is not None else "not held"
 
 

@@ -192,6 +192,24 @@ class LiaisonStore:
         finally:
             conn.close()
 
+    def signed_sql(
+        self, statement: str, params: tuple[Any, ...] = (), *, reference: str, officer: str = "alice"
+    ) -> None:
+        """Run SQL inside a user action that signs `reference`'s resulting state into the audit log: a state no
+        command reaches (a shared record reopened), set up as a Liaison feature would, not as an attacker would."""
+        from sqlalchemy import select
+
+        from store.audit.log import note
+        from store.models import Record
+
+        session = self.session(officer)
+        try:
+            with session.act("test-setup", reference) as s:
+                s.connection().exec_driver_sql(statement, params)
+                note(s, record_id=s.execute(select(Record.id).where(Record.reference == reference)).scalar_one())
+        finally:
+            session.vault.close()
+
     def session(self, officer: str = "alice", passphrase: str | None = None) -> Any:
         """An unlocked `store.service.Session` (remember to close `session.vault`)."""
         from store.service import Vault
@@ -235,7 +253,12 @@ def _copy_for_reading(path: Path, into: Path) -> Path:
 
 
 def store_fingerprint(path: Path | str) -> dict[str, tuple[int, str]]:
-    """Row count and SHA-256 of every row of every table (schema included), read from a copy of the store."""
+    """Row count and SHA-256 of every row of every table (schema included), read from a copy of the store.
+
+    Every command unlocks, and an unlock is an audit event (a failed one waits in `audit_pending`): the log's
+    unlock events, failed unlocks, its checkpoints and its Merkle frontier are left out, so a refused action
+    still compares equal while any other event it wrote shows.
+    """
     path = Path(path)
     with tempfile.TemporaryDirectory() as tmp:
         conn = sqlite3.connect(_copy_for_reading(path, Path(tmp)))
@@ -246,7 +269,14 @@ def store_fingerprint(path: Path | str) -> dict[str, tuple[int, str]]:
             for _type, name, _tbl, sql in schema:
                 if _type != "table" or (sql or "").upper().startswith("CREATE VIRTUAL TABLE"):
                     continue
-                rows = sorted(repr(row) for row in conn.execute(f'SELECT * FROM "{name}"'))
+                if name in ("audit_checkpoints", "audit_pending"):
+                    continue
+                query = {
+                    "audit_log": "SELECT officer, action, target, record_uuid FROM audit_log "
+                    "WHERE action NOT IN ('unlock', 'unlock-failed', 'officer-key')",
+                    "liaison_meta": "SELECT * FROM liaison_meta WHERE key != 'audit_frontier'",
+                }.get(name, f'SELECT * FROM "{name}"')
+                rows = sorted(repr(row) for row in conn.execute(query))
                 digest = hashlib.sha256("\n".join(rows).encode("utf-8", "surrogatepass")).hexdigest()
                 result[name] = (len(rows), digest)
             return result

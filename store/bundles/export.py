@@ -15,9 +15,11 @@ from crypto import bundle as fmt
 from crypto.bundle import BundleError, Recipient
 from crypto.kdf import params_for_profile
 from store import policy
+from store.audit import log as audit
+from store.audit.state import damaged_among
 from store.bundles.common import BATCH, NothingToExport, Progress
 from store.contacts import contact, keyring_of, own_identity
-from store.errors import NotFound, ValidationError
+from store.errors import IntegrityError, NotFound, ValidationError
 from store.files import atomic_file, check_target
 from store.identity import note_carried, transitions_for
 from store.jwg.sync import pending_entries, record_sent
@@ -39,6 +41,10 @@ class ExportPlan:
     included: list[int] = field(default_factory=list)
     included_refs: list[str] = field(default_factory=list)
     excluded: dict[Exclusion, list[str]] = field(default_factory=dict)
+    #: Every record the filters selected (included or not): reference by id. An export refuses when any is damaged.
+    selected: dict[int, str] = field(default_factory=dict)
+    #: The damaged records among them (reference → reason), filled by `plan_export` and the export itself.
+    damaged: dict[str, str] = field(default_factory=dict)
 
     @property
     def excluded_count(self) -> int:
@@ -117,6 +123,7 @@ def _plan(
             bool(row[9]),
         )
         reason = exclusion(candidate, session.ministry, recipient)
+        plan.selected[candidate.id] = candidate.reference
         if reason is None:
             plan.included.append(candidate.id)
             plan.included_refs.append(candidate.reference)
@@ -136,7 +143,26 @@ def plan_export(
     """Preview an export: what would be included, and what excluded with the reason for each (no changes)."""
     keyring_of(session)
     with session.db.read() as s:
-        return _plan(session, s, check_recipient(s, recipient, session.ministry), since, domains, refs)
+        plan = _plan(session, s, check_recipient(s, recipient, session.ministry), since, domains, refs)
+        _check_damage(session, s, plan, refuse=False)
+        return plan
+
+
+def _check_damage(session: Session, s: OrmSession, plan: ExportPlan, *, refuse: bool) -> None:
+    """Fill `plan.damaged` (every selected record that differs from its latest signed event, with why); when
+    `refuse`, an IntegrityError naming every one of them: an export never carries what the log cannot prove."""
+    found = damaged_among(
+        s, session.keys(), list(plan.selected), own_ministry=session.ministry, four_eyes=session.four_eyes
+    )
+    plan.damaged = {plan.selected[rid]: why for rid, why in sorted(found.items(), key=lambda kv: plan.selected[kv[0]])}
+    if refuse and plan.damaged:
+        listed = "; ".join(f"{ref}: {why}" for ref, why in plan.damaged.items())
+        count = len(plan.damaged)
+        raise IntegrityError(
+            f"export to {plan.recipient} refused: {count} damaged record{'s' if count != 1 else ''} in the selection "
+            f"({listed}); name intact records to send them",
+            reference=next(iter(plan.damaged)),
+        )
 
 
 @dataclass(frozen=True)
@@ -240,6 +266,7 @@ def export_bundle(
     stanzas_params = params_for_profile(session.vault.kdf_profile) if passphrase is not None else None
     with session.act("export", code) as s:
         plan = _plan(session, s, code, since, domains, refs) if records else ExportPlan(code)
+        _check_damage(session, s, plan, refuse=True)
         notices = pending_notices(session, s, code)
         desk = pending_entries(session, s, code) + [(e["uuid"], 0, 0, e) for e in entries]
         if not plan.included and not notices and not desk:
@@ -316,6 +343,10 @@ def export_bundle(
                         }
                     )
                 conn.execute(insert(BundleItem), ledger)
+                shared = list(
+                    s.scalars(select(Record.id).where(Record.id.in_(ids), Record.status == Status.APPROVED.value))
+                )
+                audit.note_records(s, shared, action="share", data={"bundle_id": bundle_id, "recipient": code})
                 conn.execute(
                     update(Record)
                     .where(Record.id.in_(ids), Record.status == Status.APPROVED.value)
@@ -331,6 +362,18 @@ def export_bundle(
                 writer.add_entry(entry)
             record_sent(s, code, desk)
             writer.finish()
+            audit.note(
+                s,
+                data={
+                    "bundle_id": bundle_id,
+                    "recipient": code,
+                    "seq": seq,
+                    "records": total,
+                    "withdrawals": len(notices),
+                    "desk": len(desk),
+                    "header_sha256": writer.preamble_sha256.hex(),
+                },
+            )
     return ExportResult(
         out,
         bundle_id,

@@ -16,6 +16,7 @@ from crypto import bundle as fmt
 from crypto.bundle import BundleError, BundleReader, Header, KeyTransition
 from crypto.identity import PublicIdentity, grouped_fingerprint
 from store import policy
+from store.audit import log as audit
 from store.bundles.common import BundleRefused, Progress, open_file, reader_of, refused
 from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import ValidationError
@@ -532,6 +533,19 @@ def import_bundle(
             log = s.get(BundleLog, header.bundle_id)
             if log is not None:
                 log.records = header.records - len(notices) - len(desk)  # records only: receipts count records
+            audit.note(
+                s,
+                data={
+                    "bundle_id": header.bundle_id,
+                    "sender": header.sender,
+                    "seq": seq,
+                    "header_sha256": header.preamble_sha256.hex(),
+                    "new": importer.new,
+                    "updated": importer.updated,
+                    "unchanged": importer.unchanged,
+                    "withdrawn": withdrawn,
+                },
+            )
     return ImportResult(
         **{
             **result.__dict__,

@@ -15,6 +15,7 @@ from crypto import bundle as fmt
 from crypto.bundle import BundleError
 from crypto.identity import grouped_fingerprint
 from store import policy
+from store.audit import log as audit
 from store.bundles.common import BATCH, MAX_RECEIPT_FILE, refused
 from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import NotFound
@@ -249,6 +250,10 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
                     .values(acknowledged_at=body.received_at)
                 )
             if record_ids:
+                changed = s.scalars(
+                    select(Record.id).where(Record.id.in_(record_ids), Record.status == Status.SHARED.value)
+                )
+                audit.note_records(s, list(changed), action="acknowledge", data={"bundle_id": log.bundle_id})
                 s.execute(
                     update(Record)
                     .where(Record.id.in_(record_ids), Record.status == Status.SHARED.value)
@@ -268,6 +273,15 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
                 acknowledged=acknowledged,
                 mismatched=mismatched,
             )
+        )
+        audit.note(
+            s,
+            data={
+                "receipt_id": envelope.receipt_id,
+                "peer": envelope.sender,
+                "acknowledged": acknowledged,
+                "mismatched": mismatched,
+            },
         )
     return ReceiptResult(
         path,

@@ -97,7 +97,7 @@ def test_newer_revision_updates_the_received_record_and_keeps_history(pair: Pair
     ref = pair.refs["amber3"]
     pair.pk.ok("export", "--to", "TR-MOI", "--out", str(pair.path("r1.bundle")), ref)
     pair.tr.ok("import", str(pair.path("r1.bundle")))
-    pair.pk.sql("UPDATE records SET status = 'returned' WHERE reference = ?", (ref,))
+    pair.pk.signed_sql("UPDATE records SET status = 'returned' WHERE reference = ?", (ref,), reference=ref)
     pair.pk.ok("edit", ref, "--title", "Heroin route 3, corrected", "--summary", "Corrected summary")
     pair.pk.ok("submit", ref)
     pair.pk.ok("review", ref, "--approve")

@@ -95,7 +95,8 @@ def hostile(team_store: LiaisonStore, monkeypatch: pytest.MonkeyPatch) -> Iterat
             session.return_record(ref, HOSTILE_BLOCK)
         finally:
             session.vault.close()
-    team_store.sql("UPDATE records SET author = ? WHERE reference = ?", (HOSTILE, ref))
+    # an author name no command accepts (a bundle's author is checked too): planted, and signed as if it came that way
+    team_store.signed_sql("UPDATE records SET author = ? WHERE reference = ?", (HOSTILE, ref), reference=ref)
     team_store.sql("UPDATE ministries SET name = ? WHERE code = 'TR-MOI'", (HOSTILE,))
     team_store.sql("UPDATE domains SET label = ? WHERE slug = 'narcotics'", (HOSTILE,))
     yield team_store, ref

@@ -155,9 +155,9 @@ def test_an_existing_file_is_kept_unless_forced(stores: Stores) -> None:
 
 
 def test_export_is_logged_as_one_user_action(stores: Stores) -> None:
-    before = stores.pk.sql("SELECT count(*) FROM action_events WHERE action = 'stix-export'")[0][0]
+    before = stores.pk.sql("SELECT count(*) FROM audit_log WHERE action = 'stix-export'")[0][0]
     export(stores.pk, stores.path("out.json"))
-    assert stores.pk.sql("SELECT count(*) FROM action_events WHERE action = 'stix-export'")[0][0] == before + 1
+    assert stores.pk.sql("SELECT count(*) FROM audit_log WHERE action = 'stix-export'")[0][0] == before + 1
 
 
 def test_filters_domain_and_refs(stores: Stores) -> None:
@@ -209,8 +209,8 @@ def test_re_import_is_idempotent_and_a_newer_version_updates(stores: Stores) -> 
         again = import_stix(s, out)
     assert (again.new, again.updated, again.unchanged, again.notes) == (0, 0, 2, 0)
     after = store_fingerprint(stores.tr.path)
-    assert {k: v for k, v in after.items() if k not in ("action_events", "liaison_meta")} == {
-        k: v for k, v in before.items() if k not in ("action_events", "liaison_meta")
+    assert {k: v for k, v in after.items() if k not in ("audit_log", "liaison_meta")} == {
+        k: v for k, v in before.items() if k not in ("audit_log", "liaison_meta")
     }
     bundle = json.loads(out.read_text())
     for obj in bundle["objects"]:
@@ -452,7 +452,8 @@ def test_a_report_cannot_overwrite_a_record_of_another_origin(stores: Stores) ->
 
 def test_a_withdrawn_record_is_not_exported(stores: Stores) -> None:
     """A record its origin withdrew never goes out again, in STIX as in bundles."""
-    stores.pk.sql("UPDATE records SET status = 'shared' WHERE reference = ?", (stores.refs["green"],))
+    green = stores.refs["green"]
+    stores.pk.signed_sql("UPDATE records SET status = 'shared' WHERE reference = ?", (green,), reference=green)
     with session(stores.pk) as s:
         s.withdraw(stores.refs["green"], "source retracted")
     out = stores.path("out.json")

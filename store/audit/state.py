@@ -1,0 +1,408 @@
+"""Checking the store's current state against its signed log: damaged records, the log's own end, officers' rows.
+
+A record is *damaged* when what is stored differs from its latest signed event (tags, releasable-to parties,
+status, author, revision, no-reexport, withdrawn, the title/body ciphertexts, its current revision row, its
+review rows), when no event records it, when that event's signature or signer does not hold, or when its
+approval breaks four-eyes by key identity (the approver's key wrote the approved revision, or the approver did
+not hold the reviewer or admin role per the log).
+
+Two paths, both cheap:
+- one record (`record_damage`): the log's contiguity (count = highest seq = latest checkpoint's size = the
+  frontier's size, checkpoint signed by the ministry identity key) and the record's latest event, its
+  signature and its signer's key as valid for that officer at that point of the log;
+- many records (`damaged_among`, an export): the Merkle root recomputed once from every event's body, signer
+  and signature, compared with the signed checkpoint, then each record against its latest event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto.checkpoint import open_checkpoint
+from crypto.errors import CryptoError
+from crypto.events import CHAIN_START, chain_hash, leaf_input, signing_public, verify_event
+from crypto.keyring import Keyring
+from crypto.merkle import Frontier, leaf_hash
+from store.audit.log import (
+    OFFICER_STATE_ACTIONS,
+    WRITING_ACTIONS,
+    latest_checkpoint,
+    log_origin,
+    log_size,
+    read_head,
+    record_states,
+)
+from store.errors import TamperError
+from store.models import AuditRow, Officer, Record
+from store.vocab import Role, Status
+
+#: Statuses a record reaches only through an approval (four-eyes applies).
+APPROVED_STATUSES = frozenset({Status.APPROVED.value, Status.SHARED.value, Status.ACKNOWLEDGED.value})
+#: Roles that may approve.
+APPROVER_ROLES = frozenset({Role.REVIEWER.value, Role.ADMIN.value})
+
+#: How each signed field is named in a damage reason.
+_FIELDS = {
+    "reference": "reference",
+    "domain": "domain",
+    "origin": "origin",
+    "releasable_to": "releasable-to list",
+    "tlp": "TLP",
+    "status": "status",
+    "author": "author",
+    "revision": "revision",
+    "no_reexport": "no-reexport flag",
+    "title_sha256": "title ciphertext",
+    "body_sha256": "body ciphertext",
+    "revision_sha256": "current revision row",
+    "reviews": "number of review steps",
+    "reviews_sha256": "review steps",
+    "withdrawn": "withdrawal",
+}
+_CIPHER_FIELDS = frozenset({"title_sha256", "body_sha256", "revision_sha256", "reviews_sha256"})
+
+
+def _shown(name: str, value: Any) -> str:
+    if name == "releasable_to":
+        return ", ".join(value) if value else "nobody"
+    if name == "tlp":
+        return f"TLP:{value}" if value else "none"
+    if name == "no_reexport" or name == "withdrawn":
+        return "set" if value else "not set"
+    return str(value)
+
+
+def compare(current: dict[str, Any], signed: dict[str, Any], seq: int, officer: str) -> str | None:
+    """Why a record's stored state differs from its latest signed event (`#seq` by `officer`), or None."""
+    if "origin_party" in current:
+        return f"its origin party rows ({', '.join(current['origin_party']) or 'none'}) do not match its origin"
+    for name, label in _FIELDS.items():
+        have, want = current.get(name), signed.get(name)
+        if have == want:
+            continue
+        if name in _CIPHER_FIELDS:
+            if name == "reviews_sha256" and current.get("reviews") != signed.get("reviews"):
+                continue  # the count's line names it better
+            return f"its {label} is not the one its last signed event (#{seq} by {officer}) recorded"
+        if name == "reviews":
+            steps = "step" if have == 1 else "steps"
+            return f"it has {have} review {steps}, its last signed event (#{seq} by {officer}) recorded {want}"
+        return f"its {label} is {_shown(name, have)}, its last signed event (#{seq} by {officer}) says {_shown(name, want)}"
+    return None
+
+
+# ---- officers' keys and roles along the log -----------------------------------------------------------------
+
+
+@dataclass
+class OfficerTimeline:
+    """Each officer's signed state (role, signing key, revoked) after every officer event of the log."""
+
+    states: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, s: OrmSession) -> OfficerTimeline:
+        timeline = cls()
+        for seq, target, body in s.execute(
+            select(AuditRow.seq, AuditRow.target, AuditRow.body)
+            .where(AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS)))
+            .order_by(AuditRow.seq)
+        ):
+            state = _data(body).get("officer_state")
+            if isinstance(state, dict) and state.get("officer") == target:
+                timeline.states.setdefault(target, []).append((int(seq), state))
+        return timeline
+
+    def state_at(self, name: str, seq: int) -> dict[str, Any] | None:
+        """Officer `name`'s signed state as of event `seq` (that event included)."""
+        found = None
+        for at, state in self.states.get(name, []):
+            if at > seq:
+                break
+            found = state
+        return found
+
+    def key_problem(self, name: str, signer: bytes, seq: int) -> str | None:
+        """Why `signer` was not officer `name`'s key at event `seq`, or None."""
+        state = self.state_at(name, seq)
+        if state is None:
+            return f"event #{seq} is signed for {name}, whom the log never added"
+        if state.get("signing_public") != bytes(signer).hex():
+            return f"event #{seq} is not signed by {name}'s key at that point of the log"
+        if state.get("revoked"):
+            return f"event #{seq} is signed by {name} after their removal"
+        return None
+
+    def role_at(self, name: str, seq: int) -> str | None:
+        state = self.state_at(name, seq)
+        return None if state is None else state.get("role")
+
+
+def _data(body: bytes) -> dict[str, Any]:
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return {}
+    data = obj.get("data") if isinstance(obj, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def parse_body(body: bytes) -> dict[str, Any] | None:
+    """An event body as a dict, None when it is not one."""
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def identity_public(keyring: Keyring) -> bytes:
+    """The ministry identity's public signing key (what checkpoints verify with)."""
+    return signing_public(keyring.signing_key)
+
+
+# ---- the log's end -------------------------------------------------------------------------------------------
+
+
+def log_problem(s: OrmSession, keyring: Keyring, ministry: str) -> str | None:
+    """Why the log's end cannot be trusted (gaps, no or a bad checkpoint, a frontier off the rows), or None.
+
+    Contiguity only: a full check of every event is `audit verify`'s.
+    """
+    count, top = log_size(s)
+    if count != top:
+        return f"the audit log has {count:,} events but its highest sequence number is {top:,} (events were deleted or inserted)"
+    cp = latest_checkpoint(s)
+    if cp is None:
+        return "the audit log has no signed checkpoint" if count else "the audit log is empty"
+    if cp.size != top:
+        return f"the audit log has {top:,} events but its latest signed checkpoint covers {cp.size:,}"
+    origin = log_origin(ministry, keyring.store_id)
+    try:
+        signed = open_checkpoint(cp.note, origin, identity_public(keyring))
+    except CryptoError as exc:
+        return f"the audit log's latest checkpoint is not signed by this ministry ({exc})"
+    if signed.origin != origin or signed.size != cp.size or signed.root != bytes(cp.root):
+        return "the audit log's latest checkpoint row does not match its signed note"
+    try:
+        head = read_head(s)
+    except TamperError as exc:
+        return str(exc)
+    if head.frontier.root() != signed.root:
+        return "the audit log's Merkle frontier does not match its signed checkpoint"
+    return None
+
+
+def full_root_problem(s: OrmSession, keyring: Keyring, ministry: str) -> str | None:
+    """The Merkle root and chain recomputed from every event, compared with the signed checkpoint (None: they hold)."""
+    problem = log_problem(s, keyring, ministry)
+    if problem is not None:
+        return problem
+    cp = latest_checkpoint(s)
+    if cp is None:
+        return None
+    frontier = Frontier()
+    chain = CHAIN_START
+    rows = s.execute(
+        select(AuditRow.seq, AuditRow.body, AuditRow.signer, AuditRow.sig, AuditRow.chain).order_by(AuditRow.seq)
+    )
+    for expected, (seq, body, signer, sig, stored_chain) in enumerate(rows, 1):
+        if seq != expected:
+            return f"the audit log skips from event #{expected - 1} to #{seq}"
+        try:
+            leaf = leaf_hash(leaf_input(bytes(body), bytes(signer), bytes(sig)))
+        except ValueError:
+            return f"audit event #{seq} is malformed"
+        chain = chain_hash(chain, leaf)
+        if bytes(stored_chain) != chain:
+            return f"audit event #{seq} breaks the hash chain (edited, inserted or reordered)"
+        frontier.append(leaf)
+    if frontier.root() != bytes(cp.root):
+        return "the audit log's events do not hash to its signed checkpoint (edited, inserted or reordered)"
+    return None
+
+
+# ---- records -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Events:
+    """What a damage check needs of one record's events."""
+
+    latest: tuple[int, bytes, bytes, bytes] | None = None  # seq, body, signer, sig
+    writers: list[tuple[int, str, bytes, dict[str, Any]]] = field(default_factory=list)  # seq, officer, signer, record
+    approvals: list[tuple[int, bytes, bytes, bytes]] = field(default_factory=list)  # seq, body, signer, sig
+
+
+def _collect(events: _Events, seq: int, action: str, body: bytes, signer: bytes, sig: bytes) -> None:
+    events.latest = (seq, body, signer, sig)
+    if action in WRITING_ACTIONS:
+        obj = parse_body(body) or {}
+        record = obj.get("record") if isinstance(obj.get("record"), dict) else {}
+        events.writers.append((seq, str(obj.get("officer")), signer, record or {}))
+    elif action == "approve":
+        events.approvals.append((seq, body, signer, sig))
+
+
+def _record_problem(
+    current: dict[str, Any],
+    events: _Events,
+    timeline: OfficerTimeline,
+    *,
+    own_ministry: str,
+    four_eyes: bool,
+    verify_latest: bool,
+) -> str | None:
+    if events.latest is None:
+        return "no signed event records it (it was written outside Liaison)"
+    seq, body, signer, sig = events.latest
+    obj = parse_body(body)
+    record = obj.get("record") if obj else None
+    if obj is None or not isinstance(record, dict) or obj.get("seq") != seq:
+        return f"its last audit event #{seq} is malformed or out of place"
+    if record.get("uuid") != current["uuid"]:
+        return f"its last audit event #{seq} is about another record"
+    officer = str(obj.get("officer"))
+    if verify_latest:
+        if not verify_event(signer, body, sig):
+            return f"its last audit event #{seq} does not verify (forged or edited)"
+        why = timeline.key_problem(officer, signer, seq)
+        if why is not None:
+            return why
+    why = compare(current, record, seq, officer)
+    if why is not None:
+        return why
+    if current["origin"] != own_ministry:
+        return None
+    writers = [w for w in events.writers if w[3].get("revision", 0) <= current["revision"]]
+    if writers:
+        creator = writers[0]
+        for wseq, _who, _key, wrec in writers:
+            if wrec.get("author") != creator[3].get("author"):
+                return f"its author was changed: event #{wseq} says {wrec.get('author')}, it was created by {creator[3].get('author')}"
+    if current["status"] not in APPROVED_STATUSES or not events.approvals:
+        return None
+    aseq, abody, akey, asig = events.approvals[-1]
+    aobj = parse_body(abody) or {}
+    approver = str(aobj.get("officer"))
+    if not verify_event(akey, abody, asig):
+        return f"its approval (event #{aseq}) does not verify (forged or edited)"
+    why = timeline.key_problem(approver, akey, aseq)
+    if why is not None:
+        return f"its approval: {why}"
+    if timeline.role_at(approver, aseq) not in APPROVER_ROLES:
+        return f"it was approved (event #{aseq}) by {approver}, who did not hold the reviewer or admin role then"
+    if four_eyes:
+        arec = aobj.get("record") if isinstance(aobj.get("record"), dict) else {}
+        if approver == (arec or {}).get("author") or approver == current["author"]:
+            return f"four-eyes: it was approved (event #{aseq}) by its own author {approver}"
+        for wseq, who, wkey, _wrec in writers:
+            if wseq < aseq and bytes(wkey) == bytes(akey):
+                return f"four-eyes: it was approved (event #{aseq}) with the key that wrote it (event #{wseq} as {who})"
+    return None
+
+
+def record_damage(s: OrmSession, keyring: Keyring, rec: Record, *, own_ministry: str, four_eyes: bool) -> str | None:
+    """Why one record is damaged (its reason), or None: the cheap path (log contiguity, latest event verified)."""
+    problem = log_problem(s, keyring, own_ministry)
+    if problem is not None:
+        return problem
+    events = _Events()
+    for seq, action, body, signer, sig in s.execute(
+        select(AuditRow.seq, AuditRow.action, AuditRow.body, AuditRow.signer, AuditRow.sig)
+        .where(AuditRow.record_uuid == rec.uuid)
+        .order_by(AuditRow.seq)
+    ):
+        _collect(events, int(seq), action, bytes(body), bytes(signer), bytes(sig))
+    current = record_states(s, [rec.id])[rec.id]
+    return _record_problem(
+        current, events, OfficerTimeline.load(s), own_ministry=own_ministry, four_eyes=four_eyes, verify_latest=True
+    )
+
+
+def damaged_among(
+    s: OrmSession, keyring: Keyring, ids: Sequence[int], *, own_ministry: str, four_eyes: bool
+) -> dict[int, str]:
+    """The damaged records among `ids` with their reasons: the Merkle root is recomputed once for all of them."""
+    if not ids:
+        return {}
+    problem = full_root_problem(s, keyring, own_ministry)
+    if problem is not None:
+        return dict.fromkeys(ids, problem)
+    states = record_states(s, ids)
+    by_uuid = {state["uuid"]: rid for rid, state in states.items()}
+    events = {uuid: _Events() for uuid in by_uuid}
+    for seq, action, uuid, body, signer, sig in s.execute(
+        select(AuditRow.seq, AuditRow.action, AuditRow.record_uuid, AuditRow.body, AuditRow.signer, AuditRow.sig)
+        .where(AuditRow.record_uuid.is_not(None))
+        .order_by(AuditRow.seq)
+    ):
+        found = events.get(uuid)
+        if found is not None:
+            _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
+    timeline = OfficerTimeline.load(s)
+    out: dict[int, str] = {}
+    for uuid, rid in by_uuid.items():
+        why = _record_problem(
+            states[rid], events[uuid], timeline, own_ministry=own_ministry, four_eyes=four_eyes, verify_latest=False
+        )
+        if why is not None:
+            out[rid] = why
+    for rid in ids:
+        if rid not in states:
+            out[rid] = "it no longer exists"
+    return out
+
+
+# ---- officers ----------------------------------------------------------------------------------------------
+
+
+def officer_backing_problem(s: OrmSession, row: Officer) -> str | None:
+    """Why an officers row is not the one the log last signed for that officer (a replayed or edited row), or None."""
+    from store.audit.log import officer_state
+
+    found = s.execute(
+        select(AuditRow.seq, AuditRow.body, AuditRow.signer, AuditRow.sig)
+        .where(AuditRow.target == row.name, AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS)))
+        .order_by(AuditRow.seq.desc())
+        .limit(1)
+    ).first()
+    if found is None:
+        return "the audit log has no event for it"
+    seq, body, signer, sig = int(found[0]), bytes(found[1]), bytes(found[2]), bytes(found[3])
+    if not verify_event(signer, body, sig):
+        return f"its last audit event #{seq} does not verify"
+    signed = _data(body).get("officer_state")
+    if not isinstance(signed, dict):
+        return f"its last audit event #{seq} carries no officer state"
+    have = officer_state(row)
+    for key, label in (
+        ("revoked", "removal"),
+        ("role", "role"),
+        ("signing_public", "signing key"),
+        ("slot_sha256", "key slot"),
+        ("grant_sha256", "keyring grant"),
+    ):
+        if have.get(key) != signed.get(key):
+            return f"its {label} differs from the audit log's event #{seq}"
+    return None
+
+
+__all__ = [
+    "APPROVED_STATUSES",
+    "OfficerTimeline",
+    "compare",
+    "damaged_among",
+    "full_root_problem",
+    "identity_public",
+    "log_problem",
+    "officer_backing_problem",
+    "parse_body",
+    "record_damage",
+]
