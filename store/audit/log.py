@@ -187,6 +187,19 @@ def note_records(
         txn.extra.append(PendingEvent(action, "", record_id=rid, data=dict(data or {})))
 
 
+def note_rekeyed_details(s: OrmSession, written: Mapping[int, bytes]) -> None:
+    """Events' details re-encrypted under a new data key (`keys rotate`): the log's bodies are immutable, so one
+    `rekey-details` event signs each event's new detail hash (seq → SHA-256 of the new `detail_ct`)."""
+    if written:
+        current(s).extra.append(
+            PendingEvent(
+                "rekey-details",
+                "audit_log",
+                data={"details": {str(seq): hashlib.sha256(ct).hexdigest() for seq, ct in sorted(written.items())}},
+            )
+        )
+
+
 def note_state(
     s: OrmSession,
     state: dict[str, Any],
@@ -625,6 +638,7 @@ __all__ = [
     "note",
     "note_officer",
     "note_records",
+    "note_rekeyed_details",
     "note_state",
     "officer_state",
     "read_head",

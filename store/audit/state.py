@@ -327,30 +327,46 @@ def record_damage(s: OrmSession, keyring: Keyring, rec: Record, *, own_ministry:
 
 
 def damaged_among(
-    s: OrmSession, keyring: Keyring, ids: Sequence[int], *, own_ministry: str, four_eyes: bool
+    s: OrmSession,
+    keyring: Keyring,
+    ids: Sequence[int],
+    *,
+    own_ministry: str,
+    four_eyes: bool,
+    full: bool = True,
 ) -> dict[int, str]:
-    """The damaged records among `ids` with their reasons: the Merkle root is recomputed once for all of them."""
+    """The damaged records among `ids` with their reasons: the Merkle root is recomputed once for all of them.
+
+    `full=False` (a few records checked inside another action, e.g. those an import is about to update) skips
+    the root and verifies each record's latest event signature instead, reading only those records' events.
+    """
     if not ids:
         return {}
-    problem = full_root_problem(s, keyring, own_ministry)
+    problem = full_root_problem(s, keyring, own_ministry) if full else log_problem(s, keyring, own_ministry)
     if problem is not None:
         return dict.fromkeys(ids, problem)
     states = record_states(s, ids)
     by_uuid = {state["uuid"]: rid for rid, state in states.items()}
     events = {uuid: _Events() for uuid in by_uuid}
-    for seq, action, uuid, body, signer, sig in s.execute(
-        select(AuditRow.seq, AuditRow.action, AuditRow.record_uuid, AuditRow.body, AuditRow.signer, AuditRow.sig)
-        .where(AuditRow.record_uuid.is_not(None))
-        .order_by(AuditRow.seq)
-    ):
-        found = events.get(uuid)
-        if found is not None:
-            _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
+    columns = (AuditRow.seq, AuditRow.action, AuditRow.record_uuid, AuditRow.body, AuditRow.signer, AuditRow.sig)
+    if full:
+        queries = [select(*columns).where(AuditRow.record_uuid.is_not(None)).order_by(AuditRow.seq)]
+    else:
+        wanted = sorted(by_uuid)
+        queries = [
+            select(*columns).where(AuditRow.record_uuid.in_(wanted[i : i + 900])).order_by(AuditRow.seq)
+            for i in range(0, len(wanted), 900)
+        ]
+    for query in queries:
+        for seq, action, uuid, body, signer, sig in s.execute(query):
+            found = events.get(uuid)
+            if found is not None:
+                _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
     timeline = OfficerTimeline.load(s)
     out: dict[int, str] = {}
     for uuid, rid in by_uuid.items():
         why = _record_problem(
-            states[rid], events[uuid], timeline, own_ministry=own_ministry, four_eyes=four_eyes, verify_latest=False
+            states[rid], events[uuid], timeline, own_ministry=own_ministry, four_eyes=four_eyes, verify_latest=not full
         )
         if why is not None:
             out[rid] = why

@@ -17,6 +17,7 @@ from crypto.bundle import BundleError, BundleReader, Header, KeyTransition
 from crypto.identity import PublicIdentity, grouped_fingerprint
 from store import policy
 from store.audit import log as audit
+from store.audit.state import damaged_among
 from store.bundles.common import BundleRefused, Progress, open_file, reader_of, refused
 from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import ValidationError
@@ -328,6 +329,7 @@ class _Importer:
             for u, old in existing.items()
             if policy.origin_copy_replaces(sender, old.origin, self._from_origin(old.id, old.origin))
         }
+        self._refuse_damaged(records, existing, replacing)
         wanted = {
             r["reference"]: r
             for r in records
@@ -413,6 +415,27 @@ class _Importer:
                 }
             )
         self.conn.execute(insert(BundleItem), ledger)
+
+    def _refuse_damaged(self, records: list[dict[str, Any]], existing: dict[str, Any], replacing: set[str]) -> None:
+        """A held record this import would rewrite must be the one its log signed: writing over a record tampered
+        with in the file would sign what the tampering left (its review steps, its withdrawal) as it stands."""
+        touched = [
+            existing[r["uuid"]].id
+            for r in records
+            if r["uuid"] in existing and (r["uuid"] in replacing or r["revision"] > existing[r["uuid"]].revision)
+        ]
+        session = self.session
+        damaged = damaged_among(
+            self.s, session.keys(), touched, own_ministry=session.ministry, four_eyes=session.four_eyes, full=False
+        )
+        if damaged:
+            by_id = {old.id: old.reference for old in existing.values()}
+            rid, why = min(damaged.items(), key=lambda kv: by_id[kv[0]])
+            raise refused(
+                self.path,
+                f"record {by_id[rid]} held here is damaged ({why}); the import would write over it",
+                reference=by_id[rid],
+            )
 
     @staticmethod
     def _item(rec: dict[str, Any]) -> IngestItem:
