@@ -76,7 +76,7 @@ class Officer(Base):
     mac: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    #: The officer's Ed25519 public key (their events' signer); None until a slot written before 0005 is upgraded.
+    #: The officer's Ed25519 public key (their events' signer); None until a slot written before schema 0007 is upgraded.
     signing_public: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
@@ -149,7 +149,7 @@ class ReviewEvent(Base):
 
 
 class ActionEvent(Base):
-    """The unsigned action trail of a store from before schema 0005: kept readable, no longer written (`AuditRow` is)."""
+    """The unsigned action trail of a store from before schema 0007: kept readable, no longer written (`AuditRow` is)."""
 
     __tablename__ = "action_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
