@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Integer, Text, cast, update
 from sqlalchemy.orm import Session as OrmSession
@@ -48,6 +48,10 @@ from store.reference import MinistryInfo, check_domain, known_ministry
 from store.text import quote
 from store.vault import Clock, OfficerInfo, Vault, officer_mac, passphrase_bytes, utcnow
 from store.vocab import Status, parse_status, parse_tlp
+
+if TYPE_CHECKING:
+    from store.audit.verify import AuditReport
+    from store.audit.witness import RollbackAccepted
 
 
 class Session(JwgDesk):
@@ -124,6 +128,7 @@ class Session(JwgDesk):
                 s.execute(
                     update(Meta).where(Meta.key == "changes").values(value=cast(cast(Meta.value, Integer) + 1, Text))
                 )
+        self.vault.after_commit()  # committed: the witness outside the file follows (never fails the action)
 
     def _follow_key_changes(self, s: OrmSession) -> None:
         """Adopt a key rotation another process committed since the unlock, or lock if this officer was removed.
@@ -363,6 +368,28 @@ class Session(JwgDesk):
         from store.withdrawals import withdrawal_of
 
         return withdrawal_of(self, reference)
+
+    # ---- the audit log: verification and rollbacks (store/audit/verify.py, store/audit/witness.py) -----
+
+    def audit_verify(self, progress: Progress | None = None) -> AuditReport:
+        """Check the whole log and every record against it (`store.audit.verify.AuditReport`)."""
+        from store.audit.verify import audit_verify
+
+        return audit_verify(self, progress=progress)
+
+    def audit_actions(self) -> list[str]:
+        """Every action name the log holds, sorted (what `audit log --action` accepts)."""
+        from store.audit.verify import actions_in_log
+
+        self._keys()
+        with self.db.read() as s:
+            return actions_in_log(s)
+
+    def accept_rollback(self, *, via: str = "command", record_witness: bool = True) -> RollbackAccepted:
+        """An admin accepts a store this workstation saw newer (or another); logged, and the witness follows."""
+        from store.audit.witness import accept_rollback
+
+        return accept_rollback(self, via=via, record_witness=record_witness)
 
     def is_demo(self) -> bool:
         """True for a demo store (`liaison demo`): the faces may show the demo officers and passphrase."""

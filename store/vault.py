@@ -37,6 +37,7 @@ from crypto.slot import OfficerKeys, OfficerSlot, create_slot_keys, grant_keyrin
 from store import policy
 from store.audit import log as audit
 from store.audit.state import log_problem, officer_backing_problem
+from store.audit.witness import Rollback, Witness, after_commit, check_at_open
 from store.db import Database, publish_no_clobber
 from store.errors import AuthError, NotFound, StoreFileError, TamperError, ValidationError
 from store.models import AuditPending, Meta, Ministry, Officer
@@ -94,21 +95,52 @@ def set_meta(s: OrmSession, key: str, value: str) -> None:
 class Vault:
     """An opened store whose keys are still locked: enough to list officers and to unlock."""
 
-    def __init__(self, db: Database, clock: Clock = utcnow, *, kdf_profile: str | None = None) -> None:
+    def __init__(
+        self, db: Database, clock: Clock = utcnow, *, kdf_profile: str | None = None, state_dir: Path | None = None
+    ) -> None:
         self.db = db
         self.clock = clock
         #: The key-derivation profile for new key slots and bundle passphrases (None: the default); the
         #: faces choose it (the store reads no environment variable).
         self.kdf_profile = kdf_profile
+        #: Where this workstation keeps the newest checkpoint of the store's log (`store.audit.witness`);
+        #: None (no state directory given by the face): no rollback check, no witness written.
+        self.witness: Witness | None = Witness(state_dir) if state_dir is not None else None
+        #: A rollback found at open by a face that asked to look anyway (`allow_rollback`), else None.
+        self.rollback: Rollback | None = None
+        #: Why the witness could not be written after the last change, for the face to show; None when it was.
+        self.witness_problem: str | None = None
 
     @property
     def path(self) -> Path:
         return self.db.path
 
     @classmethod
-    def open(cls, path: Path | str, clock: Clock = utcnow, *, kdf_profile: str | None = None) -> Vault:
-        """Open an existing store (migrating it if it is older); refuses anything else untouched."""
-        return cls(Database.open(Path(path)), clock, kdf_profile=kdf_profile)
+    def open(
+        cls,
+        path: Path | str,
+        clock: Clock = utcnow,
+        *,
+        kdf_profile: str | None = None,
+        state_dir: Path | None = None,
+        allow_rollback: bool = False,
+    ) -> Vault:
+        """Open an existing store (migrating it if it is older); refuses anything else untouched.
+
+        With a `state_dir`, a store whose log is behind or not an extension of the checkpoint this workstation
+        saw is refused (`RolledBack`), unless `allow_rollback` (then `vault.rollback` says what was found).
+        """
+        vault = cls(Database.open(Path(path)), clock, kdf_profile=kdf_profile, state_dir=state_dir)
+        try:
+            vault.rollback = check_at_open(vault, allow_rollback=allow_rollback)
+        except BaseException:
+            vault.close()
+            raise
+        return vault
+
+    def after_commit(self) -> None:
+        """Called once a change committed: keep the store's newest checkpoint outside the file (never raises)."""
+        after_commit(self)
 
     @classmethod
     def create(
@@ -124,6 +156,7 @@ class Vault:
         extra_meta: dict[str, str] | None = None,
         kdf_profile: str | None = None,
         short_passphrase_ok: bool = False,
+        state_dir: Path | None = None,
     ) -> Vault:
         """Create a store for `ministry` with `officer` as its first admin; the file appears whole or not at all.
 
@@ -195,7 +228,7 @@ class Vault:
             raise
         db.close()
         publish_no_clobber(tmp, path)
-        return cls.open(path, clock, kdf_profile=kdf_profile)
+        return cls.open(path, clock, kdf_profile=kdf_profile, state_dir=state_dir)
 
     def close(self) -> None:
         """Release the file."""
@@ -316,6 +349,7 @@ class Vault:
             policy_obj,
             policy_doc,
         )
+        self.after_commit()  # the unlock's events committed: the witness follows
         from store.service import Session  # the session composes every capability; the vault only opens it
 
         return Session(

@@ -38,20 +38,35 @@ def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIAISON_KDF_PROFILE", "minimum")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The workstation state dir (witnesses of each store's log) of session-scoped templates: never the
+    developer's own; each test then gets its own (`_hermetic_env`)."""
+    state = tmp_path_factory.mktemp("session-state")
+    with patched_env({"LIAISON_STATE_DIR": str(state / "liaison"), "XDG_STATE_HOME": str(state / "xdg")}):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _hermetic_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory, fast_kdf: None) -> None:
-    """No LIAISON_* value of the developer's shell, and a private user data dir, in any test."""
+    """No LIAISON_* value of the developer's shell, a private user data dir and a private state dir (the
+    workstation's witness of each store's log), in any test."""
     for name in LIAISON_ENV:
         if name != "LIAISON_KDF_PROFILE":
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
+    monkeypatch.setenv("LIAISON_STATE_DIR", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture(scope="session")
 def _store_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The fixture stores, made once through the CLI; each test gets its own copy of the file."""
     root = tmp_path_factory.mktemp("templates")
-    hermetic = {name: None for name in LIAISON_ENV} | {"LIAISON_KDF_PROFILE": "minimum"}
+    hermetic = {name: None for name in LIAISON_ENV} | {
+        "LIAISON_KDF_PROFILE": "minimum",
+        "LIAISON_STATE_DIR": str(root / "state"),  # the templates' witnesses; each test has its own state dir
+    }
     with patched_env(hermetic):
         solo = init_store(root / "solo" / "pk-moi.db")
         team = init_store(root / "team" / "pk-moi.db")

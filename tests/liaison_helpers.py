@@ -26,6 +26,7 @@ LIAISON_ENV = (
     "LIAISON_NEW_PASSPHRASE",
     "LIAISON_DEBUG",
     "LIAISON_KDF_PROFILE",
+    "LIAISON_STATE_DIR",
 )
 
 #: Passphrases of the officers the fixtures create.

@@ -27,7 +27,7 @@ from textual.message import Message
 from store.errors import LiaisonError
 from store.service import Clock, Session, Vault, utcnow
 from tui.commands import BundleCommands, DeskCommands, RecordsCommands, ReviewCommands, VaultCommands
-from tui.config import Settings, SettingsError
+from tui.config import Settings, SettingsError, state_dir
 from tui.modals.help import HelpModal
 from tui.screens.base import LiaisonModal, LiaisonScreen, ResumePoint, WorkerReports
 from tui.screens.keys import keys_of_screen
@@ -464,7 +464,9 @@ def run_app(store_path: Path, officer: str | None, *, clock: Clock = utcnow, not
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        vault = Vault.open(store_path, clock=clock, kdf_profile=os.environ.get("LIAISON_KDF_PROFILE") or None)
+        vault = Vault.open(
+            store_path, clock=clock, kdf_profile=os.environ.get("LIAISON_KDF_PROFILE") or None, state_dir=state_dir()
+        )
     except LiaisonError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -5,6 +5,24 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+#: Where this workstation keeps what it has seen of each store (the witness of its audit log).
+STATE_DIR_ENV = "LIAISON_STATE_DIR"
+
+
+def state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The workstation's state directory for both faces: env LIAISON_STATE_DIR, else platformdirs' user state dir.
+
+    The store reads no environment variable; the faces pass this down to `Vault.open`.
+    """
+    env = os.environ if env is None else env
+    given = env.get(STATE_DIR_ENV, "").strip()
+    if given:
+        return Path(given).expanduser()
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("liaison", appauthor=False))
 
 
 class SettingsError(ValueError):

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
 
 from store.errors import LiaisonError, ValidationError
 from store.text import visible
+from tui.config import STATE_DIR_ENV, state_dir
 from tui.present import quote_path
 
 if TYPE_CHECKING:
@@ -159,6 +160,12 @@ def _close_quietly(vault: Vault) -> None:
         vault.close()
 
 
+def _warn_witness(vault: Vault) -> None:
+    """A witness that could not be written is worth a warning line (the change itself was saved)."""
+    if vault.witness_problem:
+        print(f"warning: {visible(vault.witness_problem)}", file=sys.stderr)
+
+
 @dataclass
 class Context:
     """One run of a command: its arguments and the stores it opened (closed, WAL folded in, when it ends)."""
@@ -166,19 +173,24 @@ class Context:
     args: argparse.Namespace
     stack: ExitStack
 
-    def vault(self) -> Vault:
-        """The store named by the options, opened but locked."""
+    def vault(self, *, allow_rollback: bool = False) -> Vault:
+        """The store named by the options, opened but locked (a rolled-back store is refused unless
+        `allow_rollback`)."""
         from store.service import Vault
 
-        vault = Vault.open(store_path(self.args), kdf_profile=kdf_profile())
+        vault = Vault.open(
+            store_path(self.args), kdf_profile=kdf_profile(), state_dir=state_dir(), allow_rollback=allow_rollback
+        )
         self.stack.callback(_close_quietly, vault)
+        self.stack.callback(_warn_witness, vault)
         return vault
 
-    def session(self) -> Session:
-        """The store unlocked as the acting officer."""
-        vault = self.vault()
+    def session(self, *, allow_rollback: bool = False, audit: bool = True) -> Session:
+        """The store unlocked as the acting officer (`audit=False`: a read-only session that neither checks nor
+        appends to the audit log, for `audit verify` to examine a damaged one)."""
+        vault = self.vault(allow_rollback=allow_rollback)
         name = officer_name(self.args) or vault.default_officer()
-        return vault.unlock(name, passphrase(self.args, f"Passphrase for {name}: "))
+        return vault.unlock(name, passphrase(self.args, f"Passphrase for {name}: "), audit=audit)
 
 
 Handler = Callable[[Context], int]

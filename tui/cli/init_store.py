@@ -13,6 +13,7 @@ from tui.cli.common import (
     kdf_profile,
     officer_name,
     passphrase,
+    state_dir,
     store_path,
 )
 from tui.present import quote_path, safe
@@ -39,6 +40,7 @@ def cmd_init(ctx: Context) -> int:
         four_eyes=not args.no_four_eyes,
         ministry_name=args.ministry_name,
         kdf_profile=kdf_profile(),
+        state_dir=state_dir(),
     )
     vault.close()
     policy = "four-eyes on" if not args.no_four_eyes else "four-eyes off (self-approval allowed)"
