@@ -13,7 +13,7 @@ The store returns data and raises structured errors (`store.errors`); what a per
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from store.errors import LiaisonError, StoreBusy
@@ -22,6 +22,9 @@ from store.text import quote, visible
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from store.audit.log import AuditEntry
+    from store.audit.verify import AuditProblem, AuditReport
+    from store.audit.witness import Rollback
     from store.bundles import ExportPlan, ImportResult, ReceiptResult
     from store.contacts import ContactInfo
     from store.history import ActivityEvent, BundleEntry
@@ -40,6 +43,10 @@ __all__ = [
     "CLI_BUSY",
     "CLI_HINTS",
     "activity_json",
+    "audit_entry_json",
+    "audit_problem_line",
+    "audit_report_json",
+    "audit_report_line",
     "app_error",
     "bundle_entry_json",
     "cli_error",
@@ -59,6 +66,7 @@ __all__ = [
     "record_json",
     "review_json",
     "revision_json",
+    "rollback_line",
     "safe",
     "safe_block",
 ]
@@ -209,6 +217,64 @@ def activity_json(event: ActivityEvent) -> dict[str, Any]:
         "bundle_id": event.bundle_id,
         "comment": event.comment,
     }
+
+
+def audit_entry_json(entry: AuditEntry) -> dict[str, Any]:
+    """The `audit log --json` object (a contract: seq, at, officer, action, target, then signer and record)."""
+    return {
+        "seq": entry.seq,
+        "at": _when(entry.at),
+        "officer": entry.officer,
+        "action": entry.action,
+        "target": entry.target,
+        "signer": entry.signer_fingerprint,
+        "record": entry.record_reference,
+    }
+
+
+def audit_report_json(report: AuditReport) -> dict[str, Any]:
+    """The `audit verify --json` object: counts, the newest checkpoint, and every problem found (empty when intact)."""
+    return {
+        "ok": not report.problems,
+        "events": report.events,
+        "records": report.records,
+        "checkpoint": (
+            {"size": report.checkpoint_size, "time": _when(report.checkpoint_time)}
+            if report.checkpoint_size is not None and report.checkpoint_time is not None
+            else None
+        ),
+        "problems": [{"seq": p.seq, "reference": p.reference, "reason": p.reason} for p in report.problems],
+    }
+
+
+def _minute(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def audit_problem_line(problem: AuditProblem) -> str:
+    """One problem, naming the event (by sequence number) or the record (by reference) first."""
+    if problem.seq is not None:
+        return f"event {problem.seq}: {problem.reason}"
+    if problem.reference is not None:
+        return f"record {problem.reference}: {problem.reason}"
+    return problem.reason
+
+
+def audit_report_line(report: AuditReport) -> str:
+    """`audit verify`'s one line: the counts when intact, else the first problem (and how many more)."""
+    if report.problems:
+        more = len(report.problems) - 1
+        tail = f" (and {plural(more, 'more problem')})" if more else ""
+        return audit_problem_line(report.problems[0]) + tail
+    head = f"audit: {plural(report.events, 'event')}, {plural(report.records, 'record')}, chain intact"
+    if report.checkpoint_size is None or report.checkpoint_time is None:
+        return f"{head}, no checkpoint yet"
+    return f"{head}, checkpoint {report.checkpoint_size} signed {_minute(report.checkpoint_time)}"
+
+
+def rollback_line(found: Rollback) -> str:
+    """What was found when a rolled-back store was opened anyway (the same words as the refusal)."""
+    return found.message()
 
 
 # ---- one-line outcomes ----------------------------------------------------------------------------------

@@ -15,7 +15,20 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 
 from store.errors import LiaisonError
-from tui.cli import backup, demo, history, init_store, interop, jwg, officers, records, reference, review, sharing
+from tui.cli import (
+    audit,
+    backup,
+    demo,
+    history,
+    init_store,
+    interop,
+    jwg,
+    officers,
+    records,
+    reference,
+    review,
+    sharing,
+)
 from tui.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -42,6 +55,7 @@ COMMAND_MODULES: tuple[Callable[[Commands], None], ...] = (
     demo.register,
     sharing.register,
     history.register,
+    audit.register,
     backup.register,
     interop.register,
     jwg.register,
