@@ -6,21 +6,30 @@ the keys stay wrapped in the officers' slots). It needs no passphrase: it reads 
 protects. A restore checks that the file is a Liaison store of a schema this version knows and that
 SQLite finds it intact, then makes it appear whole at the store path, or replaces an existing store in
 one transaction (so an app that has it open sees the old store or the restored one, never a mixture),
-after keeping a copy of what it replaces beside it.
+after keeping a copy of what it replaces beside it. Once the store has a signed log, restoring an older
+copy is a deliberate rollback: an admin accepts it (signed into the restored log) and this workstation's
+witness of the log follows, so the store is not refused as rolled back at its next open.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from store import sqlite as dialect
+from store.audit.witness import RollbackAccepted, RolledBack, Witness
 from store.db import preflight, publish_no_clobber
 from store.errors import StoreFileError
 from store.files import FileError, atomic_path, check_target
+
+if TYPE_CHECKING:
+    from store.service import Session
+    from store.vault import Vault
 
 
 class StoreExists(StoreFileError):
@@ -47,6 +56,8 @@ class RestoreResult:
     revision: str
     replaced: bool
     kept: Path | None
+    #: The rollback an admin accepted because this workstation had seen a newer log of the store, else None.
+    accepted: RollbackAccepted | None = None
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -122,16 +133,72 @@ def kept_copy_path(store: Path, now: datetime) -> Path:
     return candidate
 
 
+#: How a restore that turns out to be a rollback gets an admin's session on the staged copy (the CLI asks for
+#: the passphrase only then).
+Unlock = Callable[["Vault"], "Session"]
+
+
+def _stage_path(store: Path) -> Path:
+    """Where a restore stages its copy: a hidden name beside the store (same file system, so it can be renamed)."""
+    tmp = store.with_name(f".{store.name}.restoring-{os.getpid()}")
+    _remove_staged(tmp)
+    return tmp
+
+
+def _remove_staged(tmp: Path) -> None:
+    for leftover in (tmp, *(Path(f"{tmp}{suffix}") for suffix in ("-wal", "-shm", "-journal"))):
+        leftover.unlink(missing_ok=True)
+
+
+def _accept_if_rolled_back(
+    staged: Path, state_dir: Path, unlock: Unlock | None, kdf_profile: str | None
+) -> RollbackAccepted | None:
+    """Open the staged copy as the store would be opened; when this workstation has seen a newer (or another)
+    log of the same store, an admin accepts the rollback in the copy's own log before it is put in place."""
+    from store.vault import Vault
+
+    vault = Vault.open(staged, kdf_profile=kdf_profile, state_dir=state_dir, allow_rollback=True)
+    try:
+        found = vault.rollback
+        if found is None:
+            return None
+        if unlock is None:
+            raise RolledBack(
+                f"{found.message()}; restoring this copy is a rollback an admin must accept", field="restore_rollback"
+            )
+        accepted = unlock(vault).accept_rollback(via="restore", record_witness=False)
+        vault.db.checkpoint()
+        return accepted
+    finally:
+        vault.close()
+        conn = _connect(staged)
+        try:  # one self-contained file again, as `_copy` left it
+            conn.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            conn.close()
+
+
 def restore(
-    source: Path | str, store: Path | str, *, force: bool = False, now: datetime | None = None
+    source: Path | str,
+    store: Path | str,
+    *,
+    force: bool = False,
+    now: datetime | None = None,
+    state_dir: Path | None = None,
+    unlock: Unlock | None = None,
+    kdf_profile: str | None = None,
 ) -> RestoreResult:
     """Make the backup `source` the store at `store`.
 
-    `source` must be a Liaison store of a schema this version knows and pass SQLite's quick check. With no
-    file at `store`, the copy appears there whole or not at all. An existing store is replaced only with
-    `force`, only if it is itself a Liaison store, and only after a safety copy of it is written beside it;
-    the replacement is one transaction of SQLite's backup API, so a process that has the store open never
-    reads a half-restored file.
+    `source` must be a Liaison store of a schema this version knows and pass SQLite's quick check. It is first
+    copied beside the store. With a `state_dir` (the workstation's witness of each store's log, see
+    `store.audit.witness`), a copy whose log is behind what this workstation saw of the same store is a
+    deliberate rollback: an admin (`unlock`) accepts it, signed into the copy's own log, and the witness is
+    reset to it once the copy is in place — instead of the store being refused at its next open. With no file
+    at `store`, the copy appears there whole or not at all. An existing store is replaced only with `force`,
+    only if it is itself a Liaison store, and only after a safety copy of it is written beside it; the
+    replacement is one transaction of SQLite's backup API, so a process that has the store open never reads a
+    half-restored file.
     """
     source, store = Path(source).expanduser(), Path(store).expanduser()
     revision = preflight(source)
@@ -142,35 +209,49 @@ def restore(
         )
     if store.exists() and source.exists() and os.path.samefile(source, store):
         raise StoreFileError(f"{source} is the store itself", field="restore_target", value=str(store))
-    if not store.exists():
+    replacing = store.exists()
+    if replacing:
+        if store.is_dir():
+            raise FileError(f"{store} is a directory", field="restore_target", value=str(store))
+        try:
+            preflight(store)
+        except StoreFileError as exc:
+            raise StoreFileError(
+                f"{exc}; a restore replaces only a Liaison store", field="restore_target", value=str(store)
+            ) from None
+        if not force:
+            raise StoreExists(
+                f"a store already exists at {store}; refusing to replace it", field="restore_target", value=str(store)
+            )
+    else:
         store.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         check_target(store)
-        tmp = store.with_name(f".{store.name}.restoring-{os.getpid()}")
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
-            leftover.unlink(missing_ok=True)
-        try:
-            tmp.touch(mode=0o600)
-            _copy(source, tmp)
-        except BaseException:
-            for leftover in (tmp, Path(f"{tmp}-journal")):
-                leftover.unlink(missing_ok=True)
-            raise
-        publish_no_clobber(tmp, store)
-        return RestoreResult(store, source, revision, replaced=False, kept=None)
-    if store.is_dir():
-        raise FileError(f"{store} is a directory", field="restore_target", value=str(store))
+    tmp = _stage_path(store)
     try:
-        preflight(store)
-    except StoreFileError as exc:
-        raise StoreFileError(
-            f"{exc}; a restore replaces only a Liaison store", field="restore_target", value=str(store)
-        ) from None
-    if not force:
-        raise StoreExists(
-            f"a store already exists at {store}; refusing to replace it", field="restore_target", value=str(store)
-        )
-    kept = backup(store, kept_copy_path(store, now or datetime.now(UTC))).path
-    src = _source(source)
+        tmp.touch(mode=0o600)
+        _copy(source, tmp)
+        accepted = _accept_if_rolled_back(tmp, state_dir, unlock, kdf_profile) if state_dir is not None else None
+    except BaseException:
+        _remove_staged(tmp)
+        raise
+    if not replacing:
+        publish_no_clobber(tmp, store)
+        _remove_staged(tmp)
+        kept = None
+    else:
+        try:
+            kept = backup(store, kept_copy_path(store, now or datetime.now(UTC))).path
+            _replace_in_place(tmp, store, kept)
+        finally:
+            _remove_staged(tmp)
+    if accepted is not None and state_dir is not None:
+        Witness(state_dir).record(accepted.now_trusted, replace=True)
+    return RestoreResult(store, source, revision, replaced=replacing, kept=kept, accepted=accepted)
+
+
+def _replace_in_place(staged: Path, store: Path, kept: Path) -> None:
+    """Copy the staged file over the store in one transaction of SQLite's backup API."""
+    src = _source(staged)
     try:
         dst = sqlite3.connect(str(store), timeout=dialect.BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
@@ -187,7 +268,6 @@ def restore(
         raise StoreFileError(f"cannot restore into {store}: {exc} (its copy is at {kept})") from None
     finally:
         src.close()
-    return RestoreResult(store, source, revision, replaced=True, kept=kept)
 
 
 __all__ = ["BackupResult", "RestoreResult", "StoreExists", "backup", "kept_copy_path", "restore"]

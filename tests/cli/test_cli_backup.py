@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.liaison_helpers import LiaisonStore, assert_refused, run_cli, store_fingerprint
+from tests.liaison_helpers import PASSPHRASES, LiaisonStore, assert_refused, run_cli, store_fingerprint
 
 
 def test_backup_and_restore_round_trip(store: LiaisonStore, tmp_path: Path) -> None:
@@ -48,11 +48,39 @@ def test_restore_over_a_store_needs_force(store: LiaisonStore, tmp_path: Path) -
         f"a store already exists at {store.path}; refusing to replace it (add --force to replace it; a copy of it is kept beside it)",
     )
     assert store_fingerprint(store.path) == before
-    result = run_cli("restore", str(out), "--store", str(store.path), "--force")
+    # this workstation saw the newer log: putting the older copy back is a rollback an admin accepts
+    result = run_cli("restore", str(out), "--store", str(store.path), "--force", env={"LIAISON_PASSPHRASE": PASSPHRASES["alice"]})
     assert result.code == 0, result
-    kept = Path(result.err.strip().rsplit("kept at ", 1)[1])
+    first, second = result.err_lines
+    kept = Path(first.rsplit("kept at ", 1)[1])
     assert kept.parent == store.path.parent and store_fingerprint(kept) == before
-    assert store.list_json() == []
+    assert second.startswith("this workstation had seen the store's log at ") and second.endswith(
+        ": the rollback is accepted and logged"
+    )
+    assert store.list_json() == []  # not refused as rolled back: the restore moved the witness
+    log = store.ok("audit", "log", "--action", "accept-rollback", "--json").json()
+    assert [(e["officer"], e["action"]) for e in log] == [("alice", "accept-rollback")]
+
+
+def test_restore_of_an_older_copy_needs_an_admin(team_store: LiaisonStore, tmp_path: Path) -> None:
+    """Threat 31: restoring an older copy is a deliberate rollback: without an admin's passphrase nothing is restored."""
+    out = tmp_path / "b.db"
+    assert run_cli("--store", str(team_store.path), "backup", "--out", str(out)).code == 0
+    team_store.add("Added after the backup")
+    before = store_fingerprint(team_store.path)
+    result = run_cli("--officer", "alice", "restore", str(out), "--store", str(team_store.path), "--force")
+    assert_refused(result, "store rolled back: log has ", exact=False)
+    assert result.err.rstrip().endswith(
+        "restoring this copy is a rollback an admin must accept: no passphrase: set LIAISON_PASSPHRASE or use "
+        "--passphrase-file (no terminal to ask on); nothing was restored"
+    )
+    result = run_cli(
+        "--officer", "bob", "restore", str(out), "--store", str(team_store.path), "--force",
+        env={"LIAISON_PASSPHRASE": PASSPHRASES["bob"]},
+    )
+    assert_refused(result, "role reviewer may not accept a rolled-back store; nothing was restored")
+    assert store_fingerprint(team_store.path) == before
+    assert [p.name for p in team_store.path.parent.iterdir() if "restoring" in p.name] == []
 
 
 def test_restore_refuses_what_is_not_a_store(store: LiaisonStore, tmp_path: Path) -> None:
