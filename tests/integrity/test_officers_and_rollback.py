@@ -1,0 +1,150 @@
+"""Attacks on who may unlock and on the file as a whole: a removed admin's old officers row written back, the
+whole store file put back from an older copy, and a kill -9 in the middle of a 20,000-record import."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.integrity.conftest import Ministries
+from tests.liaison_helpers import LIAISON_BIN, PASSPHRASES, assert_refused
+
+OFFICER_COLUMNS = ("role", "slot", '"grant"', "mac", "revoked_at", "signing_public")
+
+
+def test_a_removed_admins_old_officers_row_written_back_unlocks_nothing(ministries: Ministries) -> None:
+    """Threat 26: dave, an admin, keeps a copy of his officers row; after his removal he writes it back (slot,
+    grant and MAC are all genuine: the MAC has no freshness). His unlock is refused, so he can re-grant nothing;
+    `audit verify` names his row; everyone else works as before."""
+    m = ministries
+    saved = m.pk.sql(f"SELECT {', '.join(OFFICER_COLUMNS)} FROM officers WHERE name = 'dave'")[0]
+    m.pk.ok("officers", "remove", "dave")
+    m.attack((f"UPDATE officers SET {', '.join(f'{c} = ?' for c in OFFICER_COLUMNS)} WHERE name = 'dave'", saved))
+
+    refused = m.pk.cli("officers", "remove", "carol", officer="dave")
+    assert_refused(refused, "officer record of dave is not backed by the audit log (replayed or edited): ", exact=False)
+    assert [row[0] for row in m.pk.sql("SELECT name FROM officers WHERE revoked_at IS NULL ORDER BY name")] == [
+        "alice",
+        "bob",
+        "carol",
+        "dave",  # the replayed row itself, which unlocks nothing
+    ]
+    result = m.verify()
+    assert_refused(result, "officer dave's row is not the one the log last signed: ", exact=False)
+    assert m.pk.show(m.refs["green"], officer="carol")["reference"] == m.refs["green"]
+    m.pk.ok("add", "--domain", "narcotics", "--tlp", "green", "--title", "Written after the replay", officer="carol")
+
+
+def test_the_whole_file_restored_from_an_older_copy_is_refused_until_an_admin_accepts(ministries: Ministries) -> None:
+    """Threat 31: the store file put back from an older copy (undoing a passphrase change and a bundle import) is
+    refused at the next command, whatever the command; `audit accept-rollback` by an admin accepts it, logged."""
+    m = ministries
+    older = m.path("older-copy.db")
+    shutil.copyfile(m.pk.path, older)
+    m.pk.ok("officers", "passwd", officer="carol", env={"LIAISON_NEW_PASSPHRASE": "carol a brand new phrase"})
+    m.tr.ok("add", "--domain", "narcotics", "--tlp", "green", "--to", "PK-MOI", "--title", "From TR", "--submit")
+    m.tr.ok("review", m.tr.list_json()[0]["reference"], "--approve")
+    m.tr.ok("export", "--to", "PK-MOI", "--out", str(m.path("tr.bundle")))
+    m.pk.ok("import", str(m.path("tr.bundle")))
+    seen = int(m.pk.sql("SELECT max(seq) FROM audit_log")[0][0])
+
+    shutil.copyfile(older, m.pk.path)
+    back = int(m.pk.sql("SELECT max(seq) FROM audit_log")[0][0])
+    message = f"store rolled back: log has {back} events, this workstation has seen {seen} (checkpoint of "
+    for argv, officer in ((["list"], "alice"), (["import", str(m.path("tr.bundle"))], "alice"), (["officers", "list"], None)):
+        assert_refused(m.pk.cli(*argv, officer=officer), message, exact=False)
+    assert_refused(m.pk.cli("audit", "accept-rollback", officer="bob"), "accepting a rollback needs a confirmation", exact=False)
+    assert_refused(
+        m.pk.cli("audit", "accept-rollback", "--yes", officer="bob"), "role reviewer may not accept a rolled-back store"
+    )
+    accepted = m.pk.cli("audit", "accept-rollback", "--yes")
+    assert accepted.code == 0, accepted
+    assert accepted.err_lines[0].startswith(message)
+    assert m.pk.ok("audit", "verify").out.startswith("audit: ")
+    log = m.pk.ok("audit", "log", "--action", "accept-rollback", "--json").json()
+    assert [(e["officer"], e["target"]) for e in log] == [("alice", "PK-MOI")]
+    m.pk.ok("list")
+    assert_refused(m.pk.cli("audit", "accept-rollback", "--yes"), "the store is not rolled back: ", exact=False)
+
+
+# ---- kill -9 during a large import --------------------------------------------------------------------------
+
+RECORDS = 20_000
+
+
+def _fill(m: Ministries) -> None:
+    """20,000 approved GREEN records releasable to TR-MOI, written through the store's bulk path."""
+    from store.ingest import IngestItem
+
+    session = m.pk.session("alice")
+    try:
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        items = (
+            IngestItem(
+                domain="narcotics",
+                origin="PK-MOI",
+                tlp="GREEN",
+                status="approved",
+                author="carol",
+                created_at=start + timedelta(minutes=i),
+                updated_at=start + timedelta(minutes=i),
+                title=f"Bulk report {i}",
+                summary=f"Routine bulk summary number {i}",
+                releasable_to=("TR-MOI",),
+            )
+            for i in range(RECORDS)
+        )
+        session.ingest(items, total=RECORDS)
+    finally:
+        session.vault.close()
+
+
+def _import_killed(m: Ministries, bundle: Path, wal_bytes: int) -> bool:
+    """Start `liaison import` on TR-MOI and SIGKILL it once its write-ahead log holds `wal_bytes`; False if it
+    finished first."""
+    env = dict(os.environ, LIAISON_PASSPHRASE=PASSPHRASES["alice"], LIAISON_STORE=str(m.tr.path))
+    proc = subprocess.Popen(
+        [str(LIAISON_BIN), "--officer", "alice", "import", str(bundle)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wal = Path(f"{m.tr.path}-wal")
+    deadline = time.monotonic() + 300
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if wal.exists() and wal.stat().st_size >= wal_bytes:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return True
+            time.sleep(0.01)
+        return False
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_kill_9_during_a_20k_record_import_leaves_a_store_that_opens_and_verifies(ministries: Ministries) -> None:
+    """Threats 14 and 6: an import killed at random points leaves TR-MOI's store as it was, its log intact;
+    the import then runs whole and the store still verifies."""
+    m = ministries
+    _fill(m)
+    bundle = m.path("big.bundle")
+    m.pk.ok("export", "--to", "TR-MOI", "--out", str(bundle))
+    before = len(m.tr.list_json())
+    rng = random.Random(11)
+    for wal_bytes in (rng.randrange(1, 4) << 20, rng.randrange(8, 16) << 20):
+        assert _import_killed(m, bundle, wal_bytes), f"the import finished before its WAL held {wal_bytes} bytes"
+        assert m.verify(m.tr).code == 0, m.verify(m.tr)
+        assert len(m.tr.list_json()) == before
+    m.tr.ok("import", str(bundle))
+    result = m.verify(m.tr)
+    assert result.code == 0 and f"{before + RECORDS:,} records" in result.out, result
+

@@ -1,0 +1,137 @@
+"""The attacker with the store file and no keys: each tampering of issue 11's "Why" done with `sqlite3` on the
+file, then the real CLI as an honest officer would use it next.
+
+For every case: `audit verify` exits 1 naming the record, `show` of it exits 1 naming why, the export to the
+counterpart refuses while the record is in its selection, the intact records named explicitly still go, and
+the counterpart — a real second store importing the bundle — holds none of the tampered content. Nothing else
+in the store is affected: every problem `audit verify` lists is about the tampered record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from tests.integrity.conftest import TITLES, Ministries
+from tests.liaison_helpers import assert_refused
+
+#: The records exported in every case, unless tampered with (the others are RED, internal, drafts or in review).
+EXPORTED = ("green", "amber", "revised")
+
+
+@dataclass(frozen=True)
+class Attack:
+    """One tampering: which record, what the attacker runs on the file, and what `audit verify` must say."""
+
+    target: str
+    run: Callable[[Ministries], None]
+    says: str
+
+
+def _relabel(m: Ministries) -> None:
+    m.attack(("UPDATE records SET tlp = 'GREEN' WHERE id = ?", (m.record_id("red"),)))
+
+
+def _approve_draft(m: Ministries) -> None:
+    m.attack(("UPDATE records SET status = 'approved' WHERE id = ?", (m.record_id("draft"),)))
+
+
+def _extra_party(m: Ministries) -> None:
+    m.attack(("INSERT INTO record_parties (record_id, ministry, is_origin) VALUES (?, 'TR-MOI', 0)", (m.record_id("internal"),)))
+
+
+def _revision_back(m: Ministries) -> None:
+    rid = m.record_id("revised")
+    m.attack(
+        (
+            "UPDATE records SET revision = 1, title_ct = (SELECT title_ct FROM revisions WHERE record_id = ? AND number = 1) "
+            "WHERE id = ?",
+            (rid, rid),
+        )
+    )
+
+
+def _red_ciphertext_into_green(m: Ministries) -> None:
+    red, green = m.record_id("red"), m.record_id("green")
+    m.attack(
+        ("UPDATE records SET title_ct = (SELECT title_ct FROM records WHERE id = ?) WHERE id = ?", (red, green)),
+        (
+            "UPDATE revisions SET title_ct = (SELECT title_ct FROM revisions WHERE record_id = ? AND number = 1), "
+            "body_ct = (SELECT body_ct FROM revisions WHERE record_id = ? AND number = 1) WHERE record_id = ?",
+            (red, red, green),
+        ),
+    )
+
+
+def _review_rows_deleted(m: Ministries) -> None:
+    m.attack(("DELETE FROM review_events WHERE record_id = ?", (m.record_id("revised"),)))
+
+
+ATTACKS = {
+    "RED relabelled GREEN": Attack("red", _relabel, "its TLP is TLP:GREEN, its last signed event"),
+    "draft set to approved": Attack("draft", _approve_draft, "its status is approved, its last signed event"),
+    "extra record_parties row": Attack("internal", _extra_party, "its releasable-to list is TR-MOI, its last signed event"),
+    "revision set back": Attack("revised", _revision_back, "its revision is 1, its last signed event"),
+    "RED ciphertext copied into a GREEN record": Attack("green", _red_ciphertext_into_green, "title ciphertext"),
+    "review rows deleted": Attack("revised", _review_rows_deleted, "review steps, its last signed event"),
+}
+
+
+@pytest.mark.parametrize("case", ATTACKS.values(), ids=list(ATTACKS))
+def test_a_tampered_record_is_caught_and_never_exported(ministries: Ministries, case: Attack) -> None:
+    """Threat 25: tags or ciphertexts edited in the file are detected by `audit verify`, refused by `show`, never
+    exported; the counterpart importing what does go holds none of the tampered content."""
+    m, ref = ministries, ministries.refs[case.target]
+    assert m.verify().code == 0, m.verify()
+    case.run(m)
+
+    result = m.verify()
+    assert_refused(result, f"record {ref}: ", exact=False)
+    assert case.says in result.err, result.err
+    report = m.pk.cli("audit", "verify", "--json")
+    assert report.code == 1
+    problems = report.json()["problems"]
+    assert problems and {p["reference"] for p in problems} == {ref}, problems  # nothing else is affected
+
+    assert_refused(m.pk.cli("show", ref), f"record {ref} is damaged: ", exact=False)
+    for role in EXPORTED:
+        if role != case.target:
+            assert m.pk.show(m.refs[role])["reference"] == m.refs[role]
+
+    bundle = m.path("all.bundle")
+    refused = m.pk.cli("export", "--to", "TR-MOI", "--out", str(bundle))
+    assert_refused(refused, f"export to TR-MOI refused: 1 damaged record in the selection ({ref}: ", exact=False)
+    assert not bundle.exists()
+
+    intact = [m.refs[role] for role in EXPORTED if role != case.target]
+    m.pk.ok("export", "--to", "TR-MOI", "--out", str(bundle), *intact)
+    m.tr.ok("import", str(bundle))
+    received = {r["reference"]: r for r in m.tr.list_json()}
+    assert sorted(received) == sorted(intact)
+    for role in EXPORTED:
+        if m.refs[role] in received:
+            shown = m.tr.show(m.refs[role])
+            assert shown["title"] != TITLES["red"] and "NIGHTJAR" not in shown["title"]
+    assert m.verify(m.tr).code == 0
+
+
+def test_an_author_changed_to_approve_ones_own_record_is_refused_then_harmless_once_changed_back(
+    ministries: Ministries,
+) -> None:
+    """Threat 25: four-eyes bypass — the reviewer who wrote a record makes it look written by someone else to
+    approve it. The approval is refused (the record no longer matches its signed events), `audit verify` names
+    it while the author column is off, and once it is changed back nothing was approved."""
+    m, ref = ministries, ministries.refs["bobs"]
+    rid = m.record_id("bobs")
+    assert_refused(m.pk.cli("review", ref, "--approve", officer="bob"), f"four-eyes policy: bob authored {ref}")
+    m.attack(("UPDATE records SET author = 'carol' WHERE id = ?", (rid,)))
+    result = m.verify()
+    assert_refused(result, f"record {ref}: its author is carol, its last signed event", exact=False)
+    assert_refused(m.pk.cli("review", ref, "--approve", officer="bob"), f"record {ref} is damaged: ", exact=False)
+    m.attack(("UPDATE records SET author = 'bob' WHERE id = ?", (rid,)))
+    assert m.verify().code == 0
+    assert m.pk.show(ref)["status"] == "in-review"
+    log = m.pk.ok("audit", "log", "--record", ref, "--json").json()
+    assert "approve" not in [e["action"] for e in log]
