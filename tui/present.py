@@ -22,7 +22,7 @@ from store.text import quote, visible
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from store.audit.log import AuditEntry
+    from store.audit.history import AuditEntry
     from store.audit.verify import AuditProblem, AuditReport
     from store.audit.witness import Rollback
     from store.bundles import ExportPlan, ImportResult, ReceiptResult
@@ -43,11 +43,11 @@ __all__ = [
     "CLI_BUSY",
     "CLI_HINTS",
     "activity_json",
+    "app_error",
     "audit_entry_json",
     "audit_problem_line",
     "audit_report_json",
     "audit_report_line",
-    "app_error",
     "bundle_entry_json",
     "cli_error",
     "contact_json",

@@ -232,8 +232,8 @@ class _Pass:
         if sha256_hex(bytes(detail_ct) if detail_ct is not None else None) != obj.get("detail_sha256"):
             self.found.event(seq, "its encrypted detail is not the one it signed (replaced or removed)")
         officer, action = str(obj.get("officer")), str(obj.get("action"))
-        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
-        state = data.get("officer_state")
+        data = obj.get("data")
+        state = data.get("officer_state") if isinstance(data, dict) else None
         if action in OFFICER_STATE_ACTIONS and isinstance(state, dict) and state.get("officer") == obj.get("target"):
             self.timeline.states.setdefault(str(state["officer"]), []).append((seq, state))
         why = self.timeline.key_problem(officer, signer, seq)

@@ -155,7 +155,9 @@ class Witness:
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise WitnessError(f"cannot read this workstation's checkpoint of the store ({path}): {exc.strerror}") from None
+            raise WitnessError(
+                f"cannot read this workstation's checkpoint of the store ({path}): {exc.strerror}"
+            ) from None
         try:
             if len(data) > MAX_WITNESS_BYTES:
                 raise ValueError("it is too large")

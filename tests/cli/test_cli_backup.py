@@ -49,7 +49,9 @@ def test_restore_over_a_store_needs_force(store: LiaisonStore, tmp_path: Path) -
     )
     assert store_fingerprint(store.path) == before
     # this workstation saw the newer log: putting the older copy back is a rollback an admin accepts
-    result = run_cli("restore", str(out), "--store", str(store.path), "--force", env={"LIAISON_PASSPHRASE": PASSPHRASES["alice"]})
+    result = run_cli(
+        "restore", str(out), "--store", str(store.path), "--force", env={"LIAISON_PASSPHRASE": PASSPHRASES["alice"]}
+    )
     assert result.code == 0, result
     first, second = result.err_lines
     kept = Path(first.rsplit("kept at ", 1)[1])
@@ -75,7 +77,13 @@ def test_restore_of_an_older_copy_needs_an_admin(team_store: LiaisonStore, tmp_p
         "--passphrase-file (no terminal to ask on); nothing was restored"
     )
     result = run_cli(
-        "--officer", "bob", "restore", str(out), "--store", str(team_store.path), "--force",
+        "--officer",
+        "bob",
+        "restore",
+        str(out),
+        "--store",
+        str(team_store.path),
+        "--force",
         env={"LIAISON_PASSPHRASE": PASSPHRASES["bob"]},
     )
     assert_refused(result, "role reviewer may not accept a rolled-back store; nothing was restored")

@@ -119,4 +119,4 @@ def ministries(_ministries_template: tuple[Path, dict[str, str]], tmp_path: Path
     yield found
 
 
-__all__ = ["REVISED_TITLE", "RETURN_COMMENT", "TITLES", "Ministries", "run_cli"]
+__all__ = ["RETURN_COMMENT", "REVISED_TITLE", "TITLES", "Ministries", "run_cli"]

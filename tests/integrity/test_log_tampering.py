@@ -95,7 +95,9 @@ def _frontier_of(path: Path, size: int) -> str:
     conn = sqlite3.connect(path)
     try:
         frontier = Frontier()
-        for body, signer, sig in conn.execute("SELECT body, signer, sig FROM audit_log WHERE seq <= ? ORDER BY seq", (size,)):
+        for body, signer, sig in conn.execute(
+            "SELECT body, signer, sig FROM audit_log WHERE seq <= ? ORDER BY seq", (size,)
+        ):
             frontier.append(leaf_hash(leaf_input(bytes(body), bytes(signer), bytes(sig))))
     finally:
         conn.close()
@@ -115,12 +117,18 @@ def test_a_log_cut_back_cleanly_is_caught_by_the_witness(ministries: Ministries)
         ("UPDATE liaison_meta SET value = ? WHERE key = 'audit_frontier'", (_frontier_of(m.pk.path, keep),)),
     )
     result = m.pk.cli("list")
-    assert_refused(result, f"store rolled back: log has {keep} events, this workstation has seen {seen} (checkpoint of ", exact=False)
+    assert_refused(
+        result,
+        f"store rolled back: log has {keep} events, this workstation has seen {seen} (checkpoint of ",
+        exact=False,
+    )
     # another workstation (no witness of this store) would take it: the cut log is internally consistent
     other = m.pk.cli("list", env={"LIAISON_STATE_DIR": str(m.path("other-workstation"))})
     assert other.code == 0, other
     digest = hashlib.sha256(m.pk.path.read_bytes()).hexdigest()
-    assert_refused(m.pk.cli("audit", "verify"), f"event {keep + 2}: store rolled back: log has {keep + 1} events", exact=False)
+    assert_refused(
+        m.pk.cli("audit", "verify"), f"event {keep + 2}: store rolled back: log has {keep + 1} events", exact=False
+    )
     assert hashlib.sha256(m.pk.path.read_bytes()).hexdigest() == digest  # verification writes nothing
     # grown past what this workstation saw, on the other one: a fork, not an extension
     while _size(m) <= seen:

@@ -57,15 +57,22 @@ def test_the_whole_file_restored_from_an_older_copy_is_refused_until_an_admin_ac
     shutil.copyfile(older, m.pk.path)
     back = int(m.pk.sql("SELECT max(seq) FROM audit_log")[0][0])
     message = f"store rolled back: log has {back} events, this workstation has seen {seen} (checkpoint of "
-    for argv, officer in ((["list"], "alice"), (["import", str(m.path("tr.bundle"))], "alice"), (["officers", "list"], None)):
+    for argv, officer in (
+        (["list"], "alice"),
+        (["import", str(m.path("tr.bundle"))], "alice"),
+        (["officers", "list"], None),
+    ):
         assert_refused(m.pk.cli(*argv, officer=officer), message, exact=False)
-    assert_refused(m.pk.cli("audit", "accept-rollback", officer="bob"), "accepting a rollback needs a confirmation", exact=False)
+    assert_refused(
+        m.pk.cli("audit", "accept-rollback", officer="bob"), "accepting a rollback needs a confirmation", exact=False
+    )
     assert_refused(
         m.pk.cli("audit", "accept-rollback", "--yes", officer="bob"), "role reviewer may not accept a rolled-back store"
     )
     accepted = m.pk.cli("audit", "accept-rollback", "--yes")
     assert accepted.code == 0, accepted
-    assert accepted.err_lines[0].startswith(message)
+    assert accepted.err_lines[0].startswith("store rolled back: log has ")  # bob's refused attempt logged his unlock
+    assert f"this workstation has seen {seen} (checkpoint of " in accepted.err_lines[0]
     assert m.pk.ok("audit", "verify").out.startswith("audit: ")
     log = m.pk.ok("audit", "log", "--action", "accept-rollback", "--json").json()
     assert [(e["officer"], e["target"]) for e in log] == [("alice", "PK-MOI")]
@@ -132,19 +139,17 @@ def _import_killed(m: Ministries, bundle: Path, wal_bytes: int) -> bool:
 
 
 def test_kill_9_during_a_20k_record_import_leaves_a_store_that_opens_and_verifies(ministries: Ministries) -> None:
-    """Threats 14 and 6: an import killed at random points leaves TR-MOI's store as it was, its log intact;
-    the import then runs whole and the store still verifies."""
+    """Threats 14 and 6: an import of 20,000 records killed (SIGKILL) at two random points of its transaction
+    leaves TR-MOI's store as it was: it opens, `audit verify` passes, and no record of the bundle is half there."""
     m = ministries
     _fill(m)
     bundle = m.path("big.bundle")
     m.pk.ok("export", "--to", "TR-MOI", "--out", str(bundle))
-    before = len(m.tr.list_json())
+    before = m.tr.ok("audit", "verify").out
     rng = random.Random(11)
-    for wal_bytes in (rng.randrange(1, 4) << 20, rng.randrange(8, 16) << 20):
+    for wal_bytes in (rng.randrange(1, 4) << 20, rng.randrange(8, 24) << 20):
         assert _import_killed(m, bundle, wal_bytes), f"the import finished before its WAL held {wal_bytes} bytes"
-        assert m.verify(m.tr).code == 0, m.verify(m.tr)
-        assert len(m.tr.list_json()) == before
-    m.tr.ok("import", str(bundle))
-    result = m.verify(m.tr)
-    assert result.code == 0 and f"{before + RECORDS:,} records" in result.out, result
-
+        result = m.tr.cli("audit", "verify")
+        assert result.code == 0, result
+        assert result.out.split(", ")[1] == before.split(", ")[1]  # the same number of records
+        assert m.tr.list_json() == []

@@ -39,7 +39,12 @@ def _approve_draft(m: Ministries) -> None:
 
 
 def _extra_party(m: Ministries) -> None:
-    m.attack(("INSERT INTO record_parties (record_id, ministry, is_origin) VALUES (?, 'TR-MOI', 0)", (m.record_id("internal"),)))
+    m.attack(
+        (
+            "INSERT INTO record_parties (record_id, ministry, is_origin) VALUES (?, 'TR-MOI', 0)",
+            (m.record_id("internal"),),
+        )
+    )
 
 
 def _revision_back(m: Ministries) -> None:
@@ -72,7 +77,9 @@ def _review_rows_deleted(m: Ministries) -> None:
 ATTACKS = {
     "RED relabelled GREEN": Attack("red", _relabel, "its TLP is TLP:GREEN, its last signed event"),
     "draft set to approved": Attack("draft", _approve_draft, "its status is approved, its last signed event"),
-    "extra record_parties row": Attack("internal", _extra_party, "its releasable-to list is TR-MOI, its last signed event"),
+    "extra record_parties row": Attack(
+        "internal", _extra_party, "its releasable-to list is TR-MOI, its last signed event"
+    ),
     "revision set back": Attack("revised", _revision_back, "its revision is 1, its last signed event"),
     "RED ciphertext copied into a GREEN record": Attack("green", _red_ciphertext_into_green, "title ciphertext"),
     "review rows deleted": Attack("revised", _review_rows_deleted, "review steps, its last signed event"),

@@ -9,7 +9,6 @@ from store.text import visible
 from tui.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
-    STATE_DIR_ENV,
     Commands,
     Context,
     Refused,
@@ -18,11 +17,14 @@ from tui.cli.common import (
     passphrase,
     progress_printer,
 )
+from tui.config import STATE_DIR_ENV
 from tui.present import audit_entry_json, audit_report_json, audit_report_line, rollback_line, safe
 
 
 def cmd_audit_verify(ctx: Context) -> int:
-    report = ctx.session(audit=False, allow_rollback=True).audit_verify(progress=progress_printer("verifying the audit log"))
+    report = ctx.session(audit=False, allow_rollback=True).audit_verify(
+        progress=progress_printer("verifying the audit log")
+    )
     if ctx.args.json:
         emit_json(audit_report_json(report))
     if report.problems:
@@ -58,7 +60,9 @@ def cmd_audit_log(ctx: Context) -> int:
     if not entries and args.action is not None:
         actions = session.audit_actions()
         if args.action not in actions:
-            raise Refused(f"no event has the action {visible(repr(args.action))}; actions in this log: {', '.join(actions)}")
+            raise Refused(
+                f"no event has the action {visible(repr(args.action))}; actions in this log: {', '.join(actions)}"
+            )
     if args.json:
         emit_json([audit_entry_json(e) for e in entries])
         return EXIT_OK
@@ -75,8 +79,6 @@ def cmd_audit_log(ctx: Context) -> int:
 
 
 def _confirm(question: str) -> bool:
-    if not sys.stdin or not sys.stdin.isatty():
-        raise Refused("accepting a rollback needs a confirmation: run it on a terminal, or add --yes")
     try:
         answer = input(f"{question} Type yes to accept: ")
     except EOFError:
@@ -89,16 +91,19 @@ def cmd_audit_accept_rollback(ctx: Context) -> int:
     found = vault.rollback
     if found is None:
         raise Refused("the store is not rolled back: its log extends the checkpoint this workstation has seen")
-    print(f"{safe(rollback_line(found))}", file=sys.stderr)
-    if not ctx.args.yes and not _confirm(
-        "Accept the store as it is now? What this workstation saw after it will not come back."
-    ):
-        raise Refused("not accepted; nothing was changed")
+    if not ctx.args.yes and (not sys.stdin or not sys.stdin.isatty()):
+        raise Refused("accepting a rollback needs a confirmation: run it on a terminal, or add --yes")
+    if not ctx.args.yes:
+        print(safe(rollback_line(found)), file=sys.stderr)
+        if not _confirm("Accept the store as it is now? What this workstation saw after it will not come back."):
+            raise Refused("not accepted; nothing was changed")
     name = officer_name(ctx.args) or vault.default_officer()
     session = vault.unlock(name, passphrase(ctx.args, f"Passphrase for {name}: "))
     accepted = session.accept_rollback()
+    if ctx.args.yes:
+        print(safe(rollback_line(found)), file=sys.stderr)
     print(
-        f"rollback accepted and logged: this workstation now trusts the store's log at "
+        f"accepted and logged: this workstation now trusts the store's log at "
         f"{accepted.now_trusted.size:,} events (checkpoint {accepted.now_trusted.size})",
         file=sys.stderr,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from store.audit.witness import when
@@ -18,10 +17,9 @@ from tui.cli.common import (
     kdf_profile,
     officer_name,
     passphrase,
-    state_dir,
     store_path,
 )
-
+from tui.config import state_dir
 from tui.present import cli_error
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO
 
 from store.errors import LiaisonError, ValidationError
 from store.text import visible
-from tui.config import STATE_DIR_ENV, state_dir
+from tui.config import state_dir
 from tui.present import quote_path
 
 if TYPE_CHECKING:

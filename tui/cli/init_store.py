@@ -13,9 +13,9 @@ from tui.cli.common import (
     kdf_profile,
     officer_name,
     passphrase,
-    state_dir,
     store_path,
 )
+from tui.config import state_dir
 from tui.present import quote_path, safe
 
 
