@@ -30,7 +30,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto.checkpoint import open_checkpoint
 from crypto.errors import CryptoError
-from crypto.events import CHAIN_START, chain_hash, event_bytes, leaf_input, verify_event
+from crypto.events import CHAIN_START, chain_hash, leaf_input, verify_event
 from crypto.merkle import Frontier, leaf_hash
 from store.audit.log import (
     OFFICER_STATE_ACTIONS,
@@ -125,9 +125,16 @@ class _Findings:
         return (*log, *sorted(self.records, key=lambda p: p.reference or ""))
 
 
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def state_digest(state: dict[str, Any]) -> bytes:
-    """The digest a record's signed state is compared by (the event's `wrote` map left out: it is per event)."""
-    return hashlib.sha256(event_bytes({k: v for k, v in state.items() if k != "wrote"})).digest()
+    """The digest a record's signed state is compared by (the event's `wrote` map left out: it is per event).
+
+    Both sides are plain JSON values (one parsed from a signed body, one built by `record_states`), so sorted
+    compact JSON is a faithful key; only equality matters here, not a format anyone else reads.
+    """
+    return hashlib.sha256(_DIGEST_JSON.encode({k: v for k, v in state.items() if k != "wrote"}).encode()).digest()
 
 
 def _stream(s: OrmSession) -> Iterator[Any]:
@@ -147,10 +154,11 @@ def _stream(s: OrmSession) -> Iterator[Any]:
     yield from s.execute(stmt.execution_options(yield_per=BATCH))
 
 
-def _iso(moment: datetime) -> str | None:
-    from store.audit.log import iso
-
-    return iso(moment)
+def _iso(moment: datetime) -> str:
+    """A stored time as the event body writes it (`crypto.checkpoint.format_time`: `Z`, microseconds if any)."""
+    if moment.tzinfo is None:
+        return moment.isoformat() + "Z"
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class _Pass:
@@ -404,7 +412,7 @@ def _int(value: Any) -> int:
 def _check_records(s: OrmSession, walk: _Pass, progress: Progress | None, total: int) -> int:
     """Every records row against its latest signed state; returns how many records there are."""
     ids = list(s.scalars(select(Record.id).order_by(Record.id)))
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # uuid → current revision number
     for start in range(0, len(ids), RECORD_BATCH):
         chunk = ids[start : start + RECORD_BATCH]
         states = record_states(s, chunk)
@@ -413,7 +421,7 @@ def _check_records(s: OrmSession, walk: _Pass, progress: Progress | None, total:
             if state is None:
                 continue
             uuid, reference = state["uuid"], state["reference"]
-            seen.add(uuid)
+            seen[uuid] = int(state["revision"])
             trail = walk.records.get(uuid)
             if trail is None:
                 walk.found.record(reference, "no signed event records it (written outside Liaison)")
@@ -425,7 +433,7 @@ def _check_records(s: OrmSession, walk: _Pass, progress: Progress | None, total:
     for uuid, trail in walk.records.items():
         if uuid not in seen:
             walk.found.record(trail.reference, f"its row was removed outside Liaison (last event {trail.latest_seq})")
-    _check_revisions(s, walk)
+    _check_revisions(s, walk, seen)
     return len(ids)
 
 
@@ -440,8 +448,9 @@ def _why_differs(s: OrmSession, state: dict[str, Any], trail: _RecordTrail) -> s
     )
 
 
-def _check_revisions(s: OrmSession, walk: _Pass) -> None:
-    """Every revision row against the digest its events signed while it was current (history rewritten or deleted)."""
+def _check_revisions(s: OrmSession, walk: _Pass, current: dict[str, int]) -> None:
+    """Every earlier revision row against the digest its events signed while it was current (history rewritten or
+    deleted); the current one is part of the record's own state, compared already."""
     stmt = (
         select(
             Record.uuid,
@@ -455,6 +464,7 @@ def _check_revisions(s: OrmSession, walk: _Pass) -> None:
             Revision.body_ct,
         )
         .join(Record, Record.id == Revision.record_id)
+        .where(Revision.number != Record.revision)
         .order_by(Revision.record_id, Revision.number)
     )
     present: dict[str, set[int]] = {}
@@ -483,7 +493,7 @@ def _check_revisions(s: OrmSession, walk: _Pass) -> None:
     for uuid, trail in walk.records.items():
         have_numbers = present.get(uuid, set())
         for number in sorted(trail.revisions):
-            if number not in have_numbers and uuid in present:
+            if number < current.get(uuid, 0) and number not in have_numbers:
                 walk.found.record(trail.reference, f"its revision {number} was deleted outside Liaison")
 
 
