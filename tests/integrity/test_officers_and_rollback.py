@@ -139,7 +139,7 @@ def _import_killed(m: Ministries, bundle: Path, wal_bytes: int) -> bool:
 
 
 def test_kill_9_during_a_20k_record_import_leaves_a_store_that_opens_and_verifies(ministries: Ministries) -> None:
-    """Threats 14 and 6: an import of 20,000 records killed (SIGKILL) at two random points of its transaction
+    """Threat 14: an import of 20,000 records killed (SIGKILL) at two random points of its transaction
     leaves TR-MOI's store as it was: it opens, `audit verify` passes, and no record of the bundle is half there."""
     m = ministries
     _fill(m)
