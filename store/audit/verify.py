@@ -91,15 +91,14 @@ class AuditReport:
         return not self.problems
 
 
-@dataclass
+@dataclass(slots=True)
 class _RecordTrail:
     """What the pass keeps of one record's events: the latest signed state (as a digest) and four-eyes facts."""
 
     latest_seq: int = 0
     latest_digest: bytes = b""
     reference: str = ""
-    first_revision: int = 0
-    genesis: bool = False
+    first_revision: int = 0  # revisions before it predate the log (a store signed at its upgrade)
     author: str | None = None  # as its first writing event signed it
     writer_keys: set[bytes] = field(default_factory=set)
     revisions: dict[int, str] = field(default_factory=dict)  # revision number → signed revision-row digest
@@ -300,9 +299,7 @@ class _Pass:
             return
         trail = self.records.get(uuid)
         if trail is None:
-            trail = self.records[uuid] = _RecordTrail(
-                first_revision=_int(record.get("revision")), genesis=action == "genesis"
-            )
+            trail = self.records[uuid] = _RecordTrail(first_revision=_int(record.get("revision")))
         trail.latest_seq, trail.latest_digest = seq, state_digest(record)
         trail.reference = str(record.get("reference"))
         revision, digest = _int(record.get("revision")), record.get("revision_sha256")
