@@ -22,9 +22,7 @@ from tui.present import audit_entry_json, audit_report_json, audit_report_line, 
 
 
 def cmd_audit_verify(ctx: Context) -> int:
-    report = ctx.session(audit=False, allow_rollback=True).audit_verify(
-        progress=progress_printer("verifying the audit log")
-    )
+    report = ctx.session(allow_rollback=True).audit_verify(progress=progress_printer("verifying the audit log"))
     if ctx.args.json:
         emit_json(audit_report_json(report))
     if report.problems:

@@ -185,12 +185,12 @@ class Context:
         self.stack.callback(_warn_witness, vault)
         return vault
 
-    def session(self, *, allow_rollback: bool = False, audit: bool = True) -> Session:
-        """The store unlocked as the acting officer (`audit=False`: a read-only session that neither checks nor
-        appends to the audit log, for `audit verify` to examine a damaged one)."""
+    def session(self, *, allow_rollback: bool = False) -> Session:
+        """The store unlocked as the acting officer (`allow_rollback`: even when this workstation saw its log
+        newer, for `audit verify` to report it and `audit accept-rollback`)."""
         vault = self.vault(allow_rollback=allow_rollback)
         name = officer_name(self.args) or vault.default_officer()
-        return vault.unlock(name, passphrase(self.args, f"Passphrase for {name}: "), audit=audit)
+        return vault.unlock(name, passphrase(self.args, f"Passphrase for {name}: "))
 
 
 Handler = Callable[[Context], int]
