@@ -137,8 +137,11 @@ def assert_refused(result: CliResult, message: str, *, exact: bool = True) -> No
 class LiaisonStore:
     """A store file on disk plus a way to drive the CLI on it as one of the fixture officers."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, workstation: Path | None = None) -> None:
+        """`workstation`: the LIAISON_STATE_DIR this store's commands run with (its own witness of the log), for a
+        copy of a store file driven as another machine would (the test's own state dir otherwise)."""
         self.path = path
+        self.workstation = workstation
 
     def cli(
         self,
@@ -151,6 +154,8 @@ class LiaisonStore:
         """`liaison --store PATH [--officer NAME] ARGV…` with the officer's passphrase in LIAISON_PASSPHRASE."""
         secret = passphrase if passphrase is not None else PASSPHRASES.get(officer or "alice")
         full_env: dict[str, str | None] = {"LIAISON_PASSPHRASE": secret}
+        if self.workstation is not None:
+            full_env["LIAISON_STATE_DIR"] = str(self.workstation)
         full_env.update(env or {})
         prefix = ["--store", str(self.path)] + (["--officer", officer] if officer else [])
         return run_cli(*prefix, *argv, stdin=stdin, env=full_env)

@@ -76,10 +76,11 @@ def export_chunked(store: LiaisonStore, out: Path, chunk_records: int = 3, *refs
 
 
 def twin(pair: Pair, name: str) -> LiaisonStore:
-    """A copy of the PK-MOI store as it is now: same keys, same sequence numbers."""
+    """A copy of the PK-MOI store as it is now: same keys, same sequence numbers, driven from a workstation of
+    its own (this one's witness would call the copy a rollback once the original moves on)."""
     copy = pair.root / name
     shutil.copyfile(pair.pk.path, copy)
-    return LiaisonStore(copy)
+    return LiaisonStore(copy, workstation=pair.root / f"{name}.workstation")
 
 
 class _RawWriter(fmt.BundleWriter):

@@ -145,7 +145,7 @@ def test_receipt_for_a_bundle_never_sent(pair: Pair) -> None:
     shutil.copyfile(pair.pk.path, other)
     from tests.liaison_helpers import LiaisonStore
 
-    copy = LiaisonStore(other)
+    copy = LiaisonStore(other, workstation=pair.path("copy-workstation"))
     copy.ok("export", "--to", "TR-MOI", "--out", str(pair.path("c.bundle")))
     pair.tr.ok("import", str(pair.path("c.bundle")), "--receipt-out", str(pair.path("c.receipt")))
     result = pair.pk.cli("import", str(pair.path("c.receipt")))

@@ -78,5 +78,9 @@ def test_an_emptied_log_is_not_a_fresh_upgrade(old_store: LiaisonStore) -> None:
     old_store.sql("DELETE FROM audit_log")
     old_store.sql("DELETE FROM audit_checkpoints")
     old_store.sql("DELETE FROM liaison_meta WHERE key = 'audit_frontier'")
-    result = old_store.cli("show", REFS[0], officer="alice")
+    # This workstation saw the log and calls it a rollback; another one (no witness) finds the officers unbacked.
+    here = old_store.cli("show", REFS[0], officer="alice")
+    assert here.code == 1 and "store rolled back: log has 0 events" in here.err
+    other = {"LIAISON_STATE_DIR": str(old_store.path.parent / "another-workstation")}
+    result = old_store.cli("show", REFS[0], officer="alice", env=other)
     assert result.code == 1 and "audit log" in result.err

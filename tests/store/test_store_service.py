@@ -3,6 +3,7 @@ and no plaintext ever handed to SQLAlchemy (checked at the driver, below the ORM
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,7 +51,12 @@ def test_an_older_store_is_migrated_on_open(store: LiaisonStore) -> None:
     finally:
         db.close()
     assert store.sql("SELECT version_num FROM alembic_version") == [("0001",)]
-    assert store.show(ref)["summary"] == "kept across migrations"  # opening upgraded it
+    # The downgrade dropped the signed log, so this workstation's witness calls the file rolled back...
+    assert "store rolled back" in store.cli("show", ref).err
+    # ...and a workstation that never saw it upgrades it (a new genesis) and reads the record.
+    other = {"LIAISON_STATE_DIR": str(store.path.parent / "another-workstation")}
+    shown = store.cli("show", ref, "--json", env=other)
+    assert shown.code == 0 and json.loads(shown.out)["summary"] == "kept across migrations"  # opening upgraded it
     assert store.sql("SELECT version_num FROM alembic_version") == [(head_revision(),)]
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, update
 
+from store.audit.log import note
+from store.models import Record
 from store.service import Clock, Draft, Vault, utcnow
 
 MARKUP_TITLE = "[see annex] [/x] [bold]x"
@@ -23,7 +25,8 @@ FORBIDDEN_BYTES = (b"\x1b]52;c;SGVsbG8", b"\x1b[2JB", b"\x1b[2Jron", b"\xc2\x9b"
 
 
 def build_hostile_store(path: Path, monkeypatch: pytest.MonkeyPatch, clock: Clock = utcnow) -> tuple[str, str]:
-    """A store with a markup title and an escape-laden title/author/summary, written past today's text policy."""
+    """A store with a markup title and an escape-laden title/author/summary, written past today's text policy (the
+    records intact: their state signed into the audit log)."""
     import store.text
 
     with monkeypatch.context() as patch:
@@ -39,10 +42,13 @@ def build_hostile_store(path: Path, monkeypatch: pytest.MonkeyPatch, clock: Cloc
                 domain="cybercrime", tlp="GREEN", title=ESCAPE_TITLE, summary=HOSTILE_SUMMARY, source="src\x1b]0;t\x07"
             )
         )
+        # The author tag as an older version let it in, signed into the log as that version would have (an
+        # unsigned edit would make the record damaged, and the app would refuse to show it at all).
+        with session.act("test-setup", escape) as s:
+            s.execute(update(Record).where(Record.reference == escape).values(author=ESCAPE_AUTHOR))
+            note(s, record_id=s.execute(select(Record.id).where(Record.reference == escape)).scalar_one())
         session.lock()
         vault.close()
-    with sqlite3.connect(path) as db:
-        db.execute("UPDATE records SET author = ? WHERE reference = ?", (ESCAPE_AUTHOR, escape))
     return markup, escape
 
 
