@@ -417,12 +417,16 @@ class Session(JwgDesk):
             rec = authoring.find_record(s, reference)
             return audit_state.record_damage(s, keys, rec, own_ministry=self.ministry, four_eyes=self.four_eyes)
 
-    def damaged_among(self, record_ids: Sequence[int]) -> dict[int, str]:
-        """The damaged records among `record_ids` (ids of `RecordRow`), each with its reason."""
+    def damaged_among(self, record_ids: Sequence[int], *, full: bool = True) -> dict[int, str]:
+        """The damaged records among `record_ids` (ids of `RecordRow`), each with its reason.
+
+        `full=False` is the cheap check of `record_damage` for each (the log's end, each record's events, its latest
+        signature) instead of recomputing the Merkle root from every event: the browser's, once per page.
+        """
         keys = self._keys()
         with self.db.read() as s:
             return audit_state.damaged_among(
-                s, keys, list(record_ids), own_ministry=self.ministry, four_eyes=self.four_eyes
+                s, keys, list(record_ids), own_ministry=self.ministry, four_eyes=self.four_eyes, full=full
             )
 
     # ---- officers (store.officers) --------------------------------------------------------------------
