@@ -26,7 +26,14 @@ from textual.message import Message
 
 from store.errors import LiaisonError
 from store.service import Clock, Session, Vault, utcnow
-from tui.commands import BundleCommands, DeskCommands, RecordsCommands, ReviewCommands, VaultCommands
+from tui.commands import (
+    AuditCommands,
+    BundleCommands,
+    DeskCommands,
+    RecordsCommands,
+    ReviewCommands,
+    VaultCommands,
+)
 from tui.config import Settings, SettingsError, state_dir
 from tui.modals.help import HelpModal
 from tui.screens.base import LiaisonModal, LiaisonScreen, ResumePoint, WorkerReports
@@ -49,7 +56,14 @@ class LiaisonApp(WorkerReports, App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "Liaison"
-    COMMANDS: ClassVar[set[Any]] = {RecordsCommands, ReviewCommands, VaultCommands, BundleCommands, DeskCommands}
+    COMMANDS: ClassVar[set[Any]] = {
+        RecordsCommands,
+        ReviewCommands,
+        VaultCommands,
+        BundleCommands,
+        DeskCommands,
+        AuditCommands,
+    }
     COMMAND_PALETTE_DISPLAY = "ctrl+p"
     QUIET_GROUPS = frozenset({"poll", "inbox"})
 
@@ -103,6 +117,14 @@ class LiaisonApp(WorkerReports, App[int]):
             show=False,
             tooltip="The working-group desk: next meeting, overdue actions, shares and acknowledgements.",
             id="desk.dashboard",
+        ),
+        Binding(
+            "A",
+            "audit",
+            "Audit log",
+            show=False,
+            tooltip="The signed audit log; v there verifies the whole store.",
+            id="audit.open",
         ),
     ]
 
@@ -223,7 +245,7 @@ class LiaisonApp(WorkerReports, App[int]):
         """Lock and refresh only mean something while unlocked (hidden from the footer otherwise)."""
         if action == "open_inbox":
             return self.session is not None and self.inbox_arrival is not None
-        return not (action in {"lock", "refresh", "dashboard"} and self.session is None)
+        return not (action in {"lock", "refresh", "dashboard", "audit"} and self.session is None)
 
     # ---- unlocking and locking ------------------------------------------------------------------
 
@@ -416,6 +438,24 @@ class LiaisonApp(WorkerReports, App[int]):
 
         if self.session is not None and not isinstance(self.screen, DashboardScreen):
             self.push_screen(DashboardScreen())
+
+    def action_audit(self) -> None:
+        """Open the signed audit log (unless it is already open)."""
+        from tui.screens.audit import AuditScreen
+
+        if self.session is not None and not isinstance(self.screen, AuditScreen):
+            self.push_screen(AuditScreen())
+
+    def action_audit_verify(self) -> None:
+        """Open the audit log and verify the whole store."""
+        from tui.screens.audit import AuditScreen
+
+        if self.session is None:
+            return
+        if not isinstance(self.screen, AuditScreen):
+            self.push_screen(AuditScreen(verify=True))
+        else:
+            self.screen.action_verify()
 
     def action_meetings(self) -> None:
         """Open the working group's meetings."""

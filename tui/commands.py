@@ -176,3 +176,22 @@ class DeskCommands(LiaisonProvider):
         yield Command(
             "desk: Meetings", app.action_meetings, "The working group's meetings, agendas, actions and packs."
         )
+
+
+class AuditCommands(LiaisonProvider):
+    """audit: Log, Verify."""
+
+    def commands(self) -> Iterator[Command]:
+        app = self.liaison
+        if app.session is None:
+            return
+        yield Command(
+            "audit: Log",
+            app.action_audit,
+            "The signed audit log: who did what, when, with which key; filter by record, officer, action, day (A).",
+        )
+        yield Command(
+            "audit: Verify",
+            app.action_audit_verify,
+            "Check every signature, the chain, the checkpoints and every record against the log.",
+        )

@@ -20,6 +20,7 @@ from store.records import RecordDetail, RecordRow
 
 if TYPE_CHECKING:
     from crypto.card import IdentityCard
+    from store.audit.history import AuditEntry
     from store.bundles import BundlePreview, ExportPlan, ExportResult, ImportResult, ReceiptResult
     from store.contacts import ContactInfo
     from store.history import ActivityEvent
@@ -35,6 +36,8 @@ class RecordLoaded(Message):
     ledger: Sequence[LedgerEntry] = ()
     activity: Sequence[ActivityEvent] | None = None  # None: built from `detail` and `ledger`
     withdrawal: WithdrawalInfo | None = None
+    history: Sequence[AuditEntry] = ()  # its signed events, oldest first
+    damage: str | None = None  # why it differs from its signed history; None: intact
 
 
 @dataclass
@@ -43,6 +46,8 @@ class RecordUnavailable(Message):
 
     reference: str
     reason: str
+    history: Sequence[AuditEntry] = ()  # its signed events, when the record exists but was refused
+    damage: str | None = None  # why it differs from its signed history (the usual reason for the refusal)
 
 
 @dataclass

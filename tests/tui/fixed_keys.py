@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -20,8 +22,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from crypto.keyring import Keyring
 from store.contacts import add_contact, identity_card
-from store.service import Vault
-from tests.tui.helpers import OFFICERS, fixed_clock
+from store.service import Draft, Vault
+from tests.tui.helpers import NOW, OFFICERS, fixed_clock
 
 SEED = b"liaison tui snapshot keys"
 
@@ -51,6 +53,78 @@ def fixed_keyring(label: str) -> Iterator[None]:
 
     with mock.patch.object(Keyring, "generate", staticmethod(generate)):
         yield
+
+
+@contextmanager
+def fixed_officer_keys(label: str) -> Iterator[None]:
+    """Every officer signing key made inside (a new slot) is derived from `label` and a counter, in order."""
+    counter = itertools.count(1)
+
+    class SeededEd25519:
+        from_private_bytes = staticmethod(Ed25519PrivateKey.from_private_bytes)
+
+        @staticmethod
+        def generate() -> Ed25519PrivateKey:
+            return Ed25519PrivateKey.from_private_bytes(seeded(f"{label} officer {next(counter)}"))
+
+    with mock.patch("crypto.slot.Ed25519PrivateKey", SeededEd25519):
+        yield
+
+
+class _Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+#: The audit store's records: (author, title, approved by kestrel).
+AUDIT_RECORDS = (
+    ("heron", "Ferry route near Gwadar used by couriers", True),
+    ("heron", "Forged visa workshop in Quetta", False),
+    ("demo", "Container seizure at Port Qasim", False),
+    ("heron", "Night crossings at Taftan", True),
+    ("heron", "Fuel smuggling dhow off Pasni", False),
+    ("demo", "Extortion calls to traders in Lahore", False),
+)
+
+
+def build_audit_store(path: Path) -> None:
+    """A PK-MOI store whose every key (identity and officers') is fixed, so its audit log draws the same fingerprints
+    on every run: three officers, six records written on a day each, two approved by kestrel."""
+    clock = _Clock(NOW - timedelta(days=len(AUDIT_RECORDS) + 2, hours=3))
+    with fixed_keyring("PK-MOI audit"), fixed_officer_keys("PK-MOI audit"):
+        vault = Vault.create(
+            path, "PK-MOI", "demo", OFFICERS["demo"], clock=clock, kdf_profile="minimum", short_passphrase_ok=True
+        )
+        admin = vault.unlock("demo", OFFICERS["demo"])
+        clock.now += timedelta(minutes=5)
+        admin.add_officer("kestrel", "reviewer", OFFICERS["kestrel"])
+        admin.add_officer("heron", "officer", OFFICERS["heron"])
+    sessions = {"demo": admin, "heron": vault.unlock("heron", OFFICERS["heron"])}
+    kestrel = vault.unlock("kestrel", OFFICERS["kestrel"])
+    for day, (author, title, approved) in enumerate(AUDIT_RECORDS, 1):
+        clock.now = NOW - timedelta(days=len(AUDIT_RECORDS) + 1 - day, hours=2)
+        reference = sessions[author].add_record(
+            Draft(
+                domain="narcotics",
+                tlp="AMBER",
+                title=title,
+                summary="Reporting indicates a pattern; corroboration requested.",
+                source="Partner liaison briefing (B2)",
+                notes="",
+                releasable_to=("TR-MOI",),
+            ),
+            submit=True,
+        )
+        if approved:
+            clock.now += timedelta(hours=1)
+            kestrel.approve(reference, "consistent with earlier reporting")
+    for session in (*sessions.values(), kestrel):
+        session.lock()
+    vault.db.checkpoint()
+    vault.close()
 
 
 def build_contacts_stores(root: Path) -> tuple[Path, Path]:

@@ -26,7 +26,7 @@ from tui.widgets.facet_sidebar import FacetSidebar, selected_values
 from tui.widgets.filter_chips import Chip, FilterChips, query_chips
 from tui.widgets.page_cache import PageRequest
 from tui.widgets.plain import plain, safe
-from tui.widgets.record_table import RecordTable, route_text
+from tui.widgets.record_table import DAMAGED_MARK, RecordTable, route_text
 from tui.widgets.status_line import StatusLine
 from tui.widgets.tlp import tlp_text
 
@@ -129,6 +129,7 @@ class BrowserScreen(LiaisonScreen):
         generation: int
         page: int
         rows: Sequence[RecordRow]
+        damaged: Mapping[int, str] = dataclasses.field(default_factory=dict)
 
     @dataclass
     class CountLoaded(Message):
@@ -160,6 +161,7 @@ class BrowserScreen(LiaisonScreen):
         self.generation = 0
         self._initial_cursor = cursor
         self._total: int | None = None
+        self._result_text = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -246,10 +248,11 @@ class BrowserScreen(LiaisonScreen):
                 return
             try:
                 rows = session.list_records(query, limit=size, offset=request.offset, after=request.after)
+                damaged = session.damaged_among([row.id for row in rows], full=False)
             except LiaisonError as exc:
                 self.post_message(self.QueryRefused(generation, str(exc)))
                 return
-            self.post_message(self.PageLoaded(generation, request.page, rows))
+            self.post_message(self.PageLoaded(generation, request.page, rows, damaged))
 
     def worker_failed(self, worker: Worker[Any]) -> None:
         if worker.group == "pages":
@@ -262,7 +265,9 @@ class BrowserScreen(LiaisonScreen):
 
     @on(PageLoaded)
     def _page_loaded(self, message: BrowserScreen.PageLoaded) -> None:
-        self.query_one(RecordTable).add_page(message.generation, message.page, message.rows)
+        table = self.query_one(RecordTable)
+        table.add_page(message.generation, message.page, message.rows, message.damaged)
+        self._show_legend()
 
     @on(FacetsLoaded)
     def _facets_loaded(self, message: BrowserScreen.FacetsLoaded) -> None:
@@ -280,7 +285,8 @@ class BrowserScreen(LiaisonScreen):
         noun = "record" if message.total == 1 else "records"
         filters = len(query_chips(self.record_query))
         scope = f" match {filters} filter{'s' if filters != 1 else ''}" if filters else " in the store"
-        self._show_result_line(f"{message.total:,} {noun}{scope} · {order}")
+        self._result_text = f"{message.total:,} {noun}{scope} · {order}"
+        self._show_legend()
 
     @on(QueryRefused)
     def _query_refused(self, message: BrowserScreen.QueryRefused) -> None:
@@ -296,6 +302,13 @@ class BrowserScreen(LiaisonScreen):
             [slug for slug, _ in message.domains], [code for code, _, is_self in message.ministries if not is_self]
         )
 
+    def _show_legend(self) -> None:
+        """The result line, with the damage legend when a damaged record was fetched."""
+        if not self._result_text:
+            return
+        legend = f" · {DAMAGED_MARK.strip()} damaged" if self.query_one(RecordTable).damaged else ""
+        self._show_result_line(self._result_text + legend)
+
     def _show_result_line(self, text: str, *, error: bool = False) -> None:
         self.query_one("#result-line", StatusLine).show(text, error=error)
 
@@ -310,6 +323,7 @@ class BrowserScreen(LiaisonScreen):
         if row is None:
             preview.update("")
             return
+        damage = self.query_one(RecordTable).damaged.get(row.id)
         from rich.text import Text
 
         preview.update(
@@ -320,7 +334,9 @@ class BrowserScreen(LiaisonScreen):
                 "  ",
                 plain(f"{row.domain} · {route_text(row)} · {row.status.value} · by {row.author}"),
                 "\n",
+                plain(f"{DAMAGED_MARK}DAMAGED · ", "bold red") if damage else "",
                 plain(row.title, "bold"),
+                plain(f" · {damage}", "red") if damage else "",
             )
         )
 

@@ -32,6 +32,7 @@ class DetailScreen(LiaisonScreen):
     DEFAULT_CSS = """
     DetailScreen {
         & #detail-error { background: $error 15%; }
+        & #detail-damaged { background: $error-muted; color: $text-error; text-style: bold; }
     }
     """
 
@@ -95,6 +96,7 @@ class DetailScreen(LiaisonScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield StatusLine(error=True, hide_when_empty=True, id="detail-damaged")
         yield StatusLine(error=True, hide_when_empty=True, id="detail-error")
         yield RecordView(id="record")
         yield Footer()
@@ -108,16 +110,22 @@ class DetailScreen(LiaisonScreen):
         """Read and decrypt the record (an audited read)."""
         session = self.session
         try:
+            damage = session.record_damage(self.reference)
+            history = session.record_history(self.reference)
+        except LiaisonError as exc:
+            self.post_message(RecordUnavailable(self.reference, str(exc)))
+            return
+        try:
             detail = session.get_record(self.reference)
             sharing = ledger(session, self.reference)
             actions = session.available_actions(self.reference)
             activity = session.record_activity(self.reference)
             withdrawal = session.withdrawal(self.reference)
         except LiaisonError as exc:
-            self.post_message(RecordUnavailable(self.reference, str(exc)))
+            self.post_message(RecordUnavailable(self.reference, str(exc), history, damage))
             return
         self.post_message(self.ActionsLoaded(self.reference, actions))
-        self.post_message(RecordLoaded(detail, sharing, activity, withdrawal))
+        self.post_message(RecordLoaded(detail, sharing, activity, withdrawal, history, damage))
 
     @on(ActionsLoaded)
     def _actions_loaded(self, message: DetailScreen.ActionsLoaded) -> None:
@@ -136,6 +144,7 @@ class DetailScreen(LiaisonScreen):
     async def _loaded(self, message: RecordLoaded) -> None:
         self.detail = message.detail
         self.query_one("#detail-error", StatusLine).clear()
+        self._show_damage(message.damage)
         view = self.query_one(RecordView)
         await view.show(
             message.detail,
@@ -143,6 +152,7 @@ class DetailScreen(LiaisonScreen):
             self.session.ministry,
             activity=message.activity,
             withdrawal=message.withdrawal,
+            history=message.history,
         )
         if self._restore_scroll:
             view.scroll_to(y=self._restore_scroll, animate=False)
@@ -150,7 +160,24 @@ class DetailScreen(LiaisonScreen):
 
     @on(RecordUnavailable)
     def _unavailable(self, message: RecordUnavailable) -> None:
-        self.query_one("#detail-error", StatusLine).show(message.reason, error=True)
+        self._show_damage(message.damage)
+        if message.damage is None:
+            self.query_one("#detail-error", StatusLine).show(message.reason, error=True)
+        else:  # refused because it is damaged: the banner says why
+            self.allowed = frozenset()
+            self.query_one(RecordView).withhold(message.history)
+
+    def _show_damage(self, damage: str | None) -> None:
+        """The banner of a record that differs from its signed history (nothing when it is intact)."""
+        banner = self.query_one("#detail-damaged", StatusLine)
+        if damage is None:
+            banner.clear()
+        else:
+            banner.show(
+                f"DAMAGED — this record differs from its signed history: {damage}. It cannot be acted on or "
+                "exported; A then v checks the whole store.",
+                error=True,
+            )
 
     def action_back(self) -> None:
         self.dismiss()

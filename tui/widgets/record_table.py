@@ -6,7 +6,7 @@ Toolong's `LogLines` is the model: a `ScrollView` whose `render_line` reads from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -105,8 +105,15 @@ def fit_text(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
+#: Before the title of a record that differs from its signed history, in the error colour (the detail says why;
+#: the legend is on the result line above the table).
+DAMAGED_MARK = "✗ "
+
 #: Before the title of a record its origin withdrew (the detail says who, when and why).
 WITHDRAWN_MARK = "WITHDRAWN · "
+
+
+DAMAGED_STYLE = Style(color="red", bold=True)
 
 
 def withdrawn_mark(row: RecordRow) -> str:
@@ -163,6 +170,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     cursor: reactive[int] = reactive(0, init=False)
     """Index of the highlighted record in the whole result set."""
+    damaged: dict[int, str]
+    """Why each damaged record among the fetched rows differs from its signed history, by record id."""
 
     class Highlighted(Message):
         """The highlighted record changed (None while its page is still being decrypted)."""
@@ -200,6 +209,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.cache = PageCache(page_size, cached_pages)
+        self.damaged = {}
         self.generation = 0
         self.total: int | None = None
         self._last_highlighted: RecordRow | None = None
@@ -233,10 +243,18 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._request_visible()
         self._announce_highlight()
 
-    def add_page(self, generation: int, page: int, rows: Sequence[RecordRow]) -> None:
-        """A fetched page arrived; ignored if it belongs to an older query."""
+    def add_page(
+        self, generation: int, page: int, rows: Sequence[RecordRow], damaged: Mapping[int, str] | None = None
+    ) -> None:
+        """A fetched page arrived (with the damaged among its records); ignored if it belongs to an older query."""
         if generation != self.generation:
             return
+        for row in rows:
+            reason = (damaged or {}).get(row.id)
+            if reason is None:
+                self.damaged.pop(row.id, None)
+            else:
+                self.damaged[row.id] = reason
         self.cache.store(page, rows)
         self.refresh()
         self._announce_highlight()
@@ -249,6 +267,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
     def forget(self) -> None:
         """Drop every decrypted row (the store is being locked)."""
         self.cache.clear()
+        self.damaged.clear()
         self.total = None
         self._last_highlighted = None
         self.refresh()
@@ -398,7 +417,6 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             (route_text(row), c.route, base),
             (row.tlp.value, c.tlp, tlp_style(row.tlp)),
             (STATUS_SHORT.get(row.status, row.status.value), c.status, status_style),
-            (withdrawn_mark(row) + safe(row.title), c.title, base),
         ]
         segments: list[Segment] = []
         for text, cell_width, style in cells:
@@ -406,6 +424,14 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
                 if segments:
                     segments.append(space)
                 segments.append(Segment(fit_text(text, cell_width), style))
+        title_width = c.title
+        if title_width:
+            if segments:
+                segments.append(space)
+            if row.id in self.damaged and title_width > len(DAMAGED_MARK):
+                segments.append(Segment(DAMAGED_MARK, base + DAMAGED_STYLE))
+                title_width -= len(DAMAGED_MARK)
+            segments.append(Segment(fit_text(withdrawn_mark(row) + safe(row.title), title_width), base))
         used = sum(seg.cell_length for seg in segments)
         if used < width:
             segments.append(Segment(" " * (width - used), base))

@@ -23,6 +23,7 @@ from tui.widgets.record_table import STATUS_COLOURS
 from tui.widgets.tlp import tlp_text
 
 if TYPE_CHECKING:
+    from store.audit.history import AuditEntry
     from store.history import ActivityEvent
     from store.withdrawals import WithdrawalInfo
 
@@ -193,6 +194,20 @@ def revisions_table(detail: RecordDetail) -> Table:
     return table
 
 
+def signed_history_table(history: Sequence[AuditEntry]) -> RenderableType:
+    """The record's signed events, oldest first: number, when, officer, action, and the signing key's fingerprint."""
+    if not history:
+        return Text("no signed events (written before the signed log, or not held here)", style="dim")
+    table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
+    for name in ("#", "When", "Officer", "Action", "Key"):
+        table.add_column(name, no_wrap=True)
+    for entry in history:
+        table.add_row(
+            str(entry.seq), when(entry.at), plain(entry.officer), plain(entry.action), Text(entry.signer_fingerprint)
+        )
+    return table
+
+
 class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
     """A decrypted record; `show()` fills it, `forget()` empties it (on lock)."""
 
@@ -236,25 +251,29 @@ class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
         & > #record-withdrawn { display: none; color: $text-error; background: $error-muted; text-style: bold; }
         & > #record-withdrawn.-shown { display: block; }
         & > Markdown { margin: 0; padding: 0; background: $surface; }
+        &.-withheld > .content { display: none; }
+        &.-no-history > .signed { display: none; }
     }
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(id="record-withdrawn", markup=False)
-        yield Static(id="record-header", markup=False)
-        yield Static(id="record-facts", markup=False)
-        yield Static("Summary", classes="section")
-        yield Markdown(id="record-summary", open_links=False, parser_factory=summary_parser)
-        yield Static("Source", classes="section")
-        yield Static(id="record-source", markup=False)
-        yield Static("Notes", classes="section")
-        yield Static(id="record-notes", markup=False)
-        yield Static("Sharing ledger", classes="section")
-        yield Static(id="record-ledger", markup=False)
-        yield Static("Activity", classes="section")
-        yield Static(id="record-activity", markup=False)
-        yield Static("Revisions", classes="section")
-        yield Static(id="record-revisions", markup=False)
+        yield Static(id="record-withdrawn", markup=False, classes="content")
+        yield Static(id="record-header", markup=False, classes="content")
+        yield Static(id="record-facts", markup=False, classes="content")
+        yield Static("Summary", classes="section content")
+        yield Markdown(id="record-summary", open_links=False, parser_factory=summary_parser, classes="content")
+        yield Static("Source", classes="section content")
+        yield Static(id="record-source", markup=False, classes="content")
+        yield Static("Notes", classes="section content")
+        yield Static(id="record-notes", markup=False, classes="content")
+        yield Static("Sharing ledger", classes="section content")
+        yield Static(id="record-ledger", markup=False, classes="content")
+        yield Static("Activity", classes="section content")
+        yield Static(id="record-activity", markup=False, classes="content")
+        yield Static("Revisions", classes="section content")
+        yield Static(id="record-revisions", markup=False, classes="content")
+        yield Static("Signed history (audit log)", classes="section signed")
+        yield Static(id="record-signed", markup=False, classes="signed")
 
     async def show(
         self,
@@ -264,9 +283,13 @@ class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
         *,
         activity: Sequence[ActivityEvent] | None = None,
         withdrawal: WithdrawalInfo | None = None,
+        history: Sequence[AuditEntry] | None = None,
     ) -> None:
         """Draw `detail`, the bundles it travelled in and its activity (`own_ministry` is the store's); a
-        withdrawn record opens with a banner saying who withdrew it, when and why."""
+        withdrawn record opens with a banner saying who withdrew it, when and why; `history` (its signed events)
+        ends it, when given."""
+        self.remove_class("-withheld")
+        self.show_signed_history(history)
         banner = self.query_one("#record-withdrawn", Static)
         banner.update(withdrawal_text(withdrawal) if withdrawal is not None else "")
         banner.set_class(withdrawal is not None, "-shown")
@@ -280,6 +303,16 @@ class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
         self.query_one("#record-activity", Static).update(activity_table(detail, ledger, activity))
         self.query_one("#record-revisions", Static).update(revisions_table(detail))
 
+    def show_signed_history(self, history: Sequence[AuditEntry] | None) -> None:
+        """Draw the record's signed events (None: the section is not shown, as in the review pane)."""
+        self.set_class(history is None, "-no-history")
+        self.query_one("#record-signed", Static).update(signed_history_table(history or ()))
+
+    def withhold(self, history: Sequence[AuditEntry]) -> None:
+        """The store refused to show the record (damaged): only its signed history is drawn."""
+        self.add_class("-withheld")
+        self.show_signed_history(history)
+
     async def forget(self) -> None:
         """Remove every decrypted word from the screen."""
         self.query_one("#record-withdrawn", Static).remove_class("-shown")
@@ -292,6 +325,7 @@ class RecordView(VerticalScroll, can_focus=True, inherit_bindings=False):
             "#record-ledger",
             "#record-activity",
             "#record-revisions",
+            "#record-signed",
         ):
             self.query_one(static_id, Static).update("")
         await self.query_one("#record-summary", Markdown).update("")

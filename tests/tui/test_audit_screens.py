@@ -1,0 +1,183 @@
+"""Issue 11 in the app: the audit screen (filters, verify in a worker, the first bad event highlighted), the
+record's signed history and damage banner, the browser's damage marker (Threats 14 and 25)."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+from textual.widgets import DataTable, Input, Select, Static
+
+from store.service import Session
+from tests.tui.helpers import palette, settle, unlock
+from tests.tui.hostile import screen_text
+from tui.app import LiaisonApp
+from tui.screens.audit import BAD_STYLE, AuditScreen
+from tui.screens.detail import DetailScreen
+from tui.widgets.record_table import RecordTable
+from tui.widgets.record_view import RecordView
+from tui.widgets.status_line import StatusLine
+
+
+def attack(path: Path, sql: str, *params: object) -> None:
+    """What someone with the file and no keys does: raw SQL, committed."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(sql, params)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def drawn(static: Static) -> str:
+    """What a Static draws, as plain text."""
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(static.content)
+    return console.export_text()
+
+
+def newest_reference(reader: Session) -> str:
+    return reader.list_records(limit=1)[0].reference
+
+
+async def open_audit(pilot: object, app: LiaisonApp) -> AuditScreen:
+    await unlock(pilot)  # type: ignore[arg-type]
+    await pilot.press("A")  # type: ignore[attr-defined]
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, AuditScreen)
+    return screen
+
+
+async def test_audit_screen_lists_and_filters_the_signed_log(
+    make_app: Callable[..., LiaisonApp], reader: Session
+) -> None:
+    """A opens the log newest first; a record filter narrows it to that record's events, each with its key."""
+    reference = newest_reference(reader)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_audit(pilot, app)
+        table = screen.query_one("#audit-events", DataTable)
+        assert table.row_count > 0
+        seqs = [entry.seq for entry in screen.entries]
+        assert seqs == sorted(seqs, reverse=True)
+        screen.query_one("#audit-record", Input).value = reference
+        await settle(pilot)
+        assert screen.entries
+        assert {e.record_reference or e.target for e in screen.entries} == {reference}
+        assert all(len(e.signer_fingerprint) == 16 for e in screen.entries)
+        screen.query_one("#audit-since", Input).value = "not a day"
+        await settle(pilot)
+        assert screen.query_one("#audit-status", StatusLine).error
+
+
+async def test_verify_on_an_intact_store_says_so(make_app: Callable[..., LiaisonApp]) -> None:
+    """v runs the whole verification in a worker; the status line says what was checked."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_audit(pilot, app)
+        await pilot.press("v")
+        await settle(pilot)
+        status = screen.query_one("#audit-status", StatusLine)
+        assert status.message.startswith("intact: ") and not status.error
+        assert screen.report is not None and screen.report.ok
+        assert not screen.busy
+
+
+async def test_verify_highlights_the_first_bad_event(
+    make_app: Callable[..., LiaisonApp], store_path: Path, reader: Session
+) -> None:
+    """Threat 14: an event edited in the file — verify names it, its row is drawn as bad and the cursor is on it."""
+    seq = reader.audit_log()[-5].seq
+    attack(store_path, "UPDATE audit_log SET officer = 'mallory' WHERE seq = ?", seq)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_audit(pilot, app)
+        await palette(pilot, "audit: Verify")
+        status = screen.query_one("#audit-status", StatusLine)
+        assert status.error and "DAMAGED" in status.message, status.message
+        report = screen.report
+        assert report is not None and not report.ok
+        first = report.problems[0].seq
+        assert first is not None
+        table = screen.query_one("#audit-events", DataTable)
+        assert table.cursor_row == table.get_row_index(str(first))
+        assert f"event #{first}" in status.message
+        cell = table.get_row(str(first))[0]
+        assert str(cell.style) == BAD_STYLE
+
+
+async def test_a_damaged_record_is_marked_in_the_browser_and_bannered_in_its_detail(
+    make_app: Callable[..., LiaisonApp], store_path: Path, reader: Session
+) -> None:
+    """Threat 25: a record's TLP edited in the file — the browser marks it (legend on the result line), its detail
+    shows the DAMAGED banner and its signed history instead of the content, and offers no action."""
+    row = reader.list_records(limit=1)[0]
+    history = reader.record_history(row.reference)
+    forged = "CLEAR" if row.tlp.value != "CLEAR" else "GREEN"
+    attack(store_path, "UPDATE records SET tlp = ? WHERE reference = ?", forged, row.reference)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        table = app.screen.query_one(RecordTable)
+        assert row.id in table.damaged
+        assert "damaged" in app.screen.query_one("#result-line", StatusLine).message
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, DetailScreen) and detail.reference == row.reference
+        banner = detail.query_one("#detail-damaged", StatusLine)
+        assert banner.message.startswith("DAMAGED"), banner.message
+        view = detail.query_one(RecordView)
+        assert view.has_class("-withheld")
+        assert not detail.allowed
+        signed = drawn(view.query_one("#record-signed", Static))
+        assert history and history[0].signer_fingerprint in signed
+
+
+async def test_an_intact_record_shows_its_signed_history(make_app: Callable[..., LiaisonApp], reader: Session) -> None:
+    """The detail ends with the record's signed events: who, when, which key; no banner."""
+    reference = newest_reference(reader)
+    history = reader.record_history(reference)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await unlock(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        assert not detail.query_one("#detail-damaged", StatusLine).message
+        view = detail.query_one(RecordView)
+        signed = drawn(view.query_one("#record-signed", Static))
+        for entry in history:
+            assert entry.officer in signed and entry.signer_fingerprint in signed
+
+
+async def test_text_from_the_log_is_drawn_as_text(
+    make_app: Callable[..., LiaisonApp], store_path: Path, reader: Session
+) -> None:
+    """Threats 21 and 22: an officer and an action written into the log as markup and a terminal escape are drawn as
+    the characters they are, in the table, in the action filter's list and in verify's finding; nothing crashes."""
+    seq = reader.audit_log()[-3].seq
+    officer, action = "[bold red]mallory[/]\x1b[2J", "[link=https://x.example]act[/link]"
+    attack(store_path, "UPDATE audit_log SET officer = ?, action = ? WHERE seq = ?", officer, action, seq)
+    app = make_app()
+    async with app.run_test(size=(200, 60)) as pilot:
+        screen = await open_audit(pilot, app)
+        drawn = screen_text(app.export_screenshot())
+        assert "[bold red]mallory[/]\u241b[2J" in drawn
+        assert action in drawn
+        screen.query_one("#audit-action", Select).expanded = True
+        await settle(pilot)
+        assert sum(line.count(action) for line in screen_text(app.export_screenshot()).splitlines()) == 2
+        screen.query_one("#audit-action", Select).expanded = False
+        screen.query_one("#audit-events", DataTable).focus()
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+        status = screen.query_one("#audit-status", StatusLine)
+        assert status.error and f"event #{seq}" in status.message
+        assert "\x1b" not in screen_text(app.export_screenshot())

@@ -1,0 +1,318 @@
+"""The signed audit log: filter by record, officer, action and day; `v` verifies the whole store in a worker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select
+from textual.worker import get_current_worker
+
+from store.audit.history import AuditEntry, AuditQuery
+from store.audit.verify import AuditReport
+from store.errors import LiaisonError, ValidationError
+from store.text import visible
+from tui.dates import parse_date
+from tui.messages import BundleProgress
+from tui.present import app_error, plural
+from tui.screens.base import LiaisonScreen
+from tui.widgets.status_line import StatusLine
+
+#: The newest events the table lists (the filters narrow what they are drawn from).
+SHOWN_EVENTS = 2000
+#: The table's columns: label, key.
+COLUMNS = (
+    ("#", "seq"),
+    ("When (UTC)", "at"),
+    ("Officer", "officer"),
+    ("Action", "action"),
+    ("About", "about"),
+    ("Key", "key"),
+)
+#: How the row of a bad event is drawn.
+BAD_STYLE = "bold white on dark_red"
+
+
+def verify_summary(report: AuditReport, shown: bool) -> str:
+    """One or two lines: intact (what was checked), or how many problems and the first one."""
+    checked = f"{plural(report.events, 'event')} and {plural(report.records, 'record')} checked"
+    if report.checkpoint_size is not None and report.checkpoint_time is not None:
+        checked += f"; last checkpoint {report.checkpoint_size} at {report.checkpoint_time:%Y-%m-%d %H:%M} UTC"
+    if report.ok:
+        return f"intact: {checked}"
+    first = report.problems[0]
+    where = f"event #{first.seq}" if first.seq is not None else f"record {first.reference}"
+    if first.seq is not None and first.reference:
+        where += f" ({first.reference})"
+    note = "" if shown or first.seq is None else " — not among the events listed (clear the filters)"
+    return f"DAMAGED: {plural(len(report.problems), 'problem')}; first: {where}: {first.reason}{note}\n{checked}"
+
+
+class AuditScreen(LiaisonScreen):
+    """Newest event first; the filters apply as they are typed; enter on an event about a record opens it."""
+
+    AUTO_FOCUS = "#audit-events"
+
+    DEFAULT_CSS = """
+    AuditScreen {
+        & #audit-filters { height: auto; padding: 0 1; }
+        & #audit-filters Horizontal { height: 1; }
+        & #audit-filters Label { width: 8; color: $text-muted; }
+        & #audit-filters Input { width: 1fr; margin-right: 1; }
+        & #audit-filters Select { width: 1fr; }
+        & #audit-events { height: 1fr; }
+        & #audit-status { padding: 0 1; }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "v",
+            "verify",
+            "Verify",
+            tooltip="Check every event's signature, the chain, the checkpoints and every record against the log.",
+            id="audit.verify",
+        ),
+        Binding("f", "focus_filters", "Filter", tooltip="Move to the filters (record first).", id="audit.filters"),
+        Binding(
+            "escape",
+            "back",
+            "Back",
+            tooltip="Back to the previous screen (or from a filter to the list).",
+            id="audit.back",
+        ),
+    ]
+
+    @dataclass
+    class EventsLoaded(Message):
+        """The events matching the filters of `generation`, oldest first, and the action names to filter by."""
+
+        generation: int
+        entries: Sequence[AuditEntry]
+        actions: Sequence[str]
+
+    @dataclass
+    class Verified(Message):
+        """The outcome of a full verification."""
+
+        report: AuditReport
+
+    @dataclass
+    class Refused(Message):
+        """The store refused to list or verify; `reason` is its one line."""
+
+        step: str
+        reason: str
+
+    def __init__(self, record: str | None = None, *, verify: bool = False) -> None:
+        super().__init__()
+        self._verify_on_mount = verify
+        self.generation = 0
+        self.entries: list[AuditEntry] = []
+        self.report: AuditReport | None = None
+        self._record = record or ""
+        self._actions: tuple[str, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="audit-filters"):
+            yield Label("Record")
+            yield Input(self._record, placeholder="reference", id="audit-record", compact=True)
+            yield Label("Officer")
+            yield Input(placeholder="name", id="audit-officer", compact=True)
+            yield Label("Action")
+            yield Select[str]([], prompt="any", id="audit-action", compact=True)
+            yield Label("Since")
+            yield Input(placeholder="YYYY-MM-DD", id="audit-since", compact=True)
+        # One space before each cell instead of the table's two between columns: the whole row, key fingerprint
+        # included, fits in 80 columns.
+        yield DataTable(id="audit-events", cursor_type="row", zebra_stripes=True, cell_padding=0)
+        yield ProgressBar(id="audit-progress", classes="busy-progress", show_eta=False)
+        yield StatusLine("v verifies the whole store against this log", id="audit-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.sub_title = "Signed audit log"
+        table = self.query_one("#audit-events", DataTable)
+        for label, key in COLUMNS:
+            table.add_column(Text(f" {label}"), key=key)
+        self.load_events()
+        if self._verify_on_mount:
+            self.action_verify()
+
+    # ---- listing --------------------------------------------------------------------------------
+
+    def audit_query(self) -> AuditQuery:
+        """The filters as typed, as the store's query; a day that is not YYYY-MM-DD is refused."""
+        action = self.query_one("#audit-action", Select).value
+        return AuditQuery(
+            record=self.query_one("#audit-record", Input).value.strip() or None,
+            officer=self.query_one("#audit-officer", Input).value.strip() or None,
+            action=action if isinstance(action, str) else None,
+            since=parse_date(self.query_one("#audit-since", Input).value),
+            limit=SHOWN_EVENTS,
+        )
+
+    def load_events(self) -> None:
+        """List the events of the current filters (a refused filter says why on the status line)."""
+        self.generation += 1
+        try:
+            query = self.audit_query()
+        except ValidationError as exc:
+            self._status(app_error(exc), error=True)
+            return
+        self.fetch_events(self.generation, query)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="audit-list", name="list audit events")
+    def fetch_events(self, generation: int, query: AuditQuery) -> None:
+        session = self.session
+        try:
+            entries = session.audit_log(query)
+            actions = session.audit_actions()
+        except LiaisonError as exc:
+            self.post_message(self.Refused("list", app_error(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.EventsLoaded(generation, entries, actions))
+
+    @on(EventsLoaded)
+    def _events_loaded(self, message: AuditScreen.EventsLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        select = self.query_one("#audit-action", Select)
+        actions = tuple(message.actions)
+        if actions != self._actions and not select.expanded:
+            # Only when the names changed: resetting the options resets the choice (and filters again).
+            self._actions = actions
+            chosen = select.value
+            with select.prevent(Select.Changed):
+                select.set_options([(Text(visible(a)), a) for a in actions])
+                if isinstance(chosen, str) and chosen in actions:
+                    select.value = chosen
+        self.entries = list(reversed(message.entries))
+        self._draw()
+        if self.report is None:
+            shown = len(self.entries)
+            more = " (the newest)" if shown >= SHOWN_EVENTS else ""
+            self._status(f"{plural(shown, 'event')}{more} · v verifies the whole store against this log")
+
+    def _bad_seqs(self) -> set[int]:
+        if self.report is None:
+            return set()
+        return {p.seq for p in self.report.problems if p.seq is not None}
+
+    def _draw(self) -> None:
+        table = self.query_one("#audit-events", DataTable)
+        table.clear()
+        bad = self._bad_seqs()
+        for entry in self.entries:
+            style = BAD_STYLE if entry.seq in bad else ""
+            about = entry.record_reference or entry.target
+            cells = (
+                str(entry.seq),
+                f"{entry.at:%Y-%m-%d %H:%M}",
+                visible(entry.officer),
+                visible(entry.action),
+                visible(about),
+                entry.signer_fingerprint,
+            )
+            table.add_row(*(Text(f" {cell}", style=style) for cell in cells), key=str(entry.seq))
+        first = self._first_bad()
+        if first is not None:
+            table.move_cursor(row=table.get_row_index(str(first)))
+
+    def _first_bad(self) -> int | None:
+        """The first bad event's seq, when it is listed."""
+        if self.report is None or not self.report.problems:
+            return None
+        seq = self.report.problems[0].seq
+        return seq if seq is not None and any(e.seq == seq for e in self.entries) else None
+
+    @on(Input.Changed, "#audit-record, #audit-officer, #audit-since")
+    @on(Select.Changed, "#audit-action")
+    def _filters_changed(self) -> None:
+        self.load_events()
+
+    # ---- verifying ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Verify waits (greyed) while a verification runs."""
+        return None if action == "verify" and self.busy else True
+
+    def action_verify(self) -> None:
+        if not self.busy:
+            self._status("verifying every signature, the chain, the checkpoints and every record…")
+            self.verify_flow()
+
+    @work(exclusive=True, exit_on_error=False, group="audit-flow", name="verify")
+    async def verify_flow(self) -> None:
+        report = await self.while_busy(self.run_verify())
+        if isinstance(report, LiaisonError):
+            self.post_message(self.Refused("verify", app_error(report)))
+        elif report is not None:
+            self.post_message(self.Verified(report))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="audit-verify", name="verify the store")
+    def run_verify(self) -> AuditReport | LiaisonError:
+        """The whole verification (one read transaction), reporting progress; a refusal is returned."""
+
+        def progress(done: int, total: int) -> None:
+            self.post_message(BundleProgress(done, total))
+
+        try:
+            return self.session.audit_verify(progress=progress)
+        except LiaisonError as exc:
+            return exc
+
+    @on(BundleProgress)
+    def _progress(self, message: BundleProgress) -> None:
+        self.query_one("#audit-progress", ProgressBar).update(total=message.total, progress=message.done)
+
+    @on(Verified)
+    def _verified(self, message: AuditScreen.Verified) -> None:
+        self.report = message.report
+        self._draw()
+        self._status(verify_summary(message.report, self._first_bad() is not None), error=not message.report.ok)
+
+    @on(Refused)
+    def _refused(self, message: AuditScreen.Refused) -> None:
+        self._status(f"{message.step} refused: {message.reason}", error=True)
+
+    # ---- navigation -----------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#audit-events")
+    def _open(self, message: DataTable.RowSelected) -> None:
+        from tui.screens.detail import DetailScreen
+
+        seq = int(str(message.row_key.value))
+        entry = next((e for e in self.entries if e.seq == seq), None)
+        if entry is not None and entry.record_reference:
+            self.app.push_screen(DetailScreen(entry.record_reference))
+
+    def action_focus_filters(self) -> None:
+        self.query_one("#audit-record", Input).focus()
+
+    def action_back(self) -> None:
+        if isinstance(self.focused, Input | Select):
+            self.query_one("#audit-events", DataTable).focus()
+        else:
+            self.dismiss()
+
+    def on_store_changed(self) -> None:
+        self.load_events()
+
+    async def forget(self) -> None:
+        self.entries = []
+        self.report = None
+        self.query_one("#audit-events", DataTable).clear()
+
+    def _status(self, text: str, *, error: bool = False) -> None:
+        self.query_one("#audit-status", StatusLine).show(text, error=error)
