@@ -162,13 +162,13 @@ async def test_text_from_the_log_is_drawn_as_text(
     """Threats 21 and 22: an officer and an action written into the log as markup and a terminal escape are drawn as
     the characters they are, in the table, in the action filter's list and in verify's finding; nothing crashes."""
     seq = reader.audit_log()[-3].seq
-    officer, action = "[bold red]mallory[/]\x1b[2J", "[link=https://x.example]act[/link]"
+    officer, action = "[b]mal[/]\x1b[2J", "[link=x]a[/]"
     attack(store_path, "UPDATE audit_log SET officer = ?, action = ? WHERE seq = ?", officer, action, seq)
     app = make_app()
     async with app.run_test(size=(200, 60)) as pilot:
         screen = await open_audit(pilot, app)
         drawn = screen_text(app.export_screenshot())
-        assert "[bold red]mallory[/]\u241b[2J" in drawn
+        assert "[b]mal[/]\u241b[2J" in drawn
         assert action in drawn
         screen.query_one("#audit-action", Select).expanded = True
         await settle(pilot)
@@ -181,3 +181,30 @@ async def test_text_from_the_log_is_drawn_as_text(
         status = screen.query_one("#audit-status", StatusLine)
         assert status.error and f"event #{seq}" in status.message
         assert "\x1b" not in screen_text(app.export_screenshot())
+
+
+async def test_key_fingerprints_stay_whole_at_80_columns(
+    make_app: Callable[..., LiaisonApp], store_path: Path, reader: Session
+) -> None:
+    """A very long officer name, action and target in the log are cut with an ellipsis; every row's key fingerprint
+    is still drawn whole at 80×24."""
+    seq = reader.audit_log()[-1].seq
+    attack(
+        store_path,
+        "UPDATE audit_log SET officer = ?, action = ?, target = ? WHERE seq = ?",
+        "o" * 60,
+        "a" * 60,
+        "t" * 60,
+        seq,
+    )
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_audit(pilot, app)
+        drawn = screen_text(app.export_screenshot())
+        rows = [line.split() for line in drawn.splitlines()]
+        rows = [" ".join(cells) for cells in rows if len(cells) > 2 and cells[0].isdigit() and cells[1][:4].isdigit()]
+        assert len(rows) >= 10
+        for entry, line in zip(screen.entries, rows, strict=False):
+            assert line.split()[0] == str(entry.seq)
+            assert f" {entry.signer_fingerprint} " in f"{line} ", line
+        assert "o" * 60 not in drawn and "oooo…" in drawn

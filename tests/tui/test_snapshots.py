@@ -70,11 +70,14 @@ def test_record_detail(snap_compare: Any, snap_app: Callable[..., LiaisonApp]) -
 def test_record_markup_title(
     snap_compare: Any, make_app: Callable[..., LiaisonApp], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A record titled `[see annex] [/x] [bold]x` (title and summary) shows those characters literally, in the detail."""
+    """A record titled `[see annex] [/x] [bold]x` (title and summary) shows those characters literally, in the detail
+    (fixed keys: its signed history draws the key fingerprint)."""
+    from tests.tui.fixed_keys import fixed_keyring, fixed_officer_keys
     from tests.tui.helpers import fixed_clock
     from tests.tui.hostile import build_hostile_store
 
-    build_hostile_store(tmp_path / "hostile.db", monkeypatch, clock=fixed_clock)
+    with fixed_keyring("hostile"), fixed_officer_keys("hostile"):
+        build_hostile_store(tmp_path / "hostile.db", monkeypatch, clock=fixed_clock)
     monkeypatch.chdir(tmp_path)
 
     async def run_before(pilot: Pilot[Any]) -> None:

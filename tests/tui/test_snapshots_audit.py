@@ -39,7 +39,13 @@ def audit_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def audit_store(audit_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy at the relative path `desk/audit.db` (the path drawn is the same on every machine)."""
+    """A private copy at the relative path `desk/audit.db` (the path drawn is the same on every machine).
+
+    The store's facet counts are cached per process by file URL, store id and change counter — the same for every
+    copy here, and a change made with sqlite3 moves no counter — so the cache is emptied for each test."""
+    from store.records import clear_count_cache
+
+    clear_count_cache()
     (tmp_path / "desk").mkdir()
     shutil.copyfile(audit_template, tmp_path / "desk" / "audit.db")
     monkeypatch.chdir(tmp_path)

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Input, Label, ProgressBar, Select
+from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Select
 from textual.worker import get_current_worker
 
 from store.audit.history import AuditEntry, AuditQuery
@@ -23,19 +24,30 @@ from tui.dates import parse_date
 from tui.messages import BundleProgress
 from tui.present import app_error, plural
 from tui.screens.base import LiaisonScreen
+from tui.widgets.record_table import fit_text
 from tui.widgets.status_line import StatusLine
 
 #: The newest events the table lists (the filters narrow what they are drawn from).
 SHOWN_EVENTS = 2000
-#: The table's columns: label, key.
+#: The table's columns: label, key. The key fingerprint comes before the free-length "About", so it is whole at 80
+#: columns; officer and action are cut at `NAME_CELLS`, "About" at `ABOUT_CELLS` (with an ellipsis).
 COLUMNS = (
     ("#", "seq"),
     ("When (UTC)", "at"),
     ("Officer", "officer"),
     ("Action", "action"),
-    ("About", "about"),
     ("Key", "key"),
+    ("About", "about"),
 )
+NAME_CELLS = 14
+ABOUT_CELLS = 40
+
+
+def clip(text: str, cells: int) -> str:
+    """`text` as it is when it fits in `cells`, else cut with an ellipsis."""
+    return text if cell_len(text) <= cells else fit_text(text, cells)
+
+
 #: How the row of a bad event is drawn.
 BAD_STYLE = "bold white on dark_red"
 
@@ -62,11 +74,11 @@ class AuditScreen(LiaisonScreen):
 
     DEFAULT_CSS = """
     AuditScreen {
-        & #audit-filters { height: auto; padding: 0 1; }
-        & #audit-filters Horizontal { height: 1; }
-        & #audit-filters Label { width: 8; color: $text-muted; }
-        & #audit-filters Input { width: 1fr; margin-right: 1; }
-        & #audit-filters Select { width: 1fr; }
+        & #audit-filters { height: 1; padding: 0 1; }
+        & #audit-filters Input { width: 1fr; max-width: 30; margin-right: 1; }
+        & #audit-filters #audit-record { min-width: 18; max-width: 30; }
+        & #audit-filters #audit-action { width: 22; margin-right: 1; }
+        & #audit-filters #audit-since { width: 18; max-width: 18; margin-right: 0; }
         & #audit-events { height: 1fr; }
         & #audit-status { padding: 0 1; }
     }
@@ -123,16 +135,22 @@ class AuditScreen(LiaisonScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="audit-filters"):
-            yield Label("Record")
-            yield Input(self._record, placeholder="reference", id="audit-record", compact=True)
-            yield Label("Officer")
-            yield Input(placeholder="name", id="audit-officer", compact=True)
-            yield Label("Action")
-            yield Select[str]([], prompt="any", id="audit-action", compact=True)
-            yield Label("Since")
-            yield Input(placeholder="YYYY-MM-DD", id="audit-since", compact=True)
-        # One space before each cell instead of the table's two between columns: the whole row, key fingerprint
-        # included, fits in 80 columns.
+            # Placeholders name the filters (labels would leave too little room at 80 columns).
+            yield Input(
+                self._record,
+                placeholder="record",
+                id="audit-record",
+                compact=True,
+                tooltip="A record's reference: its events only.",
+            )
+            yield Input(placeholder="officer", id="audit-officer", compact=True, tooltip="Events by this officer only.")
+            yield Select[str]([], prompt="any action", id="audit-action", compact=True)
+            yield Input(
+                placeholder="since YYYY-MM-DD",
+                id="audit-since",
+                compact=True,
+                tooltip="Events on or after this day (UTC).",
+            )
         yield DataTable(id="audit-events", cursor_type="row", zebra_stripes=True, cell_padding=0)
         yield ProgressBar(id="audit-progress", classes="busy-progress", show_eta=False)
         yield StatusLine("v verifies the whole store against this log", id="audit-status")
@@ -219,10 +237,10 @@ class AuditScreen(LiaisonScreen):
             cells = (
                 str(entry.seq),
                 f"{entry.at:%Y-%m-%d %H:%M}",
-                visible(entry.officer),
-                visible(entry.action),
-                visible(about),
+                clip(visible(entry.officer), NAME_CELLS),
+                clip(visible(entry.action), NAME_CELLS),
                 entry.signer_fingerprint,
+                clip(visible(about), ABOUT_CELLS),
             )
             table.add_row(*(Text(f" {cell}", style=style) for cell in cells), key=str(entry.seq))
         first = self._first_bad()

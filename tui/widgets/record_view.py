@@ -199,8 +199,11 @@ def signed_history_table(history: Sequence[AuditEntry]) -> RenderableType:
     if not history:
         return Text("no signed events (written before the signed log, or not held here)", style="dim")
     table = Table(box=None, padding=(0, 1), show_edge=False, header_style="bold")
-    for name in ("#", "When", "Officer", "Action", "Key"):
-        table.add_column(name, no_wrap=True)
+    table.add_column("#", no_wrap=True)
+    table.add_column("When", no_wrap=True)
+    table.add_column("Officer", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("Action", no_wrap=True, overflow="ellipsis", max_width=24)
+    table.add_column("Key", no_wrap=True, min_width=16)
     for entry in history:
         table.add_row(
             str(entry.seq), when(entry.at), plain(entry.officer), plain(entry.action), Text(entry.signer_fingerprint)
