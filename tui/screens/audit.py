@@ -39,7 +39,7 @@ COLUMNS = (
     ("Key", "key"),
     ("About", "about"),
 )
-NAME_CELLS = 14
+NAME_CELLS = 16
 ABOUT_CELLS = 40
 
 
