@@ -387,7 +387,8 @@ class Vault:
           the officer's row must be the one the log last signed for them: a replayed or edited row refuses unlock.
         - A store upgraded from before the log (meta `audit_genesis` pending, no event yet) is signed as it
           stands by the first admin who unlocks it (genesis events for every officer, contact and record); a
-          non-admin is refused until then.
+          non-admin is refused until then. The working-group desk likewise, once, by the first admin unlock after
+          desk signing came (`store.jwg.signed.desk_genesis`).
         - An officer whose key slot predates signing keys (slot v1) gets one now: the slot is rewritten under
           the same passphrase with the same X25519 key, and the new public key is logged (`officer-key`).
         - Failed unlocks kept since the last success are folded in (`unlock-failed`), then the unlock itself.
@@ -429,6 +430,10 @@ class Vault:
                 _fill_signing_publics(s)
                 events += audit.genesis_events(s, name, policy_doc)
                 s.execute(delete(Meta).where(Meta.key == "audit_genesis"))
+            if role is Role.ADMIN:  # once: a desk that predates desk signing is signed as it stands
+                from store.jwg.signed import desk_genesis
+
+                events += desk_genesis(s)
             for pending in s.scalars(select(AuditPending).order_by(AuditPending.id)):
                 events.append(
                     audit.PendingEvent("unlock-failed", pending.officer, data={"reason": pending.reason}, at=pending.at)

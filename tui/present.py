@@ -437,7 +437,8 @@ def app_error(exc: LiaisonError) -> str:
 
 
 def action_json(action: ActionInfo) -> dict[str, Any]:
-    """`liaison actions list --json` objects (a contract: id, title, domain, owner, due, status, meeting …)."""
+    """`liaison actions list --json` objects (a contract: id, title, domain, owner, due, status, meeting …);
+    `damaged` is why it differs from its signed event (edited outside Liaison), null when intact."""
     return {
         "id": action.id,
         "title": action.title,
@@ -452,6 +453,7 @@ def action_json(action: ActionInfo) -> dict[str, Any]:
         "note": action.note or None,
         "overdue": action.overdue,
         "status_at": _when(action.status_at) if action.status_at is not None else None,
+        "damaged": action.damaged,
     }
 
 
@@ -464,6 +466,7 @@ def meeting_json(meeting: MeetingInfo, *, detail: bool = False) -> dict[str, Any
         "host": meeting.host,
         "status": meeting.status,
         "origin": meeting.origin,
+        "damaged": meeting.damaged,
     }
     if detail:
         obj["minutes"] = meeting.minutes
@@ -475,6 +478,7 @@ def meeting_json(meeting: MeetingInfo, *, detail: bool = False) -> dict[str, Any
                 "text": i.text,
                 "action": i.action,
                 "origin": i.origin,
+                "damaged": i.damaged,
             }
             for i in meeting.agenda
         ]

@@ -18,6 +18,10 @@ What is checked, and what each check catches (threats 14, 25, 26):
 - **every record's current state** (tags, releasable-to, status, author, revision, ciphertext hashes, current
   revision row, review rows, withdrawal) against its latest signed event; records no event backs; records
   whose events exist but whose row was removed; every revision row against the events that recorded it.
+- **the working-group desk** (meetings, agenda items, actions, received packs) against the `desk` state of
+  each row's latest event (`store.jwg.signed.desk_problems`): an action's status, owner or due date, a
+  minute's ciphertext changed with sqlite3 is named (`action PK-MOI-A3 differs from its signed event #412:
+  status`).
 
 Efficient by construction: the log is streamed once in batches (`yield_per`), each record's latest signed
 state is kept as a 32-byte digest (the full body is re-read only for a record that differs, to say why), and
@@ -536,6 +540,10 @@ def audit_verify(session: Session, progress: Progress | None = None) -> AuditRep
                     None, f"officer {row.name}'s row is not the one the log last signed: {why} (replayed or edited)"
                 )
         records = _check_records(s, walk, progress, total)
+        from store.jwg.signed import desk_problems  # the working-group desk against its signed events
+
+        for reason in desk_problems(s):
+            findings.event(None, reason)
         if progress is not None:
             progress(total, total)
     return AuditReport(walk.count, records, cp_size, cp_at, findings.sorted())

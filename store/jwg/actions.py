@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
+from store.audit import log as audit
 from store.errors import NotFound, ValidationError
 from store.jwg.meetings import block, check_domain, check_host, find_meeting, line
 from store.jwg.models import Action, AgendaItem
 from store.jwg.quarter import Quarter, parse_date
 from store.jwg.rules import check_status_change
+from store.jwg.signed import desk_damage, require_intact
 from store.models import Meta, Record
 from store.text import check_line, quote
 
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ActionInfo:
     """An action (decrypted). `id` is its code (`PK-MOI-A7`), the same in both ministries' stores.
+
+    `damaged`: why the row differs from its latest signed event (edited outside Liaison), None when intact.
 
     `note` is the done comment or the drop reason; `overdue` is open with its due date passed (UTC today).
     """
@@ -42,9 +46,10 @@ class ActionInfo:
     note: str
     status_at: datetime | None
     overdue: bool
+    damaged: str | None = None  # why it differs from its signed event (Threat 25), None when intact
 
 
-def action_info(session: Session, a: Action, today: date) -> ActionInfo:
+def action_info(session: Session, a: Action, today: date, damaged: str | None = None) -> ActionInfo:
     return ActionInfo(
         a.code,
         session.open_text(a.title_ct, a.code),
@@ -59,6 +64,7 @@ def action_info(session: Session, a: Action, today: date) -> ActionInfo:
         session.open_text(a.note_ct, a.code) if a.note_ct is not None else "",
         a.status_at,
         a.status == "open" and a.due < today,
+        damaged,
     )
 
 
@@ -117,6 +123,7 @@ def add_action(
             if r not in refs:
                 refs.append(r)
         code = _next_code(s, session.ministry)
+        audit.note(s, target=code)  # the action's own event carries its signed state (store.jwg.signed)
         uid = str(uuidlib.uuid4())
         s.add(
             Action(
@@ -158,6 +165,7 @@ def add_action(
 def _close(session: Session, code: str, status: str, note: str, verb: str) -> None:
     with session.act(f"action-{verb}", code.strip().upper()) as s:
         a = find_action(s, code)
+        require_intact(session, s, a)
         check_status_change(session.ministry, a.owner, a.code, a.status)
         a.status = status
         a.note_ct = session.seal(note) if note else None
@@ -190,9 +198,14 @@ def list_actions(
             stmt = stmt.where(Action.meeting_quarter == str(quarter))
         if overdue:
             stmt = stmt.where(Action.status == "open", Action.due < today)
-        return [action_info(session, a, today) for a in s.scalars(stmt)]
+        rows = list(s.scalars(stmt))
+        damaged = desk_damage(session, s, rows)
+        return [action_info(session, a, today, damaged.get(a.uuid)) for a in rows]
 
 
 def get_action(session: Session, code: str) -> ActionInfo:
+    """One action; IntegrityError when it differs from its signed event (Threat 25)."""
     with session.act("action-show", code.strip().upper(), mutates=False) as s:
-        return action_info(session, find_action(s, code), session.clock().date())
+        a = find_action(s, code)
+        require_intact(session, s, a)
+        return action_info(session, a, session.clock().date())

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import store.jwg.signed  # noqa: F401  (registers the flush hook that signs every desk row an action writes)
+
 if TYPE_CHECKING:
     from store.jwg.actions import ActionInfo
     from store.jwg.meetings import MeetingInfo

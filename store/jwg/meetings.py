@@ -15,6 +15,7 @@ from store.errors import NotFound, ValidationError
 from store.jwg.models import Action, AgendaItem, Meeting, Pack
 from store.jwg.quarter import Quarter, parse_date
 from store.jwg.rules import OUTCOMES, check_meeting_update
+from store.jwg.signed import desk_damage, require_intact
 from store.models import Domain, Ministry
 from store.text import check_block, check_line, quote
 
@@ -33,6 +34,7 @@ class AgendaInfo:
     text: str
     action: str | None
     origin: str
+    damaged: str | None = None  # why it differs from its signed event (Threat 25), None when intact
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class MeetingInfo:
 
     `carried`: actions agreed at earlier meetings that were still open on this meeting's day (carried forward).
     `packs`: the meeting packs counterparts sealed to us for it (`meetings pack Q --from ORIGIN` writes one).
+    `damaged`: why its row differs from its latest signed event (edited outside Liaison); `meeting()` refuses one.
     """
 
     quarter: str
@@ -53,6 +56,7 @@ class MeetingInfo:
     agenda: tuple[AgendaInfo, ...] = ()
     carried: tuple[ActionInfo, ...] = ()
     packs: tuple[tuple[str, str, datetime], ...] = ()  # packs received for it: (origin, prepared by, prepared at)
+    damaged: str | None = None  # why it differs from its signed event (Threat 25), None when intact
 
 
 def check_host(s: OrmSession, code: str, field: str = "host") -> str:
@@ -135,6 +139,7 @@ def mark_held(session: Session, quarter: str) -> None:
     q = Quarter.parse(quarter)
     with session.act("meeting-held", str(q)) as s:
         m = find_meeting(s, q)
+        require_intact(session, s, m)
         check_meeting_update(session.ministry, m.origin, str(q))
         if m.status == "held":
             raise ValidationError(f"the meeting of {q} is already marked held", field="quarter", value=str(q))
@@ -150,6 +155,7 @@ def set_minutes(session: Session, quarter: str, minutes: str) -> None:
     text = block("minutes", minutes)
     with session.act("meeting-minutes", str(q)) as s:
         m = find_meeting(s, q)
+        require_intact(session, s, m)
         check_meeting_update(session.ministry, m.origin, str(q))
         m.minutes_ct = session.seal(text)
         _bump(session, m)
@@ -191,7 +197,7 @@ def add_agenda_item(
     return uid
 
 
-def _info(session: Session, m: Meeting) -> MeetingInfo:
+def _info(session: Session, m: Meeting, damaged: str | None = None) -> MeetingInfo:
     return MeetingInfo(
         m.quarter,
         m.day,
@@ -200,12 +206,15 @@ def _info(session: Session, m: Meeting) -> MeetingInfo:
         m.status,
         m.origin,
         session.open_text(m.minutes_ct, m.quarter) if m.minutes_ct is not None else None,
+        damaged=damaged,
     )
 
 
 def list_meetings(session: Session) -> list[MeetingInfo]:
     with session.act("meetings-list", "meetings", mutates=False) as s:
-        return [_info(session, m) for m in s.scalars(select(Meeting).order_by(Meeting.quarter))]
+        rows = list(s.scalars(select(Meeting).order_by(Meeting.quarter)))
+        damaged = desk_damage(session, s, rows)
+        return [_info(session, m, damaged.get(m.uuid)) for m in rows]
 
 
 def carried_rows(s: OrmSession, m: Meeting) -> list[Action]:
@@ -226,7 +235,15 @@ def meeting_detail(session: Session, quarter: str) -> MeetingInfo:
     q = Quarter.parse(quarter)
     with session.act("meeting-show", str(q), mutates=False) as s:
         m = find_meeting(s, q)
+        require_intact(session, s, m)
         codes: dict[str, str] = {u: c for u, c in s.execute(select(Action.uuid, Action.code))}
+        items = list(
+            s.scalars(
+                select(AgendaItem).where(AgendaItem.meeting_id == m.id).order_by(AgendaItem.domain, AgendaItem.id)
+            )
+        )
+        carried_actions = carried_rows(s, m)
+        damaged = desk_damage(session, s, [*items, *carried_actions])
         agenda = tuple(
             AgendaInfo(
                 i.uuid,
@@ -235,13 +252,12 @@ def meeting_detail(session: Session, quarter: str) -> MeetingInfo:
                 session.open_text(i.text_ct, m.quarter),
                 codes.get(i.action_uuid or ""),
                 i.origin,
+                damaged.get(i.uuid),
             )
-            for i in s.scalars(
-                select(AgendaItem).where(AgendaItem.meeting_id == m.id).order_by(AgendaItem.domain, AgendaItem.id)
-            )
+            for i in items
         )
         today = session.clock().date()
-        carried = tuple(action_info(session, a, today) for a in carried_rows(s, m))
+        carried = tuple(action_info(session, a, today, damaged.get(a.uuid)) for a in carried_actions)
         packs = tuple(
             (origin, by, at)
             for origin, by, at in s.execute(

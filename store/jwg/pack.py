@@ -55,7 +55,11 @@ def meeting_pack(session: Session, quarter: str, *, with_titles: bool = False) -
     start = datetime(since.year, since.month, since.day, tzinfo=UTC)
     end = datetime(until.year, until.month, until.day, tzinfo=UTC)
     stats = session.desk_stats(since=start, until=end)
-    actions = session.actions()
+    # an item edited outside Liaison (it differs from its signed event, Threat 25) is left out of the brief
+    all_actions = session.actions()
+    actions = [a for a in all_actions if a.damaged is None]
+    left_out = [a.id for a in all_actions if a.damaged is not None]
+    left_out += [f"agenda item {i.id}" for i in m.agenda if i.damaged is not None]
     out: list[str] = []
     add = out.append
     add(f"# Joint Working Group — brief for the meeting of {m.quarter}")
@@ -109,7 +113,7 @@ def meeting_pack(session: Session, quarter: str, *, with_titles: bool = False) -
         a for a in actions if a.status == "done" and a.status_at is not None and since <= a.status_at.date() <= until
     ]
     overdue = [a for a in actions if a.overdue]
-    carried = list(m.carried)
+    carried = [a for a in m.carried if a.damaged is None]
     for title, items, note in (
         (f"Agreed at this meeting ({len(agreed)})", agreed, None),
         (f"Done since the previous meeting ({len(done)})", done, "done"),
@@ -145,6 +149,8 @@ def meeting_pack(session: Session, quarter: str, *, with_titles: bool = False) -
         add("Nothing on the agenda yet.")
     by_domain: dict[str, list[str]] = {}
     for i in m.agenda:
+        if i.damaged is not None:
+            continue
         tag = {"information": "Information", "decision": "Decision", "action": "Action"}[i.outcome]
         ref = f" ({i.action})" if i.action else ""
         by_domain.setdefault(i.domain, []).append(f"- {tag}{ref}: {_cell(i.text)}")
@@ -159,6 +165,14 @@ def meeting_pack(session: Session, quarter: str, *, with_titles: bool = False) -
         add("## Minutes")
         add("")
         out.extend(_cell(line) for line in m.minutes.splitlines())
+        add("")
+    if left_out:
+        add("## Left out")
+        add("")
+        add(
+            f"Left out because they differ from the signed audit log (edited outside Liaison; "
+            f"`liaison audit verify` says how): {', '.join(sorted(set(left_out)))}."
+        )
         add("")
     return "\n".join(out).rstrip() + "\n"
 

@@ -19,6 +19,11 @@ Import (inside the bundle's one transaction), the rules of who keeps what:
 - an entry naming a ministry or domain unknown here, or a quarter that already has another meeting, is
   skipped with a reason. Text is checked by the text policy: a control character refuses the bundle.
 What arrived is noted as held by the sender, so it is not echoed back.
+
+Integrity (Threat 25): every desk row an import writes is signed in the log with its new state
+(`store.jwg.signed`); a row here that differs from its signed event (edited outside Liaison) is never
+exported, and an entry that would update it is skipped with a reason, so the tampered state is not signed
+as the import's own.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from sqlalchemy.orm import Session as OrmSession
 from crypto import bundle as fmt
 from store.jwg.models import Action, AgendaItem, Meeting, Pack, PeerCopy
 from store.jwg.quarter import parse_date
+from store.jwg.signed import desk_damage
 from store.models import Contact, Domain, Ministry
 from store.text import check_block, check_line
 
@@ -105,12 +111,18 @@ def desk_parties(s: OrmSession) -> set[str]:
 def pending_entries(session: Session, s: OrmSession, peer: str) -> list[tuple[str, int, int, dict[str, Any]]]:
     """The desk entries `peer` does not hold yet: (uuid, content rev, status rev, entry), meetings first.
 
-    None unless `peer` is a party to the working group (`desk_parties`)."""
+    None unless `peer` is a party to the working group (`desk_parties`). An item that differs from its signed
+    event (edited outside Liaison, Threat 25) is left out, and stays pending until it is put right."""
     out: list[tuple[str, int, int, dict[str, Any]]] = []
     if peer not in desk_parties(s):
         return out
     meetings = {m.id: m for m in s.scalars(select(Meeting).order_by(Meeting.quarter))}
+    actions_rows = list(s.scalars(select(Action).order_by(Action.id)))
+    items = list(s.scalars(select(AgendaItem).order_by(AgendaItem.id)))
+    damaged = desk_damage(session, s, [*meetings.values(), *actions_rows, *items])
     for m in meetings.values():
+        if m.uuid in damaged:
+            continue
         if _stale(s, m.uuid, peer, m.rev, 0):
             out.append((m.uuid, m.rev, 0, {
                 "kind": "jwg-meeting", "uuid": m.uuid, "quarter": m.quarter, "date": m.day.isoformat(),
@@ -118,7 +130,9 @@ def pending_entries(session: Session, s: OrmSession, peer: str) -> list[tuple[st
                 "minutes": session.open_text(m.minutes_ct, m.quarter) if m.minutes_ct is not None else "",
                 "origin": m.origin, "rev": m.rev,
             }))  # fmt: skip
-    for a in s.scalars(select(Action).order_by(Action.id)):
+    for a in actions_rows:
+        if a.uuid in damaged:
+            continue
         if _stale(s, a.uuid, peer, a.content_rev, a.status_rev):
             out.append((a.uuid, a.content_rev, a.status_rev, {
                 "kind": "jwg-action", "uuid": a.uuid, "id": a.code, "title": session.open_text(a.title_ct, a.code),
@@ -130,8 +144,10 @@ def pending_entries(session: Session, s: OrmSession, peer: str) -> list[tuple[st
                 "status_by": a.status_by, "status_rev": a.status_rev,
             }))  # fmt: skip
     actions = set(s.scalars(select(Action.uuid)))
-    for i in s.scalars(select(AgendaItem).order_by(AgendaItem.id)):
+    for i in items:
         m = meetings[i.meeting_id]
+        if i.uuid in damaged:
+            continue
         if _stale(s, i.uuid, peer, i.rev, 0):
             out.append((i.uuid, i.rev, 0, {
                 "kind": "jwg-agenda-item", "uuid": i.uuid, "meeting": m.quarter, "domain": i.domain,
@@ -149,11 +165,27 @@ def record_sent(s: OrmSession, peer: str, sent: list[tuple[str, int, int, dict[s
 
 
 class _Apply:
-    def __init__(self, session: Session, s: OrmSession, sender: str, now: datetime) -> None:
+    def __init__(
+        self, session: Session, s: OrmSession, sender: str, now: datetime, entries: list[dict[str, Any]]
+    ) -> None:
         self.session, self.s, self.sender, self.now = session, s, sender, now
         self.ministries = set(s.scalars(select(Ministry.code)))
         self.domains = set(s.scalars(select(Domain.slug)))
         self.result = JwgImport()
+        uuids = sorted({e["uuid"] for e in entries if e.get("kind") != "jwg-pack"})
+        held: list[Meeting | AgendaItem | Action] = []
+        for model in (Meeting, AgendaItem, Action):
+            for start in range(0, len(uuids), 900):
+                held += s.scalars(select(model).where(model.uuid.in_(uuids[start : start + 900])))
+        #: Rows here that differ from their signed events: an entry never updates one (Threat 25).
+        self.damaged = desk_damage(session, s, held)
+
+    def intact(self, what: str, uuid: str) -> bool:
+        why = self.damaged.get(uuid)
+        if why is not None:
+            self.skip(what, f"damaged here ({why})")
+            return False
+        return True
 
     def skip(self, what: str, why: str) -> None:
         self.result.skipped.append((what, why))
@@ -190,6 +222,8 @@ class _Apply:
         elif row.origin != e["origin"] or row.quarter != e["quarter"]:
             self.skip(what, "does not match the meeting held here under that id")
             return
+        elif not self.intact(what, row.uuid):
+            return
         if e["rev"] > row.rev:
             row.day = parse_date(e["date"])
             row.venue_ct = seal(e["venue"])
@@ -218,6 +252,8 @@ class _Apply:
             self.s.add(row)
         elif row.origin != e["origin"]:
             self.skip(what, "does not match the item held here under that id")
+            return
+        elif not self.intact(what, row.uuid):
             return
         if e["rev"] > row.rev:
             row.domain, row.outcome, row.rev = e["domain"], e["outcome"], e["rev"]
@@ -262,6 +298,8 @@ class _Apply:
             self.result.actions_new += 1
         elif row.origin != e["origin"] or row.code != code:
             self.skip(what, "does not match the action held here under that id")
+            return
+        elif not self.intact(what, row.uuid):
             return
         if e["content_rev"] > row.content_rev:
             if self.sender == row.origin:
@@ -335,7 +373,7 @@ def apply_entries(
     session: Session, s: OrmSession, sender: str, entries: list[dict[str, Any]], now: datetime
 ) -> JwgImport:
     """Apply the desk entries of one verified bundle from `sender` (meetings, actions, agenda items, packs)."""
-    job = _Apply(session, s, sender, now)
+    job = _Apply(session, s, sender, now, entries)
     order = {"jwg-meeting": 0, "jwg-action": 1, "jwg-agenda-item": 2, "jwg-pack": 3}
     for e in sorted(entries, key=lambda e: order[e["kind"]]):
         if e["kind"] == "jwg-meeting":

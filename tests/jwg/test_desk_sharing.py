@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.bundles.conftest import Pair, approved
+from tests.jwg.conftest import desk_signed_sql
 from tests.liaison_helpers import assert_refused, store_fingerprint
 
 
@@ -78,9 +79,14 @@ def test_action_round_trip_between_two_stores(pair: Pair) -> None:
     third = _send(pair, "pk", "tr", "3.bundle")
     assert f"action {ours} now done" in third and "actions:" not in third
 
+    # every desk change on both sides (made here or arriving by bundle) is signed: both logs prove their desks
+    for store in (pk, tr):
+        store.ok("audit", "verify")
+
 
 def test_a_status_change_from_a_non_owner_is_skipped(pair: Pair) -> None:
-    """A crafted store at TR-MOI marks PK-MOI's action done (bypassing the CLI): PK-MOI skips it with a reason."""
+    """A crafted store at TR-MOI marks PK-MOI's action done (bypassing the CLI, signed in its own log): PK-MOI skips
+    it with a reason."""
     pk, tr = pair.pk, pair.tr
     ours = pk.ok(
         "actions",
@@ -95,7 +101,7 @@ def test_a_status_change_from_a_non_owner_is_skipped(pair: Pair) -> None:
         "2026-12-01",
     ).out.strip()
     _send(pair, "pk", "tr", "1.bundle")
-    tr.sql("UPDATE jwg_actions SET status='done', status_rev=status_rev+1 WHERE code=?", (ours,))
+    desk_signed_sql(tr, "UPDATE jwg_actions SET status='done', status_rev=status_rev+1 WHERE code=?", (ours,))
     tr.add("Keeps the bundle non-empty", "--to", "PK-MOI")
     back = _send(pair, "tr", "pk", "2.bundle")
     assert f"action {ours} skipped: marked done by TR-MOI: only its owner PK-MOI may change its status" in back
@@ -108,7 +114,7 @@ def test_an_action_id_must_be_its_origins(pair: Pair) -> None:
     code = tr.ok(
         "actions", "add", "--title", "Visit", "--domain", "narcotics", "--owner", "TR-MOI", "--due", "2026-12-01"
     ).out.strip()
-    tr.sql("UPDATE jwg_actions SET code='PK-MOI-A1' WHERE code=?", (code,))
+    desk_signed_sql(tr, "UPDATE jwg_actions SET code='PK-MOI-A1' WHERE code=?", (code,))
     back = _send(pair, "tr", "pk", "1.bundle")
     assert "action PK-MOI-A1 skipped: has an id that is not one of TR-MOI's actions" in back
     assert pk.ok("actions", "list", "--json").json() == []

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 
 from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json, read_text_arg
 from tui.present import action_json, meeting_json, plural, safe, safe_block
+
+
+def _mark(damaged: str | None) -> str:
+    """The mark after a desk item that differs from its signed event (edited outside Liaison)."""
+    return "  [DAMAGED]" if damaged is not None else ""
+
+
+def _damaged_note(reasons: Iterable[str | None]) -> None:
+    """Under a list: why each damaged item is marked (on stderr, one line each)."""
+    for why in reasons:
+        if why is not None:
+            print(f"warning: {safe(why)}", file=sys.stderr)
+
 
 # ---- meetings -----------------------------------------------------------------------------------------
 
@@ -27,7 +41,8 @@ def cmd_meetings_list(ctx: Context) -> int:
     if meetings:
         print(f"{'QUARTER':<8} {'DATE':<10} {'STATUS':<7} {'HOST':<8} VENUE")
     for m in meetings:
-        print(f"{m.quarter:<8} {m.day} {m.status:<7} {safe(m.host):<8} {safe(m.venue)}")
+        print(f"{m.quarter:<8} {m.day} {m.status:<7} {safe(m.host):<8} {safe(m.venue)}{_mark(m.damaged)}")
+    _damaged_note(m.damaged for m in meetings)
     unplanned = session.unplanned_quarters()
     if unplanned:
         print(f"no meeting planned yet for {', '.join(unplanned)}", file=sys.stderr)
@@ -43,11 +58,12 @@ def cmd_meetings_show(ctx: Context) -> int:
     print("Agenda:" if m.agenda else "Agenda: nothing yet")
     for i in m.agenda:
         action = f" [{i.action}]" if i.action else ""
-        print(f"  {i.domain:<20} {i.outcome:<11} {safe(i.text)}{action}")
+        print(f"  {i.domain:<20} {i.outcome:<11} {safe(i.text)}{action}{_mark(i.damaged)}")
     if m.carried:
         print("Carried forward (open actions of earlier meetings):")
         for c in m.carried:
-            print(f"  {c.id:<14} {c.owner:<8} due {c.due} {c.status:<7} {safe(c.title)}")
+            print(f"  {c.id:<14} {c.owner:<8} due {c.due} {c.status:<7} {safe(c.title)}{_mark(c.damaged)}")
+    _damaged_note([*(i.damaged for i in m.agenda), *(c.damaged for c in m.carried)])
     if m.minutes:
         print("Minutes:")
         print(safe_block(m.minutes))
@@ -93,8 +109,12 @@ def cmd_actions_list(ctx: Context) -> int:
     print(f"{'ID':<14} {'OWNER':<8} {'DUE':<10} {'STATUS':<8} {'MEETING':<8} {'DOMAIN':<18} TITLE")
     for x in actions:
         status = "OVERDUE" if x.overdue else x.status
-        print(f"{x.id:<14} {safe(x.owner):<8} {x.due} {status:<8} {x.meeting or '-':<8} {x.domain:<18} {safe(x.title)}")
+        print(
+            f"{x.id:<14} {safe(x.owner):<8} {x.due} {status:<8} {x.meeting or '-':<8} {x.domain:<18} {safe(x.title)}"
+            + _mark(x.damaged)
+        )
     print(plural(len(actions), "action"), file=sys.stderr)
+    _damaged_note(x.damaged for x in actions)
     return EXIT_OK
 
 
