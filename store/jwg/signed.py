@@ -17,7 +17,7 @@ whole store, for `audit verify`) when a signed row was removed. Damaged items ar
 
 Upgrade. A store whose desk predates this (rows with no state event) is signed as it stands at the first admin
 unlock (`desk_genesis`: one `desk-genesis` event per unsigned row, then a `desk-genesis` marker on target
-`desk`, so it happens once).
+`desk`, so it happens once; nothing while the desk is empty).
 """
 
 from __future__ import annotations
@@ -217,6 +217,8 @@ def _sign(s: OrmSession, txn: AuditTxn, rows: list[tuple[DeskRow, bool]]) -> Non
                 ev = PendingEvent(main.action, key)
                 txn.extra.append(ev)
             events[(state["kind"], state["uuid"])] = ev
+        elif ev is not txn.main:
+            ev.target = key  # its code or quarter changed within the action: the event names it as it now is
         ev.data["desk"] = state
         ev.wrote.update(wrote)
 
@@ -378,7 +380,10 @@ def desk_problems(s: OrmSession) -> list[str]:
 
 def desk_genesis(s: OrmSession) -> list[PendingEvent]:
     """At an admin's unlock, once: events signing the desk rows that no event records yet (a store whose desk
-    predates desk signing), and the marker saying it was done. Nothing when the marker is in the log."""
+    predates desk signing), and the marker saying it was done. Nothing when the marker is in the log, nor while
+    the desk is empty (a new store: its rows will be signed as they are written)."""
+    if not any(s.execute(select(model.id).limit(1)).first() for model in (Meeting, AgendaItem, Action, Pack)):
+        return []
     marker = s.execute(
         select(AuditRow.seq).where(AuditRow.target == GENESIS_TARGET, AuditRow.action == GENESIS_ACTION).limit(1)
     ).first()
