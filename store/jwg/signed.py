@@ -17,7 +17,8 @@ whole store, for `audit verify`) when a signed row was removed. Damaged items ar
 
 Upgrade. A store whose desk predates this (rows with no state event) is signed as it stands at the first admin
 unlock (`desk_genesis`: one `desk-genesis` event per unsigned row, then a `desk-genesis` marker on target
-`desk`, so it happens once; nothing while the desk is empty).
+`desk`, so it happens once). A store whose first desk row is written by this version gets the marker with
+that row's event: from then on a row no event records is damaged, never signed as genesis.
 """
 
 from __future__ import annotations
@@ -198,6 +199,9 @@ def _sign(s: OrmSession, txn: AuditTxn, rows: list[tuple[DeskRow, bool]]) -> Non
     if tracked is None or tracked[0] is not txn:
         tracked = (txn, {})
         s.info[_TRACK_KEY] = tracked
+        if rows and not _marked(s) and not _desk_rows(s):
+            # the store's first desk rows: signed from the start, so no later unlock signs a row as genesis
+            txn.extra.append(PendingEvent(GENESIS_ACTION, GENESIS_TARGET, data={"signed": 0}))
     events: dict[tuple[str, str], PendingEvent] = tracked[1]
     for obj, new in rows:
         state = row_state(s, obj)
@@ -378,16 +382,30 @@ def desk_problems(s: OrmSession) -> list[str]:
     return out
 
 
+def _marked(s: OrmSession) -> bool:
+    """True when the log says the desk is signed (the `desk-genesis` marker; an indexed lookup)."""
+    with s.no_autoflush:
+        return (
+            s.execute(
+                select(AuditRow.seq)
+                .where(AuditRow.target == GENESIS_TARGET, AuditRow.action == GENESIS_ACTION)
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+
+def _desk_rows(s: OrmSession) -> bool:
+    """True when the file holds any desk row (rows pending in the session not counted)."""
+    with s.no_autoflush:
+        return any(s.execute(select(model.id).limit(1)).first() for model in (Meeting, AgendaItem, Action, Pack))
+
+
 def desk_genesis(s: OrmSession) -> list[PendingEvent]:
     """At an admin's unlock, once: events signing the desk rows that no event records yet (a store whose desk
     predates desk signing), and the marker saying it was done. Nothing when the marker is in the log, nor while
     the desk is empty (a new store: its rows will be signed as they are written)."""
-    if not any(s.execute(select(model.id).limit(1)).first() for model in (Meeting, AgendaItem, Action, Pack)):
-        return []
-    marker = s.execute(
-        select(AuditRow.seq).where(AuditRow.target == GENESIS_TARGET, AuditRow.action == GENESIS_ACTION).limit(1)
-    ).first()
-    if marker is not None:
+    if not _desk_rows(s) or _marked(s):
         return []
     current = current_states(s)
     signed = signed_states(s, (key for key, _state in current.values()))
