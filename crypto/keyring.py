@@ -7,6 +7,7 @@ import binascii
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -18,7 +19,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from crypto.encoding import b64d, b64e, canonical_json, parse_json_object
 from crypto.errors import DecryptionFailed, MalformedData
 
-KEYRING_VERSION = 1
+KEYRING_VERSION = 2
+#: Version 1 keyrings (no key dates, no master version) are still read; `to_bytes` writes version 2.
+READABLE_VERSIONS = (1, 2)
 
 
 def _raw_private(key: Ed25519PrivateKey | X25519PrivateKey) -> bytes:
@@ -43,11 +46,17 @@ class Keyring:
     #: X25519 keys of identities this ministry rotated away from (newest first): kept only to open bundles and
     #: receipts a counterpart sealed to them before it learnt the new key. Retired signing keys are not kept.
     retired_exchange: list[bytes] = field(default_factory=list)
+    #: When each data key was made (ISO 8601 UTC, as the store's clock gave it); absent for keys of a v1 keyring.
+    created: dict[int, str] = field(default_factory=dict)
+    #: Which master secret this is (1 for the store's first; +1 at each full revocation) and when it was made.
+    master_version: int = 1
+    master_created: str | None = None
     _fernet_cache: MultiFernet | None = field(default=None, repr=False, compare=False)
+    _current_cache: Fernet | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def generate(cls, store_id: str) -> Keyring:
-        """A fresh random keyring for a new store."""
+    def generate(cls, store_id: str, created: str | None = None) -> Keyring:
+        """A fresh random keyring for a new store (`created`: the time to record for its keys)."""
         return cls(
             store_id=store_id,
             data_keys={1: Fernet.generate_key()},
@@ -55,11 +64,17 @@ class Keyring:
             master=os.urandom(32),
             signing_key=_raw_private(Ed25519PrivateKey.generate()),
             exchange_key=_raw_private(X25519PrivateKey.generate()),
+            created={1: created} if created else {},
+            master_created=created,
         )
+
+    def copy(self) -> Keyring:
+        """An independent copy (rotate a copy; adopt it only once the store committed it)."""
+        return Keyring.from_bytes(self.to_bytes())
 
     def to_bytes(self) -> bytes:
         """Canonical serialization (to be sealed, never written as is)."""
-        obj = {
+        obj: dict[str, Any] = {
             "v": KEYRING_VERSION,
             "store_id": self.store_id,
             "data_keys": {str(v): k.decode("ascii") for v, k in sorted(self.data_keys.items())},
@@ -67,6 +82,9 @@ class Keyring:
             "master": b64e(self.master),
             "sign": b64e(self.signing_key),
             "exchange": b64e(self.exchange_key),
+            "created": {str(v): c for v, c in sorted(self.created.items()) if v in self.data_keys},
+            "master_version": self.master_version,
+            "master_created": self.master_created,
         }
         if self.retired_exchange:  # absent until the first identity rotation (older keyrings read alike)
             obj["retired_exchange"] = [b64e(k) for k in self.retired_exchange]
@@ -76,7 +94,8 @@ class Keyring:
     def from_bytes(cls, data: bytes) -> Keyring:
         """Parse a keyring serialized by `to_bytes`."""
         obj = parse_json_object(data)
-        if obj.get("v") != KEYRING_VERSION:
+        format_version = obj.get("v")
+        if format_version not in READABLE_VERSIONS or isinstance(format_version, bool):
             raise MalformedData("unsupported keyring version")
         raw_keys = obj.get("data_keys")
         if not isinstance(raw_keys, dict) or not raw_keys:
@@ -96,6 +115,22 @@ class Keyring:
         retired = obj.get("retired_exchange", [])
         if not isinstance(retired, list):
             raise MalformedData("bad retired exchange keys")
+        created: dict[int, str] = {}
+        master_version: Any = 1
+        master_created: Any = None
+        if format_version == 2:
+            raw_created = obj.get("created")
+            if not isinstance(raw_created, dict):
+                raise MalformedData("keyring key dates missing")
+            for key_version, when in raw_created.items():
+                if not isinstance(when, str) or not (key_version.isascii() and key_version.isdigit()):
+                    raise MalformedData("bad key date entry")
+                created[int(key_version)] = when
+            master_version, master_created = obj.get("master_version"), obj.get("master_created")
+            if not isinstance(master_version, int) or isinstance(master_version, bool) or master_version < 1:
+                raise MalformedData("keyring master version missing")
+            if master_created is not None and not isinstance(master_created, str):
+                raise MalformedData("bad master date")
         return cls(
             store_id=store_id,
             data_keys=keys,
@@ -104,14 +139,20 @@ class Keyring:
             signing_key=b64d(obj.get("sign"), length=32),
             exchange_key=b64d(obj.get("exchange"), length=32),
             retired_exchange=[b64d(k, length=32) for k in retired],
+            created=created,
+            master_version=master_version,
+            master_created=master_created,
         )
 
-    def rotate(self) -> int:
+    def rotate(self, created: str | None = None) -> int:
         """Add a new data key and make it current; older keys stay for reading old tokens."""
         version = max(self.data_keys) + 1
         self.data_keys[version] = Fernet.generate_key()
+        if created:
+            self.created[version] = created
         self.current_version = version
         self._fernet_cache = None
+        self._current_cache = None
         return version
 
     def rotate_identity(self) -> tuple[bytes, bytes]:
@@ -125,6 +166,24 @@ class Keyring:
         self.signing_key = _raw_private(Ed25519PrivateKey.generate())
         self.exchange_key = _raw_private(X25519PrivateKey.generate())
         return old
+
+    def retire_old_keys(self) -> list[int]:
+        """Drop every data key but the current one (once nothing is encrypted under them); returns their versions."""
+        old = sorted(v for v in self.data_keys if v != self.current_version)
+        for version in old:
+            del self.data_keys[version]
+            self.created.pop(version, None)
+        self._fernet_cache = None
+        return old
+
+    def rotate_master(self, created: str | None = None) -> int:
+        """Replace the master secret, so every derived key (index, officers, policy, contacts) changes."""
+        self.master = os.urandom(32)
+        self.master_version += 1
+        self.master_created = created
+        for name in ("index_key", "audit_key", "officers_key"):
+            self.__dict__.pop(name, None)
+        return self.master_version
 
     @property
     def fernet(self) -> MultiFernet:
@@ -140,6 +199,21 @@ class Keyring:
     def encrypt(self, plaintext: bytes) -> bytes:
         """Fernet-encrypt under the current data key; returns the raw (base64-decoded) token bytes."""
         return base64.urlsafe_b64decode(self.fernet.encrypt(plaintext))
+
+    def reencrypt(self, raw_token: bytes) -> bytes | None:
+        """The token re-encrypted under the current data key (same timestamp), or None when it already is."""
+        if self._current_cache is None:
+            self._current_cache = Fernet(self.data_keys[self.current_version])
+        token = base64.urlsafe_b64encode(raw_token)
+        try:
+            self._current_cache.decrypt(token)
+            return None
+        except InvalidToken:
+            pass
+        try:
+            return base64.urlsafe_b64decode(self.fernet.rotate(token))
+        except (InvalidToken, binascii.Error, TypeError, ValueError) as exc:
+            raise DecryptionFailed("token did not authenticate") from exc
 
     def decrypt(self, raw_token: bytes) -> bytes:
         """Decrypt raw token bytes written by `encrypt` (any key version)."""

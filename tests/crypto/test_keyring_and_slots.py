@@ -79,7 +79,12 @@ def _valid_keyring_object() -> dict[str, Any]:
 @pytest.mark.parametrize(
     "edit",
     [
-        lambda o: o.update(v=2),
+        lambda o: o.update(v=3),
+        lambda o: o.update(v=True),
+        lambda o: o.update(created=None),
+        lambda o: o.update(created={"²": "2026-01-01"}),
+        lambda o: o.update(master_version=0),
+        lambda o: o.update(master_created=5),
         lambda o: o.update(data_keys={}),
         lambda o: o.update(data_keys={"²": o["data_keys"]["1"]}),
         lambda o: o.update(data_keys={"1": "short"}),
@@ -93,6 +98,11 @@ def _valid_keyring_object() -> dict[str, Any]:
     ],
     ids=[
         "version",
+        "version as boolean",
+        "no key dates",
+        "superscript key date",
+        "master version zero",
+        "master date not text",
         "no data keys",
         "superscript version",
         "short key",
@@ -382,3 +392,38 @@ def test_officer_keys_never_show_the_private_keys(v2: tuple[OfficerSlot, Officer
     assert keys.signing is not None
     shown = repr(keys)
     assert keys.exchange.hex() not in shown and keys.signing.hex() not in shown and "secret" in shown
+
+
+def test_a_version_1_keyring_is_still_read_without_dates() -> None:
+    keyring = Keyring.generate("store-x", "2026-01-01T00:00:00+00:00")
+    obj = json.loads(keyring.to_bytes())
+    for name in ("created", "master_version", "master_created"):
+        obj.pop(name)
+    obj["v"] = 1
+    old = Keyring.from_bytes(canonical_json(obj))
+    assert old.data_keys == keyring.data_keys and old.master == keyring.master
+    assert old.created == {} and old.master_version == 1 and old.master_created is None
+
+
+def test_reencrypt_moves_old_tokens_to_the_current_key_and_leaves_current_ones() -> None:
+    keyring = Keyring.generate("store-x", "2026-01-01T00:00:00+00:00")
+    old_token = keyring.encrypt(b"secret")
+    keyring.rotate("2026-06-01T00:00:00+00:00")
+    new_token = keyring.reencrypt(old_token)
+    assert new_token is not None and new_token != old_token
+    assert keyring.reencrypt(new_token) is None
+    keyring.retire_old_keys()
+    assert list(keyring.data_keys) == [2] and keyring.created == {2: "2026-06-01T00:00:00+00:00"}
+    assert keyring.decrypt(new_token) == b"secret"
+    with pytest.raises(DecryptionFailed):
+        keyring.decrypt(old_token)
+
+
+def test_rotate_master_changes_every_derived_key() -> None:
+    keyring = Keyring.generate("store-x")
+    before = (keyring.index_key, keyring.officers_key, keyring.audit_key, keyring.derived("policy"))
+    copy = keyring.copy()
+    assert keyring.rotate_master("2026-06-01T00:00:00+00:00") == 2
+    after = (keyring.index_key, keyring.officers_key, keyring.audit_key, keyring.derived("policy"))
+    assert not set(before) & set(after)
+    assert copy.index_key == before[0] and Keyring.from_bytes(keyring.to_bytes()).index_key == after[0]
