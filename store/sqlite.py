@@ -62,6 +62,22 @@ def make_engine(path: Path) -> Engine:
     return engine
 
 
+def compact(engine: Engine) -> bool:
+    """VACUUM the file, then fold the WAL into it and truncate the WAL, so neither freed pages nor old page images
+    keep deleted or overwritten bytes. False when another connection's open read kept it from completing."""
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        assert isinstance(conn, sqlite3.Connection)
+        conn.execute("VACUUM")
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        return bool(busy) and busy[0] == 0
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        raw.close()
+
+
 def read_only_probe(path: Path) -> sqlite3.Connection:
     """Open the file strictly read-only for pre-flight checks, so a foreign file's bytes stay untouched.
 

@@ -1,0 +1,467 @@
+"""Key lifecycle: key status and the age policy, data-key rotation with re-encryption, full revocation of an officer.
+
+Rotation is a job that survives a crash. Its first transaction makes a new data key current and grants it to
+every active officer (the keyring keeps the old keys, so every token stays readable); then every ciphertext
+column listed in `CIPHERTEXT_COLUMNS` is re-encrypted in batches, each batch one transaction that also moves
+the job's cursor (kept in the store's metadata under a MAC); the last transaction drops the old keys from
+the keyring. Freed pages are zeroed (`secure_delete`) and the file is compacted (`VACUUM`) so no old token
+survives in it. Running rotation again resumes an interrupted job.
+
+Full revocation (an officer's removal) also replaces the master secret in one transaction: every derived
+key changes, so the blind index is rebuilt under the new index key and every officer, policy and contact
+MAC re-derived, after checking each under the old key.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, bindparam, column, delete, func, inspect, select, table, update
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto.encoding import canonical_json
+from crypto.errors import DecryptionFailed
+from crypto.keyring import Keyring
+from crypto.slot import OfficerSlot, grant_keyring
+from store import policy
+from store import sqlite as dialect
+from store.errors import PolicyError, TamperError, ValidationError
+from store.models import Meta, Officer
+from store.vault import get_meta, officer_mac, set_meta, store_mac
+from store.vocab import Role
+
+if TYPE_CHECKING:
+    from store.service import Session
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class CiphertextColumn:
+    """A column holding Fernet tokens under the data key, walked in the order of its integer key."""
+
+    table: str
+    key: str
+    column: str
+
+
+#: Every column that holds a token under the store's data key: what `keys rotate` re-encrypts. The one list;
+#: tests/keys/test_columns.py fails when a model gains a `_ct` or binary column that is in neither this list
+#: nor `NOT_CIPHERTEXT`. A listed table that does not exist yet (an older schema) is skipped.
+CIPHERTEXT_COLUMNS: tuple[CiphertextColumn, ...] = (
+    CiphertextColumn("records", "id", "title_ct"),
+    CiphertextColumn("revisions", "id", "title_ct"),
+    CiphertextColumn("revisions", "id", "body_ct"),
+    CiphertextColumn("review_events", "id", "comment_ct"),
+    CiphertextColumn("withdrawals", "id", "reason_ct"),
+    CiphertextColumn("jwg_meetings", "id", "venue_ct"),
+    CiphertextColumn("jwg_meetings", "id", "minutes_ct"),
+    CiphertextColumn("jwg_agenda", "id", "text_ct"),
+    CiphertextColumn("jwg_actions", "id", "title_ct"),
+    CiphertextColumn("jwg_actions", "id", "note_ct"),
+    CiphertextColumn("audit_log", "seq", "detail_ct"),
+)
+
+#: Binary columns that hold no ciphertext, and what they hold instead.
+NOT_CIPHERTEXT: dict[tuple[str, str], str] = {
+    ("contacts", "signing_public"): "a contact's public signing key",
+    ("contacts", "exchange_public"): "a contact's public exchange key",
+    ("audit_log", "body"): "an audit event's canonical JSON (tags and hashes, never content)",
+    ("audit_log", "signer"): "an officer's public signing key",
+    ("audit_log", "sig"): "an Ed25519 signature",
+    ("audit_log", "chain"): "a SHA-256 chain hash",
+    ("audit_checkpoints", "root"): "a Merkle tree root",
+}
+
+#: Every purpose the store derives a key for from the master secret (`Keyring.derived`), and what replacing the
+#: master secret must redo for it. A test fails when `store/` derives a key for a purpose not listed here.
+DERIVED_PURPOSES: dict[str, str] = {
+    "search-index": "the blind index, rebuilt",
+    "officers": "every officers row's MAC, re-derived",
+    "policy": "the policy document's MAC, re-derived",
+    "contacts": "every contact's MAC, re-derived",
+    "key-job": "the MAC of an interrupted rotation's state, re-derived",
+    "audit-chain": "unused by stored data (the log is signed, not keyed)",
+}
+
+DEFAULT_KEY_MAX_AGE_DAYS = 365
+MAX_KEY_MAX_AGE_DAYS = 3650
+BATCH_ROWS = 1000
+_JOB, _JOB_MAC = "key_job", "key_job_mac"
+
+
+# ---- status and the age policy -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataKeyInfo:
+    """One data key: its version, when it was made (None when unknown), and whether new data is written under it."""
+
+    version: int
+    created: datetime | None
+    current: bool
+
+
+@dataclass(frozen=True)
+class RotationJob:
+    """An unfinished rotation: the column it reached, and its cursor there."""
+
+    table: str
+    column: str
+    cursor: int
+    started: datetime
+    officer: str
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """The store's keys as an admin sees them (no key material)."""
+
+    data_keys: tuple[DataKeyInfo, ...]
+    master_version: int
+    master_created: datetime | None
+    key_max_age_days: int
+    job: RotationJob | None
+    now: datetime
+
+    @property
+    def current(self) -> DataKeyInfo:
+        """The key new data is written under."""
+        return next(k for k in self.data_keys if k.current)
+
+    def age_days(self, created: datetime | None) -> int | None:
+        """Whole days since `created`."""
+        return None if created is None else max(0, (self.now - created).days)
+
+    @property
+    def overdue(self) -> bool:
+        """True when the current data key is older than the policy allows."""
+        age = self.age_days(self.current.created)
+        return age is not None and age > self.key_max_age_days
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _verified_policy(s: OrmSession, keys: Keyring) -> dict[str, Any]:
+    doc, mac = get_meta(s, "policy"), get_meta(s, "policy_mac")
+    if doc is None or mac is None or not hmac.compare_digest(mac, store_mac(keys.derived("policy"), doc)):
+        raise TamperError("store policy was altered outside Liaison")
+    parsed = json.loads(doc)
+    if not isinstance(parsed, dict):
+        raise TamperError("store policy was altered outside Liaison")
+    return parsed
+
+
+def _write_policy(s: OrmSession, keys: Keyring, doc: dict[str, Any]) -> None:
+    text = canonical_json(doc).decode()
+    set_meta(s, "policy", text)
+    set_meta(s, "policy_mac", store_mac(keys.derived("policy"), text))
+
+
+def key_max_age(doc: dict[str, Any]) -> int:
+    """The policy's maximum data-key age in days (the default when the policy predates the setting)."""
+    value = doc.get("key_max_age_days", DEFAULT_KEY_MAX_AGE_DAYS)
+    return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_KEY_MAX_AGE_DAYS
+
+
+def key_status(session: Session) -> KeyStatus:
+    """Each data key's version and age, the master secret's, the age policy, and any unfinished rotation."""
+    policy.require_role(session.actor, Role.ADMIN, "see key status")
+    keys = session.keys()
+    with session.db.read() as s:
+        doc = _verified_policy(s, keys)
+        store_created = _parse_time(get_meta(s, "created_at"))
+        job = _read_job(s, keys)
+    first = min(keys.data_keys)
+    data = tuple(
+        DataKeyInfo(
+            version,
+            _parse_time(keys.created.get(version)) or (store_created if version == 1 == first else None),
+            version == keys.current_version,
+        )
+        for version in sorted(keys.data_keys)
+    )
+    master_created = _parse_time(keys.master_created) or (store_created if keys.master_version == 1 else None)
+    return KeyStatus(data, keys.master_version, master_created, key_max_age(doc), job, session.clock())
+
+
+def key_notice(session: Session) -> str | None:
+    """The notice the app shows when the data key is older than the policy or a rotation was interrupted."""
+    keys = session.keys()
+    with session.db.read() as s:
+        doc = _verified_policy(s, keys)
+        store_created = _parse_time(get_meta(s, "created_at"))
+        job = _read_job(s, keys)
+    if job is not None:
+        return "A key rotation was interrupted; an admin should run it again to finish re-encrypting the store."
+    created = _parse_time(keys.created.get(keys.current_version)) or (
+        store_created if keys.current_version == 1 else None
+    )
+    limit = key_max_age(doc)
+    if created is None:
+        return None
+    age = (session.clock() - created).days
+    if age <= limit:
+        return None
+    return f"The data key is {age} days old, older than this store's policy of {limit} days; an admin should rotate it."
+
+
+def set_key_max_age(session: Session, days: int) -> None:
+    """An admin sets how many days a data key may serve before the app asks for a rotation."""
+    policy.require_role(session.actor, Role.ADMIN, "change the store's policy")
+    if isinstance(days, bool) or not 1 <= days <= MAX_KEY_MAX_AGE_DAYS:
+        raise ValidationError(
+            f"key-max-age must be between 1 and {MAX_KEY_MAX_AGE_DAYS} days, not {days}",
+            field="key_max_age",
+            value=days,
+        )
+    with session.act("policy-set", "key-max-age") as s:
+        keys = session.keys()
+        doc = _verified_policy(s, keys)
+        doc["key_max_age_days"] = days
+        _write_policy(s, keys, doc)
+
+
+# ---- the rotation job's state ------------------------------------------------------------------------------
+
+
+def _job_mac(keys: Keyring, text: str) -> str:
+    return store_mac(keys.derived("key-job"), text)
+
+
+def _read_job(s: OrmSession, keys: Keyring) -> RotationJob | None:
+    text, mac = get_meta(s, _JOB), get_meta(s, _JOB_MAC)
+    if text is None and mac is None:
+        return None
+    if text is None or mac is None or not hmac.compare_digest(mac, _job_mac(keys, text)):
+        raise TamperError("the state of an interrupted key rotation was altered outside Liaison")
+    obj = json.loads(text)
+    started = _parse_time(obj.get("started"))
+    if started is None:
+        raise TamperError("the state of an interrupted key rotation is damaged")
+    return RotationJob(str(obj["table"]), str(obj["column"]), int(obj["cursor"]), started, str(obj["officer"]))
+
+
+def _write_job(s: OrmSession, keys: Keyring, job: RotationJob | None) -> None:
+    if job is None:
+        for key in (_JOB, _JOB_MAC):
+            s.execute(delete(Meta).where(Meta.key == key))
+        return
+    text = canonical_json(
+        {
+            "table": job.table,
+            "column": job.column,
+            "cursor": job.cursor,
+            "started": job.started.isoformat(),
+            "officer": job.officer,
+        }
+    ).decode()
+    set_meta(s, _JOB, text)
+    set_meta(s, _JOB_MAC, _job_mac(keys, text))
+
+
+def present_columns(conn: Connection) -> list[CiphertextColumn]:
+    """The listed ciphertext columns whose table exists in this store."""
+    tables = set(inspect(conn).get_table_names())
+    return [c for c in CIPHERTEXT_COLUMNS if c.table in tables]
+
+
+def _count(conn: Connection, c: CiphertextColumn, after: int | None = None) -> int:
+    t = table(c.table, column(c.key), column(c.column))
+    query = select(func.count()).select_from(t).where(t.c[c.column].is_not(None))
+    if after is not None:
+        query = query.where(t.c[c.key] <= after)
+    return int(conn.execute(query).scalar_one())
+
+
+# ---- re-granting ------------------------------------------------------------------------------------------
+
+
+def regrant(s: OrmSession, old: Keyring, new: Keyring, actor: str, *, revoke: str | None = None, now: datetime) -> str:
+    """Grant `new` to every active officer (and re-MAC every row under `new`), each row checked under `old`
+    first so a row planted in the file gets nothing; `revoke` is marked removed. Returns the actor's new grant."""
+    own = ""
+    for row in s.scalars(select(Officer).order_by(Officer.name)):
+        if not hmac.compare_digest(
+            row.mac, officer_mac(old.officers_key, row.name, row.role, row.slot, row.grant, row.revoked_at)
+        ):
+            raise TamperError(f"officer record of {row.name} was altered outside Liaison")
+        if row.name == revoke:
+            row.revoked_at, row.grant = now, "{}"
+        elif row.revoked_at is None:
+            row.grant = grant_keyring(new, row.name, OfficerSlot.from_json(row.slot).public_key)
+        row.mac = officer_mac(new.officers_key, row.name, row.role, row.slot, row.grant, row.revoked_at)
+        if row.name == actor:
+            own = row.grant
+    return own
+
+
+# ---- rotation -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    """What a rotation did: the new current version, the versions retired, the tokens re-encrypted."""
+
+    version: int
+    retired: tuple[int, ...]
+    reencrypted: int
+    resumed: bool
+    damaged: tuple[tuple[str, int], ...]
+    vacuumed: bool
+
+
+def _start(session: Session) -> int:
+    """The first transaction: a new current data key, granted to every active officer, and the job recorded."""
+    now = session.clock()
+    with session.act("keys-rotate", "data-key") as s:
+        old = session.keys()
+        keys = old.copy()
+        version = keys.rotate(now.isoformat())
+        own = regrant(s, old, keys, session.actor.name, now=now)
+        first = CIPHERTEXT_COLUMNS[0]
+        _write_job(s, keys, RotationJob(first.table, first.column, 0, now, session.actor.name))
+    session.adopt_keys(keys, own)
+    return version
+
+
+def _batches(session: Session, batch_rows: int) -> Iterator[tuple[int, int, list[tuple[str, int]]]]:
+    """Re-encrypt one batch per transaction until every listed column is done; yields (tokens read, rewritten, damaged)."""
+    while True:
+        with session.db.write() as s:
+            session._follow_key_changes(s)  # another process may have rotated again since
+            keys = session.keys()
+            job = _read_job(s, keys)
+            if job is None:
+                return
+            conn = s.connection()
+            columns = present_columns(conn)
+            names = [(c.table, c.column) for c in columns]
+            position = names.index((job.table, job.column)) if (job.table, job.column) in names else 0
+            c = columns[position] if columns else None
+            if c is None:
+                return
+            t = table(c.table, column(c.key), column(c.column))
+            rows = conn.execute(
+                select(t.c[c.key], t.c[c.column])
+                .where(t.c[c.key] > job.cursor, t.c[c.column].is_not(None))
+                .order_by(t.c[c.key])
+                .limit(batch_rows)
+            ).all()
+            updates: list[dict[str, Any]] = []
+            damaged: list[tuple[str, int]] = []
+            for key, token in rows:
+                try:
+                    new = keys.reencrypt(bytes(token))
+                except DecryptionFailed:
+                    damaged.append((c.table, int(key)))  # unreadable under every key already; left as it is
+                    continue
+                if new is not None:
+                    updates.append({"k": key, "v": new})
+            if updates:
+                conn.execute(update(t).where(t.c[c.key] == bindparam("k")).values({c.column: bindparam("v")}), updates)
+            if len(rows) == batch_rows:
+                nxt = RotationJob(c.table, c.column, int(rows[-1][0]), job.started, job.officer)
+            elif position + 1 < len(columns):
+                following = columns[position + 1]
+                nxt = RotationJob(following.table, following.column, 0, job.started, job.officer)
+            else:
+                nxt = RotationJob("", "", -1, job.started, job.officer)  # every column done: only retiring is left
+            _write_job(s, keys, nxt)
+        yield len(rows), len(updates), damaged
+        if nxt.cursor == -1:
+            return
+
+
+def _finish(session: Session) -> tuple[int, ...]:
+    """The last transaction: the old data keys dropped from every officer's grant, the job cleared."""
+    now = session.clock()
+    with session.act("keys-retire", "data-key") as s:
+        old = session.keys()
+        job = _read_job(s, old)
+        if job is None or job.cursor != -1:
+            raise PolicyError("the key rotation is not finished; run it again")
+        keys = old.copy()
+        retired = tuple(keys.retire_old_keys())
+        own = regrant(s, old, keys, session.actor.name, now=now)
+        _write_job(s, keys, None)
+    session.adopt_keys(keys, own)
+    return retired
+
+
+def _progress_base(session: Session) -> tuple[int, int]:
+    """(tokens before the job's position, tokens in all) for the progress of a started or resumed job."""
+    with session.db.read() as s:
+        job = _read_job(s, session.keys())
+        conn = s.connection()
+        columns = present_columns(conn)
+        counts = [_count(conn, c) for c in columns]
+        total = sum(counts)
+        if job is None or job.cursor == -1:
+            return (total if job else 0), total
+        done = 0
+        for c, n in zip(columns, counts, strict=True):
+            if (c.table, c.column) == (job.table, job.column):
+                return done + _count(conn, c, after=job.cursor), total
+            done += n
+        return 0, total
+
+
+def rotate_data_key(
+    session: Session, *, progress: Progress | None = None, batch_rows: int = BATCH_ROWS
+) -> RotationReport:
+    """Rotate the data key and re-encrypt every ciphertext under it (admin); resumes an interrupted rotation."""
+    policy.require_role(session.actor, Role.ADMIN, "rotate keys")
+    if batch_rows < 1:
+        raise ValidationError("batch size must be positive")
+    with session.db.read() as s:
+        session._follow_key_changes(s)
+        resumed = _read_job(s, session.keys()) is not None
+    if not resumed:
+        _start(session)
+    done, total = _progress_base(session)
+    if progress is not None:
+        progress(done, total)
+    rewritten = 0
+    damaged: list[tuple[str, int]] = []
+    for count, changed, bad in _batches(session, batch_rows):
+        rewritten += changed
+        damaged += bad
+        if count and progress is not None:
+            done = min(done + count, total)
+            progress(done, total)
+    retired = _finish(session)
+    vacuumed = dialect.compact(session.db.engine)
+    return RotationReport(session.keys().current_version, retired, rewritten, resumed, tuple(damaged), vacuumed)
+
+
+__all__ = [
+    "CIPHERTEXT_COLUMNS",
+    "DEFAULT_KEY_MAX_AGE_DAYS",
+    "DERIVED_PURPOSES",
+    "NOT_CIPHERTEXT",
+    "CiphertextColumn",
+    "DataKeyInfo",
+    "KeyStatus",
+    "RotationJob",
+    "RotationReport",
+    "key_max_age",
+    "key_notice",
+    "key_status",
+    "present_columns",
+    "regrant",
+    "rotate_data_key",
+    "set_key_max_age",
+]
