@@ -274,6 +274,11 @@ class LiaisonApp(WorkerReports, App[int]):
         await self.switch_screen(
             BrowserScreen(browser.data["query"], browser.data["cursor"]) if browser else BrowserScreen()
         )
+        from store.keys import key_notice
+
+        notice = key_notice(session)  # the data key older than the store's policy, or a rotation left unfinished
+        if notice:
+            self.notify(notice, title="Keys", severity="warning", timeout=15)
         for point in points:
             if point.kind == "detail":
                 await self.push_screen(DetailScreen(point.data["reference"], point.data.get("scroll_y", 0.0)))
