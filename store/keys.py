@@ -16,22 +16,24 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, column, delete, func, inspect, select, table, update
+from sqlalchemy import Connection, and_, bindparam, column, delete, func, inspect, select, table, update
 from sqlalchemy.orm import Session as OrmSession
 
+from crypto.blind_index import BlindIndexer
 from crypto.encoding import canonical_json
 from crypto.errors import DecryptionFailed
 from crypto.keyring import Keyring
 from crypto.slot import OfficerSlot, grant_keyring
 from store import policy
 from store import sqlite as dialect
-from store.errors import PolicyError, TamperError, ValidationError
-from store.models import Meta, Officer
+from store.errors import NotFound, PolicyError, TamperError, ValidationError
+from store.models import Contact, Meta, Officer, Record, Revision
 from store.vault import get_meta, officer_mac, set_meta, store_mac
 from store.vocab import Role
 
@@ -43,22 +45,27 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class CiphertextColumn:
-    """A column holding Fernet tokens under the data key, walked in the order of its integer key."""
+    """A column holding Fernet tokens under the data key, walked in the order of its integer key.
+
+    `record` names the column that ties a row to its record (`id` for the records table itself): such rows are
+    re-encrypted together with their record, batch by batch of records, so each record changes once per job.
+    """
 
     table: str
     key: str
     column: str
+    record: str | None = None
 
 
 #: Every column that holds a token under the store's data key: what `keys rotate` re-encrypts. The one list;
 #: tests/keys/test_columns.py fails when a model gains a `_ct` or binary column that is in neither this list
 #: nor `NOT_CIPHERTEXT`. A listed table that does not exist yet (an older schema) is skipped.
 CIPHERTEXT_COLUMNS: tuple[CiphertextColumn, ...] = (
-    CiphertextColumn("records", "id", "title_ct"),
-    CiphertextColumn("revisions", "id", "title_ct"),
-    CiphertextColumn("revisions", "id", "body_ct"),
-    CiphertextColumn("review_events", "id", "comment_ct"),
-    CiphertextColumn("withdrawals", "id", "reason_ct"),
+    CiphertextColumn("records", "id", "title_ct", record="id"),
+    CiphertextColumn("revisions", "id", "title_ct", record="record_id"),
+    CiphertextColumn("revisions", "id", "body_ct", record="record_id"),
+    CiphertextColumn("review_events", "id", "comment_ct", record="record_id"),
+    CiphertextColumn("withdrawals", "id", "reason_ct", record="record_id"),
     CiphertextColumn("jwg_meetings", "id", "venue_ct"),
     CiphertextColumn("jwg_meetings", "id", "minutes_ct"),
     CiphertextColumn("jwg_agenda", "id", "text_ct"),
@@ -278,12 +285,133 @@ def present_columns(conn: Connection) -> list[CiphertextColumn]:
     return [c for c in CIPHERTEXT_COLUMNS if c.table in tables]
 
 
-def _count(conn: Connection, c: CiphertextColumn, after: int | None = None) -> int:
-    t = table(c.table, column(c.key), column(c.column))
-    query = select(func.count()).select_from(t).where(t.c[c.column].is_not(None))
-    if after is not None:
-        query = query.where(t.c[c.key] <= after)
-    return int(conn.execute(query).scalar_one())
+#: The job's first step: every record with the rows tied to it; then each column's rows tied to no record.
+RECORDS_STEP = ("records", "*")
+DONE_STEP = ("", "")
+
+
+def _steps(columns: list[CiphertextColumn]) -> list[tuple[str, str]]:
+    return [RECORDS_STEP] + [(c.table, c.column) for c in columns if c.record != "id"]
+
+
+@cache
+def _t(c: CiphertextColumn) -> Any:
+    names = dict.fromkeys([c.key, c.column, *([c.record] if c.record else [])])
+    return table(c.table, *(column(name) for name in names))
+
+
+def _unlinked(c: CiphertextColumn) -> Any:
+    """The rows of a column a step walks by itself: all of them, or those tied to no record."""
+    t = _t(c)
+    cond = t.c[c.column].is_not(None)
+    return cond if c.record is None else cond & t.c[c.record].is_(None)
+
+
+def _count_tokens(conn: Connection, columns: list[CiphertextColumn], step: tuple[str, str], cursor: int) -> int:
+    """Tokens a job at (`step`, `cursor`) has already been through."""
+    steps = _steps(columns)
+    index = steps.index(step) if step in steps else len(steps)
+    done = 0
+    for c in columns:
+        t = _t(c)
+        if c.record is not None:  # the records step
+            query = select(func.count()).select_from(t).where(t.c[c.column].is_not(None), t.c[c.record].is_not(None))
+            if index == 0:
+                query = query.where(t.c[c.record] <= cursor)
+            done += int(conn.execute(query).scalar_one())
+        own = (c.table, c.column)
+        if c.record == "id" or own not in steps:
+            continue
+        if steps.index(own) < index:
+            done += int(conn.execute(select(func.count()).select_from(t).where(_unlinked(c))).scalar_one())
+        elif own == step:
+            query = select(func.count()).select_from(t).where(_unlinked(c), t.c[c.key] <= cursor)
+            done += int(conn.execute(query).scalar_one())
+    return done
+
+
+def _reencrypt_rows(
+    conn: Connection, keys: Keyring, c: CiphertextColumn, rows: Sequence[Any], damaged: list[tuple[str, int]]
+) -> tuple[int, list[int]]:
+    """Re-encrypt `rows` (key, token[, record id]) of one column in place; returns (tokens rewritten, their records)."""
+    t = _t(c)
+    updates: list[dict[str, Any]] = []
+    changed: list[int] = []
+    for row in rows:
+        try:
+            new = keys.reencrypt(bytes(row[1]))
+        except DecryptionFailed:
+            damaged.append((c.table, int(row[0])))  # unreadable under every key already; left as it is
+            continue
+        if new is not None:
+            updates.append({"k": row[0], "v": new})
+            if len(row) > 2 and row[2] is not None:
+                changed.append(int(row[2]))
+    if updates:
+        conn.execute(update(t).where(t.c[c.key] == bindparam("k")).values({c.column: bindparam("v")}), updates)
+    return len(updates), changed
+
+
+@dataclass
+class _Batch:
+    read: int = 0
+    rewritten: int = 0
+    records: list[int] | None = None
+
+
+def _run_step(
+    conn: Connection, keys: Keyring, columns: list[CiphertextColumn], job: RotationJob, batch_rows: int
+) -> tuple[RotationJob, _Batch, list[tuple[str, int]]]:
+    """One batch of the job's current step; returns the job's next state, what it did, and damaged tokens."""
+    steps = _steps(columns)
+    step = (job.table, job.column)
+    index = steps.index(step) if step in steps else 0
+    damaged: list[tuple[str, int]] = []
+    batch = _Batch(records=[])
+    if steps[index] == RECORDS_STEP:
+        rec = next(c for c in columns if c.record == "id")
+        ids = list(
+            conn.execute(
+                select(_t(rec).c[rec.key]).where(_t(rec).c[rec.key] > job.cursor).order_by(rec.key).limit(batch_rows)
+            ).scalars()
+        )
+        full = len(ids) == batch_rows
+        last = ids[-1] if ids else job.cursor
+        changed: set[int] = set()
+        for c in columns:
+            if c.record is None or not ids:
+                continue
+            t = _t(c)
+            rows = conn.execute(
+                select(t.c[c.key], t.c[c.column], t.c[c.record]).where(
+                    t.c[c.record].in_(ids) if c.record != "id" else t.c[c.key].in_(ids), t.c[c.column].is_not(None)
+                )
+            ).all()
+            batch.read += len(rows)
+            rewritten, hit = _reencrypt_rows(conn, keys, c, rows, damaged)
+            batch.rewritten += rewritten
+            changed.update(hit)
+        batch.records = sorted(changed)
+    else:
+        c = next(c for c in columns if (c.table, c.column) == steps[index])
+        t = _t(c)
+        rows = conn.execute(
+            select(t.c[c.key], t.c[c.column])
+            .where(_unlinked(c), t.c[c.key] > job.cursor)
+            .order_by(t.c[c.key])
+            .limit(batch_rows)
+        ).all()
+        batch.read = len(rows)
+        batch.rewritten = _reencrypt_rows(conn, keys, c, rows, damaged)[0]
+        full = len(rows) == batch_rows
+        last = int(rows[-1][0]) if rows else job.cursor
+    if full:
+        nxt = RotationJob(steps[index][0], steps[index][1], int(last), job.started, job.officer)
+    elif index + 1 < len(steps):
+        nxt = RotationJob(steps[index + 1][0], steps[index + 1][1], 0, job.started, job.officer)
+    else:
+        nxt = RotationJob(*DONE_STEP, -1, job.started, job.officer)  # every step done: only retiring is left
+    return nxt, batch, damaged
 
 
 # ---- re-granting ------------------------------------------------------------------------------------------
@@ -331,58 +459,24 @@ def _start(session: Session) -> int:
         keys = old.copy()
         version = keys.rotate(now.isoformat())
         own = regrant(s, old, keys, session.actor.name, now=now)
-        first = CIPHERTEXT_COLUMNS[0]
-        _write_job(s, keys, RotationJob(first.table, first.column, 0, now, session.actor.name))
+        _write_job(s, keys, RotationJob(*RECORDS_STEP, 0, now, session.actor.name))
     session.adopt_keys(keys, own)
     return version
 
 
-def _batches(session: Session, batch_rows: int) -> Iterator[tuple[int, int, list[tuple[str, int]]]]:
-    """Re-encrypt one batch per transaction until every listed column is done; yields (tokens read, rewritten, damaged)."""
+def _batches(session: Session, batch_rows: int) -> Iterator[tuple[_Batch, list[tuple[str, int]]]]:
+    """Re-encrypt one batch per transaction until every step is done; yields what each did."""
     while True:
         with session.db.write() as s:
             session._follow_key_changes(s)  # another process may have rotated again since
             keys = session.keys()
             job = _read_job(s, keys)
-            if job is None:
+            if job is None or job.cursor == -1:
                 return
             conn = s.connection()
-            columns = present_columns(conn)
-            names = [(c.table, c.column) for c in columns]
-            position = names.index((job.table, job.column)) if (job.table, job.column) in names else 0
-            c = columns[position] if columns else None
-            if c is None:
-                return
-            t = table(c.table, column(c.key), column(c.column))
-            rows = conn.execute(
-                select(t.c[c.key], t.c[c.column])
-                .where(t.c[c.key] > job.cursor, t.c[c.column].is_not(None))
-                .order_by(t.c[c.key])
-                .limit(batch_rows)
-            ).all()
-            updates: list[dict[str, Any]] = []
-            damaged: list[tuple[str, int]] = []
-            for key, token in rows:
-                try:
-                    new = keys.reencrypt(bytes(token))
-                except DecryptionFailed:
-                    damaged.append((c.table, int(key)))  # unreadable under every key already; left as it is
-                    continue
-                if new is not None:
-                    updates.append({"k": key, "v": new})
-            if updates:
-                conn.execute(update(t).where(t.c[c.key] == bindparam("k")).values({c.column: bindparam("v")}), updates)
-            if len(rows) == batch_rows:
-                nxt = RotationJob(c.table, c.column, int(rows[-1][0]), job.started, job.officer)
-            elif position + 1 < len(columns):
-                following = columns[position + 1]
-                nxt = RotationJob(following.table, following.column, 0, job.started, job.officer)
-            else:
-                nxt = RotationJob("", "", -1, job.started, job.officer)  # every column done: only retiring is left
+            nxt, batch, damaged = _run_step(conn, keys, present_columns(conn), job, batch_rows)
             _write_job(s, keys, nxt)
-        yield len(rows), len(updates), damaged
-        if nxt.cursor == -1:
-            return
+        yield batch, damaged
 
 
 def _finish(session: Session) -> tuple[int, ...]:
@@ -402,21 +496,22 @@ def _finish(session: Session) -> tuple[int, ...]:
 
 
 def _progress_base(session: Session) -> tuple[int, int]:
-    """(tokens before the job's position, tokens in all) for the progress of a started or resumed job."""
+    """(tokens the job has been through, tokens in all) for the progress of a started or resumed job."""
     with session.db.read() as s:
         job = _read_job(s, session.keys())
         conn = s.connection()
         columns = present_columns(conn)
-        counts = [_count(conn, c) for c in columns]
-        total = sum(counts)
-        if job is None or job.cursor == -1:
-            return (total if job else 0), total
-        done = 0
-        for c, n in zip(columns, counts, strict=True):
-            if (c.table, c.column) == (job.table, job.column):
-                return done + _count(conn, c, after=job.cursor), total
-            done += n
-        return 0, total
+        total = sum(
+            int(
+                conn.execute(select(func.count()).select_from(_t(c)).where(_t(c).c[c.column].is_not(None))).scalar_one()
+            )
+            for c in columns
+        )
+        if job is None:
+            return 0, total
+        if job.cursor == -1:
+            return total, total
+        return min(_count_tokens(conn, columns, (job.table, job.column), job.cursor), total), total
 
 
 def rotate_data_key(
@@ -436,15 +531,95 @@ def rotate_data_key(
         progress(done, total)
     rewritten = 0
     damaged: list[tuple[str, int]] = []
-    for count, changed, bad in _batches(session, batch_rows):
-        rewritten += changed
+    for batch, bad in _batches(session, batch_rows):
+        rewritten += batch.rewritten
         damaged += bad
-        if count and progress is not None:
-            done = min(done + count, total)
+        if batch.read and progress is not None:
+            done = min(done + batch.read, total)
             progress(done, total)
     retired = _finish(session)
     vacuumed = dialect.compact(session.db.engine)
     return RotationReport(session.keys().current_version, retired, rewritten, resumed, tuple(damaged), vacuumed)
+
+
+# ---- full revocation ------------------------------------------------------------------------------------------
+
+
+def _remac_contacts(s: OrmSession, old: Keyring, new: Keyring) -> None:
+    """Every contact checked under the old contacts key, then its MAC re-derived under the new one."""
+    from store.contacts import _contact_mac, _info
+
+    for row in s.scalars(select(Contact).order_by(Contact.code)):
+        info = _info(old, row)  # TamperError for a row planted or edited in the file
+        row.mac = _contact_mac(new, row.code, row.name, info.identity)
+
+
+def rebuild_index(
+    conn: Connection, old: Keyring, new: Keyring, progress: Progress | None = None, *, batch_rows: int = BATCH_ROWS
+) -> list[str]:
+    """The blind index emptied and rebuilt under `new`'s index key: each record's current title and summary
+    decrypted once (with `old`), in batches. Returns the references of records whose text does not decrypt
+    (left out of the index, as they cannot be shown either)."""
+    indexer = BlindIndexer(new.index_key)
+    total = int(conn.execute(select(func.count()).select_from(Record)).scalar_one())
+    dialect.index_clear(conn)
+    done, last = 0, 0
+    damaged: list[str] = []
+    if progress is not None:
+        progress(0, total)
+    while True:
+        rows = conn.execute(
+            select(Record.id, Record.reference, Record.title_ct, Revision.body_ct)
+            .outerjoin(Revision, and_(Revision.record_id == Record.id, Revision.number == Record.revision))
+            .where(Record.id > last)
+            .order_by(Record.id)
+            .limit(batch_rows)
+        ).all()
+        if not rows:
+            break
+        entries: list[tuple[int, str]] = []
+        for rid, reference, title_ct, body_ct in rows:
+            try:
+                title = old.decrypt(title_ct).decode("utf-8")
+                body = json.loads(old.decrypt(body_ct)) if body_ct is not None else {}
+            except (DecryptionFailed, ValueError):
+                damaged.append(reference)
+                continue
+            summary = str(body.get("summary", "")) if isinstance(body, dict) else ""
+            entries.append((rid, indexer.tokens_text([title, summary])))
+        dialect.index_insert(conn, entries)
+        done, last = done + len(rows), rows[-1][0]
+        if progress is not None:
+            progress(done, total)
+    return damaged
+
+
+def revoke_officer(session: Session, name: str, *, progress: Progress | None = None) -> int:
+    """Remove an officer for good (admin), in one transaction: a new data key and a new master secret, so every
+    derived key changes — the blind index rebuilt under the new index key, the officer, policy and contact MACs
+    re-derived (each checked under the old key first), the keyring granted to the remaining officers only.
+    Returns the new data key version."""
+    policy.require_role(session.actor, Role.ADMIN, "manage officers")
+    if name == session.actor.name:
+        raise PolicyError("an admin cannot remove themselves")
+    now = session.clock()
+    with session.act("officer-remove", name) as s:
+        row = s.get(Officer, name)
+        if row is None or row.revoked_at is not None:
+            raise NotFound(f"no active officer {name}")
+        old = session.keys()
+        keys = old.copy()
+        version = keys.rotate(now.isoformat())
+        keys.rotate_master(now.isoformat())
+        _write_policy(s, keys, _verified_policy(s, old))
+        _remac_contacts(s, old, keys)
+        job = _read_job(s, old)
+        if job is not None:  # a rotation under way walks again: what it re-encrypted is no longer under the current key
+            _write_job(s, keys, RotationJob(*RECORDS_STEP, 0, job.started, job.officer))
+        own = regrant(s, old, keys, session.actor.name, revoke=name, now=now)
+        rebuild_index(s.connection(), old, keys, progress)
+    session.adopt_keys(keys, own)
+    return version
 
 
 __all__ = [
@@ -461,7 +636,9 @@ __all__ = [
     "key_notice",
     "key_status",
     "present_columns",
+    "rebuild_index",
     "regrant",
+    "revoke_officer",
     "rotate_data_key",
     "set_key_max_age",
 ]

@@ -102,6 +102,11 @@ def index_insert(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
         conn.exec_driver_sql(f"INSERT INTO {SEARCH_TABLE}(rowid, tokens) VALUES (?, ?)", list(rows))
 
 
+def index_clear(conn: Connection) -> None:
+    """Empty the blind index (before rebuilding it under a new index key)."""
+    conn.exec_driver_sql(f"INSERT INTO {SEARCH_TABLE}({SEARCH_TABLE}) VALUES ('delete-all')")
+
+
 def index_delete(conn: Connection, rows: Sequence[tuple[int, str]]) -> None:
     """Remove rows from the contentless index; FTS5 needs the exact tokens that were inserted."""
     if rows:
