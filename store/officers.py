@@ -1,4 +1,4 @@
-"""Officers: adding one (an admin), changing one's own passphrase, removing one (which rotates the data key).
+"""Officers: adding one (an admin), changing one's own passphrase, removing one (full revocation, in `store.keys`).
 
 Every officers row these write is signed into the audit log by `store.audit.log.finish` (role, signing public
 key, slot and grant hashes, revoked): unlock refuses a row the log does not back.
@@ -6,22 +6,18 @@ key, slot and grant hashes, revoked): unlock refuses a row the log does not back
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-
 from crypto.kdf import params_for_profile
-from crypto.keyring import Keyring
-from crypto.slot import OfficerKeys, OfficerSlot, create_slot_keys, grant_keyring
-from store import policy
-from store.audit.state import officer_backing_problem
-from store.errors import NotFound, PolicyError, TamperError, ValidationError
+from crypto.slot import OfficerKeys, create_slot_keys
+from store import keys, policy
+from store.errors import NotFound, ValidationError
 from store.models import Officer
 from store.vault import OfficerInfo, add_officer_row, officer_mac, passphrase_bytes
 from store.vocab import Role, check_officer_name, parse_role
 
 if TYPE_CHECKING:
+    from store.keys import Progress
     from store.service import Session
 
 
@@ -57,40 +53,11 @@ def change_passphrase(session: Session, new_passphrase: str) -> None:
         row.mac = officer_mac(session.keys().officers_key, row.name, row.role, row.slot, row.grant, row.revoked_at)
 
 
-def remove_officer(session: Session, name: str) -> int:
-    """Revoke an officer: rotate the data key and re-grant it to everyone else. Returns the new key version."""
-    policy.require_role(session.actor, Role.ADMIN, "manage officers")
-    if name == session.actor.name:
-        raise PolicyError("an admin cannot remove themselves")
-    with session.act("officer-remove", name) as s:
-        row = s.get(Officer, name)
-        if row is None or row.revoked_at is not None:
-            raise NotFound(f"no active officer {name}")
-        now = session.clock()
-        keys = Keyring.from_bytes(session.keys().to_bytes())  # rotate a copy: the session adopts it only once committed
-        version = keys.rotate()
-        row.revoked_at = now
-        row.grant = "{}"
-        row.mac = officer_mac(keys.officers_key, row.name, row.role, row.slot, row.grant, now)
-        own_grant = session.grant
-        for other in s.scalars(select(Officer).where(Officer.revoked_at.is_(None))):
-            # only officers whose record authenticates get the new keys: never a row planted in the file
-            if not hmac.compare_digest(
-                other.mac, officer_mac(keys.officers_key, other.name, other.role, other.slot, other.grant, None)
-            ):
-                raise TamperError(f"officer record of {other.name} was altered outside Liaison")
-            why = officer_backing_problem(s, other)
-            if why is not None:
-                raise TamperError(
-                    f"officer record of {other.name} is not backed by the audit log (replayed or edited): {why}"
-                )
-            slot = OfficerSlot.from_json(other.slot)
-            other.grant = grant_keyring(keys, other.name, slot.public_key)
-            other.mac = officer_mac(keys.officers_key, other.name, other.role, other.slot, other.grant, None)
-            if other.name == session.actor.name:
-                own_grant = other.grant
-    session.adopt_keys(keys, own_grant)
-    return version
+def remove_officer(session: Session, name: str, *, progress: Progress | None = None) -> int:
+    """Revoke an officer fully (`store.keys.revoke_officer`): new data key and master secret, index rebuilt,
+    MACs re-derived, grants re-issued to the others, the officer's signing key revoked in the log. Returns the
+    new data key version."""
+    return keys.revoke_officer(session, name, progress=progress)
 
 
 __all__ = ["OfficerInfo", "add_officer", "change_passphrase", "remove_officer"]

@@ -81,6 +81,7 @@ class Session(JwgDesk):
         self.ministry: str = policy_doc["ministry"]
         self.four_eyes: bool = bool(policy_doc["four_eyes"])
         self._indexer: BlindIndexer | None = BlindIndexer(keyring.index_key)
+        self._indexer_key = keyring.index_key
 
     # ---- plumbing -------------------------------------------------------------------------------
 
@@ -99,9 +100,10 @@ class Session(JwgDesk):
 
     @property
     def indexer(self) -> BlindIndexer:
-        """The blind-index token maker under this store's index key."""
-        if self._indexer is None:
-            raise AuthError("the store is locked")
+        """The blind-index token maker under this store's index key (a new one after a full revocation)."""
+        keys = self._keys()
+        if self._indexer is None or self._indexer_key != keys.index_key:
+            self._indexer, self._indexer_key = BlindIndexer(keys.index_key), keys.index_key
         return self._indexer
 
     def lock(self) -> None:
@@ -443,9 +445,9 @@ class Session(JwgDesk):
         """Re-wrap the acting officer's key under a new passphrase; the old one stops working."""
         officers.change_passphrase(self, new_passphrase)
 
-    def remove_officer(self, name: str) -> int:
-        """Revoke an officer: rotate the data key and re-grant it to everyone else. Returns the new key version."""
-        return officers.remove_officer(self, name)
+    def remove_officer(self, name: str, *, progress: Progress | None = None) -> int:
+        """Revoke an officer fully (new data key and master secret, index rebuilt). Returns the new key version."""
+        return officers.remove_officer(self, name, progress=progress)
 
     # ---- ministries and domains (store.reference) -----------------------------------------------------
 

@@ -58,6 +58,7 @@ def test_a_restored_old_row_decrypts_nothing_written_after_the_removal(
     before_ref = store.add("Written while carol was here", "--summary", "Old news too", officer="carol")
     store.ok("submit", before_ref, officer="carol")
     old_row = store.sql(f"SELECT {OFFICER_COLUMNS} FROM officers WHERE name = 'carol'")[0]
+    (old_policy_mac,) = store.sql("SELECT value FROM liaison_meta WHERE key = 'policy_mac'")[0]
     old_tokens = all_tokens(store.path)
 
     store.ok("officers", "remove", "carol")
@@ -76,6 +77,8 @@ def test_a_restored_old_row_decrypts_nothing_written_after_the_removal(
     conn = sqlite3.connect(copy)
     conn.execute("DELETE FROM officers WHERE name = 'carol'")
     conn.execute(f"INSERT INTO officers({OFFICER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", old_row)
+    # the removal re-derived the policy MAC under a new master secret: she restores the old one too
+    conn.execute("UPDATE liaison_meta SET value = ? WHERE key = 'policy_mac'", (old_policy_mac,))
     conn.commit()
     conn.close()
     # Liaison refuses the replayed row: the audit log last signed her removal

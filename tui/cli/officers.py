@@ -40,8 +40,14 @@ def cmd_officers_passwd(ctx: Context) -> int:
 
 def cmd_officers_remove(ctx: Context) -> int:
     args = ctx.args
-    version = ctx.session().remove_officer(args.name)
-    print(f"removed officer {safe(args.name)}; data key rotated to version {version}", file=sys.stderr)
+    from tui.cli.keys import line_progress
+
+    version = ctx.session().remove_officer(args.name, progress=line_progress("re-indexing"))
+    print(
+        f"removed officer {safe(args.name)}; data key rotated to version {version}, master secret replaced, "
+        "search index rebuilt",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -57,5 +63,7 @@ def register(commands: Commands) -> None:
     officers.add(
         "passwd", cmd_officers_passwd, f"change your own passphrase (new one from ${NEW_PASSPHRASE_ENV} or a prompt)"
     )
-    p = officers.add("remove", cmd_officers_remove, "remove an officer and rotate the data key (admin)")
+    p = officers.add(
+        "remove", cmd_officers_remove, "remove an officer: new data key and master secret, search index rebuilt (admin)"
+    )
     p.add_argument("name", metavar="NAME")
