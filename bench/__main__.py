@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.context import Bench
 from bench.measure import ROOT, environment, table, write_json
 
-PARTS = ("ingest", "demo", "bundles", "queries", "tui")
+PARTS = ("ingest", "demo", "bundles", "queries", "tui", "keys")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import part_tui
 
         steps.append(("tui", part_tui.run))
+    if "keys" in parts:
+        from bench import part_keys
+
+        steps.append(("keys", part_keys.run))
 
     failed = False
     for name, step in steps:

@@ -30,6 +30,14 @@ def main(argv: list[str]) -> int:
         from bench.part_bundles import raw_import_main
 
         raw_import_main(args)
+    elif task == "raw-rotate":
+        from bench.part_keys import raw_rotate_main
+
+        raw_rotate_main(args)
+    elif task == "raw-reindex":
+        from bench.part_keys import raw_reindex_main
+
+        raw_reindex_main(args)
     elif task == "tui":
         from bench.part_tui import tui_main
 
