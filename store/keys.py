@@ -482,10 +482,15 @@ def _batches(session: Session, batch_rows: int) -> Iterator[tuple[_Batch, list[t
 def _finish(session: Session) -> tuple[int, ...]:
     """The last transaction: the old data keys dropped from every officer's grant, the job cleared."""
     now = session.clock()
+    with session.db.read() as s:
+        if _read_job(s, session.keys()) is None:
+            return ()  # another process running the same job finished it
     with session.act("keys-retire", "data-key") as s:
         old = session.keys()
         job = _read_job(s, old)
-        if job is None or job.cursor != -1:
+        if job is None:
+            raise PolicyError("another process finished the key rotation meanwhile")
+        if job.cursor != -1:
             raise PolicyError("the key rotation is not finished; run it again")
         keys = old.copy()
         retired = tuple(keys.retire_old_keys())
