@@ -83,6 +83,7 @@ NOT_CIPHERTEXT: dict[tuple[str, str], str] = {
     ("audit_log", "sig"): "an Ed25519 signature",
     ("audit_log", "chain"): "a SHA-256 chain hash",
     ("audit_checkpoints", "root"): "a Merkle tree root",
+    ("witness_seen", "root"): "the Merkle root of a counterpart's log, as its bundle showed it",
 }
 
 #: Every purpose the store derives a key for from the master secret (`Keyring.derived`), and what replacing the
