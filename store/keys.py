@@ -1,15 +1,25 @@
 """Key lifecycle: key status and the age policy, data-key rotation with re-encryption, full revocation of an officer.
 
-Rotation is a job that survives a crash. Its first transaction makes a new data key current and grants it to
-every active officer (the keyring keeps the old keys, so every token stays readable); then every ciphertext
-column listed in `CIPHERTEXT_COLUMNS` is re-encrypted in batches, each batch one transaction that also moves
-the job's cursor (kept in the store's metadata under a MAC); the last transaction drops the old keys from
-the keyring. Freed pages are zeroed (`secure_delete`) and the file is compacted (`VACUUM`) so no old token
-survives in it. Running rotation again resumes an interrupted job.
+Rotation is a job that survives a crash. Its first transaction (the signed `keys-rotate` event) makes a new
+data key current and grants it to every active officer (the keyring keeps the old keys, so every token stays
+readable); then every ciphertext column listed in `CIPHERTEXT_COLUMNS` is re-encrypted in batches, each batch
+one user action (`Session.act("rekey", …)`) that also moves the job's cursor (kept in the store's metadata
+under a MAC); the last transaction (`keys-retire`) drops the old keys from the keyring. Freed pages are zeroed
+(`secure_delete`) and the file is compacted (`VACUUM`) so no old token survives in it. Running rotation again
+resumes an interrupted job.
+
+Every batch re-signs what it rewrote into the audit log, in the same transaction: one `rekey` event per record
+whose ciphertexts changed (its new state, and each rewritten revision row's digest before and after, so
+`audit verify` can follow the row from the digest its events signed), and one `rekey-details` event for the
+events' encrypted details (`audit_log.detail_ct`). A record that was already damaged (it differs from its
+last signed event), or a detail that is not the one its event signed, is re-encrypted (it stays readable) but
+not re-signed: it stays damaged, and the rotation reports it.
 
 Full revocation (an officer's removal) also replaces the master secret in one transaction: every derived
 key changes, so the blind index is rebuilt under the new index key and every officer, policy and contact
-MAC re-derived, after checking each under the old key.
+MAC re-derived, after checking each under the old key. Its signed `officer-remove` event marks the officer's
+signing key revoked at that point of the log, so `audit verify` refuses anything it signs later; every other
+officers row it re-grants gets its `officer-regrant` event.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -32,8 +42,10 @@ from crypto.keyring import Keyring
 from crypto.slot import OfficerSlot, grant_keyring
 from store import policy
 from store import sqlite as dialect
+from store.audit import log as audit
+from store.audit import state as audit_state
 from store.errors import NotFound, PolicyError, TamperError, ValidationError
-from store.models import Contact, Meta, Officer, Record, Revision
+from store.models import AuditRow, Contact, Meta, Officer, Record, Revision
 from store.vault import get_meta, officer_mac, set_meta, store_mac
 from store.vocab import Role
 
@@ -71,6 +83,7 @@ CIPHERTEXT_COLUMNS: tuple[CiphertextColumn, ...] = (
     CiphertextColumn("jwg_agenda", "id", "text_ct"),
     CiphertextColumn("jwg_actions", "id", "title_ct"),
     CiphertextColumn("jwg_actions", "id", "note_ct"),
+    CiphertextColumn("jwg_packs", "id", "text_ct"),
     CiphertextColumn("audit_log", "seq", "detail_ct"),
 )
 
@@ -80,6 +93,7 @@ NOT_CIPHERTEXT: dict[tuple[str, str], str] = {
     ("contacts", "exchange_public"): "a contact's public exchange key",
     ("audit_log", "body"): "an audit event's canonical JSON (tags and hashes, never content)",
     ("audit_log", "signer"): "an officer's public signing key",
+    ("officers", "signing_public"): "an officer's public signing key (also in the log's officer events)",
     ("audit_log", "sig"): "an Ed25519 signature",
     ("audit_log", "chain"): "a SHA-256 chain hash",
     ("audit_checkpoints", "root"): "a Merkle tree root",
@@ -333,11 +347,11 @@ def _count_tokens(conn: Connection, columns: list[CiphertextColumn], step: tuple
 
 def _reencrypt_rows(
     conn: Connection, keys: Keyring, c: CiphertextColumn, rows: Sequence[Any], damaged: list[tuple[str, int]]
-) -> tuple[int, list[int]]:
-    """Re-encrypt `rows` (key, token[, record id]) of one column in place; returns (tokens rewritten, their records)."""
+) -> list[tuple[int, bytes, int | None]]:
+    """Re-encrypt `rows` (key, token[, record id]) of one column in place; returns (key, new token, record id) of
+    each token rewritten (a token already under the current key is left alone)."""
     t = _t(c)
-    updates: list[dict[str, Any]] = []
-    changed: list[int] = []
+    written: list[tuple[int, bytes, int | None]] = []
     for row in rows:
         try:
             new = keys.reencrypt(bytes(row[1]))
@@ -345,30 +359,83 @@ def _reencrypt_rows(
             damaged.append((c.table, int(row[0])))  # unreadable under every key already; left as it is
             continue
         if new is not None:
-            updates.append({"k": row[0], "v": new})
-            if len(row) > 2 and row[2] is not None:
-                changed.append(int(row[2]))
-    if updates:
-        conn.execute(update(t).where(t.c[c.key] == bindparam("k")).values({c.column: bindparam("v")}), updates)
-    return len(updates), changed
+            written.append((int(row[0]), new, int(row[2]) if len(row) > 2 and row[2] is not None else None))
+    if written:
+        conn.execute(
+            update(t).where(t.c[c.key] == bindparam("k")).values({c.column: bindparam("v")}),
+            [{"k": key, "v": new} for key, new, _ in written],
+        )
+    return written
 
 
 @dataclass
 class _Batch:
+    """What one batch did: tokens read and rewritten, tokens no key opens, and what it could not re-sign."""
+
     read: int = 0
     rewritten: int = 0
-    records: list[int] | None = None
+    damaged: list[tuple[str, int]] = field(default_factory=list)
+    unsigned: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _revision_digests(conn: Connection, ids: Sequence[int]) -> dict[tuple[int, int], str]:
+    """(record id, revision number) → the revision row's digest as the log signs it (`audit.revision_digest`)."""
+    out: dict[tuple[int, int], str] = {}
+    for start in range(0, len(ids), 900):
+        for row in conn.execute(
+            select(
+                Revision.record_id,
+                Revision.number,
+                Revision.officer,
+                Revision.tlp,
+                Revision.releasable_to,
+                Revision.created_at,
+                Revision.title_ct,
+                Revision.body_ct,
+            ).where(Revision.record_id.in_(ids[start : start + 900]))
+        ):
+            out[(int(row[0]), int(row[1]))] = audit.revision_digest(*row[1:])
+    return out
+
+
+def _rekeyed_details(s: OrmSession) -> dict[str, str]:
+    """seq → the detail hash the latest `rekey-details` event signed for it (details re-encrypted before)."""
+    out: dict[str, str] = {}
+    for body in s.scalars(select(AuditRow.body).where(AuditRow.action == "rekey-details").order_by(AuditRow.seq)):
+        data = (audit_state.parse_body(bytes(body)) or {}).get("data")
+        details = data.get("details") if isinstance(data, dict) else None
+        if isinstance(details, dict):
+            out.update({str(k): str(v) for k, v in details.items()})
+    return out
+
+
+def _sign_records(session: Session, s: OrmSession, changed: set[int], before: dict[tuple[int, int], str]) -> None:
+    """One `rekey` event per record in `changed` (ciphertexts rewritten by this batch, intact before it): its new
+    state, and each rewritten revision row's digest before and after."""
+    conn = s.connection()
+    version = session.keys().current_version
+    after = _revision_digests(conn, sorted(changed))
+    revised: dict[int, dict[str, dict[str, str]]] = {}
+    for (rid, number), digest in after.items():
+        was = before.get((rid, number))
+        if was is not None and was != digest:
+            revised.setdefault(rid, {})[str(number)] = {"was": was, "now": digest}
+    plain = [rid for rid in sorted(changed) if rid not in revised]
+    audit.note_records(s, plain, action="rekey", data={"key_version": version})
+    for rid, revisions in sorted(revised.items()):
+        audit.note(s, record_id=rid, action="rekey", data={"key_version": version, "revisions": revisions})
 
 
 def _run_step(
-    conn: Connection, keys: Keyring, columns: list[CiphertextColumn], job: RotationJob, batch_rows: int
-) -> tuple[RotationJob, _Batch, list[tuple[str, int]]]:
-    """One batch of the job's current step; returns the job's next state, what it did, and damaged tokens."""
+    session: Session, s: OrmSession, columns: list[CiphertextColumn], job: RotationJob, batch_rows: int
+) -> tuple[RotationJob, _Batch]:
+    """One batch of the job's current step, inside the batch's action; returns the job's next state and what it did."""
+    keys = session.keys()
+    conn = s.connection()
     steps = _steps(columns)
     step = (job.table, job.column)
     index = steps.index(step) if step in steps else 0
-    damaged: list[tuple[str, int]] = []
-    batch = _Batch(records=[])
+    batch = _Batch()
     if steps[index] == RECORDS_STEP:
         rec = next(c for c in columns if c.record == "id")
         ids = list(
@@ -378,6 +445,11 @@ def _run_step(
         )
         full = len(ids) == batch_rows
         last = ids[-1] if ids else job.cursor
+        # checked before anything changes: a damaged record is re-encrypted but never signed as it now stands
+        damaged = audit_state.damaged_among(
+            s, keys, ids, own_ministry=session.ministry, four_eyes=session.four_eyes, full=False
+        )
+        before = _revision_digests(conn, ids)
         changed: set[int] = set()
         for c in columns:
             if c.record is None or not ids:
@@ -389,10 +461,13 @@ def _run_step(
                 )
             ).all()
             batch.read += len(rows)
-            rewritten, hit = _reencrypt_rows(conn, keys, c, rows, damaged)
-            batch.rewritten += rewritten
-            changed.update(hit)
-        batch.records = sorted(changed)
+            written = _reencrypt_rows(conn, keys, c, rows, batch.damaged)
+            batch.rewritten += len(written)
+            changed.update(rid for _, _, rid in written if rid is not None)
+        if damaged:
+            refs = dict(conn.execute(select(Record.id, Record.reference).where(Record.id.in_(sorted(damaged)))).all())
+            batch.unsigned += [(f"record {refs.get(rid, rid)}", why) for rid, why in sorted(damaged.items())]
+        _sign_records(session, s, changed - set(damaged), before)
     else:
         c = next(c for c in columns if (c.table, c.column) == steps[index])
         t = _t(c)
@@ -403,30 +478,67 @@ def _run_step(
             .limit(batch_rows)
         ).all()
         batch.read = len(rows)
-        batch.rewritten = _reencrypt_rows(conn, keys, c, rows, damaged)[0]
+        old = {int(key): bytes(token) for key, token in rows}
+        written = _reencrypt_rows(conn, keys, c, rows, batch.damaged)
+        batch.rewritten = len(written)
+        if c.table == "audit_log" and written:
+            _sign_details(s, old, written, batch)
         full = len(rows) == batch_rows
         last = int(rows[-1][0]) if rows else job.cursor
+    audit.note(
+        s, data={"key_version": keys.current_version, "step": f"{job.table}.{job.column}", "tokens": batch.rewritten}
+    )
     if full:
         nxt = RotationJob(steps[index][0], steps[index][1], int(last), job.started, job.officer)
     elif index + 1 < len(steps):
         nxt = RotationJob(steps[index + 1][0], steps[index + 1][1], 0, job.started, job.officer)
     else:
         nxt = RotationJob(*DONE_STEP, -1, job.started, job.officer)  # every step done: only retiring is left
-    return nxt, batch, damaged
+    return nxt, batch
+
+
+def _sign_details(
+    s: OrmSession, old: dict[int, bytes], written: list[tuple[int, bytes, int | None]], batch: _Batch
+) -> None:
+    """The events' details this batch re-encrypted, signed in one `rekey-details` event — each only if the old
+    ciphertext was the one its event (or an earlier rotation) signed; a replaced one stays unsigned."""
+    seqs = [seq for seq, _, _ in written]
+    signed: dict[int, str | None] = {}
+    for start in range(0, len(seqs), 900):
+        for seq, body in s.execute(
+            select(AuditRow.seq, AuditRow.body).where(AuditRow.seq.in_(seqs[start : start + 900]))
+        ):
+            signed[int(seq)] = (audit_state.parse_body(bytes(body)) or {}).get("detail_sha256")
+    rekeyed = _rekeyed_details(s)
+    good: dict[int, bytes] = {}
+    for seq, new, _ in written:
+        have = audit.sha256_hex(old[seq])
+        if have is not None and have in (signed.get(seq), rekeyed.get(str(seq))):
+            good[seq] = new
+        else:
+            batch.unsigned.append((f"audit event #{seq}", "its encrypted detail is not the one it signed"))
+    audit.note_rekeyed_details(s, good)
 
 
 # ---- re-granting ------------------------------------------------------------------------------------------
 
 
 def regrant(s: OrmSession, old: Keyring, new: Keyring, actor: str, *, revoke: str | None = None, now: datetime) -> str:
-    """Grant `new` to every active officer (and re-MAC every row under `new`), each row checked under `old`
-    first so a row planted in the file gets nothing; `revoke` is marked removed. Returns the actor's new grant."""
+    """Grant `new` to every active officer (and re-MAC every row under `new`), each row checked under `old` and
+    against the audit log first, so a row planted or replayed in the file gets nothing; `revoke` is marked
+    removed. Returns the actor's new grant. Run inside an action: each row written gets its signed officer event
+    (`officer-regrant`, or the action's own `officer-remove`)."""
     own = ""
     for row in s.scalars(select(Officer).order_by(Officer.name)):
         if not hmac.compare_digest(
             row.mac, officer_mac(old.officers_key, row.name, row.role, row.slot, row.grant, row.revoked_at)
         ):
             raise TamperError(f"officer record of {row.name} was altered outside Liaison")
+        why = audit_state.officer_backing_problem(s, row)
+        if why is not None:
+            raise TamperError(
+                f"officer record of {row.name} is not backed by the audit log (replayed or edited): {why}"
+            )
         if row.name == revoke:
             row.revoked_at, row.grant = now, "{}"
         elif row.revoked_at is None:
@@ -442,7 +554,9 @@ def regrant(s: OrmSession, old: Keyring, new: Keyring, actor: str, *, revoke: st
 
 @dataclass(frozen=True)
 class RotationReport:
-    """What a rotation did: the new current version, the versions retired, the tokens re-encrypted."""
+    """What a rotation did: the new current version, the versions retired, the tokens re-encrypted; `damaged`:
+    tokens no key opens (left as they were); `unsigned`: what was re-encrypted but not re-signed because it
+    already differed from the log (what, why) — it stays damaged."""
 
     version: int
     retired: tuple[int, ...]
@@ -450,10 +564,12 @@ class RotationReport:
     resumed: bool
     damaged: tuple[tuple[str, int], ...]
     vacuumed: bool
+    unsigned: tuple[tuple[str, str], ...] = ()
 
 
 def _start(session: Session) -> int:
-    """The first transaction: a new current data key, granted to every active officer, and the job recorded."""
+    """The first transaction (the job's signed `keys-rotate` event): a new current data key, granted to every
+    active officer, and the job recorded."""
     now = session.clock()
     with session.act("keys-rotate", "data-key") as s:
         old = session.keys()
@@ -461,42 +577,52 @@ def _start(session: Session) -> int:
         version = keys.rotate(now.isoformat())
         own = regrant(s, old, keys, session.actor.name, now=now)
         _write_job(s, keys, RotationJob(*RECORDS_STEP, 0, now, session.actor.name))
+        audit.note(s, data={"key_version": version, "retiring": sorted(v for v in old.data_keys)})
     session.adopt_keys(keys, own)
     return version
 
 
-def _batches(session: Session, batch_rows: int) -> Iterator[tuple[_Batch, list[tuple[str, int]]]]:
-    """Re-encrypt one batch per transaction until every step is done; yields what each did."""
+class _NothingLeft(Exception):
+    """The job was finished by another process between a batch's check and its action: roll the action back."""
+
+
+def _pending_job(session: Session) -> RotationJob | None:
+    with session.db.read() as s:
+        session._follow_key_changes(s)  # another process may have rotated again since
+        return _read_job(s, session.keys())
+
+
+def _batches(session: Session, batch_rows: int) -> Iterator[_Batch]:
+    """Re-encrypt one batch per action (`rekey`, signed) until every step is done; yields what each did."""
     while True:
-        with session.db.write() as s:
-            session._follow_key_changes(s)  # another process may have rotated again since
-            keys = session.keys()
-            job = _read_job(s, keys)
-            if job is None or job.cursor == -1:
-                return
-            conn = s.connection()
-            nxt, batch, damaged = _run_step(conn, keys, present_columns(conn), job, batch_rows)
-            _write_job(s, keys, nxt)
-        yield batch, damaged
+        job = _pending_job(session)
+        if job is None or job.cursor == -1:
+            return
+        try:
+            with session.act("rekey", "data-key") as s:
+                job = _read_job(s, session.keys())
+                if job is None or job.cursor == -1:
+                    raise _NothingLeft
+                nxt, batch = _run_step(session, s, present_columns(s.connection()), job, batch_rows)
+                _write_job(s, session.keys(), nxt)
+        except _NothingLeft:
+            return
+        yield batch
 
 
 def _finish(session: Session) -> tuple[int, ...]:
-    """The last transaction: the old data keys dropped from every officer's grant, the job cleared."""
+    """The last transaction (`keys-retire`): the old data keys dropped from every officer's grant, the job cleared."""
     now = session.clock()
-    with session.db.read() as s:
-        if _read_job(s, session.keys()) is None:
-            return ()  # another process running the same job finished it
     with session.act("keys-retire", "data-key") as s:
         old = session.keys()
         job = _read_job(s, old)
-        if job is None:
-            raise PolicyError("another process finished the key rotation meanwhile")
-        if job.cursor != -1:
+        if job is None or job.cursor != -1:
             raise PolicyError("the key rotation is not finished; run it again")
         keys = old.copy()
         retired = tuple(keys.retire_old_keys())
         own = regrant(s, old, keys, session.actor.name, now=now)
         _write_job(s, keys, None)
+        audit.note(s, data={"key_version": keys.current_version, "retired": list(retired)})
     session.adopt_keys(keys, own)
     return retired
 
@@ -523,13 +649,13 @@ def _progress_base(session: Session) -> tuple[int, int]:
 def rotate_data_key(
     session: Session, *, progress: Progress | None = None, batch_rows: int = BATCH_ROWS
 ) -> RotationReport:
-    """Rotate the data key and re-encrypt every ciphertext under it (admin); resumes an interrupted rotation."""
+    """Rotate the data key and re-encrypt every ciphertext under it (admin); resumes an interrupted rotation.
+
+    `progress(done, total)` is called once at the start and after each committed batch (tokens)."""
     policy.require_role(session.actor, Role.ADMIN, "rotate keys")
     if batch_rows < 1:
         raise ValidationError("batch size must be positive")
-    with session.db.read() as s:
-        session._follow_key_changes(s)
-        resumed = _read_job(s, session.keys()) is not None
+    resumed = _pending_job(session) is not None
     if not resumed:
         _start(session)
     done, total = _progress_base(session)
@@ -537,15 +663,19 @@ def rotate_data_key(
         progress(done, total)
     rewritten = 0
     damaged: list[tuple[str, int]] = []
-    for batch, bad in _batches(session, batch_rows):
+    unsigned: list[tuple[str, str]] = []
+    for batch in _batches(session, batch_rows):
         rewritten += batch.rewritten
-        damaged += bad
+        damaged += batch.damaged
+        unsigned += batch.unsigned
         if batch.read and progress is not None:
             done = min(done + batch.read, total)
             progress(done, total)
     retired = _finish(session)
     vacuumed = dialect.compact(session.db.engine)
-    return RotationReport(session.keys().current_version, retired, rewritten, resumed, tuple(damaged), vacuumed)
+    return RotationReport(
+        session.keys().current_version, retired, rewritten, resumed, tuple(damaged), vacuumed, tuple(unsigned)
+    )
 
 
 # ---- full revocation ------------------------------------------------------------------------------------------
@@ -603,8 +733,9 @@ def rebuild_index(
 def revoke_officer(session: Session, name: str, *, progress: Progress | None = None) -> int:
     """Remove an officer for good (admin), in one transaction: a new data key and a new master secret, so every
     derived key changes — the blind index rebuilt under the new index key, the officer, policy and contact MACs
-    re-derived (each checked under the old key first), the keyring granted to the remaining officers only.
-    Returns the new data key version."""
+    re-derived (each checked under the old key first), the keyring granted to the remaining officers only. The
+    signed `officer-remove` event carries the officer's state as revoked: from that point of the log their signing
+    key is refused (`audit verify`). Returns the new data key version."""
     policy.require_role(session.actor, Role.ADMIN, "manage officers")
     if name == session.actor.name:
         raise PolicyError("an admin cannot remove themselves")
@@ -624,6 +755,7 @@ def revoke_officer(session: Session, name: str, *, progress: Progress | None = N
             _write_job(s, keys, RotationJob(*RECORDS_STEP, 0, job.started, job.officer))
         own = regrant(s, old, keys, session.actor.name, revoke=name, now=now)
         rebuild_index(s.connection(), old, keys, progress)
+        audit.note(s, data={"key_version": version, "master_version": keys.master_version})
     session.adopt_keys(keys, own)
     return version
 

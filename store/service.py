@@ -8,7 +8,8 @@ live in their own modules and take the session as their first argument; the meth
 - `store.vault` — `Vault` (create, open, unlock), the clock, store metadata and officer HMACs;
 - `store.authoring` — drafts, edits and the audited read of a record; `store.record_writer` writes every revision;
 - `store.review` — submit, approve, return, actioned, close, and which of these are available;
-- `store.officers` — add, change passphrase, remove (key rotation);
+- `store.officers` — add, change passphrase, remove (full revocation, in `store.keys`);
+- `store.keys` — key status and the key-age policy, data-key rotation (a resumable, signed re-encryption job);
 - `store.reference` — ministries and domains, and the one check of each;
 - `store.records` — pages, counts and facets; `store.ingest` — bulk writes;
 - `store.bundles` (export, import, receipts, ledger), `store.contacts`, `store.withdrawals`, `store.history`;
@@ -33,6 +34,7 @@ from crypto.errors import CryptoError, DecryptionFailed
 from crypto.keyring import Keyring
 from crypto.slot import open_grant
 from store import authoring, officers, policy, reference, review
+from store import keys as key_lifecycle
 from store.audit import log as audit
 from store.audit import state as audit_state
 from store.audit.history import AuditEntry, AuditQuery, query_log
@@ -446,8 +448,30 @@ class Session(JwgDesk):
         officers.change_passphrase(self, new_passphrase)
 
     def remove_officer(self, name: str, *, progress: Progress | None = None) -> int:
-        """Revoke an officer fully (new data key and master secret, index rebuilt). Returns the new key version."""
+        """Revoke an officer fully (admin): new data key and master secret, index rebuilt, their signing key revoked
+        in the log; `progress(done, total)` follows the index rebuild. Returns the new data key version."""
         return officers.remove_officer(self, name, progress=progress)
+
+    # ---- keys (store.keys) ----------------------------------------------------------------------------
+
+    def key_status(self) -> key_lifecycle.KeyStatus:
+        """Each data key's version and age, the master secret's, the age policy and any unfinished rotation (admin)."""
+        return key_lifecycle.key_status(self)
+
+    def key_notice(self) -> str | None:
+        """What to tell an officer after unlocking: the data key is older than the policy, or a rotation was cut."""
+        return key_lifecycle.key_notice(self)
+
+    def rotate_data_key(
+        self, *, progress: Progress | None = None, batch_rows: int = key_lifecycle.BATCH_ROWS
+    ) -> key_lifecycle.RotationReport:
+        """Rotate the data key and re-encrypt everything under it (admin); resumes an interrupted rotation.
+        `progress(done, total)` (ciphertexts) is called at the start and after each committed batch."""
+        return key_lifecycle.rotate_data_key(self, progress=progress, batch_rows=batch_rows)
+
+    def set_key_max_age(self, days: int) -> None:
+        """An admin sets how many days a data key may serve before the app asks for a rotation."""
+        key_lifecycle.set_key_max_age(self, days)
 
     # ---- ministries and domains (store.reference) -----------------------------------------------------
 

@@ -274,9 +274,7 @@ class LiaisonApp(WorkerReports, App[int]):
         await self.switch_screen(
             BrowserScreen(browser.data["query"], browser.data["cursor"]) if browser else BrowserScreen()
         )
-        from store.keys import key_notice
-
-        notice = key_notice(session)  # the data key older than the store's policy, or a rotation left unfinished
+        notice = session.key_notice()  # the data key older than the store's policy, or a rotation left unfinished
         if notice:
             self.notify(notice, title="Keys", severity="warning", timeout=15)
         for point in points:

@@ -11,7 +11,9 @@ What is checked, and what each check catches (threats 14, 25, 26):
 - **every event's signature** by the officer's Ed25519 key *valid at that point of the log*, following the
   officer events (added, key upgraded, role changed, removed) as they come: an event signed by a removed
   officer or by a key the log never gave them is refused. A content-revealing detail's ciphertext must hash
-  to the `detail_sha256` its event signed.
+  to the `detail_sha256` its event signed, or to the hash the latest `rekey-details` event (a key rotation
+  re-encrypted it) signed for it. A `rekey` event (a record re-encrypted) moves the digest of each revision row
+  it rewrote, from the one the log held (`was`) to the new one (`now`).
 - **four-eyes by key identity** — an approval must be signed by a reviewer or admin (per the log) whose key
   wrote no revision of the record, and who is not its author; a record's author never changes between the
   events that write it.
@@ -197,6 +199,10 @@ class _Pass:
         self.retired = retired_identities(s, identity)
         self.chain_broken = False
         self.tree_broken = False
+        #: seq → hash of a detail that is not the one its event signed (settled at the end: a later
+        #: `rekey-details` event may vouch for it) and seq → the hash the latest such event signed.
+        self.details_off: dict[int, str | None] = {}
+        self.rekeyed_details: dict[int, str] = {}
 
     # -- one event -------------------------------------------------------------------------------------
 
@@ -240,8 +246,9 @@ class _Pass:
             self.found.event(seq, f"its signature by {obj.get('officer')} does not verify (forged or edited)")
             return
         detail_ct = row.detail_ct
-        if sha256_hex(bytes(detail_ct) if detail_ct is not None else None) != obj.get("detail_sha256"):
-            self.found.event(seq, "its encrypted detail is not the one it signed (replaced or removed)")
+        detail = sha256_hex(bytes(detail_ct) if detail_ct is not None else None)
+        if detail != obj.get("detail_sha256"):
+            self.details_off[seq] = detail
         officer, action = str(obj.get("officer")), str(obj.get("action"))
         data = obj.get("data")
         state = data.get("officer_state") if isinstance(data, dict) else None
@@ -250,9 +257,15 @@ class _Pass:
         why = self.timeline.key_problem(officer, signer, seq)
         if why is not None:
             self.found.event(seq, why.replace(f"event #{seq} ", "it ", 1))
+        elif action == "rekey-details" and isinstance(data, dict) and isinstance(data.get("details"), dict):
+            for key, value in data["details"].items():
+                if isinstance(key, str) and key.isdigit() and int(key) < seq:
+                    self.rekeyed_details[int(key)] = str(value)
         record = obj.get("record")
         if isinstance(record, dict):
             self._record_event(seq, officer, action, signer, record)
+            if action == "rekey" and why is None and isinstance(data, dict):
+                self._rekeyed_revisions(str(record.get("uuid")), data.get("revisions"))
 
     def _columns(self, row: Any, obj: dict[str, Any], seq: int) -> str | None:
         """Why the row's columns (what `audit log` lists) differ from the body they repeat, or None."""
@@ -323,6 +336,19 @@ class _Pass:
         elif action == "approve" and own:
             self._approval(seq, officer, signer, record, trail)
 
+    def _rekeyed_revisions(self, uuid: str, revisions: Any) -> None:
+        """A key rotation re-encrypted these revision rows: each signed digest it names as the one it found
+        (`was`) moves to the new one (`now`); a `was` that is not the digest the log holds moves nothing."""
+        trail = self.records.get(uuid)
+        if trail is None or not isinstance(revisions, dict):
+            return
+        for number, change in revisions.items():
+            if not (isinstance(number, str) and number.isdigit() and isinstance(change, dict)):
+                continue
+            was, now = change.get("was"), change.get("now")
+            if isinstance(now, str) and trail.revisions.get(int(number)) == was:
+                trail.revisions[int(number)] = now
+
     def _approval(self, seq: int, approver: str, signer: bytes, record: dict[str, Any], trail: _RecordTrail) -> None:
         ref = trail.reference
         if self.timeline.role_at(approver, seq) not in APPROVER_ROLES:
@@ -344,6 +370,9 @@ class _Pass:
 
     def finish(self) -> tuple[int | None, datetime | None]:
         """Checks of the log's end; returns the newest checkpoint's size and time."""
+        for seq, have in sorted(self.details_off.items()):
+            if have is None or self.rekeyed_details.get(seq) != have:
+                self.found.event(seq, "its encrypted detail is not the one it signed (replaced or removed)")
         size = self.count
         newest = self.s.execute(
             select(AuditCheckpoint.size, AuditCheckpoint.at).order_by(AuditCheckpoint.size.desc()).limit(1)

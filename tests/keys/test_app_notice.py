@@ -8,8 +8,8 @@ from pathlib import Path
 from store import keys as key_lifecycle
 from store.service import Vault
 from tests.keys.conftest import unlock
-from tests.tui.conftest import settle
-from tests.tui.conftest import unlock as type_passphrase
+from tests.tui.helpers import settle
+from tests.tui.helpers import unlock as type_passphrase
 from tui.app import LiaisonApp
 from tui.config import Settings
 

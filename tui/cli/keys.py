@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from store.text import quote
 from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json
+from tui.present import safe
 
 if TYPE_CHECKING:
     from store.keys import KeyStatus
@@ -53,10 +54,8 @@ def _age(status: KeyStatus, when: datetime | None) -> str:
 
 
 def cmd_keys_status(ctx: Context) -> int:
-    from store.keys import key_notice, key_status
-
     session = ctx.session()
-    status = key_status(session)
+    status = session.key_status()
     if ctx.args.json:
         emit_json(keys_status_json(status))
         return EXIT_OK
@@ -64,7 +63,7 @@ def cmd_keys_status(ctx: Context) -> int:
         print(f"data key version {k.version:<4} {'current' if k.current else 'old    '}  {_age(status, k.created)}")
     print(f"master secret version {status.master_version:<4}  {_age(status, status.master_created)}")
     print(f"policy: rotate the data key every {status.key_max_age_days} days")
-    notice = key_notice(session)
+    notice = session.key_notice()
     if notice:
         print(f"notice: {notice} (liaison keys rotate)", file=sys.stderr)
     return EXIT_OK
@@ -82,10 +81,8 @@ def line_progress(label: str) -> Callable[[int, int], None]:
 
 
 def cmd_keys_rotate(ctx: Context) -> int:
-    from store.keys import rotate_data_key
-
     session = ctx.session()
-    report = rotate_data_key(session, progress=line_progress("re-encrypting"))
+    report = session.rotate_data_key(progress=line_progress("re-encrypting"))
     retired = ", ".join(str(v) for v in report.retired) or "none"
     print(
         f"{'finished an interrupted rotation; ' if report.resumed else ''}data key rotated to version "
@@ -96,6 +93,12 @@ def cmd_keys_rotate(ctx: Context) -> int:
         print(
             f"warning: a ciphertext in {where} (row {key}) authenticates under no key; left as it was", file=sys.stderr
         )
+    for what, why in report.unsigned:
+        print(
+            f"warning: {safe(what)} was already damaged ({safe(why)}): re-encrypted but not re-signed, "
+            "it stays damaged (liaison audit verify)",
+            file=sys.stderr,
+        )
     if not report.vacuumed:
         print(
             "warning: another process kept the file from being compacted; run it again when it is closed",
@@ -105,14 +108,12 @@ def cmd_keys_rotate(ctx: Context) -> int:
 
 
 def cmd_policy_set(ctx: Context) -> int:
-    from store.keys import set_key_max_age
-
     args = ctx.args
     value = args.value.strip()
     if not (value.isascii() and value.isdigit()):
         raise Refused(f"key-max-age takes a whole number of days, not {quote(args.value)}")
     session = ctx.session()
-    set_key_max_age(session, int(value))
+    session.set_key_max_age(int(value))
     print(f"policy: the data key is to be rotated every {int(value)} days", file=sys.stderr)
     return EXIT_OK
 
