@@ -530,15 +530,15 @@ def regrant(s: OrmSession, old: Keyring, new: Keyring, actor: str, *, revoke: st
     (`officer-regrant`, or the action's own `officer-remove`)."""
     own = ""
     for row in s.scalars(select(Officer).order_by(Officer.name)):
-        if not hmac.compare_digest(
-            row.mac, officer_mac(old.officers_key, row.name, row.role, row.slot, row.grant, row.revoked_at)
-        ):
-            raise TamperError(f"officer record of {row.name} was altered outside Liaison")
         why = audit_state.officer_backing_problem(s, row)
         if why is not None:
             raise TamperError(
                 f"officer record of {row.name} is not backed by the audit log (replayed or edited): {why}"
             )
+        if not hmac.compare_digest(
+            row.mac, officer_mac(old.officers_key, row.name, row.role, row.slot, row.grant, row.revoked_at)
+        ):
+            raise TamperError(f"officer record of {row.name} was altered outside Liaison")
         if row.name == revoke:
             row.revoked_at, row.grant = now, "{}"
         elif row.revoked_at is None:

@@ -332,6 +332,7 @@ class Vault:
         if not hmac.compare_digest(mac, officer_mac(keyring.officers_key, name, role, slot_json, grant, revoked)):
             raise TamperError(f"officer record of {name} was altered outside Liaison")
         if not hmac.compare_digest(policy_mac, store_mac(keyring.derived("policy"), policy_doc)):
+            self._refuse_unbacked(name)  # a row replayed from before a full revocation opens the old master secret
             raise TamperError("store policy was altered outside Liaison")
         policy_obj = json.loads(policy_doc)
         try:
@@ -362,6 +363,19 @@ class Vault:
             signing_key=signing,
             audit_problem=log_damage,
         )
+
+    def _refuse_unbacked(self, name: str) -> None:
+        """Refuse an officers row the log does not back, naming it (TamperError), else return. An officer's row
+        written back from before their removal opens the keyring of that time, whose master secret a full
+        revocation replaced: the store's current MACs fail under it, but the row is what is wrong."""
+        with self.db.read() as s:
+            row = s.get(Officer, name)
+            count, _top = audit.log_size(s)
+            if row is None or (count == 0 and get_meta(s, "audit_genesis") == "pending"):
+                return
+            why = officer_backing_problem(s, row)
+        if why is not None:
+            raise TamperError(f"officer record of {name} is not backed by the audit log (replayed or edited): {why}")
 
     def _failed_unlock(self, name: str, reason: str) -> None:
         """Keep a failed unlock (no keys yet to sign it): the next successful unlock folds it into the log."""
