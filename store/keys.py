@@ -479,10 +479,13 @@ def _run_step(
         ).all()
         batch.read = len(rows)
         old = {int(key): bytes(token) for key, token in rows}
+        desk = _desk_rows(session, s, c, list(old))
         written = _reencrypt_rows(conn, keys, c, rows, batch.damaged)
         batch.rewritten = len(written)
         if c.table == "audit_log" and written:
             _sign_details(s, old, written, batch)
+        if desk is not None and written:
+            _sign_desk(s, c, desk, {key for key, _, _ in written}, batch)
         full = len(rows) == batch_rows
         last = int(rows[-1][0]) if rows else job.cursor
     audit.note(
@@ -495,6 +498,38 @@ def _run_step(
     else:
         nxt = RotationJob(*DONE_STEP, -1, job.started, job.officer)  # every step done: only retiring is left
     return nxt, batch
+
+
+def _desk_rows(
+    session: Session, s: OrmSession, c: CiphertextColumn, keys: list[int]
+) -> tuple[list[Any], dict[str, str]] | None:
+    """For a working-group column: its rows in this batch and, checked before anything changes, the damaged ones
+    among them (uuid → why; `store.jwg.signed.desk_damage`). None for a column of no desk table."""
+    from store.jwg import signed as desk_log
+
+    model: Any = next((m for m in desk_log.KINDS if getattr(m, "__tablename__", None) == c.table), None)
+    if model is None or not keys:
+        return None
+    rows: list[Any] = list(s.scalars(select(model).where(model.id.in_(keys))))
+    return rows, desk_log.desk_damage(session, s, rows)
+
+
+def _sign_desk(
+    s: OrmSession, c: CiphertextColumn, desk: tuple[list[Any], dict[str, str]], keys: set[int], batch: _Batch
+) -> None:
+    """The desk rows this batch re-encrypted, each signed with its new state (`store.jwg.signed.sign_rows`) unless
+    it was damaged before: that one is re-encrypted but not re-signed, and named."""
+    from store.jwg import signed as desk_log
+
+    rows, damaged = desk
+    model = type(rows[0])
+    fresh = list(  # the rows as the Core update left them
+        s.scalars(select(model).where(model.id.in_(sorted(keys))).execution_options(populate_existing=True))
+    )
+    for row in fresh:
+        if row.uuid in damaged:
+            batch.unsigned.append((f"{desk_log.KINDS[model]} {desk_log.desk_key(row)}", damaged[row.uuid]))
+    desk_log.sign_rows(s, [row for row in fresh if row.uuid not in damaged])
 
 
 def _sign_details(
