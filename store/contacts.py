@@ -18,6 +18,7 @@ from crypto.encoding import canonical_json
 from crypto.identity import PublicIdentity, grouped_fingerprint, public_identity
 from crypto.keyring import Keyring
 from store import policy
+from store.audit import log as audit
 from store.errors import AuthError, NotFound, PolicyError, TamperError, ValidationError
 from store.files import atomic_write_bytes, check_target, read_limited
 from store.models import Contact, Ministry
@@ -149,6 +150,8 @@ def add_contact(session: Session, path: Path, *, fingerprint: str | None = None,
                     value=card.ministry,
                 )
             s.delete(row)
+            # a card exchanged out of band: the contact's log is witnessed afresh from its next checkpoint
+            audit.note(s, data={"replaced": row.fingerprint})
             s.flush()
         s.add(
             Contact(

@@ -14,6 +14,7 @@ and both signatures verify; from then on only the new key is accepted from that 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 from collections.abc import Sequence
@@ -25,14 +26,15 @@ from sqlalchemy import ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm import Session as OrmSession
 
-from crypto.bundle import BundleError, KeyTransition, make_transition, parse_canonical, parse_transition
+from crypto.bundle import BundleError, KeyTransition, format_time, make_transition, parse_canonical, parse_transition
 from crypto.identity import PublicIdentity, grouped_fingerprint, public_identity
 from crypto.keyring import Keyring
 from crypto.slot import OfficerSlot, grant_keyring
 from store import policy
+from store.audit import log as audit
 from store.contacts import ContactInfo, _contact_mac, keyring_of, own_identity
 from store.errors import TamperError
-from store.models import ActionEvent, Base, Contact, Meta, Officer, UTCDateTime
+from store.models import Base, Contact, Meta, Officer, UTCDateTime
 from store.vault import officer_mac
 from store.vocab import Role
 
@@ -139,6 +141,16 @@ def rotate_identity(session: Session) -> Rotation:
             s.add(row)
             s.flush()
             pending = tuple(s.scalars(select(Contact.code).order_by(Contact.code)))
+            # signed by the acting admin; the action's checkpoint is the first under the new identity key
+            audit.note(
+                s,
+                data={
+                    "old_fingerprint": old.fingerprint,
+                    "new_fingerprint": new.fingerprint,
+                    "statement_sha256": hashlib.sha256(statement.encode()).hexdigest(),
+                    "pending": list(pending),
+                },
+            )
             for code in pending:
                 s.add(TransitionDelivery(transition_id=row.id, peer=code, carried=0))
             meta = s.get(Meta, "identity")
@@ -350,7 +362,19 @@ def apply_transitions(
                 statement=statement.encode().decode("utf-8"),
             )
         )
-        s.add(ActionEvent(at=now, officer=session.actor.name, action="contact-key-rotated", target=peer))
+        # the log signs the hand-over (the contact's new keys follow in the contact event the row change makes)
+        audit.note(
+            s,
+            action="contact-key-rotated",
+            target=peer,
+            data={
+                "old_fingerprint": statement.old.fingerprint,
+                "new_fingerprint": statement.new.fingerprint,
+                "stated_at": format_time(statement.at),
+                "statement_sha256": hashlib.sha256(statement.encode()).hexdigest(),
+                "via": via[:80],
+            },
+        )
         changes.append(KeyChange(peer, statement.old.fingerprint, statement.new.fingerprint, statement.at, now, via))
     new = chain[-1].new
     row.signing_public, row.exchange_public, row.fingerprint = new.signing_public, new.exchange_public, new.fingerprint

@@ -142,10 +142,11 @@ def header_object(
 def parse_header(data: bytes, preamble_sha256: bytes, version: int = 1) -> Header:
     """Validate a header's canonical JSON: exact fields, types, ranges and patterns; `version` is the version line's."""
     obj = parse_canonical(data, "bundle header")
+    # the version first: a v2 header under a v1 line is named as such, not by the first v2 field it carries
+    if isinstance(obj, dict) and "v" in obj and (obj["v"] != version or isinstance(obj["v"], bool)):
+        raise BundleError(f"bundle header version is not {version}, the version its first line names")
     optional = OPTIONAL_FIELDS_V2 & set(obj) if version == 2 and isinstance(obj, dict) else set()
     obj = require_object(obj, HEADER_FIELDS | optional, "bundle header")
-    if obj["v"] != version or isinstance(obj["v"], bool):
-        raise BundleError(f"bundle header version is not {version}, the version its first line names")
     bundle_id = require_text(obj["bundle"], "bundle id", pattern=BUNDLE_ID, max_len=32)
     sender = require_object(obj["sender"], {"code", "fingerprint"}, "bundle header sender")
     raw_recipients = obj["recipients"]

@@ -168,10 +168,11 @@ def read_receipt(data: bytes, *, envelope_only: bool = False) -> ReceiptEnvelope
     pos += env_len
     preamble_sha256 = hashlib.sha256(data[:pos]).digest()
     obj = parse_canonical(env_bytes, "receipt envelope")
+    # the version first: a v2 envelope under a v1 line is named as such, not by the first v2 field it carries
+    if isinstance(obj, dict) and "v" in obj and (obj["v"] != version or isinstance(obj["v"], bool)):
+        raise BundleError(f"receipt version is not {version}, the version its first line names")
     optional = {"transitions", "checkpoint", "proofs"} & set(obj) if version == 2 and isinstance(obj, dict) else set()
     obj = require_object(obj, {"v", "bundle", "from", "to", "created", "epk"} | optional, "receipt envelope")
-    if obj["v"] != version or isinstance(obj["v"], bool):
-        raise BundleError(f"receipt version is not {version}, the version its first line names")
     frm = require_object(obj["from"], {"code", "fingerprint"}, "receipt sender")
     to = require_object(obj["to"], {"code", "fingerprint"}, "receipt recipient")
     sender = require_text(frm["code"], "receipt sender code", pattern=CODE, max_len=MAX_CODE)

@@ -18,6 +18,7 @@ from store import policy
 from store.audit import log as audit
 from store.audit.state import damaged_among
 from store.bundles.common import BATCH, NothingToExport, Progress
+from store.bundles.witness import note_sent, outgoing
 from store.contacts import contact, keyring_of, own_identity
 from store.errors import IntegrityError, NotFound, ValidationError
 from store.files import atomic_file, check_target
@@ -293,6 +294,8 @@ def export_bundle(
         total = len(plan.included)
         # this ministry's identity rotations the recipient has not confirmed yet travel in the (signed) header
         transitions = transitions_for(session, s, code) if peer is not None else ()
+        # this store's latest checkpoint, proven consistent with the ones sent to the recipient before
+        witness = outgoing(s, code)
         with atomic_file(out, overwrite=overwrite, protect=(session.db.path,)) as fh:
             writer = fmt.BundleWriter(
                 fh,
@@ -307,8 +310,11 @@ def export_bundle(
                 created=now,
                 chunk_records=chunk_records,
                 transitions=transitions,
+                checkpoint=witness.note,
+                proofs=witness.proofs,
             )
             note_carried(s, code, transitions, f"bundle {bundle_id}")
+            note_sent(s, code, witness)
             s.add(
                 BundleLog(
                     bundle_id=bundle_id,

@@ -19,6 +19,7 @@ from store import policy
 from store.audit import log as audit
 from store.audit.state import damaged_among
 from store.bundles.common import BundleRefused, Progress, open_file, reader_of, refused
+from store.bundles.witness import Incoming, WitnessRefused, check_incoming, keep_incoming
 from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import ValidationError
 from store.files import FileError
@@ -81,6 +82,7 @@ class _Verified:
     seen: bool
     key: PublicIdentity  # the key the signature verified with: the card's, or the end of the sender's transitions
     transitions: tuple[KeyTransition, ...]  # statements to apply (the held key first handed over)
+    incoming: Incoming | None = None  # the sender's checkpoint, checked against the ones seen before
 
 
 def _verify(session: Session, s: OrmSession, path: Path, reader: BundleReader) -> _Verified:
@@ -101,8 +103,6 @@ def _verify(session: Session, s: OrmSession, path: Path, reader: BundleReader) -
         reader.verify(key.signing_public)
     except BundleError as exc:
         raise refused(path, exc) from None
-    if header.checkpoint is not None:
-        raise refused(path, "the bundle carries a checkpoint; this Liaison cannot check its checkpoint yet")
     seen = s.get(BundleLog, header.bundle_id)
     if seen is not None:
         if seen.direction != "in" or seen.peer != header.sender or seen.header_sha256 != header.preamble_sha256.hex():
@@ -110,6 +110,7 @@ def _verify(session: Session, s: OrmSession, path: Path, reader: BundleReader) -
                 path, f"bundle id {header.bundle_id} was already used by a different bundle; refusing a replay"
             )
         return _Verified(sender, seq, True, key, transitions)
+    incoming = witnessed(path, s, header, key)
     other = s.execute(
         select(BundleLog.bundle_id).where(
             BundleLog.direction == "in", BundleLog.peer == header.sender, BundleLog.seq == seq
@@ -120,7 +121,17 @@ def _verify(session: Session, s: OrmSession, path: Path, reader: BundleReader) -
             path,
             f"sequence number {seq} from {header.sender} was already used by bundle {other}; refusing a replayed or forged bundle",
         )
-    return _Verified(sender, seq, False, key, transitions)
+    return _Verified(sender, seq, False, key, transitions, incoming)
+
+
+def witnessed(path: Path, s: OrmSession, header: Header, key: PublicIdentity) -> Incoming | None:
+    """The sender's checkpoint checked against the last one seen from it (docs/bundle-format.md §14)."""
+    try:
+        return check_incoming(s, header.sender, key, header.checkpoint, header.proofs, "bundle")
+    except WitnessRefused as exc:
+        if exc.field == "forked":  # the one line issue 11 spells out, naming the counterpart, not the file
+            raise BundleRefused(str(exc)) from None
+        raise refused(path, str(exc)) from None
 
 
 def preview_bundle(session: Session, path: Path) -> BundlePreview:
@@ -500,6 +511,8 @@ def import_bundle(
             )
             if to_current_key:  # sealed to our current key: the sender holds it, our rotations reached it
                 confirm_key(s, header.sender, own_identity(session).fingerprint, now, f"bundle {header.bundle_id}")
+            # checked again under the write lock (another import may have kept a newer checkpoint), then kept
+            keep_incoming(s, witnessed(path, s, header, checked.key))
             s.add(
                 BundleLog(
                     bundle_id=header.bundle_id,

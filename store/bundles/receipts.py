@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
 from crypto.bundle import BundleError
-from crypto.identity import grouped_fingerprint
+from crypto.identity import PublicIdentity, grouped_fingerprint
 from store import policy
 from store.audit import log as audit
-from store.bundles.common import BATCH, MAX_RECEIPT_FILE, refused
+from store.bundles.common import BATCH, MAX_RECEIPT_FILE, BundleRefused, refused
+from store.bundles.witness import Incoming, WitnessRefused, check_incoming, keep_incoming, note_sent, outgoing
 from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import NotFound
 from store.files import atomic_write_bytes, check_target, read_limited
@@ -59,6 +60,8 @@ def make_receipt(session: Session, bundle_id: str) -> bytes:
         now = session.clock()
         transitions = transitions_for(session, s, log.peer)
         note_carried(s, log.peer, transitions, f"receipt for bundle {bundle_id}")
+        witness = outgoing(s, log.peer)  # this store's checkpoint: the bundle's sender witnesses our log
+        note_sent(s, log.peer, witness)
         data = fmt.write_receipt(
             bundle_id=bundle_id,
             sender=session.ministry,
@@ -71,6 +74,8 @@ def make_receipt(session: Session, bundle_id: str) -> bytes:
             items=items,
             created=now,
             transitions=transitions,
+            checkpoint=witness.note,
+            proofs=witness.proofs,
         )
         log.receipt_at = now
     return data
@@ -130,6 +135,7 @@ class _Opened:
     body: fmt.ReceiptBody
     transitions: tuple[fmt.KeyTransition, ...]  # the receiver's statements to apply
     fingerprint: str  # the receiver's key the signature verified with
+    key: PublicIdentity
 
 
 def _open_receipt(session: Session, path: Path) -> _Opened:
@@ -165,9 +171,19 @@ def _open_receipt(session: Session, path: Path) -> _Opened:
         body = fmt.open_receipt(envelope, private)
     except BundleError as exc:
         raise refused(path, exc) from None
-    if envelope.checkpoint is not None:
-        raise refused(path, "the receipt carries a checkpoint; this Liaison cannot check its checkpoint yet")
-    return _Opened(envelope, peer, body, transitions, key.fingerprint)
+    with session.db.read() as s:
+        witnessed(path, s, envelope, key)
+    return _Opened(envelope, peer, body, transitions, key.fingerprint, key)
+
+
+def witnessed(path: Path, s: OrmSession, envelope: fmt.ReceiptEnvelope, key: PublicIdentity) -> Incoming | None:
+    """The receipt signer's checkpoint checked against the last one seen from it (docs/bundle-format.md §14)."""
+    try:
+        return check_incoming(s, envelope.sender, key, envelope.checkpoint, envelope.proofs, "receipt")
+    except WitnessRefused as exc:
+        if exc.field == "forked":
+            raise BundleRefused(str(exc)) from None
+        raise refused(path, str(exc)) from None
 
 
 def _sent_log(s: OrmSession, path: Path, envelope: fmt.ReceiptEnvelope) -> BundleLog:
@@ -212,6 +228,7 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
         key_changes = apply_transitions(
             session, s, envelope.sender, opened.transitions, f"receipt for bundle {envelope.bundle_id}"
         )
+        keep_incoming(s, witnessed(path, s, envelope, opened.key))
         # the receiver sealed it to this key of ours: our rotations up to that key reached it
         confirm_key(s, envelope.sender, envelope.recipient_fingerprint, now, f"receipt for bundle {envelope.bundle_id}")
         acknowledged = mismatched = 0

@@ -109,12 +109,15 @@ def crafted_by(
     seq: int = 50,
     keys_of: Callable[[Keyring], tuple[bytes, bytes]] | None = None,
     transitions: tuple[fmt.KeyTransition, ...] = (),
+    version: int = fmt.FORMAT_VERSION,
+    checkpoint: Callable[[Keyring], tuple[str, tuple[fmt.Proof, ...]]] | None = None,
 ) -> bytes:
     """The modified writer of a hostile counterpart: a bundle signed with `sender`'s own real keys (a genuine
     signature from a known contact) and sealed to the ministry of `recipient_card`, carrying exactly `records`.
 
     `keys_of` picks other (signing, exchange) private keys to sign and name as the sender's (given the store's
-    keyring); `transitions` go in the header as they are."""
+    keyring); `transitions` go in the header as they are; `checkpoint` makes the (note, proofs) to carry, given
+    the store's keyring (so a lying log can be signed with the store's real key); `version` 1 writes a v1 file."""
     import io
 
     from crypto.identity import public_identity
@@ -125,6 +128,7 @@ def crafted_by(
         keys = vault_session.keyring
         code = vault_session.ministry
         signing_key, exchange_key = keys_of(keys) if keys_of else (keys.signing_key, keys.exchange_key)
+        note, proofs = checkpoint(keys) if checkpoint else (None, ())
         identity = public_identity(signing_key, exchange_key)
         out = io.BytesIO()
         bundle_id = fmt.new_bundle_id()
@@ -143,6 +147,9 @@ def crafted_by(
                 file_key=file_key,
                 created=datetime.now(UTC),
                 transitions=transitions,
+                version=version,
+                checkpoint=note,
+                proofs=proofs,
             )
         for rec in records:
             writer.add(rec)

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from crypto import bundle as fmt
 from crypto.encoding import b64e
 from tests.bundles.conftest import CANARY_PK, Pair
-from tests.bundles.corpus import crafted, export_chunked, flip_char, good_record, layout, twin, with_header
+from tests.bundles.corpus import crafted, crafted_by, export_chunked, flip_char, good_record, layout, twin, with_header
 from tests.liaison_helpers import LiaisonStore, assert_refused, find_plaintext, init_store, store_fingerprint
 
 SIG = (
@@ -196,19 +196,38 @@ def test_chunk_from_another_bundle(pair: Pair, good: bytes) -> None:
 
 
 def test_replay_of_a_sequence_number_with_different_content(pair: Pair, good: bytes) -> None:
-    """Sequence 1 already imported from one bundle; another bundle claiming sequence 1 is refused."""
-    first = LiaisonStore(pair.path("PK-twin.db"))
-    export_chunked(first, pair.path("first.bundle"))
-    pair.tr.ok("import", str(pair.path("first.bundle")))
-    from crypto.bundle import BundleReader
-
-    with pair.path("first.bundle").open("rb") as fh:
-        first_id = BundleReader(fh).header.bundle_id
+    """Sequence 1 already imported from one bundle; another bundle claiming sequence 1 (PK-MOI's real key, the
+    same checkpoint as the first, other content: a modified writer) is refused."""
+    pair.path("good.bundle").write_bytes(good)
+    pair.tr.ok("import", str(pair.path("good.bundle")))
+    with pair.path("good.bundle").open("rb") as fh:
+        header = fmt.BundleReader(fh).header
+    replay = crafted_by(
+        pair.pk, pair.root / "tr.card", [good_record()], seq=1, checkpoint=lambda _keys: (header.checkpoint or "", ())
+    )
     _refused(
         pair,
-        good,
-        f"sequence number 1 from PK-MOI was already used by bundle {first_id}; refusing a replayed or forged bundle",
+        replay,
+        f"sequence number 1 from PK-MOI was already used by bundle {header.bundle_id}; refusing a replayed or forged bundle",
     )
+
+
+def test_a_twin_of_the_sender_is_refused_as_a_fork(pair: Pair, good: bytes) -> None:
+    """Threat 31: a copy of PK-MOI's store taken before `good` was written (two copies of one store, each
+    exporting) sends genuine bundles; once TR-MOI imported one copy's, the other copy's log is not an extension
+    of it, whatever its sequence numbers say."""
+    first = export_chunked(LiaisonStore(pair.path("PK-twin.db")), pair.path("first.bundle"))
+    pair.tr.ok("import", str(pair.path("first.bundle")))
+    assert first != good
+    [(day,)] = pair.tr.sql("SELECT substr(max(at), 1, 10) FROM audit_log WHERE action = 'import'")
+    bad = pair.path("bad.bundle")
+    bad.write_bytes(good)
+    before = store_fingerprint(pair.tr.path)
+    assert_refused(
+        pair.tr.cli("import", str(bad)),
+        f"PK-MOI's log is not an extension of the checkpoint received on {day} (forked or rolled back)",
+    )
+    assert store_fingerprint(pair.tr.path) == before
 
 
 def test_wrong_recipient(pair: Pair, good: bytes, tmp_path: Path) -> None:

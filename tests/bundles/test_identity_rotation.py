@@ -99,7 +99,9 @@ def test_rotation_travels_in_the_next_bundle_and_the_old_key_is_refused_afterwar
     assert change["via"].startswith("bundle ")
     listed = pair.tr.ok("contacts", "list").out
     assert "key rotated" in listed and f"previous {short(before)}…" in listed
-    assert pair.tr.sql("SELECT count(*) FROM action_events WHERE action = 'contact-key-rotated'") == [(1,)]
+    assert pair.tr.sql("SELECT count(*) FROM audit_log WHERE action = 'contact-key-rotated' AND target = 'PK-MOI'") == [
+        (1,)
+    ]
 
     # TR-MOI has not answered yet: still pending; its receipt (sealed to the new key) confirms delivery
     assert "previous fingerprint" in pair.pk.ok("identity", "show").out
