@@ -87,6 +87,26 @@ def _sent_sizes(s: OrmSession, peer: str) -> list[int]:
     return sizes
 
 
+def _acknowledged_size(s: OrmSession, peer: str) -> int:
+    """The tree size carried by the newest of this store's bundles `peer` sent a receipt for (0: none).
+
+    `peer` imported that bundle, so the checkpoint it holds of this log is at least that large, and is one this
+    store sent it: proofs from smaller sizes would prove nothing it needs.
+    """
+    size = s.execute(
+        text(
+            "SELECT json_extract(CAST(body AS TEXT), '$.data.checkpoint_sent.size') FROM audit_log "
+            "WHERE action = 'export' AND target = :peer "
+            "AND json_extract(CAST(body AS TEXT), '$.data.bundle_id') IN "
+            "(SELECT bundle_id FROM receipts WHERE peer = :peer) "
+            "AND json_extract(CAST(body AS TEXT), '$.data.checkpoint_sent.to') = :peer "
+            "ORDER BY seq DESC LIMIT 1"
+        ),
+        {"peer": peer},
+    ).scalar_one_or_none()
+    return size if isinstance(size, int) else 0
+
+
 def leaf_hashes(s: OrmSession, size: int) -> list[bytes]:
     """The Merkle leaf hashes of the first `size` events of this store's log (as `store.audit.log` appends them)."""
     leaves = [
@@ -106,14 +126,17 @@ def leaf_hashes(s: OrmSession, size: int) -> list[bytes]:
 def outgoing(s: OrmSession, peer: str) -> Outgoing:
     """The checkpoint a bundle or receipt to `peer` carries, with proofs from the sizes last sent to it.
 
-    A size sent before that is larger than the log now (this store was put back from an older copy) gets no
-    proof: the contact will refuse the log as rolled back, which is what it is.
+    Proofs start at the size of the newest bundle `peer` acknowledged with a receipt (it holds that one or a
+    later one), so while receipts come back a bundle carries one or two proofs, not 32. A size sent before that
+    is larger than the log now (this store was put back from an older copy) gets no proof: the contact will
+    refuse the log as rolled back, which is what it is.
     """
     newest = audit.latest_checkpoint(s)
     if newest is None:
         return Outgoing(None, 0, ())
     size, note = int(newest.size), newest.note
-    earlier = [m for m in _sent_sizes(s, peer) if 0 < m < size][: fmt.MAX_PROOFS]
+    floor = _acknowledged_size(s, peer)
+    earlier = [m for m in _sent_sizes(s, peer) if 0 < m < size and m >= floor][: fmt.MAX_PROOFS]
     if not earlier:
         return Outgoing(note, size, ())
     leaves = leaf_hashes(s, size)

@@ -81,6 +81,32 @@ def test_each_exchange_carries_a_checkpoint_the_receiver_records_in_its_log(pair
     pair.tr.ok("audit", "verify")
 
 
+def test_proofs_start_at_the_newest_bundle_the_counterpart_acknowledged(pair: Pair) -> None:
+    """A bundle that never arrived is covered by the next one's proofs (from every size sent since); once a
+    receipt says which arrived, proofs start there."""
+    sizes = []
+    for i in range(1, 4):
+        approved(pair.tr, f"Manifest {i}", "green", "PK-MOI")
+        sizes.append(checkpoint_size(export(pair.tr, "PK-MOI", pair.path(f"tr-{i}.bundle"))))
+    with pair.path("tr-3.bundle").open("rb") as fh:
+        assert [p.from_size for p in fmt.BundleReader(fh).header.proofs] == sizes[:2]
+    pair.pk.ok("import", str(pair.path("tr-1.bundle")))
+    pair.pk.ok("import", str(pair.path("tr-3.bundle")), "--receipt-out", str(pair.path("pk-3.receipt")))
+    pair.tr.ok("import", str(pair.path("pk-3.receipt")))
+    approved(pair.tr, "Manifest 4", "green", "PK-MOI")
+    fourth = export(pair.tr, "PK-MOI", pair.path("tr-4.bundle"))
+    with fourth.open("rb") as fh:
+        assert [p.from_size for p in fmt.BundleReader(fh).header.proofs] == [sizes[2]]
+    pair.pk.ok("import", str(fourth))
+    pair.pk.ok("import", str(pair.path("tr-2.bundle")))  # late, proven a prefix by tr-3's proofs
+    assert [size for _day, size in received(pair.pk, "TR-MOI")] == [
+        sizes[0],
+        sizes[2],
+        checkpoint_size(fourth),
+        sizes[1],
+    ]
+
+
 def test_a_counterpart_whose_log_forked_is_refused(pair: Pair) -> None:
     """Threat 31: TR-MOI put back from an older copy, then changed and exporting, is refused by PK-MOI, which
     received the newer log's checkpoint: its log is longer now, but not an extension (no proof can be made)."""
