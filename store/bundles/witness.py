@@ -44,6 +44,7 @@ from crypto.events import leaf_input, verify_event
 from crypto.identity import PublicIdentity
 from crypto.merkle import consistency_proof, leaf_hash, verify_consistency
 from store.audit import log as audit
+from store.audit.state import OfficerTimeline
 from store.errors import LiaisonError, TamperError
 from store.models import AuditRow
 from store.text import quote
@@ -211,6 +212,7 @@ def _received(s: OrmSession, peer: str) -> list[Received]:
         ),
         {"peer": peer, "since": _replaced_since(s, peer)},
     )
+    timeline: OfficerTimeline | None = None
     for seq, body, signer, sig in rows:
         body, signer, sig = bytes(body), bytes(signer), bytes(sig)
         damaged = TamperError(
@@ -223,6 +225,10 @@ def _received(s: OrmSession, peer: str) -> list[Received]:
             obj = json.loads(body)
             cp = obj["data"][SEEN_KEY]
             if obj["seq"] != seq or cp["from"] != peer:
+                raise damaged
+            # signed by the key the log gave that officer then, not by any key written beside it
+            timeline = timeline or OfficerTimeline.load(s)
+            if timeline.key_problem(str(obj["officer"]), signer, seq) is not None:
                 raise damaged
             proofs = {p.from_size: p.hashes for p in fmt.parse_proofs(cp["proofs"], "kept")} if cp["proofs"] else {}
             out.append(

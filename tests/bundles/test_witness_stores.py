@@ -12,8 +12,11 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from crypto import bundle as fmt
 from crypto.checkpoint import open_checkpoint
+from crypto.events import generate_signing_key, sign_event, signing_public
 from tests.bundles.conftest import Pair, approved
 from tests.bundles.corpus import crafted_by
 from tests.bundles.test_hostile_counterpart import tr_record
@@ -239,17 +242,26 @@ def test_a_card_replaced_out_of_band_starts_the_witnessing_afresh(pair: Pair) ->
     pair.pk.ok("audit", "verify")
 
 
-def test_a_witness_event_edited_in_the_file_is_detected(pair: Pair) -> None:
+@pytest.mark.parametrize("resign", [False, True], ids=["edited", "edited and re-signed with another key"])
+def test_a_witness_event_edited_in_the_file_is_detected(pair: Pair, resign: bool) -> None:
     """Threat 14: what PK-MOI recorded of TR-MOI's checkpoint lives in its signed log, not in a table of its own;
     an attacker with sqlite3 who rewrites it (another root, to let a forked TR-MOI through) breaks the event's
-    signature: the next import from TR-MOI is refused, naming the event, and `audit verify` reports it."""
+    signature, and re-signing it with a key of their own (written beside it) is not alice's key in the log:
+    the next import from TR-MOI is refused, naming the event, and `audit verify` reports it."""
     pair.pk.ok("import", str(export(pair.tr, "PK-MOI", pair.path("tr-1.bundle"))))
     [(seq, body)] = pair.pk.sql(
         "SELECT seq, body FROM audit_log WHERE action = 'import' "
         "AND json_extract(CAST(body AS TEXT), '$.data.checkpoint.from') = 'TR-MOI'"
     )
     root = json.loads(body)["data"]["checkpoint"]["root"]
-    pair.pk.sql("UPDATE audit_log SET body = ? WHERE seq = ?", (bytes(body).replace(root.encode(), b"00" * 32), seq))
+    forged = bytes(body).replace(root.encode(), b"00" * 32)
+    pair.pk.sql("UPDATE audit_log SET body = ? WHERE seq = ?", (forged, seq))
+    if resign:
+        key = generate_signing_key()
+        pair.pk.sql(
+            "UPDATE audit_log SET signer = ?, sig = ? WHERE seq = ?",
+            (signing_public(key), sign_event(key, forged), seq),
+        )
     approved(pair.tr, "Second manifest", "green", "PK-MOI")
     second = export(pair.tr, "PK-MOI", pair.path("tr-2.bundle"))
     refused_unchanged(
