@@ -14,6 +14,7 @@ import pytest
 os.environ.setdefault("LIAISON_KDF_PROFILE", "minimum")
 
 from store.service import Draft, Session, Vault
+from tests.tui.fixed_keys import build_audit_store
 from tests.tui.helpers import NOW, OFFICERS, SEARCH_CANARY, fixed_clock
 from tui.app import LiaisonApp
 from tui.config import Settings
@@ -172,3 +173,32 @@ def snap_app(
         return make_app(officer, path=Path(store_path.name), **settings)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def audit_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The store whose every key is fixed (`build_audit_store`: same fingerprints on every run), built once."""
+    path = tmp_path_factory.mktemp("audit-fixed") / "audit.db"
+    build_audit_store(path)
+    return path
+
+
+@pytest.fixture
+def audit_store(audit_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy at the relative path `desk/audit.db` (the path drawn is the same on every machine).
+
+    The store's facet counts are cached per process by file URL, store id and change counter — the same for every
+    copy here, and a change made with sqlite3 moves no counter — so the cache is emptied for each test."""
+    from store.records import clear_count_cache
+
+    clear_count_cache()
+    (tmp_path / "desk").mkdir()
+    shutil.copyfile(audit_template, tmp_path / "desk" / "audit.db")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "desk" / "audit.db"
+
+
+@pytest.fixture
+def audit_app(make_app: Callable[..., LiaisonApp], audit_store: Path) -> Callable[[], LiaisonApp]:
+    """The app on that copy, by its relative path."""
+    return lambda: make_app(path=Path("desk") / "audit.db")

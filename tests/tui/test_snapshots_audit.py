@@ -8,7 +8,6 @@ same on every run; the damage is done with sqlite3 on the file, as someone holdi
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.tui.fixed_keys import build_audit_store
 from tests.tui.helpers import settle, unlock
 from tui.app import LiaisonApp
 
@@ -27,34 +25,6 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((200, 60), id="200x60"
 APPROVAL_SEQ = 10
 #: The record whose TLP is edited in the file.
 DAMAGED = "PK-MOI-2026-00002"
-
-
-@pytest.fixture(scope="session")
-def audit_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixed-key store, built once per session."""
-    path = tmp_path_factory.mktemp("audit-fixed") / "audit.db"
-    build_audit_store(path)
-    return path
-
-
-@pytest.fixture
-def audit_store(audit_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy at the relative path `desk/audit.db` (the path drawn is the same on every machine).
-
-    The store's facet counts are cached per process by file URL, store id and change counter — the same for every
-    copy here, and a change made with sqlite3 moves no counter — so the cache is emptied for each test."""
-    from store.records import clear_count_cache
-
-    clear_count_cache()
-    (tmp_path / "desk").mkdir()
-    shutil.copyfile(audit_template, tmp_path / "desk" / "audit.db")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "desk" / "audit.db"
-
-
-@pytest.fixture
-def audit_app(make_app: Callable[..., LiaisonApp], audit_store: Path) -> Callable[[], LiaisonApp]:
-    return lambda: make_app(path=Path("desk") / "audit.db")
 
 
 def attack(path: Path, sql: str, *params: object) -> None:
