@@ -30,6 +30,7 @@ from tui.commands import (
     AuditCommands,
     BundleCommands,
     DeskCommands,
+    OfficerCommands,
     RecordsCommands,
     ReviewCommands,
     VaultCommands,
@@ -63,6 +64,7 @@ class LiaisonApp(WorkerReports, App[int]):
         BundleCommands,
         DeskCommands,
         AuditCommands,
+        OfficerCommands,
     }
     COMMAND_PALETTE_DISPLAY = "ctrl+p"
     QUIET_GROUPS = frozenset({"poll", "inbox"})
@@ -125,6 +127,14 @@ class LiaisonApp(WorkerReports, App[int]):
             show=False,
             tooltip="The signed audit log; v there verifies the whole store.",
             id="audit.open",
+        ),
+        Binding(
+            "O",
+            "officers",
+            "Officers and keys",
+            show=False,
+            tooltip="Officers and keys (admins): add, remove, rotate the data key; each key's age.",
+            id="officers.open",
         ),
     ]
 
@@ -245,7 +255,7 @@ class LiaisonApp(WorkerReports, App[int]):
         """Lock and refresh only mean something while unlocked (hidden from the footer otherwise)."""
         if action == "open_inbox":
             return self.session is not None and self.inbox_arrival is not None
-        return not (action in {"lock", "refresh", "dashboard", "audit"} and self.session is None)
+        return not (action in {"lock", "refresh", "dashboard", "audit", "officers"} and self.session is None)
 
     # ---- unlocking and locking ------------------------------------------------------------------
 
@@ -448,6 +458,13 @@ class LiaisonApp(WorkerReports, App[int]):
 
         if self.session is not None and not isinstance(self.screen, AuditScreen):
             self.push_screen(AuditScreen())
+
+    def action_officers(self) -> None:
+        """Open the officers and keys screen (unless it is already open)."""
+        from tui.screens.officers import OfficersScreen
+
+        if self.session is not None and not isinstance(self.screen, OfficersScreen):
+            self.push_screen(OfficersScreen())
 
     def action_audit_verify(self) -> None:
         """Open the audit log and verify the whole store."""

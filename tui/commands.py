@@ -195,3 +195,17 @@ class AuditCommands(LiaisonProvider):
             app.action_audit_verify,
             "Check every signature, the chain, the checkpoints and every record against the log.",
         )
+
+
+class OfficerCommands(LiaisonProvider):
+    """officers: Officers and keys."""
+
+    def commands(self) -> Iterator[Command]:
+        app = self.liaison
+        if app.session is None:
+            return
+        yield Command(
+            "officers: Officers and keys",
+            app.action_officers,
+            "Who may unlock the store and with what role; each key's age; add, remove (admins) (O).",
+        )

@@ -1,0 +1,160 @@
+"""Issue 12 in the app: the officers and keys screen (admins) — add, remove (full revocation), rotate the data key
+with a progress bar, each key's age; every refusal is the store's, one line (Threats 4 and 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, ProgressBar, Static
+
+from store.errors import LiaisonError
+from store.service import Vault
+from tests.tui.helpers import OFFICERS, settle, unlock
+from tui.app import LiaisonApp
+from tui.modals.officer_form import AddOfficerModal
+from tui.screens.officers import OfficersScreen
+from tui.widgets.status_line import StatusLine
+
+NEW_PASSPHRASE = "plover lantern quarry 1987"
+
+
+async def open_officers(pilot: object, app: LiaisonApp, passphrase: str = OFFICERS["demo"]) -> OfficersScreen:
+    await unlock(pilot, passphrase)  # type: ignore[arg-type]
+    await pilot.press("O")  # type: ignore[attr-defined]
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, OfficersScreen)
+    return screen
+
+
+def status_of(screen: OfficersScreen) -> StatusLine:
+    return screen.query_one("#officers-status", StatusLine)
+
+
+def fresh(store_path: Path, officer: str, passphrase: str) -> object:
+    vault = Vault.open(store_path, kdf_profile="minimum")
+    try:
+        return vault.unlock(officer, passphrase)
+    finally:
+        vault.close()
+
+
+async def test_officers_and_key_ages(make_app: Callable[..., LiaisonApp]) -> None:
+    """O lists every officer with role and date added (the admin marked `you`) and the data key's and master
+    secret's versions and ages against the policy."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_officers(pilot, app)
+        table = screen.query_one("#officers", DataTable)
+        names = [str(key.value) for key in table.rows]
+        assert names == ["demo", "heron", "kestrel"]
+        assert str(table.get_row("demo")[3]) == "you"
+        keys = str(screen.query_one("#officers-keys", Static).content)
+        assert keys.startswith("Data key v1, ") and "policy: rotate after 365 days" in keys
+        assert "Master secret v1, " in keys
+        assert screen.status is not None and screen.status.current.version == 1
+
+
+async def test_add_an_officer(make_app: Callable[..., LiaisonApp], store_path: Path) -> None:
+    """a asks for name, role and the passphrase twice; different passphrases are refused in the form; the new
+    officer then unlocks with the passphrase given."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_officers(pilot, app)
+        await pilot.press("a")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, AddOfficerModal)
+        await pilot.press(*"farah", "enter")
+        modal.query_one("#officer-passphrase", Input).value = NEW_PASSPHRASE
+        modal.query_one("#officer-repeat", Input).value = NEW_PASSPHRASE + "x"
+        modal.query_one("#officer-repeat", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is modal and "differ" in modal.error
+        modal.query_one("#officer-repeat", Input).value = NEW_PASSPHRASE
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert "added farah (officer)" in status_of(screen).message
+        assert "farah" in [str(key.value) for key in screen.query_one("#officers", DataTable).rows]
+    farah = fresh(store_path, "farah", NEW_PASSPHRASE)
+    assert farah.actor.role.value == "officer"  # type: ignore[attr-defined]
+
+
+async def test_rotate_with_a_progress_bar(make_app: Callable[..., LiaisonApp], store_path: Path) -> None:
+    """Threat 6: R then y rotates the data key in a worker, the progress bar following the store's progress; the
+    status line says the new version and what was re-encrypted and retired; the store reads and verifies."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_officers(pilot, app)
+        await pilot.press("R")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        said = status_of(screen).message
+        assert said.startswith("data key now v2: ") and "re-encrypted" in said and "retired v1" in said, said
+        assert not screen.busy
+        bar = screen.query_one("#officers-progress", ProgressBar)
+        assert bar.total is not None and bar.total > 0 and bar.progress == bar.total
+        assert screen.status is not None and screen.status.current.version == 2
+    admin = fresh(store_path, "demo", OFFICERS["demo"])
+    assert admin.audit_verify().ok  # type: ignore[attr-defined]
+    assert len(admin.list_records(limit=500)) == 84  # type: ignore[attr-defined]
+
+
+async def test_remove_revokes(make_app: Callable[..., LiaisonApp], store_path: Path) -> None:
+    """Threat 4: x on heron, then y — heron is listed as removed, new keys (data key v2), and heron's passphrase
+    opens nothing any more."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_officers(pilot, app)
+        table = screen.query_one("#officers", DataTable)
+        table.move_cursor(row=table.get_row_index("heron"))
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert status_of(screen).message.startswith("removed heron; new keys (data key v2)"), status_of(screen).message
+        assert str(table.get_row("heron")[3]) == "removed"
+        await pilot.press("x")
+        await settle(pilot)
+        assert status_of(screen).error and "removed already" in status_of(screen).message
+    with pytest.raises(LiaisonError):
+        fresh(store_path, "heron", OFFICERS["heron"])
+
+
+async def test_refusals_are_one_line(make_app: Callable[..., LiaisonApp]) -> None:
+    """The store refuses an admin removing themselves: one line on the status line, nothing else changes."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_officers(pilot, app)
+        await pilot.press("x")  # the cursor is on demo, the admin themselves
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        status = status_of(screen)
+        assert status.error and status.message.startswith("remove refused: ") and "\n" not in status.message
+        assert [o.name for o in screen.officers if o.revoked] == []
+
+
+async def test_a_non_admin_sees_the_refusals(make_app: Callable[..., LiaisonApp]) -> None:
+    """heron (officer) may open the screen: the key status line says the store refused it, and adding is refused."""
+    app = make_app("heron")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_officers(pilot, app, OFFICERS["heron"])
+        assert screen.status is None
+        assert str(screen.query_one("#officers-keys", Static).content).startswith("Key status: ")
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press(*"farah", "enter")
+        modal = app.screen
+        modal.query_one("#officer-passphrase", Input).value = NEW_PASSPHRASE
+        modal.query_one("#officer-repeat", Input).value = NEW_PASSPHRASE
+        modal.query_one("#officer-repeat", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        status = status_of(screen)
+        assert status.error and status.message.startswith("add refused: "), status.message
