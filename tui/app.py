@@ -131,7 +131,7 @@ class LiaisonApp(WorkerReports, App[int]):
         Binding(
             "O",
             "officers",
-            "Officers and keys",
+            "Officers",
             show=False,
             tooltip="Officers and keys (admins): add, remove, rotate the data key; each key's age.",
             id="officers.open",
