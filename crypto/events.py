@@ -29,20 +29,26 @@ CHAIN_START = bytes(32)
 MAX_DEPTH = 8
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _check_value(value: Any, depth: int) -> None:
+    """Refuse anything without one canonical JSON text; scalars of the plain types are skipped without a call."""
     if depth > MAX_DEPTH:
         raise ValueError("event body is nested too deeply")
-    if value is None or isinstance(value, bool | int | str):
-        return
-    if isinstance(value, list | tuple):
-        for item in value:
-            _check_value(item, depth + 1)
-        return
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValueError("event body keys must be text")
-            _check_value(item, depth + 1)
+            if type(item) not in _PLAIN:
+                _check_value(item, depth + 1)
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            if type(item) not in _PLAIN:
+                _check_value(item, depth + 1)
+        return
+    if value is None or isinstance(value, int | str):  # subclasses (a StrEnum, bool) encode as their value
         return
     raise ValueError(
         f"event body holds a {type(value).__name__}, not a JSON value (null, bool, int, text, list, object)"
