@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.context import Bench
 from bench.measure import ROOT, environment, table, write_json
 
-PARTS = ("ingest", "demo", "bundles", "queries", "tui", "keys")
+PARTS = ("ingest", "demo", "bundles", "queries", "tui", "keys", "audit")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         action="append",
         choices=PARTS,
-        help="run only these parts (repeatable); queries and tui need ingest's store",
+        help="run only these parts (repeatable); queries, tui and audit need ingest's store",
     )
     parser.add_argument(
         "--work", type=Path, default=ROOT / "bench" / "work", help="directory for temporary stores (default bench/work)"
@@ -45,10 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.records < 1000:
         parser.error("--records must be at least 1000")
     parts = args.only or list(PARTS)
-    if ("queries" in parts or "tui" in parts) and "ingest" not in parts and not (args.work / "store.db").exists():
+    needs_store = {"queries", "tui", "audit"} & set(parts)
+    if needs_store and "ingest" not in parts and not (args.work / "store.db").exists():
         parts = ["ingest", *parts]
 
     os.environ.setdefault("LIAISON_KDF_PROFILE", "minimum")  # throw-away stores: no second of Argon2id per unlock
+    # the commands it runs keep their stores' checkpoints (the rollback witness) under the work directory,
+    # not in this user's state directory
+    os.environ.setdefault("LIAISON_STATE_DIR", str(args.work / "state"))
     b = Bench(records=args.records, work=args.work)
     if "ingest" in parts:
         b.fresh()
@@ -82,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench import part_keys
 
         steps.append(("keys", part_keys.run))
+    if "audit" in parts:
+        from bench import part_audit
+
+        steps.append(("audit", part_audit.run))
 
     failed = False
     for name, step in steps:

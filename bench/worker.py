@@ -38,6 +38,10 @@ def main(argv: list[str]) -> int:
         from bench.part_keys import raw_reindex_main
 
         raw_reindex_main(args)
+    elif task == "raw-audit-verify":
+        from bench.part_audit import raw_verify_main
+
+        raw_verify_main(args)
     elif task == "tui":
         from bench.part_tui import tui_main
 
