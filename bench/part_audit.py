@@ -196,5 +196,5 @@ def run(b: Bench) -> None:
     state_dir = b.work / "state"
     state_dir.mkdir(exist_ok=True)
     env = {"LIAISON_PASSPHRASE": b.passphrase, "LIAISON_OFFICER": b.officer, "LIAISON_STATE_DIR": str(state_dir)}
-    verify(b, env)
     unlock(b, state_dir)
+    verify(b, env)
