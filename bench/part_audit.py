@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import inspect
 import json
+import shutil
 import statistics
 from pathlib import Path
 
@@ -193,8 +194,11 @@ def run(b: Bench) -> None:
     """Both audit figures on the store `ingest` built."""
     if not b.store.exists():
         raise RuntimeError("the audit part needs the store the ingest part builds")
-    state_dir = b.work / "state"
-    state_dir.mkdir(exist_ok=True)
+    # A workstation of its own: the bundles part's sender store is a copy of this store (same uuid) whose log
+    # went further, and a shared witness would rightly call this one rolled back.
+    state_dir = b.work / "state-audit"
+    shutil.rmtree(state_dir, ignore_errors=True)
+    state_dir.mkdir()
     env = {"LIAISON_PASSPHRASE": b.passphrase, "LIAISON_OFFICER": b.officer, "LIAISON_STATE_DIR": str(state_dir)}
     unlock(b, state_dir)
     verify(b, env)

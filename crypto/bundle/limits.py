@@ -84,7 +84,7 @@ MAX_TREE_SIZE = 2**63 - 1
 CODE = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,12}")
 BUNDLE_ID = re.compile(r"[0-9a-f]{32}")
 HEX64 = re.compile(r"[0-9a-f]{64}")
-TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
+TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", re.ASCII)  # ASCII digits only
 DOMAIN = re.compile(r"[a-z][a-z0-9-]{1,39}")
 REFERENCE = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,12}-\d{4}-\d{5,9}")
 B64_CHARS = re.compile(rb"[A-Za-z0-9_-]*={0,2}")

@@ -44,7 +44,8 @@ def parse_time(text: Any, what: str) -> datetime:
     if not isinstance(text, str) or not TIMESTAMP.fullmatch(text):
         raise BundleError(f"{what} is not a canonical timestamp")
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        # TIMESTAMP fixed the shape (six fraction digits, `Z`); fromisoformat checks the date, ten times faster
+        return datetime.fromisoformat(text[:-1]).replace(tzinfo=UTC)
     except ValueError:
         raise BundleError(f"{what} is not a valid date") from None
 

@@ -179,12 +179,24 @@ def note(
 
 
 def note_records(
-    s: OrmSession, record_ids: Iterable[int], *, action: str, data: Mapping[str, Any] | None = None
+    s: OrmSession,
+    record_ids: Iterable[int],
+    *,
+    action: str,
+    data: Mapping[str, Any] | None = None,
+    states: Mapping[int, dict[str, Any]] | None = None,
 ) -> None:
-    """One event per record (its state loaded in batches at `finish`): a status many records changed at once."""
+    """One event per record (its state loaded in batches at `finish`): a status many records changed at once.
+
+    `states`: the records' states after the change when the caller already holds them (an export: the states its
+    damage check loaded, with the new status); a record without one is loaded at `finish`."""
     txn = current(s)
+    known = states or {}
     for rid in record_ids:
-        txn.extra.append(PendingEvent(action, "", record_id=rid, data=dict(data or {})))
+        state = known.get(rid)
+        txn.extra.append(
+            PendingEvent(action, "", record_id=rid, data=dict(data or {}), state=dict(state) if state else None)
+        )
 
 
 def note_rekeyed_details(s: OrmSession, written: Mapping[int, bytes]) -> None:

@@ -334,8 +334,12 @@ def damaged_among(
     own_ministry: str,
     four_eyes: bool,
     full: bool = True,
+    states_out: dict[int, dict[str, Any]] | None = None,
 ) -> dict[int, str]:
     """The damaged records among `ids` with their reasons: the Merkle root is recomputed once for all of them.
+
+    `states_out`, when given, receives each record's signed-state dict as compared (an export reuses them for
+    the events it signs in the same transaction instead of loading them again).
 
     `full=False` (a few records checked inside another action, e.g. those an import is about to update) skips
     the root and verifies each record's latest event signature instead, reading only those records' events.
@@ -346,6 +350,8 @@ def damaged_among(
     if problem is not None:
         return dict.fromkeys(ids, problem)
     states = record_states(s, ids)
+    if states_out is not None:
+        states_out.update(states)
     by_uuid = {state["uuid"]: rid for rid, state in states.items()}
     events = {uuid: _Events() for uuid in by_uuid}
     columns = (AuditRow.seq, AuditRow.action, AuditRow.record_uuid, AuditRow.body, AuditRow.signer, AuditRow.sig)

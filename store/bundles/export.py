@@ -149,11 +149,24 @@ def plan_export(
         return plan
 
 
-def _check_damage(session: Session, s: OrmSession, plan: ExportPlan, *, refuse: bool) -> None:
+def _check_damage(
+    session: Session,
+    s: OrmSession,
+    plan: ExportPlan,
+    *,
+    refuse: bool,
+    states: dict[int, dict[str, Any]] | None = None,
+) -> None:
     """Fill `plan.damaged` (every selected record that differs from its latest signed event, with why); when
-    `refuse`, an IntegrityError naming every one of them: an export never carries what the log cannot prove."""
+    `refuse`, an IntegrityError naming every one of them: an export never carries what the log cannot prove.
+    `states` receives the selected records' signed-state dicts as checked."""
     found = damaged_among(
-        s, session.keys(), list(plan.selected), own_ministry=session.ministry, four_eyes=session.four_eyes
+        s,
+        session.keys(),
+        list(plan.selected),
+        own_ministry=session.ministry,
+        four_eyes=session.four_eyes,
+        states_out=states,
     )
     plan.damaged = {plan.selected[rid]: why for rid, why in sorted(found.items(), key=lambda kv: plan.selected[kv[0]])}
     if refuse and plan.damaged:
@@ -267,7 +280,8 @@ def export_bundle(
     stanzas_params = params_for_profile(session.vault.kdf_profile) if passphrase is not None else None
     with session.act("export", code) as s:
         plan = _plan(session, s, code, since, domains, refs) if records else ExportPlan(code)
-        _check_damage(session, s, plan, refuse=True)
+        checked: dict[int, dict[str, Any]] = {}  # the states just proven intact, reused for the `share` events
+        _check_damage(session, s, plan, refuse=True, states=checked)
         notices = pending_notices(session, s, code)
         desk = pending_entries(session, s, code) + [(e["uuid"], 0, 0, e) for e in entries]
         if not plan.included and not notices and not desk:
@@ -352,7 +366,11 @@ def export_bundle(
                 shared = list(
                     s.scalars(select(Record.id).where(Record.id.in_(ids), Record.status == Status.APPROVED.value))
                 )
-                audit.note_records(s, shared, action="share", data={"bundle_id": bundle_id, "recipient": code})
+                # the only change to these records in this transaction is the status set just below
+                after = {rid: {**checked[rid], "status": Status.SHARED.value} for rid in shared if rid in checked}
+                audit.note_records(
+                    s, shared, action="share", data={"bundle_id": bundle_id, "recipient": code}, states=after
+                )
                 conn.execute(
                     update(Record)
                     .where(Record.id.in_(ids), Record.status == Status.APPROVED.value)
