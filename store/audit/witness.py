@@ -250,9 +250,13 @@ def check_at_open(vault: Vault, *, allow_rollback: bool = False) -> Rollback | N
         return None
     with vault.db.read() as s:
         store_id = store_id_of(s)
-        if store_id is None:
-            raise StoreFileError(f"{vault.path} has no store id; it is damaged")
-        seen = witness.seen(store_id)
+    if store_id is None:
+        raise StoreFileError(f"{vault.path} has no store id; it is damaged")
+    # The witness is read BEFORE the snapshot the log is compared in: another process writes it only after its
+    # commit, so the log read next holds at least what the witness says (read inside one older snapshot, a
+    # concurrent writer's fresh witness looked like a rollback).
+    seen = witness.seen(store_id)
+    with vault.db.read() as s:
         found = compare(s, seen) if seen is not None else None
         newest = newest_checkpoint(s, store_id) if seen is None else None
     if found is not None:
