@@ -284,10 +284,14 @@ class LiaisonApp(WorkerReports, App[int]):
         await self.switch_screen(
             BrowserScreen(browser.data["query"], browser.data["cursor"]) if browser else BrowserScreen()
         )
+        if self.session is not session:
+            return  # locked or hung up while the browser was being shown: the keys are gone, nothing more to open
         notice = session.key_notice()  # the data key older than the store's policy, or a rotation left unfinished
         if notice:
             self.notify(notice, title="Keys", severity="warning", timeout=15)
         for point in points:
+            if self.session is not session:
+                return
             if point.kind == "detail":
                 await self.push_screen(DetailScreen(point.data["reference"], point.data.get("scroll_y", 0.0)))
             elif point.kind == "review":
