@@ -383,16 +383,9 @@ def _revision_digests(conn: Connection, ids: Sequence[int]) -> dict[tuple[int, i
     out: dict[tuple[int, int], str] = {}
     for start in range(0, len(ids), 900):
         for row in conn.execute(
-            select(
-                Revision.record_id,
-                Revision.number,
-                Revision.officer,
-                Revision.tlp,
-                Revision.releasable_to,
-                Revision.created_at,
-                Revision.title_ct,
-                Revision.body_ct,
-            ).where(Revision.record_id.in_(ids[start : start + 900]))
+            select(Revision.record_id, *audit.REVISION_DIGEST_COLUMNS).where(
+                Revision.record_id.in_(ids[start : start + 900])
+            )
         ):
             out[(int(row[0]), int(row[1]))] = audit.revision_digest(*row[1:])
     return out

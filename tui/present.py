@@ -13,9 +13,10 @@ The store returns data and raises structured errors (`store.errors`); what a per
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from store.audit.witness import when
 from store.errors import LiaisonError, StoreBusy
 from store.text import quote, visible
 
@@ -247,10 +248,6 @@ def audit_report_json(report: AuditReport) -> dict[str, Any]:
     }
 
 
-def _minute(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
-
-
 def audit_problem_line(problem: AuditProblem) -> str:
     """One problem, naming the event (by sequence number) or the record (by reference) first."""
     if problem.seq is not None:
@@ -269,7 +266,7 @@ def audit_report_line(report: AuditReport) -> str:
     head = f"audit: {plural(report.events, 'event')}, {plural(report.records, 'record')}, chain intact"
     if report.checkpoint_size is None or report.checkpoint_time is None:
         return f"{head}, no checkpoint yet"
-    return f"{head}, checkpoint {report.checkpoint_size} signed {_minute(report.checkpoint_time)}"
+    return f"{head}, checkpoint {report.checkpoint_size} signed {when(report.checkpoint_time)}"
 
 
 def rollback_line(found: Rollback) -> str:

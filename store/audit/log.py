@@ -269,6 +269,18 @@ def reviews_digest(rows: Iterable[tuple[str, str, datetime, bytes | None]]) -> t
     return len(items), hashlib.sha256(event_bytes({"reviews": items})).hexdigest()
 
 
+#: The revision columns `revision_digest` covers, in its argument order: every query that feeds it selects these.
+REVISION_DIGEST_COLUMNS = (
+    Revision.number,
+    Revision.officer,
+    Revision.tlp,
+    Revision.releasable_to,
+    Revision.created_at,
+    Revision.title_ct,
+    Revision.body_ct,
+)
+
+
 def revision_digest(
     number: int, officer: str, tlp: str, releasable_to: str, created_at: datetime, title_ct: bytes, body_ct: bytes
 ) -> str:
@@ -364,16 +376,7 @@ def record_states(s: OrmSession, ids: Sequence[int]) -> dict[int, dict[str, Any]
             origins.setdefault(rid, set()).add(code)
         currents: dict[int, tuple[int, str, str, str, datetime, bytes, bytes]] = {}
         for row in s.execute(
-            select(
-                Revision.record_id,
-                Revision.number,
-                Revision.officer,
-                Revision.tlp,
-                Revision.releasable_to,
-                Revision.created_at,
-                Revision.title_ct,
-                Revision.body_ct,
-            )
+            select(Revision.record_id, *REVISION_DIGEST_COLUMNS)
             .join(Record, and_(Record.id == Revision.record_id, Record.revision == Revision.number))
             .where(Revision.record_id.in_(chunk))
         ):
@@ -631,6 +634,7 @@ def log_size(s: OrmSession) -> tuple[int, int]:
 __all__ = [
     "INFO_KEY",
     "OFFICER_STATE_ACTIONS",
+    "REVISION_DIGEST_COLUMNS",
     "WRITING_ACTIONS",
     "AuditTxn",
     "Head",

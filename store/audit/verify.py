@@ -36,7 +36,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -48,7 +48,9 @@ from crypto.events import CHAIN_START, chain_hash, leaf_input, verify_event
 from crypto.merkle import Frontier, leaf_hash
 from store.audit.log import (
     OFFICER_STATE_ACTIONS,
+    REVISION_DIGEST_COLUMNS,
     WRITING_ACTIONS,
+    iso,
     log_origin,
     read_head,
     record_states,
@@ -157,13 +159,6 @@ def _stream(s: OrmSession) -> Iterator[Any]:
         AuditRow.chain,
     ).order_by(AuditRow.seq)
     yield from s.execute(stmt.execution_options(yield_per=BATCH))
-
-
-def _iso(moment: datetime) -> str:
-    """A stored time as the event body writes it (`crypto.checkpoint.format_time`: `Z`, microseconds if any)."""
-    if moment.tzinfo is None:
-        return moment.isoformat() + "Z"
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class _Pass:
@@ -279,7 +274,7 @@ class _Pass:
             ("officer", row.officer, obj.get("officer")),
             ("action", row.action, str(obj.get("action", ""))[:32]),
             ("target", row.target, str(obj.get("target", ""))[:64]),
-            ("time", _iso(row.at), obj.get("at")),
+            ("time", iso(row.at), obj.get("at")),
             ("record", row.record_uuid, uuid),
         ):
             if have != want:
@@ -482,17 +477,7 @@ def _check_revisions(s: OrmSession, walk: _Pass, current: dict[str, int]) -> Non
     """Every earlier revision row against the digest its events signed while it was current (history rewritten or
     deleted); the current one is part of the record's own state, compared already."""
     stmt = (
-        select(
-            Record.uuid,
-            Record.reference,
-            Revision.number,
-            Revision.officer,
-            Revision.tlp,
-            Revision.releasable_to,
-            Revision.created_at,
-            Revision.title_ct,
-            Revision.body_ct,
-        )
+        select(Record.uuid, Record.reference, *REVISION_DIGEST_COLUMNS)
         .join(Record, Record.id == Revision.record_id)
         .where(Revision.number != Record.revision)
         .order_by(Revision.record_id, Revision.number)
@@ -509,15 +494,7 @@ def _check_revisions(s: OrmSession, walk: _Pass, current: dict[str, int]) -> Non
             if number >= trail.first_revision:
                 walk.found.record(row.reference, f"its revision {number} is not backed by any signed event")
             continue
-        have = revision_digest(
-            number,
-            row.officer,
-            row.tlp,
-            row.releasable_to,
-            row.created_at,
-            bytes(row.title_ct),
-            bytes(row.body_ct),
-        )
+        have = revision_digest(*row[2:])
         if have != signed:
             walk.found.record(row.reference, f"its revision {number} is not the one its events signed (edited)")
     for uuid, trail in walk.records.items():

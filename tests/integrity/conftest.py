@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.bundles.conftest import Pair
 from tests.liaison_helpers import PASSPHRASES, CliResult, LiaisonStore, init_store, patched_env, run_cli
 
 #: Titles of the PK-MOI records, by role in the attacks (the revised one's first revision named the agent).
@@ -30,17 +31,8 @@ RETURN_COMMENT = "Remove the agent's name before this goes anywhere"
 
 
 @dataclass
-class Ministries:
-    """The two stores, where their files live, and the PK-MOI references by role."""
-
-    pk: LiaisonStore
-    tr: LiaisonStore
-    root: Path
-    refs: dict[str, str]
-
-    def path(self, name: str) -> Path:
-        """A file beside the stores."""
-        return self.root / name
+class Ministries(Pair):
+    """The two stores, where their files live, and the PK-MOI references by role; with the attacker's tools."""
 
     def attack(self, *statements: str | tuple[str, tuple[Any, ...]]) -> None:
         """What an attacker with the file and no keys does: raw SQL on PK-MOI's store, committed."""
