@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from store import sqlite as dialect
 from store.audit import log as audit
+from store.errors import ValidationError
 from store.models import Meta, Record, RecordParty, ReviewEvent, Revision
 from store.record_writer import index_tokens, party_rows, revision_row, write_revision
 from store.vocab import Status
@@ -50,6 +51,10 @@ class IngestItem:
     origin_numbering: bool = False
 
 
+#: Local-only numbers are nine digits with a leading zero: 1 to 99,999,999.
+LOCAL_ONLY_LIMIT = 100_000_000
+
+
 def is_local_only(reference: str) -> bool:
     """A reference allocated here for a record that did not come from its origin (see `local_only_reference`)."""
     number = reference.rsplit("-", 1)[-1]
@@ -72,7 +77,8 @@ class BulkWriter:
         self.next_id = int(s.execute(select(func.coalesce(func.max(Record.id), 0))).scalar_one()) + 1
         self._sequences: dict[str, int] = {}
         self._taken: dict[str, set[int]] = {}
-        self._local_only: dict[str, int] = {}
+        self._local_only: dict[str, set[int]] = {}  # per ORIGIN-YYYY-: the local-only numbers taken
+        self._local_only_next: dict[str, int] = {}
         #: The per-record events' action: the running action's own (ingest, demo, import).
         self.action = audit.current(s).main.action
 
@@ -86,10 +92,18 @@ class BulkWriter:
             held = self.s.scalars(
                 select(Record.reference).where(Record.reference.startswith(key + "0", autoescape=True))
             )
-            numbers = [int(ref[len(key) :]) for ref in held if is_local_only(ref)]
-            self._local_only[key] = max(numbers, default=0)
-        self._local_only[key] += 1
-        return f"{key}{self._local_only[key]:09d}"
+            # every number held, not the highest: a relayed record may carry another store's local-only number
+            # (099999999, say), and counting on from it would leave the form and collide with the origin's own
+            self._local_only[key] = {int(ref[len(key) :]) for ref in held if is_local_only(ref)}
+            self._local_only_next[key] = 1
+        taken, number = self._local_only[key], self._local_only_next[key]
+        while number in taken:
+            number += 1
+        if number >= LOCAL_ONLY_LIMIT:
+            raise ValidationError(f"no local-only reference is left for {origin} in {year}", field="reference")
+        taken.add(number)
+        self._local_only_next[key] = number + 1
+        return f"{key}{number:09d}"
 
     def _reference(self, origin: str, year: int) -> str:
         """The next free reference of `origin` in `year`; numbers already taken (by imported records) are skipped."""

@@ -24,7 +24,7 @@ from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.errors import ValidationError
 from store.files import FileError
 from store.identity import KeyChange, KeyRefused, apply_transitions, confirm_key, resolve_sender, retired_identities
-from store.ingest import BulkWriter, IngestItem
+from store.ingest import BulkWriter, IngestItem, is_local_only
 from store.jwg.sync import JwgImport, apply_entries, is_desk_entry
 from store.models import BundleItem, BundleLog, Domain, Ministry, Record
 from store.text import check_block, check_line, quote
@@ -237,6 +237,15 @@ def _check_record(path: Path, rec: dict[str, Any], header: Header, local: str, v
         raise refused(
             path,
             f"record {ref} does not carry the code of its origin {rec['origin']}",
+            field="reference",
+            reference=ref,
+            value=ref,
+        )
+    if rec["origin"] == header.sender and is_local_only(ref):
+        raise refused(
+            path,
+            f"record {ref} has the local-only form ORIGIN-YYYY-0NNNNNNNN, which a receiving store allocates and "
+            "its origin never does",
             field="reference",
             reference=ref,
             value=ref,

@@ -120,6 +120,18 @@ def test_local_references_skip_numbers_an_imported_record_holds(pair: Pair) -> N
     assert pair.pk.add("And the next") == f"PK-MOI-{YEAR}-{int(nxt.rsplit('-', 1)[1]) + 2:05d}"
 
 
+def test_an_origin_never_sends_the_local_only_form(pair: Pair) -> None:
+    """Threat 23: `ORIGIN-YYYY-0NNNNNNNN` is what a receiving store allocates; from its origin it would squat the
+    range this store numbers STIX/MISP imports and moved-aside copies in."""
+    ref = f"TR-MOI-{YEAR}-099999999"
+    refused(
+        pair,
+        from_tr(pair, tr_record(reference=ref)),
+        f"record {ref} has the local-only form ORIGIN-YYYY-0NNNNNNNN, which a receiving store allocates and its "
+        "origin never does",
+    )
+
+
 @pytest.mark.parametrize(
     "reference",
     [
@@ -407,6 +419,22 @@ def test_a_squatted_reference_is_moved_aside_for_the_origins_record(third: Third
     assert pair.pk.show(ref)["uuid"] == third.uuid
     moved = pair.pk.show(aside)
     assert (moved["uuid"], moved["title"]) == (squat["uuid"], squat["title"])
+
+
+def test_local_only_numbers_a_forward_holds_are_skipped_never_counted_from(third: Third) -> None:
+    """Threat 23: a forwarded copy holding local-only number 099999999 does not push this store's next local-only
+    reference out of the form (100000000 is the origin's own numbering) or into a collision."""
+    pair, ref = third.pair, third.ref
+    year = ref.split("-")[2]
+    high = _forged(
+        third, uuid="5d1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", reference=f"PK-ANF-{year}-099999999", tlp="CLEAR"
+    )
+    pair.pk.ok("import", str(from_tr(pair, high)))
+    squat = _forged(third, uuid="7c1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", tlp="CLEAR", revision=1)
+    pair.pk.ok("import", str(from_tr(pair, squat, seq=51)))
+    result = pair.pk.ok("import", str(_from_anf(third)))
+    assert f"moved aside to PK-ANF-{year}-000000001 for its origin's record" in result.err
+    assert pair.pk.show(f"PK-ANF-{year}-099999999")["uuid"] == high["uuid"]
 
 
 def test_a_reference_held_from_its_origin_is_never_moved_aside(third: Third) -> None:
