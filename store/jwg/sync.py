@@ -385,11 +385,26 @@ def apply_entries(
             continue  # not a revisioned desk entry: nothing to note as held
         else:
             job.agenda(e)
-        if e["kind"] == "jwg-action":
-            _note(s, e["uuid"], sender, e["content_rev"], e["status_rev"])
-        else:
-            _note(s, e["uuid"], sender, e["rev"], 0)
+        _note_held(s, e, sender)
     return job.result
+
+
+def _note_held(s: OrmSession, e: dict[str, Any], sender: str) -> None:
+    """Note what `sender` holds of an entry it sent: never newer than the row kept here (Threat 24). A skipped
+    entry's claimed revisions would otherwise make this store believe the sender holds changes it never
+    accepted from it, and this store's own later changes would never be sent."""
+    uuid = e["uuid"]
+    if e["kind"] == "jwg-action":
+        action = s.scalars(select(Action).where(Action.uuid == uuid)).first()
+        if action is not None:  # nothing kept here: nothing to send it later either
+            _note(s, uuid, sender, min(e["content_rev"], action.content_rev), min(e["status_rev"], action.status_rev))
+        return
+    if e["kind"] == "jwg-meeting":
+        kept = s.scalars(select(Meeting.rev).where(Meeting.uuid == uuid)).first()
+    else:
+        kept = s.scalars(select(AgendaItem.rev).where(AgendaItem.uuid == uuid)).first()
+    if kept is not None:
+        _note(s, uuid, sender, min(e["rev"], kept), 0)
 
 
 def is_desk_entry(entry: Any) -> bool:

@@ -108,6 +108,27 @@ def test_a_status_change_from_a_non_owner_is_skipped(pair: Pair) -> None:
     assert pk.ok("actions", "list", "--json").json()[0]["status"] == "open"
 
 
+def test_a_skipped_status_change_does_not_stop_the_owners_own_from_going_out(pair: Pair) -> None:
+    """Threat 24: the revisions a skipped entry claims are not taken as what the sender holds; else PK-MOI would
+    believe TR-MOI already has its action at status_rev 2 and never send its own real change."""
+    pk, tr = pair.pk, pair.tr
+    ours = pk.ok(
+        "actions", "add", "--title", "Train port officers", "--domain", "narcotics", "--owner", "PK-MOI",
+        "--due", "2026-12-01",
+    ).out.strip()  # fmt: skip
+    _send(pair, "pk", "tr", "1.bundle")
+    desk_signed_sql(tr, "UPDATE jwg_actions SET status='done', status_rev=status_rev+1 WHERE code=?", (ours,))
+    tr.add("Keeps the bundle non-empty", "--to", "PK-MOI")
+    assert "skipped" in _send(pair, "tr", "pk", "2.bundle")
+    desk_signed_sql(
+        tr, "UPDATE jwg_actions SET status='open', status_rev=status_rev-1 WHERE code=?", (ours,)
+    )  # as a crafted bundle leaves it
+    pk.ok("actions", "drop", ours, "--reason-file", "-", stdin="Merged into the port training plan\n")
+    _send(pair, "pk", "tr", "3.bundle")
+    [held] = [a for a in tr.ok("actions", "list", "--json").json() if a["id"] == ours]
+    assert held["status"] == "dropped"
+
+
 def test_an_action_id_must_be_its_origins(pair: Pair) -> None:
     """TR-MOI cannot pass off an action under a PK-MOI id: the receiver skips it with a reason."""
     pk, tr = pair.pk, pair.tr
