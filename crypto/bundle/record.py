@@ -185,9 +185,9 @@ def validate_withdrawal(obj: Any, what: str) -> dict[str, Any]:
 
 # ---- working-group desk entries (docs/bundle-format.md §8) ---------------------------------------------
 
-QUARTER = re.compile(r"\d{4}-Q[1-4]")
-DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-ACTION_ID = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,12}-A\d{1,9}")
+QUARTER = re.compile(r"\d{4}-Q[1-4]", re.ASCII)  # ASCII digits only, as every pattern here
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+ACTION_ID = re.compile(r"[A-Z]{2}-[A-Z0-9]{2,12}-A\d{1,9}", re.ASCII)
 MAX_JWG_RECORDS = 64
 
 

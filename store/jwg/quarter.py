@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from store.errors import ValidationError
 from store.text import quote
 
-_QUARTER = re.compile(r"(\d{4})-Q(\d)")
+_QUARTER = re.compile(r"(\d{4})-Q(\d)", re.ASCII)  # int() would read other scripts' digits too
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 

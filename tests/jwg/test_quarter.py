@@ -15,7 +15,11 @@ def test_parse_and_str() -> None:
     assert Quarter.parse("2026-Q1") < Quarter.parse("2026-Q2") < Quarter.parse("2027-Q1")
 
 
-@pytest.mark.parametrize("bad", ["1999-Q9", "2026-Q0", "2026-Q5", "2026Q4", "26-Q4", "2026-Q4x", "", "1899-Q1"])
+@pytest.mark.parametrize(
+    "bad",
+    # the last two: Arabic-Indic and fullwidth digits, which int() would read as 2027 (a second "2027-Q4")
+    ["1999-Q9", "2026-Q0", "2026-Q5", "2026Q4", "26-Q4", "2026-Q4x", "", "1899-Q1", "٢٠٢٧-Q4", "２０２７-Q4"],
+)
 def test_bad_quarters_refused(bad: str) -> None:
     with pytest.raises(ValidationError) as info:
         Quarter.parse(bad)
@@ -45,3 +49,30 @@ def test_quarter_of_a_moment_is_taken_in_utc() -> None:
     assert Quarter.of(datetime(2026, 9, 30, 23, 30, tzinfo=timezone(timedelta(hours=-5)))) == Quarter(2026, 4)
     assert Quarter.of(datetime(2026, 10, 1, 0, 0, tzinfo=UTC)) == Quarter(2026, 4)
     assert Quarter.of(date(2026, 3, 31)) == Quarter(2026, 1)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("quarter", "٢٠٢٧-Q4"), ("date", "٢٠٢٧-02-15")],
+)
+def test_a_desk_entry_with_non_ascii_digits_is_refused_by_the_schema(field: str, value: str) -> None:
+    """Threat 23 for the desk: a meeting entry's quarter and date are ASCII digits, as references are."""
+    from crypto.bundle.record import validate_entry
+    from crypto.errors import BundleError
+
+    meeting = {
+        "kind": "jwg-meeting",
+        "uuid": "5d1c2a8e-3b4d-4c5e-9f60-718293a4b5c6",
+        "quarter": "2027-Q4",
+        "date": "2027-11-15",
+        "venue": "Ankara",
+        "host": "TR-MOI",
+        "status": "planned",
+        "minutes": "",
+        "origin": "TR-MOI",
+        "rev": 1,
+    }
+    validate_entry(dict(meeting), "entry")  # as sent by an honest counterpart
+    meeting[field] = value
+    with pytest.raises(BundleError, match=field):
+        validate_entry(meeting, "entry")
