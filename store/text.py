@@ -4,7 +4,8 @@ On the way in (CLI, app, bundle import, card import) every human text passes `ch
 labels, ministry and card names: one line of printable text) or `check_block` (summary, notes, source,
 comments: may also hold `\\n` and `\\t`). Refused everywhere: C0 controls, DEL, C1 controls
 (U+0080–U+009F), the Unicode line/paragraph separators, bidi embedding/override/isolate controls
-(U+202A–U+202E, U+2066–U+2069), lone surrogates and non-characters.
+(U+202A–U+202E, U+2066–U+2069), invisible characters (zero-width space, word joiner and invisible
+operators, byte-order mark, tag characters), lone surrogates and non-characters.
 
 On the way out (defence in depth: stores written by older versions, anything missed) every face passes
 text through `visible`, which renders those characters as visible escapes (`␛`, `\\u202e`) and never
@@ -19,6 +20,9 @@ from store.errors import ValidationError
 
 #: Bidi embedding, override and isolate controls: they reorder what a terminal shows.
 BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
+#: Invisible characters that make look-alikes or hide text: zero-width space, word joiner and invisible operators,
+#: the byte-order mark, Unicode tag characters. (ZWNJ and ZWJ, U+200C/U+200D, stay: Urdu and Persian need them.)
+INVISIBLE = frozenset({0x200B, 0xFEFF}) | frozenset(range(0x2060, 0x2065)) | frozenset(range(0xE0000, 0xE0080))
 #: Line and paragraph separators: a second line in disguise.
 LINE_SEPARATORS = frozenset({0x2028, 0x2029})
 #: Longest value quoted in a message before it is cut.
@@ -40,6 +44,8 @@ def forbidden_kind(ch: str, *, multiline: bool = False) -> str | None:
         return "line separator"
     if cp in BIDI_CONTROLS:
         return "bidi control character"
+    if cp in INVISIBLE:
+        return "hidden character"
     if 0xD800 <= cp <= 0xDFFF:
         return "lone surrogate"
     if _is_noncharacter(cp):
@@ -53,7 +59,7 @@ def _forbidden_pattern(*, multiline: bool) -> re.Pattern[str]:
     controls = "\\x00-\\x08\\x0b-\\x1f" if multiline else "\\x00-\\x1f"  # multiline keeps tab and newline
     noncharacters = "".join(f"\\U{plane << 16 | 0xFFFE:08x}\\U{plane << 16 | 0xFFFF:08x}" for plane in range(0x11))
     return re.compile(
-        f"[{controls}\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff\\ufdd0-\\ufdef{noncharacters}]"
+        f"[{controls}\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff\\ufdd0-\\ufdef{noncharacters}\\u200b\\u2060-\\u2064\\ufeff\\U000e0000-\\U000e007f]"
     )
 
 

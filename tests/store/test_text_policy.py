@@ -35,3 +35,21 @@ def test_visible_renders_only_what_the_policy_refuses() -> None:
     text = "plain Şırnak\ttext"
     assert visible(text, multiline=True) is text
     assert visible("ok\x1b[2J\u202e\ufffe end") == "ok␛[2J\\u202e\\ufffe end"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("mur\u200bat", "200B"), ("\ufeffTitle", "FEFF"), ("Title\U000e0041\U000e0042", "E0041"), ("a\u2060b", "2060")],
+    ids=["zero-width space", "byte-order mark", "tag characters", "word joiner"],
+)
+def test_invisible_characters_are_refused_and_shown(text: str, code: str) -> None:
+    """Threat 21: an author that looks exactly like "murat" but is not, text hidden in tag characters."""
+    with pytest.raises(ValidationError, match=rf"author contains a hidden character \(U\+{code}\)"):
+        check_line("author", text)
+    assert "\\u" in visible(text) or "\\U" in visible(text)
+
+
+def test_joiners_that_scripts_need_stay_allowed() -> None:
+    """ZWNJ and ZWJ are part of Urdu, Persian and emoji text: never refused."""
+    assert check_line("title", "می\u200cخواهم") == "می\u200cخواهم"
+    assert check_line("title", "👩\u200d💻 desk") == "👩\u200d💻 desk"
