@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -254,3 +255,35 @@ def test_list_says_which_quarters_have_no_meeting(store: LiaisonStore) -> None:
     result = store.ok("meetings", "list")
     assert "no meeting planned yet for" in result.err
     assert json.loads(store.ok("meetings", "list", "--json").out) == []
+
+
+def test_venue_and_title_can_come_from_a_file_or_stdin(store: LiaisonStore, tmp_path: Path) -> None:
+    """Threat 27: the desk's texts have the private form too (a file or stdin, one line end dropped); without
+    either form the command says what it needs."""
+    venue = tmp_path / "venue.txt"
+    venue.write_text("Ankara, the ministry's guest house\n", encoding="utf-8")
+    store.ok(
+        "meetings",
+        "add",
+        "--quarter",
+        "2026-Q4",
+        "--date",
+        "2026-11-30",
+        "--venue-file",
+        str(venue),
+        "--host",
+        "TR-MOI",
+    )
+    assert store.ok("meetings", "show", "2026-Q4", "--json").json()["venue"] == "Ankara, the ministry's guest house"
+    code = store.ok(
+        "actions", "add", "--title-file", "-", "--domain", "narcotics", "--owner", "TR-MOI", "--due", "2026-12-20",
+        stdin="Send the ferry manifests\n",
+    ).out.strip()  # fmt: skip
+    [action] = [a for a in store.ok("actions", "list", "--json").json() if a["id"] == code]
+    assert action["title"] == "Send the ferry manifests"
+    before = store_fingerprint(store.path)
+    missing = store.cli("meetings", "add", "--quarter", "2027-Q1", "--date", "2027-02-01", "--host", "TR-MOI")
+    assert missing.code == 2 and "meetings add needs a venue: give --venue-file FILE or --venue TEXT" in missing.err
+    missing = store.cli("actions", "add", "--domain", "narcotics", "--owner", "TR-MOI", "--due", "2026-12-20")
+    assert missing.code == 2 and "actions add needs a title: give --title-file FILE or --title TEXT" in missing.err
+    assert store_fingerprint(store.path) == before

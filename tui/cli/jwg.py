@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable
 
 from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json, read_text_arg
+from tui.cli.texts import add_text_option, required_line
 from tui.present import action_json, meeting_json, plural, safe, safe_block
 
 
@@ -27,7 +28,8 @@ def _damaged_note(reasons: Iterable[str | None]) -> None:
 
 def cmd_meetings_add(ctx: Context) -> int:
     a = ctx.args
-    m = ctx.session().add_meeting(a.quarter, a.date, a.venue, a.host)
+    venue = required_line(a, "venue", "meetings add")
+    m = ctx.session().add_meeting(a.quarter, a.date, venue, a.host)
     print(f"meeting of {m.quarter} planned on {m.day} at {safe(m.venue)}, hosted by {m.host}", file=sys.stderr)
     return EXIT_OK
 
@@ -84,8 +86,9 @@ def cmd_meetings_held(ctx: Context) -> int:
 
 def cmd_actions_add(ctx: Context) -> int:
     a = ctx.args
+    title = required_line(a, "title", "actions add")
     code = ctx.session().add_action(
-        a.title,
+        title,
         a.domain,
         a.owner,
         a.due,
@@ -210,7 +213,7 @@ def register(commands: Commands) -> None:
     p = meetings.add("add", cmd_meetings_add, "plan the meeting of a quarter")
     p.add_argument("--quarter", required=True, metavar="Q", help="like 2026-Q4")
     p.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="a day inside the quarter")
-    p.add_argument("--venue", required=True, metavar="TEXT")
+    add_text_option(p, "venue", "venue", required_note="; one of the two is required")
     p.add_argument("--host", required=True, metavar="CODE", help="the host ministry, e.g. TR-MOI")
     p = meetings.add("list", cmd_meetings_list, "every meeting, and the quarters with none planned")
     p.add_argument("--json", action="store_true")
@@ -249,7 +252,7 @@ def register(commands: Commands) -> None:
         officer_help="the officer of the owner ministry who will do it (the acting officer: --officer before "
         "the command, or $LIAISON_OFFICER)",
     )
-    p.add_argument("--title", required=True, metavar="TEXT")
+    add_text_option(p, "title", "action's title", required_note="; one of the two is required")
     p.add_argument("--domain", required=True, metavar="D")
     p.add_argument("--owner", required=True, metavar="CODE", help="the ministry that will do it")
     p.add_argument("--due", required=True, metavar="YYYY-MM-DD")

@@ -25,7 +25,7 @@ RECORD_TEXTS = ("title", "summary", "source", "notes")
 
 def _title(text: str | None) -> str | None:
     """A title read from a file or stdin loses its line end (`echo Title > t.txt` is one line)."""
-    return text.removesuffix("\n").removesuffix("\r") if text is not None else None
+    return text_input.one_line(text)
 
 
 def note_tlp(tlp: str | None) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store.errors import ValidationError
-from tui.cli.common import Refused, read_text_arg
+from tui.cli.common import Refused, UsageError, read_text_arg
 from tui.present import quote
 
 #: Where the editor's file lives: memory-backed when the system has it.
@@ -39,6 +39,19 @@ def add_text_option(parser: argparse.ArgumentParser, name: str, what: str, *, re
         f"--{name}", metavar="TEXT", help=f"{what} as an argument ({INLINE_WARNING} --{name}-file){required_note}"
     )
     parser.add_argument(f"--{name}-file", metavar="FILE|-", help=f"read the {what} from FILE (- for standard input)")
+
+
+def one_line(text: str | None) -> str | None:
+    """A one-line text read from a file or stdin loses its line end (`echo Title > t.txt` is one line)."""
+    return text.removesuffix("\n").removesuffix("\r") if text is not None else None
+
+
+def required_line(args: argparse.Namespace, name: str, command: str) -> str:
+    """The one-line text `--NAME TEXT` or `--NAME-file FILE|-` that `command` needs (a usage error without it)."""
+    text = one_line(read_text_arg(getattr(args, name), getattr(args, f"{name}_file"), name))
+    if text is None:
+        raise UsageError(f"{command} needs a {name}: give --{name}-file FILE or --{name} TEXT")
+    return text
 
 
 def given_texts(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, str | None]:
