@@ -29,15 +29,9 @@ from crypto.errors import CryptoError
 from crypto.events import CHAIN_START, chain_hash, leaf_input, signing_public, verify_event
 from crypto.keyring import Keyring
 from crypto.merkle import Frontier, leaf_hash
-from store.audit.log import (
-    OFFICER_STATE_ACTIONS,
-    WRITING_ACTIONS,
-    latest_checkpoint,
-    log_origin,
-    log_size,
-    read_head,
-    record_states,
-)
+from store.audit.checkpoints import latest_checkpoint, log_origin, log_size, read_head
+from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
+from store.audit.snapshot import officer_state, record_states
 from store.errors import TamperError
 from store.models import AuditRow, Officer, Record
 from store.vocab import Role, Status
@@ -387,8 +381,6 @@ def damaged_among(
 
 def officer_backing_problem(s: OrmSession, row: Officer) -> str | None:
     """Why an officers row is not the one the log last signed for that officer (a replayed or edited row), or None."""
-    from store.audit.log import officer_state
-
     found = s.execute(
         select(AuditRow.seq, AuditRow.body, AuditRow.signer, AuditRow.sig)
         .where(AuditRow.target == row.name, AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS)))

@@ -46,17 +46,9 @@ from crypto.checkpoint import open_checkpoint
 from crypto.errors import CryptoError
 from crypto.events import CHAIN_START, chain_hash, leaf_input, verify_event
 from crypto.merkle import Frontier, leaf_hash
-from store.audit.log import (
-    OFFICER_STATE_ACTIONS,
-    REVISION_DIGEST_COLUMNS,
-    WRITING_ACTIONS,
-    iso,
-    log_origin,
-    read_head,
-    record_states,
-    revision_digest,
-    sha256_hex,
-)
+from store.audit.checkpoints import log_origin, read_head
+from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
+from store.audit.snapshot import REVISION_DIGEST_COLUMNS, iso, record_states, revision_digest, sha256_hex
 from store.audit.state import APPROVER_ROLES, OfficerTimeline, compare, identity_public, officer_backing_problem
 from store.errors import TamperError
 from store.models import AuditCheckpoint, AuditRow, Meta, Officer, Record, Revision

@@ -1,0 +1,90 @@
+"""The log's end and its checkpoints: the head (size, chain, Merkle frontier), the signed checkpoint each action
+writes, the latest one, the log's size."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto.checkpoint import Checkpoint, sign_checkpoint
+from crypto.errors import MalformedData
+from crypto.events import CHAIN_START
+from crypto.keyring import Keyring
+from crypto.merkle import Frontier
+from store.errors import TamperError
+from store.models import AuditCheckpoint, AuditRow, Meta
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signs an action's events, and the keys its checkpoint and details need."""
+
+    officer: str
+    signing_key: bytes  # the officer's Ed25519 private key
+    keyring: Keyring  # the ministry identity key (checkpoint) and the data key (details)
+    ministry: str
+    now: datetime
+
+
+def log_origin(ministry: str, store_id: str) -> str:
+    """The checkpoint origin (and signed-note key name) of a store's log: `liaison/<MINISTRY>/<store uuid>`."""
+    return f"liaison/{ministry}/{store_id}"
+
+
+@dataclass(frozen=True)
+class Head:
+    """The log's end: its size, last chain value and Merkle frontier."""
+
+    size: int
+    chain: bytes
+    frontier: Frontier
+
+
+def read_head(s: OrmSession) -> Head:
+    """The end of the log as stored; TamperError when the frontier and the rows disagree."""
+    last = s.execute(select(AuditRow.seq, AuditRow.chain).order_by(AuditRow.seq.desc()).limit(1)).first()
+    raw = s.execute(select(Meta.value).where(Meta.key == "audit_frontier")).scalar_one_or_none()
+    if raw is None:
+        if last is not None:
+            raise TamperError("the audit log's Merkle frontier is missing; it was removed outside Liaison")
+        return Head(0, CHAIN_START, Frontier())
+    try:
+        frontier = Frontier.from_bytes(base64.b64decode(raw.encode("ascii"), validate=True))
+    except (MalformedData, ValueError):
+        raise TamperError("the audit log's Merkle frontier is damaged") from None
+    size = 0 if last is None else int(last.seq)
+    if frontier.size != size:
+        raise TamperError(
+            f"the audit log has {size:,} events but its Merkle frontier {frontier.size:,}; it was edited outside Liaison"
+        )
+    return Head(size, CHAIN_START if last is None else bytes(last.chain), frontier)
+
+
+def write_checkpoint(s: OrmSession, signer: Signer, frontier: Frontier) -> None:
+    """Store the frontier and the checkpoint of the tree it describes, signed by the ministry identity key."""
+    origin = log_origin(signer.ministry, signer.keyring.store_id)
+    root = frontier.root()
+    note_text = sign_checkpoint(Checkpoint(origin, frontier.size, root, signer.now), origin, signer.keyring.signing_key)
+    s.merge(AuditCheckpoint(size=frontier.size, at=signer.now, root=root, note=note_text))
+    encoded = base64.b64encode(frontier.to_bytes()).decode("ascii")
+    row = s.get(Meta, "audit_frontier")
+    if row is None:
+        s.add(Meta(key="audit_frontier", value=encoded))
+    else:
+        row.value = encoded
+    s.flush()
+
+
+def latest_checkpoint(s: OrmSession) -> AuditCheckpoint | None:
+    """The newest checkpoint row."""
+    return s.execute(select(AuditCheckpoint).order_by(AuditCheckpoint.size.desc()).limit(1)).scalar_one_or_none()
+
+
+def log_size(s: OrmSession) -> tuple[int, int]:
+    """(count of events, highest seq): equal in an intact log."""
+    count, top = s.execute(select(func.count(), func.coalesce(func.max(AuditRow.seq), 0))).one()
+    return int(count), int(top)

@@ -1,0 +1,219 @@
+"""What the log signs of a row: a record's state after an action, an officer's row, a contact.
+
+`record_states` loads many records' states in a few queries per 5,000 records (`build_state` from rows a caller
+already holds); a damage check (`store.audit.state`) compares the stored rows, read the same way, with the
+latest signed event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto.checkpoint import format_time
+from crypto.events import event_bytes
+from store.models import Contact, Officer, Record, RecordParty, ReviewEvent, Revision
+
+#: How many ids one `IN (…)` query carries.
+CHUNK = 5000
+
+
+def sha256_hex(data: bytes | None) -> str | None:
+    """Hex SHA-256 of a ciphertext, None for none."""
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def iso(moment: datetime | date | None) -> str | None:
+    """RFC 3339 UTC text of a stored time (naive values are UTC, as the store keeps them)."""
+    if moment is None:
+        return None
+    if not isinstance(moment, datetime):
+        return moment.isoformat()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_time(moment)
+
+
+def chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+def reviews_digest(rows: Iterable[tuple[str, str, datetime, bytes | None]]) -> tuple[int, str]:
+    """(count, SHA-256) of a record's review rows in order: officer, step, time and the comment's ciphertext hash."""
+    items = [[who, what, iso(at), sha256_hex(ct)] for who, what, at, ct in rows]
+    return len(items), hashlib.sha256(event_bytes({"reviews": items})).hexdigest()
+
+
+#: The revision columns `revision_digest` covers, in its argument order: every query that feeds it selects these.
+REVISION_DIGEST_COLUMNS = (
+    Revision.number,
+    Revision.officer,
+    Revision.tlp,
+    Revision.releasable_to,
+    Revision.created_at,
+    Revision.title_ct,
+    Revision.body_ct,
+)
+
+
+def revision_digest(
+    number: int, officer: str, tlp: str, releasable_to: str, created_at: datetime, title_ct: bytes, body_ct: bytes
+) -> str:
+    """SHA-256 of a revision row (its plaintext columns and ciphertext hashes)."""
+    return hashlib.sha256(
+        event_bytes(
+            {
+                "number": number,
+                "officer": officer,
+                "tlp": tlp,
+                "releasable_to": releasable_to,
+                "created_at": iso(created_at),
+                "title": sha256_hex(title_ct),
+                "body": sha256_hex(body_ct),
+            }
+        )
+    ).hexdigest()
+
+
+def build_state(
+    *,
+    uuid: str,
+    reference: str,
+    domain: str,
+    origin: str,
+    releasable_to: Iterable[str],
+    tlp: str,
+    status: str,
+    author: str,
+    revision: int,
+    no_reexport: bool,
+    title_ct: bytes,
+    current: tuple[int, str, str, str, datetime, bytes, bytes] | None,
+    reviews: Iterable[tuple[str, str, datetime, bytes | None]],
+    withdrawn: bool,
+) -> dict[str, Any]:
+    """A record's signed state: what its events carry and what a damage check compares."""
+    count, digest = reviews_digest(reviews)
+    return {
+        "uuid": uuid,
+        "reference": reference,
+        "domain": domain,
+        "origin": origin,
+        "releasable_to": sorted(set(releasable_to) - {origin}),
+        "tlp": tlp,
+        "status": status,
+        "author": author,
+        "revision": int(revision),
+        "no_reexport": bool(no_reexport),
+        "title_sha256": sha256_hex(title_ct),
+        "body_sha256": sha256_hex(current[6]) if current is not None else None,
+        "revision_sha256": revision_digest(*current) if current is not None else None,
+        "reviews": count,
+        "reviews_sha256": digest,
+        "withdrawn": bool(withdrawn),
+    }
+
+
+def record_states(s: OrmSession, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The signed-state dicts of the given records as stored now (a few queries per 5,000 records)."""
+    from store.withdrawals import Withdrawal
+
+    out: dict[int, dict[str, Any]] = {}
+    for chunk in chunks(sorted(set(ids))):
+        recs = s.execute(
+            select(
+                Record.id,
+                Record.uuid,
+                Record.reference,
+                Record.domain,
+                Record.origin,
+                Record.tlp,
+                Record.status,
+                Record.author,
+                Record.revision,
+                Record.no_reexport,
+                Record.title_ct,
+            ).where(Record.id.in_(chunk))
+        ).all()
+        parties: dict[int, list[str]] = {}
+        for rid, code in s.execute(
+            select(RecordParty.record_id, RecordParty.ministry).where(
+                RecordParty.record_id.in_(chunk), RecordParty.is_origin.is_(False)
+            )
+        ):
+            parties.setdefault(rid, []).append(code)
+        origins: dict[int, set[str]] = {}
+        for rid, code in s.execute(
+            select(RecordParty.record_id, RecordParty.ministry).where(
+                RecordParty.record_id.in_(chunk), RecordParty.is_origin.is_(True)
+            )
+        ):
+            origins.setdefault(rid, set()).add(code)
+        currents: dict[int, tuple[int, str, str, str, datetime, bytes, bytes]] = {}
+        for row in s.execute(
+            select(Revision.record_id, *REVISION_DIGEST_COLUMNS)
+            .join(Record, and_(Record.id == Revision.record_id, Record.revision == Revision.number))
+            .where(Revision.record_id.in_(chunk))
+        ):
+            currents[row[0]] = tuple(row[1:])  # type: ignore[assignment]
+        reviews: dict[int, list[tuple[str, str, datetime, bytes | None]]] = {}
+        for rid, who, what, at, ct in s.execute(
+            select(
+                ReviewEvent.record_id, ReviewEvent.officer, ReviewEvent.action, ReviewEvent.at, ReviewEvent.comment_ct
+            )
+            .where(ReviewEvent.record_id.in_(chunk))
+            .order_by(ReviewEvent.id)
+        ):
+            reviews.setdefault(rid, []).append((who, what, at, ct))
+        uuids = [r.uuid for r in recs]
+        withdrawn = set(s.scalars(select(Withdrawal.record_uuid).where(Withdrawal.record_uuid.in_(uuids))))
+        for r in recs:
+            state = build_state(
+                uuid=r.uuid,
+                reference=r.reference,
+                domain=r.domain,
+                origin=r.origin,
+                releasable_to=parties.get(r.id, []),
+                tlp=r.tlp,
+                status=r.status,
+                author=r.author,
+                revision=r.revision,
+                no_reexport=r.no_reexport,
+                title_ct=r.title_ct,
+                current=currents.get(r.id),
+                reviews=reviews.get(r.id, []),
+                withdrawn=r.uuid in withdrawn,
+            )
+            if origins.get(r.id, set()) != {r.origin}:
+                state["origin_party"] = sorted(origins.get(r.id, set()))  # never equal to a signed state
+            out[r.id] = state
+    return out
+
+
+def officer_state(row: Officer) -> dict[str, Any]:
+    """What the log signs of an officers row (a later unlock compares the row with it)."""
+    return {
+        "officer": row.name,
+        "role": row.role,
+        "signing_public": row.signing_public.hex() if row.signing_public else None,
+        "slot_sha256": hashlib.sha256(row.slot.encode("utf-8")).hexdigest(),
+        "grant_sha256": hashlib.sha256(row.grant.encode("utf-8")).hexdigest(),
+        "revoked": row.revoked_at is not None,
+    }
+
+
+def contact_state(row: Contact) -> dict[str, Any]:
+    """What the log signs of a contact (its keys by hash, its fingerprint)."""
+    return {
+        "code": row.code,
+        "fingerprint": row.fingerprint,
+        "signing_public": row.signing_public.hex(),
+        "exchange_public": row.exchange_public.hex(),
+        "name_sha256": hashlib.sha256(row.name.encode("utf-8")).hexdigest(),
+    }
