@@ -1,5 +1,6 @@
 """Import: a bundle is verified (signature before decryption), every record checked — text policy, reference,
 dates, sharing rules (`store.policy`) — and written all-or-nothing in one transaction.
+The checks before decryption are in `import_verify.py`, the rules on each record in `import_checks.py`.
 """
 
 from __future__ import annotations
@@ -13,150 +14,25 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
-from crypto.bundle import BundleError, BundleReader, Header, KeyTransition
-from crypto.identity import PublicIdentity, grouped_fingerprint
+from crypto.bundle import BundleError, Header
 from store import policy
 from store.audit import log as audit
 from store.audit.state import damaged_among
-from store.bundles.common import BundleRefused, Progress, open_file, reader_of, refused
-from store.bundles.witness import Incoming, WitnessRefused, check_incoming, keep_incoming
-from store.contacts import ContactInfo, contact, keyring_of, own_identity
+from store.bundles.common import Progress, open_file, reader_of, refused
+from store.bundles.import_checks import Vocab, check_record, delivered_by, held_from_origin
+from store.bundles.import_verify import bundle_file_key, verify_bundle, witnessed
+from store.bundles.witness import keep_incoming
+from store.contacts import keyring_of, own_identity
 from store.errors import ValidationError
-from store.files import FileError
-from store.identity import KeyChange, KeyRefused, apply_transitions, confirm_key, resolve_sender, retired_identities
-from store.ingest import BulkWriter, IngestItem, is_local_only
+from store.identity import KeyChange, apply_transitions, confirm_key
+from store.ingest import BulkWriter, IngestItem
 from store.jwg.sync import JwgImport, apply_entries, is_desk_entry
 from store.models import BundleItem, BundleLog, Domain, Ministry, Record
-from store.text import check_block, check_line, quote
-from store.vocab import REFERENCE, Role, Status
+from store.vocab import Role, Status
 from store.withdrawals import WithdrawalRefused, apply_notice, link_arrivals
 
 if TYPE_CHECKING:
     from store.service import Session
-
-
-def file_kind(path: Path) -> str:
-    """`bundle` or `receipt`, from the file's first bytes."""
-    path = Path(path).expanduser()
-    try:
-        with path.open("rb") as fh:
-            first = fh.read(fmt.MAX_VERSION_LINE)
-    except OSError as exc:
-        raise FileError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        return fmt.sniff(first)
-    except BundleError as exc:
-        raise BundleRefused(f"{path.name}: {exc}") from None
-
-
-@dataclass(frozen=True)
-class BundlePreview:
-    """A bundle whose header, recipient, sender and signature were checked (nothing decrypted yet)."""
-
-    path: Path
-    bundle_id: str
-    sender: str
-    sender_name: str
-    fingerprint: str
-    seq: int
-    records: int
-    created: datetime
-    already_imported: bool
-    has_own_stanza: bool
-    has_passphrase_stanza: bool
-    #: The sender's identity changes the bundle carries (applied when it is imported).
-    key_changes: tuple[KeyTransition, ...] = ()
-
-    @property
-    def grouped_fingerprint(self) -> str:
-        """The sender's fingerprint in readable groups."""
-        return grouped_fingerprint(self.fingerprint)
-
-
-@dataclass(frozen=True)
-class _Verified:
-    """A bundle whose sender, signature and replay were checked."""
-
-    sender: ContactInfo
-    seq: int
-    seen: bool
-    key: PublicIdentity  # the key the signature verified with: the card's, or the end of the sender's transitions
-    transitions: tuple[KeyTransition, ...]  # statements to apply (the held key first handed over)
-    incoming: Incoming | None = None  # the sender's checkpoint, checked against the ones seen before
-
-
-def _verify(session: Session, s: OrmSession, path: Path, reader: BundleReader) -> _Verified:
-    """Recipient, sender (and its key transitions), signature and replay checks."""
-    header = reader.header
-    seq = header.seq_for(session.ministry)
-    if seq is None:
-        codes = ", ".join(r.code for r in header.recipients)
-        raise refused(path, f"the bundle is addressed to {codes}, not to this ministry ({session.ministry})")
-    sender = contact(session, s, header.sender)
-    if sender is None:
-        raise refused(path, f"unknown sender {header.sender}: no contact card", field="sender", value=header.sender)
-    try:
-        key, transitions = resolve_sender(s, sender, header.sender_fingerprint, header.transitions)
-    except KeyRefused as exc:
-        raise refused(path, f"the bundle {exc}") from None
-    try:
-        reader.verify(key.signing_public)
-    except BundleError as exc:
-        raise refused(path, exc) from None
-    seen = s.get(BundleLog, header.bundle_id)
-    if seen is not None:
-        if seen.direction != "in" or seen.peer != header.sender or seen.header_sha256 != header.preamble_sha256.hex():
-            raise refused(
-                path, f"bundle id {header.bundle_id} was already used by a different bundle; refusing a replay"
-            )
-        return _Verified(sender, seq, True, key, transitions)
-    incoming = witnessed(path, s, header, key)
-    other = s.execute(
-        select(BundleLog.bundle_id).where(
-            BundleLog.direction == "in", BundleLog.peer == header.sender, BundleLog.seq == seq
-        )
-    ).scalar_one_or_none()
-    if other is not None:
-        raise refused(
-            path,
-            f"sequence number {seq} from {header.sender} was already used by bundle {other}; refusing a replayed or forged bundle",
-        )
-    return _Verified(sender, seq, False, key, transitions, incoming)
-
-
-def witnessed(path: Path, s: OrmSession, header: Header, key: PublicIdentity) -> Incoming | None:
-    """The sender's checkpoint checked against the last one seen from it (docs/bundle-format.md §14)."""
-    try:
-        return check_incoming(s, header.sender, key, header.checkpoint, header.proofs, "bundle")
-    except WitnessRefused as exc:
-        if exc.field == "forked":  # the one line issue 11 spells out, naming the counterpart, not the file
-            raise BundleRefused(str(exc)) from None
-        raise refused(path, str(exc)) from None
-
-
-def preview_bundle(session: Session, path: Path) -> BundlePreview:
-    """Check a bundle before importing it: who sent it (signature verified), how many records, whether it is new."""
-    keyring_of(session)
-    path = Path(path).expanduser()
-    with open_file(path) as fh:
-        reader = reader_of(path, fh)
-        with session.db.read() as s:
-            checked = _verify(session, s, path, reader)
-        header = reader.header
-        return BundlePreview(
-            path,
-            header.bundle_id,
-            header.sender,
-            checked.sender.name,
-            checked.key.fingerprint,
-            checked.seq,
-            header.records,
-            header.created,
-            checked.seen,
-            any(st.kind == "x25519" and st.recipient == session.ministry for st in header.stanzas),
-            reader.has_passphrase_stanza(),
-            checked.transitions,
-        )
 
 
 @dataclass(frozen=True)
@@ -185,131 +61,6 @@ class ImportResult:
     key_changes: tuple[KeyChange, ...] = ()
 
 
-def _file_key(path: Path, reader: BundleReader, session: Session, passphrase: bytes | None) -> tuple[bytes, bool]:
-    """The bundle's file key, and whether it was sealed to this ministry's current identity (not a retired one)."""
-    keys = keyring_of(session)
-    own = any(st.kind == "x25519" and st.recipient == session.ministry for st in reader.header.stanzas)
-    if not own and reader.has_passphrase_stanza() and passphrase is None:
-        raise refused(path, "the bundle is protected by a passphrase", field="bundle_passphrase")
-    try:
-        if own:
-            try:
-                return reader.file_key_from_identity(session.ministry, keys.exchange_key), True
-            except BundleError:
-                # sealed to a key this ministry rotated away from, by a contact that had not learnt the new one yet
-                with session.db.read() as s:
-                    retired = list(retired_identities(session, s).values())
-                for private in retired:
-                    try:
-                        return reader.file_key_from_identity(session.ministry, private), False
-                    except BundleError:
-                        continue
-                raise
-        if reader.has_passphrase_stanza() and passphrase is not None:
-            return reader.file_key_from_passphrase(passphrase), False
-        raise BundleError(f"the bundle has no key stanza for {session.ministry}")
-    except BundleError as exc:
-        raise refused(path, exc) from None
-
-
-@dataclass
-class _Vocab:
-    ministries: set[str]
-    domains: set[str]
-
-
-#: The human texts of a bundle record and whether each may hold newlines and tabs.
-_RECORD_TEXTS = (("title", False), ("author", False), ("summary", True), ("source", True))
-
-
-def _check_record(path: Path, rec: dict[str, Any], header: Header, local: str, vocab: _Vocab, now: datetime) -> None:
-    """The store's rules on one incoming record (its shape was checked by the reader)."""
-    ref = rec["reference"]
-    match = REFERENCE.fullmatch(ref)
-    if match is None:
-        raise refused(
-            path,
-            f"record {quote(ref)} has a malformed reference (expected ORIGIN-YYYY-NUMBER in ASCII)",
-            field="reference",
-            value=ref,
-        )
-    if match["origin"] != rec["origin"]:
-        raise refused(
-            path,
-            f"record {ref} does not carry the code of its origin {rec['origin']}",
-            field="reference",
-            reference=ref,
-            value=ref,
-        )
-    if rec["origin"] == header.sender and is_local_only(ref):
-        raise refused(
-            path,
-            f"record {ref} has the local-only form ORIGIN-YYYY-0NNNNNNNN, which a receiving store allocates and "
-            "its origin never does",
-            field="reference",
-            reference=ref,
-            value=ref,
-        )
-    why = policy.reference_year_refusal(int(match["year"]), now)
-    if why is not None:
-        raise refused(path, f"record {ref} {why}", field="reference", reference=ref, value=ref)
-    for name, block in _RECORD_TEXTS:
-        try:
-            (check_block if block else check_line)(name, rec[name], reference=ref)
-        except ValidationError as exc:
-            raise refused(path, f"record {exc}", field=name, reference=ref, value=rec[name]) from None
-    for name in ("created_at", "updated_at"):
-        why = policy.record_time_refusal(fmt.parse_time(rec[name], name), now)
-        if why is not None:
-            raise refused(path, f"record {ref} {name} {rec[name]} {why}", field=name, reference=ref, value=rec[name])
-    why = policy.import_refusal(
-        reference=ref,
-        origin=rec["origin"],
-        releasable_to=rec["releasable_to"],
-        tlp=rec["tlp"],
-        no_reexport=rec["no_reexport"],
-        sender=header.sender,
-        local=local,
-    )
-    if why is not None:
-        raise refused(path, why, reference=ref)
-    for code in [rec["origin"], *rec["releasable_to"]]:
-        if code not in vocab.ministries:
-            raise refused(
-                path, f"record {ref} names ministry {code}, unknown here", field="ministries", reference=ref, value=code
-            )
-    if rec["domain"] not in vocab.domains:
-        raise refused(
-            path,
-            f"record {ref} has domain {rec['domain']}, unknown here",
-            field="domains",
-            reference=ref,
-            value=rec["domain"],
-        )
-
-
-def held_from_origin(s: OrmSession, record_id: int, origin: str) -> bool:
-    """Whether a record ever arrived here in a bundle from its origin itself (else: forwarded, or a STIX/MISP import)."""
-    stmt = (
-        select(BundleItem.record_id)
-        .join(BundleLog, BundleLog.bundle_id == BundleItem.bundle_id)
-        .where(BundleItem.record_id == record_id, BundleLog.direction == "in", BundleLog.peer == origin)
-        .limit(1)
-    )
-    return s.execute(stmt).first() is not None
-
-
-def delivered_by(s: OrmSession, record_id: int) -> str:
-    """Who delivered the copy of a record held here: the senders of the bundles it came in, else a STIX/MISP import."""
-    stmt = (
-        select(BundleLog.peer)
-        .join(BundleItem, BundleItem.bundle_id == BundleLog.bundle_id)
-        .where(BundleItem.record_id == record_id, BundleLog.direction == "in")
-    )
-    peers = sorted(set(s.scalars(stmt)))
-    return ", ".join(peers) if peers else "a STIX/MISP import"
-
-
 class _Importer:
     """Writes the records of one verified bundle inside the caller's transaction, chunk by chunk."""
 
@@ -317,7 +68,7 @@ class _Importer:
         self.session, self.s, self.path, self.header, self.now = session, s, path, header, now
         self.conn = s.connection()
         self.writer = BulkWriter(session, s)
-        self.vocab = _Vocab(set(s.scalars(select(Ministry.code))), set(s.scalars(select(Domain.slug))))
+        self.vocab = Vocab(set(s.scalars(select(Ministry.code))), set(s.scalars(select(Domain.slug))))
         self.seen: set[str] = set()
         self.new = self.updated = self.unchanged = 0
         self.skipped: list[tuple[str, str]] = []
@@ -327,7 +78,7 @@ class _Importer:
         """Check and write one chunk's records (new ones in bulk, newer revisions as updates)."""
         local = self.session.ministry
         for rec in records:
-            _check_record(self.path, rec, self.header, local, self.vocab, self.now)
+            check_record(self.path, rec, self.header, local, self.vocab, self.now)
             if rec["uuid"] in self.seen:
                 raise refused(self.path, f"record {rec['reference']} appears twice in the bundle")
             self.seen.add(rec["uuid"])
@@ -496,12 +247,12 @@ def import_bundle(
         reader = reader_of(path, fh)
         header = reader.header
         with session.db.read() as s:
-            checked = _verify(session, s, path, reader)
+            checked = verify_bundle(session, s, path, reader)
         seq = checked.seq
         result = ImportResult(path, header.bundle_id, header.sender, checked.key.fingerprint, seq, header.records)
         if checked.seen:
             return ImportResult(**{**result.__dict__, "already_imported": True})
-        file_key, to_current_key = _file_key(path, reader, session, passphrase)
+        file_key, to_current_key = bundle_file_key(path, reader, session, passphrase)
         with session.act("import", header.bundle_id) as s:
             # checked again under the write lock: another process may have imported it meanwhile
             if (
