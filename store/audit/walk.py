@@ -1,0 +1,370 @@
+"""One walk over the signed log, checking each event as it comes (the first half of `audit verify`).
+
+`LogWalk.event` takes the log's rows in order and checks: no gap in `seq`, each body's own seq, store and the row's
+columns, the hash chain, the Merkle tree against every checkpoint (signed by the ministry identity key, or for an
+earlier checkpoint a retired identity proven by a key-transition statement), each event's signature by the key
+valid for its officer at that point of the log, detail hashes (settled at `finish` against `rekey-details`),
+four-eyes by key identity. It keeps, per record, a `RecordTrail` (the latest signed state as a digest, the
+revision digests its events signed) for `store.audit.verify` to compare the stored rows with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto.checkpoint import open_checkpoint
+from crypto.errors import CryptoError
+from crypto.events import CHAIN_START, chain_hash, leaf_input, verify_event
+from crypto.merkle import Frontier, leaf_hash
+from store.audit.checkpoints import log_origin, read_head
+from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
+from store.audit.snapshot import iso, sha256_hex
+from store.audit.state import APPROVER_ROLES, OfficerTimeline, parse_body
+from store.errors import TamperError
+from store.models import AuditCheckpoint, AuditRow
+
+#: Rows fetched per round trip while streaming the log.
+BATCH = 4096
+#: Problems kept beyond the first (a rewritten log breaks every event after it; the first ones say enough).
+MAX_PROBLEMS = 50
+
+
+@dataclass(frozen=True)
+class AuditProblem:
+    """One thing that does not hold: about event `seq`, or about record `reference`, and why."""
+
+    seq: int | None
+    reference: str | None
+    reason: str
+
+
+@dataclass(slots=True)
+class RecordTrail:
+    """What the pass keeps of one record's events: the latest signed state (as a digest) and four-eyes facts."""
+
+    latest_seq: int = 0
+    latest_digest: bytes = b""
+    reference: str = ""
+    first_revision: int = 0  # revisions before it predate the log (a store signed at its upgrade)
+    author: str | None = None  # as its first writing event signed it
+    writer_keys: set[bytes] = field(default_factory=set)
+    revisions: dict[int, str] = field(default_factory=dict)  # revision number → signed revision-row digest
+
+
+@dataclass
+class Findings:
+    """Problems found so far, the log's first (by seq) kept apart from the records'."""
+
+    log: list[AuditProblem] = field(default_factory=list)
+    records: list[AuditProblem] = field(default_factory=list)
+
+    def event(self, seq: int | None, reason: str) -> None:
+        if len(self.log) < MAX_PROBLEMS:
+            self.log.append(AuditProblem(seq, None, reason))
+
+    def record(self, reference: str, reason: str) -> None:
+        if len(self.records) < MAX_PROBLEMS:
+            self.records.append(AuditProblem(None, reference, reason))
+
+    def sorted(self) -> tuple[AuditProblem, ...]:
+        log = sorted(self.log, key=lambda p: (p.seq is None, p.seq or 0))
+        return (*log, *sorted(self.records, key=lambda p: p.reference or ""))
+
+
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def state_digest(state: dict[str, Any]) -> bytes:
+    """The digest a record's signed state is compared by (the event's `wrote` map left out: it is per event).
+
+    Both sides are plain JSON values (one parsed from a signed body, one built by `record_states`), so sorted
+    compact JSON is a faithful key; only equality matters here, not a format anyone else reads.
+    """
+    return hashlib.sha256(_DIGEST_JSON.encode({k: v for k, v in state.items() if k != "wrote"}).encode()).digest()
+
+
+def stream(s: OrmSession) -> Iterator[Any]:
+    stmt = select(
+        AuditRow.seq,
+        AuditRow.at,
+        AuditRow.officer,
+        AuditRow.action,
+        AuditRow.target,
+        AuditRow.record_uuid,
+        AuditRow.body,
+        AuditRow.signer,
+        AuditRow.sig,
+        AuditRow.detail_ct,
+        AuditRow.chain,
+    ).order_by(AuditRow.seq)
+    yield from s.execute(stmt.execution_options(yield_per=BATCH))
+
+
+class LogWalk:
+    """One walk over the log, checking each event as it comes."""
+
+    def __init__(
+        self,
+        s: OrmSession,
+        *,
+        store_id: str,
+        ministry: str,
+        identity: bytes,
+        four_eyes: bool,
+        findings: Findings,
+    ) -> None:
+        self.s = s
+        self.store_id = store_id
+        self.ministry = ministry
+        self.origin = log_origin(ministry, store_id)
+        self.identity = identity
+        self.four_eyes = four_eyes
+        self.found = findings
+        self.timeline = OfficerTimeline()
+        self.records: dict[str, RecordTrail] = {}
+        self.frontier = Frontier()
+        self.chain = CHAIN_START
+        self.count = 0
+        self.checkpoints: dict[int, tuple[bytes, str]] = {
+            int(size): (bytes(root), note)
+            for size, root, note in s.execute(select(AuditCheckpoint.size, AuditCheckpoint.root, AuditCheckpoint.note))
+        }
+        self.newest_size = max(self.checkpoints, default=0)
+        self.retired = retired_identities(s, identity)
+        self.chain_broken = False
+        self.tree_broken = False
+        #: seq → hash of a detail that is not the one its event signed (settled at the end: a later
+        #: `rekey-details` event may vouch for it) and seq → the hash the latest such event signed.
+        self.details_off: dict[int, str | None] = {}
+        self.rekeyed_details: dict[int, str] = {}
+
+    # -- one event -------------------------------------------------------------------------------------
+
+    def event(self, row: Any) -> None:
+        seq = int(row.seq)
+        self.count += 1
+        expected = self.count
+        if seq != expected:
+            self.found.event(
+                expected,
+                f"missing: the log jumps from event {expected - 1} to {seq} (events deleted)"
+                if seq > expected
+                else f"out of order: found after event {expected - 1}",
+            )
+            self.count = seq  # carry on from here, so one gap is one problem
+        body, signer, sig = bytes(row.body), bytes(row.signer), bytes(row.sig)
+        try:
+            leaf = leaf_hash(leaf_input(body, signer, sig))
+        except ValueError:
+            self.found.event(seq, "malformed: its signer or signature has the wrong length")
+            leaf = leaf_hash(body)
+        self.chain = chain_hash(self.chain, leaf)
+        if bytes(row.chain) != self.chain:
+            if not self.chain_broken:
+                self.found.event(
+                    seq, "breaks the hash chain: the event or one before it was edited, inserted or removed"
+                )
+            self.chain_broken = True
+            self.chain = bytes(row.chain)  # resynchronise: later independent damage is still found
+        self.frontier.append(leaf)
+        if seq in self.checkpoints:
+            self._checkpoint(seq)
+        obj = parse_body(body)
+        if obj is None:
+            self.found.event(seq, "its body is not a signed event (edited)")
+            return
+        why = self._columns(row, obj, seq)
+        if why is not None:
+            self.found.event(seq, why)
+        if not verify_event(signer, body, sig):
+            self.found.event(seq, f"its signature by {obj.get('officer')} does not verify (forged or edited)")
+            return
+        detail_ct = row.detail_ct
+        detail = sha256_hex(bytes(detail_ct) if detail_ct is not None else None)
+        if detail != obj.get("detail_sha256"):
+            self.details_off[seq] = detail
+        officer, action = str(obj.get("officer")), str(obj.get("action"))
+        data = obj.get("data")
+        state = data.get("officer_state") if isinstance(data, dict) else None
+        if action in OFFICER_STATE_ACTIONS and isinstance(state, dict) and state.get("officer") == obj.get("target"):
+            self.timeline.states.setdefault(str(state["officer"]), []).append((seq, state))
+        why = self.timeline.key_problem(officer, signer, seq)
+        if why is not None:
+            self.found.event(seq, why.replace(f"event #{seq} ", "it ", 1))
+        elif action == "rekey-details" and isinstance(data, dict) and isinstance(data.get("details"), dict):
+            for key, value in data["details"].items():
+                if isinstance(key, str) and key.isdigit() and int(key) < seq:
+                    self.rekeyed_details[int(key)] = str(value)
+        record = obj.get("record")
+        if isinstance(record, dict):
+            self._record_event(seq, officer, action, signer, record)
+            if action == "rekey" and why is None and isinstance(data, dict):
+                self._rekeyed_revisions(str(record.get("uuid")), data.get("revisions"))
+
+    def _columns(self, row: Any, obj: dict[str, Any], seq: int) -> str | None:
+        """Why the row's columns (what `audit log` lists) differ from the body they repeat, or None."""
+        if obj.get("seq") != seq:
+            return f"it holds the signed body of event {obj.get('seq')} (reordered or inserted)"
+        if obj.get("store") != self.store_id:
+            return "it belongs to another store's log"
+        record = obj.get("record")
+        uuid = record.get("uuid") if isinstance(record, dict) else None
+        for name, have, want in (
+            ("officer", row.officer, obj.get("officer")),
+            ("action", row.action, str(obj.get("action", ""))[:32]),
+            ("target", row.target, str(obj.get("target", ""))[:64]),
+            ("time", iso(row.at), obj.get("at")),
+            ("record", row.record_uuid, uuid),
+        ):
+            if have != want:
+                return f"its {name} column was edited: it says {have!r}, the signed event {want!r}"
+        return None
+
+    def _checkpoint(self, size: int) -> None:
+        root, note = self.checkpoints[size]
+        if self.frontier.root() != root:
+            if not self.tree_broken:
+                self.found.event(size, f"checkpoint {size}'s root is not the Merkle root of the first {size} events")
+            self.tree_broken = True
+            return
+        signed = None
+        # the newest checkpoint is the current identity's; earlier ones may be a retired identity's (rotated)
+        keys = (self.identity,) if size == self.newest_size else (self.identity, *self.retired)
+        error: CryptoError | None = None
+        for key in keys:
+            try:
+                signed = open_checkpoint(note, self.origin, key)
+                break
+            except CryptoError as exc:
+                error = error or exc
+        if signed is None:
+            self.found.event(size, f"checkpoint {size} is not signed by this ministry's identity key ({error})")
+            return
+        if signed.size != size or signed.root != root or signed.origin != self.origin:
+            self.found.event(size, f"checkpoint {size}'s row does not match its signed note")
+
+    def _record_event(self, seq: int, officer: str, action: str, signer: bytes, record: dict[str, Any]) -> None:
+        uuid = record.get("uuid")
+        if not isinstance(uuid, str):
+            self.found.event(seq, "its record has no uuid")
+            return
+        trail = self.records.get(uuid)
+        if trail is None:
+            trail = self.records[uuid] = RecordTrail(first_revision=int_or_zero(record.get("revision")))
+        trail.latest_seq, trail.latest_digest = seq, state_digest(record)
+        trail.reference = str(record.get("reference"))
+        revision, digest = int_or_zero(record.get("revision")), record.get("revision_sha256")
+        if isinstance(digest, str):
+            trail.revisions.setdefault(revision, digest)
+        own = record.get("origin") == self.ministry
+        if action in WRITING_ACTIONS:
+            if trail.author is None:
+                trail.author = record.get("author")
+            elif own and record.get("author") != trail.author:
+                self.found.event(
+                    seq,
+                    f"{trail.reference}'s author is {record.get('author')}, it was created by {trail.author} "
+                    "(changed outside Liaison)",
+                )
+            trail.writer_keys.add(signer)
+        elif action == "approve" and own:
+            self._approval(seq, officer, signer, record, trail)
+
+    def _rekeyed_revisions(self, uuid: str, revisions: Any) -> None:
+        """A key rotation re-encrypted these revision rows: each signed digest it names as the one it found
+        (`was`) moves to the new one (`now`); a `was` that is not the digest the log holds moves nothing."""
+        trail = self.records.get(uuid)
+        if trail is None or not isinstance(revisions, dict):
+            return
+        for number, change in revisions.items():
+            if not (isinstance(number, str) and number.isdigit() and isinstance(change, dict)):
+                continue
+            was, now = change.get("was"), change.get("now")
+            if isinstance(now, str) and trail.revisions.get(int(number)) == was:
+                trail.revisions[int(number)] = now
+
+    def _approval(self, seq: int, approver: str, signer: bytes, record: dict[str, Any], trail: RecordTrail) -> None:
+        ref = trail.reference
+        if self.timeline.role_at(approver, seq) not in APPROVER_ROLES:
+            self.found.event(seq, f"{ref} was approved by {approver}, who did not hold the reviewer or admin role then")
+        if not self.four_eyes:
+            return
+        if trail.author is not None and record.get("author") != trail.author:
+            self.found.event(
+                seq,
+                f"four-eyes: {ref} was approved while its author read {record.get('author')}, "
+                f"but {trail.author} wrote it (author changed outside Liaison)",
+            )
+        elif approver == record.get("author"):
+            self.found.event(seq, f"four-eyes: {ref} was approved by its own author {approver}")
+        elif signer in trail.writer_keys:
+            self.found.event(seq, f"four-eyes: {ref} was approved with a key that wrote it")
+
+    # -- the end of the log ----------------------------------------------------------------------------
+
+    def finish(self) -> tuple[int | None, datetime | None]:
+        """Checks of the log's end; returns the newest checkpoint's size and time."""
+        for seq, have in sorted(self.details_off.items()):
+            if have is None or self.rekeyed_details.get(seq) != have:
+                self.found.event(seq, "its encrypted detail is not the one it signed (replaced or removed)")
+        size = self.count
+        newest = self.s.execute(
+            select(AuditCheckpoint.size, AuditCheckpoint.at).order_by(AuditCheckpoint.size.desc()).limit(1)
+        ).first()
+        if newest is None:
+            if size:
+                self.found.event(1, "the log has no signed checkpoint")
+            return None, None
+        cp_size, cp_at = int(newest.size), newest.at
+        if cp_size > size:
+            self.found.event(
+                size + 1,
+                f"missing: checkpoint {cp_size} covers {cp_size:,} events but the log ends at {size:,} (truncated)",
+            )
+        elif cp_size < size:
+            self.found.event(cp_size + 1, f"not covered by any signed checkpoint (the newest covers {cp_size:,})")
+        try:
+            head = read_head(self.s)
+        except TamperError as exc:
+            self.found.event(None, str(exc))
+        else:
+            if head.frontier != self.frontier and not self.tree_broken and cp_size == size:
+                self.found.event(None, "the stored Merkle frontier is not the tree of the log's events")
+        return cp_size, cp_at
+
+
+def retired_identities(s: OrmSession, current: bytes) -> tuple[bytes, ...]:
+    """The signing keys this ministry rotated away from, each proven by a key-transition statement signed by it
+    and by the key that replaced it, back from the current one (a statement not chained to it proves nothing)."""
+    from crypto.bundle import BundleError, parse_transition
+    from store.identity import IdentityTransition
+
+    statements = []
+    for text in s.scalars(select(IdentityTransition.statement)):
+        try:
+            statements.append(parse_transition(json.loads(text), "key transition"))
+        except (BundleError, ValueError):
+            continue  # not a valid statement: it vouches for nothing
+    accepted, retired = {current}, []
+    changed = True
+    while changed:
+        changed = False
+        for statement in statements:
+            old, new = statement.old.signing_public, statement.new.signing_public
+            if new in accepted and old not in accepted:
+                accepted.add(old)
+                retired.append(old)
+                changed = True
+    return tuple(retired)
+
+
+def int_or_zero(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
