@@ -1,9 +1,10 @@
 """`Session`: an unlocked store acting as one officer — the one entry point of every face.
 
-Every user action runs through `Session.act`, which checks nothing itself but gives the action one
-transaction, appends its events to the signed audit log (`store.audit.log`: signed by the acting officer, one
-checkpoint signed by the ministry per transaction) and bumps the change counter the app watches. The capabilities
-live in their own modules and take the session as their first argument; the methods here only delegate:
+Every user action runs through `Session.act` (`store.session_core.SessionCore`, with the keys held in memory and
+the sealing of text fields), which checks nothing itself but gives the action one transaction, appends its events
+to the signed audit log (`store.audit.log`: signed by the acting officer, one checkpoint signed by the ministry per
+transaction) and bumps the change counter the app watches. The capabilities live in their own modules and take
+the session as their first argument; the methods here only delegate:
 
 - `store.vault` — `Vault` (create, open, unlock), the clock, store metadata and officer HMACs;
 - `store.authoring` — drafts, edits and the audited read of a record; `store.record_writer` writes every revision;
@@ -18,37 +19,26 @@ live in their own modules and take the session as their first argument; the meth
 
 from __future__ import annotations
 
-import hmac
-import json
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, Text, cast, update
 from sqlalchemy.orm import Session as OrmSession
 
-from crypto.blind_index import BlindIndexer
-from crypto.encoding import canonical_json
-from crypto.errors import CryptoError, DecryptionFailed
-from crypto.keyring import Keyring
-from crypto.slot import open_grant
 from store import authoring, officers, policy, reference, review
 from store import keys as key_lifecycle
-from store.audit import log as audit
 from store.audit import state as audit_state
 from store.audit.history import AuditEntry, AuditQuery, query_log
 from store.authoring import Changes, Draft
-from store.db import Database
-from store.errors import AuthError, IntegrityError, TamperError, ValidationError
+from store.errors import ValidationError
 from store.ingest import IngestItem, Progress, bulk_ingest
 from store.jwg.desk import JwgDesk
-from store.models import Meta, Officer, Record
-from store.policy import Actor
+from store.models import Record
 from store.records import RecordDetail, RecordQuery, RecordRow, count_matching, facet_counts, list_page
 from store.reference import MinistryInfo, check_domain, known_ministry
+from store.session_core import SessionCore
 from store.text import quote
-from store.vault import Clock, OfficerInfo, Vault, officer_mac, passphrase_bytes, utcnow
+from store.vault import Clock, OfficerInfo, Vault, passphrase_bytes, utcnow
 from store.vocab import Status, parse_status, parse_tlp
 
 if TYPE_CHECKING:
@@ -56,177 +46,8 @@ if TYPE_CHECKING:
     from store.audit.witness import RollbackAccepted
 
 
-class Session(JwgDesk):
+class Session(SessionCore, JwgDesk):
     """An unlocked store acting as one officer. Every method is one user action (the working-group desk's in `store.jwg.desk`)."""
-
-    def __init__(
-        self,
-        vault: Vault,
-        keyring: Keyring,
-        actor: Actor,
-        officer_secret: bytes,
-        policy_doc: dict[str, Any],
-        *,
-        grant: str = "",
-        signing_key: bytes | None = None,
-        audit_problem: str | None = None,
-    ) -> None:
-        self.vault = vault
-        self.keyring: Keyring | None = keyring
-        self._grant = grant  # the grant the keyring came from: when the store's differs, the keys were rotated
-        self.actor = actor
-        self._officer_secret: bytes | None = officer_secret
-        #: The acting officer's Ed25519 key: every event of their actions is signed with it.
-        self._signing_key: bytes | None = signing_key
-        #: Why the audit log's end did not hold at unlock (gaps, a checkpoint off the rows): every action is refused.
-        self.audit_problem = audit_problem
-        self.ministry: str = policy_doc["ministry"]
-        self.four_eyes: bool = bool(policy_doc["four_eyes"])
-        self._indexer: BlindIndexer | None = BlindIndexer(keyring.index_key)
-        self._indexer_key = keyring.index_key
-
-    # ---- plumbing -------------------------------------------------------------------------------
-
-    @property
-    def db(self) -> Database:
-        return self.vault.db
-
-    @property
-    def clock(self) -> Clock:
-        return self.vault.clock
-
-    def _keys(self) -> Keyring:
-        if self.keyring is None:
-            raise AuthError("the store is locked")
-        return self.keyring
-
-    @property
-    def indexer(self) -> BlindIndexer:
-        """The blind-index token maker under this store's index key (a new one after a full revocation)."""
-        keys = self._keys()
-        if self._indexer is None or self._indexer_key != keys.index_key:
-            self._indexer, self._indexer_key = BlindIndexer(keys.index_key), keys.index_key
-        return self._indexer
-
-    def lock(self) -> None:
-        """Forget every key held in memory; the session can do nothing more."""
-        self.keyring = None
-        self._officer_secret = None
-        self._signing_key = None
-        self._indexer = None
-
-    @contextmanager
-    def _act(self, action: str, target: str, *, mutates: bool = True) -> Iterator[OrmSession]:
-        """One user action: one transaction, its events signed into the audit log; writes bump the change counter."""
-        self._keys()
-        if self.audit_problem is not None:
-            raise TamperError(
-                f"the audit log is damaged ({self.audit_problem}); nothing more is written until it is checked"
-            )
-        with self.db.write() as s:
-            self._follow_key_changes(s)
-            audit.begin(s, action, target)
-            yield s
-            audit.finish(s, self.audit_signer())
-            if mutates:
-                s.execute(
-                    update(Meta).where(Meta.key == "changes").values(value=cast(cast(Meta.value, Integer) + 1, Text))
-                )
-        self.vault.after_commit()  # committed: the witness outside the file follows (never fails the action)
-
-    def _follow_key_changes(self, s: OrmSession) -> None:
-        """Adopt a key rotation another process committed since the unlock, or lock if this officer was removed.
-
-        Without it a session opened before an officer's removal (the TUI, left open) would go on writing under
-        the old data key, which the removed officer still holds.
-        """
-        row = s.get(Officer, self.actor.name)
-        if row is None or row.revoked_at is not None:
-            self.lock()
-            raise AuthError(f"officer {self.actor.name} was removed; the store is locked")
-        if row.grant == self._grant or self._officer_secret is None:
-            return
-        why = audit_state.officer_backing_problem(s, row)
-        if why is not None:
-            self.lock()
-            raise TamperError(
-                f"officer record of {row.name} is not backed by the audit log (replayed or edited): {why}"
-            )
-        try:
-            keyring = open_grant(row.grant, self._keys().store_id, row.name, self._officer_secret)
-        except CryptoError:
-            raise TamperError(f"keyring grant of officer {row.name} does not open; it was altered") from None
-        if not hmac.compare_digest(
-            row.mac, officer_mac(keyring.officers_key, row.name, row.role, row.slot, row.grant, None)
-        ):
-            raise TamperError(f"officer record of {row.name} was altered outside Liaison")
-        self.keyring, self._grant = keyring, row.grant
-
-    def require_intact(self, s: OrmSession, rec: Record) -> None:
-        """Refuse to act on (or show) a record that differs from its latest signed event (IntegrityError naming why).
-
-        Every action on an existing record calls it before changing anything: an action on a record tampered
-        with outside Liaison would otherwise sign the tampered state as its own.
-        """
-        why = audit_state.record_damage(s, self._keys(), rec, own_ministry=self.ministry, four_eyes=self.four_eyes)
-        if why is not None:
-            raise IntegrityError(f"record {rec.reference} is damaged: {why}", reference=rec.reference)
-
-    def audit_signer(self) -> audit.Signer:
-        """Who signs this session's events now (an error once locked)."""
-        if self._signing_key is None:
-            raise AuthError("the store is locked")
-        return audit.Signer(self.actor.name, self._signing_key, self._keys(), self.ministry, self.clock())
-
-    def act(self, action: str, target: str, *, mutates: bool = True) -> AbstractContextManager[OrmSession]:
-        """Run a user action defined in another store module (bundles, contacts) through `_act`."""
-        return self._act(action, target, mutates=mutates)
-
-    def seal(self, text: str) -> bytes:
-        """Encrypt one text field."""
-        return self._keys().encrypt(text.encode("utf-8"))
-
-    def open_text(self, token: bytes, reference: str) -> str:
-        """Decrypt one text field, naming the record if its token is damaged."""
-        try:
-            return self._keys().decrypt(token).decode("utf-8")
-        except (DecryptionFailed, UnicodeDecodeError):
-            raise TamperError(f"record {reference} is corrupt: its encrypted data does not authenticate") from None
-
-    def seal_body(self, summary: str, source: str, notes: str) -> bytes:
-        """Encrypt the long fields of a revision together."""
-        return self._keys().encrypt(canonical_json({"summary": summary, "source": source, "notes": notes}))
-
-    def open_body(self, token: bytes, reference: str) -> dict[str, str]:
-        """Decrypt the long fields of a revision."""
-        try:
-            body = json.loads(self._keys().decrypt(token))
-        except (DecryptionFailed, ValueError):
-            raise TamperError(f"record {reference} is corrupt: its encrypted data does not authenticate") from None
-        if not isinstance(body, dict):
-            raise TamperError(f"record {reference} is corrupt: its encrypted data does not authenticate")
-        return {k: str(body.get(k, "")) for k in ("summary", "source", "notes")}
-
-    # ---- plumbing shared by the capability modules ---------------------------------------------------
-
-    def keys(self) -> Keyring:
-        """The keyring, or an error once the store is locked."""
-        return self._keys()
-
-    @property
-    def grant(self) -> str:
-        """The grant this session's keyring came from."""
-        return self._grant
-
-    def officer_secret(self) -> bytes:
-        """The acting officer's private key (to re-wrap their slot), or an error once locked."""
-        if self._officer_secret is None:
-            raise AuthError("the store is locked")
-        return self._officer_secret
-
-    def adopt_keys(self, keyring: Keyring, grant: str) -> None:
-        """Take on a rotated keyring once its transaction committed."""
-        self.keyring, self._grant = keyring, grant
 
     def _rows(self, s: OrmSession, records: Sequence[Record]) -> list[RecordRow]:
         return authoring.record_rows(self, s, records)
