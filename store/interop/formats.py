@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Literal
 
 from store.bundles import BundleRefused, file_kind
 from store.interop.common import ImportResult, InteropRefused, load_json
-from store.interop.misp import import_misp, looks_like_misp
-from store.interop.stix import import_stix, looks_like_stix
+from store.interop.misp import MISP, looks_like_misp
+from store.interop.stix import STIX, looks_like_stix
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -49,8 +49,8 @@ def import_interop(
 ) -> ImportResult:
     """Import (or, with `preview`, check and count without writing) a STIX bundle or a MISP event, whichever it is."""
     kind = file_format(path)
-    if kind == "stix":
-        return import_stix(session, path, as_code=as_code, tlp=tlp, domain=domain, preview=preview)
-    if kind == "misp":
-        return import_misp(session, path, as_code=as_code, tlp=tlp, domain=domain, preview=preview)
-    raise InteropRefused(f"{Path(path).name} is a Liaison {kind}, not a STIX bundle or a MISP event")
+    if kind == "bundle" or kind == "receipt":
+        raise InteropRefused(f"{Path(path).name} is a Liaison {kind}, not a STIX bundle or a MISP event")
+    return (STIX if kind == "stix" else MISP).import_file(
+        session, path, as_code=as_code, tlp=tlp, domain=domain, preview=preview
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import uuid as uuidlib
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,6 @@ from pymisp import MISPEvent, MISPOrganisation
 from store.interop.common import (
     MAX_OBJECTS,
     ExportData,
-    ExportResult,
     ImportResult,
     Incoming,
     InteropRefused,
@@ -31,9 +29,8 @@ from store.interop.common import (
     derived_uuid,
     ministry_uuid,
     most_restrictive,
-    run_export,
-    run_import,
 )
+from store.interop.field_format import FieldFormat
 from store.text import quote
 from store.vocab import Tlp
 
@@ -96,31 +93,6 @@ def build_event(data: ExportData) -> tuple[bytes, int]:
         )
     body = {"Event": json.loads(event.to_json())}
     return json.dumps(body, indent=2, ensure_ascii=False).encode("utf-8") + b"\n", len(data.records)
-
-
-def export_misp(
-    session: Session,
-    out: Path,
-    *,
-    max_tlp: str | None = None,
-    since: datetime | None = None,
-    domains: Sequence[str] = (),
-    refs: Sequence[str] = (),
-    force: bool = False,
-) -> ExportResult:
-    """Write one MISP event of the records that may leave (see `common`), atomically, as one logged action."""
-    return run_export(
-        session,
-        "misp-export",
-        FORMAT,
-        out,
-        build_event,
-        max_tlp=max_tlp,
-        since=since,
-        domains=domains,
-        refs=refs,
-        force=force,
-    )
 
 
 # ---- import -------------------------------------------------------------------------------------------
@@ -200,9 +172,17 @@ def _attributes(event: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def parse_events(
-    path: Path, document: Any, vocab: Vocabulary, *, as_code: str | None, tlp: Tlp | None, domain: str | None
+    session: Session,
+    path: Path,
+    document: Any,
+    vocab: Vocabulary,
+    *,
+    as_code: str | None,
+    tlp: Tlp | None,
+    domain: str | None,
 ) -> tuple[list[Incoming], ImportResult]:
-    """The records a MISP event file brings: one per Event Report, or one per event without reports."""
+    """The records a MISP event file brings: one per Event Report, or one per event without reports (the session
+    is not needed: a MISP event names no held record)."""
     name = Path(path).name
     events = _events(name, document)
     result = ImportResult(Path(path), FORMAT)
@@ -380,27 +360,10 @@ def _item(
     )
 
 
-def import_misp(
-    session: Session,
-    path: Path,
-    *,
-    as_code: str | None = None,
-    tlp: str | None = None,
-    domain: str | None = None,
-    preview: bool = False,
-) -> ImportResult:
-    """Import the Event Reports (or, for events without reports, the events) of a MISP file, all or nothing."""
-    return run_import(
-        session,
-        path,
-        "MISP file",
-        "misp-import",
-        parse_events,
-        as_code=as_code,
-        tlp=tlp,
-        domain=domain,
-        preview=preview,
-    )
+#: MISP events out (one Event Report per record) and in.
+MISP = FieldFormat(FORMAT, "misp", "MISP file", build_event, parse_events)
+export_misp = MISP.export
+import_misp = MISP.import_file
 
 
 def looks_like_misp(document: Any) -> bool:
@@ -408,4 +371,4 @@ def looks_like_misp(document: Any) -> bool:
     return isinstance(document, dict) and ("Event" in document or "response" in document)
 
 
-__all__ = ["FORMAT", "export_misp", "import_misp", "report_markdown", "tlp_tag"]
+__all__ = ["FORMAT", "MISP", "export_misp", "import_misp", "report_markdown", "tlp_tag"]

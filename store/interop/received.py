@@ -47,7 +47,7 @@ class ImportResult:
         return self.new + self.updated + self.unchanged
 
 
-#: Reads a loaded file: `(path, document, vocabulary, as_code=, tlp=, domain=) -> (records, counts so far)`.
+#: Reads a loaded file: `(session, path, document, vocabulary, as_code=, tlp=, domain=) -> (records, counts so far)`.
 Parser = Callable[..., tuple[list[Incoming], ImportResult]]
 
 
@@ -69,7 +69,9 @@ def run_import(
     default_tlp = check_tlp_option(tlp)
     default_domain = vocab.check_domain(domain)
     document: Any = load_json(Path(path), what)
-    items, result = parse(Path(path), document, vocab, as_code=as_checked, tlp=default_tlp, domain=default_domain)
+    items, result = parse(
+        session, Path(path), document, vocab, as_code=as_checked, tlp=default_tlp, domain=default_domain
+    )
     result.preview = preview
     return receive(session, Path(path), items, result, action, preview=preview)
 

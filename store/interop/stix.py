@@ -5,8 +5,6 @@ the way in). Built and serialised with the `stix2` library.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +14,6 @@ from store.interop.common import (
     MAX_OBJECTS,
     RANK,
     ExportData,
-    ExportResult,
     ImportResult,
     Incoming,
     InteropRefused,
@@ -28,9 +25,8 @@ from store.interop.common import (
     ministry_uuid,
     most_restrictive,
     parse_timestamp,
-    run_export,
-    run_import,
 )
+from store.interop.field_format import FieldFormat
 from store.text import quote
 from store.vocab import Tlp
 
@@ -135,31 +131,6 @@ def build_bundle(data: ExportData) -> tuple[bytes, int]:
     ids = ",".join(f"{o.id}@{o.get('modified', '')}" for o in objects)
     bundle = stix2.Bundle(id=f"bundle--{derived_uuid('bundle', ids)}", objects=objects)
     return bundle.serialize(pretty=True).encode("utf-8") + b"\n", len(objects)
-
-
-def export_stix(
-    session: Session,
-    out: Path,
-    *,
-    max_tlp: str | None = None,
-    since: datetime | None = None,
-    domains: Sequence[str] = (),
-    refs: Sequence[str] = (),
-    force: bool = False,
-) -> ExportResult:
-    """Write a STIX 2.1 bundle of the records that may leave (see `common`), atomically, as one logged action."""
-    return run_export(
-        session,
-        "stix-export",
-        FORMAT,
-        out,
-        build_bundle,
-        max_tlp=max_tlp,
-        since=since,
-        domains=domains,
-        refs=refs,
-        force=force,
-    )
 
 
 # ---- import -------------------------------------------------------------------------------------------
@@ -394,23 +365,10 @@ def _liaison_reference(report: dict[str, Any]) -> str | None:
     return None
 
 
-def import_stix(
-    session: Session,
-    path: Path,
-    *,
-    as_code: str | None = None,
-    tlp: str | None = None,
-    domain: str | None = None,
-    preview: bool = False,
-) -> ImportResult:
-    """Import the reports of a STIX 2.x bundle (with their notes) as received records, all or nothing."""
-
-    def parse(path: Path, document: Any, vocab: Vocabulary, **options: Any) -> tuple[list[Incoming], ImportResult]:
-        return parse_bundle(session, path, document, vocab, **options)
-
-    return run_import(
-        session, path, "STIX file", "stix-import", parse, as_code=as_code, tlp=tlp, domain=domain, preview=preview
-    )
+#: STIX 2.1 bundles out (a report per record, notes for its review comments) and in.
+STIX = FieldFormat(FORMAT, "stix", "STIX file", build_bundle, parse_bundle)
+export_stix = STIX.export
+import_stix = STIX.import_file
 
 
 def looks_like_stix(document: Any) -> bool:
@@ -418,4 +376,14 @@ def looks_like_stix(document: Any) -> bool:
     return isinstance(document, dict) and document.get("type") == "bundle"
 
 
-__all__ = ["FORMAT", "TLP1_IDS", "TLP2_IDS", "export_stix", "identity_id", "import_stix", "report_id", "tlp2_marking"]
+__all__ = [
+    "FORMAT",
+    "STIX",
+    "TLP1_IDS",
+    "TLP2_IDS",
+    "export_stix",
+    "identity_id",
+    "import_stix",
+    "report_id",
+    "tlp2_marking",
+]
