@@ -18,6 +18,7 @@ from store import policy
 from store.audit import log as audit
 from store.audit.state import damaged_among
 from store.bundles.common import BATCH, NothingToExport, Progress
+from store.bundles.ledger import ledger_item
 from store.bundles.witness import note_sent, outgoing
 from store.contacts import contact, keyring_of, own_identity
 from store.errors import IntegrityError, NotFound, ValidationError
@@ -62,28 +63,32 @@ class ExportPlan:
         return reason.value.replace("the recipient", self.recipient)
 
 
-def _filters(since: datetime | None, domains: Sequence[str], refs: Sequence[str]) -> list[Any]:
+def selection_conditions(
+    s: OrmSession, since: datetime | None, domains: Sequence[str], refs: Sequence[str]
+) -> list[Any]:
+    """The WHERE clauses of an export's filters (changed since, domains, references), for a bundle and a STIX/MISP
+    file alike; an unknown domain is refused listing the valid ones, a reference not held is NotFound."""
+    for slug in domains:
+        check_domain(s, slug)
     conds: list[Any] = []
     if since is not None:
         conds.append(Record.updated_at >= since)
     if domains:
         conds.append(Record.domain.in_(sorted({d.strip().lower() for d in domains})))
     if refs:
-        conds.append(Record.reference.in_(sorted({r.strip().upper() for r in refs})))
+        wanted = sorted({r.strip().upper() for r in refs})
+        found = set(s.scalars(select(Record.reference).where(Record.reference.in_(wanted))))
+        missing = [r for r in wanted if r not in found]
+        if missing:
+            raise NotFound(f"no record {missing[0]}", reference=missing[0])
+        conds.append(Record.reference.in_(wanted))
     return conds
 
 
 def _plan(
     session: Session, s: OrmSession, recipient: str, since: datetime | None, domains: Sequence[str], refs: Sequence[str]
 ) -> ExportPlan:
-    for slug in domains:
-        check_domain(s, slug)
-    if refs:
-        wanted = {r.strip().upper() for r in refs}
-        found = set(s.scalars(select(Record.reference).where(Record.reference.in_(sorted(wanted)))))
-        missing = sorted(wanted - found)
-        if missing:
-            raise NotFound(f"no record {missing[0]}")
+    conds = selection_conditions(s, since, domains, refs)
     sent = (
         select(func.max(BundleItem.revision))
         .join(BundleLog, BundleLog.bundle_id == BundleItem.bundle_id)
@@ -106,7 +111,7 @@ def _plan(
             sent,
             withdrawn_clause(),
         )
-        .where(*_filters(since, domains, refs))
+        .where(*conds)
         .order_by(Record.created_at, Record.id)
     )
     plan = ExportPlan(recipient)
@@ -352,16 +357,7 @@ def export_bundle(
                         digest = writer.add(obj)
                     except BundleError as exc:
                         raise ValidationError(f"cannot export {obj['reference']}: {exc}") from None
-                    ledger.append(
-                        {
-                            "bundle_id": bundle_id,
-                            "record_uuid": obj["uuid"],
-                            "record_id": rid,
-                            "reference": obj["reference"],
-                            "revision": obj["revision"],
-                            "content_sha256": digest,
-                        }
-                    )
+                    ledger.append(ledger_item(bundle_id, rid, obj, digest=digest))
                 conn.execute(insert(BundleItem), ledger)
                 shared = list(
                     s.scalars(select(Record.id).where(Record.id.in_(ids), Record.status == Status.APPROVED.value))

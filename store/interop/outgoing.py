@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session as OrmSession
 
 from store import policy
 from store.bundles import Candidate, Exclusion, NothingToExport, exclusion, record_objects
-from store.errors import NotFound, PolicyError, ValidationError
+from store.bundles.export import selection_conditions
+from store.errors import PolicyError
 from store.files import atomic_write_bytes, check_target
 from store.interop.base import COMMENT_TLPS, DEFAULT_CEILING, RANK, RESTRICTED_CEILINGS
-from store.models import Domain, Ministry, Record, ReviewEvent
-from store.text import quote
+from store.models import Ministry, Record, ReviewEvent
 from store.vocab import Role, Status, Tlp, parse_tlp
 from store.withdrawals import withdrawn_clause
 
@@ -90,22 +90,7 @@ def select_records(
     refs: Sequence[str] = (),
 ) -> Selection:
     """Apply the bundle export rules (for a file kept by this ministry's own tools) and the TLP ceiling."""
-    for slug in domains:
-        if s.get(Domain, slug.strip().lower()) is None:
-            valid = ", ".join(s.scalars(select(Domain.slug).order_by(Domain.slug)))
-            raise ValidationError(f"unknown domain {quote(slug)}; valid: {valid}", field="domain", value=slug)
-    conds: list[Any] = []
-    if since is not None:
-        conds.append(Record.updated_at >= since)
-    if domains:
-        conds.append(Record.domain.in_(sorted({d.strip().lower() for d in domains})))
-    if refs:
-        wanted = sorted({r.strip().upper() for r in refs})
-        found = set(s.scalars(select(Record.reference).where(Record.reference.in_(wanted))))
-        missing = [r for r in wanted if r not in found]
-        if missing:
-            raise NotFound(f"no record {missing[0]}", reference=missing[0])
-        conds.append(Record.reference.in_(wanted))
+    conds = selection_conditions(s, since, domains, refs)
     stmt = (
         select(
             Record.id,
