@@ -236,15 +236,36 @@ class BulkWriter:
 
     def update(self, record_id: int, reference: str, old_title_ct: bytes, item: IngestItem) -> None:
         """A newer revision of a received record: a new revision row, the record's tags, parties and index updated."""
-        session, conn = self.session, self.conn
+        self._write(record_id, item, self._previous(record_id, reference, old_title_ct), replacing=False)
+
+    def replace(self, record_id: int, reference: str, old_title_ct: bytes, item: IngestItem) -> None:
+        """The origin's own copy of a record held until now only from a non-origin sender (a forward or a STIX/MISP
+        import): every revision of that copy is dropped and the origin's revision written, under the origin's reference."""
+        assert item.reference is not None
+        previous = self._previous(record_id, reference, old_title_ct)
+        self.conn.execute(delete(Revision).where(Revision.record_id == record_id))
+        if item.reference != reference:
+            self.conn.execute(update(Record).where(Record.id == record_id).values(reference=item.reference))
+        self._write(record_id, item, previous, replacing=True)
+
+    def rereference(self, record_id: int, reference: str) -> None:
+        """Give a record a new reference (a squatter moved aside for the origin's genuine record)."""
+        self.conn.execute(update(Record).where(Record.id == record_id).values(reference=reference))
+        audit.note(self.s, record_id=record_id, action="rereference", data={"moved_to": reference})
+
+    def _previous(self, record_id: int, reference: str, old_title_ct: bytes) -> tuple[str, str]:
+        """The held copy's title and current summary (their index tokens are removed when it is rewritten)."""
         current = self.s.execute(
             select(Revision.body_ct).where(Revision.record_id == record_id).order_by(Revision.number.desc()).limit(1)
         ).scalar_one()
-        old_title = session.open_text(old_title_ct, reference)
-        old_summary = session.open_body(current, reference)["summary"]
+        return self.session.open_text(old_title_ct, reference), self.session.open_body(current, reference)["summary"]
+
+    def _write(self, record_id: int, item: IngestItem, previous: tuple[str, str], *, replacing: bool) -> None:
+        """Write `item` as the record's current revision through the one record writer, then the record's tags (its
+        author and creation time too when `replacing` a copy by the origin's own)."""
         title_ct, body_ct = write_revision(
-            session,
-            conn,
+            self.session,
+            self.conn,
             record_id=record_id,
             origin=item.origin,
             number=item.revision,
@@ -256,86 +277,21 @@ class BulkWriter:
             summary=item.summary,
             source=item.source,
             notes=item.notes,
-            previous=(old_title, old_summary),
+            previous=previous,
         )
-        conn.execute(
-            update(Record)
-            .where(Record.id == record_id)
-            .values(
-                domain=item.domain,
-                tlp=item.tlp,
-                status=Status.RECEIVED.value,
-                updated_at=item.updated_at,
-                revision=item.revision,
-                no_reexport=item.no_reexport,
-                title_ct=title_ct,
-            )
-        )
+        values: dict[str, Any] = {
+            "domain": item.domain,
+            "tlp": item.tlp,
+            "status": Status.RECEIVED.value,
+            "updated_at": item.updated_at,
+            "revision": item.revision,
+            "no_reexport": item.no_reexport,
+            "title_ct": title_ct,
+        }
+        if replacing:
+            values.update(author=item.author, created_at=item.created_at)
+        self.conn.execute(update(Record).where(Record.id == record_id).values(**values))
         audit.note(self.s, record_id=record_id, action=self.action, wrote={"title": title_ct, "body": body_ct})
-
-    def replace(self, record_id: int, reference: str, old_title_ct: bytes, item: IngestItem) -> None:
-        """The origin's own copy of a record held until now only from a non-origin sender (a forward or a STIX/MISP
-        import): every revision of that copy is dropped and the origin's revision written, under the origin's reference."""
-        assert item.reference is not None
-        conn = self.conn
-        current = self.s.execute(
-            select(Revision.body_ct).where(Revision.record_id == record_id).order_by(Revision.number.desc()).limit(1)
-        ).scalar_one()
-        old_title = self.session.open_text(old_title_ct, reference)
-        old_summary = self.session.open_body(current, reference)["summary"]
-        dialect.index_delete(conn, [(record_id, self.session.indexer.tokens_text([old_title, old_summary]))])
-        conn.execute(delete(Revision).where(Revision.record_id == record_id))
-        if item.reference != reference:
-            conn.execute(update(Record).where(Record.id == record_id).values(reference=item.reference))
-        self._rewrite(record_id, item)
-        dialect.index_insert(conn, [(record_id, self.session.indexer.tokens_text([item.title, item.summary]))])
-
-    def rereference(self, record_id: int, reference: str) -> None:
-        """Give a record a new reference (a squatter moved aside for the origin's genuine record)."""
-        self.conn.execute(update(Record).where(Record.id == record_id).values(reference=reference))
-        audit.note(self.s, record_id=record_id, action="rereference", data={"moved_to": reference})
-
-    def _rewrite(self, record_id: int, item: IngestItem) -> None:
-        session, conn = self.session, self.conn
-        title_ct = session.seal(item.title)
-        body_ct = session.seal_body(item.summary, item.source, item.notes)
-        conn.execute(
-            insert(Revision),
-            [
-                {
-                    "record_id": record_id,
-                    "number": item.revision,
-                    "created_at": item.updated_at,
-                    "officer": item.author,
-                    "tlp": item.tlp,
-                    "releasable_to": ",".join(item.releasable_to),
-                    "title_ct": title_ct,
-                    "body_ct": body_ct,
-                }
-            ],
-        )
-        audit.note(self.s, record_id=record_id, action=self.action, wrote={"title": title_ct, "body": body_ct})
-        conn.execute(
-            update(Record)
-            .where(Record.id == record_id)
-            .values(
-                domain=item.domain,
-                tlp=item.tlp,
-                status=Status.RECEIVED.value,
-                updated_at=item.updated_at,
-                author=item.author,
-                created_at=item.created_at,
-                revision=item.revision,
-                no_reexport=item.no_reexport,
-                title_ct=title_ct,
-            )
-        )
-        conn.execute(delete(RecordParty).where(RecordParty.record_id == record_id))
-        parties = [{"record_id": record_id, "ministry": item.origin, "is_origin": True}]
-        parties += [
-            {"record_id": record_id, "ministry": c, "is_origin": False} for c in item.releasable_to if c != item.origin
-        ]
-        conn.execute(insert(RecordParty), parties)
 
     def finish(self) -> None:
         """Store the reference counters advanced in memory."""
