@@ -341,8 +341,8 @@ def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> N
 
 def _demo_ledger(pk: Session, clock: Clock) -> None:
     """Ledger entries for the demo's shared and acknowledged records: as if sent to TR-MOI in bundles of 10."""
-    from crypto.bundle import record_hash
     from store.bundles import record_objects
+    from store.bundles.ledger import ledger_item
 
     with pk.act("demo", "sharing ledger") as s:
         rows = s.execute(
@@ -380,15 +380,9 @@ def _demo_ledger(pk: Session, clock: Clock) -> None:
             s.flush()
             status = {r.id: r.status for r in group}
             items = [
-                {
-                    "bundle_id": bundle_id,
-                    "record_uuid": obj["uuid"],
-                    "record_id": rid,
-                    "reference": obj["reference"],
-                    "revision": obj["revision"],
-                    "content_sha256": record_hash(obj),
-                    "acknowledged_at": acked_at if status[rid] == Status.ACKNOWLEDGED.value else None,
-                }
+                ledger_item(
+                    bundle_id, rid, obj, acknowledged_at=acked_at if status[rid] == Status.ACKNOWLEDGED.value else None
+                )
                 for rid, obj in record_objects(pk, s, [r.id for r in group])
             ]
             conn.execute(insert(BundleItem), items)
@@ -398,8 +392,8 @@ def _demo_inbound_ledger(pk: Session, tr: Session, clock: Clock) -> None:
     """The bundles that brought PK-MOI its records from TR-MOI, in both ledgers: PK-MOI's imports (`in`) and
     TR-MOI's exports (`out`, the record not held there), in bundles of 10 an hour after the last arrived, a
     receipt a day later. Without them the dashboard and the pack would show nothing received from TR-MOI."""
-    from crypto.bundle import record_hash
     from store.bundles import record_objects
+    from store.bundles.ledger import ledger_item
 
     with pk.act("demo", "sharing ledger (received)") as s:
         rows = s.execute(
@@ -416,15 +410,7 @@ def _demo_inbound_ledger(pk: Session, tr: Session, clock: Clock) -> None:
             log = {"bundle_id": bundle_id, "peer": COUNTERPART_MINISTRY, "seq": seq, "header_sha256": "0" * 64}
             log |= {"at": at, "officer": DEMO_OFFICER, "records": len(group), "receipt_at": acked_at}
             items = [
-                {
-                    "bundle_id": bundle_id,
-                    "record_uuid": obj["uuid"],
-                    "record_id": rid,
-                    "reference": obj["reference"],
-                    "revision": obj["revision"],
-                    "content_sha256": record_hash(obj),
-                    "acknowledged_at": acked_at,
-                }
+                ledger_item(bundle_id, rid, obj, acknowledged_at=acked_at)
                 for rid, obj in record_objects(pk, s, [r.id for r in group])
             ]
             s.add(BundleLog(direction="in", **{**log, "peer": COUNTERPART_MINISTRY}))

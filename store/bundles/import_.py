@@ -21,6 +21,7 @@ from store.audit.state import damaged_among
 from store.bundles.common import Progress, open_file, reader_of, refused
 from store.bundles.import_checks import Vocab, check_record, delivered_by, held_from_origin
 from store.bundles.import_verify import bundle_file_key, verify_bundle, witnessed
+from store.bundles.ledger import ledger_item
 from store.bundles.witness import keep_incoming
 from store.contacts import keyring_of, own_identity
 from store.errors import ValidationError
@@ -175,16 +176,7 @@ class _Importer:
             ids[item.uuid] = rid
         self.new += len(new_items)
         for rec in records:
-            ledger.append(
-                {
-                    "bundle_id": self.header.bundle_id,
-                    "record_uuid": rec["uuid"],
-                    "record_id": ids[rec["uuid"]],
-                    "reference": rec["reference"],
-                    "revision": rec["revision"],
-                    "content_sha256": fmt.record_hash(rec),
-                }
-            )
+            ledger.append(ledger_item(self.header.bundle_id, ids[rec["uuid"]], rec))
         self.conn.execute(insert(BundleItem), ledger)
 
     def _refuse_damaged(self, records: list[dict[str, Any]], existing: dict[str, Any], replacing: set[str]) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as OrmSession
 
+from crypto.bundle import record_hash
 from store.contacts import keyring_of
 from store.errors import NotFound
 from store.models import BundleItem, BundleLog, Record
@@ -18,6 +19,27 @@ if TYPE_CHECKING:
     from store.service import Session
 
 # ---- the ledger, for `show` and the TUI ------------------------------------------------------------------
+
+
+def ledger_item(
+    bundle_id: str,
+    record_id: int,
+    obj: dict[str, Any],
+    *,
+    digest: str | None = None,
+    acknowledged_at: datetime | None = None,
+) -> dict[str, Any]:
+    """A `bundle_items` row: the revision of a record (its bundle record object `obj`) a bundle carried out or in,
+    with the object's content hash (`digest` when the writer already computed it)."""
+    return {
+        "bundle_id": bundle_id,
+        "record_uuid": obj["uuid"],
+        "record_id": record_id,
+        "reference": obj["reference"],
+        "revision": obj["revision"],
+        "content_sha256": digest if digest is not None else record_hash(obj),
+        "acknowledged_at": acknowledged_at,
+    }
 
 
 @dataclass(frozen=True)
