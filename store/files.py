@@ -159,6 +159,16 @@ def _publish(tmp: Path, final: Path, *, overwrite: bool, protect: Iterable[Path 
     tmp.unlink(missing_ok=True)
 
 
+def _temp_beside(final: Path, overwrite: bool, protect: tuple[Path | str, ...]) -> tuple[Path, int, Path]:
+    """`final` checked (`check_target`), and a new temporary file beside it: (final, its descriptor, its path)."""
+    final = check_target(final, overwrite=overwrite, protect=protect)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent)
+    except OSError as exc:
+        raise FileError(f"cannot write {final}: {exc.strerror}") from None
+    return final, fd, Path(tmp_name)
+
+
 @contextmanager
 def atomic_file(final: Path, *, overwrite: bool = False, protect: Iterable[Path | str] = ()) -> Iterator[BinaryIO]:
     """A temporary file beside `final`, given its name only once complete and synced; removed on any failure.
@@ -166,13 +176,8 @@ def atomic_file(final: Path, *, overwrite: bool = False, protect: Iterable[Path 
     `check_target` runs before the first byte and again at publication, so no path that holds data is lost.
     """
     protect = tuple(protect)
-    final = check_target(final, overwrite=overwrite, protect=protect)
+    final, fd, tmp = _temp_beside(final, overwrite, protect)
     directory = final.parent
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".partial", dir=directory)
-    except OSError as exc:
-        raise FileError(f"cannot write {final}: {exc.strerror}") from None
-    tmp = Path(tmp_name)
     try:
         with _open_temp(fd) as fh:
             yield fh
@@ -193,14 +198,9 @@ def atomic_path(final: Path, *, overwrite: bool = False, protect: Iterable[Path 
     """Like `atomic_file`, for writers that need a path (an SQLite copy): an empty temporary file beside `final`,
     given its name only if the block completes; removed (with any `-journal`/`-wal`/`-shm` of it) on any failure."""
     protect = tuple(protect)
-    final = check_target(final, overwrite=overwrite, protect=protect)
+    final, fd, tmp = _temp_beside(final, overwrite, protect)
     directory = final.parent
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".partial", dir=directory)
-    except OSError as exc:
-        raise FileError(f"cannot write {final}: {exc.strerror}") from None
     os.close(fd)
-    tmp = Path(tmp_name)
 
     def cleanup() -> None:
         for suffix in ("", *SIDE_SUFFIXES):
