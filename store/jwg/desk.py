@@ -124,6 +124,26 @@ class JwgDesk:
 
         drop(self._s(), action_id, reason)
 
+    def desk_damaged(self) -> list[str]:
+        """Why each damaged desk item (meeting, agenda item, action, received pack) differs from the signed audit
+        log, one line each naming the item (`action PK-MOI-A3 differs from its signed event #57: status, …`), in a
+        stable order; empty when the desk is intact (Threat 25). The cheap check `actions list` marks with: no
+        ciphertext is decrypted; every row's latest event is verified (one Ed25519 verification per row)."""
+        from sqlalchemy import select
+
+        from store.jwg.models import Action, AgendaItem, Meeting, Pack
+        from store.jwg.signed import desk_damage
+
+        s_ = self._s()
+        with s_.act("desk-check", "jwg", mutates=False) as s:
+            rows = [
+                *s.scalars(select(Meeting)),
+                *s.scalars(select(AgendaItem)),
+                *s.scalars(select(Action)),
+                *s.scalars(select(Pack)),
+            ]
+            return sorted(desk_damage(s_, s, rows).values())
+
     def desk_counterparts(self) -> list[str]:
         """The working group's parties other than this ministry (who receive the desk and may get a pack)."""
         from store.jwg.sync import desk_parties

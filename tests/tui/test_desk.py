@@ -16,7 +16,8 @@ from tui.app import LiaisonApp
 from tui.modals.confirm import ConfirmModal
 from tui.modals.path_input import PathModal
 from tui.screens.dashboard import DashboardScreen
-from tui.screens.meetings import MeetingScreen, MeetingsScreen, PackScreen
+from tui.screens.meetings import MeetingScreen, MeetingsScreen
+from tui.screens.pack import PackScreen
 from tui.widgets.charts import ChartPanel
 from tui.widgets.status_line import StatusLine
 

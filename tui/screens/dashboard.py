@@ -3,6 +3,10 @@
 Everything comes from `Session.desk_stats` (plaintext tags, the sharing ledger and action dates: nothing is
 decrypted) plus the meeting calendar, read in one thread worker that posts `DashboardScreen.Loaded`.
 `t` shows every chart as a table; tab moves between the panels.
+
+Once the numbers are drawn, a second worker asks the store which desk items differ from their signed events in
+the audit log (`Session.desk_damaged`, Threat 25): a banner names each with why (the counts above still include
+them, as the file holds them; the store refuses to act on them and never sends them).
 """
 
 from __future__ import annotations
@@ -28,10 +32,13 @@ from store.vocab import Status
 from tui.present import app_error, plural
 from tui.screens.base import LiaisonScreen
 from tui.widgets.charts import Chart, ChartPanel, rows_of
+from tui.widgets.record_table import DAMAGED_MARK
 from tui.widgets.status_line import StatusLine
 
 #: How many quarters the trend covers (two years).
 TREND_QUARTERS = 8
+#: How many damaged desk items the banner names (the rest are counted).
+DAMAGE_LINES = 4
 
 
 @dataclass(frozen=True)
@@ -159,6 +166,7 @@ class DashboardScreen(LiaisonScreen):
         & #dash-body { height: 1fr; }
         & #dash-summary { padding: 0 1; height: auto; }
         & #dash-status { padding: 0 1; }
+        & #dash-damaged { background: $error-muted; color: $text-error; text-style: bold; }
     }
     """
 
@@ -191,8 +199,15 @@ class DashboardScreen(LiaisonScreen):
 
         reason: str
 
+    @dataclass
+    class DeskChecked(Message):
+        """Why each damaged desk item differs from its signed event (empty: the desk is intact)."""
+
+        damaged: list[str]
+
     def compose(self) -> ComposeResult:
         yield Header()
+        yield StatusLine(error=True, hide_when_empty=True, id="dash-damaged")
         yield StatusLine("reading the desk's numbers…", id="dash-status", hide_when_empty=True)
         with VerticalScroll(id="dash-body"):
             yield Static("", id="dash-summary")
@@ -216,6 +231,17 @@ class DashboardScreen(LiaisonScreen):
         if not get_current_worker().is_cancelled:
             self.post_message(self.Loaded(data))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="dashboard-check", name="check desk")
+    def check_desk(self) -> None:
+        """Which desk items the store finds damaged (after the numbers: it verifies a signature per item)."""
+        try:
+            damaged = self.session.desk_damaged()
+        except LiaisonError as exc:
+            self.post_message(self.Refused(app_error(exc)))
+            return
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.DeskChecked(damaged))
+
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         data = message.data
@@ -228,6 +254,24 @@ class DashboardScreen(LiaisonScreen):
         self.query_one("#dash-status", StatusLine).show(
             f"{data.today:%Y-%m-%d} · {data.quarter} · t: tables · m: meetings · tab: next panel"
         )
+        self.check_desk()
+
+    @on(DeskChecked)
+    def _checked(self, message: DeskChecked) -> None:
+        banner = self.query_one("#dash-damaged", StatusLine)
+        if not message.damaged:
+            banner.clear()
+            return
+        n = len(message.damaged)
+        reasons = list(dict.fromkeys(message.damaged))  # a damaged log gives every item the same reason
+        lines = [
+            f"{DAMAGED_MARK}DAMAGED — {plural(n, 'desk item')} {'differs' if n == 1 else 'differ'} from the signed "
+            "audit log (counted here as the file holds them; never acted on or sent; A then v checks the store):",
+            *(f"  {why}" for why in reasons[:DAMAGE_LINES]),
+        ]
+        if len(reasons) > DAMAGE_LINES:
+            lines.append(f"  … and {len(reasons) - DAMAGE_LINES} more (the meetings screen marks each)")
+        banner.show("\n".join(lines), error=True)
 
     @on(Refused)
     def _refused(self, message: Refused) -> None:
