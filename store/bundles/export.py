@@ -63,6 +63,18 @@ class ExportPlan:
         return reason.value.replace("the recipient", self.recipient)
 
 
+#: The columns a `policy.Candidate` starts from, in its field order (id … revision), for a bundle and a file alike.
+CANDIDATE_COLUMNS = (
+    Record.id,
+    Record.reference,
+    Record.status,
+    Record.tlp,
+    Record.origin,
+    Record.no_reexport,
+    Record.revision,
+)
+
+
 def selection_conditions(
     s: OrmSession, since: datetime | None, domains: Sequence[str], refs: Sequence[str]
 ) -> list[Any]:
@@ -99,18 +111,7 @@ def _plan(
         RecordParty.record_id == Record.id, RecordParty.ministry == recipient, RecordParty.is_origin.is_(False)
     )
     stmt = (
-        select(
-            Record.id,
-            Record.reference,
-            Record.status,
-            Record.tlp,
-            Record.origin,
-            Record.no_reexport,
-            Record.revision,
-            releasable,
-            sent,
-            withdrawn_clause(),
-        )
+        select(*CANDIDATE_COLUMNS, releasable, sent, withdrawn_clause())
         .where(*conds)
         .order_by(Record.created_at, Record.id)
     )

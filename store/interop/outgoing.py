@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from store import policy
 from store.bundles import Candidate, Exclusion, NothingToExport, exclusion, record_objects
-from store.bundles.export import selection_conditions
+from store.bundles.export import CANDIDATE_COLUMNS, selection_conditions
 from store.errors import PolicyError
 from store.files import atomic_write_bytes, check_target
 from store.interop.base import COMMENT_TLPS, DEFAULT_CEILING, RANK, RESTRICTED_CEILINGS
@@ -91,20 +91,7 @@ def select_records(
 ) -> Selection:
     """Apply the bundle export rules (for a file kept by this ministry's own tools) and the TLP ceiling."""
     conds = selection_conditions(s, since, domains, refs)
-    stmt = (
-        select(
-            Record.id,
-            Record.reference,
-            Record.status,
-            Record.tlp,
-            Record.origin,
-            Record.no_reexport,
-            Record.revision,
-            withdrawn_clause(),
-        )
-        .where(*conds)
-        .order_by(Record.created_at, Record.id)
-    )
+    stmt = select(*CANDIDATE_COLUMNS, withdrawn_clause()).where(*conds).order_by(Record.created_at, Record.id)
     local = session.ministry
     selection = Selection(ceiling)
     for row in s.execute(stmt):
