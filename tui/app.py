@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import events, on, work
-from textual.app import App
-from textual.binding import Binding, BindingType
 from textual.cache import FIFOCache, LRUCache
 from textual.message import Message
 
@@ -36,9 +34,8 @@ from tui.commands import (
     VaultCommands,
 )
 from tui.config import Settings, SettingsError, state_dir
-from tui.modals.help import HelpModal
+from tui.navigation import Navigation
 from tui.screens.base import LiaisonModal, LiaisonScreen, ResumePoint, WorkerReports
-from tui.screens.keys import keys_of_screen
 from tui.screens.unlock import UnlockScreen
 from tui.widgets.plain import safe
 
@@ -52,7 +49,7 @@ HANGUP_GRACE_SECONDS = 3.0
 HANGUP_EXIT = 128 + signal.SIGHUP
 
 
-class LiaisonApp(WorkerReports, App[int]):
+class LiaisonApp(WorkerReports, Navigation):
     """Liaison's terminal workstation; `session` is None whenever the store is locked."""
 
     CSS_PATH = "app.tcss"
@@ -68,75 +65,6 @@ class LiaisonApp(WorkerReports, App[int]):
     }
     COMMAND_PALETTE_DISPLAY = "ctrl+p"
     QUIET_GROUPS = frozenset({"poll", "inbox"})
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "ctrl+l",
-            "lock",
-            "Lock",
-            tooltip="Lock now: forget the keys and every decrypted word.",
-            id="app.lock",
-            priority=True,
-        ),
-        Binding("question_mark", "help", "Help", tooltip="Every key of this screen.", id="app.help"),
-        Binding(
-            "f1",
-            "help",
-            "Help",
-            tooltip="Every key of this screen (also where ? would be typed, and in dialogs).",
-            id="app.help_f1",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+p",
-            "command_palette",
-            "Commands",
-            show=False,
-            tooltip="Find any action by name.",
-            id="app.palette",
-            priority=True,
-        ),
-        Binding(
-            "ctrl+r,f5",
-            "refresh",
-            "Refresh",
-            show=False,
-            tooltip="Reload what is shown from the store.",
-            id="app.refresh",
-        ),
-        Binding(
-            "i",
-            "open_inbox",
-            "Import new",
-            tooltip="A new file arrived in the inbox folder: open the import screen on it.",
-            id="app.inbox",
-        ),
-        Binding("ctrl+q", "quit", "Quit", show=False, tooltip="Lock and leave Liaison.", id="app.quit", priority=True),
-        Binding(
-            "D",
-            "dashboard",
-            "Dashboard",
-            show=False,
-            tooltip="The working-group desk: next meeting, overdue actions, shares and acknowledgements.",
-            id="desk.dashboard",
-        ),
-        Binding(
-            "A",
-            "audit",
-            "Audit log",
-            show=False,
-            tooltip="The signed audit log; v there verifies the whole store.",
-            id="audit.open",
-        ),
-        Binding(
-            "O",
-            "officers",
-            "Officers",
-            show=False,
-            tooltip="Officers and keys (admins): add, remove, rotate the data key; each key's age.",
-            id="officers.open",
-        ),
-    ]
 
     @dataclass
     class ChangeCounterRead(Message):
@@ -422,78 +350,6 @@ class LiaisonApp(WorkerReports, App[int]):
     def action_refresh(self) -> None:
         if self.session is not None:
             self.refresh_screens()
-
-    # ---- navigation -----------------------------------------------------------------------------
-
-    async def action_home(self) -> None:
-        """Back to the records browser."""
-        from tui.screens.browser import BrowserScreen
-
-        if self.session is None:
-            return
-        while len(self.screen_stack) > 2 and not isinstance(self.screen, BrowserScreen):
-            await self.pop_screen()
-
-    async def action_search(self) -> None:
-        """The browser, with the search field focused."""
-        from tui.screens.browser import BrowserScreen
-
-        await self.action_home()
-        if isinstance(self.screen, BrowserScreen):
-            self.screen.action_search()
-
-    def action_review_queue(self) -> None:
-        """Open the review queue (unless it is already open)."""
-        from tui.screens.review import ReviewScreen
-
-        if self.session is not None and not isinstance(self.screen, ReviewScreen):
-            self.push_screen(ReviewScreen())
-
-    def action_dashboard(self) -> None:
-        """Open the working-group dashboard (unless it is already open)."""
-        from tui.screens.dashboard import DashboardScreen
-
-        if self.session is not None and not isinstance(self.screen, DashboardScreen):
-            self.push_screen(DashboardScreen())
-
-    def action_audit(self) -> None:
-        """Open the signed audit log (unless it is already open)."""
-        from tui.screens.audit import AuditScreen
-
-        if self.session is not None and not isinstance(self.screen, AuditScreen):
-            self.push_screen(AuditScreen())
-
-    def action_officers(self) -> None:
-        """Open the officers and keys screen (unless it is already open)."""
-        from tui.screens.officers import OfficersScreen
-
-        if self.session is not None and not isinstance(self.screen, OfficersScreen):
-            self.push_screen(OfficersScreen())
-
-    def action_audit_verify(self) -> None:
-        """Open the audit log and verify the whole store."""
-        from tui.screens.audit import AuditScreen
-
-        if self.session is None:
-            return
-        if not isinstance(self.screen, AuditScreen):
-            self.push_screen(AuditScreen(verify=True))
-        else:
-            self.screen.action_verify()
-
-    def action_meetings(self) -> None:
-        """Open the working group's meetings."""
-        from tui.screens.meetings import MeetingsScreen
-
-        if self.session is not None and not isinstance(self.screen, MeetingsScreen):
-            self.push_screen(MeetingsScreen())
-
-    def action_help(self) -> None:
-        """Every key of the screen on top, with what it does."""
-        if isinstance(self.screen, HelpModal):
-            return
-        title = type(self.screen).__name__.removesuffix("Screen").removesuffix("Modal") or "Liaison"
-        self.push_screen(HelpModal(title, keys_of_screen(self.screen)))
 
 
 #: The type of a `functools.lru_cache`-wrapped function (module-level caches Rich and Textual draw through).

@@ -116,11 +116,12 @@ async def test_every_binding_has_description_tooltip_and_id() -> None:
     from textual.binding import Binding
 
     from tui.modals import comment, compose, confirm, help
+    from tui.navigation import Navigation
     from tui.screens import browser, detail, review, unlock
     from tui.widgets import facet_sidebar, filter_chips, queue_table, record_table, record_view
 
     classes: list[Any] = [
-        LiaisonApp,
+        Navigation,  # the app's global keys (LiaisonApp inherits them)
         browser.BrowserScreen,
         detail.DetailScreen,
         review.ReviewScreen,
