@@ -101,3 +101,23 @@ def test_columns_keep_the_title_readable() -> None:
         )
         assert used + sum(1 for w in (columns.date, columns.domain, columns.route) if w) + 3 == width
     assert set(STATUS_SHORT) == set(Status)
+
+
+def test_the_longest_reference_stays_whole_and_the_title_gives_way() -> None:
+    """A reference is an identifier: the longest the format allows (`TR-ABCDEFGHIJKL-2026-000000001`, 30 cells)
+    gets its whole width at 80, 120 and 200 columns; the title (and at 80 the date, which the preview line shows)
+    give way, the title keeps its minimum, and the row still fits."""
+    from tui.widgets.record_table import fit_text
+
+    longest = "TR-ABCDEFGHIJKL-2026-000000001"
+    for width in (79, 119, 199):
+        columns = Columns.fit(width, len(longest))
+        assert columns.reference == len(longest)
+        assert fit_text(longest, columns.reference) == longest
+        used = sum(
+            w + 1
+            for w in (columns.reference, columns.date, columns.domain, columns.route, columns.tlp, columns.status)
+            if w
+        )
+        assert used + columns.title <= width and columns.title >= 24
+    assert Columns.fit(79, 12).reference == Columns.reference  # a short reference keeps the usual column

@@ -71,13 +71,15 @@ class Columns:
     title: int = 20
 
     @classmethod
-    def fit(cls, width: int) -> Columns:
+    def fit(cls, width: int, reference: int = 0) -> Columns:
         """The title first: it keeps at least two fifths of the row; domain, then route, get what is left, else hide.
 
-        Reference, TLP and status are never cut (statuses use their short forms); the date goes only when even
-        the title's minimum would not fit.
+        Reference, TLP and status are never cut (statuses use their short forms); the reference column is as wide
+        as `reference` (the widest reference drawn: a reference is an identifier, up to 30 characters) and the
+        title gives way to it. The date goes only when even the title's minimum would not fit.
         """
-        reference, tlp, status = cls.reference, cls.tlp, cls.status
+        reference = max(cls.reference, reference)
+        tlp, status = cls.tlp, cls.status
         date = cls.date
         min_title = max(MIN_TITLE, width * 2 // 5)
         fixed = reference + 1 + date + 1 + tlp + 1 + status + 1
@@ -93,7 +95,9 @@ class Columns:
                 widths[name] = spare - 1
             spare -= widths[name] + 1 if widths[name] else 0
         title = max(1, width - fixed - sum(w + 1 for w in widths.values() if w))
-        return cls(date=date, domain=widths["domain"], route=widths["route"], status=status, title=title)
+        return cls(
+            reference=reference, date=date, domain=widths["domain"], route=widths["route"], status=status, title=title
+        )
 
 
 def fit_text(text: str, width: int) -> str:
@@ -210,6 +214,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         super().__init__(name=name, id=id, classes=classes)
         self.cache = PageCache(page_size, cached_pages)
         self.damaged = {}
+        #: The widest reference fetched so far (the reference column is never narrower: references stay whole).
+        self.reference_cells = 0
         self.generation = 0
         self.total: int | None = None
         self._last_highlighted: RecordRow | None = None
@@ -250,6 +256,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         if generation != self.generation:
             return
         for row in rows:
+            self.reference_cells = max(self.reference_cells, cell_len(safe(row.reference)))
             reason = (damaged or {}).get(row.id)
             if reason is None:
                 self.damaged.pop(row.id, None)
@@ -370,7 +377,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        columns = Columns.fit(width)
+        columns = Columns.fit(width, self.reference_cells)
         if y == 0:
             return self._header(columns, width)
         if self.total is None:
