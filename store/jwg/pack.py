@@ -37,6 +37,20 @@ def _cell(text: str) -> str:
     return flat
 
 
+def defused(markdown: str) -> str:
+    """A counterpart's Markdown made inert: every `<`, `[` and `]` not already escaped gets a backslash, so no
+    link, image (a web beacon when the file is opened), autolink or raw HTML renders; headings, lists, tables
+    and emphasis stay as written. A character after an odd run of backslashes is escaped already."""
+    out: list[str] = []
+    slashes = 0
+    for ch in markdown:
+        if ch in "<[]" and slashes % 2 == 0:
+            out.append("\\")
+        out.append(ch)
+        slashes = slashes + 1 if ch == "\\" else 0
+    return "".join(out)
+
+
 def _action_line(a: ActionInfo, *, when: str = "") -> str:
     officer = f", {_cell(a.officer)}" if a.officer else ""
     extra = f" — {when}" if when else ""
@@ -279,7 +293,8 @@ def received_pack(session: Session, quarter: str, origin: str) -> tuple[str, Any
 def write_received_pack(
     session: Session, quarter: str, origin: str, out: Path | str, *, overwrite: bool = False, pdf: bool = False
 ) -> Path:
-    """Write the pack received from `origin` for `quarter` (Markdown, or a PDF) atomically to `out`."""
+    """Write the pack received from `origin` for `quarter` (Markdown, or a PDF) atomically to `out`. The Markdown
+    is written inert (`defused`): the counterpart wrote it, so no link, image or HTML of theirs renders."""
     target = check_target(Path(out), overwrite=overwrite, protect=(session.db.path,))
     text, row = received_pack(session, quarter, origin)
     if pdf:
@@ -288,6 +303,6 @@ def write_received_pack(
         title = f"Joint Working Group: brief for the meeting of {row.quarter} (from {row.origin})"
         data = render_pdf(text, title=title, author=row.origin, created=row.prepared_at, fonts=find_fonts())
     else:
-        data = text.encode("utf-8")
+        data = defused(text).encode("utf-8")
     atomic_write_bytes(target, data, overwrite=overwrite, protect=(session.db.path,))
     return target

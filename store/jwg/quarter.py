@@ -67,11 +67,17 @@ class Quarter:
         return f"{self.year}-Q{self.number}"
 
 
-def parse_date(text: str, *, field: str = "date") -> date:
-    """An ISO date `YYYY-MM-DD`; anything else is a ValidationError naming `field`."""
+def parse_date(text: str, *, field: str = "date", what: str = "") -> date:
+    """An ISO date `YYYY-MM-DD` (ASCII digits) in the years 2000..2100; anything else is a ValidationError naming
+    `field` (after `what`, e.g. `action PK-MOI-A0001: `, when the error must say whose date it is)."""
     try:
-        if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip(), re.ASCII):
             raise ValueError
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
-        raise ValidationError(f"{field} {quote(text)} is not a date like 2026-11-30", field=field, value=text) from None
+        raise ValidationError(
+            f"{what}{field} {quote(text)} is not a date like 2026-11-30", field=field, value=text
+        ) from None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValidationError(f"{what}{field} {quote(text)} is outside {MIN_YEAR}..{MAX_YEAR}", field=field, value=text)
+    return day

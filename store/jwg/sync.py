@@ -17,7 +17,9 @@ Import (inside the bundle's one transaction), the rules of who keeps what:
 - an action's content (title, due date, owner…) from its origin only; its status (open, done, dropped)
   from its owner ministry only — a status change from anyone else is skipped with a reason;
 - an entry naming a ministry or domain unknown here, or a quarter that already has another meeting, is
-  skipped with a reason. Text is checked by the text policy: a control character refuses the bundle.
+  skipped with a reason. Text is checked by the text policy: a control character refuses the bundle, as does
+  a date outside 2000..2100 or a time (an action's creation or status change, a pack's preparation) before
+  2000 or more than a day ahead — the bounds a record's times have (Threat 23).
 What arrived is noted as held by the sender, so it is not echoed back.
 
 Integrity (Threat 25): every desk row an import writes is signed in the log with its new state
@@ -30,13 +32,15 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
+from store import policy
+from store.errors import ValidationError
 from store.jwg.models import Action, AgendaItem, Meeting, Pack, PeerCopy
 from store.jwg.quarter import parse_date
 from store.jwg.signed import desk_damage
@@ -187,6 +191,18 @@ class _Apply:
             return False
         return True
 
+    def time(self, e: dict[str, Any], name: str, what: str) -> datetime:
+        """The entry's time `name`, refused (the whole bundle) before 2000 or more than a day ahead of now."""
+        moment = fmt.parse_time(e[name], name)
+        why = policy.record_time_refusal(moment, max(self.now, datetime.now(UTC)))
+        if why is not None:
+            raise ValidationError(f"{what} {name} {e[name]} {why}", field=name, value=e[name])
+        return moment
+
+    def day(self, e: dict[str, Any], name: str, what: str) -> date:
+        """The entry's date `name` (YYYY-MM-DD, years 2000..2100), refused (the whole bundle) otherwise."""
+        return parse_date(e[name], field=name, what=f"{what}: ")
+
     def skip(self, what: str, why: str) -> None:
         self.result.skipped.append((what, why))
 
@@ -225,7 +241,7 @@ class _Apply:
         elif not self.intact(what, row.uuid):
             return
         if e["rev"] > row.rev:
-            row.day = parse_date(e["date"])
+            row.day = self.day(e, "date", what)
             row.venue_ct = seal(e["venue"])
             row.host, row.status, row.rev, row.updated_at = e["host"], e["status"], e["rev"], self.now
             row.minutes_ct = seal(e["minutes"]) if e["minutes"] else None
@@ -286,7 +302,7 @@ class _Apply:
                 uuid=e["uuid"],
                 code=code,
                 origin=e["origin"],
-                created_at=fmt.parse_time(e["created_at"], "created_at"),
+                created_at=self.time(e, "created_at", what),
                 status="open",
                 note_ct=None,
                 status_at=None,
@@ -307,7 +323,7 @@ class _Apply:
                     self.result.actions_updated += 1
                 row.title_ct = seal(e["title"])
                 row.domain, row.owner, row.officer = e["domain"], e["owner"], e["officer"]
-                row.due = parse_date(e["due"], field="due")
+                row.due = self.day(e, "due", what)
                 row.meeting_quarter = e["meeting"] or None
                 row.records = " ".join(e["records"])
                 row.content_rev = e["content_rev"]
@@ -321,7 +337,7 @@ class _Apply:
             else:
                 row.status, row.status_rev = e["status"], e["status_rev"]
                 row.note_ct = seal(e["note"]) if e["note"] else None
-                row.status_at = fmt.parse_time(e["status_at"], "status_at") if e["status_at"] else self.now
+                row.status_at = self.time(e, "status_at", what) if e["status_at"] else self.now
                 row.status_by = e["status_by"]
                 self.result.status_changes.append((code, e["status"]))
         elif e["status_rev"] > row.status_rev and self.sender == row.owner:
@@ -347,7 +363,7 @@ class _Apply:
                 origin=e["origin"],
                 text_ct=self.session.seal(e["text"]),
                 with_titles=e["with_titles"],
-                prepared_at=fmt.parse_time(e["prepared_at"], "prepared_at"),
+                prepared_at=self.time(e, "prepared_at", what),
                 prepared_by=e["prepared_by"],
                 received_at=self.now,
             )
