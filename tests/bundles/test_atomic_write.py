@@ -1,4 +1,4 @@
-"""Crash or full disk during export: never a partial file at the final path, an earlier file there intact."""
+"""Threat 7: crash or full disk during export: never a partial file at the final path, an earlier file there intact."""
 
 from __future__ import annotations
 

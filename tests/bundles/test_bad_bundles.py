@@ -1,5 +1,9 @@
 """The bad-bundle corpus: every variant of a good bundle is refused with its own one-line error, exit 1,
-the receiving store's content unchanged (row counts and a hash of all rows) and no plaintext written."""
+the receiving store's content unchanged (row counts and a hash of all rows) and no plaintext written.
+
+Threats 8, 10, 11, 12 and 13: a header byte, a stanza, chunks dropped, swapped, duplicated or from another
+bundle, truncation, trailing bytes, signatures wrong, stripped or from another key; a sequence number reused by
+another bundle; a bundle for another ministry, an unknown sender."""
 
 from __future__ import annotations
 

@@ -159,7 +159,7 @@ def test_chunk_encrypted_under_another_key_is_refused() -> None:
 
 
 def test_low_order_ephemeral_key_is_refused() -> None:
-    """An X25519 stanza whose ephemeral key is a low-order point (all zeros) is refused, not used."""
+    """Threat 9: an X25519 stanza whose ephemeral key is a low-order point (all zeros) is refused, not used."""
     bundle_id = fmt.new_bundle_id()
     body = fmt.x25519_stanza(bundle_id, "TR-MOI", RECEIVER_ID.exchange_public, bytes(32)).body.decode()
     stanza = {"type": "x25519", "recipient": "TR-MOI", "epk": b64e(bytes(32)), "body": body}

@@ -1,4 +1,4 @@
-"""Hypothesis fuzzing of the readers: random and mutated bytes raise only BundleError, never anything else."""
+"""Threat 19: Hypothesis fuzzing of the readers: random and mutated bytes raise only BundleError, never anything else."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ def test_round_trip_tr_to_pk_with_receipt(pair: Pair) -> None:
 
 
 def test_same_bundle_twice_is_a_noop_that_says_so(pair: Pair, fingerprint) -> None:  # type: ignore[no-untyped-def]
-    """Importing a bundle again exits 0, says `already imported`, and changes nothing."""
+    """Threat 12: importing a bundle again exits 0, says `already imported`, and changes nothing."""
     bundle = pair.path("b.bundle")
     pair.pk.ok("export", "--to", "TR-MOI", "--out", str(bundle))
     pair.tr.ok("import", str(bundle))

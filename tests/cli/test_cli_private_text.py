@@ -1,6 +1,6 @@
 """Sensitive text off the command line (issue 9 item 7): `--title-file`, `--summary-file -`, `--source-file`,
 `--notes-file`, `--comment-file`, and `$EDITOR` on a template when a command runs on a terminal without them,
-in a private directory that is emptied and removed afterwards. Threat: intelligence text in argv is readable
+in a private directory that is emptied and removed afterwards. Threat 27: intelligence text in argv is readable
 by every local user in /proc/PID/cmdline and lands in shell history."""
 
 from __future__ import annotations

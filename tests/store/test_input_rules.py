@@ -139,6 +139,7 @@ def test_legal_text_is_kept_literally(alice: Session) -> None:
     ids=["alice newline", "dave newline", "cyrillic", "upper case"],
 )
 def test_officer_names_match_whole(store: LiaisonStore, alice: Session, name: str, message: str) -> None:
+    """Threat 29: a newline, another script's letters or upper case in an officer name is refused whole."""
     refused(
         store, lambda: alice.add_officer(name, "officer", "a long passphrase"), ValidationError, message, "officer_name"
     )
@@ -154,10 +155,12 @@ def test_officer_names_match_whole(store: LiaisonStore, alice: Session, name: st
     ids=["newline", "dotless i", "fullwidth"],
 )
 def test_ministry_codes_are_ascii_and_whole(store: LiaisonStore, alice: Session, code: str, message: str) -> None:
+    """Threat 29: a ministry code is matched whole, ASCII only."""
     refused(store, lambda: alice.add_ministry(code, "Azerbaijan"), ValidationError, message, "ministry")
 
 
 def test_domain_slugs_are_ascii_and_labels_are_one_line(store: LiaisonStore, alice: Session) -> None:
+    """Threat 29: a domain slug with a trailing newline is refused; a label is one line."""
     refused(
         store,
         lambda: alice.add_domain("piracy\n", "Piracy"),
@@ -244,6 +247,7 @@ def test_short_passphrases_are_refused_at_init_for_new_officers_and_on_change(
 def test_an_unknown_value_in_a_stored_row_is_an_integrity_error_naming_the_record(
     store: LiaisonStore, column: str, value: str, what: str
 ) -> None:
+    """Threat 30: a crafted store holding an unknown TLP, status or domain value: an integrity error naming the record."""
     ref = store.add("Planted")
     store.sql(f"UPDATE records SET {column} = ? WHERE reference = ?", (value, ref))
     session = store.session("alice")

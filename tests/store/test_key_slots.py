@@ -95,6 +95,7 @@ REFUSED_BEFORE_KDF: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
 def test_out_of_bounds_kdf_parameters_are_refused_before_the_kdf_runs(
     store: LiaisonStore, fingerprint, argon2_forbidden: list[int], case: str
 ) -> None:
+    """Threat 30: absurd KDF parameters in a crafted slot are refused before Argon2id runs, so unlock stays bounded."""
     edit, reason = REFUSED_BEFORE_KDF[case]
     slot = read_slot(store)
     edit(slot)

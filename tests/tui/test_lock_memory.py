@@ -1,4 +1,4 @@
-"""After ctrl+l no live Python object holds a decrypted title or the passphrase (issue 9 item 9).
+"""Threat 28: after ctrl+l no live Python object holds a decrypted title or the passphrase (issue 9 item 9).
 
 CPython cannot wipe freed memory: a raw scan of the process (`/proc/self/mem`) may still find copies in
 freed blocks. That scan is measured here and reported, and the README's security model says so.
