@@ -151,38 +151,41 @@ def plan_export(
     keyring_of(session)
     with session.db.read() as s:
         plan = _plan(session, s, check_recipient(s, recipient, session.ministry), since, domains, refs)
-        _check_damage(session, s, plan, refuse=False)
+        plan.damaged = damaged_in_selection(session, s, plan.selected, refuse=None)
         return plan
 
 
-def _check_damage(
+def damaged_in_selection(
     session: Session,
     s: OrmSession,
-    plan: ExportPlan,
+    selected: dict[int, str],
     *,
-    refuse: bool,
+    refuse: str | None,
     states: dict[int, dict[str, Any]] | None = None,
-) -> None:
-    """Fill `plan.damaged` (every selected record that differs from its latest signed event, with why); when
-    `refuse`, an IntegrityError naming every one of them: an export never carries what the log cannot prove.
+) -> dict[str, str]:
+    """Every record of an export's selection (reference by id, included or not) that differs from its latest
+    signed event, with why (reference → reason, by reference); the one rule of every export, a bundle and a
+    STIX/MISP file alike. When `refuse` names the export (`export to TR-MOI`, `STIX export`), an IntegrityError
+    naming every damaged record instead: an export never carries what the log cannot prove, and someone looks.
     `states` receives the selected records' signed-state dicts as checked."""
     found = damaged_among(
         s,
         session.keys(),
-        list(plan.selected),
+        list(selected),
         own_ministry=session.ministry,
         four_eyes=session.four_eyes,
         states_out=states,
     )
-    plan.damaged = {plan.selected[rid]: why for rid, why in sorted(found.items(), key=lambda kv: plan.selected[kv[0]])}
-    if refuse and plan.damaged:
-        listed = "; ".join(f"{ref}: {why}" for ref, why in plan.damaged.items())
-        count = len(plan.damaged)
+    damaged = {selected[rid]: why for rid, why in sorted(found.items(), key=lambda kv: selected[kv[0]])}
+    if refuse is not None and damaged:
+        listed = "; ".join(f"{ref}: {why}" for ref, why in damaged.items())
+        count = len(damaged)
         raise IntegrityError(
-            f"export to {plan.recipient} refused: {count} damaged record{'s' if count != 1 else ''} in the selection "
+            f"{refuse} refused: {count} damaged record{'s' if count != 1 else ''} in the selection "
             f"({listed}); name intact records to send them",
-            reference=next(iter(plan.damaged)),
+            reference=next(iter(damaged)),
         )
+    return damaged
 
 
 @dataclass(frozen=True)
@@ -287,7 +290,7 @@ def export_bundle(
     with session.act("export", code) as s:
         plan = _plan(session, s, code, since, domains, refs) if records else ExportPlan(code)
         checked: dict[int, dict[str, Any]] = {}  # the states just proven intact, reused for the `share` events
-        _check_damage(session, s, plan, refuse=True, states=checked)
+        plan.damaged = damaged_in_selection(session, s, plan.selected, refuse=f"export to {code}", states=checked)
         notices = pending_notices(session, s, code)
         desk = pending_entries(session, s, code) + [(e["uuid"], 0, 0, e) for e in entries]
         if not plan.included and not notices and not desk:

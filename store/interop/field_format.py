@@ -52,6 +52,7 @@ class FieldFormat:
             domains=domains,
             refs=refs,
             force=force,
+            file_kind=self.file_kind,
         )
 
     def import_file(

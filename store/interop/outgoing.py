@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session as OrmSession
 
 from store import policy
 from store.bundles import Candidate, Exclusion, NothingToExport, exclusion, record_objects
-from store.bundles.export import CANDIDATE_COLUMNS, selection_conditions
+from store.bundles.export import CANDIDATE_COLUMNS, damaged_in_selection, selection_conditions
 from store.errors import PolicyError
 from store.files import atomic_write_bytes, check_target
 from store.interop.base import COMMENT_TLPS, DEFAULT_CEILING, RANK, RESTRICTED_CEILINGS
 from store.models import Ministry, Record, ReviewEvent
-from store.vocab import Role, Status, Tlp, parse_tlp
+from store.vocab import Role, Tlp, parse_tlp, stored_status, stored_tlp
 from store.withdrawals import withdrawn_clause
 
 if TYPE_CHECKING:
@@ -64,6 +64,10 @@ class Selection:
     included: list[int] = field(default_factory=list)
     included_refs: list[str] = field(default_factory=list)
     excluded: dict[str, list[str]] = field(default_factory=dict)
+    #: Every record the filters selected (included or not): reference by id. An export refuses when any is damaged.
+    selected: dict[int, str] = field(default_factory=dict)
+    #: The damaged records among them (reference → reason), filled by `preview_export`; the export refuses them.
+    damaged: dict[str, str] = field(default_factory=dict)
 
     def reasons(self) -> str:
         """`3 above the TLP ceiling (GREEN), 1 TLP:RED (never leaves)`, most frequent first."""
@@ -98,8 +102,8 @@ def select_records(
         candidate = Candidate(
             row[0],
             row[1],
-            Status(row[2]),
-            Tlp(row[3]),
+            stored_status(row[2], row[1]),
+            stored_tlp(row[3], row[1]),
             row[4],
             bool(row[5]),
             row[6],
@@ -110,6 +114,7 @@ def select_records(
         # the file stays with this ministry's own tools: no recipient ministry, so the releasability and
         # already-sent rules do not apply; status, RED and the re-export rules of received records do
         reason = exclusion(candidate, local, local)
+        selection.selected[candidate.id] = candidate.reference
         if reason is not None:
             selection.excluded.setdefault(_label(reason), []).append(candidate.reference)
         elif RANK[candidate.tlp] > RANK[ceiling]:
@@ -232,13 +237,18 @@ def run_export(
     domains: Sequence[str],
     refs: Sequence[str],
     force: bool,
+    file_kind: str = "file",
 ) -> ExportResult:
-    """Select, build (`build(ExportData) -> (bytes, object count)`) and write an export, as one logged user action."""
+    """Select, build (`build(ExportData) -> (bytes, object count)`) and write an export, as one logged user action;
+    a damaged record in the selection refuses it (`export to a STIX file refused: …`, `file_kind` naming the file)."""
     ceiling = check_ceiling(session.actor, max_tlp)
     protect = [session.db.path]
     out = check_target(Path(out), overwrite=force, protect=protect)
     with session.act(action, out.name[:64], mutates=False) as s:
         selection = select_records(session, s, ceiling, since=since, domains=domains, refs=refs)
+        # the rule of a bundle export: a damaged record anywhere in the selection refuses the whole file
+        refuse = f"export to a {file_kind}"
+        selection.damaged = damaged_in_selection(session, s, selection.selected, refuse=refuse)
         if not selection.included:
             detail = selection.reasons() or "no record matches the filters"
             raise NothingToExport(f"nothing to export ({detail})")
@@ -260,4 +270,6 @@ def preview_export(
     ceiling = check_ceiling(session.actor, max_tlp)
     session.indexer  # noqa: B018 - refuses a locked session
     with session.db.read() as s:
-        return select_records(session, s, ceiling, since=since, domains=domains, refs=refs)
+        selection = select_records(session, s, ceiling, since=since, domains=domains, refs=refs)
+        selection.damaged = damaged_in_selection(session, s, selection.selected, refuse=None)
+        return selection

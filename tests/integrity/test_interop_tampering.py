@@ -1,0 +1,48 @@
+"""The attacker with the store file and no keys, then an honest officer exporting to a STIX or MISP file: a
+record tampered with in the file never goes, the export refuses naming it (as a bundle export does), and the
+intact records named explicitly still go."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integrity.conftest import TITLES, Ministries
+from tests.integrity.test_record_tampering import ATTACKS, Attack
+from tests.liaison_helpers import assert_refused
+
+#: The tamperings that would put RED content in a file (a relabelled record, a RED ciphertext in a GREEN one).
+CASES = {name: ATTACKS[name] for name in ("RED relabelled GREEN", "RED ciphertext copied into a GREEN record")}
+
+
+@pytest.mark.parametrize("fmt", ["stix", "misp"])
+@pytest.mark.parametrize("case", CASES.values(), ids=list(CASES))
+def test_a_tampered_record_never_reaches_a_stix_or_misp_file(ministries: Ministries, case: Attack, fmt: str) -> None:
+    """Threat 25: a record whose tags or ciphertexts were edited in the file is never exported to STIX or MISP;
+    the export refuses (exit 1) naming every damaged record and writes nothing; intact records named still go."""
+    m, ref = ministries, ministries.refs[case.target]
+    case.run(m)
+
+    out = m.path(f"all.{fmt}.json")
+    refused = m.pk.cli(fmt, "export", "--out", str(out))
+    assert_refused(
+        refused, f"export to a {fmt.upper()} file refused: 1 damaged record in the selection ({ref}: ", exact=False
+    )
+    assert case.says in refused.err, refused.err
+    assert not out.exists()
+    assert not list(m.root.glob(f"*{fmt}*")), "no temporary file left behind"
+
+    named = m.pk.cli(fmt, "export", "--out", str(out), ref)
+    assert_refused(
+        named, f"export to a {fmt.upper()} file refused: 1 damaged record in the selection ({ref}: ", exact=False
+    )
+    assert not out.exists()
+
+    intact = [m.refs[role] for role in ("green", "internal") if m.refs[role] != ref]
+    m.pk.ok(fmt, "export", "--out", str(out), *intact)
+    text = out.read_text(encoding="utf-8")
+    json.loads(text)
+    assert TITLES["red"] not in text and "courier's handler" not in text
+    for reference in intact:
+        assert reference in text
