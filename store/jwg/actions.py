@@ -111,6 +111,7 @@ def add_action(
         code_owner = check_host(s, owner, field="owner")
         if quarter is not None:
             m = find_meeting(s, quarter)
+            require_intact(session, s, m)  # its new agenda item would sit under a meeting edited outside Liaison
             if when < m.day:
                 raise ValidationError(
                     f"due date {when} is before the meeting of {quarter} ({m.day})", field="due", value=str(when)

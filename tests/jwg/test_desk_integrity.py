@@ -125,6 +125,11 @@ def test_a_desk_item_edited_with_sqlite3_is_named_marked_refused_and_never_expor
         shown = pk.cli("meetings", "show", Q3)
         assert shown.code == 1 and says.search(shown.err_lines[0]), shown
         assert pk.cli("meetings", "held", Q3).code == 1
+        linked = pk.cli(
+            "actions", "add", "--title", "Follow up", "--domain", "narcotics", "--owner", "TR-MOI",
+            "--due", "2026-12-20", "--meeting", Q3,
+        )  # fmt: skip
+        assert linked.code == 1 and says.search(linked.err_lines[0]), linked  # no new item under a damaged meeting
     else:
         listed = {a["id"]: a for a in pk.ok("actions", "list", "--json").json()}
         assert says.fullmatch(listed[code]["damaged"]), listed[code]
