@@ -287,3 +287,31 @@ def test_venue_and_title_can_come_from_a_file_or_stdin(store: LiaisonStore, tmp_
     missing = store.cli("actions", "add", "--domain", "narcotics", "--owner", "TR-MOI", "--due", "2026-12-20")
     assert missing.code == 2 and "actions add needs a title: give --title-file FILE or --title TEXT" in missing.err
     assert store_fingerprint(store.path) == before
+
+
+@pytest.mark.parametrize(("written", "message"), [
+    (b"Send the\rmanifests\n", "title contains a control character (U+000D) at position 9"),
+    (b"Send the\x0bmanifests\n", "title contains a control character (U+000B) at position 9"),
+    (b"Send the\x1cmanifests\n", "title contains a control character (U+001C) at position 9"),
+])  # fmt: skip
+def test_a_control_character_in_a_title_file_is_named_as_it_is(
+    store: LiaisonStore, tmp_path: Path, written: bytes, message: str
+) -> None:
+    """Threat 21: a carriage return (or another line-ending control) inside a title file is refused naming the
+    real character, not the newline a text-mode read would have turned it into; nothing is written."""
+    title = tmp_path / "title.txt"
+    title.write_bytes(written)
+    before = store_fingerprint(store.path)
+    argv = ("actions", "add", "--title-file", str(title), "--domain", "narcotics", "--owner", "TR-MOI")
+    assert_refused(store.cli(*argv, "--due", "2026-12-20"), message)
+    assert store_fingerprint(store.path) == before
+
+
+def test_a_title_file_written_on_windows_is_one_line(store: LiaisonStore, tmp_path: Path) -> None:
+    """A title file ending in `\\r\\n` (Notepad) is one line: the line end goes, the title stays."""
+    title = tmp_path / "title.txt"
+    title.write_bytes(b"Send the ferry manifests\r\n")
+    argv = ("actions", "add", "--title-file", str(title), "--domain", "narcotics", "--owner", "TR-MOI")
+    code = store.ok(*argv, "--due", "2026-12-20").out.strip()
+    [action] = [a for a in store.ok("actions", "list", "--json").json() if a["id"] == code]
+    assert action["title"] == "Send the ferry manifests"

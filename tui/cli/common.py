@@ -75,12 +75,13 @@ def officer_name(args: argparse.Namespace) -> str | None:
 
 
 def _read_text_file(path: str, what: str) -> str:
-    """The UTF-8 text of a file the user named; a device such as /dev/null is refused, not read as nothing."""
+    """The UTF-8 text of a file the user named, exactly as written (no newline translation: a stray `\\r` stays
+    a `\\r`, so the text policy names the real character); a device such as /dev/null is refused, not read as nothing."""
     given = Path(path).expanduser()
     try:
         if stat.S_ISCHR(given.stat().st_mode) or stat.S_ISBLK(given.stat().st_mode):
             raise Refused(f"{what} {quote_path(path)} is a device, not a file", value=path)
-        return given.read_text(encoding="utf-8")
+        return given.read_bytes().decode("utf-8")
     except OSError as exc:
         raise Refused(f"cannot read {what} {quote_path(path)}: {exc.strerror}", value=path) from None
     except UnicodeDecodeError:
@@ -92,7 +93,7 @@ def read_secret_file(path: str) -> str:
     text = _read_text_file(path, "passphrase file")
     if text.endswith("\r\n"):
         text = text[:-2]
-    elif text.endswith("\n"):
+    elif text.endswith(("\n", "\r")):
         text = text[:-1]
     if not text:
         raise Refused(f"passphrase file {quote_path(path)} is empty", value=path)
