@@ -29,6 +29,7 @@ from crypto.keyring import Keyring
 from crypto.slot import OfficerSlot, create_slot_keys, grant_keyring
 from store import policy
 from store.audit import log as audit
+from store.audit.standing import Standing, officer_standings
 from store.audit.witness import Rollback, Witness, after_commit, check_at_open
 from store.db import Database, publish_no_clobber
 from store.errors import StoreFileError, ValidationError
@@ -54,12 +55,34 @@ def passphrase_bytes(passphrase: str) -> bytes:
 
 @dataclass(frozen=True)
 class OfficerInfo:
-    """An officer as listed (no key material)."""
+    """An officer as listed (no key material). When the signed log does not back the officers row (`backed`
+    False, `problem` saying why: a row replayed from an older copy of the file, or edited), `role` and `revoked`
+    are what the log last signed for that officer, when it holds a valid signed state, not the row's."""
 
     name: str
     role: Role
     created_at: datetime
     revoked: bool
+    backed: bool = True
+    problem: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Listed as able to act: not removed, and the log backs the row."""
+        return self.backed and not self.revoked
+
+
+def _listed(row: Officer, standing: Standing) -> OfficerInfo:
+    """An officers row as listed: its role and removal as the log signed them when the log does not back it."""
+    role, revoked = row.role, row.revoked_at is not None
+    if not standing.backed:
+        role = standing.role or role
+        revoked = revoked or bool(standing.revoked)
+    try:
+        parsed = Role(role)
+    except ValueError:
+        parsed = Role.OFFICER  # an unknown role in the file: listed as the least one, and not backed
+    return OfficerInfo(row.name, parsed, row.created_at, revoked, standing.backed, standing.problem)
 
 
 def store_mac(key: bytes, obj: Any) -> str:
@@ -243,7 +266,9 @@ class Vault:
         """Every officer, active ones first (names and roles are not secret)."""
         with self.db.read() as s:
             rows = s.scalars(select(Officer).order_by(Officer.revoked_at.is_not(None), Officer.name)).all()
-            return [OfficerInfo(o.name, Role(o.role), o.created_at, o.revoked_at is not None) for o in rows]
+            standings = officer_standings(s, rows)
+        listed = [_listed(o, standings[o.name]) for o in rows]
+        return sorted(listed, key=lambda o: (o.revoked, o.name))  # a row the log says was removed goes with them
 
     def ministries(self) -> list[MinistryInfo]:
         """Every known sharing party (codes and names are not secret: no unlock needed)."""

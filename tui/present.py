@@ -161,7 +161,24 @@ def officer_json(officer: OfficerInfo) -> dict[str, Any]:
         "role": officer.role.value,
         "created_at": _when(officer.created_at),
         "revoked": officer.revoked,
+        "backed": officer.backed,
+        "not_backed_because": officer.problem,
     }
+
+
+def officer_state(officer: OfficerInfo) -> str:
+    """An officer's state in a list: active, removed, or (whatever the row says) not backed by the signed log."""
+    if officer.revoked:
+        return "removed"
+    return "active" if officer.backed else "refused"
+
+
+def officer_line(officer: OfficerInfo) -> str:
+    """One line of `officers list`: name, role, state, and why the log does not back the row when it does not."""
+    line = f"{safe(officer.name):<20} {officer.role.value:<9} {officer_state(officer)}"
+    if not officer.backed:
+        line += f"  NOT BACKED BY THE LOG: {safe(officer.problem or 'unknown')}"
+    return line
 
 
 def ministry_json(ministry: MinistryInfo) -> dict[str, Any]:

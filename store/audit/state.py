@@ -169,6 +169,12 @@ def log_problem(s: OrmSession, keyring: Keyring, ministry: str) -> str | None:
 
     Contiguity only: a full check of every event is `audit verify`'s.
     """
+    return log_end_problem(s, log_origin(ministry, keyring.store_id), identity_public(keyring))
+
+
+def log_end_problem(s: OrmSession, origin: str, identity: bytes) -> str | None:
+    """`log_problem` with the checkpoint's origin and the identity's public signing key given: without keys, the
+    store's own public identity (which the file could have swapped) stands in for the keyring's."""
     count, top = log_size(s)
     if count != top:
         return f"the audit log has {count:,} events but its highest sequence number is {top:,} (events were deleted or inserted)"
@@ -177,9 +183,8 @@ def log_problem(s: OrmSession, keyring: Keyring, ministry: str) -> str | None:
         return "the audit log has no signed checkpoint" if count else "the audit log is empty"
     if cp.size != top:
         return f"the audit log has {top:,} events but its latest signed checkpoint covers {cp.size:,}"
-    origin = log_origin(ministry, keyring.store_id)
     try:
-        signed = open_checkpoint(cp.note, origin, identity_public(keyring))
+        signed = open_checkpoint(cp.note, origin, identity)
     except CryptoError as exc:
         return f"the audit log's latest checkpoint is not signed by this ministry ({exc})"
     if signed.origin != origin or signed.size != cp.size or signed.root != bytes(cp.root):
@@ -379,21 +384,47 @@ def damaged_among(
 # ---- officers ----------------------------------------------------------------------------------------------
 
 
-def officer_backing_problem(s: OrmSession, row: Officer) -> str | None:
-    """Why an officers row is not the one the log last signed for that officer (a replayed or edited row), or None."""
+@dataclass(frozen=True)
+class SignedOfficer:
+    """An officer's latest officer-state event: what the log last signed for them, and by whom."""
+
+    seq: int
+    by: str
+    signer: bytes
+    verifies: bool
+    state: dict[str, Any] | None
+
+
+def last_officer_event(s: OrmSession, name: str) -> SignedOfficer | None:
+    """Officer `name`'s latest officer-state event (None: the log has none)."""
     found = s.execute(
         select(AuditRow.seq, AuditRow.body, AuditRow.signer, AuditRow.sig)
-        .where(AuditRow.target == row.name, AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS)))
+        .where(AuditRow.target == name, AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS)))
         .order_by(AuditRow.seq.desc())
         .limit(1)
     ).first()
     if found is None:
-        return "the audit log has no event for it"
+        return None
     seq, body, signer, sig = int(found[0]), bytes(found[1]), bytes(found[2]), bytes(found[3])
-    if not verify_event(signer, body, sig):
+    obj = parse_body(body) or {}
+    state = _data(body).get("officer_state")
+    return SignedOfficer(
+        seq,
+        str(obj.get("officer")),
+        signer,
+        verify_event(signer, body, sig),
+        state if isinstance(state, dict) and state.get("officer") == name else None,
+    )
+
+
+def row_against(row: Officer, signed: SignedOfficer | None) -> str | None:
+    """Why an officers row is not the state `signed` (its latest event) holds, or None."""
+    if signed is None:
+        return "the audit log has no event for it"
+    seq = signed.seq
+    if not signed.verifies:
         return f"its last audit event #{seq} does not verify"
-    signed = _data(body).get("officer_state")
-    if not isinstance(signed, dict):
+    if signed.state is None:
         return f"its last audit event #{seq} carries no officer state"
     have = officer_state(row)
     for key, label in (
@@ -403,20 +434,29 @@ def officer_backing_problem(s: OrmSession, row: Officer) -> str | None:
         ("slot_sha256", "key slot"),
         ("grant_sha256", "keyring grant"),
     ):
-        if have.get(key) != signed.get(key):
+        if have.get(key) != signed.state.get(key):
             return f"its {label} differs from the audit log's event #{seq}"
     return None
+
+
+def officer_backing_problem(s: OrmSession, row: Officer) -> str | None:
+    """Why an officers row is not the one the log last signed for that officer (a replayed or edited row), or None."""
+    return row_against(row, last_officer_event(s, row.name))
 
 
 __all__ = [
     "APPROVED_STATUSES",
     "OfficerTimeline",
+    "SignedOfficer",
     "compare",
     "damaged_among",
     "full_root_problem",
     "identity_public",
+    "last_officer_event",
+    "log_end_problem",
     "log_problem",
     "officer_backing_problem",
     "parse_body",
     "record_damage",
+    "row_against",
 ]

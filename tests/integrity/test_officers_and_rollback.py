@@ -41,6 +41,51 @@ def test_a_removed_admins_old_officers_row_written_back_unlocks_nothing(ministri
     m.pk.ok("add", "--domain", "narcotics", "--tlp", "green", "--title", "Written after the replay", officer="carol")
 
 
+def test_officers_list_does_not_show_a_replayed_or_edited_officers_row_as_it_stands(ministries: Ministries) -> None:
+    """Threats 26 and 4: `officers list` runs without keys, so it is the first thing someone trusts after the
+    file was touched. dave (an admin) is removed and his old officers row written back with sqlite3, carol's role
+    raised to admin and a row copied in under a new name: none is listed as it stands in the table. dave is
+    listed removed (the log's state), carol as the officer the log signed, eve as refused; each with why the log
+    does not back the row, in text and in JSON (`backed`: false); the rows the log backs stay as they were."""
+    m = ministries
+    saved = m.pk.sql(f"SELECT {', '.join(OFFICER_COLUMNS)} FROM officers WHERE name = 'dave'")[0]
+    m.pk.ok("officers", "remove", "dave")
+    m.attack(
+        (f"UPDATE officers SET {', '.join(f'{c} = ?' for c in OFFICER_COLUMNS)} WHERE name = 'dave'", saved),
+        "UPDATE officers SET role = 'admin' WHERE name = 'carol'",
+        'INSERT INTO officers (name, role, created_at, slot, "grant", mac, revoked_at, signing_public) '
+        "SELECT 'eve', role, created_at, slot, \"grant\", mac, NULL, signing_public FROM officers WHERE name = 'bob'",
+    )
+    assert m.pk.sql("SELECT name, role FROM officers WHERE revoked_at IS NULL ORDER BY name") == [
+        ("alice", "admin"),
+        ("bob", "reviewer"),
+        ("carol", "admin"),
+        ("dave", "admin"),
+        ("eve", "reviewer"),
+    ]
+
+    listed = {o["name"]: o for o in m.pk.ok("officers", "list", "--json", officer=None).json()}
+    assert {n: (o["role"], o["revoked"], o["backed"]) for n, o in listed.items()} == {
+        "alice": ("admin", False, True),
+        "bob": ("reviewer", False, True),
+        "carol": ("officer", False, False),
+        "dave": ("admin", True, False),
+        "eve": ("reviewer", False, False),
+    }
+    assert listed["alice"]["not_backed_because"] is None
+    assert listed["dave"]["not_backed_because"].startswith("its removal differs from the audit log's event #")
+    assert listed["carol"]["not_backed_because"].startswith("its role differs from the audit log's event #")
+    assert listed["eve"]["not_backed_because"] == "the audit log has no event for it"
+
+    lines = {line.split()[0]: line for line in m.pk.ok("officers", "list", officer=None).out.splitlines()}
+    assert lines["alice"].split() == ["alice", "admin", "active"]
+    assert lines["bob"].split() == ["bob", "reviewer", "active"]
+    for name, state in (("carol", "refused"), ("dave", "removed"), ("eve", "refused")):
+        assert lines[name].split()[2] == state, lines[name]
+        assert "active" not in lines[name]
+        assert "NOT BACKED BY THE LOG: " in lines[name]
+
+
 def test_the_whole_file_restored_from_an_older_copy_is_refused_until_an_admin_accepts(ministries: Ministries) -> None:
     """Threat 31: the store file put back from an older copy (undoing a passphrase change and a bundle import) is
     refused at the next command, whatever the command; `audit accept-rollback` by an admin accepts it, logged."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from tui.cli.common import EXIT_OK, NEW_PASSPHRASE_ENV, Commands, Context, emit_json, new_passphrase
-from tui.present import officer_json, safe
+from tui.present import officer_json, officer_line, safe
 
 
 def cmd_officers_list(ctx: Context) -> int:
@@ -14,7 +14,7 @@ def cmd_officers_list(ctx: Context) -> int:
         emit_json([officer_json(o) for o in officers])
     else:
         for o in officers:
-            print(f"{safe(o.name):<20} {o.role.value:<9} {'removed' if o.revoked else 'active'}")
+            print(officer_line(o))
     return EXIT_OK
 
 

@@ -175,12 +175,14 @@ class OfficersScreen(LiaisonScreen):
         me = self.session.actor.name
         for officer in sorted(message.officers, key=lambda o: (o.revoked, o.name)):
             style = "dim" if officer.revoked else ""
-            state = "removed" if officer.revoked else "you" if officer.name == me else ""
+            state = Text("removed" if officer.revoked else "you" if officer.name == me else "", style=style)
+            if not officer.backed:  # a row replayed or edited in the file: its role and removal are the log's
+                state.append((" " if state else "") + "✗ not backed by the log", style="bold red")
             table.add_row(
                 plain(officer.name, style),
                 Text(officer.role.value, style=style),
                 Text(f"{officer.created_at:%Y-%m-%d}", style=style),
-                Text(state, style=style),
+                state,
                 key=officer.name,
             )
         if chosen is not None and chosen.name in table.rows:
