@@ -53,6 +53,7 @@ class Keyring:
     master_created: str | None = None
     _fernet_cache: MultiFernet | None = field(default=None, repr=False, compare=False)
     _current_cache: Fernet | None = field(default=None, repr=False, compare=False)
+    _older_cache: list[Fernet] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def generate(cls, store_id: str, created: str | None = None) -> Keyring:
@@ -153,6 +154,7 @@ class Keyring:
         self.current_version = version
         self._fernet_cache = None
         self._current_cache = None
+        self._older_cache = None
         return version
 
     def rotate_identity(self) -> tuple[bytes, bytes]:
@@ -174,6 +176,7 @@ class Keyring:
             del self.data_keys[version]
             self.created.pop(version, None)
         self._fernet_cache = None
+        self._older_cache = None
         return old
 
     def rotate_master(self, created: str | None = None) -> int:
@@ -196,6 +199,13 @@ class Keyring:
             self._fernet_cache = MultiFernet([Fernet(self.data_keys[v]) for v in order])
         return self._fernet_cache
 
+    def _older_fernets(self) -> list[Fernet]:
+        """The keys other than the current one, newest first (the order `fernet` tries them in)."""
+        if self._older_cache is None:
+            older = sorted((v for v in self.data_keys if v != self.current_version), reverse=True)
+            self._older_cache = [Fernet(self.data_keys[v]) for v in older]
+        return self._older_cache
+
     def encrypt(self, plaintext: bytes) -> bytes:
         """Fernet-encrypt under the current data key; returns the raw (base64-decoded) token bytes."""
         return base64.urlsafe_b64decode(self.fernet.encrypt(plaintext))
@@ -210,10 +220,18 @@ class Keyring:
             return None
         except InvalidToken:
             pass
-        try:
-            return base64.urlsafe_b64decode(self.fernet.rotate(token))
-        except (InvalidToken, binascii.Error, TypeError, ValueError) as exc:
-            raise DecryptionFailed("token did not authenticate") from exc
+        # what MultiFernet.rotate does, without trying the current key a second time: the first older key that
+        # authenticates the token opens it, and it is encrypted again under the current key with its timestamp
+        for fernet in self._older_fernets():
+            try:
+                plaintext = fernet.decrypt(token)
+            except InvalidToken:
+                continue
+            except (binascii.Error, TypeError, ValueError) as exc:
+                raise DecryptionFailed("token did not authenticate") from exc
+            timestamp = int.from_bytes(raw_token[1:9], "big")
+            return base64.urlsafe_b64decode(self._current_cache.encrypt_at_time(plaintext, timestamp))
+        raise DecryptionFailed("token did not authenticate")
 
     def decrypt(self, raw_token: bytes) -> bytes:
         """Decrypt raw token bytes written by `encrypt` (any key version)."""

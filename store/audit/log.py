@@ -34,7 +34,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session as OrmSession
 
-from crypto.events import chain_hash, event_bytes, leaf_input, sign_event
+from crypto.events import chain_hash, event_bytes, event_signer, leaf_input
 from crypto.merkle import leaf_hash
 from store.audit.checkpoints import (
     Head,
@@ -132,6 +132,8 @@ def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent]) -> int
     store_id = keys.store_id
     head = read_head(s)
     seq, chain, frontier = head.size, head.chain, head.frontier
+    sign = event_signer(signer.signing_key)
+    public = _public(signer.signing_key)
     rows: list[dict[str, Any]] = []
     for ev in events:
         record: dict[str, Any] | None = None
@@ -149,8 +151,7 @@ def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent]) -> int
         seq += 1
         at = ev.at or signer.now
         body = event_bytes(_body(seq, at, store_id, signer.officer, ev, record, sha256_hex(detail_ct)))
-        sig = sign_event(signer.signing_key, body)
-        public = _public(signer.signing_key)
+        sig = sign(body)
         leaf = leaf_hash(leaf_input(body, public, sig))
         chain = chain_hash(chain, leaf)
         frontier.append(leaf)

@@ -3,11 +3,13 @@ and parsers that fail only with the crypto layer's own errors, whatever bytes th
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -417,6 +419,28 @@ def test_reencrypt_moves_old_tokens_to_the_current_key_and_leaves_current_ones()
     assert keyring.decrypt(new_token) == b"secret"
     with pytest.raises(DecryptionFailed):
         keyring.decrypt(old_token)
+
+
+def test_reencrypt_is_multifernet_rotate_keeping_the_timestamp_and_refuses_what_no_key_opens() -> None:
+    """Threat 6: a token under any older key is re-encrypted under the current one with its own timestamp (as
+    `MultiFernet.rotate` would); a token no key authenticates is refused, never passed through."""
+    keyring = Keyring.generate("store-x", "2026-01-01T00:00:00+00:00")
+    oldest = keyring.encrypt(b"first")
+    keyring.rotate("2026-03-01T00:00:00+00:00")
+    middle = keyring.encrypt(b"second")
+    keyring.rotate("2026-06-01T00:00:00+00:00")
+    current = Fernet(keyring.data_keys[3])
+    for token, plain in ((oldest, b"first"), (middle, b"second")):
+        new = keyring.reencrypt(token)
+        assert new is not None
+        encoded = base64.urlsafe_b64encode(new)
+        assert current.decrypt(encoded) == plain
+        assert current.extract_timestamp(encoded) == int.from_bytes(token[1:9], "big")
+    forged = bytearray(oldest)
+    forged[-1] ^= 1
+    for bad in (bytes(forged), b"", b"\x80" + bytes(8), Keyring.generate("store-y").encrypt(b"theirs")):
+        with pytest.raises(DecryptionFailed):
+            keyring.reencrypt(bad)
 
 
 def test_rotate_master_changes_every_derived_key() -> None:
