@@ -9,7 +9,7 @@ titles appear only with `with_titles`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +67,9 @@ def meeting_pack(session: Session, quarter: str, *, with_titles: bool = False) -
     today = session.clock().date()
     until = min(m.day, today) if m.day > today else m.day
     start = datetime(since.year, since.month, since.day, tzinfo=UTC)
-    end = datetime(until.year, until.month, until.day, tzinfo=UTC)
+    # the period covers its last day whole: it ends at the midnight (UTC) after `until`, exclusive
+    after = until + timedelta(days=1)
+    end = datetime(after.year, after.month, after.day, tzinfo=UTC)
     stats = session.desk_stats(since=start, until=end)
     # an item edited outside Liaison (it differs from its signed event, Threat 25) is left out of the brief
     all_actions = session.actions()
@@ -192,7 +194,8 @@ def meeting_pack(session: Session, quarter: str, *, with_titles: bool = False) -
 
 
 def _shared_titles(session: Session, start: datetime, end: datetime) -> list[str]:
-    """`- REF (domain, sent to/received from X): title` for every ledger row in [start, end)."""
+    """`- REF (domain, sent to/received from X): title` for every ledger row in [start, end) (`end`: the midnight
+    after the period's last day)."""
     lines: list[str] = []
     with session.act("pack-titles", "jwg", mutates=False) as s:
         rows = s.execute(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from store.jwg.quarter import Quarter
 from tests.bundles.conftest import Pair
 from tests.liaison_helpers import assert_refused
 
@@ -162,3 +164,52 @@ def test_pdf_without_its_font_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ValidationError, match="fonts-dejavu-core"):
         find_fonts([tmp_path])
+
+
+def _pack_totals(text: str) -> tuple[int, int]:
+    """(sent, received) of the pack's Total row, or (0, 0) when it says nothing was shared."""
+    for line in text.splitlines():
+        if line.startswith("| **Total** |"):
+            cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
+            return int(cells[2]), int(cells[3])
+    assert "Nothing was shared in this period." in text
+    return 0, 0
+
+
+def test_the_pack_covers_the_last_day_of_its_period_whole(pair: Pair, tmp_path: Path) -> None:
+    """A pack's period ends on the meeting's day (or today, for a meeting still ahead), and that day counts whole:
+    records shared on it — at 00:00 and at 23:59 UTC — are in the pack's table and its titles, not only those of
+    the days before. The day after the period is left out."""
+    _exchange(pair)
+    pk = pair.pk
+    sent = len(pk.sql("SELECT 1 FROM bundle_items i JOIN bundles b ON b.bundle_id=i.bundle_id WHERE b.direction='out'"))
+    pk.ok("meetings", "add", "--quarter", "2026-Q2", "--date", "2026-06-20", "--venue", "Islamabad", "--host", "PK-MOI")
+    pk.ok("meetings", "add", "--quarter", "2026-Q3", "--date", "2026-09-20", "--venue", "Ankara", "--host", "TR-MOI")
+    pk.sql("UPDATE bundles SET at='2026-09-20 00:00:00.000000' WHERE direction='out'")
+    pk.sql("UPDATE bundles SET at='2026-09-20 23:59:59.000000' WHERE direction='in'")
+    out = tmp_path / "last-day.md"
+    pk.ok("meetings", "pack", "2026-Q3", "--out", str(out), "--with-titles")
+    text = out.read_text()
+    assert "to 2026-09-20" in text
+    assert _pack_totals(text) == (sent, 2)
+    assert "Quokkaville ferry manifest" in text and "Zanzibarite heroin route 1" in text
+    # the day after the meeting is the next period's
+    pk.sql("UPDATE bundles SET at='2026-09-21 00:00:00.000000' WHERE direction='in'")
+    after = tmp_path / "day-after.md"
+    pk.ok("meetings", "pack", "2026-Q3", "--out", str(after))
+    assert _pack_totals(after.read_text()) == (sent, 0)
+    # a meeting still ahead: the period runs to today, and today counts whole (also its last minute)
+    session = pk.session()
+    try:
+        today = session.clock().date()
+    finally:
+        session.vault.close()
+    nxt = Quarter.of(today).next()
+    pk.ok("meetings", "add", "--quarter", str(nxt), "--date", str(nxt.first_day + timedelta(days=20)), "--venue", "Ankara", "--host", "TR-MOI")  # fmt: skip
+    pk.sql("UPDATE bundles SET at=? WHERE direction='in'", (f"{today} 23:59:00.000000",))
+    pk.sql("UPDATE bundles SET at=? WHERE direction='out'", (f"{today} 00:00:00.000000",))
+    ahead = tmp_path / "ahead.md"
+    pk.ok("meetings", "pack", str(nxt), "--out", str(ahead))
+    text = ahead.read_text()
+    assert f"to {today}" in text
+    assert _pack_totals(text) == (sent, 2)
