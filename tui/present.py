@@ -173,9 +173,10 @@ def officer_state(officer: OfficerInfo) -> str:
     return "active" if officer.backed else "refused"
 
 
-def officer_line(officer: OfficerInfo) -> str:
-    """One line of `officers list`: name, role, state, and why the log does not back the row when it does not."""
-    line = f"{safe(officer.name):<20} {officer.role.value:<9} {officer_state(officer)}"
+def officer_line(officer: OfficerInfo, width: int = 20) -> str:
+    """One line of `officers list`: name (padded to `width`, the longest name listed), role, state, and why the log
+    does not back the row when it does not."""
+    line = f"{safe(officer.name):<{width}}  {officer.role.value:<9} {officer_state(officer)}"
     if not officer.backed:
         line += f"  NOT BACKED BY THE LOG: {safe(officer.problem or 'unknown')}"
     return line

@@ -15,5 +15,5 @@ def test_show_and_list_flag_a_record_its_origin_withdrew(pair: Pair) -> None:  #
     other = pair.refs["amber1"]
     assert "WITHDRAWN" not in pair.tr.ok("show", other).out
     listed = {line.split()[0]: line for line in pair.tr.ok("list").out.splitlines()[1:]}
-    assert " received     WITHDRAWN · " in listed[ref]
+    assert " received  WITHDRAWN · " in listed[ref]
     assert "WITHDRAWN" not in listed[other]

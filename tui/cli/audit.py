@@ -17,8 +17,19 @@ from tui.cli.common import (
     passphrase,
     progress_printer,
 )
+from tui.cli.table import Column, print_table
 from tui.config import STATE_DIR_ENV
 from tui.present import audit_entry_json, audit_report_json, audit_report_line, rollback_line, safe
+
+#: The columns of `liaison audit log` (as wide as the widest value shown: `contact-key-rotated` is 19).
+AUDIT_COLUMNS = (
+    Column("SEQ", right=True),
+    Column("WHEN (UTC)"),
+    Column("OFFICER"),
+    Column("ACTION"),
+    Column("TARGET"),
+    Column("KEY"),
+)
 
 
 def cmd_audit_verify(ctx: Context) -> int:
@@ -67,12 +78,20 @@ def cmd_audit_log(ctx: Context) -> int:
     if not entries:
         print("no events match", file=sys.stderr)
         return EXIT_OK
-    print(f"{'SEQ':>6}  {'WHEN (UTC)':<16}  {'OFFICER':<16} {'ACTION':<18} {'TARGET':<24} KEY")
-    for e in entries:
-        print(
-            f"{e.seq:>6}  {e.at:%Y-%m-%d %H:%M}  {visible(e.officer):<16} {visible(e.action):<18} "
-            f"{visible(e.target):<24} {visible(e.signer_fingerprint)}"
-        )
+    print_table(
+        AUDIT_COLUMNS,
+        (
+            (
+                str(e.seq),
+                f"{e.at:%Y-%m-%d %H:%M}",
+                visible(e.officer),
+                visible(e.action),
+                visible(e.target),
+                visible(e.signer_fingerprint),
+            )
+            for e in entries
+        ),
+    )
     return EXIT_OK
 
 

@@ -3,10 +3,32 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from store.text import visible
 from tui.cli.common import EXIT_OK, Commands, Context, emit_json, read_text_arg
+from tui.cli.table import Column, print_table
 from tui.present import activity_json, bundle_entry_json
+
+if TYPE_CHECKING:
+    from store.history import BundleEntry
+
+#: The columns of `liaison bundles list`.
+BUNDLE_COLUMNS = (
+    Column("WHEN (UTC)"),
+    Column("DIRECTION"),
+    Column("TO/FROM"),
+    Column("SEQ", right=True),
+    Column("RECORDS", right=True),
+    Column("ACKNOWLEDGED"),
+    Column("BUNDLE"),
+)
+
+
+def _bundle_row(e: BundleEntry) -> tuple[str, ...]:
+    ack = f"yes {e.receipt_at:%Y-%m-%d}" if e.acknowledged and e.receipt_at is not None else "no"
+    records = f"{e.records}" + (f" +{e.withdrawals}w" if e.withdrawals else "")
+    return (f"{e.at:%Y-%m-%d %H:%M}", e.direction, visible(e.counterpart), str(e.seq), records, ack, e.bundle_id)
 
 
 def cmd_bundles_list(ctx: Context) -> int:
@@ -18,15 +40,7 @@ def cmd_bundles_list(ctx: Context) -> int:
     if not entries:
         print("no bundles sent or received yet", file=sys.stderr)
         return EXIT_OK
-    print(
-        f"{'WHEN (UTC)':<16}  {'DIRECTION':<9} {'TO/FROM':<10} {'SEQ':>4} {'RECORDS':>7}  {'ACKNOWLEDGED':<16} BUNDLE"
-    )
-    for e in entries:
-        ack = f"yes {e.receipt_at:%Y-%m-%d}" if e.acknowledged and e.receipt_at is not None else "no"
-        records = f"{e.records}" + (f" +{e.withdrawals}w" if e.withdrawals else "")
-        print(
-            f"{e.at:%Y-%m-%d %H:%M}  {e.direction:<9} {visible(e.counterpart):<10} {e.seq:>4} {records:>7}  {ack:<16} {e.bundle_id}"
-        )
+    print_table(BUNDLE_COLUMNS, (_bundle_row(e) for e in entries))
     if any(e.withdrawals for e in entries):
         print("+Nw: withdrawal notices carried besides the records", file=sys.stderr)
     return EXIT_OK

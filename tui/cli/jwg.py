@@ -7,8 +7,20 @@ import sys
 from collections.abc import Iterable
 
 from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json, read_text_arg
+from tui.cli.table import LONGEST_CODE, LONGEST_DOMAIN, Column, print_table
 from tui.cli.texts import add_text_option, required_line
 from tui.present import action_json, meeting_json, plural, safe, safe_block
+
+#: The columns of `liaison actions list`.
+ACTION_COLUMNS = (
+    Column("ID"),
+    Column("OWNER", LONGEST_CODE),
+    Column("DUE"),
+    Column("STATUS"),
+    Column("MEETING"),
+    Column("DOMAIN", LONGEST_DOMAIN),
+    Column("TITLE"),
+)
 
 
 def _mark(damaged: str | None) -> str:
@@ -40,10 +52,10 @@ def cmd_meetings_list(ctx: Context) -> int:
     if ctx.args.json:
         emit_json([meeting_json(m) for m in meetings])
         return EXIT_OK
-    if meetings:
-        print(f"{'QUARTER':<8} {'DATE':<10} {'STATUS':<7} {'HOST':<8} VENUE")
-    for m in meetings:
-        print(f"{m.quarter:<8} {m.day} {m.status:<7} {safe(m.host):<8} {safe(m.venue)}{_mark(m.damaged)}")
+    print_table(
+        (Column("QUARTER"), Column("DATE"), Column("STATUS"), Column("HOST"), Column("VENUE")),
+        ((m.quarter, str(m.day), m.status, safe(m.host), safe(m.venue) + _mark(m.damaged)) for m in meetings),
+    )
     _damaged_note(m.damaged for m in meetings)
     unplanned = session.unplanned_quarters()
     if unplanned:
@@ -109,13 +121,21 @@ def cmd_actions_list(ctx: Context) -> int:
     if not actions:
         print("no actions match", file=sys.stderr)
         return EXIT_OK
-    print(f"{'ID':<14} {'OWNER':<8} {'DUE':<10} {'STATUS':<8} {'MEETING':<8} {'DOMAIN':<18} TITLE")
-    for x in actions:
-        status = "OVERDUE" if x.overdue else x.status
-        print(
-            f"{x.id:<14} {safe(x.owner):<8} {x.due} {status:<8} {x.meeting or '-':<8} {x.domain:<18} {safe(x.title)}"
-            + _mark(x.damaged)
-        )
+    print_table(
+        ACTION_COLUMNS,
+        (
+            (
+                safe(x.id),
+                safe(x.owner),
+                str(x.due),
+                "OVERDUE" if x.overdue else x.status,
+                x.meeting or "-",
+                safe(x.domain),
+                safe(x.title) + _mark(x.damaged),
+            )
+            for x in actions
+        ),
+    )
     print(plural(len(actions), "action"), file=sys.stderr)
     _damaged_note(x.damaged for x in actions)
     return EXIT_OK

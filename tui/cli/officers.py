@@ -13,8 +13,9 @@ def cmd_officers_list(ctx: Context) -> int:
     if ctx.args.json:
         emit_json([officer_json(o) for o in officers])
     else:
+        width = max(len(safe(o.name)) for o in officers) if officers else 0
         for o in officers:
-            print(officer_line(o))
+            print(officer_line(o, width))
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ from store.errors import ValidationError
 from store.vocab import SEED_DOMAINS, Status, Tlp
 from tui.cli import texts as text_input
 from tui.cli.common import EXIT_OK, Commands, Context, UsageError, emit_json
+from tui.cli.table import LONGEST_DOMAIN, LONGEST_REFERENCE, Column, print_table
 from tui.cli.texts import RecordText, add_text_option, given_texts, record_in_editor
 from tui.present import quote, record_detail_json, record_json, safe, safe_block
 
@@ -143,7 +144,16 @@ def _arrow(row: RecordRow) -> str:
     return safe(f"{row.origin}→{','.join(row.releasable_to) or '—'}")
 
 
-LIST_HEADER = f"{'REFERENCE':<18} {'CREATED':<10} {'DOMAIN':<18} {'FROM→TO':<22} {'TLP':<12} {'STATUS':<12} TITLE"
+#: The columns of `liaison list` (as wide as the widest value shown; see `tui.cli.table`).
+LIST_COLUMNS = (
+    Column("REFERENCE", LONGEST_REFERENCE),
+    Column("CREATED", len("YYYY-MM-DD")),
+    Column("DOMAIN", LONGEST_DOMAIN),
+    Column("FROM→TO"),
+    Column("TLP", max(len(t.value) for t in Tlp)),
+    Column("STATUS", max(len(s.value) for s in Status)),
+    Column("TITLE"),
+)
 
 
 def cmd_list(ctx: Context) -> int:
@@ -156,15 +166,21 @@ def cmd_list(ctx: Context) -> int:
     if args.json:
         emit_json([record_json(r) for r in rows])
         return EXIT_OK
-    count = 0
-    for row in rows:
-        if count == 0:
-            print(LIST_HEADER)
-        count += 1
-        print(
-            f"{safe(row.reference):<18} {row.created_at:%Y-%m-%d} {safe(row.domain):<18} {_arrow(row):<22} "
-            f"{row.tlp.value:<12} {row.status.value:<12} {'WITHDRAWN · ' if row.withdrawn else ''}{safe(row.title)}"
-        )
+    count = print_table(
+        LIST_COLUMNS,
+        (
+            (
+                safe(row.reference),
+                f"{row.created_at:%Y-%m-%d}",
+                safe(row.domain),
+                _arrow(row),
+                row.tlp.value,
+                row.status.value,
+                f"{'WITHDRAWN · ' if row.withdrawn else ''}{safe(row.title)}",
+            )
+            for row in rows
+        ),
+    )
     if count == 0:
         print("no records match", file=sys.stderr)
     return EXIT_OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from tui.cli.common import EXIT_OK, Commands, Context, emit_json
+from tui.cli.table import Column, print_table
 from tui.present import ministry_json, safe
 
 
@@ -13,8 +14,8 @@ def cmd_ministries_list(ctx: Context) -> int:
     if ctx.args.json:
         emit_json([ministry_json(m) for m in ministries])
     else:
-        for m in ministries:
-            print(f"{safe(m.code):<10} {safe(m.name)}{'  (this store)' if m.is_self else ''}")
+        rows = [(safe(m.code), safe(m.name) + ("  (this store)" if m.is_self else "")) for m in ministries]
+        print_table((Column("CODE"), Column("NAME")), rows, header=False)
     return EXIT_OK
 
 
@@ -30,8 +31,8 @@ def cmd_domains_list(ctx: Context) -> int:
     if ctx.args.json:
         emit_json([{"slug": slug, "label": label} for slug, label in domains])
     else:
-        for slug, label in domains:
-            print(f"{safe(slug):<20} {safe(label)}")
+        rows = [(safe(slug), safe(label)) for slug, label in domains]
+        print_table((Column("SLUG"), Column("LABEL")), rows, header=False)
     return EXIT_OK
 
 

@@ -142,12 +142,13 @@ def cmd_contacts_list(ctx: Context) -> int:
         emit_json([contact_json(c, [k for k in history if k.peer == c.code]) for c in found])
         return EXIT_OK
     changes = {change.peer: change for change in key_changes(ctx.session())}
+    width = max((len(safe(c.code)) for c in found), default=0)  # codes are ASCII (store.vocab.MINISTRY_CODE)
     for c in found:
-        print(f"{safe(c.code):<10} {c.grouped}  {safe(c.name)}")
+        print(f"{safe(c.code):<{width}}  {c.grouped}  {safe(c.name)}")
         if c.code in changes:
             change = changes[c.code]
             print(
-                f"{'':<10} key rotated {change.stated_at:%Y-%m-%d} (received {change.received_at:%Y-%m-%d} in "
+                f"{'':<{width}}  key rotated {change.stated_at:%Y-%m-%d} (received {change.received_at:%Y-%m-%d} in "
                 f"{safe(change.via)}); previous {grouped_fingerprint(change.old_fingerprint)[:19]}…"
             )
     if not found:
