@@ -8,7 +8,7 @@ latest signed event.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -47,7 +47,13 @@ def chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
 def reviews_digest(rows: Iterable[tuple[str, str, datetime, bytes | None]]) -> tuple[int, str]:
     """(count, SHA-256) of a record's review rows in order: officer, step, time and the comment's ciphertext hash."""
     items = [[who, what, iso(at), sha256_hex(ct)] for who, what, at, ct in rows]
+    if not items:
+        return _NO_REVIEWS
     return len(items), hashlib.sha256(event_bytes({"reviews": items})).hexdigest()
+
+
+#: The digest of no review rows (most records of a bulk import or a counterpart's bundle have none).
+_NO_REVIEWS = (0, hashlib.sha256(event_bytes({"reviews": []})).hexdigest())
 
 
 #: The revision columns `revision_digest` covers, in its argument order: every query that feeds it selects these.
@@ -97,9 +103,15 @@ def build_state(
     current: tuple[int, str, str, str, datetime, bytes, bytes] | None,
     reviews: Iterable[tuple[str, str, datetime, bytes | None]],
     withdrawn: bool,
+    revision_sha256: str | None = None,
 ) -> dict[str, Any]:
-    """A record's signed state: what its events carry and what a damage check compares."""
+    """A record's signed state: what its events carry and what a damage check compares.
+
+    `revision_sha256`: the current revision row's digest when the caller has just computed it from the same row
+    (`revision_digest(*current)`, which is computed here otherwise)."""
     count, digest = reviews_digest(reviews)
+    if current is not None and revision_sha256 is None:
+        revision_sha256 = revision_digest(*current)
     return {
         "uuid": uuid,
         "reference": reference,
@@ -113,15 +125,20 @@ def build_state(
         "no_reexport": bool(no_reexport),
         "title_sha256": sha256_hex(title_ct),
         "body_sha256": sha256_hex(current[6]) if current is not None else None,
-        "revision_sha256": revision_digest(*current) if current is not None else None,
+        "revision_sha256": revision_sha256 if current is not None else None,
         "reviews": count,
         "reviews_sha256": digest,
         "withdrawn": bool(withdrawn),
     }
 
 
-def record_states(s: OrmSession, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """The signed-state dicts of the given records as stored now (a few queries per 5,000 records)."""
+def record_states(
+    s: OrmSession, ids: Sequence[int], *, revision_digests: Mapping[tuple[int, int], str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """The signed-state dicts of the given records as stored now (a few queries per 5,000 records).
+
+    `revision_digests`: (record id, revision number) → `revision_digest` of that row, computed by the caller from
+    the rows as they are in this transaction (`keys rotate` needs every revision's digest anyway)."""
     from store.withdrawals import Withdrawal
 
     out: dict[int, dict[str, Any]] = {}
@@ -189,6 +206,7 @@ def record_states(s: OrmSession, ids: Sequence[int]) -> dict[int, dict[str, Any]
                 current=currents.get(r.id),
                 reviews=reviews.get(r.id, []),
                 withdrawn=r.uuid in withdrawn,
+                revision_sha256=revision_digests.get((r.id, r.revision)) if revision_digests else None,
             )
             if origins.get(r.id, set()) != {r.origin}:
                 state["origin_party"] = sorted(origins.get(r.id, set()))  # never equal to a signed state

@@ -17,7 +17,7 @@ Two paths, both cheap:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,8 +198,13 @@ def log_end_problem(s: OrmSession, origin: str, identity: bytes) -> str | None:
     return None
 
 
-def full_root_problem(s: OrmSession, keyring: Keyring, ministry: str) -> str | None:
-    """The Merkle root and chain recomputed from every event, compared with the signed checkpoint (None: they hold)."""
+def full_root_problem(
+    s: OrmSession, keyring: Keyring, ministry: str, *, events: dict[str, _Events] | None = None
+) -> str | None:
+    """The Merkle root and chain recomputed from every event, compared with the signed checkpoint (None: they hold).
+
+    `events`: record uuid → what a damage check collects of that record's events, filled in the same pass over the
+    log (by the rows' `record_uuid`), so the log is read once; use it only when this returns None."""
     problem = log_problem(s, keyring, ministry)
     if problem is not None:
         return problem
@@ -208,10 +213,22 @@ def full_root_problem(s: OrmSession, keyring: Keyring, ministry: str) -> str | N
         return None
     frontier = Frontier()
     chain = CHAIN_START
+    wanted = events or {}
     rows = s.execute(
-        select(AuditRow.seq, AuditRow.body, AuditRow.signer, AuditRow.sig, AuditRow.chain).order_by(AuditRow.seq)
+        select(
+            AuditRow.seq,
+            AuditRow.body,
+            AuditRow.signer,
+            AuditRow.sig,
+            AuditRow.chain,
+            AuditRow.action,
+            AuditRow.record_uuid,
+        ).order_by(AuditRow.seq)
     )
-    for expected, (seq, body, signer, sig, stored_chain) in enumerate(rows, 1):
+    for expected, (seq, body, signer, sig, stored_chain, action, uuid) in enumerate(rows, 1):
+        found = wanted.get(uuid) if uuid is not None else None
+        if found is not None:
+            _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
         if seq != expected:
             return f"the audit log skips from event #{expected - 1} to #{seq}"
         try:
@@ -334,39 +351,39 @@ def damaged_among(
     four_eyes: bool,
     full: bool = True,
     states_out: dict[int, dict[str, Any]] | None = None,
+    revision_digests: Mapping[tuple[int, int], str] | None = None,
 ) -> dict[int, str]:
     """The damaged records among `ids` with their reasons: the Merkle root is recomputed once for all of them.
 
     `states_out`, when given, receives each record's signed-state dict as compared (an export reuses them for
-    the events it signs in the same transaction instead of loading them again).
+    the events it signs in the same transaction instead of loading them again); `revision_digests`, the revision
+    rows' digests the caller computed in this transaction (`record_states`).
 
     `full=False` (a few records checked inside another action, e.g. those an import is about to update) skips
     the root and verifies each record's latest event signature instead, reading only those records' events.
     """
     if not ids:
         return {}
-    problem = full_root_problem(s, keyring, own_ministry) if full else log_problem(s, keyring, own_ministry)
-    if problem is not None:
-        return dict.fromkeys(ids, problem)
-    states = record_states(s, ids)
-    if states_out is not None:
-        states_out.update(states)
+    states = record_states(s, ids, revision_digests=revision_digests)
     by_uuid = {state["uuid"]: rid for rid, state in states.items()}
     events = {uuid: _Events() for uuid in by_uuid}
-    columns = (AuditRow.seq, AuditRow.action, AuditRow.record_uuid, AuditRow.body, AuditRow.signer, AuditRow.sig)
-    if full:
-        queries = [select(*columns).where(AuditRow.record_uuid.is_not(None)).order_by(AuditRow.seq)]
-    else:
+    # full: the root recomputed and the records' events collected in one pass over the log
+    problem = (
+        full_root_problem(s, keyring, own_ministry, events=events) if full else log_problem(s, keyring, own_ministry)
+    )
+    if problem is not None:
+        return dict.fromkeys(ids, problem)
+    if states_out is not None:
+        states_out.update(states)
+    if not full:
+        columns = (AuditRow.seq, AuditRow.action, AuditRow.record_uuid, AuditRow.body, AuditRow.signer, AuditRow.sig)
         wanted = sorted(by_uuid)
-        queries = [
-            select(*columns).where(AuditRow.record_uuid.in_(wanted[i : i + 900])).order_by(AuditRow.seq)
-            for i in range(0, len(wanted), 900)
-        ]
-    for query in queries:
-        for seq, action, uuid, body, signer, sig in s.execute(query):
-            found = events.get(uuid)
-            if found is not None:
-                _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
+        for i in range(0, len(wanted), 900):
+            query = select(*columns).where(AuditRow.record_uuid.in_(wanted[i : i + 900])).order_by(AuditRow.seq)
+            for seq, action, uuid, body, signer, sig in s.execute(query):
+                found = events.get(uuid)
+                if found is not None:
+                    _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
     timeline = OfficerTimeline.load(s)
     out: dict[int, str] = {}
     for uuid, rid in by_uuid.items():
