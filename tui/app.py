@@ -224,6 +224,8 @@ class LiaisonApp(WorkerReports, Navigation):
                 await self.push_screen(DetailScreen(point.data["reference"], point.data.get("scroll_y", 0.0)))
             elif point.kind == "review":
                 await self.push_screen(ReviewScreen(point.data.get("reference")))
+            elif point.kind == "screen":
+                await self.push_screen(point.data["screen"](*point.data["args"]))
             elif point.kind == "compose" and isinstance(self.screen, LiaisonScreen):
                 try:
                     draft = unseal_draft(session, point)

@@ -166,3 +166,36 @@ async def test_palette_lock_command(make_app: Callable[..., LiaisonApp]) -> None
         await settle(pilot)
         assert app.session is None
         assert isinstance(app.screen, UnlockScreen)
+
+
+async def test_unlock_reopens_the_screen_the_officer_was_on(make_app: Callable[..., LiaisonApp]) -> None:
+    """ctrl+l in the export wizard, the dashboard or a meeting: unlocking opens the same screen again, at 80x24."""
+    from tui.screens.dashboard import DashboardScreen
+    from tui.screens.export import ExportScreen
+    from tui.screens.meetings import MeetingScreen, MeetingsScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        for open_it, kind in [
+            (lambda: app.push_screen(ExportScreen()), ExportScreen),
+            (app.action_dashboard, DashboardScreen),
+            (lambda: app.push_screen(MeetingScreen("2026-Q3")), MeetingScreen),
+        ]:
+            await app.action_home()
+            open_it()
+            await settle(pilot)
+            assert isinstance(app.screen, kind)
+            await pilot.press("ctrl+l")
+            await settle(pilot)
+            assert isinstance(app.screen, UnlockScreen)
+            await unlock(pilot)
+            await settle(pilot)
+            assert isinstance(app.screen, kind), app.screen
+            assert [type(s) for s in app.screen_stack[1:]] == [BrowserScreen, kind]
+            if kind is MeetingScreen:
+                assert app.screen.quarter == "2026-Q3"  # type: ignore[attr-defined]
+        await app.action_home()
+        app.action_meetings()
+        await settle(pilot)
+        assert isinstance(app.screen, MeetingsScreen)

@@ -70,6 +70,8 @@ def verify_summary(report: AuditReport, shown: bool) -> str:
 class AuditScreen(LiaisonScreen):
     """Newest event first; the filters apply as they are typed; enter on an event about a record opens it."""
 
+    REOPENS = True
+
     AUTO_FOCUS = "#audit-events"
 
     DEFAULT_CSS = """

@@ -131,9 +131,13 @@ class LiaisonScreen(ShownKeys, UnlockedAccess, WorkerReports, Screen[None]):
     def on_mount(self) -> None:
         self.freeze_cursors()
 
+    REOPENS: ClassVar[bool] = False
+    """True when unlocking opens this screen again, as its key opens it (no argument): a screen that holds no
+    draft of its own. What its form held is not kept (it is typed again); a compose draft is kept, sealed."""
+
     def resume_point(self, session: Session) -> ResumePoint | None:
         """Where to bring the officer back to after unlocking (None: nowhere)."""
-        return None
+        return ResumePoint("screen", {"screen": type(self), "args": ()}) if self.REOPENS else None
 
     async def forget(self) -> None:
         """Drop every decrypted word this screen shows or caches (the store is about to lock)."""

@@ -39,6 +39,8 @@ def acknowledged_text(entry: BundleEntry) -> Text:
 class BundleHistoryScreen(LiaisonScreen):
     """Newest first; `d` shows sent only, received only, or both."""
 
+    REOPENS = True
+
     AUTO_FOCUS = "#bundles"
 
     DEFAULT_CSS = """

@@ -31,6 +31,8 @@ def fingerprint_lines(fingerprint: str, *, per_line: int = 4, indent: int = 0) -
 class ContactsScreen(LiaisonScreen):
     """`a` adds a contact from a card file (after showing its fingerprint), `w` writes this ministry's own card."""
 
+    REOPENS = True
+
     AUTO_FOCUS = "#contacts"
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -159,6 +159,8 @@ def summary_text(data: DashboardData) -> Text:
 class DashboardScreen(LiaisonScreen):
     """Charts and counts of the working-group desk; `t` table/chart, `m` meetings, tab between panels."""
 
+    REOPENS = True
+
     AUTO_FOCUS = "#dash-overdue"
 
     DEFAULT_CSS = """

@@ -44,6 +44,8 @@ CEILINGS = [
 class ExportScreen(LiaisonScreen):
     """Choose a recipient (or a STIX/MISP file) and filters; the preview follows every change; `ctrl+s` writes."""
 
+    REOPENS = True
+
     @dataclass
     class InteropPlanned(Message):
         """The preview of a STIX or MISP export for the form of `generation` (`store.interop.common.Selection`)."""

@@ -40,6 +40,8 @@ UNMARKED_TLPS = [("CLEAR", "CLEAR"), ("GREEN", "GREEN"), ("AMBER", "AMBER"), ("A
 class ImportScreen(LiaisonScreen):
     """Enter on a file checks it (signature before anything is decrypted); `ctrl+s` imports what was checked."""
 
+    REOPENS = True
+
     AUTO_FOCUS = "#import-tree"
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -30,9 +30,10 @@ from textual.worker import get_current_worker
 from store.errors import IntegrityError, LiaisonError
 from store.jwg.actions import ActionInfo
 from store.jwg.meetings import MeetingInfo
+from store.service import Session
 from store.text import visible
 from tui.present import app_error, plural
-from tui.screens.base import LiaisonScreen
+from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.desk_text import DAMAGED, damaged_count, meeting_text
 from tui.widgets.record_table import DAMAGED_MARK
 from tui.widgets.status_line import StatusLine
@@ -40,6 +41,8 @@ from tui.widgets.status_line import StatusLine
 
 class MeetingsScreen(LiaisonScreen):
     """Every meeting, oldest quarter first; `enter` opens one."""
+
+    REOPENS = True
 
     AUTO_FOCUS = "#meetings"
 
@@ -357,6 +360,10 @@ class MeetingScreen(LiaisonScreen):
 
     def on_store_changed(self) -> None:
         self.load()
+
+    def resume_point(self, session: Session) -> ResumePoint:
+        """Unlocking opens this meeting again (its quarter is a plaintext tag, nothing decrypted is kept)."""
+        return ResumePoint("screen", {"screen": MeetingScreen, "args": (self.quarter,)})
 
     async def forget(self) -> None:
         self.query_one("#meeting-text", Static).update("")

@@ -77,6 +77,8 @@ def rotation_said(report: RotationReport) -> str:
 class OfficersScreen(LiaisonScreen):
     """The officers (removed ones dimmed) and the keys' ages; a, x, R change them."""
 
+    REOPENS = True
+
     AUTO_FOCUS = "#officers"
 
     DEFAULT_CSS = """
