@@ -5,7 +5,8 @@ labels, ministry and card names: one line of printable text) or `check_block` (s
 comments: may also hold `\\n` and `\\t`). Refused everywhere: C0 controls, DEL, C1 controls
 (U+0080–U+009F), the Unicode line/paragraph separators, bidi embedding/override/isolate controls
 (U+202A–U+202E, U+2066–U+2069), invisible characters (zero-width space, word joiner and invisible
-operators, byte-order mark, tag characters), lone surrogates and non-characters.
+operators, byte-order mark, tag characters), lone surrogates and non-characters; and more than
+`MAX_MARKS` combining marks on one character (a "zalgo" text, smeared over the lines above and below it).
 
 On the way out (defence in depth: stores written by older versions, anything missed) every face passes
 text through `visible`, which renders those characters as visible escapes (`␛`, `\\u202e`) and never
@@ -15,6 +16,7 @@ raw. Values quoted inside messages go through `quote` (repr-style, cut to a sane
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from store.errors import ValidationError
 
@@ -27,6 +29,12 @@ INVISIBLE = frozenset({0x200B, 0xFEFF}) | frozenset(range(0x2060, 0x2065)) | fro
 LINE_SEPARATORS = frozenset({0x2028, 0x2029})
 #: Longest value quoted in a message before it is cut.
 QUOTE_LIMIT = 60
+#: Most combining marks one character may carry: written scripts stack up to three or four (Arabic shadda,
+#: vowel and superscript alef; Hebrew points and cantillation), a "zalgo" text hundreds.
+MAX_MARKS = 4
+#: Where a run of more than `MAX_MARKS` combining marks may be: that many non-ASCII characters in a row that are
+#: neither word characters nor spaces (marks and joiners are both), checked character by character only there.
+_MARK_RUN_CANDIDATE = re.compile(f"[^\\w\\s\\x00-\\x7f]{{{MAX_MARKS + 1},}}")
 
 
 def _is_noncharacter(cp: int) -> bool:
@@ -78,11 +86,39 @@ def first_forbidden(text: str, *, multiline: bool = False) -> int | None:
     return None if found is None else found.start()
 
 
+def first_mark_overflow(text: str) -> int | None:
+    """The index of the first combining mark beyond `MAX_MARKS` on one character, or None; joiners and other
+    format characters between the marks do not end the run (a terminal stacks what follows them all the same)."""
+    if text.isascii():
+        return None
+    for candidate in _MARK_RUN_CANDIDATE.finditer(text):
+        marks = 0
+        for index in range(candidate.start(), candidate.end()):
+            category = unicodedata.category(text[index])
+            if category[0] == "M":
+                marks += 1
+                if marks > MAX_MARKS:
+                    return index
+            elif category != "Cf":
+                marks = 0
+    return None
+
+
 def _check(field: str, text: str, *, multiline: bool, reference: str | None) -> str:
     if not isinstance(text, str):
         raise ValidationError(f"{field} must be text", field=field, reference=reference, value=text)
     start = first_forbidden(text, multiline=multiline)
     if start is None:
+        overflow = first_mark_overflow(text)
+        if overflow is not None:
+            where = f"{reference} " if reference else ""
+            raise ValidationError(
+                f"{where}{field} contains more than {MAX_MARKS} combining marks on one character "
+                f"(U+{ord(text[overflow]):04X}) at position {overflow + 1}",
+                field=field,
+                reference=reference,
+                value=text,
+            )
         return text
     for index, ch in enumerate(text[start:], start):
         kind = forbidden_kind(ch, multiline=multiline)

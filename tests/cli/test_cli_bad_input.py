@@ -34,8 +34,12 @@ CANARY = "Refusedcanary Quixotic Zephyr 5521"
             ["--domain", "narcotics", "--tlp", "red", "--title", CANARY, "--summary", "a\x00b"],
             "the summary contains a NUL character",
         ),
+        (
+            ["--domain", "narcotics", "--tlp", "red", "--title", "Z" + "\u0334" * 299 + "algo", "--summary", CANARY],
+            "title contains more than 4 combining marks on one character (U+0334) at position 6",
+        ),
     ],
-    ids=["domain", "tlp", "empty tlp", "ministry", "empty title", "blank title", "long title", "NUL"],
+    ids=["domain", "tlp", "empty tlp", "ministry", "empty title", "blank title", "long title", "NUL", "zalgo"],
 )
 def test_add_refuses_bad_input(store: LiaisonStore, fingerprint, options: list[str], message: str) -> None:
     store.add("Existing record")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from store.errors import ValidationError
@@ -53,3 +55,62 @@ def test_joiners_that_scripts_need_stay_allowed() -> None:
     """ZWNJ and ZWJ are part of Urdu, Persian and emoji text: never refused."""
     assert check_line("title", "می\u200cخواهم") == "می\u200cخواهم"
     assert check_line("title", "👩\u200d💻 desk") == "👩\u200d💻 desk"
+
+
+#: Real words with their diacritics, as people write them (and Turkish and Vietnamese decomposed, as some
+#: keyboards and macOS file names send them): none is refused.
+DIACRITICS = {
+    "Urdu, vocalised": "مُحَمَّدٌ نے گوادر کی بندرگاہ پر رِپورٹ دی",
+    "Arabic, fully vocalised": "بِسْمِ ٱللَّٰهِ ٱلرَّحْمَٰنِ ٱلرَّحِيمِ",
+    "Arabic, Quranic annotation": "ذَٰلِكَ ٱلْكِتَٰبُ لَا رَيْبَۛ فِيهِۛ",
+    "Turkish": "Şırnak İçişleri Bakanlığı güvenlik toplantısı",
+    "Turkish, decomposed": unicodedata.normalize("NFD", "Şırnak İçişleri Bakanlığı güvenlik toplantısı"),
+    "Vietnamese, decomposed": unicodedata.normalize("NFD", "Nguyễn Thị Ánh Tuyết"),
+    "Hebrew, pointed": "בְּרֵאשִׁית בָּרָא",
+    "Hindi": "क्षेत्रीय सुरक्षा",
+    "emoji": "1\ufe0f\u20e3 🏳\ufe0f\u200d🌈",
+}
+
+
+@pytest.mark.parametrize("text", DIACRITICS.values(), ids=list(DIACRITICS))
+def test_real_words_with_diacritics_pass(text: str) -> None:
+    """Urdu, Arabic, Turkish, Vietnamese, Hebrew and Hindi diacritics stack at most three on a letter: accepted."""
+    assert check_line("title", text) == text
+    assert check_block("summary", f"{text}\n{text}") == f"{text}\n{text}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Z" + "\u0334" * 299 + "algo", r"title contains more than 4 combining marks on one character \(U\+0334\) at position 6"),
+        ("ok " + "a\u0301\u0302\u0303\u0304\u0305", r"title contains more than 4 combining marks on one character \(U\+0305\) at position 9"),
+        ("a" + "\u0301\u200c" * 5, r"title contains more than 4 combining marks on one character \(U\+0301\) at position 10"),
+        ("\u0301" * 5, r"title contains more than 4 combining marks on one character \(U\+0301\) at position 5"),
+    ],
+    ids=["zalgo", "five on one letter", "joiners between them", "no base at all"],
+)  # fmt: skip
+def test_a_stack_of_combining_marks_is_refused_naming_where(text: str, message: str) -> None:
+    """Threat 21: a "zalgo" title, hundreds of combining marks on one letter, smears over the lines above and
+    below it in a terminal and in the app; more than 4 on one character are refused, naming the field and place
+    (a joiner between them does not reset the count)."""
+    with pytest.raises(ValidationError, match=message):
+        check_line("title", text)
+    with pytest.raises(ValidationError, match=message.replace("title", "summary")):
+        check_block("summary", text)
+
+
+def test_four_combining_marks_on_one_character_pass() -> None:
+    """The cap is more than any script needs (Hebrew cantillation reaches four) and no more."""
+    text = "a\u0301\u0302\u0303\u0304 b\u0301"
+    assert check_line("title", text) == text
+
+
+def test_every_combining_mark_counts() -> None:
+    """The fast path (a regex for candidate runs) misses no mark: each of Unicode's combining marks, five on a
+    letter, is refused; four are not."""
+    marks = [chr(cp) for cp in range(0x110000) if unicodedata.category(chr(cp))[0] == "M"]
+    assert len(marks) > 2000
+    for mark in marks:
+        with pytest.raises(ValidationError):
+            check_line("title", "a" + mark * 5)
+        check_line("title", "a" + mark * 4)
