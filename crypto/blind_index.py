@@ -89,10 +89,15 @@ class BlindIndexer:
         if distinct and (min(map(len, distinct)) < MIN_WORD_LENGTH or max(map(len, distinct)) > MAX_WORD_LENGTH):
             distinct = {w for w in distinct if MIN_WORD_LENGTH <= len(w) <= MAX_WORD_LENGTH}
         distinct.discard("_")
-        cached = list(map(self._cache.get, distinct))  # bulk ingest: nearly every word is already cached
-        out = [self.token(w) for w in distinct] if None in cached else cast("list[str]", cached)
-        out.sort()
-        return out
+        words = list(distinct)
+        out = list(map(self._cache.get, words))  # bulk ingest: nearly every word is already cached
+        if None in out:  # only the words not cached yet are computed
+            for i, word in enumerate(words):
+                if out[i] is None:
+                    out[i] = self.token(word)
+        tokens = cast("list[str]", out)
+        tokens.sort()
+        return tokens
 
     def query_tokens(self, query: str) -> list[str]:
         """Tokens for a search query; every word must match."""
