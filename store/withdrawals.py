@@ -22,6 +22,7 @@ from crypto import bundle as fmt
 from store import policy
 from store.audit import log as audit
 from store.errors import LiaisonError, NotFound, PolicyError
+from store.interop.base import report_uuids
 from store.models import Base, BundleItem, BundleLog, Record, UTCDateTime
 from store.text import check_block, check_line
 from store.vocab import Status
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
 
 
 class Withdrawal(Base):
-    """A record withdrawn by its origin: by this ministry (`out`) or received from the origin (`in`)."""
+    """A record withdrawn by its origin: by this ministry (`out`), received from the origin (`in`), or a copy of
+    such a record a STIX/MISP import made (`cpy`: flagged with the origin's notice, not a notice of its own)."""
 
     __tablename__ = "withdrawals"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -245,10 +247,12 @@ def apply_notice(
     now: datetime,
     *,
     latest: datetime | None = None,
+    copies: list[tuple[str, str]] | None = None,
 ) -> str:
     """Take a withdrawal notice from a verified bundle of `sender`: `withdrawn` when it flagged a record held here,
     `not held` when the record is not here (the notice is kept, so the record is flagged if it ever arrives),
-    `seen` when the notice was already taken.
+    `seen` when the notice was already taken. Copies of the record a STIX/MISP import made (under a local-only
+    reference) are flagged too, and listed in `copies` as (copy's reference, record's reference).
 
     Refused (the whole bundle with it) unless the sender is the record's origin, or when its officer or date is
     not plausible text or time (checked like a record's author and dates, against `latest`, by default `now`).
@@ -275,9 +279,12 @@ def apply_notice(
     ).one_or_none()
     if rec is not None and (rec.origin != sender or rec.reference != ref):
         raise WithdrawalRefused(f"withdrawal of {ref} from {sender}, which is not that record's origin", reference=ref)
+    reason = check_block("reason", notice["reason"], reference=ref) if notice["reason"] else ""
+    flagged = _withdraw_copies(session, s, sender, bundle_id, notice, withdrawn_at, reason, now)
+    if copies is not None:
+        copies += flagged
     if s.execute(select(Withdrawal.id).where(Withdrawal.record_uuid == notice["uuid"])).first() is not None:
         return "seen"
-    reason = check_block("reason", notice["reason"], reference=ref) if notice["reason"] else ""
     s.add(
         Withdrawal(
             record_uuid=notice["uuid"],
@@ -297,7 +304,55 @@ def apply_notice(
         audit.note(
             s, record_id=rec.id, action="withdraw", data={"by": sender, "bundle_id": bundle_id}, detail=reason or None
         )
-    return "withdrawn" if rec is not None else "not held"
+    return "withdrawn" if rec is not None or flagged else "not held"
+
+
+def _withdraw_copies(
+    session: Session,
+    s: OrmSession,
+    sender: str,
+    bundle_id: str,
+    notice: dict[str, Any],
+    withdrawn_at: datetime,
+    reason: str,
+    now: datetime,
+) -> list[tuple[str, str]]:
+    """Flag withdrawn the copies of the record held from a STIX/MISP file its origin exported (their ids derived
+    from the record's, `store.interop.base.report_uuids`; each under a local-only reference), not flagged yet:
+    a withdrawn record never stays current under another reference. Returns (copy's reference, record's)."""
+    ref = notice["reference"]
+    flagged: list[tuple[str, str]] = []
+    rows = s.execute(
+        select(Record.id, Record.uuid, Record.reference)
+        .where(Record.origin == sender, Record.uuid.in_(report_uuids(notice["uuid"])))
+        .where(~exists().where(Withdrawal.record_uuid == Record.uuid))
+        .order_by(Record.reference)
+    ).all()
+    for row in rows:
+        s.add(
+            Withdrawal(
+                record_uuid=row.uuid,
+                record_id=row.id,
+                reference=row.reference,
+                origin=sender,
+                direction="cpy",
+                withdrawn_at=withdrawn_at,
+                officer=notice["officer"],
+                reason_ct=session.seal(reason),
+                bundle_id=bundle_id,
+                recorded_at=now,
+            )
+        )
+        s.flush()
+        audit.note(
+            s,
+            record_id=row.id,
+            action="withdraw",
+            data={"by": sender, "bundle_id": bundle_id, "copy_of": ref},
+            detail=reason or None,
+        )
+        flagged.append((row.reference, ref))
+    return flagged
 
 
 def link_arrivals(s: OrmSession) -> None:
@@ -320,7 +375,7 @@ def withdrawal_counts(s: OrmSession) -> dict[str, int]:
         counts[bundle_id] = int(n)
     for in_bundle, n in s.execute(
         select(Withdrawal.bundle_id, func.count())
-        .where(Withdrawal.bundle_id.is_not(None))
+        .where(Withdrawal.bundle_id.is_not(None), Withdrawal.direction == "in")
         .group_by(Withdrawal.bundle_id)
     ):
         counts[str(in_bundle)] = counts.get(str(in_bundle), 0) + int(n)

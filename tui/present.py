@@ -303,6 +303,11 @@ def export_summary(plan: ExportPlan | Selection) -> str:
     return safe(line)
 
 
+def _listed(label: str, pairs: Sequence[tuple[str, str]]) -> str:
+    """`; 2 skipped: A why, B why`, or nothing when there is none."""
+    return f"; {len(pairs)} {label}: " + ", ".join(f"{a} {b}" for a, b in pairs) if pairs else ""
+
+
 def import_summary(result: ImportResult) -> str:
     """What an import did, in one line."""
     from crypto.identity import grouped_fingerprint
@@ -315,20 +320,14 @@ def import_summary(result: ImportResult) -> str:
             f"imported bundle {result.bundle_id} from {result.sender} (seq {result.seq}, key {key}…): "
             f"{plural(result.records, 'record')} ({result.new} new, {result.updated} updated, {result.unchanged} unchanged)"
         )
-        if result.skipped:  # forwarded copies of records held from their origin
-            line += f"; {len(result.skipped)} skipped: " + ", ".join(f"{ref} {why}" for ref, why in result.skipped)
-        if result.replaced:  # copies held from a non-origin sender: the origin's own took their place
-            line += f"; {len(result.replaced)} replaced: " + ", ".join(f"{ref} {what}" for ref, what in result.replaced)
-        if result.withdrawn:
-            line += f"; {result.withdrawn} withdrawn by {result.sender}"
-        if result.withdrawals_skipped:
-            line += f"; {len(result.withdrawals_skipped)} withdrawal skipped: " + ", ".join(
-                f"{ref} {why}" for ref, why in result.withdrawals_skipped
-            )
-        if result.desk:
-            line += "; " + desk_import_summary(result.desk)
-        for change in result.key_changes:
-            line += "; " + change.describe()
+        # forwards of records held from their origin skipped, replaced by the origin's own; STIX/MISP copies
+        line += _listed("skipped", result.skipped) + _listed("replaced", result.replaced)
+        line += "".join(f"; {ref} also held as {copy} from a STIX/MISP import" for ref, copy in result.file_copies)
+        line += f"; {result.withdrawn} withdrawn by {result.sender}" if result.withdrawn else ""
+        line += "".join(f"; {ref} withdrawn with its copy {copy}" for copy, ref in result.withdrawn_copies)
+        line += _listed("withdrawal skipped", result.withdrawals_skipped)
+        line += "; " + desk_import_summary(result.desk) if result.desk else ""
+        line += "".join("; " + change.describe() for change in result.key_changes)
     return safe(line)
 
 
@@ -367,7 +366,7 @@ def interop_import_summary(result: InteropImport) -> str:
     if result.not_imported:
         kinds = sorted(result.not_imported.items(), key=lambda kv: (-kv[1], kv[0]))
         line += "; not imported: " + ", ".join(f"{n} {kind}" for kind, n in kinds)
-    return safe(line)
+    return safe(line + _listed("skipped", result.skipped))  # held here already, or withdrawn by their origin
 
 
 def receipt_summary(result: ReceiptResult) -> str:

@@ -27,6 +27,7 @@ from store.contacts import keyring_of, own_identity
 from store.errors import ValidationError
 from store.identity import KeyChange, apply_transitions, confirm_key
 from store.ingest import BulkWriter, IngestItem
+from store.interop.base import report_uuids
 from store.jwg.sync import JwgImport, apply_entries, is_desk_entry
 from store.models import BundleItem, BundleLog, Domain, Ministry, Record
 from store.vocab import Role, Status
@@ -60,6 +61,10 @@ class ImportResult:
     withdrawals_skipped: tuple[tuple[str, str], ...] = ()
     #: The sender's identity changes this bundle delivered (statements signed by its old and new keys).
     key_changes: tuple[KeyChange, ...] = ()
+    #: New records from their origin also held as a copy a STIX/MISP import made before: (reference, the copy's).
+    file_copies: tuple[tuple[str, str], ...] = ()
+    #: Such copies flagged withdrawn with their record: (the copy's reference, the record's).
+    withdrawn_copies: tuple[tuple[str, str], ...] = ()
 
 
 class _Importer:
@@ -74,6 +79,7 @@ class _Importer:
         self.new = self.updated = self.unchanged = 0
         self.skipped: list[tuple[str, str]] = []
         self.notes: list[tuple[str, str]] = []  # copies replaced by their origin's, squatters moved aside
+        self.file_copies: list[tuple[str, str]] = []  # new records held already as a STIX/MISP import's copy
 
     def chunk(self, records: list[dict[str, Any]]) -> None:
         """Check and write one chunk's records (new ones in bulk, newer revisions as updates)."""
@@ -171,6 +177,7 @@ class _Importer:
                 self.updated += 1
             else:
                 self.unchanged += 1
+        self._note_file_copies([i for i in new_items if i.origin == sender])
         for (rid, _ref), item in zip(self.writer.write(new_items) if new_items else [], new_items, strict=True):
             assert item.uuid is not None
             ids[item.uuid] = rid
@@ -178,6 +185,20 @@ class _Importer:
         for rec in records:
             ledger.append(ledger_item(self.header.bundle_id, ids[rec["uuid"]], rec))
         self.conn.execute(insert(BundleItem), ledger)
+
+    def _note_file_copies(self, items: list[IngestItem]) -> None:
+        """New records from their origin that a STIX/MISP import of the origin's own export brought before, as a
+        copy under a local-only reference (its id derived from the record's): the copy stays (its id is in the
+        signed log), the summary names it, and the origin's withdrawal reaches it too (`store.withdrawals`)."""
+        derived = {d: item.reference for item in items if item.uuid for d in report_uuids(item.uuid)}
+        keys = sorted(derived)
+        for start in range(0, len(keys), 500):
+            for row in self.s.execute(
+                select(Record.uuid, Record.reference, Record.origin).where(Record.uuid.in_(keys[start : start + 500]))
+            ):
+                if row.origin == self.header.sender and derived[row.uuid] is not None:
+                    self.file_copies.append((str(derived[row.uuid]), row.reference))
+        self.file_copies.sort()
 
     def _refuse_damaged(self, records: list[dict[str, Any]], existing: dict[str, Any], replacing: set[str]) -> None:
         """A held record this import would rewrite must be the one its log signed: writing over a record tampered
@@ -298,10 +319,18 @@ def import_bundle(
             importer.writer.finish()
             withdrawn = 0
             withdrawals_skipped: list[tuple[str, str]] = []
+            withdrawn_copies: list[tuple[str, str]] = []
             try:
                 for notice in notices:
                     outcome = apply_notice(
-                        session, s, header.sender, header.bundle_id, notice, now, latest=importer.now
+                        session,
+                        s,
+                        header.sender,
+                        header.bundle_id,
+                        notice,
+                        now,
+                        latest=importer.now,
+                        copies=withdrawn_copies,
                     )
                     if outcome == "withdrawn":
                         withdrawn += 1
@@ -347,5 +376,7 @@ def import_bundle(
             "replaced": tuple(importer.notes),
             "withdrawals_skipped": tuple(withdrawals_skipped),
             "key_changes": tuple(key_changes),
+            "file_copies": tuple(importer.file_copies),
+            "withdrawn_copies": tuple(withdrawn_copies),
         }
     )

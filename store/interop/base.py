@@ -48,6 +48,14 @@ def derived_uuid(*parts: str) -> str:
     return str(uuidlib.uuid5(NAMESPACE, ":".join(parts)))
 
 
+def report_uuids(record_uuid: str) -> tuple[str, str]:
+    """The ids Liaison gives a record in the field's formats: its STIX report's and its MISP Event Report's.
+
+    A file import holding either id is a copy of that record (made by its origin's export): the origin's
+    withdrawal of the record reaches the copy too (`store.withdrawals`)."""
+    return derived_uuid("record", record_uuid), derived_uuid("misp-report", record_uuid)
+
+
 def ministry_uuid(code: str) -> str:
     """The stable id of a ministry's identity (STIX identity, MISP organisation)."""
     return derived_uuid("ministry", code)

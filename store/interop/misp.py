@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pymisp import MISPEvent, MISPOrganisation
 
+from store.interop.base import report_uuids
 from store.interop.common import (
     MAX_OBJECTS,
     ExportData,
@@ -87,7 +88,7 @@ def build_event(data: ExportData) -> tuple[bytes, int]:
         event.add_event_report(
             rec.title,
             report_markdown(rec, data.ministries.get(rec.origin, rec.origin)),
-            uuid=derived_uuid("misp-report", rec.uuid),
+            uuid=report_uuids(rec.uuid)[1],
             distribution=YOUR_ORGANISATION_ONLY,
             timestamp=rec.updated_at,
         )

@@ -17,12 +17,14 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session as OrmSession
 
 from store import policy
+from store.bundles.import_checks import delivered_by, held_from_origin
 from store.ingest import BulkWriter, IngestItem
-from store.interop.base import MAX_SKEW, REFERENCE, InteropRefused
+from store.interop.base import MAX_SKEW, REFERENCE, InteropRefused, report_uuids
 from store.interop.incoming import Incoming, Vocabulary, check_tlp_option, load_json
 from store.models import Record, ReviewEvent, Revision
 from store.text import quote
 from store.vocab import Role, Status, Tlp
+from store.withdrawals import Withdrawal
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -41,10 +43,13 @@ class ImportResult:
     notes: int = 0
     origins: Counter[str] = field(default_factory=Counter)
     not_imported: Counter[str] = field(default_factory=Counter)
+    #: Reports not written, each with why: a record held here under the reference the file names (from its origin,
+    #: or forwarded), or one its origin withdrew: (reference, why).
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def records(self) -> int:
-        return self.new + self.updated + self.unchanged
+        return self.new + self.updated + self.unchanged + len(self.skipped)
 
 
 #: Reads a loaded file: `(session, path, document, vocabulary, as_code=, tlp=, domain=) -> (records, counts so far)`.
@@ -140,8 +145,12 @@ def _receive(
         taken: set[str] = set()
         new_items: list[IngestItem] = []
         later_notes: list[tuple[int, str, Incoming]] = []
+        held = _held_already(s, [item for item in items if item.uuid not in existing])
         for item in items:
             old = existing.get(item.uuid)
+            if old is None and item.uuid in held:
+                result.skipped.append(held[item.uuid])
+                continue
             if old is None:
                 reference = _reference(s, item, taken)
                 new_items.append(_ingest_item(session.ministry, item, reference, 1, with_notes=True))
@@ -186,6 +195,50 @@ def _check_item(name: str, item: Incoming, latest: datetime) -> None:
             f"{name}: {item.key} carries the reference {quote(ref)}, which is not one of {item.origin}",
             reference=item.key,
         )
+
+
+def _held_already(s: OrmSession, items: list[Incoming]) -> dict[str, tuple[str, str]]:
+    """The new reports of a file that are a record this store already holds or its origin withdrew: uuid →
+    (reference, why). Only the origin decides what a record says (Threat 24): a file naming a reference held
+    here (the origin's own export of a record its bundle brought, a forward) never adds a second copy beside it
+    under a local-only reference, where the origin's updates and withdrawal would not reach."""
+    found: dict[str, tuple[str, str]] = {}
+    named: dict[str, list[Incoming]] = {}
+    for item in items:
+        if item.reference is not None:
+            named.setdefault(item.reference, []).append(item)
+    refs = sorted(named)
+    for start in range(0, len(refs), 500):
+        for row in s.execute(
+            select(Record.id, Record.reference, Record.origin).where(Record.reference.in_(refs[start : start + 500]))
+        ):
+            if held_from_origin(s, row.id, row.origin):
+                why = "already held from its origin"
+            else:
+                why = f"already held from {delivered_by(s, row.id)}"
+            found.update({item.uuid: (row.reference, why) for item in named[row.reference]})
+    origins = {item.origin for item in items}
+    if not origins:
+        return found
+    # withdrawn by its origin (a notice is kept even for a record never held here), named or by its derived id
+    by_id: dict[str, str] = {}
+    withdrawn: set[tuple[str, str]] = set()
+    for uuid, reference, origin in s.execute(
+        select(Withdrawal.record_uuid, Withdrawal.reference, Withdrawal.origin).where(
+            Withdrawal.direction == "in", Withdrawal.origin.in_(origins)
+        )
+    ):
+        withdrawn.add((origin, reference))
+        for derived in report_uuids(uuid):
+            by_id[derived] = reference
+    for item in items:
+        if item.uuid in found:
+            continue
+        if item.reference is not None and (item.origin, item.reference) in withdrawn:
+            found[item.uuid] = (item.reference, "withdrawn by its origin")
+        elif item.uuid in by_id:
+            found[item.uuid] = (by_id[item.uuid], "withdrawn by its origin")
+    return found
 
 
 def _kinds(counter: Counter[str]) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import stix2  # type: ignore[import-untyped]
 
+from store.interop.base import report_uuids
 from store.interop.common import (
     MAX_OBJECTS,
     RANK,
@@ -73,7 +74,7 @@ def identity_id(code: str) -> str:
 
 def report_id(record_uuid: str) -> str:
     """The STIX id of a record's report: UUIDv5 of the record's uuid, so a re-export updates it."""
-    return f"report--{derived_uuid('record', record_uuid)}"
+    return f"report--{report_uuids(record_uuid)[0]}"
 
 
 def build_bundle(data: ExportData) -> tuple[bytes, int]:
