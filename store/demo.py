@@ -340,7 +340,10 @@ def _build_counterpart(pk: Session, pk_path: Path, clock: Clock, seed: int) -> N
 
 
 def _demo_ledger(pk: Session, clock: Clock) -> None:
-    """Ledger entries for the demo's shared and acknowledged records: as if sent to TR-MOI in bundles of 10."""
+    """Ledger entries for the demo's shared and acknowledged records: as if sent to TR-MOI in bundles of 10.
+
+    A receipt acknowledges a bundle's records at once, so acknowledged records travel in bundles whose receipt
+    came back and shared ones in bundles still waiting for theirs, as `export` and `import RECEIPT` leave them."""
     from store.bundles import record_objects
     from store.bundles.ledger import ledger_item
 
@@ -357,10 +360,14 @@ def _demo_ledger(pk: Session, clock: Clock) -> None:
             .order_by(Record.updated_at, Record.id)
         ).all()
         conn = s.connection()
-        for seq, start in enumerate(range(0, len(rows), LEDGER_BUNDLE_SIZE), start=1):
-            group = rows[start : start + LEDGER_BUNDLE_SIZE]
+        groups = []
+        for acked_status in (True, False):
+            same = [r for r in rows if (r.status == Status.ACKNOWLEDGED.value) is acked_status]
+            groups += [same[i : i + LEDGER_BUNDLE_SIZE] for i in range(0, len(same), LEDGER_BUNDLE_SIZE)]
+        groups.sort(key=lambda g: (g[-1].updated_at, g[-1].id))  # bundles in the order they went
+        for seq, group in enumerate(groups, start=1):
             sent_at = min(group[-1].updated_at + timedelta(hours=2), clock())
-            acked = all(r.status == Status.ACKNOWLEDGED.value for r in group)
+            acked = group[0].status == Status.ACKNOWLEDGED.value
             bundle_id = uuidlib.UUID(int=random.Random(seq).getrandbits(128), version=4).hex
             # the receipt one to nine days later (never in the future), so the median days to acknowledge vary
             acked_at = min(sent_at + timedelta(days=RECEIPT_DAYS[seq % len(RECEIPT_DAYS)]), clock())
@@ -391,7 +398,9 @@ def _demo_ledger(pk: Session, clock: Clock) -> None:
 def _demo_inbound_ledger(pk: Session, tr: Session, clock: Clock) -> None:
     """The bundles that brought PK-MOI its records from TR-MOI, in both ledgers: PK-MOI's imports (`in`) and
     TR-MOI's exports (`out`, the record not held there), in bundles of 10 an hour after the last arrived, a
-    receipt a day later. Without them the dashboard and the pack would show nothing received from TR-MOI."""
+    receipt a day later. Without them the dashboard and the pack would show nothing received from TR-MOI.
+    As with `import --receipt-out`: PK-MOI's bundle notes the receipt it wrote, its records are acknowledged only
+    in TR-MOI's ledger (a record is acknowledged by its recipient, never by its sender)."""
     from store.bundles import record_objects
     from store.bundles.ledger import ledger_item
 
@@ -409,10 +418,7 @@ def _demo_inbound_ledger(pk: Session, tr: Session, clock: Clock) -> None:
             bundle_id = uuidlib.UUID(int=random.Random(f"in-{seq}").getrandbits(128), version=4).hex
             log = {"bundle_id": bundle_id, "peer": COUNTERPART_MINISTRY, "seq": seq, "header_sha256": "0" * 64}
             log |= {"at": at, "officer": DEMO_OFFICER, "records": len(group), "receipt_at": acked_at}
-            items = [
-                ledger_item(bundle_id, rid, obj, acknowledged_at=acked_at)
-                for rid, obj in record_objects(pk, s, [r.id for r in group])
-            ]
+            items = [ledger_item(bundle_id, rid, obj) for rid, obj in record_objects(pk, s, [r.id for r in group])]
             s.add(BundleLog(direction="in", **{**log, "peer": COUNTERPART_MINISTRY}))
             s.flush()
             s.connection().execute(insert(BundleItem), items)
@@ -421,4 +427,5 @@ def _demo_inbound_ledger(pk: Session, tr: Session, clock: Clock) -> None:
         for log, items in bundles:
             s.add(BundleLog(direction="out", **{**log, "peer": DEMO_MINISTRY, "officer": COUNTERPART_AUTHORS[0]}))
             s.flush()
-            s.connection().execute(insert(BundleItem), [{**item, "record_id": None} for item in items])
+            acked = {"record_id": None, "acknowledged_at": log["receipt_at"]}  # TR-MOI got PK-MOI's receipt
+            s.connection().execute(insert(BundleItem), [{**item, **acked} for item in items])

@@ -228,6 +228,8 @@ def demo_items(count: int, now: datetime, *, seed: int = 2026, summary_bytes: in
         is_inbound = i % 10 in (3, 7, 9) if i >= 20 else i % 4 == 3
         if is_inbound:
             origin = "TR-MOI" if rng.random() < 0.85 else "PK-ANF"
+            if tlp == Tlp.RED.value:
+                tlp = Tlp.AMBER_STRICT.value  # TLP:RED never travels: a counterpart's most restricted is AMBER+STRICT
             status = inbound[i % 3] if i < 20 else rng.choices(inbound, weights=[45, 40, 15])[0]
             author = rng.choice(COUNTERPART_AUTHORS) if origin == "TR-MOI" else "anf.desk"
             recipients: tuple[str, ...] = ("PK-MOI",) if origin != "PK-MOI" else ()
