@@ -4,6 +4,7 @@ record's signed history and damage banner, the browser's damage marker (Threats 
 from __future__ import annotations
 
 import io
+import re
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -208,3 +209,62 @@ async def test_key_fingerprints_stay_whole_at_80_columns(
             assert line.split()[0] == str(entry.seq)
             assert f" {entry.signer_fingerprint} " in f"{line} ", line
         assert "o" * 60 not in drawn and "o" * 15 + "…" in drawn
+
+
+#: The longest reference the store accepts (a 15-character ministry code, 9 digits): 30 characters.
+LONGEST_REFERENCE = "PK-NARCOTICSCTL-2026-123456789"
+
+
+def _drawn_rows(app: LiaisonApp) -> list[str]:
+    """The table's rows as drawn (a line that starts with a sequence number and a time)."""
+    lines = screen_text(app.export_screenshot()).splitlines()
+    return [line for line in lines if re.match(r"^\s*\d+\s+(\d{4}-)?\d\d-\d\d ", line)]
+
+
+async def test_references_stay_whole_at_80_columns(
+    make_app: Callable[..., LiaisonApp], store_path: Path, reader: Session
+) -> None:
+    """At 80×24, with the longest legal reference and a 60-character officer and action in the log, every
+    event's record reference in "About" is drawn whole and so is every key; the time gives way to its day, the
+    action and the officer are cut. At 200×60 nothing gives way but the 60-character names."""
+    reference = newest_reference(reader)
+    newest = reader.audit_log()[-1].seq
+    attack(
+        store_path,
+        "UPDATE audit_log SET body = CAST(replace(CAST(body AS TEXT), ?, ?) AS BLOB), target = replace(target, ?, ?)",
+        reference,
+        LONGEST_REFERENCE,
+        reference,
+        LONGEST_REFERENCE,
+    )
+    attack(store_path, "UPDATE audit_log SET officer = ?, action = ? WHERE seq = ?", "o" * 60, "a" * 60, newest)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_audit(pilot, app)
+        assert any(e.record_reference == LONGEST_REFERENCE for e in screen.entries)
+        rows = _drawn_rows(app)
+        assert len(rows) >= 10
+        for entry, line in zip(screen.entries, rows, strict=False):
+            assert line.split()[0] == str(entry.seq)
+            assert f" {entry.signer_fingerprint} " in line, line
+            if entry.record_reference:
+                assert line.rstrip().endswith(f" {entry.record_reference}"), line
+            assert f" {entry.at:%Y-%m-%d} " in line, line
+        drawn = screen_text(app.export_screenshot())
+        assert "o" * 6 + "…" in drawn and "a" * 5 + "…" in drawn and "o" * 7 not in drawn and "a" * 6 not in drawn
+        await pilot.resize_terminal(200, 60)
+        await settle(pilot)
+        rows = _drawn_rows(app)
+        for entry, line in zip(screen.entries, rows, strict=False):
+            assert f" {entry.at:%Y-%m-%d %H:%M} " in line, line
+            about = entry.record_reference or entry.target
+            assert line.rstrip().endswith(f" {about}"), line
+        drawn = screen_text(app.export_screenshot())
+        assert "o" * 15 + "…" in drawn and "a" * 15 + "…" in drawn
+        await pilot.resize_terminal(80, 24)  # narrower again: the columns shrink back
+        await settle(pilot)
+        rows = _drawn_rows(app)
+        assert len(rows) >= 10
+        for entry, line in zip(screen.entries, rows, strict=False):
+            if entry.record_reference:
+                assert line.rstrip().endswith(f" {entry.record_reference}"), line

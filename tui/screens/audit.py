@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -29,8 +29,9 @@ from tui.widgets.status_line import StatusLine
 
 #: The newest events the table lists (the filters narrow what they are drawn from).
 SHOWN_EVENTS = 2000
-#: The table's columns: label, key. The key fingerprint comes before the free-length "About", so it is whole at 80
-#: columns; officer and action are cut at `NAME_CELLS`, "About" at `ABOUT_CELLS` (with an ellipsis).
+#: The table's columns: label, key. The sequence number, the key fingerprint and a record's reference in "About" are
+#: always whole; officer and action are cut at `NAME_CELLS`, other targets in "About" at `ABOUT_CELLS` (with an
+#: ellipsis), and when the table is short of room less still (`fit_columns`).
 COLUMNS = (
     ("#", "seq"),
     ("When (UTC)", "at"),
@@ -41,6 +42,53 @@ COLUMNS = (
 )
 NAME_CELLS = 16
 ABOUT_CELLS = 40
+#: The narrowest an officer or action name, or a target that is no reference, is cut to when room is short.
+MIN_CELLS = 6
+#: How far an action name is cut before the time gives way.
+ACTION_CELLS = 12
+#: The time as drawn, then the forms it takes when room is short: the day, then the day without its year.
+TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d", "%m-%d")
+_TIME_CELLS = {"%Y-%m-%d %H:%M": 16, "%Y-%m-%d": 10, "%m-%d": 5}
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How the audit table's cells are cut for one width: the time's format, then cells of officer, action and a
+    target in "About" that is no record reference (references are never cut)."""
+
+    time: str
+    officer: int
+    action: int
+    other: int
+
+
+def fit_columns(width: int, *, seq: int, key: int, officer: int, action: int, reference: int, other: int) -> Fit:
+    """The cuts that fit rows of these widest values (in cells) in `width` cells, each cell after a space.
+
+    The sequence number, the key and the references are whole; officer and action at most `NAME_CELLS`, other
+    targets at most `ABOUT_CELLS`. When that is too wide, in this order: other targets give way down to the
+    references' width, the action down to `ACTION_CELLS` (our own names, known by their start), the time to its
+    day, the action and then the officer down to `MIN_CELLS`, and the day to its month and day. Past that (no
+    legal values need it at 80 columns) the table scrolls sideways."""
+    cells = {"officer": min(officer, NAME_CELLS), "action": min(action, NAME_CELLS), "other": min(other, ABOUT_CELLS)}
+    time = TIME_FORMATS[0]
+
+    def over() -> int:
+        about = max(reference, cells["other"], len("About"))
+        return sum(c + 1 for c in (seq, _TIME_CELLS[time], cells["officer"], cells["action"], key, about)) - width
+
+    def give(name: str, floor: int) -> None:
+        cells[name] = max(min(cells[name], floor), cells[name] - max(0, over()))
+
+    give("other", max(reference, MIN_CELLS))
+    give("action", ACTION_CELLS)
+    if over() > 0:
+        time = TIME_FORMATS[1]
+    give("action", MIN_CELLS)
+    give("officer", MIN_CELLS)
+    if over() > 0:
+        time = TIME_FORMATS[2]
+    return Fit(time, cells["officer"], cells["action"], cells["other"])
 
 
 def clip(text: str, cells: int) -> str:
@@ -133,6 +181,7 @@ class AuditScreen(LiaisonScreen):
         self.report: AuditReport | None = None
         self._record = record or ""
         self._actions: tuple[str, ...] = ()
+        self._drawn_fit: Fit | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -161,9 +210,7 @@ class AuditScreen(LiaisonScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.sub_title = "Signed audit log"
-        table = self.query_one("#audit-events", DataTable)
-        for label, key in COLUMNS:
-            table.add_column(Text(f" {label}"), key=key)
+        self._add_columns(self.query_one("#audit-events", DataTable))
         self.load_events()
         if self._verify_on_mount:
             self.action_verify()
@@ -229,25 +276,64 @@ class AuditScreen(LiaisonScreen):
             return set()
         return {p.seq for p in self.report.problems if p.seq is not None}
 
-    def _draw(self) -> None:
+    @staticmethod
+    def _add_columns(table: DataTable[Text]) -> None:
+        for label, key in COLUMNS:
+            table.add_column(Text(f" {label}"), key=key)
+
+    def _fit(self) -> Fit:
+        """How this table's cells are cut at its current width (its vertical scrollbar's room kept)."""
         table = self.query_one("#audit-events", DataTable)
-        table.clear()
+        width = table.size.width - table.styles.scrollbar_size_vertical
+
+        def widest(values: Iterable[str]) -> int:
+            return max((cell_len(v) for v in values), default=0)
+
+        entries = self.entries
+        return fit_columns(
+            width,
+            seq=widest(str(e.seq) for e in entries),
+            key=widest(e.signer_fingerprint for e in entries),
+            officer=widest(visible(e.officer) for e in entries),
+            action=widest(visible(e.action) for e in entries),
+            reference=widest(visible(e.record_reference) for e in entries if e.record_reference),
+            other=widest(visible(e.target) for e in entries if not e.record_reference),
+        )
+
+    def _draw(self, *, keep_cursor: bool = False) -> None:
+        table = self.query_one("#audit-events", DataTable)
+        at = table.cursor_row if keep_cursor and table.row_count else None
+        table.clear(columns=True)  # the columns too: their widths only ever grow
+        self._add_columns(table)
+        self._drawn_fit = fit = self._fit()
         bad = self._bad_seqs()
         for entry in self.entries:
             style = BAD_STYLE if entry.seq in bad else ""
-            about = entry.record_reference or entry.target
+            about = (
+                visible(entry.record_reference) if entry.record_reference else clip(visible(entry.target), fit.other)
+            )
             cells = (
                 str(entry.seq),
-                f"{entry.at:%Y-%m-%d %H:%M}",
-                clip(visible(entry.officer), NAME_CELLS),
-                clip(visible(entry.action), NAME_CELLS),
+                entry.at.strftime(fit.time),
+                clip(visible(entry.officer), fit.officer),
+                clip(visible(entry.action), fit.action),
                 entry.signer_fingerprint,
-                clip(visible(about), ABOUT_CELLS),
+                about,
             )
             table.add_row(*(Text(f" {cell}", style=style) for cell in cells), key=str(entry.seq))
         first = self._first_bad()
         if first is not None:
             table.move_cursor(row=table.get_row_index(str(first)))
+        elif at is not None and table.row_count:
+            table.move_cursor(row=min(at, table.row_count - 1))
+
+    def on_resize(self) -> None:
+        """A new width may cut the cells differently (references stay whole at every width): once laid out, see."""
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        if self.entries and self._fit() != self._drawn_fit:
+            self._draw(keep_cursor=True)
 
     def _first_bad(self) -> int | None:
         """The first bad event's seq, when it is listed."""
