@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from store.jwg.actions import ActionInfo
     from store.jwg.meetings import MeetingInfo
     from store.jwg.stats import DeskStats
+    from store.jwg.summary import DeskSummary
     from store.service import Session
 
 
@@ -74,9 +75,13 @@ class JwgDesk:
 
     def next_meeting(self) -> MeetingInfo | None:
         """The first planned meeting from today on, or None."""
-        today = self._s().clock().date()
-        upcoming = [m for m in self.meetings() if m.status == "planned" and m.day >= today]
-        return upcoming[0] if upcoming else None
+        return self.desk_summary().next
+
+    def desk_summary(self) -> DeskSummary:
+        """The next planned meeting and the meetings passed but not marked held (`store.jwg.summary`)."""
+        from store.jwg.summary import desk_summary
+
+        return desk_summary(self._s())
 
     # ---- actions --------------------------------------------------------------------------------
 

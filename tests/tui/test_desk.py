@@ -208,3 +208,34 @@ async def test_pack_as_pdf_and_sealed_for_the_counterpart(
         await pilot.press("enter")
         await settle(pilot)
         assert pdf.read_bytes().startswith(b"%PDF-")
+
+
+async def test_dashboard_names_a_meeting_passed_and_not_marked_held(demo_path: Path) -> None:
+    """Three months on, the demo's next meeting (2026-Q2, 2026-05-16, planned by PK-MOI) has passed unmarked: the
+    dashboard names it and how to mark it held, instead of "none planned"; each line fits 80 columns."""
+    from datetime import timedelta
+
+    from store.service import Vault
+    from tests.tui.helpers import NOW
+    from tui.config import Settings
+
+    later = NOW + timedelta(days=91)
+    vault = Vault.open(demo_path, clock=lambda: later, kdf_profile="minimum")
+    try:
+        settings = Settings(cursor_blink=False, unlock_backoff_cap_seconds=0.0, poll_seconds=3600.0)  # type: ignore[call-arg]
+        app = LiaisonApp(vault, officer="demo", settings=settings)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await unlock(pilot)
+            await pilot.press("D")
+            await settle(pilot)
+            assert isinstance(app.screen, DashboardScreen)
+            static = app.screen.query_one("#dash-summary", Static)
+            drawn = [line.rstrip() for line in _text(app, "#dash-summary").splitlines()]
+            assert drawn[:2] == [
+                "Next meeting  2026-Q2 (2026-05-16) passed, not marked held",
+                "Mark it held  meetings held 2026-Q2",
+            ]
+            assert "none planned" not in _text(app, "#dash-summary")
+            assert all(len(line) <= static.content_region.width for line in drawn), drawn
+    finally:
+        vault.close()

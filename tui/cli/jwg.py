@@ -60,6 +60,9 @@ def cmd_meetings_list(ctx: Context) -> int:
     unplanned = session.unplanned_quarters()
     if unplanned:
         print(f"no meeting planned yet for {', '.join(unplanned)}", file=sys.stderr)
+    not_held = session.desk_summary().not_held_line()
+    if not_held:
+        print(f"meeting {safe(not_held)}", file=sys.stderr)  # its quarter and origin are as the file holds them
     return EXIT_OK
 
 

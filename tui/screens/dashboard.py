@@ -51,6 +51,8 @@ class DashboardData:
     next_day: date | None
     next_venue: str
     next_host: str
+    #: The latest meeting passed and not marked held: (what, how to mark it), or None (`DeskSummary.not_held_parts`).
+    not_held: tuple[str, str] | None
     in_review: int
     unplanned: tuple[str, ...]
     overdue: Chart
@@ -71,7 +73,8 @@ def compute(session: object) -> DashboardData:
     start = datetime(q.first_day.year, q.first_day.month, q.first_day.day, tzinfo=UTC)
     nq = q.next().first_day
     stats = session.desk_stats(since=start, until=datetime(nq.year, nq.month, nq.day, tzinfo=UTC), today=today)
-    nxt = session.next_meeting()
+    desk = session.desk_summary()
+    nxt = desk.next
     in_review = session.count_records(RecordQuery(statuses=frozenset({Status.IN_REVIEW})))
     unplanned = tuple(session.unplanned_quarters())
 
@@ -121,6 +124,7 @@ def compute(session: object) -> DashboardData:
         nxt.day if nxt else None,
         nxt.venue if nxt else "",
         nxt.host if nxt else "",
+        desk.not_held_parts(),
         in_review,
         unplanned,
         overdue,
@@ -144,7 +148,15 @@ def summary_text(data: DashboardData) -> Text:
         out.append(" · ")
         out.append(visible(data.next_venue))
         out.append(f" (host {visible(data.next_host)})", style="dim")
-    else:
+    if data.not_held is not None:
+        # the last meeting passed without being marked held: say so rather than "none planned"
+        what, how = data.not_held
+        if data.next_meeting and data.next_day:
+            out.append("\nLast meeting  ", style="bold")
+        out.append(visible(what), style="bold yellow")
+        out.append("\nMark it held  ", style="bold")
+        out.append(visible(how))
+    elif not (data.next_meeting and data.next_day):
         out.append("none planned", style="bold yellow")
     out.append("\nIn review     ", style="bold")
     out.append(plural(data.in_review, "record") + " waiting", style="bold yellow" if data.in_review else "")
