@@ -300,7 +300,20 @@ def export_summary(plan: ExportPlan | Selection) -> str:
     line = f"{len(plan.included)} included"
     if plan.excluded:
         line += f"; {plan.excluded_count} excluded: {plan.reasons()}"
+    if plan.damaged:  # the export itself refuses them all (store.bundles.export.damaged_in_selection)
+        shown = list(plan.damaged.items())[:DAMAGED_SHOWN]
+        listed = "; ".join(f"{ref}: {why}" for ref, why in shown)
+        more = len(plan.damaged) - len(shown)
+        listed += f"; and {more} more" if more else ""
+        line += (
+            f"; the export will be refused: {plural(len(plan.damaged), 'damaged record')} in the selection "
+            f"({listed}); name intact records to send them"
+        )
     return safe(line)
+
+
+#: Damaged records an export preview names (the refusal itself names every one).
+DAMAGED_SHOWN = 3
 
 
 def _listed(label: str, pairs: Sequence[tuple[str, str]]) -> str:

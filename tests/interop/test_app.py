@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from tui.app import LiaisonApp
 from tui.present import export_summary
 from tui.screens.export import ExportScreen
 from tui.screens.import_bundle import ImportScreen
+from tui.widgets.status_line import StatusLine
 
 
 async def settle(pilot: Any) -> None:
@@ -253,3 +255,34 @@ async def test_import_screen_asks_the_domain_when_no_label_names_one(
         assert result.startswith("imported cert_report.json"), result
     received = [r for r in reader.list_records(limit=500) if r.title == "Phishing kit aimed at visa applicants"]
     assert [(r.origin, str(r.tlp), r.domain) for r in received] == [("PK-ANF", "AMBER", "cybercrime")]
+
+
+async def test_export_wizard_says_a_damaged_record_refuses_the_file_and_writes_nothing(
+    make_app: Callable[..., LiaisonApp], store_path: Path, reader: Session
+) -> None:
+    """Threat 25: a record's TLP edited in the file (no keys) — the STIX preview says the export will be refused,
+    naming the record, in the error colours; ctrl+s writes nothing and says why."""
+    reference = preview_export(reader).included_refs[0]
+    conn = sqlite3.connect(store_path)
+    try:
+        conn.execute(
+            "UPDATE records SET tlp = CASE tlp WHEN 'CLEAR' THEN 'GREEN' ELSE 'CLEAR' END WHERE reference = ?",
+            (reference,),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    app = make_app()
+    async with app.run_test(size=(140, 50)) as pilot:
+        screen = await open_export(pilot, app, "stix")
+        status = screen.query_one("#export-summary", StatusLine)
+        summary = str(status.content)
+        assert f"the export will be refused: 1 damaged record in the selection ({reference}: its TLP is" in summary
+        assert status.error
+        out = Path(screen.query_one("#export-out").value)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        result = str(screen.query_one("#export-result", Static).content)
+        assert "export to a STIX file refused: 1 damaged record in the selection" in result, result
+        assert reference in result
+    assert not out.exists()

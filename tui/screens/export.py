@@ -294,7 +294,9 @@ class ExportScreen(LiaisonScreen):
 
     def _show_plan(self, plan: Any) -> None:
         self.plan = plan
-        if plan.included:
+        if plan.damaged:
+            self._summary(export_summary(plan), error=True)
+        elif plan.included:
             self._summary(export_summary(plan))
         elif self.just_wrote:
             self._summary("Everything that qualified is in the bundle written below; nothing more to send now.")
