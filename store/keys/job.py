@@ -1,0 +1,149 @@
+"""The rotation job's state and its walk: where an interrupted `keys rotate` stands (kept in `liaison_meta` under a
+MAC, so an edit in the file is refused), the steps it walks (every record with the rows tied to it, then each
+column's rows tied to no record), and how many tokens a job at a given point has been through.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, column, delete, func, select, table
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto.encoding import canonical_json
+from crypto.keyring import Keyring
+from store.errors import TamperError
+from store.keys.columns import CiphertextColumn
+from store.models import Meta
+from store.vault import get_meta, set_meta, store_mac
+
+
+@dataclass(frozen=True)
+class RotationJob:
+    """An unfinished rotation: the column it reached, and its cursor there."""
+
+    table: str
+    column: str
+    cursor: int
+    started: datetime
+    officer: str
+
+
+JOB_KEY, JOB_MAC_KEY = "key_job", "key_job_mac"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO time kept in the store, None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def job_mac(keys: Keyring, text: str) -> str:
+    """The MAC of the job's state, under a key derived from the master secret (`key-job`)."""
+    return store_mac(keys.derived("key-job"), text)
+
+
+def read_job(s: OrmSession, keys: Keyring) -> RotationJob | None:
+    """The unfinished rotation, None when there is none; TamperError when its state was altered in the file."""
+    text, mac = get_meta(s, JOB_KEY), get_meta(s, JOB_MAC_KEY)
+    if text is None and mac is None:
+        return None
+    if text is None or mac is None or not hmac.compare_digest(mac, job_mac(keys, text)):
+        raise TamperError("the state of an interrupted key rotation was altered outside Liaison")
+    obj = json.loads(text)
+    started = parse_time(obj.get("started"))
+    if started is None:
+        raise TamperError("the state of an interrupted key rotation is damaged")
+    return RotationJob(str(obj["table"]), str(obj["column"]), int(obj["cursor"]), started, str(obj["officer"]))
+
+
+def write_job(s: OrmSession, keys: Keyring, job: RotationJob | None) -> None:
+    """Keep the job's state under its MAC; None clears it (the rotation is over)."""
+    if job is None:
+        for key in (JOB_KEY, JOB_MAC_KEY):
+            s.execute(delete(Meta).where(Meta.key == key))
+        return
+    text = canonical_json(
+        {
+            "table": job.table,
+            "column": job.column,
+            "cursor": job.cursor,
+            "started": job.started.isoformat(),
+            "officer": job.officer,
+        }
+    ).decode()
+    set_meta(s, JOB_KEY, text)
+    set_meta(s, JOB_MAC_KEY, job_mac(keys, text))
+
+
+#: The job's first step: every record with the rows tied to it; then each column's rows tied to no record.
+RECORDS_STEP = ("records", "*")
+DONE_STEP = ("", "")
+
+
+def job_steps(columns: list[CiphertextColumn]) -> list[tuple[str, str]]:
+    """The steps a job walks, in order: the records step, then each column not tied to the records table."""
+    return [RECORDS_STEP] + [(c.table, c.column) for c in columns if c.record != "id"]
+
+
+@cache
+def column_table(c: CiphertextColumn) -> Any:
+    """A lightweight table of just the columns the job reads of `c` (its key, tokens and record link)."""
+    names = dict.fromkeys([c.key, c.column, *([c.record] if c.record else [])])
+    return table(c.table, *(column(name) for name in names))
+
+
+def unlinked(c: CiphertextColumn) -> Any:
+    """The rows of a column a step walks by itself: all of them, or those tied to no record."""
+    t = column_table(c)
+    cond = t.c[c.column].is_not(None)
+    return cond if c.record is None else cond & t.c[c.record].is_(None)
+
+
+def count_tokens(conn: Connection, columns: list[CiphertextColumn], step: tuple[str, str], cursor: int) -> int:
+    """Tokens a job at (`step`, `cursor`) has already been through."""
+    steps = job_steps(columns)
+    index = steps.index(step) if step in steps else len(steps)
+    done = 0
+    for c in columns:
+        t = column_table(c)
+        if c.record is not None:  # the records step
+            query = select(func.count()).select_from(t).where(t.c[c.column].is_not(None), t.c[c.record].is_not(None))
+            if index == 0:
+                query = query.where(t.c[c.record] <= cursor)
+            done += int(conn.execute(query).scalar_one())
+        own = (c.table, c.column)
+        if c.record == "id" or own not in steps:
+            continue
+        if steps.index(own) < index:
+            done += int(conn.execute(select(func.count()).select_from(t).where(unlinked(c))).scalar_one())
+        elif own == step:
+            query = select(func.count()).select_from(t).where(unlinked(c), t.c[c.key] <= cursor)
+            done += int(conn.execute(query).scalar_one())
+    return done
+
+
+__all__ = [
+    "DONE_STEP",
+    "JOB_KEY",
+    "JOB_MAC_KEY",
+    "RECORDS_STEP",
+    "RotationJob",
+    "column_table",
+    "count_tokens",
+    "job_mac",
+    "job_steps",
+    "parse_time",
+    "read_job",
+    "unlinked",
+    "write_job",
+]

@@ -1,0 +1,234 @@
+"""One batch of a rotation: re-encrypting a step's rows under the current data key, and re-signing what it rewrote
+in the same transaction — one `rekey` event per record (its new state, each rewritten revision row's digest before
+and after), the working-group rows with their new state, one `rekey-details` event for the events' encrypted
+details. What already differed from the log is re-encrypted (it stays readable) but never re-signed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto.errors import DecryptionFailed
+from crypto.keyring import Keyring
+from store.audit import log as audit
+from store.audit import state as audit_state
+from store.keys.columns import CiphertextColumn
+from store.keys.job import DONE_STEP, RECORDS_STEP, RotationJob, column_table, job_steps, unlinked
+from store.models import AuditRow, Record, Revision
+
+if TYPE_CHECKING:
+    from store.service import Session
+
+
+def _reencrypt_rows(
+    conn: Connection, keys: Keyring, c: CiphertextColumn, rows: Sequence[Any], damaged: list[tuple[str, int]]
+) -> list[tuple[int, bytes, int | None]]:
+    """Re-encrypt `rows` (key, token[, record id]) of one column in place; returns (key, new token, record id) of
+    each token rewritten (a token already under the current key is left alone)."""
+    t = column_table(c)
+    written: list[tuple[int, bytes, int | None]] = []
+    for row in rows:
+        try:
+            new = keys.reencrypt(bytes(row[1]))
+        except DecryptionFailed:
+            damaged.append((c.table, int(row[0])))  # unreadable under every key already; left as it is
+            continue
+        if new is not None:
+            written.append((int(row[0]), new, int(row[2]) if len(row) > 2 and row[2] is not None else None))
+    if written:
+        conn.execute(
+            update(t).where(t.c[c.key] == bindparam("k")).values({c.column: bindparam("v")}),
+            [{"k": key, "v": new} for key, new, _ in written],
+        )
+    return written
+
+
+@dataclass
+class Batch:
+    """What one batch did: tokens read and rewritten, tokens no key opens, and what it could not re-sign."""
+
+    read: int = 0
+    rewritten: int = 0
+    damaged: list[tuple[str, int]] = field(default_factory=list)
+    unsigned: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _revision_digests(conn: Connection, ids: Sequence[int]) -> dict[tuple[int, int], str]:
+    """(record id, revision number) → the revision row's digest as the log signs it (`audit.revision_digest`)."""
+    out: dict[tuple[int, int], str] = {}
+    for start in range(0, len(ids), 900):
+        for row in conn.execute(
+            select(Revision.record_id, *audit.REVISION_DIGEST_COLUMNS).where(
+                Revision.record_id.in_(ids[start : start + 900])
+            )
+        ):
+            out[(int(row[0]), int(row[1]))] = audit.revision_digest(*row[1:])
+    return out
+
+
+def _rekeyed_details(s: OrmSession) -> dict[str, str]:
+    """seq → the detail hash the latest `rekey-details` event signed for it (details re-encrypted before)."""
+    out: dict[str, str] = {}
+    for body in s.scalars(select(AuditRow.body).where(AuditRow.action == "rekey-details").order_by(AuditRow.seq)):
+        data = (audit_state.parse_body(bytes(body)) or {}).get("data")
+        details = data.get("details") if isinstance(data, dict) else None
+        if isinstance(details, dict):
+            out.update({str(k): str(v) for k, v in details.items()})
+    return out
+
+
+def _sign_records(session: Session, s: OrmSession, changed: set[int], before: dict[tuple[int, int], str]) -> None:
+    """One `rekey` event per record in `changed` (ciphertexts rewritten by this batch, intact before it): its new
+    state, and each rewritten revision row's digest before and after."""
+    conn = s.connection()
+    version = session.keys().current_version
+    after = _revision_digests(conn, sorted(changed))
+    revised: dict[int, dict[str, dict[str, str]]] = {}
+    for (rid, number), digest in after.items():
+        was = before.get((rid, number))
+        if was is not None and was != digest:
+            revised.setdefault(rid, {})[str(number)] = {"was": was, "now": digest}
+    plain = [rid for rid in sorted(changed) if rid not in revised]
+    audit.note_records(s, plain, action="rekey", data={"key_version": version})
+    for rid, revisions in sorted(revised.items()):
+        audit.note(s, record_id=rid, action="rekey", data={"key_version": version, "revisions": revisions})
+
+
+def run_step(
+    session: Session, s: OrmSession, columns: list[CiphertextColumn], job: RotationJob, batch_rows: int
+) -> tuple[RotationJob, Batch]:
+    """One batch of the job's current step, inside the batch's action; returns the job's next state and what it did."""
+    keys = session.keys()
+    conn = s.connection()
+    steps = job_steps(columns)
+    step = (job.table, job.column)
+    index = steps.index(step) if step in steps else 0
+    batch = Batch()
+    if steps[index] == RECORDS_STEP:
+        rec = next(c for c in columns if c.record == "id")
+        ids = list(
+            conn.execute(
+                select(column_table(rec).c[rec.key])
+                .where(column_table(rec).c[rec.key] > job.cursor)
+                .order_by(rec.key)
+                .limit(batch_rows)
+            ).scalars()
+        )
+        full = len(ids) == batch_rows
+        last = ids[-1] if ids else job.cursor
+        # checked before anything changes: a damaged record is re-encrypted but never signed as it now stands
+        damaged = audit_state.damaged_among(
+            s, keys, ids, own_ministry=session.ministry, four_eyes=session.four_eyes, full=False
+        )
+        before = _revision_digests(conn, ids)
+        changed: set[int] = set()
+        for c in columns:
+            if c.record is None or not ids:
+                continue
+            t = column_table(c)
+            rows = conn.execute(
+                select(t.c[c.key], t.c[c.column], t.c[c.record]).where(
+                    t.c[c.record].in_(ids) if c.record != "id" else t.c[c.key].in_(ids), t.c[c.column].is_not(None)
+                )
+            ).all()
+            batch.read += len(rows)
+            written = _reencrypt_rows(conn, keys, c, rows, batch.damaged)
+            batch.rewritten += len(written)
+            changed.update(rid for _, _, rid in written if rid is not None)
+        if damaged:
+            refs = dict(conn.execute(select(Record.id, Record.reference).where(Record.id.in_(sorted(damaged)))).all())
+            batch.unsigned += [(f"record {refs.get(rid, rid)}", why) for rid, why in sorted(damaged.items())]
+        _sign_records(session, s, changed - set(damaged), before)
+    else:
+        c = next(c for c in columns if (c.table, c.column) == steps[index])
+        t = column_table(c)
+        rows = conn.execute(
+            select(t.c[c.key], t.c[c.column])
+            .where(unlinked(c), t.c[c.key] > job.cursor)
+            .order_by(t.c[c.key])
+            .limit(batch_rows)
+        ).all()
+        batch.read = len(rows)
+        old = {int(key): bytes(token) for key, token in rows}
+        desk = _desk_rows(session, s, c, list(old))
+        written = _reencrypt_rows(conn, keys, c, rows, batch.damaged)
+        batch.rewritten = len(written)
+        if c.table == "audit_log" and written:
+            _sign_details(s, old, written, batch)
+        if desk is not None and written:
+            _sign_desk(s, c, desk, {key for key, _, _ in written}, batch)
+        full = len(rows) == batch_rows
+        last = int(rows[-1][0]) if rows else job.cursor
+    audit.note(
+        s, data={"key_version": keys.current_version, "step": f"{job.table}.{job.column}", "tokens": batch.rewritten}
+    )
+    if full:
+        nxt = RotationJob(steps[index][0], steps[index][1], int(last), job.started, job.officer)
+    elif index + 1 < len(steps):
+        nxt = RotationJob(steps[index + 1][0], steps[index + 1][1], 0, job.started, job.officer)
+    else:
+        nxt = RotationJob(*DONE_STEP, -1, job.started, job.officer)  # every step done: only retiring is left
+    return nxt, batch
+
+
+def _desk_rows(
+    session: Session, s: OrmSession, c: CiphertextColumn, keys: list[int]
+) -> tuple[list[Any], dict[str, str]] | None:
+    """For a working-group column: its rows in this batch and, checked before anything changes, the damaged ones
+    among them (uuid → why; `store.jwg.signed.desk_damage`). None for a column of no desk table."""
+    from store.jwg import signed as desk_log
+
+    model: Any = next((m for m in desk_log.KINDS if getattr(m, "__tablename__", None) == c.table), None)
+    if model is None or not keys:
+        return None
+    rows: list[Any] = list(s.scalars(select(model).where(model.id.in_(keys))))
+    return rows, desk_log.desk_damage(session, s, rows)
+
+
+def _sign_desk(
+    s: OrmSession, c: CiphertextColumn, desk: tuple[list[Any], dict[str, str]], keys: set[int], batch: Batch
+) -> None:
+    """The desk rows this batch re-encrypted, each signed with its new state (`store.jwg.signed.sign_rows`) unless
+    it was damaged before: that one is re-encrypted but not re-signed, and named."""
+    from store.jwg import signed as desk_log
+
+    rows, damaged = desk
+    model = type(rows[0])
+    fresh = list(  # the rows as the Core update left them
+        s.scalars(select(model).where(model.id.in_(sorted(keys))).execution_options(populate_existing=True))
+    )
+    for row in fresh:
+        if row.uuid in damaged:
+            batch.unsigned.append((f"{desk_log.KINDS[model]} {desk_log.desk_key(row)}", damaged[row.uuid]))
+    desk_log.sign_rows(s, [row for row in fresh if row.uuid not in damaged])
+
+
+def _sign_details(
+    s: OrmSession, old: dict[int, bytes], written: list[tuple[int, bytes, int | None]], batch: Batch
+) -> None:
+    """The events' details this batch re-encrypted, signed in one `rekey-details` event — each only if the old
+    ciphertext was the one its event (or an earlier rotation) signed; a replaced one stays unsigned."""
+    seqs = [seq for seq, _, _ in written]
+    signed: dict[int, str | None] = {}
+    for start in range(0, len(seqs), 900):
+        for seq, body in s.execute(
+            select(AuditRow.seq, AuditRow.body).where(AuditRow.seq.in_(seqs[start : start + 900]))
+        ):
+            signed[int(seq)] = (audit_state.parse_body(bytes(body)) or {}).get("detail_sha256")
+    rekeyed = _rekeyed_details(s)
+    good: dict[int, bytes] = {}
+    for seq, new, _ in written:
+        have = audit.sha256_hex(old[seq])
+        if have is not None and have in (signed.get(seq), rekeyed.get(str(seq))):
+            good[seq] = new
+        else:
+            batch.unsigned.append((f"audit event #{seq}", "its encrypted detail is not the one it signed"))
+    audit.note_rekeyed_details(s, good)
+
+
+__all__ = ["Batch", "run_step"]

@@ -1,0 +1,161 @@
+"""Key status and the key-age policy: each data key's version and age, the master secret's, an unfinished rotation
+(`key_status`, admins), the notice the app shows when the data key is older than the policy (`key_notice`), and
+setting that policy (`set_key_max_age`); the policy document read and written under its MAC.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto.encoding import canonical_json
+from crypto.keyring import Keyring
+from store import policy
+from store.errors import TamperError, ValidationError
+from store.keys.job import RotationJob, parse_time, read_job
+from store.vault import get_meta, set_meta, store_mac
+from store.vocab import Role
+
+if TYPE_CHECKING:
+    from store.service import Session
+
+
+DEFAULT_KEY_MAX_AGE_DAYS = 365
+MAX_KEY_MAX_AGE_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class DataKeyInfo:
+    """One data key: its version, when it was made (None when unknown), and whether new data is written under it."""
+
+    version: int
+    created: datetime | None
+    current: bool
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """The store's keys as an admin sees them (no key material)."""
+
+    data_keys: tuple[DataKeyInfo, ...]
+    master_version: int
+    master_created: datetime | None
+    key_max_age_days: int
+    job: RotationJob | None
+    now: datetime
+
+    @property
+    def current(self) -> DataKeyInfo:
+        """The key new data is written under."""
+        return next(k for k in self.data_keys if k.current)
+
+    def age_days(self, created: datetime | None) -> int | None:
+        """Whole days since `created`."""
+        return None if created is None else max(0, (self.now - created).days)
+
+    @property
+    def overdue(self) -> bool:
+        """True when the current data key is older than the policy allows."""
+        age = self.age_days(self.current.created)
+        return age is not None and age > self.key_max_age_days
+
+
+def verified_policy(s: OrmSession, keys: Keyring) -> dict[str, Any]:
+    """The store's policy document, checked against its MAC (TamperError when it was altered in the file)."""
+    doc, mac = get_meta(s, "policy"), get_meta(s, "policy_mac")
+    if doc is None or mac is None or not hmac.compare_digest(mac, store_mac(keys.derived("policy"), doc)):
+        raise TamperError("store policy was altered outside Liaison")
+    parsed = json.loads(doc)
+    if not isinstance(parsed, dict):
+        raise TamperError("store policy was altered outside Liaison")
+    return parsed
+
+
+def write_policy(s: OrmSession, keys: Keyring, doc: dict[str, Any]) -> None:
+    """Write the policy document with its MAC under `keys`."""
+    text = canonical_json(doc).decode()
+    set_meta(s, "policy", text)
+    set_meta(s, "policy_mac", store_mac(keys.derived("policy"), text))
+
+
+def key_max_age(doc: dict[str, Any]) -> int:
+    """The policy's maximum data-key age in days (the default when the policy predates the setting)."""
+    value = doc.get("key_max_age_days", DEFAULT_KEY_MAX_AGE_DAYS)
+    return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_KEY_MAX_AGE_DAYS
+
+
+def key_status(session: Session) -> KeyStatus:
+    """Each data key's version and age, the master secret's, the age policy, and any unfinished rotation."""
+    policy.require_role(session.actor, Role.ADMIN, "see key status")
+    keys = session.keys()
+    with session.db.read() as s:
+        doc = verified_policy(s, keys)
+        store_created = parse_time(get_meta(s, "created_at"))
+        job = read_job(s, keys)
+    first = min(keys.data_keys)
+    data = tuple(
+        DataKeyInfo(
+            version,
+            parse_time(keys.created.get(version)) or (store_created if version == 1 == first else None),
+            version == keys.current_version,
+        )
+        for version in sorted(keys.data_keys)
+    )
+    master_created = parse_time(keys.master_created) or (store_created if keys.master_version == 1 else None)
+    return KeyStatus(data, keys.master_version, master_created, key_max_age(doc), job, session.clock())
+
+
+def key_notice(session: Session) -> str | None:
+    """The notice the app shows when the data key is older than the policy or a rotation was interrupted."""
+    keys = session.keys()
+    with session.db.read() as s:
+        doc = verified_policy(s, keys)
+        store_created = parse_time(get_meta(s, "created_at"))
+        job = read_job(s, keys)
+    if job is not None:
+        return "A key rotation was interrupted; an admin should run it again to finish re-encrypting the store."
+    created = parse_time(keys.created.get(keys.current_version)) or (
+        store_created if keys.current_version == 1 else None
+    )
+    limit = key_max_age(doc)
+    if created is None:
+        return None
+    age = (session.clock() - created).days
+    if age <= limit:
+        return None
+    return f"The data key is {age} days old, older than this store's policy of {limit} days; an admin should rotate it."
+
+
+def set_key_max_age(session: Session, days: int) -> None:
+    """An admin sets how many days a data key may serve before the app asks for a rotation."""
+    policy.require_role(session.actor, Role.ADMIN, "change the store's policy")
+    if isinstance(days, bool) or not 1 <= days <= MAX_KEY_MAX_AGE_DAYS:
+        raise ValidationError(
+            f"key-max-age must be between 1 and {MAX_KEY_MAX_AGE_DAYS} days, not {days}",
+            field="key_max_age",
+            value=days,
+        )
+    with session.act("policy-set", "key-max-age") as s:
+        keys = session.keys()
+        doc = verified_policy(s, keys)
+        doc["key_max_age_days"] = days
+        write_policy(s, keys, doc)
+
+
+__all__ = [
+    "DEFAULT_KEY_MAX_AGE_DAYS",
+    "MAX_KEY_MAX_AGE_DAYS",
+    "DataKeyInfo",
+    "KeyStatus",
+    "key_max_age",
+    "key_notice",
+    "key_status",
+    "set_key_max_age",
+    "verified_policy",
+    "write_policy",
+]
