@@ -13,13 +13,22 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from store.audit.checkpoints import log_origin, log_size
-from store.audit.state import OfficerTimeline, SignedOfficer, last_officer_event, log_end_problem, row_against
-from store.models import Meta, Officer
+from store.audit.events import OFFICER_STATE_ACTIONS
+from store.audit.state import (
+    OfficerTimeline,
+    SignedOfficer,
+    last_officer_event,
+    log_end_problem,
+    parse_body,
+    row_against,
+)
+from store.models import AuditRow, Meta, Officer
 
 #: Why every row of a store upgraded to the signed log is unbacked until an admin's first unlock signs it.
 NOT_SIGNED_YET = "the audit log is not signed yet (an admin's first unlock signs the store as it stands)"
@@ -81,4 +90,36 @@ def officer_standings(s: OrmSession, rows: Sequence[Officer]) -> dict[str, Stand
     return out
 
 
-__all__ = ["NOT_SIGNED_YET", "Standing", "officer_standings"]
+# ---- key ages, as the log recorded them ---------------------------------------------------------------------
+
+
+def signing_keys_since(s: OrmSession) -> dict[str, tuple[bytes, datetime]]:
+    """Each officer's signing key as the log last signed it, and when the log first recorded that key (an officer
+    added, a v1 slot given its key, or an upgraded store's genesis: the key is at least that old)."""
+    out: dict[str, tuple[bytes, datetime]] = {}
+    for at, target, body in s.execute(
+        select(AuditRow.at, AuditRow.target, AuditRow.body)
+        .where(AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS)))
+        .order_by(AuditRow.seq)
+    ):
+        data = (parse_body(bytes(body)) or {}).get("data")
+        state = data.get("officer_state") if isinstance(data, dict) else None
+        if not isinstance(state, dict) or state.get("officer") != target:
+            continue
+        try:
+            key = bytes.fromhex(str(state.get("signing_public")))
+        except ValueError:
+            continue
+        if target not in out or out[target][0] != key:
+            out[target] = (key, at)
+    return out
+
+
+def identity_rotated_at(s: OrmSession) -> datetime | None:
+    """When the log last recorded a rotation of the ministry identity (None: never rotated)."""
+    return s.execute(
+        select(AuditRow.at).where(AuditRow.action == "identity-rotate").order_by(AuditRow.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+__all__ = ["NOT_SIGNED_YET", "Standing", "identity_rotated_at", "officer_standings", "signing_keys_since"]

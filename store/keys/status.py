@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.encoding import canonical_json
+from crypto.identity import public_identity
 from crypto.keyring import Keyring
 from store import policy
+from store.audit.history import signer_fingerprint
+from store.audit.standing import identity_rotated_at, signing_keys_since
 from store.errors import TamperError, ValidationError
 from store.keys.job import RotationJob, parse_time, read_job
 from store.vault import get_meta, set_meta, store_mac
@@ -39,6 +42,17 @@ class DataKeyInfo:
 
 
 @dataclass(frozen=True)
+class SigningKeyInfo:
+    """An active officer's signing key: its fingerprint (as `audit log` shows signers) and since when the log holds
+    it (None when the log has no event for it)."""
+
+    officer: str
+    role: str
+    fingerprint: str
+    created: datetime | None
+
+
+@dataclass(frozen=True)
 class KeyStatus:
     """The store's keys as an admin sees them (no key material)."""
 
@@ -48,6 +62,11 @@ class KeyStatus:
     key_max_age_days: int
     job: RotationJob | None
     now: datetime
+    #: The ministry identity's fingerprint and when it was made (the store's creation or its last rotation).
+    identity_fingerprint: str = ""
+    identity_created: datetime | None = None
+    #: Each active officer's signing key, by name.
+    signing_keys: tuple[SigningKeyInfo, ...] = ()
 
     @property
     def current(self) -> DataKeyInfo:
@@ -97,6 +116,18 @@ def key_status(session: Session) -> KeyStatus:
         doc = verified_policy(s, keys)
         store_created = parse_time(get_meta(s, "created_at"))
         job = read_job(s, keys)
+        identity_created = identity_rotated_at(s) or store_created
+        since = signing_keys_since(s)
+    signing = tuple(
+        SigningKeyInfo(
+            o.name,
+            o.role.value,
+            signer_fingerprint(since[o.name][0]) if o.name in since else "",
+            since[o.name][1] if o.name in since else None,
+        )
+        for o in session.vault.officers()
+        if o.active
+    )
     first = min(keys.data_keys)
     data = tuple(
         DataKeyInfo(
@@ -107,7 +138,17 @@ def key_status(session: Session) -> KeyStatus:
         for version in sorted(keys.data_keys)
     )
     master_created = parse_time(keys.master_created) or (store_created if keys.master_version == 1 else None)
-    return KeyStatus(data, keys.master_version, master_created, key_max_age(doc), job, session.clock())
+    return KeyStatus(
+        data,
+        keys.master_version,
+        master_created,
+        key_max_age(doc),
+        job,
+        session.clock(),
+        public_identity(keys.signing_key, keys.exchange_key).fingerprint,
+        identity_created,
+        signing,
+    )
 
 
 def key_notice(session: Session) -> str | None:
@@ -152,6 +193,7 @@ __all__ = [
     "MAX_KEY_MAX_AGE_DAYS",
     "DataKeyInfo",
     "KeyStatus",
+    "SigningKeyInfo",
     "key_max_age",
     "key_notice",
     "key_status",

@@ -99,6 +99,9 @@ def test_keys_status_and_rotate_from_the_command_line(small_store: Path) -> None
     assert [k["version"] for k in doc["data_keys"]] == [1] and doc["data_keys"][0]["current"] is True
     assert doc["data_keys"][0]["age_days"] == 0 and doc["master"]["version"] == 1 and doc["key_max_age_days"] == 365
     assert doc["overdue"] is False and doc["rotation_pending"] is None
+    assert doc["identity"]["age_days"] == 0 and len(doc["identity"]["fingerprint"]) == 64
+    signing = {k["officer"]: k for k in doc["signing_keys"]}
+    assert "demo" in signing and all(k["age_days"] == 0 and len(k["fingerprint"]) == 16 for k in signing.values())
     rotated = run_cli(*store, "keys", "rotate", env=DEMO)
     assert rotated.code == 0, rotated
     lines = rotated.err_lines
@@ -108,6 +111,8 @@ def test_keys_status_and_rotate_from_the_command_line(small_store: Path) -> None
     assert [(k["version"], k["current"]) for k in doc["data_keys"]] == [(2, True)]
     text = run_cli(*store, "keys", "status", env=DEMO)
     assert text.out.splitlines()[0].startswith("data key version 2    current  created ")
+    assert any(line.startswith("ministry identity ") for line in text.out.splitlines())
+    assert any(line.startswith("signing key of demo ") for line in text.out.splitlines())
 
 
 def test_the_app_is_told_when_the_data_key_is_older_than_the_policy(small_store: Path) -> None:

@@ -4,15 +4,18 @@ with a progress bar, each key's age; every refusal is the store's, one line (Thr
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input, ProgressBar, Static
 
 from store.errors import LiaisonError
+from store.identity import rotate_identity
 from store.service import Vault
-from tests.tui.helpers import OFFICERS, settle, unlock
+from tests.tui.helpers import OFFICERS, fixed_clock, settle, unlock
 from tui.app import LiaisonApp
+from tui.config import Settings
 from tui.modals.officer_form import AddOfficerModal
 from tui.screens.officers import OfficersScreen
 from tui.widgets.status_line import StatusLine
@@ -50,11 +53,52 @@ async def test_officers_and_key_ages(make_app: Callable[..., LiaisonApp]) -> Non
         table = screen.query_one("#officers", DataTable)
         names = [str(key.value) for key in table.rows]
         assert names == ["demo", "heron", "kestrel"]
-        assert str(table.get_row("demo")[3]) == "you"
+        assert str(table.get_row("demo")[4]) == "you"
         keys = str(screen.query_one("#officers-keys", Static).content)
         assert keys.startswith("Data key v1, ") and "policy: rotate after 365 days" in keys
         assert "Master secret v1, " in keys
         assert screen.status is not None and screen.status.current.version == 1
+
+
+async def test_every_key_age_at_80_columns(store_path: Path) -> None:
+    """Issue 12's "key ages" on the officers and keys screen, from the store's key status (`Session.key_status`,
+    as `keys status`): the data key's version and age against the policy's key-max-age, the master secret's, the
+    ministry identity's (rotated on day 50) and each active officer's signing key age (farah's key made on day
+    100), read on day 150 at 80x24: every line whole, the table without a horizontal scroll."""
+    base = fixed_clock()  # the fixture store was made 252 days before it
+
+    def clock(days: int) -> Callable[[], object]:
+        return lambda: base + timedelta(days=days)
+
+    for days, step in (
+        (50, rotate_identity),
+        (100, lambda s: s.add_officer("farah", "officer", NEW_PASSPHRASE, kdf_profile="minimum")),
+    ):
+        vault = Vault.open(store_path, clock=clock(days), kdf_profile="minimum")  # type: ignore[arg-type]
+        try:
+            step(vault.unlock("demo", OFFICERS["demo"]))
+        finally:
+            vault.close()
+    vault = Vault.open(store_path, clock=clock(150), kdf_profile="minimum")  # type: ignore[arg-type]
+    try:
+        app = LiaisonApp(vault, settings=Settings(cursor_blink=False, poll_seconds=3600.0))
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_officers(pilot, app)
+            keys = screen.query_one("#officers-keys", Static)
+            lines = str(keys.content).splitlines()
+            assert lines[0] == "Data key v1, 402 days old (policy: rotate after 365 days)"
+            assert lines[1] == "OLDER THAN THE POLICY: R rotates it"
+            assert lines[2] == "Master secret v1, 402 days old"
+            assert lines[3].startswith("Ministry identity 100 days old (")
+            assert all(len(line) <= keys.content_region.width for line in lines), lines
+            assert keys.region.height >= len(lines)
+            table = screen.query_one("#officers", DataTable)
+            ages = {str(key.value): str(table.get_row(key)[3]) for key in table.rows}
+            assert ages == {"demo": "402 days", "farah": "50 days", "heron": "402 days", "kestrel": "402 days"}
+            assert table.virtual_size.width <= table.content_region.width
+            assert table.region.bottom <= 24 and table.region.height >= 6
+    finally:
+        vault.close()
 
 
 async def test_add_an_officer(make_app: Callable[..., LiaisonApp], store_path: Path) -> None:
@@ -118,7 +162,7 @@ async def test_remove_revokes(make_app: Callable[..., LiaisonApp], store_path: P
         await pilot.press("y")
         await settle(pilot)
         assert status_of(screen).message.startswith("removed heron; new keys (data key v2)"), status_of(screen).message
-        assert str(table.get_row("heron")[3]) == "removed"
+        assert str(table.get_row("heron")[4]) == "removed"
         await pilot.press("x")
         await settle(pilot)
         assert status_of(screen).error and "removed already" in status_of(screen).message

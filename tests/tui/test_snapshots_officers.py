@@ -17,8 +17,9 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((200, 60), id="200x60"
 
 @pytest.mark.parametrize("size", SIZES)
 def test_officers_screen(snap_compare: Any, audit_app: Callable[[], LiaisonApp], size: tuple[int, int]) -> None:
-    """O as the admin: the data key's and master secret's versions and ages against the policy, every officer with
-    role and date added, the admin marked `you`, the keys a x R in the footer."""
+    """O as the admin: the data key's and master secret's versions and ages against the policy, the ministry
+    identity's age, every officer with role, date added and signing key age, the admin marked `you`, the keys
+    a x R in the footer."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await unlock(pilot)

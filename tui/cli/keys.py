@@ -40,6 +40,21 @@ def keys_status_json(status: KeyStatus) -> dict[str, Any]:
             "created": _date(status.master_created),
             "age_days": status.age_days(status.master_created),
         },
+        "identity": {
+            "fingerprint": status.identity_fingerprint,
+            "created": _date(status.identity_created),
+            "age_days": status.age_days(status.identity_created),
+        },
+        "signing_keys": [
+            {
+                "officer": k.officer,
+                "role": k.role,
+                "fingerprint": k.fingerprint or None,
+                "created": _date(k.created),
+                "age_days": status.age_days(k.created),
+            }
+            for k in status.signing_keys
+        ],
         "key_max_age_days": status.key_max_age_days,
         "overdue": status.overdue,
         "rotation_pending": None
@@ -62,6 +77,10 @@ def cmd_keys_status(ctx: Context) -> int:
     for k in reversed(status.data_keys):
         print(f"data key version {k.version:<4} {'current' if k.current else 'old    '}  {_age(status, k.created)}")
     print(f"master secret version {status.master_version:<4}  {_age(status, status.master_created)}")
+    print(f"ministry identity {status.identity_fingerprint[:16]}  {_age(status, status.identity_created)}")
+    for officer in status.signing_keys:
+        key = officer.fingerprint or "none in the log"
+        print(f"signing key of {safe(officer.officer):<20} {key:<16}  {_age(status, officer.created)}")
     print(f"policy: rotate the data key every {status.key_max_age_days} days")
     notice = session.key_notice()
     if notice:

@@ -20,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
+from crypto.identity import grouped_fingerprint
 from store.errors import LiaisonError
 from store.keys import KeyStatus, RotationReport
 from store.vault import OfficerInfo
@@ -38,7 +39,8 @@ def age_text(status: KeyStatus, created: datetime | None) -> str:
 
 
 def keys_text(status: KeyStatus) -> Text:
-    """The data key in use and its age against the policy, older keys still held, the master secret, a cut rotation."""
+    """The data key in use and its age against the policy, older keys still held, the master secret, the ministry
+    identity, a cut rotation. Each officer's signing key age is a column of the officers table (`signing_ages`)."""
     current = status.current
     text = Text()
     text.append("Data key ", style="bold")
@@ -52,12 +54,22 @@ def keys_text(status: KeyStatus) -> Text:
         text.append(", ".join(f"v{k.version} ({age_text(status, k.created)})" for k in older))
     text.append("\nMaster secret ", style="bold")
     text.append(f"v{status.master_version}, {age_text(status, status.master_created)} old")
+    text.append("\nMinistry identity ", style="bold")
+    text.append(f"{age_text(status, status.identity_created)} old")
+    text.append(f" ({grouped_fingerprint(status.identity_fingerprint[:16])}…)", style="dim")
     if status.job is not None:
         text.append("\nA rotation started ", style="bold yellow")
         text.append(f"{status.job.started:%Y-%m-%d %H:%M} UTC by ", style="bold yellow")
         text.append_text(plain(status.job.officer, "bold yellow"))
         text.append(" was cut short: R finishes it.", style="bold yellow")
     return text
+
+
+def signing_ages(status: KeyStatus | None) -> dict[str, str]:
+    """Each active officer's signing key age, by name, as the store's key status gives it."""
+    if status is None:
+        return {}
+    return {k.officer: age_text(status, k.created) for k in status.signing_keys}
 
 
 def rotation_said(report: RotationReport) -> str:
@@ -145,7 +157,8 @@ class OfficersScreen(LiaisonScreen):
         super().on_mount()
         self.sub_title = "Officers and keys"
         table = self.query_one("#officers", DataTable)
-        for label, key in (("Officer", "name"), ("Role", "role"), ("Added", "added"), ("", "state")):
+        columns = (("Officer", "name"), ("Role", "role"), ("Added", "added"), ("Signing key", "key"), ("", "state"))
+        for label, key in columns:
             table.add_column(label, key=key)
         self.load()
 
@@ -175,6 +188,7 @@ class OfficersScreen(LiaisonScreen):
         row = table.cursor_row
         table.clear()
         me = self.session.actor.name
+        ages = signing_ages(message.status)
         for officer in sorted(message.officers, key=lambda o: (o.revoked, o.name)):
             style = "dim" if officer.revoked else ""
             state = Text("removed" if officer.revoked else "you" if officer.name == me else "", style=style)
@@ -184,6 +198,7 @@ class OfficersScreen(LiaisonScreen):
                 plain(officer.name, style),
                 Text(officer.role.value, style=style),
                 Text(f"{officer.created_at:%Y-%m-%d}", style=style),
+                Text(ages.get(officer.name, ""), style=style),
                 state,
                 key=officer.name,
             )
