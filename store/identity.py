@@ -15,7 +15,6 @@ and both signatures verify; from then on only the new key is accepted from that 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,13 +28,12 @@ from sqlalchemy.orm import Session as OrmSession
 from crypto.bundle import BundleError, KeyTransition, format_time, make_transition, parse_canonical, parse_transition
 from crypto.identity import PublicIdentity, grouped_fingerprint, public_identity
 from crypto.keyring import Keyring
-from crypto.slot import OfficerSlot, grant_keyring
 from store import policy
 from store.audit import log as audit
 from store.contacts import ContactInfo, _contact_mac, keyring_of, own_identity
 from store.errors import TamperError
-from store.models import Base, Contact, Meta, Officer, UTCDateTime
-from store.vault import officer_mac
+from store.keys.revocation import regrant
+from store.models import Base, Contact, Meta, UTCDateTime
 from store.vocab import Role
 
 if TYPE_CHECKING:
@@ -95,23 +93,6 @@ class Rotation:
     pending: tuple[str, ...]  # contacts the statement will travel to
 
 
-def regrant(s: OrmSession, keys: Keyring, actor: str) -> str:
-    """Grant `keys` to every active officer whose record authenticates; returns the actor's new grant."""
-    own = ""
-    for other in s.scalars(select(Officer).where(Officer.revoked_at.is_(None))):
-        # only officers whose record authenticates get the new keys: never a row planted in the file
-        if not hmac.compare_digest(
-            other.mac, officer_mac(keys.officers_key, other.name, other.role, other.slot, other.grant, None)
-        ):
-            raise TamperError(f"officer record of {other.name} was altered outside Liaison")
-        slot = OfficerSlot.from_json(other.slot)
-        other.grant = grant_keyring(keys, other.name, slot.public_key)
-        other.mac = officer_mac(keys.officers_key, other.name, other.role, other.slot, other.grant, None)
-        if other.name == actor:
-            own = other.grant
-    return own
-
-
 def rotate_identity(session: Session) -> Rotation:
     """A new ministry identity (admin): re-granted to every officer, with a statement signed by both keys,
     pending delivery to every contact. Old signing key dropped; old exchange key kept to open what was sealed to it."""
@@ -159,7 +140,9 @@ def rotate_identity(session: Session) -> Rotation:
                 s.add(Meta(key="identity", value=value))
             else:
                 meta.value = value
-            own_grant = regrant(s, keys, session.actor.name)
+            # each officers row checked against its MAC and the signed log first (`store.keys.regrant`): a row
+            # written back from an older copy of the file is refused, never granted the keys and signed as current
+            own_grant = regrant(s, before, keys, session.actor.name, now=now)
             # from here the action (its checkpoint too) is signed by the new identity
             session.adopt_keys(keys, own_grant)
     except BaseException:
@@ -408,7 +391,6 @@ __all__ = [
     "key_changes",
     "note_carried",
     "pending_delivery",
-    "regrant",
     "resolve_sender",
     "retired_identities",
     "rotate_identity",

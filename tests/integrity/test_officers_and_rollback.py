@@ -86,6 +86,22 @@ def test_officers_list_does_not_show_a_replayed_or_edited_officers_row_as_it_sta
         assert "NOT BACKED BY THE LOG: " in lines[name]
 
 
+def test_an_identity_rotation_does_not_sign_a_replayed_officers_row_into_the_log(ministries: Ministries) -> None:
+    """Threats 26 and 4: carol changes her passphrase; her old officers row (slot, grant and MAC, all genuine: the
+    MAC has no freshness and a passphrase change keeps the master secret) is written back with sqlite3. An admin's
+    `identity rotate` re-grants the keyring to every officer: it must refuse the replayed row, not grant it the new
+    keys and sign it into the log as current, which made the log back it and let the old passphrase unlock again."""
+    m = ministries
+    saved = m.pk.sql(f"SELECT {', '.join(OFFICER_COLUMNS)} FROM officers WHERE name = 'carol'")[0]
+    m.pk.ok("officers", "passwd", officer="carol", env={"LIAISON_NEW_PASSPHRASE": "carol a brand new phrase"})
+    m.attack((f"UPDATE officers SET {', '.join(f'{c} = ?' for c in OFFICER_COLUMNS)} WHERE name = 'carol'", saved))
+    why = "officer record of carol is not backed by the audit log (replayed or edited): its key slot differs from"
+    assert_refused(m.pk.cli("identity", "rotate"), why, exact=False)
+    assert_refused(m.pk.cli("list", officer="carol"), why, exact=False)  # her old passphrase opens nothing
+    listed = {o["name"]: o for o in m.pk.ok("officers", "list", "--json", officer=None).json()}
+    assert listed["carol"]["backed"] is False and listed["alice"]["backed"] is True
+
+
 def test_the_whole_file_restored_from_an_older_copy_is_refused_until_an_admin_accepts(ministries: Ministries) -> None:
     """Threat 31: the store file put back from an older copy (undoing a passphrase change and a bundle import) is
     refused at the next command, whatever the command; `audit accept-rollback` by an admin accepts it, logged."""
