@@ -249,6 +249,8 @@ class BundleItem(Base):
     __table_args__ = (
         Index("ix_bundle_items_uuid", "record_uuid", "revision"),
         Index("ix_bundle_items_record", "record_id"),
+        # the dashboard's counts by bundle and receipt time, read from the index alone (migration 0009)
+        Index("ix_bundle_items_ack", "bundle_id", "acknowledged_at", "record_id"),
     )
 
 
