@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, select, update
@@ -19,7 +20,7 @@ from store.audit import log as audit
 from store.audit import state as audit_state
 from store.keys.columns import CiphertextColumn
 from store.keys.job import DONE_STEP, RECORDS_STEP, RotationJob, column_table, job_steps, unlinked
-from store.models import AuditRow, Record, Revision
+from store.models import AuditRow, Record, ReviewEvent, Revision
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -58,17 +59,33 @@ class Batch:
     unsigned: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _revision_digests(conn: Connection, ids: Sequence[int]) -> dict[tuple[int, int], str]:
-    """(record id, revision number) → the revision row's digest as the log signs it (`audit.revision_digest`)."""
-    out: dict[tuple[int, int], str] = {}
+def _revision_digests(conn: Connection, ids: Sequence[int]) -> dict[tuple[int, int], tuple[str, str | None]]:
+    """(record id, revision number) → (the revision row's digest as the log signs it (`audit.revision_digest`), the
+    SHA-256 of its body ciphertext)."""
+    out: dict[tuple[int, int], tuple[str, str | None]] = {}
     for start in range(0, len(ids), 900):
         for row in conn.execute(
             select(Revision.record_id, *audit.REVISION_DIGEST_COLUMNS).where(
                 Revision.record_id.in_(ids[start : start + 900])
             )
         ):
-            out[(int(row[0]), int(row[1]))] = audit.revision_digest(*row[1:])
+            out[(int(row[0]), int(row[1]))] = (audit.revision_digest(*row[1:]), audit.sha256_hex(row[-1]))
     return out
+
+
+def _reviews_digests(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """Record id → (count, digest) of its review rows as they are now (`audit.reviews_digest`)."""
+    rows: dict[int, list[tuple[str, str, datetime, bytes | None]]] = {rid: [] for rid in ids}
+    for start in range(0, len(ids), 900):
+        for rid, who, what, at, ct in conn.execute(
+            select(
+                ReviewEvent.record_id, ReviewEvent.officer, ReviewEvent.action, ReviewEvent.at, ReviewEvent.comment_ct
+            )
+            .where(ReviewEvent.record_id.in_(ids[start : start + 900]))
+            .order_by(ReviewEvent.id)
+        ):
+            rows[int(rid)].append((who, what, at, ct))
+    return {rid: audit.reviews_digest(items) for rid, items in rows.items()}
 
 
 def _rekeyed_details(s: OrmSession) -> dict[str, str]:
@@ -82,21 +99,61 @@ def _rekeyed_details(s: OrmSession) -> dict[str, str]:
     return out
 
 
-def _sign_records(session: Session, s: OrmSession, changed: set[int], before: dict[tuple[int, int], str]) -> None:
-    """One `rekey` event per record in `changed` (ciphertexts rewritten by this batch, intact before it): its new
-    state, and each rewritten revision row's digest before and after."""
+#: The record-tied columns whose new ciphertexts `_sign_records` folds into the state it signs (see
+#: `store.audit.snapshot.build_state`); a record with a rewritten column not listed here has its state read again.
+_STATE_COLUMNS = frozenset(
+    {
+        ("records", "title_ct"),
+        ("revisions", "title_ct"),
+        ("revisions", "body_ct"),
+        ("review_events", "comment_ct"),
+        ("withdrawals", "reason_ct"),  # the state holds only whether a record is withdrawn
+    }
+)
+
+
+def _sign_records(
+    session: Session,
+    s: OrmSession,
+    rewritten: dict[tuple[str, str], list[tuple[int, bytes, int | None]]],
+    states: dict[int, dict[str, Any]],
+    damaged: dict[int, str],
+    before: dict[tuple[int, int], tuple[str, str | None]],
+) -> None:
+    """One `rekey` event per record whose ciphertexts this batch rewrote (intact before it): its new state, and
+    each rewritten revision row's digest before and after.
+
+    The new state is the one the damage check read (`states`), with the hashes of the ciphertexts written since
+    put in: the record's title, its current revision's body and digest, its review rows' digest."""
     conn = s.connection()
     version = session.keys().current_version
+    changed = {rid for written in rewritten.values() for _, _, rid in written if rid is not None} - set(damaged)
     after = _revision_digests(conn, sorted(changed))
+    titles = {rid: new for _, new, rid in rewritten.get(("records", "title_ct"), []) if rid is not None}
+    reviewed = {rid for _, _, rid in rewritten.get(("review_events", "comment_ct"), []) if rid in changed}
+    reviews = _reviews_digests(conn, sorted(reviewed))
+    reread = {rid for column, written in rewritten.items() if column not in _STATE_COLUMNS for _, _, rid in written}
+    signed: dict[int, dict[str, Any]] = {}
+    for rid in changed - reread:
+        state = dict(states[rid])
+        if rid in titles:
+            state["title_sha256"] = audit.sha256_hex(titles[rid])
+        current = after.get((rid, int(state["revision"])))
+        if current is not None:
+            state["revision_sha256"], state["body_sha256"] = current
+        if rid in reviews:
+            state["reviews"], state["reviews_sha256"] = reviews[rid]
+        signed[rid] = state
     revised: dict[int, dict[str, dict[str, str]]] = {}
-    for (rid, number), digest in after.items():
+    for (rid, number), (digest, _) in after.items():
         was = before.get((rid, number))
-        if was is not None and was != digest:
-            revised.setdefault(rid, {})[str(number)] = {"was": was, "now": digest}
+        if was is not None and was[0] != digest:
+            revised.setdefault(rid, {})[str(number)] = {"was": was[0], "now": digest}
     plain = [rid for rid in sorted(changed) if rid not in revised]
-    audit.note_records(s, plain, action="rekey", data={"key_version": version})
+    audit.note_records(s, plain, action="rekey", data={"key_version": version}, states=signed)
     for rid, revisions in sorted(revised.items()):
-        audit.note(s, record_id=rid, action="rekey", data={"key_version": version, "revisions": revisions})
+        data = {"key_version": version, "revisions": revisions}
+        audit.note_records(s, [rid], action="rekey", data=data, states=signed)
 
 
 def run_step(
@@ -122,11 +179,19 @@ def run_step(
         full = len(ids) == batch_rows
         last = ids[-1] if ids else job.cursor
         # checked before anything changes: a damaged record is re-encrypted but never signed as it now stands
-        damaged = audit_state.damaged_among(
-            s, keys, ids, own_ministry=session.ministry, four_eyes=session.four_eyes, full=False
-        )
         before = _revision_digests(conn, ids)
-        changed: set[int] = set()
+        states: dict[int, dict[str, Any]] = {}
+        damaged = audit_state.damaged_among(
+            s,
+            keys,
+            ids,
+            own_ministry=session.ministry,
+            four_eyes=session.four_eyes,
+            full=False,
+            states_out=states,
+            revision_digests={key: digest for key, (digest, _) in before.items()},
+        )
+        rewritten: dict[tuple[str, str], list[tuple[int, bytes, int | None]]] = {}
         for c in columns:
             if c.record is None or not ids:
                 continue
@@ -139,11 +204,11 @@ def run_step(
             batch.read += len(rows)
             written = _reencrypt_rows(conn, keys, c, rows, batch.damaged)
             batch.rewritten += len(written)
-            changed.update(rid for _, _, rid in written if rid is not None)
+            rewritten[(c.table, c.column)] = written
         if damaged:
             refs = dict(conn.execute(select(Record.id, Record.reference).where(Record.id.in_(sorted(damaged)))).all())
             batch.unsigned += [(f"record {refs.get(rid, rid)}", why) for rid, why in sorted(damaged.items())]
-        _sign_records(session, s, changed - set(damaged), before)
+        _sign_records(session, s, rewritten, states, damaged, before)
     else:
         c = next(c for c in columns if (c.table, c.column) == steps[index])
         t = column_table(c)

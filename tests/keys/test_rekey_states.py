@@ -1,0 +1,48 @@
+"""The state a rotation's `rekey` events sign is the record as stored after it, field for field."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from store.audit.snapshot import record_states
+from store.models import Record
+from tests.keys.conftest import unlock
+
+
+def _latest_rekeys(path: Path) -> dict[str, dict[str, Any]]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        latest: dict[str, dict[str, Any]] = {}
+        for (body,) in conn.execute("SELECT body FROM audit_log WHERE action = 'rekey' ORDER BY seq"):
+            record = json.loads(body)["record"]
+            if record is not None:
+                latest[record["uuid"]] = record
+        return latest
+    finally:
+        conn.close()
+
+
+def test_each_rekey_event_signs_the_records_state_as_the_rotation_left_it(small_store: Path) -> None:
+    """Threat 6: the state each `rekey` event signs (the damage check's state with the new title, revision and
+    review-comment ciphertexts' hashes put in) equals the state read from the rows after the rotation, for every
+    record: those with review comments, two revisions and a withdrawal included."""
+    session = unlock(small_store)
+    try:
+        report = session.rotate_data_key(batch_rows=7)
+        assert report.unsigned == () and report.damaged == ()
+        with session.db.read() as s:
+            ids = list(s.scalars(select(Record.id)))
+            stored = {state["uuid"]: state for state in record_states(s, ids).values()}
+    finally:
+        session.vault.close()
+    signed = _latest_rekeys(small_store)
+    assert sorted(signed) == sorted(stored)
+    for uuid, record in signed.items():
+        assert {k: v for k, v in record.items() if k != "wrote"} == stored[uuid], record["reference"]
+    assert any(state["reviews"] for state in stored.values())
+    assert any(state["withdrawn"] for state in stored.values())
