@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from crypto.kdf import params_for_profile
 from crypto.slot import OfficerKeys, create_slot_keys
 from store import keys, policy
-from store.errors import NotFound, ValidationError
+from store.audit import state as audit_state
+from store.errors import NotFound, TamperError, ValidationError
 from store.models import Officer
 from store.vault import OfficerInfo, add_officer_row, officer_mac, passphrase_bytes
 from store.vocab import Role, check_officer_name, parse_role
@@ -48,6 +49,11 @@ def change_passphrase(session: Session, new_passphrase: str) -> None:
         row = s.get(Officer, name)
         if row is None:
             raise NotFound(f"unknown officer {name}")
+        # the row as it stands now, not as it was at unlock: an edit in the file since (a role raised, an old slot
+        # written back) would otherwise be signed into the log as current by this change
+        why = audit_state.officer_backing_problem(s, row)
+        if why is not None:
+            raise TamperError(f"officer record of {name} is not backed by the audit log (replayed or edited): {why}")
         row.slot = slot.to_json()
         row.signing_public = slot.signing_public
         row.mac = officer_mac(session.keys().officers_key, row.name, row.role, row.slot, row.grant, row.revoked_at)

@@ -12,6 +12,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from store.errors import TamperError
+from store.service import Vault
 from tests.integrity.conftest import Ministries
 from tests.liaison_helpers import LIAISON_BIN, PASSPHRASES, assert_refused
 
@@ -100,6 +104,26 @@ def test_an_identity_rotation_does_not_sign_a_replayed_officers_row_into_the_log
     assert_refused(m.pk.cli("list", officer="carol"), why, exact=False)  # her old passphrase opens nothing
     listed = {o["name"]: o for o in m.pk.ok("officers", "list", "--json", officer=None).json()}
     assert listed["carol"]["backed"] is False and listed["alice"]["backed"] is True
+
+
+def test_a_passphrase_change_does_not_sign_an_officers_row_edited_while_unlocked(ministries: Ministries) -> None:
+    """Threat 26: carol's session is open (the app, unlocked hours ago); her role is raised to admin in the file
+    with sqlite3. Her passphrase change must refuse the edited row, not sign it into the log as her current state
+    (which made the log back an admin carol); her row stays refused and listed as the officer the log signed."""
+    m = ministries
+    vault = Vault.open(m.pk.path, kdf_profile="minimum")
+    try:
+        session = vault.unlock("carol", PASSPHRASES["carol"])
+        m.attack("UPDATE officers SET role = 'admin' WHERE name = 'carol'")
+        with pytest.raises(
+            TamperError, match=r"officer record of carol is not backed by the audit log .* its role differs"
+        ):
+            session.change_passphrase("carol a brand new phrase")
+    finally:
+        vault.close()
+    listed = {o["name"]: o for o in m.pk.ok("officers", "list", "--json", officer=None).json()}
+    assert (listed["carol"]["role"], listed["carol"]["backed"]) == ("officer", False)
+    assert_refused(m.pk.cli("list", officer="carol"), "officer record of carol was altered outside Liaison")
 
 
 def test_the_whole_file_restored_from_an_older_copy_is_refused_until_an_admin_accepts(ministries: Ministries) -> None:
