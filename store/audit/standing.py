@@ -77,10 +77,12 @@ def officer_standings(s: OrmSession, rows: Sequence[Officer]) -> dict[str, Stand
     if count == 0 and _meta(s, "audit_genesis") == "pending":
         return {row.name: Standing(False, NOT_SIGNED_YET) for row in rows}
     end = _log_end(s)
-    timeline = OfficerTimeline.load(s)
+    last = {row.name: last_officer_event(s, row.name) for row in rows}
+    signers = {signed.by for signed in last.values() if signed is not None}
+    timeline = OfficerTimeline.load(s, {row.name for row in rows} | signers)
     out: dict[str, Standing] = {}
     for row in rows:
-        signed = last_officer_event(s, row.name)
+        signed = last[row.name]
         role, key_problem = _signed_state(signed, timeline)
         why = row_against(row, signed) or key_problem or end
         if signed is None or signed.state is None or not signed.verifies or key_problem is not None:
@@ -93,13 +95,13 @@ def officer_standings(s: OrmSession, rows: Sequence[Officer]) -> dict[str, Stand
 # ---- key ages, as the log recorded them ---------------------------------------------------------------------
 
 
-def signing_keys_since(s: OrmSession) -> dict[str, tuple[bytes, datetime]]:
-    """Each officer's signing key as the log last signed it, and when the log first recorded that key (an officer
+def signing_keys_since(s: OrmSession, names: Sequence[str]) -> dict[str, tuple[bytes, datetime]]:
+    """Officer `names`' signing keys as the log last signed them, and when the log first recorded each (an officer
     added, a v1 slot given its key, or an upgraded store's genesis: the key is at least that old)."""
     out: dict[str, tuple[bytes, datetime]] = {}
     for at, target, body in s.execute(
         select(AuditRow.at, AuditRow.target, AuditRow.body)
-        .where(AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS)))
+        .where(AuditRow.target.in_(sorted(set(names))), AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS)))
         .order_by(AuditRow.seq)
     ):
         data = (parse_body(bytes(body)) or {}).get("data")
@@ -115,10 +117,13 @@ def signing_keys_since(s: OrmSession) -> dict[str, tuple[bytes, datetime]]:
     return out
 
 
-def identity_rotated_at(s: OrmSession) -> datetime | None:
-    """When the log last recorded a rotation of the ministry identity (None: never rotated)."""
+def identity_rotated_at(s: OrmSession, ministry: str) -> datetime | None:
+    """When the log last recorded a rotation of `ministry`'s identity (None: never rotated)."""
     return s.execute(
-        select(AuditRow.at).where(AuditRow.action == "identity-rotate").order_by(AuditRow.seq.desc()).limit(1)
+        select(AuditRow.at)
+        .where(AuditRow.target == ministry, AuditRow.action == "identity-rotate")
+        .order_by(AuditRow.seq.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 

@@ -17,7 +17,7 @@ Two paths, both cheap:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,13 +101,15 @@ class OfficerTimeline:
     states: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, s: OrmSession) -> OfficerTimeline:
+    def load(cls, s: OrmSession, names: Iterable[str] | None = None) -> OfficerTimeline:
+        """Every officer's states; only those of `names` when given (read through the target index, not the log)."""
         timeline = cls()
-        for seq, target, body in s.execute(
-            select(AuditRow.seq, AuditRow.target, AuditRow.body)
-            .where(AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS)))
-            .order_by(AuditRow.seq)
-        ):
+        query = select(AuditRow.seq, AuditRow.target, AuditRow.body).where(
+            AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS))
+        )
+        if names is not None:
+            query = query.where(AuditRow.target.in_(sorted(set(names))))
+        for seq, target, body in s.execute(query.order_by(AuditRow.seq)):
             state = _data(body).get("officer_state")
             if isinstance(state, dict) and state.get("officer") == target:
                 timeline.states.setdefault(target, []).append((int(seq), state))

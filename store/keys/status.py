@@ -112,12 +112,13 @@ def key_status(session: Session) -> KeyStatus:
     """Each data key's version and age, the master secret's, the age policy, and any unfinished rotation."""
     policy.require_role(session.actor, Role.ADMIN, "see key status")
     keys = session.keys()
+    active = [o for o in session.vault.officers() if o.active]
     with session.db.read() as s:
         doc = verified_policy(s, keys)
         store_created = parse_time(get_meta(s, "created_at"))
         job = read_job(s, keys)
-        identity_created = identity_rotated_at(s) or store_created
-        since = signing_keys_since(s)
+        identity_created = identity_rotated_at(s, session.ministry) or store_created
+        since = signing_keys_since(s, [o.name for o in active])
     signing = tuple(
         SigningKeyInfo(
             o.name,
@@ -125,8 +126,7 @@ def key_status(session: Session) -> KeyStatus:
             signer_fingerprint(since[o.name][0]) if o.name in since else "",
             since[o.name][1] if o.name in since else None,
         )
-        for o in session.vault.officers()
-        if o.active
+        for o in active
     )
     first = min(keys.data_keys)
     data = tuple(
