@@ -21,9 +21,12 @@ from typing import Any, ClassVar
 from textual import events, on, work
 from textual.cache import FIFOCache, LRUCache
 from textual.message import Message
+from textual.notifications import Notification, Notify
+from textual.widgets import Input
 
 from store.errors import LiaisonError
 from store.service import Clock, Session, Vault, utcnow
+from tui import inbox
 from tui.commands import (
     AuditCommands,
     BundleCommands,
@@ -108,6 +111,8 @@ class LiaisonApp(WorkerReports, Navigation):
         self._inbox_seen: frozenset[str] | None = None
         self.inbox_arrival: str | None = None
         """The newest file that appeared in the inbox folder and was not opened yet."""
+        self._inbox_own: set[str] = set()  # files this app wrote into the inbox folder: never announced
+        self._inbox_notice: Notification | None = None  # the "new in the inbox" notice shown, dropped by `i`
         self.hung_up = False
         """True once the terminal went away (or a termination signal came): the keys are dropped, the app leaves."""
         self._terminal_fd: int | None = None
@@ -309,26 +314,42 @@ class LiaisonApp(WorkerReports, Navigation):
         seen, self._inbox_seen = self._inbox_seen, message.names
         if seen is None:
             return  # the first listing is the baseline: only what arrives while the app runs is news
-        new = sorted(message.names - seen)
+        new = sorted(message.names - seen - self._inbox_own)
         if new:
             self.inbox_arrival = new[-1]
             self.refresh_bindings()
-            self.notify(
-                safe(f"{', '.join(new)} arrived in the inbox — press i to import"),
-                title="New in the inbox",
-                markup=False,
-                timeout=30,
-            )
+            self._drop_inbox_notice()
+            text = safe(f"{', '.join(new)} arrived in the inbox — press i to import")
+            self._inbox_notice = Notification(text, "New in the inbox", "information", 30, markup=False)
+            self.post_message(Notify(self._inbox_notice))
 
-    def action_open_inbox(self) -> None:
-        """The import screen, on the inbox folder."""
+    def _drop_inbox_notice(self) -> None:
+        if self._inbox_notice is not None and self._inbox_notice in self._notifications:
+            self._unnotify(self._inbox_notice)
+        self._inbox_notice = None
+
+    def wrote_file(self, path: Path) -> None:
+        """This app is about to write `path`: a file in the inbox folder is its own, never announced as an arrival;
+        the outbox beside the inbox is made when first written to."""
+        if inbox.in_inbox(path, self.settings.inbox):
+            self._inbox_own.add(path.name)
+        elif path.parent == inbox.outbox(self.settings.inbox):
+            path.parent.mkdir(exist_ok=True)
+
+    async def action_open_inbox(self) -> None:
+        """The import screen on the inbox folder, checking the file the last notice named (the notice dropped)."""
         from tui.screens.import_bundle import ImportScreen
 
         if self.session is None or self.inbox_arrival is None:
             return
+        folder, arrived = Path(self.settings.inbox).expanduser(), self.inbox_arrival
         self.inbox_arrival = None
         self.refresh_bindings()
-        self.push_screen(ImportScreen(Path(self.settings.inbox).expanduser()))
+        self._drop_inbox_notice()
+        screen = ImportScreen(folder)
+        await self.push_screen(screen)
+        screen.query_one("#import-path", Input).value = str(folder / arrived)
+        screen.check(folder / arrived)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="poll", name="read change counter")
     def read_change_counter(self) -> None:

@@ -348,6 +348,7 @@ class ExportScreen(LiaisonScreen):
         """`run(False)`'s result; when `out` holds a file, ask, then `run(True)`. None: nothing written (said why)."""
         from tui.modals.confirm import overwrite_question
 
+        self.liaison.wrote_file(out)  # a file written into the inbox folder is never announced as an arrival
         outcome = await self.while_busy(run(False))
         if isinstance(outcome, TargetExists):
             if not await self.app.push_screen_wait(overwrite_question(out)):

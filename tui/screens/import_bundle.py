@@ -19,6 +19,7 @@ from store.bundles import BundlePreview, ImportResult, ReceiptPreview, ReceiptRe
 from store.errors import LiaisonError
 from store.files import TargetExists
 from store.text import visible
+from tui.inbox import receipt_default
 from tui.messages import BundleChecked, BundleProgress, BundleStepRefused, ImportFinished
 from tui.present import app_error, import_summary, interop_import_summary, outcome_summary
 from tui.screens.base import LiaisonScreen
@@ -41,7 +42,6 @@ class ImportScreen(LiaisonScreen):
     """Enter on a file checks it (signature before anything is decrypted); `ctrl+s` imports what was checked."""
 
     REOPENS = True
-
     AUTO_FOCUS = "#import-tree"
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -74,6 +74,7 @@ class ImportScreen(LiaisonScreen):
         & #import-choices Horizontal.-needed { display: block; }
         & #import-choices Label { width: 26; padding: 0 1 0 0; color: $text-muted; }
         & #import-choices Select { width: 1fr; }
+        & ToastRack { dock: top; align: right top; }  /* a notice never hides the result line at the bottom */
     }
     ImportScreen.-narrow {
         & #import-panes { layout: vertical; }
@@ -446,10 +447,11 @@ class ImportScreen(LiaisonScreen):
             question = f"{said}\n\nWrite a signed receipt for {result.sender}, sealed to its key?"
         if not await self.app.push_screen_wait(ConfirmModal(Text(visible(question, multiline=True)), title="Receipt")):
             return
-        default = result.path.with_name(f"receipt-{result.sender.lower()}-{result.bundle_id[:8]}.receipt")
+        default = receipt_default(result.path, result.sender, result.bundle_id, self.settings.inbox)
         target = await self.app.push_screen_wait(PathModal("Write the receipt to", default))
         if target is None:
             return
+        self.liaison.wrote_file(target)  # never announced as an inbox arrival; the outbox made if needed
         written = await self.write_receipt(result.bundle_id, target, overwrite=False).wait()
         if isinstance(written, TargetExists):
             if not await self.app.push_screen_wait(overwrite_question(target)):
