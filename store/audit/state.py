@@ -228,6 +228,9 @@ def full_root_problem(
         ).order_by(AuditRow.seq)
     )
     for expected, (seq, body, signer, sig, stored_chain, action, uuid) in enumerate(rows, 1):
+        why = _filing_problem(int(seq), uuid, bytes(body))
+        if why is not None:
+            return why
         found = wanted.get(uuid) if uuid is not None else None
         if found is not None:
             _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
@@ -243,6 +246,19 @@ def full_root_problem(
         frontier.append(leaf)
     if frontier.root() != bytes(cp.root):
         return "the audit log's events do not hash to its signed checkpoint (edited, inserted or reordered)"
+    return None
+
+
+def _filing_problem(seq: int, uuid: str | None, body: bytes) -> str | None:
+    """Whether an event is filed under the record it is about: the `record_uuid` column is not in the signed leaf,
+    so cutting it (NULL, or another record's) would hide a record's later events from its damage check and let
+    an older signed state of the record pass for its latest. Two substring checks on the canonical body: an
+    event filed under no record has `"record":null`; one filed under a record names that record's uuid."""
+    if uuid is None:
+        if b'"record":null' not in body:
+            return f"audit event #{seq}: its record column was edited: it is about a record but is not filed under it"
+    elif b'"uuid":"' + uuid.encode("ascii", "replace") + b'"' not in body:
+        return f"audit event #{seq}: its record column was edited: it is filed under record {uuid[:36]!r}, not its own"
     return None
 
 

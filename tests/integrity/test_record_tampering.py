@@ -142,3 +142,37 @@ def test_an_author_changed_to_approve_ones_own_record_is_refused_then_harmless_o
     assert m.pk.show(ref)["status"] == "in-review"
     log = m.pk.ok("audit", "log", "--record", ref, "--json").json()
     assert "approve" not in [e["action"] for e in log]
+
+
+def test_a_record_set_back_to_an_older_signed_state_with_its_later_events_detached_is_never_exported(
+    ministries: Ministries,
+) -> None:
+    """Threat 25: the GREEN record is closed (never to leave again); the attacker writes its row back as it stood
+    before (approved) and files the `close` event under no record (`audit_log.record_uuid` is not in the signed
+    leaf), so the record matches its older signed event. `audit verify` names the event, and the export refuses:
+    nothing reaches the counterpart."""
+    m, ref = ministries, ministries.refs["green"]
+    rid = m.record_id("green")
+    columns = [row[1] for row in m.pk.sql("PRAGMA table_info(records)") if row[1] != "id"]
+    before = m.pk.sql(f"SELECT {', '.join(columns)} FROM records WHERE id = ?", (rid,))[0]
+    last_review = m.pk.sql("SELECT COALESCE(MAX(id), 0) FROM review_events")[0][0]
+    last_event = m.pk.sql("SELECT MAX(seq) FROM audit_log")[0][0]
+    m.pk.ok("close", ref, "--comment", "No longer to be shared", officer="bob")
+    assert m.pk.show(ref)["status"] == "closed"
+    m.attack(
+        (f"UPDATE records SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?", (*before, rid)),
+        ("DELETE FROM review_events WHERE id > ?", (last_review,)),
+        ("UPDATE audit_log SET record_uuid = NULL WHERE seq > ? AND record_uuid IS NOT NULL", (last_event,)),
+    )
+    assert m.pk.show(ref)["status"] == "approved"  # `show` reads the record's events by the column it was cut from
+
+    result = m.verify()
+    assert result.code == 1 and "its record column was edited" in result.err, result
+    bundle = m.path("detached.bundle")
+    refused = m.pk.cli("export", "--to", "TR-MOI", "--out", str(bundle), ref)
+    assert refused.code == 1 and "is about a record but is not filed under it" in refused.err, refused
+    assert "Traceback" not in refused.err and len(refused.err_lines) == 1
+    assert not bundle.exists()
+    stix = m.path("detached.json")
+    assert m.pk.cli("stix", "export", "--out", str(stix), ref).code == 1
+    assert not stix.exists()
