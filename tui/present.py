@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from store.interop.common import ExportResult as InteropExport
     from store.interop.common import ImportResult as InteropImport
     from store.interop.common import Selection
-    from store.jwg.actions import ActionInfo
-    from store.jwg.meetings import MeetingInfo
     from store.jwg.sync import JwgImport
     from store.records import RecordDetail, RecordRow, ReviewInfo, RevisionInfo
     from store.service import MinistryInfo, OfficerInfo
@@ -70,6 +68,7 @@ __all__ = [
     "rollback_line",
     "safe",
     "safe_block",
+    "when_json",
 ]
 
 
@@ -103,7 +102,8 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 # ---- JSON shapes (the `--json` contract) ---------------------------------------------------------------
 
 
-def _when(moment: datetime) -> str:
+def when_json(moment: datetime) -> str:
+    """A moment as the JSON shapes give it: ISO 8601 in UTC with a `Z`."""
     return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -118,8 +118,8 @@ def record_json(row: RecordRow) -> dict[str, Any]:
         "tlp": row.tlp.value,
         "status": row.status.value,
         "author": row.author,
-        "created_at": _when(row.created_at),
-        "updated_at": _when(row.updated_at),
+        "created_at": when_json(row.created_at),
+        "updated_at": when_json(row.updated_at),
         "revision": row.revision,
         "title": row.title,
     }
@@ -128,7 +128,7 @@ def record_json(row: RecordRow) -> dict[str, Any]:
 def revision_json(rev: RevisionInfo) -> dict[str, Any]:
     return {
         "number": rev.number,
-        "created_at": _when(rev.created_at),
+        "created_at": when_json(rev.created_at),
         "officer": rev.officer,
         "tlp": rev.tlp,
         "releasable_to": list(rev.releasable_to),
@@ -138,7 +138,7 @@ def revision_json(rev: RevisionInfo) -> dict[str, Any]:
 
 
 def review_json(ev: ReviewInfo) -> dict[str, Any]:
-    return {"officer": ev.officer, "action": ev.action, "at": _when(ev.at), "comment": ev.comment}
+    return {"officer": ev.officer, "action": ev.action, "at": when_json(ev.at), "comment": ev.comment}
 
 
 def record_detail_json(detail: RecordDetail) -> dict[str, Any]:
@@ -159,7 +159,7 @@ def officer_json(officer: OfficerInfo) -> dict[str, Any]:
     return {
         "name": officer.name,
         "role": officer.role.value,
-        "created_at": _when(officer.created_at),
+        "created_at": when_json(officer.created_at),
         "revoked": officer.revoked,
         "backed": officer.backed,
         "not_backed_because": officer.problem,
@@ -193,14 +193,14 @@ def contact_json(contact: ContactInfo, key_changes: Sequence[KeyChange] = ()) ->
         "code": contact.code,
         "name": contact.name,
         "fingerprint": contact.fingerprint,
-        "added_at": _when(contact.added_at),
+        "added_at": when_json(contact.added_at),
         "added_by": contact.added_by,
         "key_changes": [
             {
                 "old_fingerprint": k.old_fingerprint,
                 "new_fingerprint": k.new_fingerprint,
-                "rotated_at": _when(k.stated_at),
-                "received_at": _when(k.received_at),
+                "rotated_at": when_json(k.stated_at),
+                "received_at": when_json(k.received_at),
                 "via": k.via,
             }
             for k in key_changes
@@ -213,14 +213,14 @@ def bundle_entry_json(entry: BundleEntry) -> dict[str, Any]:
     return {
         "bundle_id": entry.bundle_id,
         "direction": entry.direction,
-        "at": _when(entry.at),
+        "at": when_json(entry.at),
         "counterpart": entry.counterpart,
         "seq": entry.seq,
         "records": entry.records,
         "withdrawals": entry.withdrawals,
         "officer": entry.officer,
         "acknowledged": entry.acknowledged,
-        "receipt_at": _when(entry.receipt_at) if entry.receipt_at is not None else None,
+        "receipt_at": when_json(entry.receipt_at) if entry.receipt_at is not None else None,
         "acknowledged_records": entry.acknowledged_records,
     }
 
@@ -228,7 +228,7 @@ def bundle_entry_json(entry: BundleEntry) -> dict[str, Any]:
 def activity_json(event: ActivityEvent) -> dict[str, Any]:
     """The `activity --json` object."""
     return {
-        "at": _when(event.at),
+        "at": when_json(event.at),
         "kind": event.kind,
         "officer": event.officer,
         "revision": event.revision,
@@ -242,7 +242,7 @@ def audit_entry_json(entry: AuditEntry) -> dict[str, Any]:
     """The `audit log --json` object (a contract: seq, at, officer, action, target, then signer and record)."""
     return {
         "seq": entry.seq,
-        "at": _when(entry.at),
+        "at": when_json(entry.at),
         "officer": entry.officer,
         "action": entry.action,
         "target": entry.target,
@@ -258,7 +258,7 @@ def audit_report_json(report: AuditReport) -> dict[str, Any]:
         "events": report.events,
         "records": report.records,
         "checkpoint": (
-            {"size": report.checkpoint_size, "time": _when(report.checkpoint_time)}
+            {"size": report.checkpoint_size, "time": when_json(report.checkpoint_time)}
             if report.checkpoint_size is not None and report.checkpoint_time is not None
             else None
         ),
@@ -458,56 +458,3 @@ def cli_error(exc: LiaisonError) -> str:
 def app_error(exc: LiaisonError) -> str:
     """The app's one line for a refusal."""
     return _with_hint(exc, APP_HINTS)
-
-
-# ---- the working-group desk (store/jwg) ---------------------------------------------------------------
-
-
-def action_json(action: ActionInfo) -> dict[str, Any]:
-    """`liaison actions list --json` objects (a contract: id, title, domain, owner, due, status, meeting …);
-    `damaged` is why it differs from its signed event (edited outside Liaison), null when intact."""
-    return {
-        "id": action.id,
-        "title": action.title,
-        "domain": action.domain,
-        "owner": action.owner,
-        "officer": action.officer or None,
-        "due": action.due.isoformat(),
-        "status": action.status,
-        "meeting": action.meeting,
-        "records": list(action.records),
-        "origin": action.origin,
-        "note": action.note or None,
-        "overdue": action.overdue,
-        "status_at": _when(action.status_at) if action.status_at is not None else None,
-        "damaged": action.damaged,
-    }
-
-
-def meeting_json(meeting: MeetingInfo, *, detail: bool = False) -> dict[str, Any]:
-    """`liaison meetings list/show --json` objects; `show` adds minutes, agenda and the carried-forward actions."""
-    obj: dict[str, Any] = {
-        "quarter": meeting.quarter,
-        "date": meeting.day.isoformat(),
-        "venue": meeting.venue,
-        "host": meeting.host,
-        "status": meeting.status,
-        "origin": meeting.origin,
-        "damaged": meeting.damaged,
-    }
-    if detail:
-        obj["minutes"] = meeting.minutes
-        obj["agenda"] = [
-            {
-                "id": i.id,
-                "domain": i.domain,
-                "outcome": i.outcome,
-                "text": i.text,
-                "action": i.action,
-                "origin": i.origin,
-                "damaged": i.damaged,
-            }
-            for i in meeting.agenda
-        ]
-        obj["carried_forward"] = [action_json(a) for a in meeting.carried]
-    return obj

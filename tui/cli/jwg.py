@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json, read_text_arg
 from tui.cli.table import LONGEST_CODE, LONGEST_DOMAIN, Column, print_table
 from tui.cli.texts import add_text_option, required_line
-from tui.present import action_json, meeting_json, plural, safe, safe_block
+from tui.present import plural, safe, safe_block
+from tui.present_desk import action_json, meeting_json
 
 #: The columns of `liaison actions list`.
 ACTION_COLUMNS = (
