@@ -285,26 +285,42 @@ def apply_notice(
         copies += flagged
     if s.execute(select(Withdrawal.id).where(Withdrawal.record_uuid == notice["uuid"])).first() is not None:
         return "seen"
-    s.add(
-        Withdrawal(
-            record_uuid=notice["uuid"],
-            record_id=rec.id if rec is not None else None,
-            reference=ref,
-            origin=sender,
-            direction="in",
-            withdrawn_at=withdrawn_at,
-            officer=notice["officer"],
-            reason_ct=session.seal(reason),
-            bundle_id=bundle_id,
-            recorded_at=now,
-        )
-    )
+    received = _Received(session, sender, bundle_id, notice, withdrawn_at, reason, now)
+    s.add(received.row(notice["uuid"], rec.id if rec is not None else None, ref, direction="in"))
     s.flush()
     if rec is not None:
         audit.note(
             s, record_id=rec.id, action="withdraw", data={"by": sender, "bundle_id": bundle_id}, detail=reason or None
         )
     return "withdrawn" if rec is not None or flagged else "not held"
+
+
+@dataclass(frozen=True)
+class _Received:
+    """What every row a received notice writes shares: who sent it in which bundle, when, by whom and why."""
+
+    session: Session
+    sender: str
+    bundle_id: str
+    notice: dict[str, Any]
+    withdrawn_at: datetime
+    reason: str
+    now: datetime
+
+    def row(self, uuid: str, record_id: int | None, reference: str, *, direction: str) -> Withdrawal:
+        """The withdrawal row of one record (`in`: the record the notice names; `cpy`: a copy of it)."""
+        return Withdrawal(
+            record_uuid=uuid,
+            record_id=record_id,
+            reference=reference,
+            origin=self.sender,
+            direction=direction,
+            withdrawn_at=self.withdrawn_at,
+            officer=self.notice["officer"],
+            reason_ct=self.session.seal(self.reason),
+            bundle_id=self.bundle_id,
+            recorded_at=self.now,
+        )
 
 
 def _withdraw_copies(
@@ -328,21 +344,9 @@ def _withdraw_copies(
         .where(~exists().where(Withdrawal.record_uuid == Record.uuid))
         .order_by(Record.reference)
     ).all()
+    received = _Received(session, sender, bundle_id, notice, withdrawn_at, reason, now)
     for row in rows:
-        s.add(
-            Withdrawal(
-                record_uuid=row.uuid,
-                record_id=row.id,
-                reference=row.reference,
-                origin=sender,
-                direction="cpy",
-                withdrawn_at=withdrawn_at,
-                officer=notice["officer"],
-                reason_ct=session.seal(reason),
-                bundle_id=bundle_id,
-                recorded_at=now,
-            )
-        )
+        s.add(received.row(row.uuid, row.id, row.reference, direction="cpy"))
         s.flush()
         audit.note(
             s,
