@@ -76,6 +76,13 @@ def require_role(actor: Actor, role: Role, verb: str) -> None:
         raise PolicyError(f"role {actor.role.value} may not {verb}")
 
 
+def check_remove_officer(actor: Actor, name: str) -> None:
+    """An admin removes another officer, never themselves (asked before a face asks "remove for good?")."""
+    require_role(actor, Role.ADMIN, "manage officers")
+    if name == actor.name:
+        raise PolicyError("an admin cannot remove themselves")
+
+
 def _check_own(origin: str | None, own_ministry: str | None, reference: str, verb: str) -> None:
     if origin is not None and own_ministry is not None and origin != own_ministry:
         raise PolicyError(f"{reference} came from {origin}; only its origin may {verb} it", reference=reference)

@@ -22,13 +22,12 @@ from store import policy
 from store import sqlite as dialect
 from store.audit import log as audit
 from store.audit import state as audit_state
-from store.errors import NotFound, PolicyError, TamperError
+from store.errors import NotFound, TamperError
 from store.keys.columns import BATCH_ROWS, Progress
 from store.keys.job import RECORDS_STEP, RotationJob, read_job, write_job
 from store.keys.status import verified_policy, write_policy
 from store.models import Contact, Officer, Record, Revision
 from store.vault import officer_mac
-from store.vocab import Role
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -115,9 +114,7 @@ def revoke_officer(session: Session, name: str, *, progress: Progress | None = N
     re-derived (each checked under the old key first), the keyring granted to the remaining officers only. The
     signed `officer-remove` event carries the officer's state as revoked: from that point of the log their signing
     key is refused (`audit verify`). Returns the new data key version."""
-    policy.require_role(session.actor, Role.ADMIN, "manage officers")
-    if name == session.actor.name:
-        raise PolicyError("an admin cannot remove themselves")
+    policy.check_remove_officer(session.actor, name)
     now = session.clock()
     with session.act("officer-remove", name) as s:
         row = s.get(Officer, name)

@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 
 from crypto.identity import grouped_fingerprint
+from store import policy
 from store.errors import LiaisonError
 from store.keys import KeyStatus, RotationReport
 from store.vault import OfficerInfo
@@ -254,6 +255,11 @@ class OfficersScreen(LiaisonScreen):
             return
         if officer.revoked:
             self._status(f"{officer.name} was removed already", error=True)
+            return
+        try:  # the store's rule, asked before the question: nothing to confirm when the answer is no
+            policy.check_remove_officer(self.session.actor, officer.name)
+        except LiaisonError as exc:
+            self.post_message(self.Refused("remove", app_error(exc)))
             return
         self.remove_flow(officer.name)
 
