@@ -32,6 +32,7 @@ from crypto.merkle import Frontier, leaf_hash
 from store.audit.checkpoints import latest_checkpoint, log_origin, log_size, read_head
 from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
 from store.audit.snapshot import officer_state, record_states
+from store.audit.timeline import OfficerTimeline, event_data
 from store.errors import TamperError
 from store.models import AuditRow, Officer, Record
 from store.vocab import Role, Status
@@ -92,61 +93,6 @@ def compare(current: dict[str, Any], signed: dict[str, Any], seq: int, officer: 
 
 
 # ---- officers' keys and roles along the log -----------------------------------------------------------------
-
-
-@dataclass
-class OfficerTimeline:
-    """Each officer's signed state (role, signing key, revoked) after every officer event of the log."""
-
-    states: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, s: OrmSession, names: Iterable[str] | None = None) -> OfficerTimeline:
-        """Every officer's states; only those of `names` when given (read through the target index, not the log)."""
-        timeline = cls()
-        query = select(AuditRow.seq, AuditRow.target, AuditRow.body).where(
-            AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS))
-        )
-        if names is not None:
-            query = query.where(AuditRow.target.in_(sorted(set(names))))
-        for seq, target, body in s.execute(query.order_by(AuditRow.seq)):
-            state = _data(body).get("officer_state")
-            if isinstance(state, dict) and state.get("officer") == target:
-                timeline.states.setdefault(target, []).append((int(seq), state))
-        return timeline
-
-    def state_at(self, name: str, seq: int) -> dict[str, Any] | None:
-        """Officer `name`'s signed state as of event `seq` (that event included)."""
-        found = None
-        for at, state in self.states.get(name, []):
-            if at > seq:
-                break
-            found = state
-        return found
-
-    def key_problem(self, name: str, signer: bytes, seq: int) -> str | None:
-        """Why `signer` was not officer `name`'s key at event `seq`, or None."""
-        state = self.state_at(name, seq)
-        if state is None:
-            return f"event #{seq} is signed for {name}, whom the log never added"
-        if state.get("signing_public") != bytes(signer).hex():
-            return f"event #{seq} is not signed by {name}'s key at that point of the log"
-        if state.get("revoked"):
-            return f"event #{seq} is signed by {name} after their removal"
-        return None
-
-    def role_at(self, name: str, seq: int) -> str | None:
-        state = self.state_at(name, seq)
-        return None if state is None else state.get("role")
-
-
-def _data(body: bytes) -> dict[str, Any]:
-    try:
-        obj = json.loads(body)
-    except ValueError:
-        return {}
-    data = obj.get("data") if isinstance(obj, dict) else None
-    return data if isinstance(data, dict) else {}
 
 
 def parse_body(body: bytes) -> dict[str, Any] | None:
@@ -284,6 +230,21 @@ def _collect(events: _Events, seq: int, action: str, body: bytes, signer: bytes,
         events.approvals.append((seq, body, signer, sig))
 
 
+def _officers_named(events: Iterable[_Events]) -> set[str]:
+    """The officers whose signed states a damage check of these events consults (the latest event's signer, the
+    approvers, the writers): loading only theirs reads the log's target index instead of every event (a page of
+    the browser checks its records this way). A name taken from an edited body finds no state and is refused."""
+    names: set[str] = set()
+    for found in events:
+        bodies = [found.latest[1]] if found.latest is not None else []
+        bodies += [body for _seq, body, _signer, _sig in found.approvals]
+        for body in bodies:
+            obj = parse_body(body) or {}
+            names.add(str(obj.get("officer")))
+        names.update(who for _seq, who, _key, _rec in found.writers)
+    return names
+
+
 def _record_problem(
     current: dict[str, Any],
     events: _Events,
@@ -355,8 +316,9 @@ def record_damage(s: OrmSession, keyring: Keyring, rec: Record, *, own_ministry:
     ):
         _collect(events, int(seq), action, bytes(body), bytes(signer), bytes(sig))
     current = record_states(s, [rec.id])[rec.id]
+    timeline = OfficerTimeline.load(s, _officers_named([events]))
     return _record_problem(
-        current, events, OfficerTimeline.load(s), own_ministry=own_ministry, four_eyes=four_eyes, verify_latest=True
+        current, events, timeline, own_ministry=own_ministry, four_eyes=four_eyes, verify_latest=True
     )
 
 
@@ -402,7 +364,8 @@ def damaged_among(
                 found = events.get(uuid)
                 if found is not None:
                     _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
-    timeline = OfficerTimeline.load(s)
+    # the full pass reads every event anyway; a few records read only their officers' events (the target index)
+    timeline = OfficerTimeline.load(s) if full else OfficerTimeline.load(s, _officers_named(events.values()))
     out: dict[int, str] = {}
     for uuid, rid in by_uuid.items():
         why = _record_problem(
@@ -442,7 +405,7 @@ def last_officer_event(s: OrmSession, name: str) -> SignedOfficer | None:
         return None
     seq, body, signer, sig = int(found[0]), bytes(found[1]), bytes(found[2]), bytes(found[3])
     obj = parse_body(body) or {}
-    state = _data(body).get("officer_state")
+    state = event_data(body).get("officer_state")
     return SignedOfficer(
         seq,
         str(obj.get("officer")),

@@ -27,7 +27,8 @@ from crypto.merkle import Frontier, leaf_hash
 from store.audit.checkpoints import log_origin, read_head
 from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
 from store.audit.snapshot import iso, sha256_hex
-from store.audit.state import APPROVER_ROLES, OfficerTimeline, parse_body
+from store.audit.state import APPROVER_ROLES, parse_body
+from store.audit.timeline import OfficerTimeline
 from store.errors import TamperError
 from store.models import AuditCheckpoint, AuditRow
 

@@ -44,7 +44,7 @@ from crypto.events import leaf_input, verify_event
 from crypto.identity import PublicIdentity
 from crypto.merkle import consistency_proof, leaf_hash, verify_consistency
 from store.audit import log as audit
-from store.audit.state import OfficerTimeline
+from store.audit.timeline import OfficerTimeline
 from store.errors import LiaisonError, TamperError
 from store.models import AuditRow
 from store.text import quote

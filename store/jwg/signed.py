@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session as OrmSession
 from crypto.events import verify_event
 from store.audit.log import INFO_KEY, AuditTxn, PendingEvent, iso, sha256_hex
 from store.audit.log import current as current_txn
-from store.audit.state import OfficerTimeline, log_problem
+from store.audit.state import log_problem
+from store.audit.timeline import OfficerTimeline
 from store.errors import IntegrityError
 from store.jwg.models import Action, AgendaItem, Meeting, Pack
 from store.models import AuditRow
