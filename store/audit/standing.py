@@ -19,15 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from store.audit.checkpoints import log_origin, log_size
-from store.audit.events import OFFICER_STATE_ACTIONS
-from store.audit.state import (
-    OfficerTimeline,
-    SignedOfficer,
-    last_officer_event,
-    log_end_problem,
-    parse_body,
-    row_against,
-)
+from store.audit.state import SignedOfficer, last_officer_event, log_end_problem, row_against
+from store.audit.timeline import OfficerTimeline, officer_events
 from store.models import AuditRow, Meta, Officer
 
 #: Why every row of a store upgraded to the signed log is unbacked until an admin's first unlock signs it.
@@ -99,15 +92,7 @@ def signing_keys_since(s: OrmSession, names: Sequence[str]) -> dict[str, tuple[b
     """Officer `names`' signing keys as the log last signed them, and when the log first recorded each (an officer
     added, a v1 slot given its key, or an upgraded store's genesis: the key is at least that old)."""
     out: dict[str, tuple[bytes, datetime]] = {}
-    for at, target, body in s.execute(
-        select(AuditRow.at, AuditRow.target, AuditRow.body)
-        .where(AuditRow.target.in_(sorted(set(names))), AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS)))
-        .order_by(AuditRow.seq)
-    ):
-        data = (parse_body(bytes(body)) or {}).get("data")
-        state = data.get("officer_state") if isinstance(data, dict) else None
-        if not isinstance(state, dict) or state.get("officer") != target:
-            continue
+    for _seq, at, target, state in officer_events(s, names):
         try:
             key = bytes.fromhex(str(state.get("signing_public")))
         except ValueError:

@@ -4,8 +4,9 @@ against (was this the officer's key, and their role, at that point of the log)."
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session as OrmSession
 from store.audit.events import OFFICER_STATE_ACTIONS
 from store.models import AuditRow
 
-__all__ = ["OfficerTimeline", "event_data"]
+__all__ = ["OfficerTimeline", "event_data", "officer_events"]
 
 
 @dataclass
@@ -27,15 +28,8 @@ class OfficerTimeline:
     def load(cls, s: OrmSession, names: Iterable[str] | None = None) -> OfficerTimeline:
         """Every officer's states; only those of `names` when given (read through the target index, not the log)."""
         timeline = cls()
-        query = select(AuditRow.seq, AuditRow.target, AuditRow.body).where(
-            AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS))
-        )
-        if names is not None:
-            query = query.where(AuditRow.target.in_(sorted(set(names))))
-        for seq, target, body in s.execute(query.order_by(AuditRow.seq)):
-            state = event_data(body).get("officer_state")
-            if isinstance(state, dict) and state.get("officer") == target:
-                timeline.states.setdefault(target, []).append((int(seq), state))
+        for seq, _at, officer, state in officer_events(s, names):
+            timeline.states.setdefault(officer, []).append((seq, state))
         return timeline
 
     def state_at(self, name: str, seq: int) -> dict[str, Any] | None:
@@ -61,6 +55,22 @@ class OfficerTimeline:
     def role_at(self, name: str, seq: int) -> str | None:
         state = self.state_at(name, seq)
         return None if state is None else state.get("role")
+
+
+def officer_events(
+    s: OrmSession, names: Iterable[str] | None = None
+) -> Iterator[tuple[int, datetime, str, dict[str, Any]]]:
+    """(seq, time, officer, signed state) of every officer-state event in log order, only `names`' when given (read
+    through the target index); an event whose state names another officer than its target is skipped."""
+    query = select(AuditRow.seq, AuditRow.at, AuditRow.target, AuditRow.body).where(
+        AuditRow.action.in_(sorted(OFFICER_STATE_ACTIONS))
+    )
+    if names is not None:
+        query = query.where(AuditRow.target.in_(sorted(set(names))))
+    for seq, at, target, body in s.execute(query.order_by(AuditRow.seq)):
+        state = event_data(body).get("officer_state")
+        if isinstance(state, dict) and state.get("officer") == target:
+            yield int(seq), at, target, state
 
 
 def event_data(body: bytes) -> dict[str, Any]:
