@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from store.errors import ValidationError
 
@@ -189,3 +190,11 @@ def shown(value: str) -> str:
         if isinstance(value, str) and value.isascii() and value.isprintable() and " " not in value
         else quote(value)
     )
+
+
+def said(value: Any, missing: str = "nothing") -> str:
+    """A value read from a log row or a signed body, for a message: `missing` in words when it is absent or empty,
+    a plain token as is, anything else quoted with its controls escaped (never a Python `None`)."""
+    if value is None or value == "":
+        return missing
+    return shown(value if isinstance(value, str) else str(value))

@@ -35,6 +35,7 @@ from store.audit.snapshot import officer_state, record_states
 from store.audit.timeline import OfficerTimeline, event_data
 from store.errors import TamperError
 from store.models import AuditRow, Officer, Record
+from store.text import said
 from store.vocab import Role, Status
 
 #: Statuses a record reaches only through an approval (four-eyes applies).
@@ -280,7 +281,10 @@ def _record_problem(
         creator = writers[0]
         for wseq, _who, _key, wrec in writers:
             if wrec.get("author") != creator[3].get("author"):
-                return f"its author was changed: event #{wseq} says {wrec.get('author')}, it was created by {creator[3].get('author')}"
+                return (
+                    f"its author was changed: event #{wseq} says {said(wrec.get('author'), 'no one')}, "
+                    f"it was created by {said(creator[3].get('author'), 'no one')}"
+                )
     if current["status"] not in APPROVED_STATUSES or not events.approvals:
         return None
     aseq, abody, akey, asig = events.approvals[-1]

@@ -31,6 +31,7 @@ from store.audit.state import APPROVER_ROLES, parse_body
 from store.audit.timeline import OfficerTimeline
 from store.errors import TamperError
 from store.models import AuditCheckpoint, AuditRow
+from store.text import said
 
 #: Rows fetched per round trip while streaming the log.
 BATCH = 4096
@@ -186,7 +187,9 @@ class LogWalk:
         if why is not None:
             self.found.event(seq, why)
         if not verify_event(signer, body, sig):
-            self.found.event(seq, f"its signature by {obj.get('officer')} does not verify (forged or edited)")
+            self.found.event(
+                seq, f"its signature by {said(obj.get('officer'), 'no officer')} does not verify (forged or edited)"
+            )
             return
         detail_ct = row.detail_ct
         detail = sha256_hex(bytes(detail_ct) if detail_ct is not None else None)
@@ -213,7 +216,7 @@ class LogWalk:
     def _columns(self, row: Any, obj: dict[str, Any], seq: int) -> str | None:
         """Why the row's columns (what `audit log` lists) differ from the body they repeat, or None."""
         if obj.get("seq") != seq:
-            return f"it holds the signed body of event {obj.get('seq')} (reordered or inserted)"
+            return f"it holds the signed body of event {said(obj.get('seq'), 'no number')} (reordered or inserted)"
         if obj.get("store") != self.store_id:
             return "it belongs to another store's log"
         record = obj.get("record")
@@ -226,7 +229,9 @@ class LogWalk:
             ("record", row.record_uuid, uuid),
         ):
             if have != want:
-                return f"its {name} column was edited: it says {have!r}, the signed event {want!r}"
+                if name == "record":
+                    return f"its record column was edited: {_filed(have, record)}"
+                return f"its {name} column was edited: it says {said(have)}, the signed event says {said(want)}"
         return None
 
     def _checkpoint(self, size: int) -> None:
@@ -261,7 +266,7 @@ class LogWalk:
         if trail is None:
             trail = self.records[uuid] = RecordTrail(first_revision=int_or_zero(record.get("revision")))
         trail.latest_seq, trail.latest_digest = seq, state_digest(record)
-        trail.reference = str(record.get("reference"))
+        trail.reference = said(record.get("reference"), f"record {uuid}")
         revision, digest = int_or_zero(record.get("revision")), record.get("revision_sha256")
         if isinstance(digest, str):
             trail.revisions.setdefault(revision, digest)
@@ -272,7 +277,7 @@ class LogWalk:
             elif own and record.get("author") != trail.author:
                 self.found.event(
                     seq,
-                    f"{trail.reference}'s author is {record.get('author')}, it was created by {trail.author} "
+                    f"{trail.reference}'s author is {said(record.get('author'), 'no one')}, it was created by {trail.author} "
                     "(changed outside Liaison)",
                 )
             trail.writer_keys.add(signer)
@@ -301,7 +306,7 @@ class LogWalk:
         if trail.author is not None and record.get("author") != trail.author:
             self.found.event(
                 seq,
-                f"four-eyes: {ref} was approved while its author read {record.get('author')}, "
+                f"four-eyes: {ref} was approved while its author read {said(record.get('author'), 'no one')}, "
                 f"but {trail.author} wrote it (author changed outside Liaison)",
             )
         elif approver == record.get("author"):
@@ -365,6 +370,16 @@ def retired_identities(s: OrmSession, current: bytes) -> tuple[bytes, ...]:
                 retired.append(old)
                 changed = True
     return tuple(retired)
+
+
+def _filed(column: str | None, record: Any) -> str:
+    """What a record column edit did, in words: the record the signed event is about, by its reference."""
+    about = "no record"
+    if isinstance(record, dict):
+        about = said(record.get("reference"), f"record {said(record.get('uuid'), 'with no uuid')}")
+    if column is None or column == "":
+        return f"it is empty, the signed event is about {about}"
+    return f"it names record {said(column)}, the signed event is about {about}"
 
 
 def int_or_zero(value: Any) -> int:

@@ -176,3 +176,19 @@ def test_a_record_set_back_to_an_older_signed_state_with_its_later_events_detach
     stix = m.path("detached.json")
     assert m.pk.cli("stix", "export", "--out", str(stix), ref).code == 1
     assert not stix.exists()
+
+
+def test_audit_verify_says_in_words_what_a_cut_record_column_lost(ministries: Ministries) -> None:
+    """Threat 14: an event's `record_uuid` column set to NULL with sqlite3. `audit verify` names the event and
+    the record its signed body is about, in words: no Python `None` or repr quoting reaches the message."""
+    m, ref = ministries, ministries.refs["green"]
+    m.attack(
+        (
+            "UPDATE audit_log SET record_uuid = NULL WHERE seq = (SELECT MAX(seq) FROM audit_log WHERE record_uuid = (SELECT uuid FROM records WHERE reference = ?))",
+            (ref,),
+        )
+    )
+    result = m.verify()
+    assert result.code == 1 and "its record column was edited" in result.err, result
+    assert "None" not in result.err and "'" not in result.err, result.err
+    assert f"it is empty, the signed event is about {ref}" in result.err, result.err
