@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: The newest schema revision, known without Alembic: a store already at it opens without reading the migration
+#: scripts (~0.15 s of every command). A test holds it equal to Alembic's head; any other revision goes through
+#: Alembic as before.
+SCHEMA_HEAD = "0009"
 
 
 @cache
@@ -85,7 +89,7 @@ def preflight(path: Path) -> str:
     revision = row[0] if row else None
     if revision is None:
         raise StoreFileError(f"{path} is not a Liaison store")
-    if revision not in known_revisions():
+    if revision != SCHEMA_HEAD and revision not in known_revisions():
         raise StoreFileError(
             f"store {path} uses schema {revision}, newer than this Liaison knows (up to {head_revision()}); upgrade Liaison"
         )
@@ -124,7 +128,7 @@ class Database:
         path = Path(path)
         revision = preflight(path)
         engine = dialect.make_engine(path)
-        if revision != head_revision():
+        if revision != SCHEMA_HEAD and revision != head_revision():
             try:
                 _upgrade(engine)
             except DBAPIError as exc:

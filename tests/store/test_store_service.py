@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from store import db as store_db
 from store.db import Database, head_revision
 from store.service import Vault
 from store.sqlite import PAGE_SIZE
@@ -68,6 +69,14 @@ def action_log(store: LiaisonStore) -> list[tuple[str, str, str]]:
             "SELECT officer, action, target FROM audit_log WHERE action NOT IN ('unlock', 'officer-regrant') ORDER BY seq"
         )
     ]
+
+
+def test_a_store_at_the_head_schema_opens_without_alembic(store: LiaisonStore) -> None:
+    """SCHEMA_HEAD is Alembic's head, and a store already at it opens without reading the migration scripts."""
+    assert head_revision() == store_db.SCHEMA_HEAD
+    store_db._script_directory.cache_clear()
+    Database.open(store.path).close()
+    assert store_db._script_directory.cache_info().currsize == 0
 
 
 def test_every_user_action_is_logged_once(team_store: LiaisonStore) -> None:
