@@ -33,6 +33,28 @@ def hkdf_derive(secret: bytes, info: bytes, length: int = 32) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret)
 
 
+def reencrypt_token(current: Fernet, older: list[Fernet], raw_token: bytes) -> bytes | None:
+    """Raw token bytes re-encrypted under `current` with their timestamp kept, or None when `current` already opens
+    them; DecryptionFailed when no key does. What MultiFernet.rotate does, without trying the current key a second
+    time: the first of the `older` keys (newest first) that authenticates the token opens it."""
+    token = base64.urlsafe_b64encode(raw_token)
+    try:
+        current.decrypt(token)
+        return None
+    except InvalidToken:
+        pass
+    for fernet in older:
+        try:
+            plaintext = fernet.decrypt(token)
+        except InvalidToken:
+            continue
+        except (binascii.Error, TypeError, ValueError) as exc:
+            raise DecryptionFailed("token did not authenticate") from exc
+        timestamp = int.from_bytes(raw_token[1:9], "big")
+        return base64.urlsafe_b64decode(current.encrypt_at_time(plaintext, timestamp))
+    raise DecryptionFailed("token did not authenticate")
+
+
 @dataclass
 class Keyring:
     """Everything secret about a store; serialized only inside officer grants, never in plaintext on disk."""
@@ -214,24 +236,7 @@ class Keyring:
         """The token re-encrypted under the current data key (same timestamp), or None when it already is."""
         if self._current_cache is None:
             self._current_cache = Fernet(self.data_keys[self.current_version])
-        token = base64.urlsafe_b64encode(raw_token)
-        try:
-            self._current_cache.decrypt(token)
-            return None
-        except InvalidToken:
-            pass
-        # what MultiFernet.rotate does, without trying the current key a second time: the first older key that
-        # authenticates the token opens it, and it is encrypted again under the current key with its timestamp
-        for fernet in self._older_fernets():
-            try:
-                plaintext = fernet.decrypt(token)
-            except InvalidToken:
-                continue
-            except (binascii.Error, TypeError, ValueError) as exc:
-                raise DecryptionFailed("token did not authenticate") from exc
-            timestamp = int.from_bytes(raw_token[1:9], "big")
-            return base64.urlsafe_b64decode(self._current_cache.encrypt_at_time(plaintext, timestamp))
-        raise DecryptionFailed("token did not authenticate")
+        return reencrypt_token(self._current_cache, self._older_fernets(), raw_token)
 
     def decrypt(self, raw_token: bytes) -> bytes:
         """Decrypt raw token bytes written by `encrypt` (any key version)."""

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto.errors import DecryptionFailed
 from crypto.keyring import Keyring
+from crypto.rekey_pool import PoolBroken, RekeyPool, Result
 from store.audit import log as audit
 from store.audit import state as audit_state
 from store.keys.columns import CiphertextColumn
@@ -27,15 +28,23 @@ if TYPE_CHECKING:
 
 
 def _reencrypt_rows(
-    conn: Connection, keys: Keyring, c: CiphertextColumn, rows: Sequence[Any], damaged: list[tuple[str, int]]
+    conn: Connection,
+    keys: Keyring,
+    c: CiphertextColumn,
+    rows: Sequence[Any],
+    damaged: list[tuple[str, int]],
+    done: Sequence[Result] | None = None,
 ) -> list[tuple[int, bytes, int | None]]:
     """Re-encrypt `rows` (key, token[, record id]) of one column in place; returns (key, new token, record id) of
-    each token rewritten (a token already under the current key is left alone)."""
+    each token rewritten (a token already under the current key is left alone). `done`: the rows' tokens already
+    re-encrypted by the helper processes, in order."""
     t = column_table(c)
     written: list[tuple[int, bytes, int | None]] = []
-    for row in rows:
+    for i, row in enumerate(rows):
         try:
-            new = keys.reencrypt(bytes(row[1]))
+            new = keys.reencrypt(bytes(row[1])) if done is None else done[i]
+            if isinstance(new, DecryptionFailed):
+                raise new
         except DecryptionFailed:
             damaged.append((c.table, int(row[0])))  # unreadable under every key already; left as it is
             continue
@@ -47,6 +56,42 @@ def _reencrypt_rows(
             [{"k": key, "v": new} for key, new, _ in written],
         )
     return written
+
+
+class Helpers:
+    """The rotation's helper processes (`crypto.rekey_pool`), if any: a batch's Fernet work handed to them runs on
+    other cores while this process checks the batch against the log; on any failure of theirs this process does
+    the work itself, from then on."""
+
+    def __init__(self, pool: RekeyPool | None) -> None:
+        self.pool = pool
+
+    def submit(self, keys: Keyring, tokens: Sequence[bytes]) -> bool:
+        """Hand the helpers `tokens` with the data keys (current first); False when there are no helpers."""
+        if self.pool is None or not tokens:
+            return False
+        order = [keys.current_version, *sorted((v for v in keys.data_keys if v != keys.current_version), reverse=True)]
+        try:
+            self.pool.submit([keys.data_keys[v] for v in order], tokens)
+        except PoolBroken:
+            self.close()
+            return False
+        return True
+
+    def collect(self) -> list[Result] | None:
+        """The results of the last `submit`; None when the helpers failed (the caller does the work)."""
+        if self.pool is None:
+            return None
+        try:
+            return self.pool.collect()
+        except PoolBroken:
+            self.close()
+            return None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
 
 
 @dataclass
@@ -157,9 +202,17 @@ def _sign_records(
 
 
 def run_step(
-    session: Session, s: OrmSession, columns: list[CiphertextColumn], job: RotationJob, batch_rows: int
+    session: Session,
+    s: OrmSession,
+    columns: list[CiphertextColumn],
+    job: RotationJob,
+    batch_rows: int,
+    helpers: Helpers | None = None,
 ) -> tuple[RotationJob, Batch]:
-    """One batch of the job's current step, inside the batch's action; returns the job's next state and what it did."""
+    """One batch of the job's current step, inside the batch's action; returns the job's next state and what it did.
+
+    `helpers`: processes to hand the records step's Fernet work to (none: this process does it)."""
+    helpers = helpers or Helpers(None)
     keys = session.keys()
     conn = s.connection()
     steps = job_steps(columns)
@@ -178,20 +231,7 @@ def run_step(
         )
         full = len(ids) == batch_rows
         last = ids[-1] if ids else job.cursor
-        # checked before anything changes: a damaged record is re-encrypted but never signed as it now stands
-        before = _revision_digests(conn, ids)
-        states: dict[int, dict[str, Any]] = {}
-        damaged = audit_state.damaged_among(
-            s,
-            keys,
-            ids,
-            own_ministry=session.ministry,
-            four_eyes=session.four_eyes,
-            full=False,
-            states_out=states,
-            revision_digests={key: digest for key, (digest, _) in before.items()},
-        )
-        rewritten: dict[tuple[str, str], list[tuple[int, bytes, int | None]]] = {}
+        read: list[tuple[CiphertextColumn, Sequence[Any]]] = []
         for c in columns:
             if c.record is None or not ids:
                 continue
@@ -202,7 +242,31 @@ def run_step(
                 )
             ).all()
             batch.read += len(rows)
-            written = _reencrypt_rows(conn, keys, c, rows, batch.damaged)
+            read.append((c, rows))
+        # the Fernet work on the helpers' cores while this process checks the batch against the log
+        handed = helpers.submit(keys, [bytes(row[1]) for _, rows in read for row in rows])
+        states: dict[int, dict[str, Any]] = {}
+        try:
+            # checked before anything changes: a damaged record is re-encrypted but never signed as it now stands
+            before = _revision_digests(conn, ids)
+            damaged = audit_state.damaged_among(
+                s,
+                keys,
+                ids,
+                own_ministry=session.ministry,
+                four_eyes=session.four_eyes,
+                full=False,
+                states_out=states,
+                revision_digests={key: digest for key, (digest, _) in before.items()},
+            )
+        finally:
+            done = helpers.collect() if handed else None  # read even on an error: the helpers' pipes left empty
+        rewritten: dict[tuple[str, str], list[tuple[int, bytes, int | None]]] = {}
+        at = 0
+        for c, rows in read:
+            mine = done[at : at + len(rows)] if done is not None else None
+            at += len(rows)
+            written = _reencrypt_rows(conn, keys, c, rows, batch.damaged, mine)
             batch.rewritten += len(written)
             rewritten[(c.table, c.column)] = written
         if damaged:
@@ -296,4 +360,4 @@ def _sign_details(
     audit.note_rekeyed_details(s, good)
 
 
-__all__ = ["Batch", "run_step"]
+__all__ = ["Batch", "Helpers", "run_step"]

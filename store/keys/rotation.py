@@ -6,19 +6,21 @@ and the file is compacted. Running it again resumes an interrupted job.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from crypto.rekey_pool import RekeyPool
 from store import policy
 from store import sqlite as dialect
 from store.audit import log as audit
 from store.errors import PolicyError, ValidationError
 from store.keys.columns import BATCH_ROWS, Progress, present_columns
 from store.keys.job import RECORDS_STEP, RotationJob, column_table, count_tokens, read_job, write_job
-from store.keys.rekey import Batch, run_step
+from store.keys.rekey import Batch, Helpers, run_step
 from store.keys.revocation import regrant
 from store.vocab import Role
 
@@ -66,7 +68,7 @@ def _pending_job(session: Session) -> RotationJob | None:
         return read_job(s, session.keys())
 
 
-def _batches(session: Session, batch_rows: int) -> Iterator[Batch]:
+def _batches(session: Session, batch_rows: int, helpers: Helpers) -> Iterator[Batch]:
     """Re-encrypt one batch per action (`rekey`, signed) until every step is done; yields what each did."""
     while True:
         job = _pending_job(session)
@@ -77,7 +79,7 @@ def _batches(session: Session, batch_rows: int) -> Iterator[Batch]:
                 job = read_job(s, session.keys())
                 if job is None or job.cursor == -1:
                     raise _NothingLeft
-                nxt, batch = run_step(session, s, present_columns(s.connection()), job, batch_rows)
+                nxt, batch = run_step(session, s, present_columns(s.connection()), job, batch_rows, helpers)
                 write_job(s, session.keys(), nxt)
         except _NothingLeft:
             return
@@ -122,6 +124,23 @@ def _progress_base(session: Session) -> tuple[int, int]:
         return min(count_tokens(conn, columns, (job.table, job.column), job.cursor), total), total
 
 
+#: Set to a number, how many helper processes a rotation uses (0: none); unset, one fewer than the cores this
+#: process may run on (at most 3), and none for a job of fewer than `HELPERS_FROM` batches' worth of tokens.
+HELPERS_ENV = "LIAISON_REKEY_HELPERS"
+HELPERS_FROM = 4
+
+
+def helper_count(tokens_left: int, batch_rows: int) -> int:
+    """How many helper processes (`crypto.rekey_pool`) a rotation with `tokens_left` to go starts."""
+    given = os.environ.get(HELPERS_ENV, "").strip()
+    if given.isascii() and given.isdigit():
+        return min(int(given), 8)
+    if tokens_left < HELPERS_FROM * batch_rows:
+        return 0  # starting a process costs more than it saves
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(0, min(cores - 1, 3))
+
+
 def rotate_data_key(
     session: Session, *, progress: Progress | None = None, batch_rows: int = BATCH_ROWS
 ) -> RotationReport:
@@ -140,13 +159,17 @@ def rotate_data_key(
     rewritten = 0
     damaged: list[tuple[str, int]] = []
     unsigned: list[tuple[str, str]] = []
-    for batch in _batches(session, batch_rows):
-        rewritten += batch.rewritten
-        damaged += batch.damaged
-        unsigned += batch.unsigned
-        if batch.read and progress is not None:
-            done = min(done + batch.read, total)
-            progress(done, total)
+    helpers = Helpers(RekeyPool.start(helper_count(total - done, batch_rows)))
+    try:
+        for batch in _batches(session, batch_rows, helpers):
+            rewritten += batch.rewritten
+            damaged += batch.damaged
+            unsigned += batch.unsigned
+            if batch.read and progress is not None:
+                done = min(done + batch.read, total)
+                progress(done, total)
+    finally:
+        helpers.close()
     retired = _finish(session)
     vacuumed = dialect.compact(session.db.engine)
     return RotationReport(
@@ -154,4 +177,4 @@ def rotate_data_key(
     )
 
 
-__all__ = ["RotationReport", "rotate_data_key"]
+__all__ = ["HELPERS_ENV", "RotationReport", "helper_count", "rotate_data_key"]
