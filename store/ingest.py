@@ -9,7 +9,7 @@ from datetime import datetime
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from store import sqlite as dialect
@@ -226,11 +226,10 @@ class BulkWriter:
             )
             index.append((rid, index_tokens(session, item.title, item.summary)))
             written.append((rid, reference))
-        self.conn.execute(insert(Record), records)
-        self.conn.execute(insert(RecordParty), parties)
-        self.conn.execute(insert(Revision), revisions)
-        if reviews:
-            self.conn.execute(insert(ReviewEvent), reviews)
+        dialect.insert_rows(self.conn, Record.__table__, records)
+        dialect.insert_rows(self.conn, RecordParty.__table__, parties)
+        dialect.insert_rows(self.conn, Revision.__table__, revisions)
+        dialect.insert_rows(self.conn, ReviewEvent.__table__, reviews)
         dialect.index_insert(self.conn, index)
         return written
 

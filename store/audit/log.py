@@ -31,11 +31,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.events import chain_hash, event_bytes, event_signer, leaf_input
 from crypto.merkle import leaf_hash
+from store import sqlite as dialect
 from store.audit.checkpoints import (
     Head,
     Signer,
@@ -174,7 +175,7 @@ def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent]) -> int
         return head.size
     conn = s.connection()
     for start in range(0, len(rows), CHUNK):
-        conn.execute(insert(AuditRow), rows[start : start + CHUNK])
+        dialect.insert_rows(conn, AuditRow.__table__, rows[start : start + CHUNK])
     write_checkpoint(s, signer, frontier)
     return seq
 

@@ -8,13 +8,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
 from crypto.bundle import BundleError, Recipient
 from crypto.kdf import params_for_profile
 from store import policy
+from store import sqlite as dialect
 from store.audit import log as audit
 from store.audit.state import damaged_among
 from store.bundles.common import BATCH, NothingToExport, Progress
@@ -362,7 +363,7 @@ def export_bundle(
                     except BundleError as exc:
                         raise ValidationError(f"cannot export {obj['reference']}: {exc}") from None
                     ledger.append(ledger_item(bundle_id, rid, obj, digest=digest))
-                conn.execute(insert(BundleItem), ledger)
+                dialect.insert_rows(conn, BundleItem.__table__, ledger)
                 shared = list(
                     s.scalars(select(Record.id).where(Record.id.in_(ids), Record.status == Status.APPROVED.value))
                 )

@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
 from crypto.bundle import BundleError, Header
 from store import policy
+from store import sqlite as dialect
 from store.audit import log as audit
 from store.audit.state import damaged_among
 from store.bundles.common import Progress, open_file, reader_of, refused
@@ -184,7 +185,7 @@ class _Importer:
         self.new += len(new_items)
         for rec in records:
             ledger.append(ledger_item(self.header.bundle_id, ids[rec["uuid"]], rec))
-        self.conn.execute(insert(BundleItem), ledger)
+        dialect.insert_rows(self.conn, BundleItem.__table__, ledger)
 
     def _note_file_copies(self, items: list[IngestItem]) -> None:
         """New records from their origin that a STIX/MISP import of the origin's own export brought before, as a
