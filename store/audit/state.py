@@ -148,12 +148,21 @@ def log_end_problem(s: OrmSession, origin: str, identity: bytes) -> str | None:
 
 
 def full_root_problem(
-    s: OrmSession, keyring: Keyring, ministry: str, *, events: dict[str, _Events] | None = None
+    s: OrmSession,
+    keyring: Keyring,
+    ministry: str,
+    *,
+    events: dict[str, _Events] | None = None,
+    misfiled: dict[str, str] | None = None,
 ) -> str | None:
     """The Merkle root and chain recomputed from every event, compared with the signed checkpoint (None: they hold).
 
     `events`: record uuid → what a damage check collects of that record's events, filled in the same pass over the
-    log (by the rows' `record_uuid`), so the log is read once; use it only when this returns None."""
+    log (by the rows' `record_uuid`), so the log is read once; use it only when this returns None.
+    `misfiled`: when given, an event not filed under the record its body is about damages that record and the
+    one it is filed under (uuid → why), not the whole log; without it (or when the body names no record) the
+    first such event is the log's problem. The bodies it reads are proven by the root (checked in the same pass:
+    use it only when this returns None)."""
     problem = log_problem(s, keyring, ministry)
     if problem is not None:
         return problem
@@ -177,9 +186,13 @@ def full_root_problem(
     for expected, (seq, body, signer, sig, stored_chain, action, uuid) in enumerate(rows, 1):
         why = _filing_problem(int(seq), uuid, bytes(body))
         if why is not None:
-            return why
-        found = wanted.get(uuid) if uuid is not None else None
-        if found is not None:
+            about = _about(bytes(body))
+            if misfiled is None or about is None:
+                return why
+            for damaged in (about, uuid):
+                if damaged is not None:
+                    misfiled.setdefault(damaged, why)
+        elif uuid is not None and (found := wanted.get(uuid)) is not None:
             _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
         if seq != expected:
             return f"the audit log skips from event #{expected - 1} to #{seq}"
@@ -205,8 +218,17 @@ def _filing_problem(seq: int, uuid: str | None, body: bytes) -> str | None:
         if b'"record":null' not in body:
             return f"audit event #{seq}: its record column was edited: it is about a record but is not filed under it"
     elif b'"uuid":"' + uuid.encode("ascii", "replace") + b'"' not in body:
-        return f"audit event #{seq}: its record column was edited: it is filed under record {uuid[:36]!r}, not its own"
+        return (
+            f"audit event #{seq}: its record column was edited: it is filed under record {said(uuid[:36])}, not its own"
+        )
     return None
+
+
+def _about(body: bytes) -> str | None:
+    """The uuid of the record a (misfiled) event's body is about, or None when it names none."""
+    record = (parse_body(body) or {}).get("record")
+    uuid = record.get("uuid") if isinstance(record, dict) else None
+    return uuid if isinstance(uuid, str) and uuid else None
 
 
 # ---- records -----------------------------------------------------------------------------------------------
@@ -351,9 +373,13 @@ def damaged_among(
     states = record_states(s, ids, revision_digests=revision_digests)
     by_uuid = {state["uuid"]: rid for rid, state in states.items()}
     events = {uuid: _Events() for uuid in by_uuid}
-    # full: the root recomputed and the records' events collected in one pass over the log
+    # full: the root recomputed and the records' events collected in one pass over the log; an event cut from
+    # its record damages that record (and the one it was filed under), by name, not every record
+    misfiled: dict[str, str] = {}
     problem = (
-        full_root_problem(s, keyring, own_ministry, events=events) if full else log_problem(s, keyring, own_ministry)
+        full_root_problem(s, keyring, own_ministry, events=events, misfiled=misfiled)
+        if full
+        else log_problem(s, keyring, own_ministry)
     )
     if problem is not None:
         return dict.fromkeys(ids, problem)
@@ -372,6 +398,9 @@ def damaged_among(
     timeline = OfficerTimeline.load(s) if full else OfficerTimeline.load(s, _officers_named(events.values()))
     out: dict[int, str] = {}
     for uuid, rid in by_uuid.items():
+        if uuid in misfiled:
+            out[rid] = misfiled[uuid]
+            continue
         why = _record_problem(
             states[rid], events[uuid], timeline, own_ministry=own_ministry, four_eyes=four_eyes, verify_latest=not full
         )

@@ -192,3 +192,55 @@ def test_audit_verify_says_in_words_what_a_cut_record_column_lost(ministries: Mi
     assert result.code == 1 and "its record column was edited" in result.err, result
     assert "None" not in result.err and "'" not in result.err, result.err
     assert f"it is empty, the signed event is about {ref}" in result.err, result.err
+
+
+def _close_and_detach(m: Ministries, filed_under: str | None) -> int:
+    """Green closed, its row written back as it stood (approved) and the `close` event's record column set to
+    `filed_under` (NULL or another record's uuid); the event's seq."""
+    rid = m.record_id("green")
+    columns = [row[1] for row in m.pk.sql("PRAGMA table_info(records)") if row[1] != "id"]
+    before = m.pk.sql(f"SELECT {', '.join(columns)} FROM records WHERE id = ?", (rid,))[0]
+    last_review = m.pk.sql("SELECT COALESCE(MAX(id), 0) FROM review_events")[0][0]
+    m.pk.ok("close", m.refs["green"], "--comment", "No longer to be shared", officer="bob")
+    seq = int(m.pk.sql("SELECT MAX(seq) FROM audit_log WHERE record_uuid IS NOT NULL")[0][0])
+    m.attack(
+        (f"UPDATE records SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?", (*before, rid)),
+        ("DELETE FROM review_events WHERE id > ?", (last_review,)),
+        ("UPDATE audit_log SET record_uuid = ? WHERE seq = ?", (filed_under, seq)),
+    )
+    return seq
+
+
+@pytest.mark.parametrize("filed_under", ["nothing", "amber"])
+def test_a_cut_record_column_refuses_the_records_it_touches_by_name_and_the_intact_ones_still_go(
+    ministries: Ministries, filed_under: str
+) -> None:
+    """Threat 25: one event's `record_uuid` cut (NULL, or another record's uuid) with sqlite3 and no keys. The
+    export refuses the record the event's signed body is about (and the record it was filed under), by name;
+    the intact records named explicitly still go and the counterpart holds them."""
+    m = ministries
+    uuid = (
+        None
+        if filed_under == "nothing"
+        else m.pk.sql("SELECT uuid FROM records WHERE id = ?", (m.record_id(filed_under),))[0][0]
+    )
+    seq = _close_and_detach(m, uuid)
+    touched = sorted([m.refs["green"]] + ([m.refs[filed_under]] if uuid else []))
+    bundle = m.path("all.bundle")
+    refused = m.pk.cli("export", "--to", "TR-MOI", "--out", str(bundle))
+    count = len(touched)
+    assert_refused(
+        refused,
+        f"export to TR-MOI refused: {count} damaged record{'s' if count > 1 else ''} in the selection ({touched[0]}: "
+        f"audit event #{seq}: its record column was edited",
+        exact=False,
+    )
+    assert all(ref in refused.err for ref in touched) and "None" not in refused.err
+    assert not bundle.exists()
+    refused = m.pk.cli("export", "--to", "TR-MOI", "--out", str(bundle), m.refs["green"])
+    assert_refused(refused, f"1 damaged record in the selection ({m.refs['green']}: audit event #{seq}", exact=False)
+
+    intact = [m.refs[role] for role in EXPORTED if m.refs[role] not in touched]
+    m.pk.ok("export", "--to", "TR-MOI", "--out", str(bundle), *intact)
+    m.tr.ok("import", str(bundle))
+    assert sorted(r["reference"] for r in m.tr.list_json()) == sorted(intact)
