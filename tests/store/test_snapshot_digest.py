@@ -1,0 +1,81 @@
+"""The record states' fast encodings (`store.audit.snapshot.iso`, `revision_digest`) give exactly the bytes of the
+canonical-JSON definitions that every event signed so far used: the signed states of existing stores still match."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crypto.checkpoint import format_time
+from crypto.events import event_bytes
+from store.audit.snapshot import iso, revision_digest
+
+
+def reference_iso(moment: datetime) -> str:
+    """`iso` as first written: every time through `crypto.checkpoint.format_time`."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_time(moment)
+
+
+def reference_digest(
+    number: Any, officer: Any, tlp: Any, releasable_to: Any, created_at: datetime, title: bytes, body: bytes
+) -> str:
+    """`revision_digest` as first written: the canonical JSON of the row's fields."""
+    return hashlib.sha256(
+        event_bytes(
+            {
+                "number": number,
+                "officer": officer,
+                "tlp": tlp,
+                "releasable_to": releasable_to,
+                "created_at": reference_iso(created_at),
+                "title": hashlib.sha256(title).hexdigest(),
+                "body": hashlib.sha256(body).hexdigest(),
+            }
+        )
+    ).hexdigest()
+
+
+zones = st.sampled_from(
+    [None, UTC, UTC, timezone(timedelta(hours=3)), timezone(timedelta(hours=-11, minutes=-30))]
+)
+times = st.builds(
+    lambda moment, zone: moment.replace(tzinfo=zone),
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+    zones,
+)
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)))
+
+
+@given(times)
+def test_iso_is_format_time(moment: datetime) -> None:
+    assert iso(moment) == reference_iso(moment)
+
+
+@given(
+    st.integers(min_value=-(2**63), max_value=2**63) | st.booleans(),
+    texts,
+    texts,
+    texts,
+    times,
+    st.binary(),
+    st.binary(),
+)
+def test_revision_digest_is_the_canonical_json_digest(
+    number: int, officer: str, tlp: str, releasable_to: str, created_at: datetime, title: bytes, body: bytes
+) -> None:
+    assert revision_digest(number, officer, tlp, releasable_to, created_at, title, body) == reference_digest(
+        number, officer, tlp, releasable_to, created_at, title, body
+    )
+
+
+def test_revision_digest_of_a_stored_row() -> None:
+    """A row as the store reads it (aware UTC, microseconds or none, Turkish letters, quotes and controls)."""
+    for at in (datetime(2026, 12, 6, 1, 2, 3, 4, tzinfo=UTC), datetime(2026, 12, 6, 1, 2, 3, tzinfo=UTC)):
+        args = (3, 'ayşe "ö"\\\n\x7f\u2028', "AMBER+STRICT", "TR-MOI,UZ-MVD", at, b"t" * 80, b"b" * 1600)
+        assert revision_digest(*args) == reference_digest(*args)
