@@ -41,9 +41,7 @@ def reference_digest(
     ).hexdigest()
 
 
-zones = st.sampled_from(
-    [None, UTC, UTC, timezone(timedelta(hours=3)), timezone(timedelta(hours=-11, minutes=-30))]
-)
+zones = st.sampled_from([None, UTC, UTC, timezone(timedelta(hours=3)), timezone(timedelta(hours=-11, minutes=-30))])
 times = st.builds(
     lambda moment, zone: moment.replace(tzinfo=zone),
     st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
