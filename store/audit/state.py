@@ -8,8 +8,9 @@ not hold the reviewer or admin role per the log).
 
 Two paths, both cheap:
 - one record (`record_damage`): the log's contiguity (count = highest seq = latest checkpoint's size = the
-  frontier's size, checkpoint signed by the ministry identity key) and the record's latest event, its
-  signature and its signer's key as valid for that officer at that point of the log;
+  frontier's size, checkpoint signed by the ministry identity key), the record's events filed under it and
+  those about it filed elsewhere (`store.audit.filing.cut_from`), and its latest event, its signature and its
+  signer's key as valid for that officer at that point of the log;
 - many records (`damaged_among`, an export): the Merkle root recomputed once from every event's body, signer
   and signature, compared with the signed checkpoint, then each record against its latest event.
 """
@@ -31,6 +32,7 @@ from crypto.keyring import Keyring
 from crypto.merkle import Frontier, leaf_hash
 from store.audit.checkpoints import latest_checkpoint, log_origin, log_size, read_head
 from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
+from store.audit.filing import about, cut_from, filing_problem
 from store.audit.snapshot import officer_state, record_states
 from store.audit.timeline import OfficerTimeline, event_data
 from store.errors import TamperError
@@ -184,12 +186,12 @@ def full_root_problem(
         ).order_by(AuditRow.seq)
     )
     for expected, (seq, body, signer, sig, stored_chain, action, uuid) in enumerate(rows, 1):
-        why = _filing_problem(int(seq), uuid, bytes(body))
+        why = filing_problem(int(seq), uuid, bytes(body))
         if why is not None:
-            about = _about(bytes(body))
-            if misfiled is None or about is None:
+            subject = about(bytes(body))
+            if misfiled is None or subject is None:
                 return why
-            for damaged in (about, uuid):
+            for damaged in (subject, uuid):
                 if damaged is not None:
                     misfiled.setdefault(damaged, why)
         elif uuid is not None and (found := wanted.get(uuid)) is not None:
@@ -207,28 +209,6 @@ def full_root_problem(
     if frontier.root() != bytes(cp.root):
         return "the audit log's events do not hash to its signed checkpoint (edited, inserted or reordered)"
     return None
-
-
-def _filing_problem(seq: int, uuid: str | None, body: bytes) -> str | None:
-    """Whether an event is filed under the record it is about: the `record_uuid` column is not in the signed leaf,
-    so cutting it (NULL, or another record's) would hide a record's later events from its damage check and let
-    an older signed state of the record pass for its latest. Two substring checks on the canonical body: an
-    event filed under no record has `"record":null`; one filed under a record names that record's uuid."""
-    if uuid is None:
-        if b'"record":null' not in body:
-            return f"audit event #{seq}: its record column was edited: it is about a record but is not filed under it"
-    elif b'"uuid":"' + uuid.encode("ascii", "replace") + b'"' not in body:
-        return (
-            f"audit event #{seq}: its record column was edited: it is filed under record {said(uuid[:36])}, not its own"
-        )
-    return None
-
-
-def _about(body: bytes) -> str | None:
-    """The uuid of the record a (misfiled) event's body is about, or None when it names none."""
-    record = (parse_body(body) or {}).get("record")
-    uuid = record.get("uuid") if isinstance(record, dict) else None
-    return uuid if isinstance(uuid, str) and uuid else None
 
 
 # ---- records -----------------------------------------------------------------------------------------------
@@ -340,7 +320,13 @@ def record_damage(s: OrmSession, keyring: Keyring, rec: Record, *, own_ministry:
         .where(AuditRow.record_uuid == rec.uuid)
         .order_by(AuditRow.seq)
     ):
+        why = filing_problem(int(seq), rec.uuid, bytes(body))
+        if why is not None:
+            return why
         _collect(events, int(seq), action, bytes(body), bytes(signer), bytes(sig))
+    cut = cut_from(s, {rec.uuid: rec.reference}).get(rec.uuid)
+    if cut is not None:
+        return cut
     current = record_states(s, [rec.id])[rec.id]
     timeline = OfficerTimeline.load(s, _officers_named([events]))
     return _record_problem(
@@ -392,8 +378,14 @@ def damaged_among(
             query = select(*columns).where(AuditRow.record_uuid.in_(wanted[i : i + 900])).order_by(AuditRow.seq)
             for seq, action, uuid, body, signer, sig in s.execute(query):
                 found = events.get(uuid)
-                if found is not None:
-                    _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
+                if uuid is None or found is None:
+                    continue
+                why = filing_problem(int(seq), uuid, bytes(body))
+                if why is not None:
+                    misfiled.setdefault(uuid, why)
+                _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
+        for uuid, why in cut_from(s, {uuid: states[rid]["reference"] for uuid, rid in by_uuid.items()}).items():
+            misfiled.setdefault(uuid, why)
     # the full pass reads every event anyway; a few records read only their officers' events (the target index)
     timeline = OfficerTimeline.load(s) if full else OfficerTimeline.load(s, _officers_named(events.values()))
     out: dict[int, str] = {}

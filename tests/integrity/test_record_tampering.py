@@ -164,7 +164,8 @@ def test_a_record_set_back_to_an_older_signed_state_with_its_later_events_detach
         ("DELETE FROM review_events WHERE id > ?", (last_review,)),
         ("UPDATE audit_log SET record_uuid = NULL WHERE seq > ? AND record_uuid IS NOT NULL", (last_event,)),
     )
-    assert m.pk.show(ref)["status"] == "approved"  # `show` reads the record's events by the column it was cut from
+    # `show` reads the record's events by that column, and asks the log for events about it filed elsewhere
+    assert_refused(m.pk.cli("show", ref), f"record {ref} is damaged: audit event #", exact=False)
 
     result = m.verify()
     assert result.code == 1 and "its record column was edited" in result.err, result
@@ -194,9 +195,9 @@ def test_audit_verify_says_in_words_what_a_cut_record_column_lost(ministries: Mi
     assert f"it is empty, the signed event is about {ref}" in result.err, result.err
 
 
-def _close_and_detach(m: Ministries, filed_under: str | None) -> int:
+def _close_and_detach(m: Ministries, filed_under: str | None, target: str | None = None) -> int:
     """Green closed, its row written back as it stood (approved) and the `close` event's record column set to
-    `filed_under` (NULL or another record's uuid); the event's seq."""
+    `filed_under` (NULL or another record's uuid), its target column to `target` if given; the event's seq."""
     rid = m.record_id("green")
     columns = [row[1] for row in m.pk.sql("PRAGMA table_info(records)") if row[1] != "id"]
     before = m.pk.sql(f"SELECT {', '.join(columns)} FROM records WHERE id = ?", (rid,))[0]
@@ -208,6 +209,8 @@ def _close_and_detach(m: Ministries, filed_under: str | None) -> int:
         ("DELETE FROM review_events WHERE id > ?", (last_review,)),
         ("UPDATE audit_log SET record_uuid = ? WHERE seq = ?", (filed_under, seq)),
     )
+    if target is not None:
+        m.attack(("UPDATE audit_log SET target = ? WHERE seq = ?", (target, seq)))
     return seq
 
 
@@ -244,3 +247,24 @@ def test_a_cut_record_column_refuses_the_records_it_touches_by_name_and_the_inta
     m.pk.ok("export", "--to", "TR-MOI", "--out", str(bundle), *intact)
     m.tr.ok("import", str(bundle))
     assert sorted(r["reference"] for r in m.tr.list_json()) == sorted(intact)
+
+
+@pytest.mark.parametrize("filed_under", ["nothing", "nothing, target edited", "amber"])
+def test_show_refuses_a_record_whose_later_event_was_cut_from_it(ministries: Ministries, filed_under: str) -> None:
+    """Threat 25: the record set back to an older signed state and its `close` event cut from it (record column
+    NULL, with or without its target column edited too, or filed under another record). `show` and the
+    cheap check the app's detail and browser run refuse it naming the event; filed under another record, that
+    record is refused too; the other records still show."""
+    m = ministries
+    other = None if filed_under.startswith("nothing") else filed_under
+    uuid = None if other is None else m.pk.sql("SELECT uuid FROM records WHERE id = ?", (m.record_id(other),))[0][0]
+    seq = _close_and_detach(m, uuid, target="unlock" if filed_under.endswith("edited") else None)
+    ref = m.refs["green"]
+    assert_refused(
+        m.pk.cli("show", ref), f"record {ref} is damaged: audit event #{seq}: its record column was edited", exact=False
+    )
+    if other is not None:
+        assert_refused(
+            m.pk.cli("show", m.refs[other]), f"record {m.refs[other]} is damaged: audit event #{seq}: ", exact=False
+        )
+    assert m.pk.show(m.refs["revised"])["reference"] == m.refs["revised"]

@@ -1,0 +1,92 @@
+"""Whether the log's events are filed under the records they are about.
+
+An event's `record_uuid` column repeats the record its signed body is about, for queries: a record's damage check
+reads its events by that column. The column is not in the signed leaf, so cutting it (NULL, or another record's
+uuid) would hide a record's later events from that check and let an older signed state of the record pass for its
+latest. `filing_problem` checks one event as a full pass reads it; `cut_from` finds, for a few records, the
+events about them filed elsewhere without reading the whole log (`show`, the app's detail and browser pages).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as OrmSession
+
+from store.models import AuditRow
+from store.text import said
+
+#: What the canonical body of an event about no record holds.
+NO_RECORD = b'"record":null'
+#: References asked of the target index per statement (under SQLite's bound-parameter limit).
+CHUNK = 900
+
+
+def filing_problem(seq: int, uuid: str | None, body: bytes) -> str | None:
+    """Why an event is not filed under the record it is about, or None. Two substring checks on the canonical
+    body: an event filed under no record has `"record":null`; one filed under a record names that record's uuid."""
+    if uuid is None:
+        if NO_RECORD not in body:
+            return f"audit event #{seq}: its record column was edited: it is about a record but is not filed under it"
+    elif b'"uuid":"' + uuid.encode("ascii", "replace") + b'"' not in body:
+        return (
+            f"audit event #{seq}: its record column was edited: it is filed under record {said(uuid[:36])}, not its own"
+        )
+    return None
+
+
+def about(body: bytes) -> str | None:
+    """The uuid of the record an event's body is about, or None when it names none (or is no event body)."""
+    try:
+        obj = json.loads(body)
+    except ValueError:
+        return None
+    record = obj.get("record") if isinstance(obj, dict) else None
+    uuid = record.get("uuid") if isinstance(record, dict) else None
+    return uuid if isinstance(uuid, str) and uuid else None
+
+
+def cut_from(s: OrmSession, records: Mapping[str, str]) -> dict[str, str]:
+    """The records among `records` (uuid → reference) with an event about them filed elsewhere, each with why.
+
+    Two index reads, not the whole log: the events filed under no record whose body is about one (the record
+    index's NULL range, with SQLite's `instr` on the body: few rows, none in an intact log), and the events
+    whose target is one of the references but which are filed under another record (the target index). An
+    event cut from its record *and* re-targeted and filed under another record is left to `audit verify` and
+    to exports, which read every event."""
+    found: dict[str, str] = {}
+    if not records:
+        return found
+    unfiled = select(AuditRow.seq, AuditRow.body).where(
+        AuditRow.record_uuid.is_(None), func.instr(AuditRow.body, NO_RECORD) == 0
+    )
+    for seq, body in s.execute(unfiled.order_by(AuditRow.seq)):
+        subject = about(bytes(body))
+        if subject is not None and subject in records:
+            found.setdefault(
+                subject, f"audit event #{seq}: its record column was edited: it is about it but is not filed under it"
+            )
+    by_reference = {reference: uuid for uuid, reference in records.items()}
+    references = sorted(by_reference)
+    for i in range(0, len(references), CHUNK):
+        query = (
+            select(AuditRow.seq, AuditRow.target, AuditRow.record_uuid)
+            .where(AuditRow.target.in_(references[i : i + CHUNK]), AuditRow.record_uuid.is_not(None))
+            .order_by(AuditRow.seq)
+        )
+        for seq, target, filed in s.execute(query):
+            uuid = by_reference.get(target)
+            if uuid is None or filed == uuid or uuid in found:
+                continue
+            cut = s.scalar(select(AuditRow.body).where(AuditRow.seq == seq))
+            if cut is not None and about(bytes(cut)) == uuid:
+                found[uuid] = (
+                    f"audit event #{seq}: its record column was edited: it is about it but is filed under "
+                    f"record {said(filed)}"
+                )
+    return found
+
+
+__all__ = ["about", "cut_from", "filing_problem"]
