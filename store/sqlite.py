@@ -5,6 +5,7 @@ A later PostgreSQL backend replaces this module's functions; nothing else in `st
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -12,7 +13,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Date, DateTime, Engine, Table, TypeDecorator, create_engine, event, literal_column, text
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Engine,
+    Table,
+    TypeDecorator,
+    create_engine,
+    event,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.sql import FromClause
 
@@ -130,6 +143,13 @@ def index_match_clause(tokens: Iterable[str]) -> Any:
     """A SQL fragment selecting record ids whose indexed tokens include every one of `tokens`."""
     query = " AND ".join(f'"{t}"' for t in tokens)
     return text(f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :q").bindparams(q=query)
+
+
+def in_values(column: Any, values: Sequence[int] | Sequence[str]) -> Any:
+    """`column IN (values)` with the values bound as ONE JSON array read by `json_each`, not one parameter each:
+    SQLAlchemy's expansion of a 5,000-value IN list costs more than the query (a damage check's record states)."""
+    each = func.json_each(json.dumps(list(values))).table_valued("value")
+    return column.in_(select(each.c.value))
 
 
 def stored_time(value: Any) -> Any:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto.checkpoint import format_time
 from crypto.events import event_bytes
+from store import sqlite as dialect
 from store.models import Contact, Officer, Record, RecordParty, ReviewEvent, Revision
 
 #: How many ids one `IN (…)` query carries.
@@ -182,19 +183,19 @@ def record_states(
                 Record.revision,
                 Record.no_reexport,
                 Record.title_ct,
-            ).where(Record.id.in_(chunk))
+            ).where(dialect.in_values(Record.id, chunk))
         ).all()
         parties: dict[int, list[str]] = {}
         for rid, code in s.execute(
             select(RecordParty.record_id, RecordParty.ministry).where(
-                RecordParty.record_id.in_(chunk), RecordParty.is_origin.is_(False)
+                dialect.in_values(RecordParty.record_id, chunk), RecordParty.is_origin.is_(False)
             )
         ):
             parties.setdefault(rid, []).append(code)
         origins: dict[int, set[str]] = {}
         for rid, code in s.execute(
             select(RecordParty.record_id, RecordParty.ministry).where(
-                RecordParty.record_id.in_(chunk), RecordParty.is_origin.is_(True)
+                dialect.in_values(RecordParty.record_id, chunk), RecordParty.is_origin.is_(True)
             )
         ):
             origins.setdefault(rid, set()).add(code)
@@ -202,7 +203,7 @@ def record_states(
         for row in s.execute(
             select(Revision.record_id, *REVISION_DIGEST_COLUMNS)
             .join(Record, and_(Record.id == Revision.record_id, Record.revision == Revision.number))
-            .where(Revision.record_id.in_(chunk))
+            .where(dialect.in_values(Revision.record_id, chunk))
         ):
             currents[row[0]] = tuple(row[1:])  # type: ignore[assignment]
         reviews: dict[int, list[tuple[str, str, datetime, bytes | None]]] = {}
@@ -210,12 +211,14 @@ def record_states(
             select(
                 ReviewEvent.record_id, ReviewEvent.officer, ReviewEvent.action, ReviewEvent.at, ReviewEvent.comment_ct
             )
-            .where(ReviewEvent.record_id.in_(chunk))
+            .where(dialect.in_values(ReviewEvent.record_id, chunk))
             .order_by(ReviewEvent.id)
         ):
             reviews.setdefault(rid, []).append((who, what, at, ct))
         uuids = [r.uuid for r in recs]
-        withdrawn = set(s.scalars(select(Withdrawal.record_uuid).where(Withdrawal.record_uuid.in_(uuids))))
+        withdrawn = set(
+            s.scalars(select(Withdrawal.record_uuid).where(dialect.in_values(Withdrawal.record_uuid, uuids)))
+        )
         for r in recs:
             state = build_state(
                 uuid=r.uuid,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import insert, literal_column, select, text
 
 from store import sqlite as dialect
 from store.jwg.models import Meeting
@@ -89,4 +89,22 @@ def test_a_date_column_is_refused_not_guessed(tmp_path: Path) -> None:
     Base.metadata.create_all(engine)
     with engine.begin() as conn, pytest.raises(TypeError):
         dialect.insert_rows(conn, Meeting.__table__, [{"day": datetime(2026, 1, 1).date()}])
+    engine.dispose()
+
+
+def test_in_values_selects_what_in_selects(tmp_path: Path) -> None:
+    """`in_values` (one JSON parameter) selects exactly the rows `IN (…)` selects, for ids and for text, and none
+    for an empty list."""
+    engine = dialect.make_engine(tmp_path / "rows.db")
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(Ministry), [{"code": f"M{i}", "name": f'name "{i}" ş'} for i in range(50)])
+    with engine.connect() as conn:
+        for values in ([], ["M1", "M7", "nobody", 'x"y'], [f"M{i}" for i in range(0, 50, 3)]):
+            got = set(conn.scalars(select(Ministry.code).where(dialect.in_values(Ministry.code, values))))
+            assert got == set(conn.scalars(select(Ministry.code).where(Ministry.code.in_(values))))
+        ids = [2, 4, 99]
+        rowid = literal_column("rowid")
+        got_ids = set(conn.scalars(select(rowid).select_from(Ministry).where(dialect.in_values(rowid, ids))))
+        assert got_ids == {2, 4}
     engine.dispose()
