@@ -77,6 +77,17 @@ def make_engine(path: Path) -> Engine:
     return engine
 
 
+def connection_state(conn: Connection) -> tuple[int, int]:
+    """What differs whenever the file may have changed under this connection since it last asked, read in the
+    caller's transaction: SQLite's `data_version` (it moves with every commit by any other connection, another
+    process's or this one's other pooled connections) and the connection's own `total_changes` (every row it
+    inserted, updated or deleted, committed or not)."""
+    data_version = int(conn.exec_driver_sql("PRAGMA data_version").scalar_one())
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    return data_version, raw.total_changes
+
+
 def compact(engine: Engine) -> bool:
     """VACUUM the file, then fold the WAL into it and truncate the WAL, so neither freed pages nor old page images
     keep deleted or overwritten bytes. False when another connection's open read kept it from completing."""
