@@ -25,10 +25,9 @@ from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.facet_sidebar import FacetSidebar, selected_values
 from tui.widgets.filter_chips import Chip, FilterChips, query_chips
 from tui.widgets.page_cache import PageRequest
-from tui.widgets.plain import plain, safe
-from tui.widgets.record_table import DAMAGED_MARK, RecordTable, route_text
+from tui.widgets.plain import safe
+from tui.widgets.record_table import DAMAGED_MARK, RecordTable, preview_text
 from tui.widgets.status_line import StatusLine
-from tui.widgets.tlp import tlp_text
 
 #: Below this many columns the facet sidebar starts hidden, so the title column keeps its room (`b` or `f` shows it).
 SIDEBAR_MIN_WIDTH = 100
@@ -161,6 +160,7 @@ class BrowserScreen(LiaisonScreen):
         self.generation = 0
         self._initial_cursor = cursor
         self._total: int | None = None
+        self._counted = self._rows_in = self._facets_asked = 0  # the generations counted, with rows, facets asked
         self._result_text = ""
 
     def compose(self) -> ComposeResult:
@@ -178,7 +178,10 @@ class BrowserScreen(LiaisonScreen):
                 yield FilterChips(id="chips")
                 yield StatusLine(id="result-line")
                 yield RecordTable(
-                    id="records", page_size=self.settings.page_size, cached_pages=self.settings.cached_pages
+                    id="records",
+                    page_size=self.settings.page_size,
+                    cached_pages=self.settings.cached_pages,
+                    fetch=self._fetch_pages,
                 )
                 yield Static("", id="preview", markup=False)
         yield Footer()
@@ -257,17 +260,29 @@ class BrowserScreen(LiaisonScreen):
     def worker_failed(self, worker: Worker[Any]) -> None:
         if worker.group == "pages":
             self.query_one(RecordTable).fetch_failed()
+            self._rows_in = self.generation  # no rows are coming: the counts need not wait for them
+            self._load_facets_after_rows()
 
-    @on(RecordTable.PagesWanted)
-    def _pages_wanted(self, message: RecordTable.PagesWanted) -> None:
-        if message.generation == self.generation:
-            self.load_pages(message.generation, self.record_query, message.requests)
+    def _fetch_pages(self, generation: int, requests: Sequence[PageRequest]) -> None:
+        if generation == self.generation:
+            self.load_pages(generation, self.record_query, requests)
 
     @on(PageLoaded)
     def _page_loaded(self, message: BrowserScreen.PageLoaded) -> None:
         table = self.query_one(RecordTable)
         table.add_page(message.generation, message.page, message.rows, message.damaged)
         self._show_legend()
+        if message.generation == self.generation:
+            self._rows_in = message.generation
+            self._load_facets_after_rows()
+
+    def _load_facets_after_rows(self) -> None:
+        """The sidebar's counts once the query's first rows are drawn (asked sooner, they compete with the page's fetch
+        and drawing for the interpreter, and redraw the sidebar first), or once counted when nothing matches."""
+        done = self._facets_asked == self.generation or self._counted != self.generation
+        if not done and (self._rows_in == self.generation or not self._total):
+            self._facets_asked = self.generation
+            self.call_after_refresh(self.load_facets, self.generation, self.record_query)
 
     @on(FacetsLoaded)
     def _facets_loaded(self, message: BrowserScreen.FacetsLoaded) -> None:
@@ -278,9 +293,9 @@ class BrowserScreen(LiaisonScreen):
     def _count_loaded(self, message: BrowserScreen.CountLoaded) -> None:
         if message.generation != self.generation:
             return
-        self._total = message.total
+        self._total, self._counted = message.total, message.generation
         self.query_one(RecordTable).set_total(message.generation, message.total)
-        self.load_facets(message.generation, self.record_query)
+        self._load_facets_after_rows()
         order = "newest first" if self.record_query.order == "newest" else "oldest first"
         noun = "record" if message.total == 1 else "records"
         filters = len(query_chips(self.record_query))
@@ -319,26 +334,8 @@ class BrowserScreen(LiaisonScreen):
         self._show_preview(message.row)
 
     def _show_preview(self, row: RecordRow | None) -> None:
-        preview = self.query_one("#preview", Static)
-        if row is None:
-            preview.update("")
-            return
-        damage = self.query_one(RecordTable).damaged.get(row.id)
-        from rich.text import Text
-
-        preview.update(
-            Text.assemble(
-                plain(row.reference, "bold"),
-                "  ",
-                tlp_text(row.tlp, prefix=True),
-                "  ",
-                plain(f"{row.domain} · {route_text(row)} · {row.status.value} · by {row.author}"),
-                "\n",
-                plain(f"{DAMAGED_MARK}DAMAGED · ", "bold red") if damage else "",
-                plain(row.title, "bold"),
-                plain(f" · {damage}", "red") if damage else "",
-            )
-        )
+        damage = self.query_one(RecordTable).damaged.get(row.id) if row is not None else None
+        self.query_one("#preview", Static).update("" if row is None else preview_text(row, damage))
 
     @on(RecordTable.Opened)
     def _open(self, message: RecordTable.Opened) -> None:

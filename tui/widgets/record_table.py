@@ -6,13 +6,14 @@ Toolong's `LogLines` is the model: a `ScrollView` whose `render_line` reads from
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
@@ -24,8 +25,8 @@ from textual.strip import Strip
 from store.records import RecordRow
 from store.vocab import Status
 from tui.widgets.page_cache import PageCache, PageRequest
-from tui.widgets.plain import safe
-from tui.widgets.tlp import tlp_style
+from tui.widgets.plain import plain, safe
+from tui.widgets.tlp import tlp_style, tlp_text
 
 #: Rows decrypted beyond the visible ones, above and below, so a key press rarely waits.
 PREFETCH_MARGIN = 10
@@ -130,6 +131,22 @@ def route_text(row: RecordRow) -> str:
     return safe(f"{row.origin}→{','.join(row.releasable_to) or '—'}")
 
 
+def preview_text(row: RecordRow, damage: str | None) -> Text:
+    """The two lines under the table: the highlighted record's reference, TLP, route, status and author, its title,
+    and why it is damaged when it is."""
+    return Text.assemble(
+        plain(row.reference, "bold"),
+        "  ",
+        tlp_text(row.tlp, prefix=True),
+        "  ",
+        plain(f"{row.domain} · {route_text(row)} · {row.status.value} · by {row.author}"),
+        "\n",
+        plain(f"{DAMAGED_MARK}DAMAGED · ", "bold red") if damage else "",
+        plain(row.title, "bold"),
+        plain(f" · {damage}", "red") if damage else "",
+    )
+
+
 class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
     """Reference, date, domain, origin → recipients, TLP, status and title of every matching record, drawn on demand."""
 
@@ -207,11 +224,15 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         *,
         page_size: int = 50,
         cached_pages: int = 8,
+        fetch: Callable[[int, Sequence[PageRequest]], None] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
+        #: Called at once with the pages wanted (the fetch starts before the next frame is drawn); without it the
+        #: table posts `PagesWanted`, which its screen handles only after that frame.
+        self.fetch = fetch
         self.cache = PageCache(page_size, cached_pages)
         self.damaged = {}
         #: The widest reference fetched so far (the reference column is never narrower: references stay whole).
@@ -305,7 +326,9 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         # Before the count arrives, fetch the first screenful anyway: count and rows then come in parallel.
         total = self.total if self.total is not None else bottom + 1
         wanted = self.cache.wanted(top - PREFETCH_MARGIN, bottom, total)
-        if wanted:
+        if wanted and self.fetch is not None:
+            self.fetch(self.generation, wanted)
+        elif wanted:
             self.post_message(self.PagesWanted(self, self.generation, wanted))
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
