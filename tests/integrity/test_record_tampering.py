@@ -86,10 +86,15 @@ ATTACKS = {
 }
 
 
+def listed_reason(m: Ministries, ref: str) -> str:
+    """Why `list --json` says a record is damaged."""
+    return next(r["damaged"] for r in m.pk.list_json() if r["reference"] == ref)
+
+
 @pytest.mark.parametrize("case", ATTACKS.values(), ids=list(ATTACKS))
 def test_a_tampered_record_is_caught_and_never_exported(ministries: Ministries, case: Attack) -> None:
-    """Threat 25: tags or ciphertexts edited in the file are detected by `audit verify`, refused by `show`, never
-    exported; the counterpart importing what does go holds none of the tampered content."""
+    """Threat 25: tags or ciphertexts edited in the file are detected by `audit verify`, refused by `show`, marked
+    by `list` (and its `--json`), never exported; the counterpart importing what does go holds none of the tampered content."""
     m, ref = ministries, ministries.refs[case.target]
     assert m.verify().code == 0, m.verify()
     case.run(m)
@@ -103,6 +108,11 @@ def test_a_tampered_record_is_caught_and_never_exported(ministries: Ministries, 
     assert problems and {p["reference"] for p in problems} == {ref}, problems  # nothing else is affected
 
     assert_refused(m.pk.cli("show", ref), f"record {ref} is damaged: ", exact=False)
+    listed = {r["reference"]: r["damaged"] for r in m.pk.list_json()}
+    assert case.says in listed.pop(ref) and set(listed.values()) == {None}, listed
+    table = m.pk.ok("list")
+    assert [line.split()[0] for line in table.out.splitlines() if "DAMAGED · " in line] == [ref], table.out
+    assert table.err_lines == [f"warning: record {ref} is damaged: {listed_reason(m, ref)}"], table.err
     for role in EXPORTED:
         if role != case.target:
             assert m.pk.show(m.refs[role])["reference"] == m.refs[role]

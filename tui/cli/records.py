@@ -127,13 +127,15 @@ def _query(args: argparse.Namespace, session: Session) -> RecordQuery:
     return session.normalise_query(query)
 
 
-def _iter_rows(session: Session, query: RecordQuery, limit: int | None) -> Iterator[RecordRow]:
-    """Every matching row, fetched in keyset pages so memory stays flat."""
+def _iter_rows(session: Session, query: RecordQuery, limit: int | None) -> Iterator[tuple[RecordRow, str | None]]:
+    """Every matching row with why it is damaged (None: intact), fetched in keyset pages so memory stays flat;
+    each page checked as the app's browser checks its pages (`Session.damaged_among`, the cheap check)."""
     page, after, sent = 500, None, 0
     while limit is None or sent < limit:
         size = page if limit is None else min(page, limit - sent)
         rows = session.list_records(query, limit=size, after=after)
-        yield from rows
+        damaged = session.damaged_among([row.id for row in rows], full=False)
+        yield from ((row, damaged.get(row.id)) for row in rows)
         sent += len(rows)
         if len(rows) < size:
             return
@@ -164,25 +166,28 @@ def cmd_list(ctx: Context) -> int:
         raise ValidationError("--limit must not be negative")
     rows = _iter_rows(session, query, args.limit)
     if args.json:
-        emit_json([record_json(r) for r in rows])
+        emit_json([record_json(row) | {"damaged": why} for row, why in rows])
         return EXIT_OK
-    count = print_table(
-        LIST_COLUMNS,
-        (
-            (
-                safe(row.reference),
-                f"{row.created_at:%Y-%m-%d}",
-                safe(row.domain),
-                _arrow(row),
-                row.tlp.value,
-                row.status.value,
-                f"{'WITHDRAWN · ' if row.withdrawn else ''}{safe(row.title)}",
-            )
-            for row in rows
-        ),
-    )
+    damaged: list[tuple[str, str]] = []
+
+    def line(row: RecordRow, why: str | None) -> tuple[str, ...]:
+        if why is not None:
+            damaged.append((row.reference, why))
+        return (
+            safe(row.reference),
+            f"{row.created_at:%Y-%m-%d}",
+            safe(row.domain),
+            _arrow(row),
+            row.tlp.value,
+            row.status.value,
+            f"{'DAMAGED · ' if why is not None else ''}{'WITHDRAWN · ' if row.withdrawn else ''}{safe(row.title)}",
+        )
+
+    count = print_table(LIST_COLUMNS, (line(row, why) for row, why in rows))
     if count == 0:
         print("no records match", file=sys.stderr)
+    for reference, why in damaged:  # why each marked record is damaged, after the table (one line each)
+        print(f"warning: record {safe(reference)} is damaged: {safe(why)}", file=sys.stderr)
     return EXIT_OK
 
 
