@@ -37,6 +37,7 @@ from tui.commands import (
     VaultCommands,
 )
 from tui.config import Settings, SettingsError, state_dir
+from tui.native_memory import cap_malloc_arenas
 from tui.navigation import Navigation
 from tui.screens.base import LiaisonModal, LiaisonScreen, ResumePoint, WorkerReports
 from tui.screens.unlock import UnlockScreen
@@ -97,6 +98,7 @@ class LiaisonApp(WorkerReports, Navigation):
         notice: str = "",
     ) -> None:
         super().__init__()
+        cap_malloc_arenas()  # before any worker thread: each would take an arena of its own
         self.vault = vault
         self.officer = officer
         self.notice = notice
