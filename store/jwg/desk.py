@@ -140,7 +140,8 @@ class JwgDesk:
         from store.jwg.signed import desk_damage
 
         s_ = self._s()
-        with s_.act("desk-check", "jwg", mutates=False) as s:
+        s_.keys()  # an unlocked session only; a plain read (nothing is decrypted, nothing written)
+        with s_.db.read() as s:
             rows = [
                 *s.scalars(select(Meeting)),
                 *s.scalars(select(AgendaItem)),

@@ -268,7 +268,9 @@ class DashboardScreen(LiaisonScreen):
         self.query_one("#dash-status", StatusLine).show(
             f"{data.today:%Y-%m-%d} · {data.quarter} · t: tables · m: meetings · tab: next panel"
         )
-        self.check_desk()
+        # after the charts are on screen: the check verifies a signature per desk item, and its thread would
+        # otherwise compete with the first paint for the interpreter
+        self.call_after_refresh(self.check_desk)
 
     @on(DeskChecked)
     def _checked(self, message: DeskChecked) -> None:
