@@ -49,7 +49,7 @@ def seed_desk(store: Path, officer: str, passphrase: str) -> dict[str, int]:
                 conn = s.connection()
                 rows = s.execute(
                     select(Record.id, Record.uuid, Record.reference, Record.revision, Record.status, Record.origin)
-                    .add_columns(Record.updated_at)
+                    .add_columns(Record.updated_at, Record.domain)
                     .order_by(Record.updated_at, Record.id)
                 ).all()
                 shared = (Status.SHARED.value, Status.ACKNOWLEDGED.value)
@@ -90,8 +90,9 @@ def seed_desk(store: Path, officer: str, passphrase: str) -> dict[str, int]:
                                 "acknowledged_at": acked_at
                                 if direction == "in" or status == Status.ACKNOWLEDGED.value
                                 else None,
+                                "domain": domain,
                             }
-                            for rid, ruuid, ref, rev, status, _origin, _updated in group
+                            for rid, ruuid, ref, rev, status, _origin, _updated, domain in group
                         ]
                         conn.execute(insert(BundleItem), items)
                 today = now.date()

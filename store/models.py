@@ -245,12 +245,16 @@ class BundleItem(Base):
     revision: Mapped[int] = mapped_column(Integer)
     content_sha256: Mapped[str] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The record's domain when the revision travelled (a plaintext tag, as on `records`; migration 0010), so the
+    #: dashboard counts shares per domain without reading each shared record's row. None on rows of older stores
+    #: whose record was gone when the column was added.
+    domain: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (
         Index("ix_bundle_items_uuid", "record_uuid", "revision"),
         Index("ix_bundle_items_record", "record_id"),
-        # the dashboard's counts by bundle and receipt time, read from the index alone (migration 0009)
-        Index("ix_bundle_items_ack", "bundle_id", "acknowledged_at", "record_id"),
+        # the dashboard's counts by bundle, receipt time and domain, read from the index alone (migrations 0009, 0010)
+        Index("ix_bundle_items_ack", "bundle_id", "acknowledged_at", "record_id", "domain"),
     )
 
 

@@ -39,6 +39,7 @@ def ledger_item(
         "revision": obj["revision"],
         "content_sha256": digest if digest is not None else record_hash(obj),
         "acknowledged_at": acknowledged_at,
+        "domain": obj["domain"],
     }
 
 

@@ -80,3 +80,39 @@ def test_desk_stats_equal_the_plain_definition_on_the_demo(tmp_path: Path) -> No
 def test_weighted_median_is_the_median_of_the_expanded_values(values: list[tuple[float, int]]) -> None:
     expanded = [v for v, n in values for _ in range(n)]
     assert abs(weighted_median(values) - statistics.median(expanded)) <= 1e-9 * max(1.0, *map(abs, expanded))
+
+
+def test_a_store_from_before_the_ledger_domain_counts_the_same_after_its_upgrade(tmp_path: Path) -> None:
+    """A store at schema 0009 (ledger rows without their domain) is upgraded by migration 0010, which gives each
+    row its record's domain: the dashboard's numbers are those of the plain definition, as on a new store."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from store.db import _script_directory
+
+    result = build_demo(tmp_path / "demo.db", records=120)
+    engine = create_engine(f"sqlite:///{result.path}")
+    config, _ = _script_directory()
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        try:
+            command.downgrade(config, "0009")
+        finally:
+            config.attributes.pop("connection", None)
+        conn.commit()
+        columns = [row[1] for row in conn.execute(text("PRAGMA table_info(bundle_items)"))]
+    engine.dispose()
+    assert "domain" not in columns
+    vault = Vault.open(result.path)  # upgrades to head
+    try:
+        session = vault.unlock(DEMO_OFFICER, DEMO_PASSPHRASE)
+        day = session.clock().date()
+        with session.db.read() as s:
+            missing = s.execute(
+                select(BundleItem.bundle_id).where(BundleItem.record_id.is_not(None), BundleItem.domain.is_(None))
+            ).all()
+        assert missing == []
+        assert session.desk_stats(today=day) == _plain(session, None, None, day)
+        assert _plain(session, None, None, day).shares  # a ledger with shares
+    finally:
+        vault.close()

@@ -12,8 +12,8 @@ from store.service import Vault
 
 
 def test_desk_stats_counts_the_ledger_from_its_covering_index(tmp_path: Path) -> None:
-    """Every statement `desk_stats` sends about `bundle_items` reads it through `ix_bundle_items_ack` (migration
-    0009) alone: no scan of the ledger's rows."""
+    """Every statement `desk_stats` sends about `bundle_items` reads it through `ix_bundle_items_ack` (migrations
+    0009, 0010) alone: no scan of the ledger's rows, and no record row read for its domain."""
     path = tmp_path / "pk-moi.db"
     Vault.create(path, "PK-MOI", "admin", "a passphrase for the plan test", kdf_profile="minimum").close()
     with Vault.open(path) as vault:
@@ -36,3 +36,4 @@ def test_desk_stats_counts_the_ledger_from_its_covering_index(tmp_path: Path) ->
                     str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
                 )
                 assert "COVERING INDEX ix_bundle_items_ack" in plan, (statement, plan)
+                assert "records" not in statement, statement
