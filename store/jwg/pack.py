@@ -38,13 +38,22 @@ def _cell(text: str) -> str:
 
 
 def defused(markdown: str) -> str:
-    """A counterpart's Markdown made inert: every `<`, `[` and `]` not already escaped gets a backslash, so no
-    link, image (a web beacon when the file is opened), autolink or raw HTML renders; headings, lists, tables
-    and emphasis stay as written. A character after an odd run of backslashes is escaped already."""
+    """A counterpart's Markdown made inert under CommonMark and GFM alike: every `<`, `[`, `]`, `&` and `@` not
+    already escaped gets a backslash, and so do a `.` between two letters or digits, a `:` before a `/` and the
+    second `/` of `//`, so no link, image (a web beacon when the file is opened), autolink, bare-URL or `www.`
+    link (GFM's linkify), e-mail link, entity (`&lt;`) or raw HTML renders; headings, lists, tables and emphasis
+    stay as written, and a viewer shows every escaped character as itself. A character after an odd run of
+    backslashes is escaped already."""
     out: list[str] = []
     slashes = 0
-    for ch in markdown:
-        if ch in "<[]" and slashes % 2 == 0:
+    last = len(markdown) - 1
+    for i, ch in enumerate(markdown):
+        if slashes % 2 == 0 and (
+            ch in "<[]&@"
+            or (ch == "." and 0 < i < last and markdown[i - 1].isalnum() and markdown[i + 1].isalnum())
+            or (ch == ":" and i < last and markdown[i + 1] == "/")
+            or (ch == "/" and i > 0 and markdown[i - 1] == "/")
+        ):
             out.append("\\")
         out.append(ch)
         slashes = slashes + 1 if ch == "\\" else 0

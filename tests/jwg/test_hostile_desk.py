@@ -124,8 +124,8 @@ def test_a_received_pack_is_written_inert(pair: Pair) -> None:
     pair.tr.ok("meetings", "pack", "2026-Q3", "--from", "PK-MOI", "--out", str(out))
     written = out.read_text()
     assert LIVE.search(written) is None, written
-    assert "\\[the agenda\\](https://evil.example/phish)" in written
-    assert "!\\[\\](https://evil.example/beacon.png)" in written
+    assert "\\[the agenda\\](https\\:/\\/evil\\.example/phish)" in written
+    assert "!\\[\\](https\\:/\\/evil\\.example/beacon\\.png)" in written
     assert "\\<img src=x onerror=alert(1)>" in written
     assert "already escaped \\[x\\]," in written  # not escaped twice (that would make the bracket live)
     assert "\\\\\\[y\\]" in written
@@ -136,3 +136,32 @@ def test_defused_keeps_the_text_and_kills_the_markup() -> None:
     assert defused("a [b](c) <d> \\[e\\] \\\\[f]") == "a \\[b\\](c) \\<d> \\[e\\] \\\\\\[f\\]"
     assert defused("**bold** _it_ | table | # h") == "**bold** _it_ | table | # h"
     assert LIVE.search(defused("[[[<<<]]]\\\\\\\\[")) is None
+
+
+#: What a counterpart could hide in a received pack for a GFM viewer (bare URLs, `www.`, e-mail, protocol-relative
+#: and entity-encoded HTML), besides CommonMark's links, images, autolinks and HTML.
+GFM_HOSTILE = (
+    "# Brief\n\n"
+    "- see https://evil.example/beacon?x=1 and www.evil.example/track, mail spy@evil.example\n"
+    "- //evil.example/p and ftp://evil.example and evil.example alone\n"
+    "- &lt;img src=x onerror=alert(1)&gt; &#x3C;b&#62;bold&#x3C;/b&#62; &amp;\n"
+    "- [a](https://evil.example) ![](https://evil.example/b.png) <https://evil.example/auto> <b>raw</b>\n"
+    "1. a list item, version 3.5\n"
+)
+
+
+@pytest.mark.parametrize("fuzzy", [False, True], ids=["gfm-like", "gfm-like, fuzzy links and e-mail"])
+def test_a_received_pack_is_inert_under_gfm_too(fuzzy: bool) -> None:
+    """Threat 22: rendered by markdown-it-py in its GFM-like mode with linkify (and linkify-it's fuzzy domains
+    and e-mail), the defused pack has no link, image, autolink, HTML or decoded entity: the text reads as sent."""
+    markdown_it = pytest.importorskip("markdown_it")
+    pytest.importorskip("linkify_it")
+    md = markdown_it.MarkdownIt("gfm-like", {"linkify": True})
+    md.linkify.set({"fuzzy_link": fuzzy, "fuzzy_email": fuzzy})
+    assert "<a " in md.render(GFM_HOSTILE)  # the check bites: the raw text would link
+    html = md.render(defused(GFM_HOSTILE))
+    for live in ("<a ", "<img", "<b>", "&lt;b&gt;bold"):
+        assert live not in html, html
+    assert "&amp;lt;img src=x onerror=alert(1)&amp;gt;" in html and "&amp;#x3C;b&amp;#62;" in html
+    assert "see https://evil.example/beacon?x=1 and www.evil.example/track, mail spy@evil.example" in html
+    assert "<h1>Brief</h1>" in html and "<li>a list item, version 3.5</li>" in html
