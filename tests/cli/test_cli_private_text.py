@@ -187,6 +187,42 @@ def test_an_empty_or_failed_edit_aborts(
     assert_private_and_gone(path)
 
 
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ("A title\rHidden second line\n\nSummary\n", "a control character (U+000D) on line 1"),
+        ("A title\n\nSummary\x0bmore\n", "a control character (U+000B) on line 3"),
+        ("A title\n\nSummary\x0cmore\n", "a control character (U+000C) on line 3"),
+        ("A title\u2028second\n\nSummary\n", "a line separator (U+2028) on line 1"),
+        ("A title\n\nSummary\u2029more\n", "a line separator (U+2029) on line 3"),
+        ("A title\n\nSummary\x85more\n", "a control character (U+0085) on line 3"),
+    ],
+    ids=["lone CR", "vertical tab", "form feed", "line separator", "paragraph separator", "NEL"],
+)
+def test_a_character_that_would_split_a_line_in_the_editor_is_refused(
+    store: LiaisonStore, terminal: None, fake_editor, fingerprint, answer: str, message: str
+) -> None:
+    """Threat 21: what the editor saves is split into lines at `\\n` only; a character Python would also split at
+    (and the text policy refuses in stored text) is refused naming it and its line, never made a line break."""
+    fake_editor.answer(answer)
+    before = fingerprint(store.path)
+    assert_refused(
+        store.cli("add", "--domain", "narcotics", "--tlp", "amber"),
+        f"the edited text has {message}, where only a newline may end a line; nothing was changed",
+    )
+    assert fingerprint(store.path) == before
+    [(path, _, _)] = fake_editor.calls
+    assert_private_and_gone(path)
+
+
+def test_windows_line_ends_from_the_editor_are_taken_as_newlines(
+    store: LiaisonStore, terminal: None, fake_editor
+) -> None:
+    fake_editor.answer("A title\r\n\r\nFirst line\r\nsecond line\r\n")
+    shown = store.show(store.ok("add", "--domain", "narcotics", "--tlp", "amber").out.strip())
+    assert (shown["title"], shown["summary"]) == ("A title", "First line\nsecond line")
+
+
 def test_edit_on_a_terminal_starts_from_the_current_text(store: LiaisonStore, terminal: None, fake_editor) -> None:
     ref = store.add("Old title", "--summary", "Kept summary")
     fake_editor.answer("New title\n\nKept summary\n")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from store.errors import ValidationError
+from store.text import forbidden_kind
 from tui.cli.common import Refused, UsageError, read_text_arg
 from tui.present import quote
 
@@ -124,9 +125,33 @@ def edit_text(template: str, name: str = "LIAISON_EDIT.md") -> str:
         if done.returncode != 0:
             raise Refused(f"the editor exited with status {done.returncode}; nothing was changed")
         try:
-            return path.read_text(encoding="utf-8")
+            with path.open(encoding="utf-8", newline="") as saved:  # no newline translation: a lone \r is seen
+                text = saved.read()
         except UnicodeDecodeError:
             raise Refused("the edited text is not UTF-8; nothing was changed") from None
+    return line_breaks_checked(text)
+
+
+#: What `str.splitlines` takes for a line break besides `\n`: the text policy refuses each in stored text.
+FALSE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
+def line_breaks_checked(text: str) -> str:
+    """The editor's text with Windows line ends (`\\r\\n`) taken as `\\n`, as the text policy takes them; any other
+    character a line could be split at (a lone `\\r`, a vertical tab or form feed, the line and paragraph
+    separators, …) is refused naming it and its line, instead of silently starting a new line."""
+    text = text.replace("\r\n", "\n")
+    if not any(ch in text for ch in FALSE_BREAKS):
+        return text
+    for line_number, line in enumerate(text.split("\n"), 1):
+        for ch in line:
+            if ch in FALSE_BREAKS:
+                kind = forbidden_kind(ch, multiline=True) or "line break"
+                raise Refused(
+                    f"the edited text has a {kind} (U+{ord(ch):04X}) on line {line_number}, where only a newline "
+                    "may end a line; nothing was changed"
+                )
+    return text
 
 
 def strip_comments(text: str) -> str:
