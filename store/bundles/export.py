@@ -224,12 +224,12 @@ def record_objects(session: Session, s: OrmSession, ids: list[int]) -> Iterator[
             Revision.body_ct,
         )
         .join(Revision, and_(Revision.record_id == Record.id, Revision.number == Record.revision))
-        .where(Record.id.in_(ids))
+        .where(dialect.in_values(Record.id, ids))
     ).all()
     parties: dict[int, list[str]] = {i: [] for i in ids}
     for rid, code in s.execute(
         select(RecordParty.record_id, RecordParty.ministry).where(
-            RecordParty.record_id.in_(ids), RecordParty.is_origin.is_(False)
+            dialect.in_values(RecordParty.record_id, ids), RecordParty.is_origin.is_(False)
         )
     ):
         parties[rid].append(code)
@@ -365,7 +365,11 @@ def export_bundle(
                     ledger.append(ledger_item(bundle_id, rid, obj, digest=digest))
                 dialect.insert_rows(conn, BundleItem.__table__, ledger)
                 shared = list(
-                    s.scalars(select(Record.id).where(Record.id.in_(ids), Record.status == Status.APPROVED.value))
+                    s.scalars(
+                        select(Record.id).where(
+                            dialect.in_values(Record.id, ids), Record.status == Status.APPROVED.value
+                        )
+                    )
                 )
                 # the only change to these records in this transaction is the status set just below
                 after = {rid: {**checked[rid], "status": Status.SHARED.value} for rid in shared if rid in checked}
@@ -374,7 +378,7 @@ def export_bundle(
                 )
                 conn.execute(
                     update(Record)
-                    .where(Record.id.in_(ids), Record.status == Status.APPROVED.value)
+                    .where(dialect.in_values(Record.id, ids), Record.status == Status.APPROVED.value)
                     .values(status=Status.SHARED.value)
                 )
                 done += len(ids)
