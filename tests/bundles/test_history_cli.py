@@ -89,5 +89,10 @@ def test_activity_of_a_record_on_both_sides(pair: Pair) -> None:
     tr = pair.tr.ok("activity", ref, "--json").json()
     assert [e["kind"] for e in tr] == ["created", "received"] and tr[1]["counterpart"] == "PK-MOI"
     text = pair.pk.ok("activity", ref).out.splitlines()
-    assert text[3].split()[2:] == ["shared", "alice", "revision", "1", "to", "TR-MOI"]
+    assert text[0].split() == ["WHEN", "(UTC)", "EVENT", "OFFICER", "DETAIL"]
+    assert text[4].split()[2:] == ["shared", "alice", "revision", "1", "to", "TR-MOI"]
+    # every column starts where its heading does (tui.cli.table's sizing, like every table the CLI prints)
+    for heading in ("EVENT", "OFFICER", "DETAIL"):
+        at = text[0].index(heading)
+        assert all(line[at - 1] == " " and line[at] != " " for line in text[1:] if len(line) > at), (heading, text)
     assert_refused(pair.pk.cli("activity", "PK-MOI-2026-99999"), "no record PK-MOI-2026-99999")

@@ -99,6 +99,9 @@ def test_rotation_travels_in_the_next_bundle_and_the_old_key_is_refused_afterwar
     assert change["via"].startswith("bundle ")
     listed = pair.tr.ok("contacts", "list").out
     assert "key rotated" in listed and f"previous {short(before)}…" in listed
+    header, row, rotated = listed.splitlines()
+    assert header.split() == ["CODE", "FINGERPRINT", "NAME"] and row.startswith("PK-MOI  ")
+    assert rotated.index("key rotated") == header.index("FINGERPRINT")  # under the fingerprint, in its column
     assert pair.tr.sql("SELECT count(*) FROM audit_log WHERE action = 'contact-key-rotated' AND target = 'PK-MOI'") == [
         (1,)
     ]

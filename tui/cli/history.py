@@ -11,7 +11,7 @@ from tui.cli.table import Column, print_table
 from tui.present import activity_json, bundle_entry_json
 
 if TYPE_CHECKING:
-    from store.history import BundleEntry
+    from store.history import ActivityEvent, BundleEntry
 
 #: The columns of `liaison bundles list`.
 BUNDLE_COLUMNS = (
@@ -52,19 +52,22 @@ def cmd_activity(ctx: Context) -> int:
     if args.json:
         emit_json([activity_json(e) for e in events])
         return EXIT_OK
-    for e in events:
-        parts = [f"{e.at:%Y-%m-%d %H:%M}", f"{e.kind:<15}", visible(e.officer) or "-"]
-        if e.revision is not None:
-            parts.append(f"revision {e.revision}")
-        if e.counterpart:
-            parts.append(
-                ("to " if e.kind in ("shared", "withdrawal-sent") else "from " if e.kind == "received" else "by ")
-                + visible(e.counterpart)
-            )
-        if e.comment:
-            parts.append(visible(e.comment))
-        print("  ".join(parts))
+    print_table(ACTIVITY_COLUMNS, (_activity_row(e) for e in events))
     return EXIT_OK
+
+
+#: The columns of `liaison activity` (as wide as the widest value shown; see `tui.cli.table`).
+ACTIVITY_COLUMNS = (Column("WHEN (UTC)"), Column("EVENT"), Column("OFFICER"), Column("DETAIL"))
+
+
+def _activity_row(e: ActivityEvent) -> tuple[str, str, str, str]:
+    detail = [f"revision {e.revision}"] if e.revision is not None else []
+    if e.counterpart:
+        towards = "to " if e.kind in ("shared", "withdrawal-sent") else "from " if e.kind == "received" else "by "
+        detail.append(towards + visible(e.counterpart))
+    if e.comment:
+        detail.append(visible(e.comment))
+    return (f"{e.at:%Y-%m-%d %H:%M}", visible(e.kind), visible(e.officer) or "-", "  ".join(detail))
 
 
 def cmd_withdraw(ctx: Context) -> int:

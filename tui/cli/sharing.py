@@ -9,12 +9,14 @@ or a prompt.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from store.errors import ValidationError
 from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json, progress_printer, read_secret_file
+from tui.cli.table import Column, table_lines
 from tui.present import contact_json, export_summary, import_summary, plural, quote, quote_path, receipt_summary, safe
 
 BUNDLE_PASSPHRASE_HELP = (
@@ -131,6 +133,10 @@ def cmd_contacts_add(ctx: Context) -> int:
     return EXIT_OK
 
 
+#: The columns of `liaison contacts list`.
+CONTACT_COLUMNS = (Column("CODE"), Column("FINGERPRINT"), Column("NAME"))
+
+
 def cmd_contacts_list(ctx: Context) -> int:
     from crypto.identity import grouped_fingerprint
     from store.contacts import contacts
@@ -142,9 +148,13 @@ def cmd_contacts_list(ctx: Context) -> int:
         emit_json([contact_json(c, [k for k in history if k.peer == c.code]) for c in found])
         return EXIT_OK
     changes = {change.peer: change for change in key_changes(ctx.session())}
-    width = max((len(safe(c.code)) for c in found), default=0)  # codes are ASCII (store.vocab.MINISTRY_CODE)
-    for c in found:
-        print(f"{safe(c.code):<{width}}  {c.grouped}  {safe(c.name)}")
+    lines = iter(table_lines(CONTACT_COLUMNS, [(safe(c.code), c.grouped, safe(c.name)) for c in found]))
+    # codes are ASCII (store.vocab.MINISTRY_CODE): the code column is as wide as the longest, or its heading
+    width = max([len(CONTACT_COLUMNS[0].title), *(len(safe(c.code)) for c in found)])
+    for line in itertools.islice(lines, 1):
+        print(line)  # the header row
+    for c, line in zip(found, lines, strict=True):
+        print(line)
         if c.code in changes:
             change = changes[c.code]
             print(
