@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import os
 import select
 import struct
@@ -19,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rich.console import Console
+from textual.widgets import Static
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from store.contacts import add_contact, identity_card
@@ -31,6 +34,14 @@ NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 PASSPHRASE = "demo"
 OFFICERS = {"demo": "demo", "kestrel": "kestrel-pass", "heron": "heron-pass"}
 SEARCH_CANARY = "Saffron"
+
+
+def static_text(app: Any, selector: str, width: int = 200) -> str:
+    """What a `Static` on the current screen holds, drawn as plain text `width` columns wide (any Rich renderable:
+    a `Text`, or a `Group` of texts and grids)."""
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(app.screen.query_one(selector, Static).content)
+    return console.export_text().rstrip("\n")
 
 
 def fixed_clock() -> datetime:

@@ -11,7 +11,7 @@ from rich.console import Console
 from textual.widgets import DataTable, Input, Static
 
 from store.errors import LiaisonError
-from tests.tui.helpers import settle, unlock
+from tests.tui.helpers import settle, static_text, unlock
 from tui.app import LiaisonApp
 from tui.modals.confirm import ConfirmModal
 from tui.modals.path_input import PathModal
@@ -23,7 +23,7 @@ from tui.widgets.status_line import StatusLine
 
 
 def _text(app: Any, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
+    return static_text(app, selector)
 
 
 def _drawn(renderable: Any) -> str:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
-from tests.tui.helpers import settle, unlock
+from tests.tui.helpers import settle, static_text, unlock
 from tui.app import LiaisonApp
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.meetings import MeetingScreen, MeetingsScreen
@@ -38,7 +38,7 @@ def _tamper(path: Path) -> None:
 
 
 def _says(app: Any, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
+    return static_text(app, selector)
 
 
 ACTION_WHY = re.compile(rf"action {ACTION} differs from its signed event #\d+: content_rev, due")

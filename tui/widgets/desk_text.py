@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 
 from store.jwg.actions import ActionInfo
@@ -20,35 +22,36 @@ STATUS_STYLE = {"open": "bold", "done": "green", "dropped": "dim"}
 DAMAGED = "bold red"
 
 
-def damage_note(out: Text, damaged: str | None, indent: str) -> None:
-    """Under a damaged item: why it differs from its signed event (nothing for an intact one)."""
-    if damaged is not None:
-        out.append(f"\n{indent}{visible(damaged)}", style="red")
+def _grid(columns: int) -> Table:
+    """Columns that keep to their content, then a last one (the title, the text) that wraps within itself."""
+    grid = Table.grid(padding=(0, 2), pad_edge=False)
+    for _ in range(columns - 1):
+        grid.add_column(no_wrap=True)
+    grid.add_column(ratio=1, overflow="fold")
+    return grid
 
 
-def action_line(a: ActionInfo) -> Text:
-    """`PK-MOI-A7  TR-MOI  due 2026-12-01  open  title` (overdue in red; `✗ DAMAGED` before a damaged one)."""
-    out = Text(end="")
-    if a.damaged is not None:
-        out.append(f"{DAMAGED_MARK}DAMAGED  ", style=DAMAGED)
-    out.append(f"{visible(a.id)}  ", style="bold")
-    out.append(f"{visible(a.owner)}  ")
-    out.append(f"due {a.due:%Y-%m-%d}  ", style="bold red" if a.overdue else "")
-    out.append(f"{visible(a.status)}{' (overdue)' if a.overdue else ''}  ", style=STATUS_STYLE.get(a.status, ""))
-    out.append(visible(a.title))
-    if a.note:
-        out.append(f" — {visible(a.note)}", style="dim")
-    return out
-
-
-def _actions(out: Text, actions: Sequence[ActionInfo]) -> None:
+def _actions(actions: Sequence[ActionInfo]) -> RenderableType:
+    """The actions as a grid: code, owner, due, status, then the title, which wraps within its own column (at 80
+    columns a long title folds under itself, not under the code)."""
     if not actions:
-        out.append("  none\n", style="dim")
+        return Text("  none", style="dim")
+    grid = _grid(6)
     for a in actions:
-        out.append("  ")
-        out.append_text(action_line(a))
-        damage_note(out, a.damaged, "    ")
-        out.append("\n")
+        title = Text(visible(a.title))
+        if a.note:
+            title.append(f" — {visible(a.note)}", style="dim")
+        if a.damaged is not None:
+            title.append(f"\n{visible(a.damaged)}", style="red")
+        grid.add_row(
+            Text(f"{DAMAGED_MARK}DAMAGED", style=DAMAGED) if a.damaged is not None else Text(""),
+            Text(visible(a.id), style="bold"),
+            Text(visible(a.owner)),
+            Text(f"due {a.due:%Y-%m-%d}", style="bold red" if a.overdue else ""),
+            Text(f"{visible(a.status)}{' (overdue)' if a.overdue else ''}", style=STATUS_STYLE.get(a.status, "")),
+            title,
+        )
+    return grid
 
 
 def damaged_count(m: MeetingInfo, actions: Sequence[ActionInfo]) -> int:
@@ -57,7 +60,7 @@ def damaged_count(m: MeetingInfo, actions: Sequence[ActionInfo]) -> int:
     return sum(why is not None for why in reasons)
 
 
-def meeting_text(m: MeetingInfo, actions: Sequence[ActionInfo]) -> Text:
+def meeting_text(m: MeetingInfo, actions: Sequence[ActionInfo]) -> Group:
     """The meeting: header, agenda per domain with outcomes (and the action each names), actions, carried forward."""
     by_code = {a.id: a for a in actions}
     out = Text(end="")
@@ -69,29 +72,36 @@ def meeting_text(m: MeetingInfo, actions: Sequence[ActionInfo]) -> Text:
     if m.minutes:
         out.append("\nMinutes\n", style="bold underline")
         out.append(visible(m.minutes, multiline=True) + "\n")
-    out.append("\nAgenda\n", style="bold underline")
+    out.append("\nAgenda", style="bold underline")
+    out.end = "\n"  # each part of the group on lines of its own
+    parts: list[RenderableType] = [out]
     if not m.agenda:
-        out.append("  nothing on the agenda yet (a: record an outcome)\n", style="dim")
+        parts.append(Text("  nothing on the agenda yet (a: record an outcome)", style="dim"))
     domain = None
+    grid: Table | None = None
     for item in m.agenda:
-        if item.domain != domain:
+        if item.domain != domain or grid is None:
             domain = item.domain
-            out.append(f"\n  {visible(domain)}\n", style="bold cyan")
-        if item.damaged is not None:
-            out.append(f"    {DAMAGED_MARK}DAMAGED  ", style=DAMAGED)
-            out.append(f"[{visible(item.outcome)}] ", style="magenta")
-        else:
-            out.append(f"    [{visible(item.outcome)}] ", style="magenta")
-        out.append(visible(item.text, multiline=False))
+            parts.append(Text(f"\n  {visible(domain)}", style="bold cyan"))
+            grid = _grid(3)
+            parts.append(grid)
+        text = Text(visible(item.text, multiline=False))
         if item.action:
             a = by_code.get(item.action)
-            out.append(f"  → {visible(item.action)}", style="bold")
+            text.append(f"  → {visible(item.action)}", style="bold")
             if a is not None:
-                out.append(f" {visible(a.owner)} due {a.due:%Y-%m-%d} {visible(a.status)}", style="dim")
-        damage_note(out, item.damaged, "      ")
-        out.append("\n")
-    out.append("\nActions agreed\n", style="bold underline")
-    _actions(out, actions)
-    out.append("\nCarried forward (open on this meeting's day)\n", style="bold underline")
-    _actions(out, m.carried)
-    return out
+                text.append(f" {visible(a.owner)} due {a.due:%Y-%m-%d} {visible(a.status)}", style="dim")
+        if item.damaged is not None:
+            text.append(f"\n{visible(item.damaged)}", style="red")
+        grid.add_row(
+            Text(f"  {DAMAGED_MARK}DAMAGED", style=DAMAGED) if item.damaged is not None else Text("  "),
+            Text(f"[{visible(item.outcome)}]", style="magenta"),
+            text,
+        )
+    parts += [
+        Text("\nActions agreed", style="bold underline"),
+        _actions(actions),
+        Text("\nCarried forward (open on this meeting's day)", style="bold underline"),
+        _actions(m.carried),
+    ]
+    return Group(*parts)
