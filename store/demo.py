@@ -191,13 +191,27 @@ def demo_logins(vault: Vault) -> list[tuple[str, str, str]]:
 
 #: Files the demo writes beside its stores (removed, when they are plain files, before a rebuild).
 DEMO_FILES = ("pk-moi.card", "tr-moi.card", "from-tr-moi.bundle", "to-tr-moi.receipt", "to-tr-moi.bundle")
+#: What the app writes beside a store when not told otherwise (an export's bundle or STIX/MISP file, a meeting
+#: pack, a receipt): in an earlier demo's directory they came from that demo, and go with it on a rebuild.
+DEMO_OUTPUTS = (
+    "to-*-*.bundle",
+    "pk-moi-*.stix.json",
+    "pk-moi-*.misp.json",
+    "tr-moi-*.stix.json",
+    "tr-moi-*.misp.json",
+    "pack-*.md",
+    "pack-*.pdf",
+    "pack-*-to-*.bundle",
+    "receipt-*-*.receipt",
+)
 
 
 def _remove_demo_files(directory: Path) -> None:
     from store.files import SQLITE_MAGIC
 
-    for name in DEMO_FILES:
-        f = directory / name
+    found = [directory / name for name in DEMO_FILES]
+    found += sorted({f for pattern in DEMO_OUTPUTS for f in directory.glob(pattern)})
+    for f in found:
         if f.is_file() and not f.is_symlink():
             with f.open("rb") as fh:
                 if fh.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:

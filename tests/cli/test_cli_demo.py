@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from store.files import SQLITE_MAGIC
 from store.vocab import SEED_DOMAINS, Status, Tlp
 from tests.liaison_helpers import LiaisonStore, assert_refused, directory_snapshot, run_cli
 
@@ -99,6 +100,28 @@ def test_demo_rebuilds_an_earlier_demo_store(tmp_path: Path) -> None:
     assert run_cli("demo", "--no-tui", "--records", "30", "--store", str(path)).code == 0
     rows = run_cli("--store", str(path), "--officer", "demo", "list", "--json", env=DEMO).json()
     assert len(rows) == 30
+
+
+def test_a_rebuild_removes_what_the_earlier_demo_wrote_beside_it(tmp_path: Path) -> None:
+    """`make demo-reset`: the bundles, STIX/MISP files, packs and receipts the app wrote by default beside the earlier
+    demo go with it; anything else in the directory (and a SQLite file under one of those names) stays."""
+    path = tmp_path / "pk-moi.db"
+    assert run_cli("demo", "--no-tui", "--records", "20", "--store", str(path)).code == 0
+    old = [
+        "to-tr-moi-20261206-0300.bundle",
+        "pk-moi-20261206-0300.stix.json",
+        "pk-moi-20261206-0300.misp.json",
+        "pack-2026-q3.md",
+        "pack-2026-q3-to-tr-moi.bundle",
+        "receipt-tr-moi-0123abcd.receipt",
+    ]
+    for name in [*old, "my-notes.md", "to-tr-moi.json"]:
+        (tmp_path / name).write_text("left by the earlier demo", encoding="utf-8")
+    (tmp_path / "to-az-moi-store.bundle").write_bytes(SQLITE_MAGIC + b"\0" * 100)
+    assert run_cli("demo", "--no-tui", "--records", "20", "--store", str(path)).code == 0
+    assert not [name for name in old if (tmp_path / name).exists()]
+    assert (tmp_path / "my-notes.md").exists() and (tmp_path / "to-tr-moi.json").exists()
+    assert (tmp_path / "to-az-moi-store.bundle").exists()
 
 
 @pytest.mark.parametrize("kind", ["real store", "other file"])
