@@ -494,6 +494,11 @@ async def test_bundle_history_lists_sent_and_received(
         assert str(table.get_cell(sent.bundle_id, "acknowledged")).startswith("yes")
         assert str(table.get_cell(sent.bundle_id, "records")) == str(len(sent.plan.included))
         assert screen.query_one("#bundles-status").message.startswith("2 bundles sent and received")
+        # the line under the table gives the highlighted bundle in full (its columns at 80 wide are cut)
+        table.move_cursor(row=table.get_row_index(sent.bundle_id))
+        await settle(pilot)
+        detail = str(screen.query_one("#bundles-detail", Static).render())
+        assert f"bundle {sent.bundle_id} · sent by" in detail and "receipt processed" in detail
         await pilot.press("d")
         await settle(pilot)
         assert table.row_count == 1 and screen.direction == "sent"

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
 from store.errors import LiaisonError
@@ -27,13 +27,28 @@ DIRECTIONS: tuple[str | None, ...] = (None, "sent", "received")
 
 
 def acknowledged_text(entry: BundleEntry) -> Text:
-    """Whether the bundle was acknowledged, and when (for a sent one, how many records the receipt confirmed)."""
+    """Whether the bundle was acknowledged, and on which day (for a sent one, how many records the receipt confirmed):
+    short enough that the table's first six columns fit 80 columns; the line under the table gives the time."""
     if not entry.acknowledged:
         return Text("no", style="bold yellow" if entry.direction == "sent" else "dim")
-    when = f" {entry.receipt_at:%Y-%m-%d %H:%M}" if entry.receipt_at else ""
+    when = f" {entry.receipt_at:%Y-%m-%d}" if entry.receipt_at else ""
     if entry.direction == "sent":
         return Text(f"yes{when} ({entry.acknowledged_records}/{entry.records})", style="green")
-    return Text(f"receipt written{when}", style="green")
+    return Text(f"receipt{when}", style="green")
+
+
+def detail_text(entry: BundleEntry) -> Text:
+    """The highlighted bundle in full, under the table: its id, who sent or imported it, the receipt's time."""
+    out = Text(end="")
+    out.append(f"bundle {visible(entry.bundle_id)}", style="bold")
+    verb = "sent" if entry.direction == "sent" else "imported"
+    out.append(f" · {verb} by {visible(entry.officer)} {entry.at:%Y-%m-%d %H:%M} UTC")
+    if entry.acknowledged and entry.receipt_at is not None:
+        what = "receipt processed" if entry.direction == "sent" else "receipt written"
+        out.append(f" · {what} {entry.receipt_at:%Y-%m-%d %H:%M} UTC", style="green")
+    elif entry.direction == "sent":
+        out.append(" · no receipt yet", style="yellow")
+    return out
 
 
 class BundleHistoryScreen(LiaisonScreen):
@@ -47,6 +62,7 @@ class BundleHistoryScreen(LiaisonScreen):
     BundleHistoryScreen {
         & #bundles { height: 1fr; }
         & #bundles-status { padding: 0 1; }
+        & #bundles-detail { padding: 0 1; height: auto; background: $boost; }
     }
     """
 
@@ -60,6 +76,9 @@ class BundleHistoryScreen(LiaisonScreen):
         ),
         Binding("escape", "back", "Back", tooltip="Back to the previous screen.", id="bundles.back"),
     ]
+
+    #: The bundles shown, by id (the line under the table describes the highlighted one).
+    entries: dict[str, BundleEntry]
 
     #: `sent`, `received`, or None for both.
     direction: reactive[str | None] = reactive(None, init=False)
@@ -80,10 +99,12 @@ class BundleHistoryScreen(LiaisonScreen):
         yield Header()
         yield StatusLine("reading the bundle history…", id="bundles-status")
         yield DataTable(id="bundles", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="bundles-detail")
         yield Footer()
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.entries = {}
         self.sub_title = "Bundle history"
         table = self.query_one("#bundles", DataTable)
         table.add_column("When (UTC)", key="at")
@@ -111,6 +132,8 @@ class BundleHistoryScreen(LiaisonScreen):
     def _loaded(self, message: Loaded) -> None:
         table = self.query_one("#bundles", DataTable)
         table.clear()
+        self.entries = {entry.bundle_id: entry for entry in message.entries}
+        self.query_one("#bundles-detail", Static).update("")
         for entry in message.entries:
             arrow = "→ to" if entry.direction == "sent" else "← from"
             records = f"{entry.records:,}" + (f" (+{entry.withdrawals} withdrawn)" if entry.withdrawals else "")
@@ -135,6 +158,12 @@ class BundleHistoryScreen(LiaisonScreen):
             line = f"No bundles {what} yet."
         self.query_one("#bundles-status", StatusLine).show(line + " · d: sent/received/both")
 
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, message: DataTable.RowHighlighted) -> None:
+        entry = self.entries.get(str(message.row_key.value))
+        if entry is not None:
+            self.query_one("#bundles-detail", Static).update(detail_text(entry))
+
     @on(Refused)
     def _refused(self, message: Refused) -> None:
         self.query_one("#bundles-status", StatusLine).show(message.reason, error=True)
@@ -153,3 +182,5 @@ class BundleHistoryScreen(LiaisonScreen):
 
     async def forget(self) -> None:
         self.query_one("#bundles", DataTable).clear()
+        self.entries = {}
+        self.query_one("#bundles-detail", Static).update("")
