@@ -1,10 +1,11 @@
-"""Re-encryption on the machine's other cores: helper processes that do a key rotation's Fernet work.
+"""Work on the machine's other cores: helper processes for a key rotation's Fernet work and signature checks.
 
 `RekeyPool.start(n)` runs n helpers (`python -m crypto.rekey_pool`), children of the rotating process talking to it
 over their stdin and stdout only; they never open the store. `submit` hands each helper a share of a batch's
 tokens with the data keys (current first), `collect` reads back each token re-encrypted under the current key
 (`keyring.reencrypt_token`: the same function the rotating process uses itself), None for a token the current
-key already opens, or a DecryptionFailed for one no key opens. The caller writes the results in its own
+key already opens, or a DecryptionFailed for one no key opens; `submit_signed` and `collect_signed` do the same
+for event signatures (`events.verify_event`). Replies come in the order the requests were sent. The caller writes the results in its own
 transaction, so a helper changes nothing a crash could leave half-done: a killed rotating process leaves its
 helpers at the end of their pipes, and they exit.
 
@@ -23,11 +24,14 @@ from typing import IO
 from cryptography.fernet import Fernet
 
 from crypto.errors import DecryptionFailed
+from crypto.events import verify_event
 from crypto.keyring import reencrypt_token
 
 _U32 = struct.Struct(">I")
 _ITEM = struct.Struct(">BI")
-_NEW, _SAME, _FAILED = 0, 1, 2
+_NEW, _SAME, _FAILED, _GOOD, _BAD = 0, 1, 2, 3, 4
+#: The head of a request to verify event signatures (a Fernet key is 44 bytes: never this).
+_VERIFY = b"verify"
 
 Result = bytes | None | DecryptionFailed
 
@@ -55,6 +59,14 @@ def _read_items(stream: IO[bytes]) -> list[bytes]:
     return [_read(stream, _U32.unpack(_read(stream, 4))[0]) for _ in range(count)]
 
 
+def _verify(items: list[bytes]) -> bytes:
+    """The reply to a request of signed events (signer, body, signature, …): whether each verifies."""
+    parts = [_U32.pack(len(items) // 3)]
+    for i in range(0, len(items) - 2, 3):
+        parts.append(_ITEM.pack(_GOOD if verify_event(items[i], items[i + 1], items[i + 2]) else _BAD, 0))
+    return b"".join(parts)
+
+
 def _work(keys: list[bytes], tokens: list[bytes]) -> bytes:
     """The reply to one request: each token re-encrypted under keys[0] (status, length, bytes)."""
     current, older = Fernet(keys[0]), [Fernet(k) for k in keys[1:]]
@@ -78,10 +90,11 @@ def main() -> None:
     try:
         while True:
             try:
-                keys = _read_items(stdin)
+                head = _read_items(stdin)
             except EOFError:
                 return
-            stdout.write(_work(keys, _read_items(stdin)))
+            items = _read_items(stdin)
+            stdout.write(_verify(items) if head == [_VERIFY] else _work(head, items))
             stdout.flush()
     except (BrokenPipeError, EOFError, KeyboardInterrupt):
         return
@@ -92,7 +105,7 @@ class RekeyPool:
 
     def __init__(self, procs: list[subprocess.Popen[bytes]]) -> None:
         self._procs = procs
-        self._pending: list[int] = []  # how many tokens each helper was handed by the last submit
+        self._pending: list[tuple[bytes, list[int]]] = []  # each request's kind, and how many items each helper got
 
     @classmethod
     def start(cls, workers: int) -> RekeyPool | None:
@@ -119,44 +132,73 @@ class RekeyPool:
     def size(self) -> int:
         return len(self._procs)
 
-    def submit(self, keys: Sequence[bytes], tokens: Sequence[bytes]) -> None:
-        """Hand the helpers `tokens` in shares, with the data keys (current first, then older, newest first)."""
-        share = -(-len(tokens) // len(self._procs)) if tokens else 0
-        head = _frame(keys)
-        self._pending = []
+    def _send(self, kind: bytes, head: Sequence[bytes], items: Sequence[bytes], per: int) -> None:
+        """Hand each helper its share of `items` (in whole groups of `per`) after `head`; replies come in order."""
+        groups = len(items) // per
+        share = -(-groups // len(self._procs)) * per if groups else 0
+        first = _frame(head)
+        counts: list[int] = []
         try:
             for i, proc in enumerate(self._procs):
-                part = tokens[i * share : (i + 1) * share]
+                part = items[i * share : (i + 1) * share]
                 assert proc.stdin is not None
-                proc.stdin.write(head + _frame(part))
+                proc.stdin.write(first + _frame(part))
                 proc.stdin.flush()
-                self._pending.append(len(part))
+                counts.append(len(part) // per)
         except (OSError, ValueError) as exc:
             raise PoolBroken(str(exc)) from exc
+        self._pending.append((kind, counts))
 
-    def collect(self) -> list[Result]:
-        """The results of the last `submit`, in the order of its tokens."""
-        out: list[Result] = []
+    def submit(self, keys: Sequence[bytes], tokens: Sequence[bytes]) -> None:
+        """Hand the helpers `tokens` in shares, with the data keys (current first, then older, newest first)."""
+        self._send(b"F", keys, tokens, 1)
+
+    def submit_signed(self, signed: Sequence[tuple[bytes, bytes, bytes]]) -> None:
+        """Hand the helpers events to verify: (signer's public key, body, signature) each (`verify_event`)."""
+        self._send(b"V", [_VERIFY], [part for triple in signed for part in triple], 3)
+
+    def _replies(self, kind: bytes) -> list[tuple[int, bytes]]:
+        """The (status, bytes) replies to the oldest request outstanding, which must be of `kind`."""
+        if not self._pending or self._pending[0][0] != kind:
+            self._pending = []
+            raise PoolBroken("no such request is outstanding")
+        _, counts = self._pending.pop(0)
+        out: list[tuple[int, bytes]] = []
         try:
-            for proc, expected in zip(self._procs, self._pending, strict=True):
+            for proc, expected in zip(self._procs, counts, strict=True):
                 assert proc.stdout is not None
                 (count,) = _U32.unpack(_read(proc.stdout, 4))
                 if count != expected:
-                    raise PoolBroken("a helper answered for another number of tokens")
+                    raise PoolBroken("a helper answered for another number of items")
                 for _ in range(count):
                     status, size = _ITEM.unpack(_read(proc.stdout, _ITEM.size))
-                    if status == _NEW:
-                        out.append(_read(proc.stdout, size))
-                    elif status == _SAME:
-                        out.append(None)
-                    elif status == _FAILED:
-                        out.append(DecryptionFailed("token did not authenticate"))
-                    else:
-                        raise PoolBroken("a helper's reply is malformed")
+                    out.append((status, _read(proc.stdout, size) if status == _NEW else b""))
         except (OSError, ValueError, EOFError, struct.error) as exc:
-            raise PoolBroken(str(exc)) from exc
-        finally:
             self._pending = []
+            raise PoolBroken(str(exc)) from exc
+        return out
+
+    def collect(self) -> list[Result]:
+        """The results of the oldest outstanding `submit`, in the order of its tokens."""
+        out: list[Result] = []
+        for status, data in self._replies(b"F"):
+            if status == _NEW:
+                out.append(data)
+            elif status == _SAME:
+                out.append(None)
+            elif status == _FAILED:
+                out.append(DecryptionFailed("token did not authenticate"))
+            else:
+                raise PoolBroken("a helper's reply is malformed")
+        return out
+
+    def collect_signed(self) -> list[bool]:
+        """Whether each event of the oldest outstanding `submit_signed` verifies, in order."""
+        out: list[bool] = []
+        for status, _ in self._replies(b"V"):
+            if status not in (_GOOD, _BAD):
+                raise PoolBroken("a helper's reply is malformed")
+            out.append(status == _GOOD)
         return out
 
     def close(self) -> None:

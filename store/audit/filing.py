@@ -10,7 +10,7 @@ events about them filed elsewhere without reading the whole log (`show`, the app
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as OrmSession
@@ -89,4 +89,31 @@ def cut_from(s: OrmSession, records: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
-__all__ = ["about", "cut_from", "filing_problem"]
+#: Verifies event signatures elsewhere while a damage check reads the states: given (seq, body, signer, signature)
+#: each, it starts, and returns what then gives seq → whether it verifies (None: they are verified here).
+SignatureChecks = Callable[[list[tuple[int, bytes, bytes, bytes]]], Callable[[], dict[int, bool] | None]]
+
+
+def read_filed(
+    s: OrmSession,
+    uuids: Iterable[str],
+    each: Callable[[int, str, str, bytes, bytes, bytes], None],
+    misfiled: dict[str, str],
+) -> None:
+    """Each event filed under the records `uuids` (the log's record index), in log order, to `each` (seq, action,
+    record uuid, body, signer, signature); an event whose signed body is about another record also names its
+    record in `misfiled` (uuid → why; `filing_problem`)."""
+    columns = (AuditRow.seq, AuditRow.action, AuditRow.record_uuid, AuditRow.body, AuditRow.signer, AuditRow.sig)
+    wanted = sorted(uuids)
+    for i in range(0, len(wanted), 900):
+        query = select(*columns).where(AuditRow.record_uuid.in_(wanted[i : i + 900])).order_by(AuditRow.seq)
+        for seq, action, uuid, body, signer, sig in s.execute(query):
+            if uuid is None:
+                continue
+            why = filing_problem(int(seq), uuid, bytes(body))
+            if why is not None:
+                misfiled.setdefault(uuid, why)
+            each(int(seq), action, uuid, bytes(body), bytes(signer), bytes(sig))
+
+
+__all__ = ["SignatureChecks", "about", "cut_from", "filing_problem", "read_filed"]

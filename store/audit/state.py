@@ -32,7 +32,7 @@ from crypto.keyring import Keyring
 from crypto.merkle import Frontier, leaf_hash
 from store.audit.checkpoints import latest_checkpoint, log_origin, log_size, read_head
 from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
-from store.audit.filing import about, cut_from, filing_problem
+from store.audit.filing import SignatureChecks, about, cut_from, filing_problem, read_filed
 from store.audit.snapshot import officer_state, record_states
 from store.audit.timeline import OfficerTimeline, event_data
 from store.errors import TamperError
@@ -256,6 +256,7 @@ def _record_problem(
     own_ministry: str,
     four_eyes: bool,
     verify_latest: bool,
+    verified: Mapping[int, bool] | None = None,
 ) -> str | None:
     if events.latest is None:
         return "no signed event records it (it was written outside Liaison)"
@@ -268,7 +269,7 @@ def _record_problem(
         return f"its last audit event #{seq} is about another record"
     officer = str(obj.get("officer"))
     if verify_latest:
-        if not verify_event(signer, body, sig):
+        if not (verified[seq] if verified is not None and seq in verified else verify_event(signer, body, sig)):
             return f"its last audit event #{seq} does not verify (forged or edited)"
         why = timeline.key_problem(officer, signer, seq)
         if why is not None:
@@ -292,7 +293,7 @@ def _record_problem(
     aseq, abody, akey, asig = events.approvals[-1]
     aobj = parse_body(abody) or {}
     approver = str(aobj.get("officer"))
-    if not verify_event(akey, abody, asig):
+    if not (verified[aseq] if verified is not None and aseq in verified else verify_event(akey, abody, asig)):
         return f"its approval (event #{aseq}) does not verify (forged or edited)"
     why = timeline.key_problem(approver, akey, aseq)
     if why is not None:
@@ -344,6 +345,7 @@ def damaged_among(
     full: bool = True,
     states_out: dict[int, dict[str, Any]] | None = None,
     revision_digests: Mapping[tuple[int, int], str] | None = None,
+    checks: SignatureChecks | None = None,
 ) -> dict[int, str]:
     """The damaged records among `ids` with their reasons: the Merkle root is recomputed once for all of them.
 
@@ -352,49 +354,62 @@ def damaged_among(
     rows' digests the caller computed in this transaction (`record_states`).
 
     `full=False` (a few records checked inside another action, e.g. those an import is about to update) skips
-    the root and verifies each record's latest event signature instead, reading only those records' events.
+    the root and verifies each record's latest event signature instead, reading only those records' events;
+    `checks` verifies those signatures (and the approvals') while the records' states are read.
     """
     if not ids:
         return {}
-    states = record_states(s, ids, revision_digests=revision_digests)
-    by_uuid = {state["uuid"]: rid for rid, state in states.items()}
-    events = {uuid: _Events() for uuid in by_uuid}
-    # full: the root recomputed and the records' events collected in one pass over the log; an event cut from
-    # its record damages that record (and the one it was filed under), by name, not every record
+    # an event cut from its record damages that record (and the one it was filed under), by name, not every record
     misfiled: dict[str, str] = {}
-    problem = (
-        full_root_problem(s, keyring, own_ministry, events=events, misfiled=misfiled)
-        if full
-        else log_problem(s, keyring, own_ministry)
-    )
+    verified: dict[int, bool] | None = None
+    by_uuid: dict[str, int]
+    if full:  # the root recomputed and the records' events collected in one pass over the log
+        states = record_states(s, ids, revision_digests=revision_digests)
+        by_uuid = {state["uuid"]: rid for rid, state in states.items()}
+        events = {uuid: _Events() for uuid in by_uuid}
+        problem = full_root_problem(s, keyring, own_ministry, events=events, misfiled=misfiled)
+    else:  # the records' events read first: `checks` verifies their signatures while their states are read
+        by_uuid = {}
+        for i in range(0, len(ids), 900):
+            query = select(Record.uuid, Record.id).where(Record.id.in_(ids[i : i + 900]))
+            by_uuid.update((str(uuid), int(rid)) for uuid, rid in s.execute(query))
+        events = {uuid: _Events() for uuid in by_uuid}
+        problem = log_problem(s, keyring, own_ministry)
+
+        def each(seq: int, action: str, uuid: str, body: bytes, signer: bytes, sig: bytes) -> None:
+            _collect(events[uuid], seq, action, body, signer, sig)
+
+        read_filed(s, by_uuid if problem is None else [], each, misfiled)
+        checked = None
+        if checks is not None and problem is None:
+            latest = [found.latest for found in events.values() if found.latest is not None]
+            checked = checks([*latest, *(found.approvals[-1] for found in events.values() if found.approvals)])
+        states = record_states(s, ids, revision_digests=revision_digests)
+        verified = checked() if checked is not None else None
+        references = {uuid: states[rid]["reference"] for uuid, rid in by_uuid.items() if rid in states}
+        for uuid, cut in (cut_from(s, references) if problem is None else {}).items():
+            misfiled.setdefault(uuid, cut)
     if problem is not None:
         return dict.fromkeys(ids, problem)
     if states_out is not None:
         states_out.update(states)
-    if not full:
-        columns = (AuditRow.seq, AuditRow.action, AuditRow.record_uuid, AuditRow.body, AuditRow.signer, AuditRow.sig)
-        wanted = sorted(by_uuid)
-        for i in range(0, len(wanted), 900):
-            query = select(*columns).where(AuditRow.record_uuid.in_(wanted[i : i + 900])).order_by(AuditRow.seq)
-            for seq, action, uuid, body, signer, sig in s.execute(query):
-                found = events.get(uuid)
-                if uuid is None or found is None:
-                    continue
-                why = filing_problem(int(seq), uuid, bytes(body))
-                if why is not None:
-                    misfiled.setdefault(uuid, why)
-                _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
-        for uuid, why in cut_from(s, {uuid: states[rid]["reference"] for uuid, rid in by_uuid.items()}).items():
-            misfiled.setdefault(uuid, why)
     # the full pass reads every event anyway; a few records read only their officers' events (the target index)
     timeline = OfficerTimeline.load(s) if full else OfficerTimeline.load(s, _officers_named(events.values()))
     out: dict[int, str] = {}
     for uuid, rid in by_uuid.items():
+        if rid not in states:
+            continue
         if uuid in misfiled:
             out[rid] = misfiled[uuid]
             continue
         why = _record_problem(
-            states[rid], events[uuid], timeline, own_ministry=own_ministry, four_eyes=four_eyes, verify_latest=not full
+            states[rid],
+            events[uuid],
+            timeline,
+            own_ministry=own_ministry,
+            four_eyes=four_eyes,
+            verify_latest=not full,
+            verified=verified,
         )
         if why is not None:
             out[rid] = why

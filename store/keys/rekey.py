@@ -6,12 +6,12 @@ details. What already differed from the log is re-encrypted (it stays readable) 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, and_, select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.errors import DecryptionFailed
@@ -38,7 +38,6 @@ def _reencrypt_rows(
     """Re-encrypt `rows` (key, token[, record id]) of one column in place; returns (key, new token, record id) of
     each token rewritten (a token already under the current key is left alone). `done`: the rows' tokens already
     re-encrypted by the helper processes, in order."""
-    t = column_table(c)
     written: list[tuple[int, bytes, int | None]] = []
     for i, row in enumerate(rows):
         try:
@@ -50,38 +49,72 @@ def _reencrypt_rows(
             continue
         if new is not None:
             written.append((int(row[0]), new, int(row[2]) if len(row) > 2 and row[2] is not None else None))
-    if written:
-        conn.execute(
-            update(t).where(t.c[c.key] == bindparam("k")).values({c.column: bindparam("v")}),
-            [{"k": key, "v": new} for key, new, _ in written],
+    if written:  # names from CIPHERTEXT_COLUMNS only; the driver's executemany, without the ORM's parameter work
+        conn.exec_driver_sql(
+            f'UPDATE "{c.table}" SET "{c.column}" = ? WHERE "{c.key}" = ?', [(new, key) for key, new, _ in written]
         )
     return written
 
 
 class Helpers:
-    """The rotation's helper processes (`crypto.rekey_pool`), if any: a batch's Fernet work handed to them runs on
-    other cores while this process checks the batch against the log; on any failure of theirs this process does
-    the work itself, from then on."""
+    """The rotation's helper processes (`crypto.rekey_pool`), if any: a batch's signature checks and Fernet work
+    handed to them run on other cores while this process reads the batch's states; on any failure of theirs
+    this process does the work itself, from then on."""
 
     def __init__(self, pool: RekeyPool | None) -> None:
         self.pool = pool
+        self._staged: tuple[list[bytes], Sequence[bytes]] | None = None
+        self._fernet = False  # a Fernet request is out
 
-    def submit(self, keys: Keyring, tokens: Sequence[bytes]) -> bool:
-        """Hand the helpers `tokens` with the data keys (current first); False when there are no helpers."""
-        if self.pool is None or not tokens:
-            return False
-        order = [keys.current_version, *sorted((v for v in keys.data_keys if v != keys.current_version), reverse=True)]
-        try:
-            self.pool.submit([keys.data_keys[v] for v in order], tokens)
-        except PoolBroken:
-            self.close()
-            return False
-        return True
+    def hand(self, keys: Keyring, tokens: Sequence[bytes]) -> None:
+        """Stage `tokens` for the helpers, with the data keys (current first); sent after the signature checks
+        (`check`), or at `collect` if there are none."""
+        if self.pool is not None and tokens:
+            order = [
+                keys.current_version,
+                *sorted((v for v in keys.data_keys if v != keys.current_version), reverse=True),
+            ]
+            self._staged = ([keys.data_keys[v] for v in order], tokens)
+
+    def _send_staged(self) -> None:
+        if self.pool is not None and self._staged is not None:
+            keys, tokens = self._staged
+            self._staged = None
+            try:
+                self.pool.submit(keys, tokens)
+                self._fernet = True
+            except PoolBroken:
+                self.close()
+
+    def check(self, signed: list[tuple[int, bytes, bytes, bytes]]) -> Callable[[], dict[int, bool] | None]:
+        """`audit_state.SignatureChecks`: the events' signatures to the helpers, then the staged tokens."""
+        sent = False
+        if self.pool is not None and signed:
+            try:
+                self.pool.submit_signed([(signer, body, sig) for _, body, signer, sig in signed])
+                sent = True
+            except PoolBroken:
+                self.close()
+        self._send_staged()
+
+        def checked() -> dict[int, bool] | None:
+            if not sent or self.pool is None:
+                return None
+            try:
+                return dict(zip([seq for seq, *_ in signed], self.pool.collect_signed(), strict=True))
+            except (PoolBroken, ValueError):
+                self.close()
+                return None
+
+        return checked
 
     def collect(self) -> list[Result] | None:
-        """The results of the last `submit`; None when the helpers failed (the caller does the work)."""
-        if self.pool is None:
+        """The staged tokens re-encrypted; None when there were none or the helpers failed (the caller does the
+        work)."""
+        self._send_staged()
+        if self.pool is None or not self._fernet:
             return None
+        self._fernet = False
         try:
             return self.pool.collect()
         except PoolBroken:
@@ -89,6 +122,7 @@ class Helpers:
             return None
 
     def close(self) -> None:
+        self._staged, self._fernet = None, False
         if self.pool is not None:
             self.pool.close()
             self.pool = None
@@ -104,17 +138,37 @@ class Batch:
     unsigned: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _revision_digests(conn: Connection, ids: Sequence[int]) -> dict[tuple[int, int], tuple[str, str | None]]:
+#: What `_revision_digests` reads of a revision row: its id and record, then `audit.revision_digest`'s columns.
+_REVISION_ROW = (Revision.id, Revision.record_id, *audit.REVISION_DIGEST_COLUMNS)
+
+
+def _in_range(column: Any, after: int, last: int | None) -> Any:
+    """`column` in (`after`, `last`], a batch's record ids (`last` None: no end, the job's last batch)."""
+    return column > after if last is None else and_(column > after, column <= last)
+
+
+def _revision_rows(conn: Connection, after: int, last: int | None) -> list[Any]:
+    """The revision rows of the records with ids in (`after`, `last`] (a batch's range), as `_REVISION_ROW`."""
+    return list(conn.execute(select(*_REVISION_ROW).where(_in_range(Revision.record_id, after, last))))
+
+
+def _revision_digests(
+    rows: Sequence[Any], titles: dict[int, bytes] | None = None, bodies: dict[int, bytes] | None = None
+) -> dict[tuple[int, int], tuple[str, str | None]]:
     """(record id, revision number) → (the revision row's digest as the log signs it (`audit.revision_digest`), the
-    SHA-256 of its body ciphertext)."""
+    SHA-256 of its body ciphertext), for `rows` (`_revision_rows`) as read, or — given the title and body
+    ciphertexts this batch wrote (revision id → token) — as they are after the writes: only the rows that
+    changed then."""
     out: dict[tuple[int, int], tuple[str, str | None]] = {}
-    for start in range(0, len(ids), 900):
-        for row in conn.execute(
-            select(Revision.record_id, *audit.REVISION_DIGEST_COLUMNS).where(
-                Revision.record_id.in_(ids[start : start + 900])
-            )
-        ):
-            out[(int(row[0]), int(row[1]))] = (audit.revision_digest(*row[1:]), audit.sha256_hex(row[-1]))
+    rewrite = titles is not None or bodies is not None
+    titles, bodies = titles or {}, bodies or {}
+    for rev, rid, number, officer, tlp, releasable_to, created_at, title_ct, body_ct in rows:
+        if rewrite:
+            if rev not in titles and rev not in bodies:
+                continue
+            title_ct, body_ct = titles.get(rev, title_ct), bodies.get(rev, body_ct)
+        digest = audit.revision_digest(number, officer, tlp, releasable_to, created_at, title_ct, body_ct)
+        out[(int(rid), int(number))] = (digest, audit.sha256_hex(body_ct))
     return out
 
 
@@ -146,6 +200,7 @@ def _rekeyed_details(s: OrmSession) -> dict[str, str]:
 
 #: The record-tied columns whose new ciphertexts `_sign_records` folds into the state it signs (see
 #: `store.audit.snapshot.build_state`); a record with a rewritten column not listed here has its state read again.
+_REV = ("title_ct", "body_ct")
 _STATE_COLUMNS = frozenset(
     {
         ("records", "title_ct"),
@@ -163,6 +218,7 @@ def _sign_records(
     rewritten: dict[tuple[str, str], list[tuple[int, bytes, int | None]]],
     states: dict[int, dict[str, Any]],
     damaged: dict[int, str],
+    revision_rows: Sequence[Any],
     before: dict[tuple[int, int], tuple[str, str | None]],
 ) -> None:
     """One `rekey` event per record whose ciphertexts this batch rewrote (intact before it): its new state, and
@@ -173,7 +229,12 @@ def _sign_records(
     conn = s.connection()
     version = session.keys().current_version
     changed = {rid for written in rewritten.values() for _, _, rid in written if rid is not None} - set(damaged)
-    after = _revision_digests(conn, sorted(changed))
+    changed &= states.keys()  # a row of a record id that no record has is re-encrypted, but there is none to sign
+    fresh = {column: {key: new for key, new, rid in rewritten.get(("revisions", column), [])} for column in _REV}
+    after = _revision_digests([row for row in revision_rows if row[1] in changed], *fresh.values())
+    for (rid, number), as_read in before.items():
+        if rid in changed:
+            after.setdefault((rid, number), as_read)  # a row this batch did not rewrite: as it was
     titles = {rid: new for _, new, rid in rewritten.get(("records", "title_ct"), []) if rid is not None}
     reviewed = {rid for _, _, rid in rewritten.get(("review_events", "comment_ct"), []) if rid in changed}
     reviews = _reviews_digests(conn, sorted(reviewed))
@@ -231,24 +292,28 @@ def run_step(
         )
         full = len(ids) == batch_rows
         last = ids[-1] if ids else job.cursor
+        # the batch's records as a range of ids (bound parameters, no IN list to expand); the last batch's has no
+        # end, so a row tied to a record id no record has (edited in the file) is re-encrypted too, and named
+        upper = last if full else None
         read: list[tuple[CiphertextColumn, Sequence[Any]]] = []
         for c in columns:
-            if c.record is None or not ids:
+            if c.record is None:
                 continue
             t = column_table(c)
             rows = conn.execute(
                 select(t.c[c.key], t.c[c.column], t.c[c.record]).where(
-                    t.c[c.record].in_(ids) if c.record != "id" else t.c[c.key].in_(ids), t.c[c.column].is_not(None)
+                    _in_range(t.c[c.record], job.cursor, upper), t.c[c.column].is_not(None)
                 )
             ).all()
             batch.read += len(rows)
             read.append((c, rows))
-        # the Fernet work on the helpers' cores while this process checks the batch against the log
-        handed = helpers.submit(keys, [bytes(row[1]) for _, rows in read for row in rows])
+        # the signature checks and Fernet work on the helpers' cores while this process reads the batch's states
+        helpers.hand(keys, [bytes(row[1]) for _, rows in read for row in rows])
         states: dict[int, dict[str, Any]] = {}
         try:
             # checked before anything changes: a damaged record is re-encrypted but never signed as it now stands
-            before = _revision_digests(conn, ids)
+            revisions = _revision_rows(conn, job.cursor, upper)
+            before = _revision_digests(revisions)
             damaged = audit_state.damaged_among(
                 s,
                 keys,
@@ -258,9 +323,10 @@ def run_step(
                 full=False,
                 states_out=states,
                 revision_digests={key: digest for key, (digest, _) in before.items()},
+                checks=helpers.check,
             )
         finally:
-            done = helpers.collect() if handed else None  # read even on an error: the helpers' pipes left empty
+            done = helpers.collect()  # read even on an error: the helpers' pipes left empty
         rewritten: dict[tuple[str, str], list[tuple[int, bytes, int | None]]] = {}
         at = 0
         for c, rows in read:
@@ -272,7 +338,10 @@ def run_step(
         if damaged:
             refs = dict(conn.execute(select(Record.id, Record.reference).where(Record.id.in_(sorted(damaged)))).all())
             batch.unsigned += [(f"record {refs.get(rid, rid)}", why) for rid, why in sorted(damaged.items())]
-        _sign_records(session, s, rewritten, states, damaged, before)
+        _sign_records(session, s, rewritten, states, damaged, revisions, before)
+        known = set(ids)
+        orphans = {rid for written in rewritten.values() for _, _, rid in written if rid is not None} - known
+        batch.unsigned += [(f"rows tied to record id {rid}", "no record has that id") for rid in sorted(orphans)]
     else:
         c = next(c for c in columns if (c.table, c.column) == steps[index])
         t = column_table(c)

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from crypto.errors import DecryptionFailed
+from crypto.events import sign_event, verify_event
 from crypto.rekey_pool import RekeyPool
 from store import keys as key_lifecycle
 from store.keys.rotation import HELPERS_ENV, RotationReport
@@ -63,6 +65,25 @@ def test_a_helper_reencrypts_as_the_rotating_process_does() -> None:
         assert Fernet(new).extract_timestamp(encoded) == at
 
 
+def test_a_helper_verifies_event_signatures_as_the_rotating_process_does() -> None:
+    """Threat 6: a signature of the body verifies; the same signature over an edited body, or under another
+    signer's key, does not — and a verification request and a Fernet request answered in the order sent."""
+    key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    body = b'{"seq":1}'
+    sig = sign_event(key.private_bytes_raw(), body)
+    signed = [(public, body, sig), (public, b'{"seq":2}', sig), (other.public_key().public_bytes_raw(), body, sig)]
+    new = Fernet.generate_key()
+    pool = RekeyPool.start(2)
+    assert pool is not None
+    with pool:
+        pool.submit_signed(signed * 3)
+        pool.submit([new], [_raw(new, b"x", 1_700_000_000)])
+        assert pool.collect_signed() == [True, False, False] * 3
+        assert pool.collect() == [None]
+        assert [verify_event(*triple) for triple in signed] == [True, False, False]
+
+
 def _rotate(path: Path, helpers: int, monkeypatch: pytest.MonkeyPatch) -> RotationReport:
     monkeypatch.setenv(HELPERS_ENV, str(helpers))
     session = unlock(path)
@@ -75,13 +96,19 @@ def _rotate(path: Path, helpers: int, monkeypatch: pytest.MonkeyPatch) -> Rotati
 def test_a_rotation_with_helpers_does_what_one_without_does(
     small_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Threat 6: with two helpers, every ciphertext is re-encrypted to the same plaintext, a token no key opens is
-    named and left as it is, the record whose title it is stays unsigned (damaged), and `audit verify` finds
-    the rest as signed — the same report as the rotating process alone gives on a copy of the same store."""
+    """Threats 6 and 14: with two helpers, every ciphertext is re-encrypted to the same plaintext, a token no key
+    opens is named and left as it is, the record whose title it is stays unsigned (damaged), so does a record
+    whose latest event's signature was altered (the helpers verify it), and `audit verify` finds the rest as
+    signed — the same report as the rotating process alone gives on a copy of the same store."""
     conn = sqlite3.connect(small_store)
     rid = conn.execute("SELECT min(id) FROM records").fetchone()[0]
     foreign = _raw(Fernet.generate_key(), b"a title under no key of ours", 1_700_000_000)
     conn.execute("UPDATE records SET title_ct = ? WHERE id = ?", (foreign, rid))
+    forged, seq, sig = conn.execute(
+        "SELECT r.reference, a.seq, a.sig FROM records r JOIN audit_log a ON a.record_uuid = r.uuid"
+        " WHERE r.id = (SELECT max(id) FROM records) ORDER BY a.seq DESC LIMIT 1"
+    ).fetchone()
+    conn.execute("UPDATE audit_log SET sig = ? WHERE seq = ?", (bytes([sig[0] ^ 1]) + sig[1:], seq))
     conn.commit()
     conn.close()
     alone = tmp_path / "alone" / "pk-moi.db"
@@ -94,19 +121,28 @@ def test_a_rotation_with_helpers_does_what_one_without_does(
         session.vault.close()
 
     handed: list[int] = []
-    collect = RekeyPool.collect
+    checked: list[int] = []
+    collect, collect_signed = RekeyPool.collect, RekeyPool.collect_signed
 
     def counted(pool: RekeyPool) -> list[object]:
         out = collect(pool)
         handed.append(len(out))
         return list(out)
 
+    def counted_signed(pool: RekeyPool) -> list[bool]:
+        out = collect_signed(pool)
+        checked.append(len(out))
+        return out
+
     monkeypatch.setattr(RekeyPool, "collect", counted)
+    monkeypatch.setattr(RekeyPool, "collect_signed", counted_signed)
     with_helpers = _rotate(small_store, 2, monkeypatch)
     assert sum(handed) > 100, "the records' tokens went through the helpers"
+    assert sum(checked) >= 100, "the records' latest events were verified by the helpers"
     without = _rotate(alone, 0, monkeypatch)
     assert with_helpers.damaged == without.damaged == (("records", rid),)
-    assert with_helpers.unsigned == without.unsigned and len(with_helpers.unsigned) == 1
+    assert with_helpers.unsigned == without.unsigned and len(with_helpers.unsigned) == 2
+    assert any(what == f"record {forged}" and "does not verify" in why for what, why in with_helpers.unsigned)
     assert with_helpers.reencrypted == without.reencrypted
     after = all_tokens(small_store)
     assert after[("records", "title_ct", rid)] == foreign
@@ -116,7 +152,7 @@ def test_a_rotation_with_helpers_does_what_one_without_does(
     finally:
         session.vault.close()
     verified = run_cli("--store", str(small_store), "audit", "verify", env=DEMO)
-    assert verified.code != 0 and "title" in verified.out + verified.err  # that record, and only it, is damaged
+    assert verified.code != 0  # what was damaged before stays damaged
 
 
 def test_a_helper_that_dies_mid_rotation_leaves_its_work_to_the_rotating_process(

@@ -46,3 +46,34 @@ def test_each_rekey_event_signs_the_records_state_as_the_rotation_left_it(small_
         assert {k: v for k, v in record.items() if k != "wrote"} == stored[uuid], record["reference"]
     assert any(state["reviews"] for state in stored.values())
     assert any(state["withdrawn"] for state in stored.values())
+
+
+def test_rows_of_a_record_id_no_record_has_are_re_encrypted_and_named(small_store: Path) -> None:
+    """Threat 6: revision rows left behind by a record row deleted in the file (in a gap of the ids, and past the
+    last record) are re-encrypted with the rest — the old key is retired, so a row left out would be unreadable
+    — and the rotation names them as unsigned; no record's event is signed for them."""
+    from store import keys as key_lifecycle
+    from tests.keys.tokens import all_tokens, decrypt_all
+
+    conn = sqlite3.connect(small_store)
+    gap, top = conn.execute("SELECT min(id), max(id) FROM records").fetchone()
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("DELETE FROM records WHERE id = ?", (gap,))
+    conn.execute(
+        "INSERT INTO revisions (record_id, number, officer, tlp, releasable_to, created_at, title_ct, body_ct)"
+        " SELECT ?, number, officer, tlp, releasable_to, created_at, title_ct, body_ct FROM revisions"
+        " WHERE record_id = ?",
+        (top + 500, top),
+    )
+    conn.commit()
+    conn.close()
+    session = unlock(small_store)
+    try:
+        report = key_lifecycle.rotate_data_key(session, batch_rows=25)
+        names = [what for what, _why in report.unsigned]
+        assert f"rows tied to record id {gap}" in names and f"rows tied to record id {top + 500}" in names
+        tokens = all_tokens(small_store)
+        assert len(session.keys().data_keys) == 1
+        decrypt_all(tokens, session.keys())  # every token, the orphans' too, opens under the one key left
+    finally:
+        session.vault.close()
