@@ -135,6 +135,9 @@ def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent]) -> int
     seq, chain, frontier = head.size, head.chain, head.frontier
     sign = event_signer(signer.signing_key)
     public = _public(signer.signing_key)
+    # rows go to SQLite a chunk at a time as they are signed: an action of 100,000 records never holds every
+    # event body at once (same rows, same order, same transaction: only the peak memory differs)
+    conn = s.connection()
     rows: list[dict[str, Any]] = []
     for ev in events:
         record: dict[str, Any] | None = None
@@ -171,11 +174,13 @@ def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent]) -> int
                 "chain": chain,
             }
         )
-    if not rows:
+        if len(rows) >= CHUNK:
+            dialect.insert_rows(conn, AuditRow.__table__, rows)
+            rows = []
+    if seq == head.size:
         return head.size
-    conn = s.connection()
-    for start in range(0, len(rows), CHUNK):
-        dialect.insert_rows(conn, AuditRow.__table__, rows[start : start + CHUNK])
+    if rows:
+        dialect.insert_rows(conn, AuditRow.__table__, rows)
     write_checkpoint(s, signer, frontier)
     return seq
 

@@ -371,8 +371,9 @@ def export_bundle(
                         )
                     )
                 )
-                # the only change to these records in this transaction is the status set just below
-                after = {rid: {**checked[rid], "status": Status.SHARED.value} for rid in shared if rid in checked}
+                # the only change to these records in this transaction is the status set just below; a checked
+                # state is used once, so it leaves `checked` here (a large export does not hold it to the end)
+                after = {rid: {**checked.pop(rid), "status": Status.SHARED.value} for rid in shared if rid in checked}
                 audit.note_records(
                     s, shared, action="share", data={"bundle_id": bundle_id, "recipient": code}, states=after
                 )
