@@ -30,7 +30,7 @@ OFFICER_STATE_ACTIONS = frozenset(
 WRITING_ACTIONS = frozenset({"create", "edit"})
 
 
-@dataclass
+@dataclass(slots=True)  # no per-event __dict__: an import or export queues one per record
 class PendingEvent:
     """One event queued by an action; its record and officer state are taken at `finish`."""
 

@@ -8,6 +8,7 @@ latest signed event.
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from json.encoder import encode_basestring
@@ -23,6 +24,11 @@ from store.models import Contact, Officer, Record, RecordParty, ReviewEvent, Rev
 
 #: How many ids one `IN (…)` query carries.
 CHUNK = 5000
+
+
+def _intern(value: Any) -> Any:
+    """The one shared copy of a short repeated text (a code, a status, a name); anything else as it is."""
+    return sys.intern(value) if type(value) is str else value
 
 
 def sha256_hex(data: bytes | None) -> str | None:
@@ -139,15 +145,16 @@ def build_state(
     count, digest = reviews_digest(reviews)
     if current is not None and revision_sha256 is None:
         revision_sha256 = revision_digest(*current)
+    # the few distinct codes and names are interned: an action queues one state per record until it ends
     return {
         "uuid": uuid,
         "reference": reference,
-        "domain": domain,
-        "origin": origin,
-        "releasable_to": sorted(set(releasable_to) - {origin}),
-        "tlp": tlp,
-        "status": status,
-        "author": author,
+        "domain": _intern(domain),
+        "origin": _intern(origin),
+        "releasable_to": [_intern(code) for code in sorted(set(releasable_to) - {origin})],
+        "tlp": _intern(tlp),
+        "status": _intern(status),
+        "author": _intern(author),
         "revision": int(revision),
         "no_reexport": bool(no_reexport),
         "title_sha256": sha256_hex(title_ct),
