@@ -95,7 +95,15 @@ def compact(engine: Engine) -> bool:
     try:
         conn = raw.driver_connection
         assert isinstance(conn, sqlite3.Connection)
-        conn.execute("VACUUM")
+        # VACUUM builds the whole compacted file in its temporary store first: with the connections'
+        # temp_store=MEMORY that is the file's size in RAM (715 MB peak for `keys rotate` at 100k records);
+        # a temporary file instead (SQLite creates it unlinked, and it holds what the store holds: the same
+        # ciphertexts under the current key and plaintext tags, no old token)
+        conn.execute("PRAGMA temp_store=FILE")
+        try:
+            conn.execute("VACUUM")
+        finally:
+            conn.execute("PRAGMA temp_store=MEMORY")
         busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         return bool(busy) and busy[0] == 0
     except sqlite3.OperationalError:
