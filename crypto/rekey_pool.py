@@ -5,7 +5,9 @@ over their stdin and stdout only; they never open the store. `submit` hands each
 tokens with the data keys (current first), `collect` reads back each token re-encrypted under the current key
 (`keyring.reencrypt_token`: the same function the rotating process uses itself), None for a token the current
 key already opens, or a DecryptionFailed for one no key opens; `submit_signed` and `collect_signed` do the same
-for event signatures (`events.verify_event`). Replies come in the order the requests were sent. The caller writes the results in its own
+for event signatures (`events.verify_event`); `submit_batch` hands both in one request (checks first), so a
+helper that is idle reads all of it at once and the caller never waits on a full pipe while the helper works.
+Replies come in the order the requests were sent. The caller writes the results in its own
 transaction, so a helper changes nothing a crash could leave half-done: a killed rotating process leaves its
 helpers at the end of their pipes, and they exit.
 
@@ -15,6 +17,8 @@ the batch itself and stops using the pool.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import struct
 import subprocess
 import sys
@@ -30,8 +34,11 @@ from crypto.keyring import reencrypt_token
 _U32 = struct.Struct(">I")
 _ITEM = struct.Struct(">BI")
 _NEW, _SAME, _FAILED, _GOOD, _BAD = 0, 1, 2, 3, 4
-#: The head of a request to verify event signatures (a Fernet key is 44 bytes: never this).
-_VERIFY = b"verify"
+#: The heads of a request to verify event signatures, and of one to verify and re-encrypt (a Fernet key is 44
+#: bytes: never these).
+_VERIFY, _BOTH = b"verify", b"verify+reencrypt"
+#: The pipes' capacity asked for (Linux): a batch's reply passes in a few writes instead of one per 64 KiB.
+_PIPE_BYTES = 1 << 20
 
 Result = bytes | None | DecryptionFailed
 
@@ -94,7 +101,13 @@ def main() -> None:
             except EOFError:
                 return
             items = _read_items(stdin)
-            stdout.write(_verify(items) if head == [_VERIFY] else _work(head, items))
+            if head == [_BOTH]:  # signed events, then the keys and tokens: the checks answered first
+                keys, tokens = _read_items(stdin), _read_items(stdin)
+                stdout.write(_verify(items))
+                stdout.flush()
+                stdout.write(_work(keys, tokens))
+            else:
+                stdout.write(_verify(items) if head == [_VERIFY] else _work(head, items))
             stdout.flush()
     except (BrokenPipeError, EOFError, KeyboardInterrupt):
         return
@@ -126,6 +139,10 @@ class RekeyPool:
         except OSError:
             RekeyPool(procs).close()
             return None
+        for proc in procs:
+            for stream in (proc.stdin, proc.stdout):
+                with contextlib.suppress(OSError, AttributeError):  # a capacity refused: the default's 64 KiB
+                    fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)  # type: ignore[union-attr]
         return cls(procs)
 
     @property
@@ -152,6 +169,29 @@ class RekeyPool:
     def submit(self, keys: Sequence[bytes], tokens: Sequence[bytes]) -> None:
         """Hand the helpers `tokens` in shares, with the data keys (current first, then older, newest first)."""
         self._send(b"F", keys, tokens, 1)
+
+    def submit_batch(
+        self, keys: Sequence[bytes], tokens: Sequence[bytes], signed: Sequence[tuple[bytes, bytes, bytes]]
+    ) -> None:
+        """`submit_signed(signed)` and `submit(keys, tokens)` in one request each helper reads at once: collect with
+        `collect_signed`, then `collect`."""
+        flat = [part for triple in signed for part in triple]
+        n = len(self._procs)
+        share_v = -(-len(signed) // n) * 3
+        share_f = -(-len(tokens) // n)
+        head, key_frame = _frame([_BOTH]), _frame(keys)
+        verify, fernet = [], []
+        try:
+            for i, proc in enumerate(self._procs):
+                mine_v, mine_f = flat[i * share_v : (i + 1) * share_v], tokens[i * share_f : (i + 1) * share_f]
+                assert proc.stdin is not None
+                proc.stdin.write(head + _frame(mine_v) + key_frame + _frame(mine_f))
+                proc.stdin.flush()
+                verify.append(len(mine_v) // 3)
+                fernet.append(len(mine_f))
+        except (OSError, ValueError) as exc:
+            raise PoolBroken(str(exc)) from exc
+        self._pending += [(b"V", verify), (b"F", fernet)]
 
     def submit_signed(self, signed: Sequence[tuple[bytes, bytes, bytes]]) -> None:
         """Hand the helpers events to verify: (signer's public key, body, signature) each (`verify_event`)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.errors import DecryptionFailed
@@ -27,21 +27,27 @@ if TYPE_CHECKING:
     from store.service import Session
 
 
+#: A column's tokens the helpers re-encrypted: row key → (the token handed, what came back).
+Done = dict[int, tuple[bytes, Result]]
+
+
 def _reencrypt_rows(
     conn: Connection,
     keys: Keyring,
     c: CiphertextColumn,
     rows: Sequence[Any],
     damaged: list[tuple[str, int]],
-    done: Sequence[Result] | None = None,
+    done: Done | None = None,
 ) -> list[tuple[int, bytes, int | None]]:
     """Re-encrypt `rows` (key, token[, record id]) of one column in place; returns (key, new token, record id) of
-    each token rewritten (a token already under the current key is left alone). `done`: the rows' tokens already
-    re-encrypted by the helper processes, in order."""
+    each token rewritten (a token already under the current key is left alone). `done`: tokens the helper
+    processes re-encrypted, used for a row only when its token is still the one they were handed."""
     written: list[tuple[int, bytes, int | None]] = []
-    for i, row in enumerate(rows):
+    for row in rows:
+        token = bytes(row[1])
+        hit = done.get(int(row[0])) if done is not None else None
         try:
-            new = keys.reencrypt(bytes(row[1])) if done is None else done[i]
+            new = hit[1] if hit is not None and hit[0] == token else keys.reencrypt(token)
             if isinstance(new, DecryptionFailed):
                 raise new
         except DecryptionFailed:
@@ -56,73 +62,191 @@ def _reencrypt_rows(
     return written
 
 
+def _key_order(keys: Keyring) -> list[bytes]:
+    """The data keys as the helpers take them: the current one first, then the older ones, newest first."""
+    versions = sorted((v for v in keys.data_keys if v != keys.current_version), reverse=True)
+    return [keys.data_keys[v] for v in [keys.current_version, *versions]]
+
+
+def _in_range(column: Any, after: int, last: int | None) -> Any:
+    """`column` in (`after`, `last`], a batch's record ids (`last` None: no end, the job's last batch)."""
+    return column > after if last is None else and_(column > after, column <= last)
+
+
+def _batch_range(conn: Connection, rec: CiphertextColumn, after: int, batch_rows: int) -> tuple[list[int], int | None]:
+    """The ids of the records of the batch after record id `after`, and its range's end (None: the last batch's,
+    which has no end, so a row tied to a record id no record has — edited in the file — is re-encrypted too)."""
+    t = column_table(rec)
+    ids = list(
+        conn.execute(select(t.c[rec.key]).where(t.c[rec.key] > after).order_by(rec.key).limit(batch_rows)).scalars()
+    )
+    return ids, (ids[-1] if len(ids) == batch_rows else None)
+
+
+def _batch_rows(
+    conn: Connection, columns: list[CiphertextColumn], after: int, upper: int | None
+) -> list[tuple[CiphertextColumn, Sequence[Any]]]:
+    """Each record-tied column's rows (key, token, record id) of the records in (`after`, `upper`]."""
+    read: list[tuple[CiphertextColumn, Sequence[Any]]] = []
+    for c in columns:
+        if c.record is None:
+            continue
+        t = column_table(c)
+        rows = conn.execute(
+            select(t.c[c.key], t.c[c.column], t.c[c.record]).where(
+                _in_range(t.c[c.record], after, upper), t.c[c.column].is_not(None)
+            )
+        ).all()
+        read.append((c, rows))
+    return read
+
+
+def _latest_events(conn: Connection, after: int, upper: int | None) -> list[tuple[int, bytes, bytes, bytes]]:
+    """(seq, body, signer, signature) of the events a damage check of the records in (`after`, `upper`] verifies:
+    each record's latest event and its latest approval (`audit_state.damaged_among`'s `checks`). Read ahead for
+    the helpers; the check itself reads the log again and uses a result only for the very same bytes."""
+    uuids = select(Record.uuid).where(_in_range(Record.id, after, upper))
+    latest = select(func.max(AuditRow.seq)).where(AuditRow.record_uuid.in_(uuids)).group_by(AuditRow.record_uuid)
+    approved = (
+        select(func.max(AuditRow.seq))
+        .where(AuditRow.record_uuid.in_(uuids), AuditRow.action == "approve")
+        .group_by(AuditRow.record_uuid)
+    )
+    query = select(AuditRow.seq, AuditRow.body, AuditRow.signer, AuditRow.sig).where(
+        AuditRow.seq.in_(latest.union(approved).scalar_subquery())
+    )
+    return [(int(seq), bytes(body), bytes(signer), bytes(sig)) for seq, body, signer, sig in conn.execute(query)]
+
+
+@dataclass
+class _Handed:
+    """What one request to the helpers held: the keys, each column's tokens by row key, the events to verify; and,
+    once collected, what came back."""
+
+    keys: list[bytes]
+    tokens: dict[tuple[str, str], list[tuple[int, bytes]]]
+    signed: list[tuple[int, bytes, bytes, bytes]]
+    done: dict[tuple[str, str], Done] | None = None
+    verified: dict[int, tuple[bytes, bytes, bytes, bool]] | None = None
+
+
 class Helpers:
-    """The rotation's helper processes (`crypto.rekey_pool`), if any: a batch's signature checks and Fernet work
-    handed to them run on other cores while this process reads the batch's states; on any failure of theirs
-    this process does the work itself, from then on."""
+    """The rotation's helper processes (`crypto.rekey_pool`), if any, a batch ahead of this process: while it
+    re-encrypts, writes and signs batch N, they verify batch N+1's latest events and re-encrypt its tokens (read
+    ahead, in one request); batch N+1 then uses a result only for a row whose token (an event whose bytes) is
+    still the one handed — anything written in between is done here. The first batch is handed at its start.
+    On any failure of theirs this process does the work itself, from then on."""
 
     def __init__(self, pool: RekeyPool | None) -> None:
         self.pool = pool
-        self._staged: tuple[list[bytes], Sequence[bytes]] | None = None
-        self._fernet = False  # a Fernet request is out
+        self._out: _Handed | None = None  # handed, not yet collected
+        self._got: _Handed | None = None  # collected: what the current batch uses
 
-    def hand(self, keys: Keyring, tokens: Sequence[bytes]) -> None:
-        """Stage `tokens` for the helpers, with the data keys (current first); sent after the signature checks
-        (`check`), or at `collect` if there are none."""
-        if self.pool is not None and tokens:
-            order = [
-                keys.current_version,
-                *sorted((v for v in keys.data_keys if v != keys.current_version), reverse=True),
-            ]
-            self._staged = ([keys.data_keys[v] for v in order], tokens)
+    def _hand(
+        self,
+        keys: Keyring,
+        read: list[tuple[CiphertextColumn, Sequence[Any]]],
+        signed: list[tuple[int, bytes, bytes, bytes]],
+    ) -> None:
+        if self.pool is None:
+            return
+        handed = _Handed(
+            _key_order(keys),
+            {(c.table, c.column): [(int(row[0]), bytes(row[1])) for row in rows] for c, rows in read},
+            signed,
+        )
+        try:
+            self.pool.submit_batch(
+                handed.keys,
+                [token for pairs in handed.tokens.values() for _, token in pairs],
+                [(signer, body, sig) for _, body, signer, sig in signed],
+            )
+        except PoolBroken:
+            self.close()
+            return
+        self._out = handed
 
-    def _send_staged(self) -> None:
-        if self.pool is not None and self._staged is not None:
-            keys, tokens = self._staged
-            self._staged = None
-            try:
-                self.pool.submit(keys, tokens)
-                self._fernet = True
-            except PoolBroken:
-                self.close()
+    def start(
+        self,
+        conn: Connection,
+        keys: Keyring,
+        read: list[tuple[CiphertextColumn, Sequence[Any]]],
+        after: int,
+        upper: int | None,
+    ) -> None:
+        """At a batch's start: hand it to the helpers unless the previous batch already handed it ahead."""
+        self._got = None
+        if self.pool is not None and self._out is None and read:
+            self._hand(keys, read, _latest_events(conn, after, upper))
+
+    def ahead(
+        self, conn: Connection, keys: Keyring, columns: list[CiphertextColumn], after: int, batch_rows: int
+    ) -> None:
+        """Hand the helpers the batch after record id `after` (read now) while this process finishes this one."""
+        if self.pool is None or self._out is not None:
+            return
+        rec = next((c for c in columns if c.record == "id"), None)
+        if rec is None:
+            return
+        ids, upper = _batch_range(conn, rec, after, batch_rows)
+        if ids:
+            self._hand(keys, _batch_rows(conn, columns, after, upper), _latest_events(conn, after, upper))
+
+    def _collect(self) -> None:
+        """Read back what was handed (this batch's work)."""
+        handed, self._out = self._out, None
+        if handed is None or self.pool is None:
+            return
+        try:
+            checked = self.pool.collect_signed()
+            results = self.pool.collect()
+        except PoolBroken:
+            self.close()
+            return
+        if len(checked) != len(handed.signed) or len(results) != sum(len(p) for p in handed.tokens.values()):
+            self.close()
+            return
+        handed.verified = {
+            seq: (body, signer, sig, ok) for (seq, body, signer, sig), ok in zip(handed.signed, checked, strict=True)
+        }
+        handed.done, at = {}, 0
+        for column, pairs in handed.tokens.items():
+            handed.done[column] = {key: (token, results[at + i]) for i, (key, token) in enumerate(pairs)}
+            at += len(pairs)
+        self._got = handed
 
     def check(self, signed: list[tuple[int, bytes, bytes, bytes]]) -> Callable[[], dict[int, bool] | None]:
-        """`audit_state.SignatureChecks`: the events' signatures to the helpers, then the staged tokens."""
-        sent = False
-        if self.pool is not None and signed:
-            try:
-                self.pool.submit_signed([(signer, body, sig) for _, body, signer, sig in signed])
-                sent = True
-            except PoolBroken:
-                self.close()
-        self._send_staged()
+        """`audit_state.SignatureChecks`: the helpers' verdicts on these events, for those handed with the very same
+        bytes (the others are verified by the damage check itself); read when the states are built."""
 
         def checked() -> dict[int, bool] | None:
-            if not sent or self.pool is None:
+            self._collect()
+            got = self._got.verified if self._got is not None else None
+            if not got:
                 return None
-            try:
-                return dict(zip([seq for seq, *_ in signed], self.pool.collect_signed(), strict=True))
-            except (PoolBroken, ValueError):
-                self.close()
-                return None
+            out: dict[int, bool] = {}
+            for seq, body, signer, sig in signed:
+                hit = got.get(seq)
+                if hit is not None and hit[0] == body and hit[1] == signer and hit[2] == sig:
+                    out[seq] = hit[3]
+            return out
 
         return checked
 
-    def collect(self) -> list[Result] | None:
-        """The staged tokens re-encrypted; None when there were none or the helpers failed (the caller does the
-        work)."""
-        self._send_staged()
-        if self.pool is None or not self._fernet:
-            return None
-        self._fernet = False
-        try:
-            return self.pool.collect()
-        except PoolBroken:
-            self.close()
-            return None
+    def done(self, keys: Keyring, table: str, column: str) -> Done | None:
+        """The helpers' re-encryptions of one column's tokens in this batch (collected by `settle`), under the keys
+        in use now (None: none)."""
+        got = self._got
+        if got is None or got.done is None or got.keys != _key_order(keys):
+            return None  # another process rotated again in between: those results are under an older key
+        return got.done.get((table, column))
+
+    def settle(self) -> None:
+        """Leave the pipes empty (a batch that failed part-way reads back what it handed)."""
+        self._collect()
 
     def close(self) -> None:
-        self._staged, self._fernet = None, False
+        self._out = self._got = None
         if self.pool is not None:
             self.pool.close()
             self.pool = None
@@ -140,11 +264,6 @@ class Batch:
 
 #: What `_revision_digests` reads of a revision row: its id and record, then `audit.revision_digest`'s columns.
 _REVISION_ROW = (Revision.id, Revision.record_id, *audit.REVISION_DIGEST_COLUMNS)
-
-
-def _in_range(column: Any, after: int, last: int | None) -> Any:
-    """`column` in (`after`, `last`], a batch's record ids (`last` None: no end, the job's last batch)."""
-    return column > after if last is None else and_(column > after, column <= last)
 
 
 def _revision_rows(conn: Connection, after: int, last: int | None) -> list[Any]:
@@ -282,33 +401,15 @@ def run_step(
     batch = Batch()
     if steps[index] == RECORDS_STEP:
         rec = next(c for c in columns if c.record == "id")
-        ids = list(
-            conn.execute(
-                select(column_table(rec).c[rec.key])
-                .where(column_table(rec).c[rec.key] > job.cursor)
-                .order_by(rec.key)
-                .limit(batch_rows)
-            ).scalars()
-        )
-        full = len(ids) == batch_rows
-        last = ids[-1] if ids else job.cursor
         # the batch's records as a range of ids (bound parameters, no IN list to expand); the last batch's has no
         # end, so a row tied to a record id no record has (edited in the file) is re-encrypted too, and named
-        upper = last if full else None
-        read: list[tuple[CiphertextColumn, Sequence[Any]]] = []
-        for c in columns:
-            if c.record is None:
-                continue
-            t = column_table(c)
-            rows = conn.execute(
-                select(t.c[c.key], t.c[c.column], t.c[c.record]).where(
-                    _in_range(t.c[c.record], job.cursor, upper), t.c[c.column].is_not(None)
-                )
-            ).all()
-            batch.read += len(rows)
-            read.append((c, rows))
-        # the signature checks and Fernet work on the helpers' cores while this process reads the batch's states
-        helpers.hand(keys, [bytes(row[1]) for _, rows in read for row in rows])
+        ids, upper = _batch_range(conn, rec, job.cursor, batch_rows)
+        full = upper is not None
+        last = ids[-1] if ids else job.cursor
+        read = _batch_rows(conn, columns, job.cursor, upper)
+        batch.read = sum(len(rows) for _, rows in read)
+        # the signature checks and Fernet work on the helpers' cores (handed ahead by the previous batch, or now)
+        helpers.start(conn, keys, read, job.cursor, upper)
         states: dict[int, dict[str, Any]] = {}
         try:
             # checked before anything changes: a damaged record is re-encrypted but never signed as it now stands
@@ -326,13 +427,13 @@ def run_step(
                 checks=helpers.check,
             )
         finally:
-            done = helpers.collect()  # read even on an error: the helpers' pipes left empty
+            helpers.settle()  # read back even on an error: the helpers' pipes left empty
+        if full:  # the next batch to the helpers, to work on while this one is written and signed
+            helpers.ahead(conn, keys, columns, last, batch_rows)
         rewritten: dict[tuple[str, str], list[tuple[int, bytes, int | None]]] = {}
-        at = 0
         for c, rows in read:
-            mine = done[at : at + len(rows)] if done is not None else None
-            at += len(rows)
-            written = _reencrypt_rows(conn, keys, c, rows, batch.damaged, mine)
+            done = helpers.done(keys, c.table, c.column)
+            written = _reencrypt_rows(conn, keys, c, rows, batch.damaged, done)
             batch.rewritten += len(written)
             rewritten[(c.table, c.column)] = written
         if damaged:

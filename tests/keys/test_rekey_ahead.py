@@ -1,0 +1,122 @@
+"""`keys rotate`'s helpers a batch ahead: batch N+1's tokens and latest events are handed to them before batch N is
+written and signed, and a row or event that changed in between (another process's edit) is never taken from what
+they were handed."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from crypto.rekey_pool import RekeyPool
+from store import keys as key_lifecycle
+from store.authoring import Changes
+from store.keys import rekey
+from store.keys.rotation import HELPERS_ENV
+from store.records import RecordQuery
+from store.service import Session
+from tests.keys.conftest import unlock
+from tests.keys.tokens import all_tokens, decrypt_all
+from tests.liaison_helpers import run_cli
+
+DEMO = {"LIAISON_PASSPHRASE": "demo", "LIAISON_OFFICER": "demo"}
+BATCH = 40
+
+
+def test_the_next_batch_is_handed_to_the_helpers_before_this_one_is_written(
+    small_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threat 6: between reading back a batch's work from the helpers and writing that batch, the next batch is
+    handed to them (so they work while this process writes and signs), and every batch's work still verifies."""
+    steps: list[str] = []
+    collect, write = RekeyPool.collect, rekey._reencrypt_rows
+    sends = {name: getattr(RekeyPool, name) for name in ("submit", "submit_batch") if hasattr(RekeyPool, name)}
+
+    def collected(pool: RekeyPool) -> list[object]:
+        steps.append("collect")
+        return list(collect(pool))
+
+    def written(*args: object, **kwargs: object) -> object:
+        steps.append("write")
+        return write(*args, **kwargs)  # type: ignore[arg-type]
+
+    for name, send in sends.items():
+
+        def sent(pool: RekeyPool, *args: object, _send: object = send) -> None:
+            steps.append("hand")
+            _send(pool, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(RekeyPool, name, sent)
+    monkeypatch.setattr(RekeyPool, "collect", collected)
+    monkeypatch.setattr(rekey, "_reencrypt_rows", written)
+    monkeypatch.setenv(HELPERS_ENV, "1")
+    session = unlock(small_store)
+    try:
+        records = session.count_records()
+        report = key_lifecycle.rotate_data_key(session, batch_rows=BATCH)
+    finally:
+        session.vault.close()
+    assert report.unsigned == () and report.damaged == ()
+    batches = -(-records // BATCH)
+    assert steps.count("collect") == batches
+    # each batch but the last: collect (its work), hand (the next batch's), then write (its rows)
+    order = "".join({"collect": "c", "hand": "h", "write": "w"}[step] for step in steps)
+    assert order.startswith("hc") and order.count("chw") == batches - 1, order
+    verified = run_cli("--store", str(small_store), "audit", "verify", env=DEMO)
+    assert verified.code == 0, verified
+
+
+def test_a_record_edited_after_its_batch_was_handed_ahead_keeps_the_edit(
+    small_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threats 6 and 14: another process edits a record after its batch was handed to the helpers: its batch
+    re-reads the rows and the log, finds the title token and the latest event no longer the ones handed, and does
+    them itself — the edit stays, every token opens under the new key alone, and the log verifies."""
+    handed: list[bytes] = []
+    submit_batch = RekeyPool.submit_batch
+
+    def kept(
+        pool: RekeyPool, keys: Sequence[bytes], tokens: Sequence[bytes], signed: Sequence[tuple[bytes, bytes, bytes]]
+    ) -> None:
+        handed.extend(tokens)
+        submit_batch(pool, keys, tokens, signed)
+
+    monkeypatch.setattr(RekeyPool, "submit_batch", kept)
+    monkeypatch.setenv(HELPERS_ENV, "1")
+    session = unlock(small_store)
+    (canary,) = session.list_records(RecordQuery(search="merlin"))
+    conn = sqlite3.connect(f"file:{small_store}?mode=ro", uri=True)
+    ids = [rid for (rid,) in conn.execute("SELECT id FROM records ORDER BY id")]
+    rid, old_title = conn.execute(
+        "SELECT id, title_ct FROM records WHERE reference = ?", (canary.reference,)
+    ).fetchone()
+    conn.close()
+    canary_batch = ids.index(rid) // BATCH
+    assert canary_batch >= 1, "the canary is not in the first batch (handed at its start, not ahead)"
+    other: list[Session] = []
+    calls = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == canary_batch + 1:  # the batch before the canary's is committed: the canary's was handed ahead
+            assert bytes(old_title) in handed
+            other.append(unlock(small_store))
+            other[0].edit_record(canary.reference, Changes(title="Canary title hobby"))
+
+    try:
+        report = key_lifecycle.rotate_data_key(session, progress=progress, batch_rows=BATCH)
+        assert other, "the edit was made"
+        assert report.unsigned == () and report.damaged == ()
+        (edited,) = session.list_records(RecordQuery(search="hobby"))
+        assert edited.reference == canary.reference and edited.title == "Canary title hobby"
+        assert decrypt_all(all_tokens(small_store), session.keys())  # every token opens under the current key
+        assert set(session.keys().data_keys) == {session.keys().current_version}
+    finally:
+        for s in other:
+            s.vault.close()
+        session.vault.close()
+    verified = run_cli("--store", str(small_store), "audit", "verify", env=DEMO)
+    assert verified.code == 0, verified
