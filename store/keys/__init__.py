@@ -6,9 +6,9 @@ One module per part, every name the faces and tests use importable from `store.k
   `DERIVED_PURPOSES` (what replacing the master secret must redo for each derived key), batch size;
 - `status.py` — `key_status`, `key_notice` (the app's notice), `set_key_max_age`, the policy document under its MAC;
 - `job.py` — the rotation job's state (in `liaison_meta` under a MAC) and the steps it walks;
-- `rekey.py` — one batch: re-encrypting a step's rows (the records step's Fernet work and signature checks in
-  helper processes, `crypto.rekey_pool`, a batch ahead: batch N+1's while batch N is written and signed) and
-  re-signing what it rewrote;
+- `rekey.py` — one batch: re-encrypting a step's rows and re-signing what it rewrote;
+- `ahead.py` — the records step's Fernet work and signature checks in helper processes (`crypto.rekey_pool`), a
+  batch ahead: batch N+1's while batch N is written and signed; how a records batch is delimited and read;
 - `rotation.py` — `rotate_data_key`: start, batches, retire, compact; resumable;
 - `revocation.py` — `regrant` (the keyring granted again, each officers row checked first), `rebuild_index`, and
   `revoke_officer` (full revocation).

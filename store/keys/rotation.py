@@ -18,9 +18,10 @@ from store import policy
 from store import sqlite as dialect
 from store.audit import log as audit
 from store.errors import PolicyError, ValidationError
+from store.keys.ahead import Helpers
 from store.keys.columns import BATCH_ROWS, Progress, present_columns
 from store.keys.job import RECORDS_STEP, RotationJob, column_table, count_tokens, read_job, write_job
-from store.keys.rekey import Batch, Helpers, run_step
+from store.keys.rekey import Batch, run_step
 from store.keys.revocation import regrant
 from store.vocab import Role
 

@@ -1,0 +1,215 @@
+"""The rotation's helper processes a batch ahead (`crypto.rekey_pool`): while the rotating process re-encrypts,
+writes and signs batch N, they verify batch N+1's latest events and re-encrypt its tokens, read ahead and handed in
+one request; batch N+1 then uses a result only for a row whose token (an event whose bytes) is still the one
+handed. Also how a records batch is delimited and read, which the batch itself (`store.keys.rekey`) uses too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from crypto.keyring import Keyring
+from crypto.rekey_pool import PoolBroken, RekeyPool, Result
+from store.keys.columns import CiphertextColumn
+from store.keys.job import column_table
+from store.models import AuditRow, Record
+
+#: A column's tokens the helpers re-encrypted: row key → (the token handed, what came back).
+Done = dict[int, tuple[bytes, Result]]
+
+
+def key_order(keys: Keyring) -> list[bytes]:
+    """The data keys as the helpers take them: the current one first, then the older ones, newest first."""
+    versions = sorted((v for v in keys.data_keys if v != keys.current_version), reverse=True)
+    return [keys.data_keys[v] for v in [keys.current_version, *versions]]
+
+
+def in_range(column: Any, after: int, last: int | None) -> Any:
+    """`column` in (`after`, `last`], a batch's record ids (`last` None: no end, the job's last batch)."""
+    return column > after if last is None else and_(column > after, column <= last)
+
+
+def batch_range(conn: Connection, rec: CiphertextColumn, after: int, batch_rows: int) -> tuple[list[int], int | None]:
+    """The ids of the records of the batch after record id `after`, and its range's end (None: the last batch's,
+    which has no end, so a row tied to a record id no record has — edited in the file — is re-encrypted too)."""
+    t = column_table(rec)
+    ids = list(
+        conn.execute(select(t.c[rec.key]).where(t.c[rec.key] > after).order_by(rec.key).limit(batch_rows)).scalars()
+    )
+    return ids, (ids[-1] if len(ids) == batch_rows else None)
+
+
+def read_batch(
+    conn: Connection, columns: list[CiphertextColumn], after: int, upper: int | None
+) -> list[tuple[CiphertextColumn, Sequence[Any]]]:
+    """Each record-tied column's rows (key, token, record id) of the records in (`after`, `upper`]."""
+    read: list[tuple[CiphertextColumn, Sequence[Any]]] = []
+    for c in columns:
+        if c.record is None:
+            continue
+        t = column_table(c)
+        rows = conn.execute(
+            select(t.c[c.key], t.c[c.column], t.c[c.record]).where(
+                in_range(t.c[c.record], after, upper), t.c[c.column].is_not(None)
+            )
+        ).all()
+        read.append((c, rows))
+    return read
+
+
+def latest_events(conn: Connection, after: int, upper: int | None) -> list[tuple[int, bytes, bytes, bytes]]:
+    """(seq, body, signer, signature) of the events a damage check of the records in (`after`, `upper`] verifies:
+    each record's latest event and its latest approval (`audit_state.damaged_among`'s `checks`). Read ahead for
+    the helpers; the check itself reads the log again and uses a result only for the very same bytes."""
+    uuids = select(Record.uuid).where(in_range(Record.id, after, upper))
+    latest = select(func.max(AuditRow.seq)).where(AuditRow.record_uuid.in_(uuids)).group_by(AuditRow.record_uuid)
+    approved = (
+        select(func.max(AuditRow.seq))
+        .where(AuditRow.record_uuid.in_(uuids), AuditRow.action == "approve")
+        .group_by(AuditRow.record_uuid)
+    )
+    query = select(AuditRow.seq, AuditRow.body, AuditRow.signer, AuditRow.sig).where(
+        AuditRow.seq.in_(latest.union(approved).scalar_subquery())
+    )
+    return [(int(seq), bytes(body), bytes(signer), bytes(sig)) for seq, body, signer, sig in conn.execute(query)]
+
+
+@dataclass
+class _Handed:
+    """What one request to the helpers held: the keys, each column's tokens by row key, the events to verify; and,
+    once collected, what came back."""
+
+    keys: list[bytes]
+    tokens: dict[tuple[str, str], list[tuple[int, bytes]]]
+    signed: list[tuple[int, bytes, bytes, bytes]]
+    done: dict[tuple[str, str], Done] | None = None
+    verified: dict[int, tuple[bytes, bytes, bytes, bool]] | None = None
+
+
+class Helpers:
+    """The rotation's helper processes (`crypto.rekey_pool`), if any, a batch ahead of this process: while it
+    re-encrypts, writes and signs batch N, they verify batch N+1's latest events and re-encrypt its tokens (read
+    ahead, in one request); batch N+1 then uses a result only for a row whose token (an event whose bytes) is
+    still the one handed — anything written in between is done here. The first batch is handed at its start.
+    On any failure of theirs this process does the work itself, from then on."""
+
+    def __init__(self, pool: RekeyPool | None) -> None:
+        self.pool = pool
+        self._out: _Handed | None = None  # handed, not yet collected
+        self._got: _Handed | None = None  # collected: what the current batch uses
+
+    def _hand(
+        self,
+        keys: Keyring,
+        read: list[tuple[CiphertextColumn, Sequence[Any]]],
+        signed: list[tuple[int, bytes, bytes, bytes]],
+    ) -> None:
+        if self.pool is None:
+            return
+        handed = _Handed(
+            key_order(keys),
+            {(c.table, c.column): [(int(row[0]), bytes(row[1])) for row in rows] for c, rows in read},
+            signed,
+        )
+        try:
+            self.pool.submit_batch(
+                handed.keys,
+                [token for pairs in handed.tokens.values() for _, token in pairs],
+                [(signer, body, sig) for _, body, signer, sig in signed],
+            )
+        except PoolBroken:
+            self.close()
+            return
+        self._out = handed
+
+    def start(
+        self,
+        conn: Connection,
+        keys: Keyring,
+        read: list[tuple[CiphertextColumn, Sequence[Any]]],
+        after: int,
+        upper: int | None,
+    ) -> None:
+        """At a batch's start: hand it to the helpers unless the previous batch already handed it ahead."""
+        self._got = None
+        if self.pool is not None and self._out is None and read:
+            self._hand(keys, read, latest_events(conn, after, upper))
+
+    def ahead(
+        self, conn: Connection, keys: Keyring, columns: list[CiphertextColumn], after: int, batch_rows: int
+    ) -> None:
+        """Hand the helpers the batch after record id `after` (read now) while this process finishes this one."""
+        if self.pool is None or self._out is not None:
+            return
+        rec = next((c for c in columns if c.record == "id"), None)
+        if rec is None:
+            return
+        ids, upper = batch_range(conn, rec, after, batch_rows)
+        if ids:
+            self._hand(keys, read_batch(conn, columns, after, upper), latest_events(conn, after, upper))
+
+    def _collect(self) -> None:
+        """Read back what was handed (this batch's work)."""
+        handed, self._out = self._out, None
+        if handed is None or self.pool is None:
+            return
+        try:
+            checked = self.pool.collect_signed()
+            results = self.pool.collect()
+        except PoolBroken:
+            self.close()
+            return
+        if len(checked) != len(handed.signed) or len(results) != sum(len(p) for p in handed.tokens.values()):
+            self.close()
+            return
+        handed.verified = {
+            seq: (body, signer, sig, ok) for (seq, body, signer, sig), ok in zip(handed.signed, checked, strict=True)
+        }
+        handed.done, at = {}, 0
+        for column, pairs in handed.tokens.items():
+            handed.done[column] = {key: (token, results[at + i]) for i, (key, token) in enumerate(pairs)}
+            at += len(pairs)
+        self._got = handed
+
+    def check(self, signed: list[tuple[int, bytes, bytes, bytes]]) -> Callable[[], dict[int, bool] | None]:
+        """`audit_state.SignatureChecks`: the helpers' verdicts on these events, for those handed with the very same
+        bytes (the others are verified by the damage check itself); read when the states are built."""
+
+        def checked() -> dict[int, bool] | None:
+            self._collect()
+            got = self._got.verified if self._got is not None else None
+            if not got:
+                return None
+            out: dict[int, bool] = {}
+            for seq, body, signer, sig in signed:
+                hit = got.get(seq)
+                if hit is not None and hit[0] == body and hit[1] == signer and hit[2] == sig:
+                    out[seq] = hit[3]
+            return out
+
+        return checked
+
+    def done(self, keys: Keyring, table: str, column: str) -> Done | None:
+        """The helpers' re-encryptions of one column's tokens in this batch (collected by `settle`), under the keys
+        in use now (None: none)."""
+        got = self._got
+        if got is None or got.done is None or got.keys != key_order(keys):
+            return None  # another process rotated again in between: those results are under an older key
+        return got.done.get((table, column))
+
+    def settle(self) -> None:
+        """Leave the pipes empty (a batch that failed part-way reads back what it handed)."""
+        self._collect()
+
+    def close(self) -> None:
+        self._out = self._got = None
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+
+
+__all__ = ["Done", "Helpers", "batch_range", "in_range", "key_order", "latest_events", "read_batch"]
