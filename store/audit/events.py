@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
+from store.audit.bulk import StateEvent, pack
 from store.models import Contact, Officer
 
 #: Where an action's audit transaction lives on its ORM session (`Session.info`).
@@ -50,12 +51,13 @@ class AuditTxn:
     """The events one user action will append."""
 
     main: PendingEvent
-    extra: list[PendingEvent] = field(default_factory=list)
+    #: The action's further events; a bulk path's record events in their compact form (`StateEvent`).
+    extra: list[PendingEvent | StateEvent] = field(default_factory=list)
     officers_new: set[str] = field(default_factory=set)
     officers_dirty: set[str] = field(default_factory=set)
     contacts: set[str] = field(default_factory=set)
 
-    def events(self) -> list[PendingEvent]:
+    def events(self) -> list[PendingEvent | StateEvent]:
         return [self.main, *self.extra]
 
 
@@ -152,9 +154,14 @@ def note_state(
     wrote: Mapping[str, bytes] | None = None,
     data: Mapping[str, Any] | None = None,
 ) -> None:
-    """One record event whose state the caller built from the rows it just wrote (bulk ingest, no query)."""
+    """One record event whose state the caller built from the rows it just wrote (bulk ingest, no query).
+
+    Queued in its compact form (`store.audit.bulk.pack`: the same signed bytes), or as a dict if it has none."""
+    packed = pack(action, state, wrote or {}, data)
     current(s).extra.append(
-        PendingEvent(
+        packed
+        if packed is not None
+        else PendingEvent(
             action,
             state["reference"],
             state=state,

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session as OrmSession
 from crypto.events import chain_hash, event_bytes, event_signer, leaf_input
 from crypto.merkle import leaf_hash
 from store import sqlite as dialect
+from store.audit.bulk import BodyWriter, StateEvent
 from store.audit.checkpoints import (
     Head,
     Signer,
@@ -105,8 +106,9 @@ def finish(s: OrmSession, signer: Signer) -> int:
     s.flush()
     txn = current(s)
     s.info.pop(INFO_KEY, None)
-    events = txn.events()
-    explicit_officers = {ev.officer_name for ev in events if ev.officer_name}
+    events: list[PendingEvent | StateEvent | None] = [txn.main, *txn.extra]
+    txn.extra = []  # the list above holds them now: `_append` lets go of each as it is signed
+    explicit_officers = {ev.officer_name for ev in events if isinstance(ev, PendingEvent) and ev.officer_name}
     for name in sorted((txn.officers_new | txn.officers_dirty) - explicit_officers):
         if txn.main.action in OFFICER_STATE_ACTIONS and txn.main.target == name and txn.main.officer_name is None:
             txn.main.officer_name = name
@@ -122,12 +124,19 @@ def finish(s: OrmSession, signer: Signer) -> int:
             txn.main.data["contact"] = contact_state(row)
         else:
             events.append(PendingEvent("contact-update", code, data={"contact": contact_state(row)}))
-    return append(s, signer, events)
+    return _append(s, signer, events)
 
 
-def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent]) -> int:
+def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent | StateEvent]) -> int:
     """Sign and append `events` (record states loaded in batches), then write one checkpoint."""
-    wanted = [ev.record_id for ev in events if ev.record_id is not None and ev.state is None]
+    return _append(s, signer, list(events))
+
+
+def _append(s: OrmSession, signer: Signer, events: list[PendingEvent | StateEvent | None]) -> int:
+    """`append`, letting go of each event of `events` (a list of the caller's own) once it is signed."""
+    wanted = [
+        ev.record_id for ev in events if isinstance(ev, PendingEvent) and ev.record_id is not None and ev.state is None
+    ]
     states = record_states(s, wanted) if wanted else {}
     keys = signer.keyring
     store_id = keys.store_id
@@ -135,11 +144,42 @@ def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent]) -> int
     seq, chain, frontier = head.size, head.chain, head.frontier
     sign = event_signer(signer.signing_key)
     public = _public(signer.signing_key)
+    now = iso(signer.now)
+    assert now is not None
+    packed = BodyWriter(EVENT_VERSION, now, store_id, signer.officer)
     # rows go to SQLite a chunk at a time as they are signed: an action of 100,000 records never holds every
     # event body at once (same rows, same order, same transaction: only the peak memory differs)
     conn = s.connection()
     rows: list[dict[str, Any]] = []
-    for ev in events:
+    for i, ev in enumerate(events):
+        events[i] = None  # signed below: nothing else holds a bulk event, which goes once signed
+        if type(ev) is StateEvent:  # a bulk record event: its body written straight from the compact form
+            seq += 1
+            body = packed.body(seq, ev)
+            sig = sign(body)
+            leaf = leaf_hash(leaf_input(body, public, sig))
+            chain = chain_hash(chain, leaf)
+            frontier.append(leaf)
+            rows.append(
+                {
+                    "seq": seq,
+                    "at": signer.now,
+                    "officer": signer.officer,
+                    "action": ev.action[:32],
+                    "target": ev.reference[:64],
+                    "record_uuid": ev.uuid,
+                    "body": body,
+                    "signer": public,
+                    "sig": sig,
+                    "detail_ct": None,
+                    "chain": chain,
+                }
+            )
+            if len(rows) >= CHUNK:
+                dialect.insert_rows(conn, AuditRow.__table__, rows)
+                rows = []
+            continue
+        assert isinstance(ev, PendingEvent)
         record: dict[str, Any] | None = None
         state = ev.state if ev.state is not None else states.get(ev.record_id) if ev.record_id is not None else None
         if state is not None:
@@ -227,6 +267,7 @@ __all__ = [
     "Head",
     "PendingEvent",
     "Signer",
+    "StateEvent",
     "append",
     "begin",
     "build_state",
