@@ -11,8 +11,9 @@ Two paths, both cheap:
   frontier's size, checkpoint signed by the ministry identity key), the record's events filed under it and
   those about it filed elsewhere (`store.audit.filing.cut_from`), and its latest event, its signature and its
   signer's key as valid for that officer at that point of the log;
-- many records (`damaged_among`, an export): the Merkle root recomputed once from every event's body, signer
-  and signature, compared with the signed checkpoint, then each record against its latest event.
+- many records (`damaged_among`, an export; `store.audit.fullcheck`): the Merkle root recomputed once from every
+  event's body, signer and signature, compared with the signed checkpoint, then each record against its latest
+  event, batch by batch.
 """
 
 from __future__ import annotations
@@ -27,12 +28,11 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto.checkpoint import open_checkpoint
 from crypto.errors import CryptoError
-from crypto.events import CHAIN_START, chain_hash, leaf_input, signing_public, verify_event
+from crypto.events import signing_public, verify_event
 from crypto.keyring import Keyring
-from crypto.merkle import Frontier, leaf_hash
 from store.audit.checkpoints import latest_checkpoint, log_origin, log_size, read_head
 from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
-from store.audit.filing import SignatureChecks, about, cut_from, filing_problem, read_filed
+from store.audit.filing import SignatureChecks, cut_from, filing_problem, read_filed
 from store.audit.snapshot import officer_state, record_states
 from store.audit.timeline import OfficerTimeline, event_data
 from store.errors import TamperError
@@ -146,68 +146,6 @@ def log_end_problem(s: OrmSession, origin: str, identity: bytes) -> str | None:
         return str(exc)
     if head.frontier.root() != signed.root:
         return "the audit log's Merkle frontier does not match its signed checkpoint"
-    return None
-
-
-def full_root_problem(
-    s: OrmSession,
-    keyring: Keyring,
-    ministry: str,
-    *,
-    events: dict[str, _Events] | None = None,
-    misfiled: dict[str, str] | None = None,
-) -> str | None:
-    """The Merkle root and chain recomputed from every event, compared with the signed checkpoint (None: they hold).
-
-    `events`: record uuid → what a damage check collects of that record's events, filled in the same pass over the
-    log (by the rows' `record_uuid`), so the log is read once; use it only when this returns None.
-    `misfiled`: when given, an event not filed under the record its body is about damages that record and the
-    one it is filed under (uuid → why), not the whole log; without it (or when the body names no record) the
-    first such event is the log's problem. The bodies it reads are proven by the root (checked in the same pass:
-    use it only when this returns None)."""
-    problem = log_problem(s, keyring, ministry)
-    if problem is not None:
-        return problem
-    cp = latest_checkpoint(s)
-    if cp is None:
-        return None
-    frontier = Frontier()
-    chain = CHAIN_START
-    wanted = events or {}
-    rows = s.execute(
-        select(
-            AuditRow.seq,
-            AuditRow.body,
-            AuditRow.signer,
-            AuditRow.sig,
-            AuditRow.chain,
-            AuditRow.action,
-            AuditRow.record_uuid,
-        ).order_by(AuditRow.seq)
-    )
-    for expected, (seq, body, signer, sig, stored_chain, action, uuid) in enumerate(rows, 1):
-        why = filing_problem(int(seq), uuid, bytes(body))
-        if why is not None:
-            subject = about(bytes(body))
-            if misfiled is None or subject is None:
-                return why
-            for damaged in (subject, uuid):
-                if damaged is not None:
-                    misfiled.setdefault(damaged, why)
-        elif uuid is not None and (found := wanted.get(uuid)) is not None:
-            _collect(found, int(seq), action, bytes(body), bytes(signer), bytes(sig))
-        if seq != expected:
-            return f"the audit log skips from event #{expected - 1} to #{seq}"
-        try:
-            leaf = leaf_hash(leaf_input(bytes(body), bytes(signer), bytes(sig)))
-        except ValueError:
-            return f"audit event #{seq} is malformed"
-        chain = chain_hash(chain, leaf)
-        if bytes(stored_chain) != chain:
-            return f"audit event #{seq} breaks the hash chain (edited, inserted or reordered)"
-        frontier.append(leaf)
-    if frontier.root() != bytes(cp.root):
-        return "the audit log's events do not hash to its signed checkpoint (edited, inserted or reordered)"
     return None
 
 
@@ -359,42 +297,47 @@ def damaged_among(
     """
     if not ids:
         return {}
+    if full:  # the root recomputed once over every event, then the records compared batch by batch
+        from store.audit.fullcheck import damaged_full  # it builds on this module
+
+        return damaged_full(
+            s,
+            keyring,
+            ids,
+            own_ministry=own_ministry,
+            four_eyes=four_eyes,
+            states_out=states_out,
+            revision_digests=revision_digests,
+        )
     # an event cut from its record damages that record (and the one it was filed under), by name, not every record
     misfiled: dict[str, str] = {}
-    verified: dict[int, bool] | None = None
-    by_uuid: dict[str, int]
-    if full:  # the root recomputed and the records' events collected in one pass over the log
-        states = record_states(s, ids, revision_digests=revision_digests)
-        by_uuid = {state["uuid"]: rid for rid, state in states.items()}
-        events = {uuid: _Events() for uuid in by_uuid}
-        problem = full_root_problem(s, keyring, own_ministry, events=events, misfiled=misfiled)
-    else:  # the records' events read first: `checks` verifies their signatures while their states are read
-        by_uuid = {}
-        for i in range(0, len(ids), 900):
-            query = select(Record.uuid, Record.id).where(Record.id.in_(ids[i : i + 900]))
-            by_uuid.update((str(uuid), int(rid)) for uuid, rid in s.execute(query))
-        events = {uuid: _Events() for uuid in by_uuid}
-        problem = log_problem(s, keyring, own_ministry)
+    # a few records: their events read first, `checks` verifies their signatures while their states are read
+    by_uuid: dict[str, int] = {}
+    for i in range(0, len(ids), 900):
+        query = select(Record.uuid, Record.id).where(Record.id.in_(ids[i : i + 900]))
+        by_uuid.update((str(uuid), int(rid)) for uuid, rid in s.execute(query))
+    events = {uuid: _Events() for uuid in by_uuid}
+    problem = log_problem(s, keyring, own_ministry)
 
-        def each(seq: int, action: str, uuid: str, body: bytes, signer: bytes, sig: bytes) -> None:
-            _collect(events[uuid], seq, action, body, signer, sig)
+    def each(seq: int, action: str, uuid: str, body: bytes, signer: bytes, sig: bytes) -> None:
+        _collect(events[uuid], seq, action, body, signer, sig)
 
-        read_filed(s, by_uuid if problem is None else [], each, misfiled)
-        checked = None
-        if checks is not None and problem is None:
-            latest = [found.latest for found in events.values() if found.latest is not None]
-            checked = checks([*latest, *(found.approvals[-1] for found in events.values() if found.approvals)])
-        states = record_states(s, ids, revision_digests=revision_digests)
-        verified = checked() if checked is not None else None
-        references = {uuid: states[rid]["reference"] for uuid, rid in by_uuid.items() if rid in states}
-        for uuid, cut in (cut_from(s, references) if problem is None else {}).items():
-            misfiled.setdefault(uuid, cut)
+    read_filed(s, by_uuid if problem is None else [], each, misfiled)
+    checked = None
+    if checks is not None and problem is None:
+        latest = [found.latest for found in events.values() if found.latest is not None]
+        checked = checks([*latest, *(found.approvals[-1] for found in events.values() if found.approvals)])
+    states = record_states(s, ids, revision_digests=revision_digests)
+    verified: dict[int, bool] | None = checked() if checked is not None else None
+    references = {uuid: states[rid]["reference"] for uuid, rid in by_uuid.items() if rid in states}
+    for uuid, cut in (cut_from(s, references) if problem is None else {}).items():
+        misfiled.setdefault(uuid, cut)
     if problem is not None:
         return dict.fromkeys(ids, problem)
     if states_out is not None:
         states_out.update(states)
-    # the full pass reads every event anyway; a few records read only their officers' events (the target index)
-    timeline = OfficerTimeline.load(s) if full else OfficerTimeline.load(s, _officers_named(events.values()))
+    # only these records' officers' events (the target index), not the whole log
+    timeline = OfficerTimeline.load(s, _officers_named(events.values()))
     out: dict[int, str] = {}
     for uuid, rid in by_uuid.items():
         if rid not in states:
@@ -408,7 +351,7 @@ def damaged_among(
             timeline,
             own_ministry=own_ministry,
             four_eyes=four_eyes,
-            verify_latest=not full,
+            verify_latest=True,
             verified=verified,
         )
         if why is not None:
@@ -488,7 +431,6 @@ __all__ = [
     "SignedOfficer",
     "compare",
     "damaged_among",
-    "full_root_problem",
     "identity_public",
     "last_officer_event",
     "log_end_problem",

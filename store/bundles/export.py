@@ -17,6 +17,7 @@ from crypto.kdf import params_for_profile
 from store import policy
 from store import sqlite as dialect
 from store.audit import log as audit
+from store.audit.fullcheck import FullCheck
 from store.audit.state import damaged_among
 from store.bundles.common import BATCH, NothingToExport, Progress
 from store.bundles.ledger import ledger_item
@@ -157,26 +158,18 @@ def plan_export(
 
 
 def damaged_in_selection(
-    session: Session,
-    s: OrmSession,
-    selected: dict[int, str],
-    *,
-    refuse: str | None,
-    states: dict[int, dict[str, Any]] | None = None,
+    session: Session, s: OrmSession, selected: dict[int, str], *, refuse: str | None
 ) -> dict[str, str]:
     """Every record of an export's selection (reference by id, included or not) that differs from its latest
     signed event, with why (reference → reason, by reference); the one rule of every export, a bundle and a
     STIX/MISP file alike. When `refuse` names the export (`export to TR-MOI`, `STIX export`), an IntegrityError
-    naming every damaged record instead: an export never carries what the log cannot prove, and someone looks.
-    `states` receives the selected records' signed-state dicts as checked."""
-    found = damaged_among(
-        s,
-        session.keys(),
-        list(selected),
-        own_ministry=session.ministry,
-        four_eyes=session.four_eyes,
-        states_out=states,
-    )
+    naming every damaged record instead: an export never carries what the log cannot prove, and someone looks."""
+    found = damaged_among(s, session.keys(), list(selected), own_ministry=session.ministry, four_eyes=session.four_eyes)
+    return named_damage(selected, found, refuse=refuse)
+
+
+def named_damage(selected: dict[int, str], found: dict[int, str], *, refuse: str | None) -> dict[str, str]:
+    """`found` (id → why) by reference, sorted; an IntegrityError naming every one when `refuse` names the export."""
     damaged = {selected[rid]: why for rid, why in sorted(found.items(), key=lambda kv: selected[kv[0]])}
     if refuse is not None and damaged:
         listed = "; ".join(f"{ref}: {why}" for ref, why in damaged.items())
@@ -290,11 +283,23 @@ def export_bundle(
     stanzas_params = params_for_profile(session.vault.kdf_profile) if passphrase is not None else None
     with session.act("export", code) as s:
         plan = _plan(session, s, code, since, domains, refs) if records else ExportPlan(code)
-        checked: dict[int, dict[str, Any]] = {}  # the states just proven intact, reused for the `share` events
-        plan.damaged = damaged_in_selection(session, s, plan.selected, refuse=f"export to {code}", states=checked)
+        refuse = f"export to {code}"
+        # the log proven once (its Merkle root over every event); the selection's records are then compared batch
+        # by batch, those left out first and those carried as they are written: every damaged record is named,
+        # and nothing is kept (the file is removed and the transaction rolled back) if there is one
+        check = FullCheck.prove(
+            s, session.keys(), list(plan.selected), own_ministry=session.ministry, four_eyes=session.four_eyes
+        )
+        if check.problem is not None:
+            named_damage(plan.selected, dict.fromkeys(plan.selected, check.problem), refuse=refuse)
+        found: dict[int, str] = {}
+        carried = set(plan.included)
+        for _ids, _states, damaged in check.batches([rid for rid in plan.selected if rid not in carried]):
+            found.update(damaged)
         notices = pending_notices(session, s, code)
         desk = pending_entries(session, s, code) + [(e["uuid"], 0, 0, e) for e in entries]
         if not plan.included and not notices and not desk:
+            plan.damaged = named_damage(plan.selected, found, refuse=refuse)
             detail = plan.reasons() or "no record matches the filters"
             raise NothingToExport(f"nothing to export to {code} ({detail})")
         seq = (
@@ -354,15 +359,21 @@ def export_bundle(
             s.flush()
             conn = s.connection()
             done = 0
-            for start in range(0, total, BATCH):
-                ids = plan.included[start : start + BATCH]
+            invalid: ValidationError | None = None  # a record the bundle format refuses (after every damage)
+            for ids, states, damaged in check.batches(plan.included, BATCH):
+                found.update(damaged)
+                if found or invalid is not None:
+                    continue  # nothing more is written: the rest is only checked, so every damaged record is named
                 ledger = []
                 for rid, obj in record_objects(session, s, ids):
                     try:
                         digest = writer.add(obj)
                     except BundleError as exc:
-                        raise ValidationError(f"cannot export {obj['reference']}: {exc}") from None
+                        invalid = ValidationError(f"cannot export {obj['reference']}: {exc}")
+                        break
                     ledger.append(ledger_item(bundle_id, rid, obj, digest=digest))
+                if invalid is not None:
+                    continue
                 dialect.insert_rows(conn, BundleItem.__table__, ledger)
                 shared = list(
                     s.scalars(
@@ -371,9 +382,9 @@ def export_bundle(
                         )
                     )
                 )
-                # the only change to these records in this transaction is the status set just below; a checked
-                # state is used once, so it leaves `checked` here (a large export does not hold it to the end)
-                after = {rid: {**checked.pop(rid), "status": Status.SHARED.value} for rid in shared if rid in checked}
+                # the only change to these records in this transaction is the status set just below: their states
+                # as just checked, with the new status, are what their `share` events sign
+                after = {rid: {**states[rid], "status": Status.SHARED.value} for rid in shared}
                 audit.note_records(
                     s, shared, action="share", data={"bundle_id": bundle_id, "recipient": code}, states=after
                 )
@@ -385,6 +396,9 @@ def export_bundle(
                 done += len(ids)
                 if progress:
                     progress(done, total)
+            plan.damaged = named_damage(plan.selected, found, refuse=refuse)
+            if invalid is not None:
+                raise invalid
             for _wid, notice in notices:
                 writer.add_withdrawal(notice)
             record_deliveries(s, bundle_id, code, [wid for wid, _n in notices])
