@@ -3,8 +3,8 @@
 `RekeyPool.start(n)` runs n helpers (`python -m crypto.rekey_pool`), children of the rotating process talking to it
 over their stdin and stdout only; they never open the store. `submit` hands each helper a share of a batch's
 tokens with the data keys (current first), `collect` reads back each token re-encrypted under the current key
-(`rotate_token`, which the rotating process uses for its own share too), None for a token the current key
-already opens, or a DecryptionFailed for one no key opens; `submit_signed` and `collect_signed` do the same
+(`keyring.reencrypt_token`: the same function the rotating process uses itself), None for a token the current
+key already opens, or a DecryptionFailed for one no key opens; `submit_signed` and `collect_signed` do the same
 for event signatures (`events.verify_event`); `submit_batch` hands both in one request (checks first), so a
 helper that is idle reads all of it at once and the caller never waits on a full pipe while the helper works.
 Replies come in the order the requests were sent. The caller writes the results in its own
@@ -17,23 +17,19 @@ the batch itself and stops using the pool.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
-import os
 import struct
 import subprocess
 import sys
 from collections.abc import Sequence
 from typing import IO
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.hmac import HMAC
+from cryptography.fernet import Fernet
 
 from crypto.errors import DecryptionFailed
 from crypto.events import verify_event
+from crypto.keyring import reencrypt_token
 
 _U32 = struct.Struct(">I")
 _ITEM = struct.Struct(">BI")
@@ -78,63 +74,13 @@ def _verify(items: list[bytes]) -> bytes:
     return b"".join(parts)
 
 
-class RawKey:
-    """A Fernet key's halves (HMAC-SHA256 signing key, AES-128 key), for work on raw token bytes."""
-
-    def __init__(self, key: bytes) -> None:
-        raw = base64.urlsafe_b64decode(key)
-        if len(raw) != 32:
-            raise ValueError("a Fernet key is 32 bytes")
-        self._signing, self._aes = raw[:16], algorithms.AES(raw[16:])
-
-    def open_padded(self, token: bytes) -> bytes | None:
-        """The token's plaintext still padded, if this key authenticates it and its padding is sound; else None.
-        `token` is raw (version, timestamp, IV, AES-CBC ciphertext, HMAC), of a length `rotate_token` checked."""
-        mac = HMAC(self._signing, SHA256())
-        mac.update(memoryview(token)[:-32])
-        try:
-            mac.verify(token[-32:])
-        except InvalidSignature:
-            return None
-        decryptor = Cipher(self._aes, modes.CBC(token[9:25])).decryptor()
-        padded = decryptor.update(memoryview(token)[25:-32]) + decryptor.finalize()
-        n = padded[-1]
-        return padded if 1 <= n <= 16 and padded.endswith(bytes((n,)) * n) else None
-
-    def seal_padded(self, head: bytes, padded: bytes) -> bytes:
-        """A raw token of already padded plaintext: `head` (version and timestamp), a fresh IV, ciphertext, HMAC."""
-        iv = os.urandom(16)
-        encryptor = Cipher(self._aes, modes.CBC(iv)).encryptor()
-        parts = head + iv + encryptor.update(padded) + encryptor.finalize()
-        mac = HMAC(self._signing, SHA256())
-        mac.update(parts)
-        return parts + mac.finalize()
-
-
-def rotate_token(current: RawKey, older: Sequence[RawKey], token: bytes) -> bytes | None:
-    """`keyring.reencrypt_token` on raw bytes, without its base64 round trips or the unpadding and padding again:
-    the token re-encrypted under `current` with its timestamp kept, None when `current` already opens it,
-    DecryptionFailed when no key does. What Fernet accepts, this accepts (version byte 0x80, a whole number of
-    AES blocks, the HMAC, sound PKCS#7 padding); the older keys are tried first, since a token under rotation
-    usually is under one of them (no token authenticates under two keys)."""
-    if len(token) < 73 or token[0] != 0x80 or (len(token) - 57) % 16:  # at least one AES block
-        raise DecryptionFailed("token did not authenticate")
-    for key in older:
-        padded = key.open_padded(token)
-        if padded is not None:
-            return current.seal_padded(token[:9], padded)
-    if current.open_padded(token) is not None:
-        return None
-    raise DecryptionFailed("token did not authenticate")
-
-
 def _work(keys: list[bytes], tokens: list[bytes]) -> bytes:
     """The reply to one request: each token re-encrypted under keys[0] (status, length, bytes)."""
-    current, older = RawKey(keys[0]), [RawKey(k) for k in keys[1:]]
+    current, older = Fernet(keys[0]), [Fernet(k) for k in keys[1:]]
     parts = [_U32.pack(len(tokens))]
     for token in tokens:
         try:
-            new = rotate_token(current, older, token)
+            new = reencrypt_token(current, older, token)
         except DecryptionFailed:
             parts.append(_ITEM.pack(_FAILED, 0))
             continue
@@ -323,4 +269,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["PoolBroken", "RawKey", "RekeyPool", "Result", "main", "rotate_token"]
+__all__ = ["PoolBroken", "RekeyPool", "Result", "main"]

@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto.errors import DecryptionFailed
 from crypto.keyring import Keyring
-from crypto.rekey_pool import RawKey, rotate_token
 from store.audit import log as audit
 from store.audit import state as audit_state
-from store.keys.ahead import Done, Helpers, batch_range, in_range, key_order, read_batch
+from store.keys.ahead import Done, Helpers, batch_range, in_range, read_batch
 from store.keys.columns import CiphertextColumn
 from store.keys.job import DONE_STEP, RECORDS_STEP, RotationJob, column_table, job_steps, unlinked
 from store.models import AuditRow, Record, ReviewEvent, Revision
@@ -40,12 +39,11 @@ def _reencrypt_rows(
     each token rewritten (a token already under the current key is left alone). `done`: tokens the helper
     processes re-encrypted, used for a row only when its token is still the one they were handed."""
     written: list[tuple[int, bytes, int | None]] = []
-    current, *older = [RawKey(key) for key in key_order(keys)]
     for row in rows:
         token = bytes(row[1])
         hit = done.get(int(row[0])) if done is not None else None
         try:
-            new = hit[1] if hit is not None and hit[0] == token else rotate_token(current, older, token)
+            new = hit[1] if hit is not None and hit[0] == token else keys.reencrypt(token)
             if isinstance(new, DecryptionFailed):
                 raise new
         except DecryptionFailed:

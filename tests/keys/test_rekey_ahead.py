@@ -71,7 +71,7 @@ def test_the_next_batch_is_handed_to_the_helpers_before_this_one_is_written(
 def test_a_record_edited_after_its_batch_was_handed_ahead_keeps_the_edit(
     small_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Threats 6 and 16: another process edits a record after its batch was handed to the helpers: its batch
+    """Threats 6 and 14: another process edits a record after its batch was handed to the helpers: its batch
     re-reads the rows and the log, finds the title token and the latest event no longer the ones handed, and does
     them itself — the edit stays, every token opens under the new key alone, and the log verifies."""
     handed: list[bytes] = []
