@@ -10,13 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, select
 
 from crypto.keyring import Keyring
 from crypto.rekey_pool import PoolBroken, RekeyPool, Result
 from store.keys.columns import CiphertextColumn
 from store.keys.job import column_table
-from store.models import AuditRow, Record
 
 #: A column's tokens the helpers re-encrypted: row key → (the token handed, what came back).
 Done = dict[int, tuple[bytes, Result]]
@@ -48,15 +47,17 @@ def read_batch(
 ) -> list[tuple[CiphertextColumn, Sequence[Any]]]:
     """Each record-tied column's rows (key, token, record id) of the records in (`after`, `upper`]."""
     read: list[tuple[CiphertextColumn, Sequence[Any]]] = []
+    end = "" if upper is None else f" AND {{link}} <= {int(upper)}"
     for c in columns:
         if c.record is None:
             continue
-        t = column_table(c)
-        rows = conn.execute(
-            select(t.c[c.key], t.c[c.column], t.c[c.record]).where(
-                in_range(t.c[c.record], after, upper), t.c[c.column].is_not(None)
-            )
-        ).all()
+        # names from CIPHERTEXT_COLUMNS only; the driver's rows, without the ORM's statement and row work
+        link = f'"{c.record}"'
+        rows = conn.exec_driver_sql(
+            f'SELECT "{c.key}", "{c.column}", {link} FROM "{c.table}"'
+            f' WHERE {link} > ?{end.format(link=link)} AND "{c.column}" IS NOT NULL',
+            (int(after),),
+        ).fetchall()
         read.append((c, rows))
     return read
 
@@ -65,17 +66,15 @@ def latest_events(conn: Connection, after: int, upper: int | None) -> list[tuple
     """(seq, body, signer, signature) of the events a damage check of the records in (`after`, `upper`] verifies:
     each record's latest event and its latest approval (`audit_state.damaged_among`'s `checks`). Read ahead for
     the helpers; the check itself reads the log again and uses a result only for the very same bytes."""
-    uuids = select(Record.uuid).where(in_range(Record.id, after, upper))
-    latest = select(func.max(AuditRow.seq)).where(AuditRow.record_uuid.in_(uuids)).group_by(AuditRow.record_uuid)
-    approved = (
-        select(func.max(AuditRow.seq))
-        .where(AuditRow.record_uuid.in_(uuids), AuditRow.action == "approve")
-        .group_by(AuditRow.record_uuid)
+    end = "" if upper is None else f" AND id <= {int(upper)}"
+    uuids = f"SELECT uuid FROM records WHERE id > ?{end}"
+    query = (  # the log's record index (record_uuid, seq): each record's last event, and its last approval
+        "SELECT seq, body, signer, sig FROM audit_log WHERE seq IN ("
+        f"SELECT max(seq) FROM audit_log WHERE record_uuid IN ({uuids}) GROUP BY record_uuid UNION ALL "
+        f"SELECT max(seq) FROM audit_log WHERE record_uuid IN ({uuids}) AND action = 'approve' GROUP BY record_uuid)"
     )
-    query = select(AuditRow.seq, AuditRow.body, AuditRow.signer, AuditRow.sig).where(
-        AuditRow.seq.in_(latest.union(approved).scalar_subquery())
-    )
-    return [(int(seq), bytes(body), bytes(signer), bytes(sig)) for seq, body, signer, sig in conn.execute(query)]
+    rows = conn.exec_driver_sql(query, (int(after), int(after))).fetchall()
+    return [(int(seq), bytes(body), bytes(signer), bytes(sig)) for seq, body, signer, sig in rows]
 
 
 @dataclass
