@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
+from crypto.events import event_bytes
+
 #: The keys of a record state `snapshot.build_state` makes (a state read back by `record_states` may hold
 #: `origin_party` too; it is never packed).
 STATE_KEYS = frozenset(
@@ -70,6 +72,8 @@ class StateEvent(NamedTuple):
     reviews: int
     reviews_sha256: str
     wrote: tuple[tuple[str, bytes], ...] | None
+    #: the canonical JSON of the event's data (`encode_data`: one shared copy for the events of one action)
+    data: bytes = b"{}"
 
 
 #: The releasable-to tuples seen, one shared copy each (a store has a few dozen distinct lists).
@@ -88,12 +92,23 @@ def _hex_digest(value: Any) -> bytes | None:
     return raw if raw.hex() == value else None
 
 
+def encode_data(data: Mapping[str, Any]) -> bytes:
+    """The canonical JSON of an event's data, as its body holds it (`event_bytes`), for `pack`'s `data_json`."""
+    return event_bytes(dict(data))
+
+
 def pack(
-    action: str, state: Mapping[str, Any], wrote: Mapping[str, bytes], data: Mapping[str, Any] | None
+    action: str,
+    state: Mapping[str, Any],
+    wrote: Mapping[str, bytes],
+    data: Mapping[str, Any] | None,
+    *,
+    data_json: bytes = b"{}",
 ) -> StateEvent | None:
     """The compact form of a record event (`state` after the action, `wrote` the ciphertexts by name), or None when
     the state is not exactly of the form `build_state` makes or the event has data (then it is queued as a dict,
-    as before)."""
+    as before). `data_json`: the event's data already encoded (`encode_data`), shared by many events (an
+    export's `share` events)."""
     if data or type(state) is not dict or state.keys() != STATE_KEYS or type(action) is not str:
         return None
     texts = (state[k] for k in ("uuid", "reference", "author", "domain", "origin", "tlp", "status"))
@@ -147,6 +162,7 @@ def pack(
         state["reviews"],
         reviews_sha256,
         packed_wrote,
+        data_json,
     )
 
 
@@ -234,12 +250,13 @@ class BodyWriter:
 
     def body(self, seq: int, ev: StateEvent) -> bytes:
         """The canonical JSON of the event body {v, seq, at, store, officer, action, target: the reference,
-        record: state + wrote, data: {}, detail_sha256: null}: `event_bytes` of that dict, written out directly."""
+        record: state + wrote, data, detail_sha256: null}: `event_bytes` of that dict, written out directly."""
         return (
-            b'{"action":%s,"at":%s,"data":{},"detail_sha256":null,"officer":%s,"record":%s,"seq":%d,"store":%s,"target":%s,"v":%d}'
+            b'{"action":%s,"at":%s,"data":%s,"detail_sha256":null,"officer":%s,"record":%s,"seq":%d,"store":%s,"target":%s,"v":%d}'
             % (
                 _text(ev.action),
                 self.at,
+                ev.data,
                 self.officer,
                 record_json(ev),
                 seq,

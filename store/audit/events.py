@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
-from store.audit.bulk import StateEvent, pack
+from store.audit.bulk import StateEvent, encode_data, pack
 from store.models import Contact, Officer
 
 #: Where an action's audit transaction lives on its ORM session (`Session.info`).
@@ -123,13 +123,18 @@ def note_records(
     """One event per record (its state loaded in batches at `finish`): a status many records changed at once.
 
     `states`: the records' states after the change when the caller already holds them (an export: the states its
-    damage check loaded, with the new status); a record without one is loaded at `finish`."""
+    damage check loaded, with the new status), queued in the compact form (`store.audit.bulk.pack`: the same signed
+    bytes); a record without one is loaded at `finish`."""
     txn = current(s)
     known = states or {}
+    data_json = encode_data(data or {})  # one shared copy for the compact form of every event below
     for rid in record_ids:
         state = known.get(rid)
+        packed = pack(action, state, {}, None, data_json=data_json) if state else None
         txn.extra.append(
-            PendingEvent(action, "", record_id=rid, data=dict(data or {}), state=dict(state) if state else None)
+            packed
+            if packed is not None
+            else PendingEvent(action, "", record_id=rid, data=dict(data or {}), state=dict(state) if state else None)
         )
 
 
