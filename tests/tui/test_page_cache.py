@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from store.records import RecordRow
 from store.vocab import Status, Tlp
 from tui.widgets.page_cache import PageCache, PageRequest
-from tui.widgets.record_table import Columns
+from tui.widgets.record_cells import Columns
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -77,7 +77,7 @@ def test_stale_rows_are_drawn_until_fresh_ones_arrive_and_clear_forgets_all() ->
 def test_columns_keep_the_title_readable() -> None:
     """The title keeps two fifths of the row (at least 24 cells); domain and route take what is left, statuses are never cut."""
     from store.vocab import Status
-    from tui.widgets.record_table import STATUS_SHORT
+    from tui.widgets.record_cells import STATUS_SHORT
 
     wide = Columns.fit(160)
     assert wide.route == 22 and wide.domain == 17 and wide.title >= 64
@@ -107,7 +107,7 @@ def test_the_longest_reference_stays_whole_and_the_title_gives_way() -> None:
     """A reference is an identifier: the longest the format allows (`TR-ABCDEFGHIJKL-2026-000000001`, 30 cells)
     gets its whole width at 80, 120 and 200 columns; the title (and at 80 the date, which the preview line shows)
     give way, the title keeps its minimum, and the row still fits."""
-    from tui.widgets.record_table import fit_text
+    from tui.widgets.record_cells import fit_text
 
     longest = "TR-ABCDEFGHIJKL-2026-000000001"
     for width in (79, 119, 199):

@@ -24,7 +24,7 @@ from tui.dates import parse_date
 from tui.messages import BundleProgress
 from tui.present import app_error, plural
 from tui.screens.base import LiaisonScreen
-from tui.widgets.record_table import fit_text
+from tui.widgets.record_cells import fit_text
 from tui.widgets.status_line import StatusLine
 
 #: The newest events the table lists (the filters narrow what they are drawn from).

@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import Worker, get_current_worker
 
@@ -22,15 +24,21 @@ from store.service import Session
 from tui.dates import parse_day_range
 from tui.messages import VocabularyLoaded
 from tui.screens.base import LiaisonScreen, ResumePoint
+from tui.screens.browser_bindings import BROWSER_BINDINGS, date_range_modal, reference_modal
 from tui.widgets.facet_sidebar import FacetSidebar, selected_values
-from tui.widgets.filter_chips import Chip, FilterChips, query_chips
+from tui.widgets.filter_chips import Chip, FilterChips, query_chips, result_text
 from tui.widgets.page_cache import PageRequest
 from tui.widgets.plain import safe
-from tui.widgets.record_table import DAMAGED_MARK, RecordTable, preview_text
+from tui.widgets.record_cells import DAMAGED_MARK, preview_text
+from tui.widgets.record_table import RecordTable
 from tui.widgets.status_line import StatusLine
 
 #: Below this many columns the facet sidebar starts hidden, so the title column keeps its room (`b` or `f` shows it).
 SIDEBAR_MIN_WIDTH = 100
+#: Seconds a new query's marks, chips, result line and emptied table wait for its first page, so that all are drawn
+#: in one frame with its rows: Textual draws the frame after a frame 17–33 ms later, and a frame drawn for the marks
+#: alone held the rows back by that much.
+QUERY_SHOWN_WITHIN = 0.1
 
 
 class BrowserScreen(LiaisonScreen):
@@ -52,87 +60,27 @@ class BrowserScreen(LiaisonScreen):
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "slash",
-            "search",
-            "Search",
-            tooltip="Search whole words in titles and summaries (blind index: `visa` finds visa, not visas).",
-            id="records.search",
-        ),
-        Binding(
-            "d",
-            "date_range",
-            "Dates",
-            show=False,
-            tooltip="Show only records created between two days (YYYY-MM-DD..YYYY-MM-DD, either side optional).",
-            id="records.dates",
-        ),
-        Binding(
-            "colon",
-            "jump",
-            "Go to",
-            show=False,
-            tooltip="Open a record by its reference (e.g. PK-MOI-2026-00042).",
-            id="records.jump",
-        ),
-        Binding(
-            "f",
-            "focus_facets",
-            "Filters",
-            tooltip="Move to the facet sidebar; enter or space toggles a value.",
-            id="records.facets",
-        ),
-        Binding("n", "new_record", "New", tooltip="Draft a new record.", id="records.new"),
-        Binding("v", "review_queue", "Review", tooltip="Records waiting in review, oldest first.", id="review.open"),
-        Binding(
-            "x",
-            "clear_filters",
-            "Clear filters",
-            show=False,
-            tooltip="Remove every filter and the search.",
-            id="records.clear",
-        ),
-        Binding(
-            "c",
-            "focus_chips",
-            "Chips",
-            show=False,
-            tooltip="Move to the active filters to remove one.",
-            id="records.chips",
-        ),
-        Binding(
-            "backspace",
-            "drop_last_filter",
-            "Drop filter",
-            show=False,
-            tooltip="Remove the most recently listed filter.",
-            id="records.drop_filter",
-        ),
-        Binding(
-            "b",
-            "toggle_sidebar",
-            "Sidebar",
-            show=False,
-            tooltip="Hide or show the facet sidebar (more room for titles).",
-            id="records.sidebar",
-        ),
-        Binding("o", "toggle_order", "Order", show=False, tooltip="Show newest or oldest first.", id="records.order"),
-        Binding("escape", "focus_table", "Table", show=False, tooltip="Back to the records table.", id="records.table"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = BROWSER_BINDINGS
 
     @dataclass
     class PageLoaded(Message):
-        """One page of the browser, titles decrypted, for the query of `generation`."""
+        """One page of the browser, titles decrypted, for the query of `generation` (checked for damage next)."""
 
         generation: int
         page: int
         rows: Sequence[RecordRow]
-        damaged: Mapping[int, str] = dataclasses.field(default_factory=dict)
+
+    @dataclass
+    class DamageChecked(Message):
+        """The damaged records among `record_ids` (rows drawn for the query of `generation`), each with its reason."""
+
+        generation: int
+        record_ids: Sequence[int]
+        damaged: Mapping[int, str]
 
     @dataclass
     class CountLoaded(Message):
-        """How many records match the query of `generation` (sent first: the table needs it to draw)."""
+        """How many records match the query of `generation` (drawn with its first page, or on arrival after it)."""
 
         generation: int
         total: int
@@ -160,7 +108,12 @@ class BrowserScreen(LiaisonScreen):
         self.generation = 0
         self._initial_cursor = cursor
         self._total: int | None = None
-        self._counted = self._rows_in = self._facets_asked = 0  # the generations counted, with rows, facets asked
+        # the generations counted, with rows in and checked for damage, facets asked
+        self._counted = self._rows_in = self._facets_asked = 0
+        self._shown = self._chips_shown = 0  # the generations whose marks and result line, and chips, are drawn
+        self._unchecked: list[int] = []  # records whose rows arrived, to check for damage once drawn
+        self._show_timer: Timer | None = None
+        self._counting_line = False  # the result line says "counting…" until the new total is in
         self._result_text = ""
 
     def compose(self) -> ComposeResult:
@@ -196,20 +149,48 @@ class BrowserScreen(LiaisonScreen):
     # ---- queries --------------------------------------------------------------------------------
 
     def apply_query(self, query: RecordQuery, *, keep_rows: bool = False, cursor: int = 0) -> None:
-        """Show `query`: new generation, fresh counts, pages fetched as the table asks for them."""
+        """Show `query`: new generation, fresh counts, pages fetched as the table asks for them (the first at once);
+        what is drawn of it waits for its first page (`_show_query`)."""
         changed = query != self.record_query
         self.record_query = query
         self.generation += 1
-        table = self.query_one(RecordTable)
-        table.reset(self.generation, keep_rows=keep_rows and not changed, cursor=cursor)
+        self.workers.cancel_group(self, "damage")  # checks not yet started for an older query need not run
+        self._unchecked = []
+        self.query_one(RecordTable).reset(self.generation, keep_rows=keep_rows and not changed, cursor=cursor)
         self.load_counts(self.generation, query)
+        self._counting_line = changed or not keep_rows
+        if self._show_timer is not None:
+            self._show_timer.stop()
+        self._show_timer = self.set_timer(QUERY_SHOWN_WITHIN, partial(self._show_query, self.generation))
+
+    def _show_query(self, generation: int) -> None:
+        """Draw the query of `generation` (once): the sidebar's marks, the search, the result line, the table (with
+        the total if counted), then the chips. Called by its first page, a refusal, or QUERY_SHOWN_WITHIN."""
+        if generation != self.generation or self._shown == generation:
+            return
+        self._shown = generation
+        if self._show_timer is not None:
+            self._show_timer.stop()
+        query = self.record_query
         self.query_one(FacetSidebar).show_marks(query)
         search = self.query_one("#search", Input)
         if not search.has_focus:
             search.value = query.search
-        self.run_worker(self.query_one(FilterChips).show(query), group="chips", exclusive=True)
-        if changed or not keep_rows:
+        table = self.query_one(RecordTable)
+        table.release()
+        if self._counted == generation:
+            table.set_total(generation, self._total or 0)
+            self._show_legend()
+        elif self._counting_line:
             self._show_result_line("counting…")
+        if not table.total:  # no rows to wait for (`_drawn` shows the chips after the rows otherwise)
+            self._chips_shown = generation
+            self._show_chips(query)
+
+    def _show_chips(self, query: RecordQuery) -> None:
+        """Mount the chips of `query` (after its rows: it lays the screen out). A failure is reported, not fatal: the
+        app may be leaving (a hang-up) while they mount."""
+        self.run_worker(self.query_one(FilterChips).show(query), group="chips", exclusive=True, exit_on_error=False)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="vocabulary", name="load vocabulary")
     def load_vocabulary(self) -> None:
@@ -242,7 +223,8 @@ class BrowserScreen(LiaisonScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pages", name="decrypt page")
     def load_pages(self, generation: int, query: RecordQuery, requests: Sequence[PageRequest]) -> None:
-        """Fetch and decrypt the titles of the pages the table lacks, one page at a time."""
+        """Fetch and decrypt the titles of the pages the table lacks, one page at a time (each page is checked for
+        damage once its rows are drawn: `check_damage`)."""
         session: Session = self.session
         worker = get_current_worker()
         size = self.settings.page_size
@@ -251,16 +233,31 @@ class BrowserScreen(LiaisonScreen):
                 return
             try:
                 rows = session.list_records(query, limit=size, offset=request.offset, after=request.after)
-                damaged = session.damaged_among([row.id for row in rows], full=False)
             except LiaisonError as exc:
                 self.post_message(self.QueryRefused(generation, str(exc)))
                 return
-            self.post_message(self.PageLoaded(generation, request.page, rows, damaged))
+            self.post_message(self.PageLoaded(generation, request.page, rows))
+
+    @work(thread=True, exit_on_error=False, group="damage", name="check page")
+    def check_damage(self, generation: int, record_ids: Sequence[int]) -> None:
+        """Which of a page's records differ from their signed history (`damaged_among`'s cheap check, ~18 ms of CPU
+        for 50 records), run once the page's rows are drawn so it does not hold them back. Until it answers the rows
+        carry no mark; opening, acting on or exporting a damaged record is refused by the store itself
+        (`Session.require_intact`, the export's own check), whatever the table shows."""
+        if get_current_worker().is_cancelled:
+            return
+        try:
+            damaged = self.session.damaged_among(record_ids, full=False)
+        except LiaisonError as exc:
+            self.post_message(self.QueryRefused(generation, str(exc)))
+            return
+        self.post_message(self.DamageChecked(generation, record_ids, damaged))
 
     def worker_failed(self, worker: Worker[Any]) -> None:
         if worker.group == "pages":
             self.query_one(RecordTable).fetch_failed()
-            self._rows_in = self.generation  # no rows are coming: the counts need not wait for them
+        if worker.group in ("pages", "damage"):
+            self._rows_in = self.generation  # no rows or marks are coming: the counts need not wait for them
             self._load_facets_after_rows()
 
     def _fetch_pages(self, generation: int, requests: Sequence[PageRequest]) -> None:
@@ -269,16 +266,41 @@ class BrowserScreen(LiaisonScreen):
 
     @on(PageLoaded)
     def _page_loaded(self, message: BrowserScreen.PageLoaded) -> None:
+        if message.generation != self.generation:
+            return
+        self._show_query(message.generation)
+        self.query_one(RecordTable).add_page(message.generation, message.page, message.rows)
+        self._unchecked.extend(row.id for row in message.rows)
+
+    @on(RecordTable.Drawn)
+    def _drawn(self, message: RecordTable.Drawn) -> None:
+        """The rows are out: check them for damage, and show the chips (their mounting lays the screen out)."""
+        if message.generation != self.generation:
+            return
+        if self._unchecked:
+            self.check_damage(message.generation, self._unchecked)
+            self._unchecked = []
+        if self._chips_shown != message.generation:
+            self._chips_shown = message.generation
+            self._show_chips(self.record_query)
+
+    @on(DamageChecked)
+    def _damage_checked(self, message: BrowserScreen.DamageChecked) -> None:
+        if message.generation != self.generation:
+            return
         table = self.query_one(RecordTable)
-        table.add_page(message.generation, message.page, message.rows, message.damaged)
-        self._show_legend()
-        if message.generation == self.generation:
-            self._rows_in = message.generation
-            self._load_facets_after_rows()
+        if table.add_damage(message.generation, message.record_ids, message.damaged):
+            self._show_legend()
+            row = table.highlighted_row
+            if row is not None and row.id in message.record_ids:
+                self._show_preview(row)
+        self._rows_in = message.generation
+        self._load_facets_after_rows()
 
     def _load_facets_after_rows(self) -> None:
-        """The sidebar's counts once the query's first rows are drawn (asked sooner, they compete with the page's fetch
-        and drawing for the interpreter, and redraw the sidebar first), or once counted when nothing matches."""
+        """The sidebar's counts once the query's first rows are drawn and checked for damage (asked sooner, they
+        compete with the page's fetch, drawing and check for the interpreter, and redraw the sidebar first), or once
+        counted when nothing matches."""
         done = self._facets_asked == self.generation or self._counted != self.generation
         if not done and (self._rows_in == self.generation or not self._total):
             self._facets_asked = self.generation
@@ -294,19 +316,17 @@ class BrowserScreen(LiaisonScreen):
         if message.generation != self.generation:
             return
         self._total, self._counted = message.total, message.generation
-        self.query_one(RecordTable).set_total(message.generation, message.total)
+        self._result_text = result_text(self.record_query, message.total)
+        if self._shown == message.generation:  # else drawn with the first page (`_show_query`)
+            self.query_one(RecordTable).set_total(message.generation, message.total)
+            self._show_legend()
         self._load_facets_after_rows()
-        order = "newest first" if self.record_query.order == "newest" else "oldest first"
-        noun = "record" if message.total == 1 else "records"
-        filters = len(query_chips(self.record_query))
-        scope = f" match {filters} filter{'s' if filters != 1 else ''}" if filters else " in the store"
-        self._result_text = f"{message.total:,} {noun}{scope} · {order}"
-        self._show_legend()
 
     @on(QueryRefused)
     def _query_refused(self, message: BrowserScreen.QueryRefused) -> None:
         if message.generation != self.generation:
             return
+        self._show_query(message.generation)
         self.query_one(RecordTable).set_total(message.generation, 0)
         self._show_result_line(message.reason, error=True)
 
@@ -385,7 +405,6 @@ class BrowserScreen(LiaisonScreen):
 
     def action_date_range(self) -> None:
         """Ask for a day range and filter on it (an empty answer clears it)."""
-        from tui.modals.comment import CommentModal
 
         def chosen(answer: str | None) -> None:
             if answer is None:
@@ -397,31 +416,17 @@ class BrowserScreen(LiaisonScreen):
                 return
             self.apply_query(dataclasses.replace(self.record_query, since=since, until=until))
 
-        self.app.push_screen(
-            CommentModal(
-                "Records created between (UTC days)",
-                required=False,
-                placeholder="YYYY-MM-DD..YYYY-MM-DD — either side may be empty; empty clears",
-                verb="filter",
-            ),
-            callback=chosen,
-        )
+        self.app.push_screen(date_range_modal(), callback=chosen)
 
     def action_jump(self) -> None:
         """Ask for a reference and open that record."""
-        from tui.modals.comment import CommentModal
         from tui.screens.detail import DetailScreen
 
         def chosen(answer: str | None) -> None:
             if answer and answer.strip():
                 self.app.push_screen(DetailScreen(answer.strip().upper()))
 
-        self.app.push_screen(
-            CommentModal(
-                "Go to the record", required=False, placeholder="its reference, e.g. PK-MOI-2026-00042", verb="open"
-            ),
-            callback=chosen,
-        )
+        self.app.push_screen(reference_modal(), callback=chosen)
 
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()

@@ -32,7 +32,7 @@ from store.vocab import Status
 from tui.present import app_error, plural
 from tui.screens.base import LiaisonScreen
 from tui.widgets.charts import Chart, ChartPanel, rows_of
-from tui.widgets.record_table import DAMAGED_MARK
+from tui.widgets.record_cells import DAMAGED_MARK
 from tui.widgets.status_line import StatusLine
 
 #: How many quarters the trend covers (two years).

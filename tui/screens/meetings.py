@@ -35,7 +35,7 @@ from store.text import visible
 from tui.present import app_error, plural
 from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.desk_text import DAMAGED, damaged_count, meeting_text
-from tui.widgets.record_table import DAMAGED_MARK
+from tui.widgets.record_cells import DAMAGED_MARK
 from tui.widgets.status_line import StatusLine
 
 

@@ -29,7 +29,7 @@ from tui.messages import (
 )
 from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.queue_table import QueueTable
-from tui.widgets.record_table import fit_text
+from tui.widgets.record_cells import fit_text
 from tui.widgets.record_view import RecordView
 from tui.widgets.status_line import StatusLine
 from tui.widgets.tlp import tlp_text

@@ -16,7 +16,7 @@ from rich.text import Text
 from store.jwg.actions import ActionInfo
 from store.jwg.meetings import MeetingInfo
 from store.text import visible
-from tui.widgets.record_table import DAMAGED_MARK
+from tui.widgets.record_cells import DAMAGED_MARK
 
 STATUS_STYLE = {"open": "bold", "done": "green", "dropped": "dim"}
 DAMAGED = "bold red"

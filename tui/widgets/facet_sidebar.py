@@ -65,6 +65,8 @@ class FacetSidebar(OptionList):
         self._values: dict[str, list[tuple[str, str]]] = {}
         self._counts: Mapping[str, Mapping[str, int]] = {}
         self._query = RecordQuery()
+        #: What each value's line shows now (chosen, count): only lines whose mark or count changes are redrawn.
+        self._shown: dict[str, tuple[bool, int | None]] = {}
 
     @property
     def values(self) -> list[tuple[str, str]]:
@@ -86,6 +88,11 @@ class FacetSidebar(OptionList):
                 options.append(None)
             options.append(Option(FACET_TITLES[facet].upper(), id=f"h:{facet}", disabled=True))
             options.extend(Option(self._prompt(facet, value, label), id=f"{facet}:{value}") for value, label in values)
+        self._shown = {
+            f"{facet}:{value}": self._state(facet, value)
+            for facet, values in self._values.items()
+            for value, _ in values
+        }
         self.set_options(options)
         if highlighted is not None and highlighted < self.option_count:
             self.highlighted = highlighted
@@ -93,20 +100,46 @@ class FacetSidebar(OptionList):
             self.highlighted = 1
 
     def show_counts(self, query: RecordQuery, counts: Mapping[str, Mapping[str, int]]) -> None:
-        """Refresh the marks and counts without moving the highlight."""
+        """Refresh the marks and counts without moving the highlight; only the lines that change are redrawn."""
         self._query = query
         self._counts = counts
+        changed = False
         for facet, values in self._values.items():
             for value, label in values:
-                self.replace_option_prompt(f"{facet}:{value}", self._prompt(facet, value, label))
+                option_id, state = f"{facet}:{value}", self._state(facet, value)
+                if self._shown.get(option_id) != state:
+                    self._shown[option_id] = state
+                    self._replace_prompt(option_id, self._prompt(facet, value, label))
+                    changed = True
+        if changed:
+            self.refresh()
 
     def show_marks(self, query: RecordQuery) -> None:
         """Mark the values `query` filters on at once, keeping the old counts until new ones arrive."""
         self.show_counts(query, self._counts)
 
-    def _prompt(self, facet: str, value: str, label: str) -> Text:
-        chosen = value in selected_values(self._query, facet)
+    def _replace_prompt(self, option_id: str, prompt: Text) -> None:
+        """Give one option its new prompt and forget only that option's rendering.
+
+        `OptionList.replace_option_prompt` forgets every option's rendering and line height, so the next frame
+        measures and renders the whole list again (~20 ms for the sidebar's ~40 values, on every filter change,
+        before the rows could be drawn). Every prompt here is one line (`no_wrap`, fixed width), so the heights
+        stay right. Textual is pinned (pyproject.toml); `tests/tui/test_facet_sidebar.py` holds the drawn lines
+        to the prompts.
+        """
+        option = self.get_option(option_id)
+        option._set_prompt(prompt)
+        cache = self._option_render_cache
+        for key in [key for key in cache.keys() if key[0] is option]:  # noqa: SIM118 (LRUCache has no __iter__)
+            cache.discard(key)
+
+    def _state(self, facet: str, value: str) -> tuple[bool, int | None]:
+        """What a value's line depends on besides its label: chosen or not, and its count (None: not counted yet)."""
         count = self._counts.get(facet, {}).get(value, 0) if self._counts else None
+        return value in selected_values(self._query, facet), count
+
+    def _prompt(self, facet: str, value: str, label: str) -> Text:
+        chosen, count = self._state(facet, value)
         mark = "■ " if chosen else "□ "
         label_style = tlp_style(value) if facet == "tlp" else Style(bold=chosen)
         if count == 0 and not chosen:

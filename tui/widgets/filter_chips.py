@@ -28,6 +28,16 @@ def query_chips(query: RecordQuery) -> list[tuple[str, str]]:
     return chips
 
 
+def result_text(query: RecordQuery, total: int) -> str:
+    """The browser's result line for `total` records matching `query`: how many, under how many filters, in which
+    order."""
+    order = "newest first" if query.order == "newest" else "oldest first"
+    noun = "record" if total == 1 else "records"
+    filters = len(query_chips(query))
+    scope = f" match {filters} filter{'s' if filters != 1 else ''}" if filters else " in the store"
+    return f"{total:,} {noun}{scope} · {order}"
+
+
 class Chip(Static, can_focus=True):
     """One active filter."""
 
@@ -96,6 +106,8 @@ class FilterChips(HorizontalScroll, can_focus=False):
         chips = query_chips(query)
         focused_index = next((i for i, c in enumerate(self.query(Chip)) if c.has_focus), None)
         await self.remove_children()
+        if not self.is_attached:  # its screen was closed meanwhile (the app is leaving)
+            return
         if chips:
             await self.mount_all(Chip(facet, value) for facet, value in chips)
             if focused_index is not None:

@@ -7,144 +7,36 @@ Toolong's `LogLines` is the model: a `ScrollView` whose `render_line` reads from
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from store.records import RecordRow
-from store.vocab import Status
 from tui.widgets.page_cache import PageCache, PageRequest
-from tui.widgets.plain import plain, safe
-from tui.widgets.tlp import tlp_style, tlp_text
+from tui.widgets.plain import safe
+from tui.widgets.record_cells import (
+    DAMAGED_MARK,
+    DAMAGED_STYLE,
+    STATUS_COLOURS,
+    STATUS_SHORT,
+    Columns,
+    fit_text,
+    route_text,
+    withdrawn_mark,
+)
+from tui.widgets.tlp import tlp_style
 
 #: Rows decrypted beyond the visible ones, above and below, so a key press rarely waits.
 PREFETCH_MARGIN = 10
-STATUS_COLOURS: dict[Status, str] = {
-    Status.DRAFT: "#9E9E9E",
-    Status.IN_REVIEW: "#5FAFFF",
-    Status.RETURNED: "#FF87D7",
-    Status.APPROVED: "#87D787",
-    Status.SHARED: "#87D7AF",
-    Status.ACKNOWLEDGED: "#87D7AF",
-    Status.RECEIVED: "#D7AFFF",
-    Status.ACTIONED: "#AFAFD7",
-    Status.CLOSED: "#767676",
-}
-
-
-#: Statuses as the table shows them: short enough never to be cut (the preview line under the table spells them out).
-STATUS_SHORT: dict[Status, str] = {
-    Status.DRAFT: "draft",
-    Status.IN_REVIEW: "review",
-    Status.RETURNED: "returned",
-    Status.APPROVED: "approved",
-    Status.SHARED: "shared",
-    Status.ACKNOWLEDGED: "acked",
-    Status.RECEIVED: "received",
-    Status.ACTIONED: "actioned",
-    Status.CLOSED: "closed",
-}
-#: The narrowest title column the table accepts before it drops the date.
-MIN_TITLE = 24
-
-
-@dataclass(frozen=True)
-class Columns:
-    """Cell widths of each column for one table width; 0 hides a column (the preview line still shows it)."""
-
-    reference: int = 17
-    date: int = 10
-    domain: int = 17
-    route: int = 22
-    tlp: int = 12
-    status: int = 8
-    title: int = 20
-
-    @classmethod
-    def fit(cls, width: int, reference: int = 0) -> Columns:
-        """The title first: it keeps at least two fifths of the row; domain, then route, get what is left, else hide.
-
-        Reference, TLP and status are never cut (statuses use their short forms); the reference column is as wide
-        as `reference` (the widest reference drawn: a reference is an identifier, up to 30 characters) and the
-        title gives way to it. The date goes only when even the title's minimum would not fit.
-        """
-        reference = max(cls.reference, reference)
-        tlp, status = cls.tlp, cls.status
-        date = cls.date
-        min_title = max(MIN_TITLE, width * 2 // 5)
-        fixed = reference + 1 + date + 1 + tlp + 1 + status + 1
-        if width - fixed < MIN_TITLE:
-            date = 0
-            fixed -= cls.date + 1
-        spare = width - fixed - min_title
-        widths = {"domain": 0, "route": 0}
-        for name, full, floor in (("domain", 17, 12), ("route", 22, 14)):
-            if spare >= full + 1:
-                widths[name] = full
-            elif spare >= floor + 1:
-                widths[name] = spare - 1
-            spare -= widths[name] + 1 if widths[name] else 0
-        title = max(1, width - fixed - sum(w + 1 for w in widths.values() if w))
-        return cls(
-            reference=reference, date=date, domain=widths["domain"], route=widths["route"], status=status, title=title
-        )
-
-
-def fit_text(text: str, width: int) -> str:
-    """`text` cut with an ellipsis or padded to exactly `width` cells."""
-    if width <= 0:
-        return ""
-    if cell_len(text) > width:
-        return set_cell_size(text, width - 1) + "…"
-    return set_cell_size(text, width)
-
-
-#: Before the title of a record that differs from its signed history, in the error colour (the detail says why;
-#: the legend is on the result line above the table).
-DAMAGED_MARK = "✗ "
-
-#: Before the title of a record its origin withdrew (the detail says who, when and why).
-WITHDRAWN_MARK = "WITHDRAWN · "
-
-
-DAMAGED_STYLE = Style(color="red", bold=True)
-
-
-def withdrawn_mark(row: RecordRow) -> str:
-    """`WITHDRAWN_MARK` for a record its origin withdrew, else nothing."""
-    return WITHDRAWN_MARK if row.withdrawn else ""
-
-
-def route_text(row: RecordRow) -> str:
-    """Origin → recipients, as the table shows it (control characters drawn visibly)."""
-    return safe(f"{row.origin}→{','.join(row.releasable_to) or '—'}")
-
-
-def preview_text(row: RecordRow, damage: str | None) -> Text:
-    """The two lines under the table: the highlighted record's reference, TLP, route, status and author, its title,
-    and why it is damaged when it is."""
-    return Text.assemble(
-        plain(row.reference, "bold"),
-        "  ",
-        tlp_text(row.tlp, prefix=True),
-        "  ",
-        plain(f"{row.domain} · {route_text(row)} · {row.status.value} · by {row.author}"),
-        "\n",
-        plain(f"{DAMAGED_MARK}DAMAGED · ", "bold red") if damage else "",
-        plain(row.title, "bold"),
-        plain(f" · {damage}", "red") if damage else "",
-    )
 
 
 class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -210,6 +102,14 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.reference = reference
             super().__init__()
 
+    class Drawn(Message):
+        """The table was drawn with the pages that had arrived for the query of `generation` (after `add_page`)."""
+
+        def __init__(self, table: RecordTable, generation: int) -> None:
+            self.table = table
+            self.generation = generation
+            super().__init__()
+
     class PagesWanted(Message):
         """The table needs these pages of the query of `generation` (replacing any fetch in flight)."""
 
@@ -238,29 +138,60 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         #: The widest reference fetched so far (the reference column is never narrower: references stay whole).
         self.reference_cells = 0
         self.generation = 0
+        #: How many records match (None: not known yet); until `counted`, the previous query's total or a lower
+        #: bound proved by the pages already fetched.
         self.total: int | None = None
+        self.counted = False
+        #: The first row to show once the new query is drawn (`reset` to `release`; None: not holding back).
+        self._held_top: int | None = None
+        self._announce_drawn = False  # a page arrived: post `Drawn` once it has been drawn
         self._last_highlighted: RecordRow | None = None
 
     # ---- data in ------------------------------------------------------------------------------
 
     def reset(self, generation: int, *, keep_rows: bool = False, cursor: int | None = None) -> None:
-        """Start showing the query of `generation`; `keep_rows` draws the old rows until fresh ones arrive."""
+        """Start on the query of `generation` and ask for its first rows; nothing is redrawn until `release` (or the
+        first page or count arrives), so that the new rows are drawn in the first frame after the change.
+
+        `keep_rows` draws the old rows until fresh ones arrive (the store changed, the query did not); otherwise every
+        row is dropped at once and drawn as "…" until its page arrives. The old total is kept until the new one is
+        counted (`counted` is False meanwhile): the scrollbar keeps its extent for those few milliseconds instead of
+        collapsing and growing again (two layouts), and the first page is drawn as soon as it arrives.
+        """
         self.generation = generation
+        self.counted = False
         if keep_rows:
             self.cache.mark_stale()
         else:
             self.cache.clear()
-            self.total = None
-            self._update_virtual_size()
+            if not self.total:  # nothing to keep: "no record matches" must not show for the new query
+                self.total = None
+        top = round(self.scroll_y)
         if cursor is not None:
             self.set_reactive(RecordTable.cursor, max(0, cursor))
-        self.refresh()
+            top = min(self.cursor, max(top, self.cursor - self.visible_rows + 1))
+        self._held_top = top
         self._request_visible()
+
+    def release(self) -> None:
+        """Draw the new query: scroll to where its cursor is and redraw (a no-op unless `reset` is holding back)."""
+        if self._held_top is None:
+            return
+        top, self._held_top = self._held_top, None
+        self._update_virtual_size()
+        if top != round(self.scroll_y):
+            self.scroll_to(y=top, animate=False, immediate=True, force=True)
+        self.refresh()
 
     def set_total(self, generation: int, total: int) -> None:
         """How many records match the current query."""
         if generation != self.generation:
             return
+        self.release()
+        self.counted = True
+        self._set_total(total)
+
+    def _set_total(self, total: int) -> None:
         self.total = total
         self._update_virtual_size()
         if total and self.cursor >= total:
@@ -270,23 +201,43 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._request_visible()
         self._announce_highlight()
 
-    def add_page(
-        self, generation: int, page: int, rows: Sequence[RecordRow], damaged: Mapping[int, str] | None = None
-    ) -> None:
-        """A fetched page arrived (with the damaged among its records); ignored if it belongs to an older query."""
+    def add_page(self, generation: int, page: int, rows: Sequence[RecordRow]) -> None:
+        """A fetched page arrived, not yet checked for damage (`add_damage` follows); ignored if it belongs to an
+        older query. A record already known to be damaged keeps its mark until its check says otherwise."""
         if generation != self.generation:
             return
+        self.release()
         for row in rows:
             self.reference_cells = max(self.reference_cells, cell_len(safe(row.reference)))
-            reason = (damaged or {}).get(row.id)
-            if reason is None:
-                self.damaged.pop(row.id, None)
-            else:
-                self.damaged[row.id] = reason
         self.cache.store(page, rows)
+        self._announce_drawn = True
+        if not self.counted:  # the page came before the count: what it proves about the total
+            end = page * self.cache.page_size + len(rows)
+            if len(rows) < self.cache.page_size and (page == 0 or rows):
+                self._set_total(end)  # the last page: the total is known
+            elif rows and (self.total is None or self.total < end):
+                self._set_total(end)  # at least this many
         self.refresh()
         self._announce_highlight()
         self._request_visible()
+
+    def add_damage(self, generation: int, record_ids: Sequence[int], damaged: Mapping[int, str]) -> bool:
+        """The damage check of fetched records: `damaged` holds why each damaged one among `record_ids` differs from
+        its signed history. Returns True when a mark changed (ignored, False, for an older query)."""
+        if generation != self.generation:
+            return False
+        changed = False
+        for record_id in record_ids:
+            reason = damaged.get(record_id)
+            if self.damaged.get(record_id) != reason:
+                changed = True
+                if reason is None:
+                    del self.damaged[record_id]
+                else:
+                    self.damaged[record_id] = reason
+        if changed:
+            self.refresh()
+        return changed
 
     def fetch_failed(self) -> None:
         """The last fetch failed; allow it to be asked for again."""
@@ -297,6 +248,8 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.cache.clear()
         self.damaged.clear()
         self.total = None
+        self.counted = False
+        self._held_top = None
         self._last_highlighted = None
         self.refresh()
 
@@ -320,7 +273,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _request_visible(self) -> None:
         if not self.is_mounted:
             return
-        top = round(self.scroll_y)
+        top = round(self.scroll_y) if self._held_top is None else self._held_top
         bottom = top + self.visible_rows + PREFETCH_MARGIN
         self.cache.ensure_capacity(self.visible_rows + 2 * PREFETCH_MARGIN)
         # Before the count arrives, fetch the first screenful anyway: count and rows then come in parallel.
@@ -397,6 +350,13 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
                 self.action_open()
 
     # ---- drawing --------------------------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        lines = super().render_lines(crop)
+        if self._announce_drawn:  # handled once this frame is out: work started then does not hold the frame back
+            self._announce_drawn = False
+            self.post_message(self.Drawn(self, self.generation))
+        return lines
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

@@ -19,7 +19,7 @@ from store.bundles import LedgerEntry
 from store.records import RecordDetail
 from store.text import visible
 from tui.widgets.plain import plain, safe
-from tui.widgets.record_table import STATUS_COLOURS
+from tui.widgets.record_cells import STATUS_COLOURS
 from tui.widgets.tlp import tlp_text
 
 if TYPE_CHECKING:
