@@ -195,34 +195,32 @@ class BulkWriter:
             rec, rev = records[-1], revisions[-1]
             wrote = {"title": title_ct, "body": rev["body_ct"]}
             wrote.update({f"comment{i}": st["comment_ct"] for i, st in enumerate(steps, 1) if st["comment_ct"]})
-            audit.note_state(
+            audit.note_written(
                 self.s,
-                audit.build_state(
-                    uuid=rec["uuid"],
-                    reference=reference,
-                    domain=item.domain,
-                    origin=item.origin,
-                    releasable_to=item.releasable_to,
-                    tlp=item.tlp,
-                    status=item.status,
-                    author=item.author,
-                    revision=item.revision,
-                    no_reexport=item.no_reexport,
-                    title_ct=title_ct,
-                    current=(
-                        rev["number"],
-                        rev["officer"],
-                        rev["tlp"],
-                        rev["releasable_to"],
-                        rev["created_at"],
-                        title_ct,
-                        rev["body_ct"],
-                    ),
-                    reviews=[(st["officer"], st["action"], st["at"], st["comment_ct"]) for st in steps],
-                    withdrawn=rec["uuid"] in withdrawn,
-                ),
                 action=self.action,
                 wrote=wrote,
+                uuid=rec["uuid"],
+                reference=reference,
+                domain=item.domain,
+                origin=item.origin,
+                releasable_to=item.releasable_to,
+                tlp=item.tlp,
+                status=item.status,
+                author=item.author,
+                revision=item.revision,
+                no_reexport=item.no_reexport,
+                title_ct=title_ct,
+                current=(
+                    rev["number"],
+                    rev["officer"],
+                    rev["tlp"],
+                    rev["releasable_to"],
+                    rev["created_at"],
+                    title_ct,
+                    rev["body_ct"],
+                ),
+                reviews=[(st["officer"], st["action"], st["at"], st["comment_ct"]) for st in steps],
+                withdrawn=rec["uuid"] in withdrawn,
             )
             index.append((rid, index_tokens(session, item.title, item.summary)))
             written.append((rid, reference))

@@ -15,11 +15,14 @@ the caller queues a `PendingEvent` as before.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
 from crypto.events import event_bytes
+from store.audit.snapshot import reviews_digest, revision_digest
 
 #: The keys of a record state `snapshot.build_state` makes (a state read back by `record_states` may hold
 #: `origin_party` too; it is never packed).
@@ -163,6 +166,67 @@ def pack(
         reviews_sha256,
         packed_wrote,
         data_json,
+    )
+
+
+def pack_written(
+    action: str,
+    *,
+    uuid: str,
+    reference: str,
+    domain: str,
+    origin: str,
+    releasable_to: Iterable[str],
+    tlp: str,
+    status: str,
+    author: str,
+    revision: int,
+    no_reexport: bool,
+    title_ct: bytes,
+    current: tuple[int, str, str, str, datetime, bytes, bytes],
+    reviews: Sequence[tuple[str, str, datetime, bytes | None]],
+    withdrawn: bool,
+    wrote: Mapping[str, bytes],
+) -> StateEvent | None:
+    """`pack(action, build_state(...), wrote, None)` computed from the rows a bulk writer has just built, without the
+    dict: the same event (a test holds them equal), each ciphertext hashed once. None for anything else than plain
+    texts (then the caller builds the dict, which `pack` may still take)."""
+    codes = set(releasable_to)
+    if any(type(t) is not str for t in (action, uuid, reference, domain, origin, tlp, status, author, *codes)):
+        return None
+    count, reviews_sha256 = reviews_digest(reviews)
+    title = hashlib.sha256(title_ct).digest()
+    body_ct = current[6]
+    body = hashlib.sha256(body_ct).digest()
+    revision_row = bytes.fromhex(revision_digest(*current))
+    hashes: tuple[tuple[str, bytes], ...] | None = None
+    if not (len(wrote) == 2 and wrote.get("title") is title_ct and wrote.get("body") is body_ct):
+        if any(type(name) is not str for name in wrote):
+            return None
+        hashes = tuple(sorted((name, hashlib.sha256(ct).digest()) for name, ct in wrote.items()))
+        if hashes == (("body", body), ("title", title)):
+            hashes = None
+    listed = tuple(sys.intern(code) for code in sorted(codes - {origin}))
+    if len(_LISTS) >= _LISTS_LIMIT:
+        _LISTS.clear()
+    return StateEvent(
+        action,
+        uuid,
+        reference,
+        sys.intern(author),
+        sys.intern(domain),
+        sys.intern(origin),
+        _LISTS.setdefault(listed, listed),
+        sys.intern(tlp),
+        sys.intern(status),
+        int(revision),
+        bool(no_reexport),
+        bool(withdrawn),
+        True,
+        title + body + revision_row,
+        count,
+        reviews_sha256,
+        hashes,
     )
 
 

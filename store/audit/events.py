@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
-from store.audit.bulk import StateEvent, encode_data, pack
+from store.audit.bulk import StateEvent, encode_data, pack, pack_written
+from store.audit.snapshot import build_state
 from store.models import Contact, Officer
 
 #: Where an action's audit transaction lives on its ORM session (`Session.info`).
@@ -174,6 +175,16 @@ def note_state(
             data=dict(data or {}),
         )
     )
+
+
+def note_written(s: OrmSession, *, action: str, wrote: Mapping[str, bytes], **state: Any) -> None:
+    """`note_state(s, build_state(**state), action=action, wrote=wrote)` for a record a bulk path has just written
+    (ingest, demo, import), packed straight from its rows (`store.audit.bulk.pack_written`: the same event)."""
+    packed = pack_written(action, wrote=wrote, **state)
+    if packed is None:
+        note_state(s, build_state(**state), action=action, wrote=wrote)
+    else:
+        current(s).extra.append(packed)
 
 
 def note_officer(s: OrmSession, name: str, *, action: str, data: Mapping[str, Any] | None = None) -> None:

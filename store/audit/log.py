@@ -60,6 +60,7 @@ from store.audit.events import (
     note_records,
     note_rekeyed_details,
     note_state,
+    note_written,
 )
 from store.audit.snapshot import (
     CHUNK,
@@ -284,6 +285,7 @@ __all__ = [
     "note_records",
     "note_rekeyed_details",
     "note_state",
+    "note_written",
     "officer_state",
     "read_head",
     "record_states",

@@ -20,7 +20,7 @@ from store import sqlite as dialect
 from store.audit import log as audit
 from store.audit.state import damaged_among
 from store.bundles.common import Progress, open_file, reader_of, refused
-from store.bundles.import_checks import Vocab, check_record, delivered_by, held_from_origin
+from store.bundles.import_checks import Vocab, check_record, delivered_by, held_from_origin, report_ids
 from store.bundles.import_verify import bundle_file_key, verify_bundle, witnessed
 from store.bundles.ledger import ledger_item
 from store.bundles.witness import keep_incoming
@@ -28,7 +28,6 @@ from store.contacts import keyring_of, own_identity
 from store.errors import ValidationError
 from store.identity import KeyChange, apply_transitions, confirm_key
 from store.ingest import BulkWriter, IngestItem
-from store.interop.base import report_uuids
 from store.jwg.sync import JwgImport, apply_entries, is_desk_entry
 from store.models import BundleItem, BundleLog, Domain, Ministry, Record
 from store.vocab import Role, Status
@@ -81,12 +80,14 @@ class _Importer:
         self.skipped: list[tuple[str, str]] = []
         self.notes: list[tuple[str, str]] = []  # copies replaced by their origin's, squatters moved aside
         self.file_copies: list[tuple[str, str]] = []  # new records held already as a STIX/MISP import's copy
+        self.times: dict[str, tuple[datetime, datetime]] = {}  # the chunk's records' times, parsed by check_record
 
     def chunk(self, records: list[dict[str, Any]]) -> None:
         """Check and write one chunk's records (new ones in bulk, newer revisions as updates)."""
         local = self.session.ministry
+        self.times = {}
         for rec in records:
-            check_record(self.path, rec, self.header, local, self.vocab, self.now)
+            self.times[rec["uuid"]] = check_record(self.path, rec, self.header, local, self.vocab, self.now)
             if rec["uuid"] in self.seen:
                 raise refused(self.path, f"record {rec['reference']} appears twice in the bundle")
             self.seen.add(rec["uuid"])
@@ -191,11 +192,13 @@ class _Importer:
         """New records from their origin that a STIX/MISP import of the origin's own export brought before, as a
         copy under a local-only reference (its id derived from the record's): the copy stays (its id is in the
         signed log), the summary names it, and the origin's withdrawal reaches it too (`store.withdrawals`)."""
-        derived = {d: item.reference for item in items if item.uuid for d in report_uuids(item.uuid)}
+        derived = {d: item.reference for item in items if item.uuid for d in report_ids(item.uuid)}
         keys = sorted(derived)
-        for start in range(0, len(keys), 500):
+        for start in range(0, len(keys), 5000):
             for row in self.s.execute(
-                select(Record.uuid, Record.reference, Record.origin).where(Record.uuid.in_(keys[start : start + 500]))
+                select(Record.uuid, Record.reference, Record.origin).where(
+                    dialect.in_values(Record.uuid, keys[start : start + 5000])
+                )
             ):
                 if row.origin == self.header.sender and derived[row.uuid] is not None:
                     self.file_copies.append((str(derived[row.uuid]), row.reference))
@@ -222,16 +225,16 @@ class _Importer:
                 reference=by_id[rid],
             )
 
-    @staticmethod
-    def _item(rec: dict[str, Any]) -> IngestItem:
+    def _item(self, rec: dict[str, Any]) -> IngestItem:
+        created_at, updated_at = self.times[rec["uuid"]]
         return IngestItem(
             domain=rec["domain"],
             origin=rec["origin"],
             tlp=rec["tlp"],
             status=Status.RECEIVED.value,
             author=rec["author"],
-            created_at=fmt.parse_time(rec["created_at"], "created_at"),
-            updated_at=fmt.parse_time(rec["updated_at"], "updated_at"),
+            created_at=created_at,
+            updated_at=updated_at,
             title=rec["title"],
             summary=rec["summary"],
             source=rec["source"],

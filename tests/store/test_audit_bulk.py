@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from crypto.events import event_bytes
 from store.audit import events as queue
-from store.audit.bulk import BodyWriter, StateEvent, pack, unpack
+from store.audit.bulk import BodyWriter, StateEvent, pack, pack_written, unpack
 from store.audit.log import EVENT_VERSION, PendingEvent, _body, build_state, iso
 from store.ingest import IngestItem
 from tests.liaison_helpers import LiaisonStore
@@ -40,6 +40,86 @@ def dict_body(
     )
     record = {**state, "wrote": dict(sorted(ev.wrote.items()))}
     return event_bytes(_body(seq, at, store, officer, ev, record, None))
+
+
+@st.composite
+def written(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """What a bulk writer knows of a record it has just written (`build_state`'s arguments) and what it wrote."""
+    title_ct = draw(blobs)
+    body_ct = draw(blobs)
+    reviews = draw(st.lists(st.tuples(texts, texts, times, st.none() | blobs), max_size=3))
+    args = {
+        "uuid": draw(texts),
+        "reference": draw(texts),
+        "domain": draw(texts),
+        "origin": draw(texts),
+        "releasable_to": draw(st.lists(texts, max_size=4).map(tuple)),
+        "tlp": draw(texts),
+        "status": draw(texts),
+        "author": draw(texts),
+        "revision": draw(st.integers(min_value=-(2**63), max_value=2**63) | st.booleans()),
+        "no_reexport": draw(st.booleans() | st.integers(0, 1)),
+        "title_ct": title_ct,
+        "current": (
+            draw(st.integers(min_value=0, max_value=2**40)),
+            draw(texts),
+            draw(texts),
+            draw(texts),
+            draw(times),
+            title_ct,
+            body_ct,
+        ),
+        "reviews": reviews,
+        "withdrawn": draw(st.booleans()),
+    }
+    shape = draw(st.sampled_from(["same objects", "copies", "comments", "other"]))
+    wrote = {"title": title_ct, "body": body_ct}
+    if shape == "copies":
+        wrote = {"title": bytes(bytearray(title_ct)), "body": bytes(bytearray(body_ct))}
+    if shape == "comments":
+        wrote.update({f"comment{i}": ct for i, (*_rest, ct) in enumerate(reviews, 1) if ct})
+    if shape == "other":
+        wrote = draw(st.dictionaries(texts, blobs, max_size=3))
+    return args, wrote
+
+
+@settings(max_examples=300)
+@given(written(), st.sampled_from(["import", "ingest"]))
+def test_packing_from_the_rows_is_packing_the_state(
+    drawn: tuple[dict[str, Any], dict[str, bytes]], action: str
+) -> None:
+    """`pack_written` gives the event `pack` gives of `build_state`'s dict (so, above, the same signed bytes)."""
+    args, wrote = drawn
+    direct = pack_written(action, wrote=wrote, **args)
+    assert direct is not None
+    assert direct == pack(action, build_state(**args), wrote, None)
+    assert unpack(direct) == (build_state(**args), {k: hashlib.sha256(v).hexdigest() for k, v in wrote.items()})
+
+
+def test_packing_from_the_rows_leaves_anything_but_plain_text_to_the_dict() -> None:
+    class Code(str):
+        pass
+
+    at = datetime(2026, 12, 6, 5, 0, tzinfo=UTC)
+    args: dict[str, Any] = {
+        "uuid": "u",
+        "reference": "PK-MOI-2026-00001",
+        "domain": "narcotics",
+        "origin": "PK-MOI",
+        "releasable_to": ("TR-MOI",),
+        "tlp": "AMBER",
+        "status": "received",
+        "author": "alice",
+        "revision": 1,
+        "no_reexport": False,
+        "title_ct": b"t",
+        "current": (1, "alice", "AMBER", "TR-MOI", at, b"t", b"b"),
+        "reviews": [],
+        "withdrawn": False,
+    }
+    assert pack_written("import", wrote={}, **args) is not None
+    assert pack_written("import", wrote={}, **{**args, "tlp": Code("AMBER")}) is None
+    assert pack_written("import", wrote={}, **{**args, "releasable_to": (Code("TR-MOI"),)}) is None
 
 
 @st.composite
@@ -152,14 +232,14 @@ def test_bulk_ingest_queues_compact_events_signed_as_canonical_states(
     """End to end: each record event of a bulk ingest was queued compact, and its signed body is the canonical JSON
     of the state the damage check reads back from the rows (which it finds intact)."""
     queued: list[Any] = []
-    original = queue.pack
+    original = queue.pack_written
 
-    def spy(*args: Any) -> StateEvent | None:
-        packed = original(*args)
+    def spy(*args: Any, **kwargs: Any) -> StateEvent | None:
+        packed = original(*args, **kwargs)
         queued.append(packed)
         return packed
 
-    monkeypatch.setattr(queue, "pack", spy)
+    monkeypatch.setattr(queue, "pack_written", spy)
     now = datetime(2026, 11, 1, tzinfo=timezone(timedelta(0)))
     items = [
         IngestItem(
