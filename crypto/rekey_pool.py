@@ -149,6 +149,17 @@ class RekeyPool:
     def size(self) -> int:
         return len(self._procs)
 
+    def cpu_seconds(self) -> float | None:
+        """The CPU time the helpers have used so far (Linux's /proc; None where it cannot be read)."""
+        total = 0
+        try:
+            for proc in self._procs:
+                with open(f"/proc/{proc.pid}/schedstat", encoding="ascii") as stat:
+                    total += int(stat.read().split()[0])  # nanoseconds on a CPU
+        except (OSError, ValueError, IndexError):
+            return None
+        return total / 1e9
+
     def _send(self, kind: bytes, head: Sequence[bytes], items: Sequence[bytes], per: int) -> None:
         """Hand each helper its share of `items` (in whole groups of `per`) after `head`; replies come in order."""
         groups = len(items) // per

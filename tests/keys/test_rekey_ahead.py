@@ -7,13 +7,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crypto.rekey_pool import RekeyPool
 from store import keys as key_lifecycle
 from store.authoring import Changes
-from store.keys import rekey
+from store.keys import ahead, rekey
 from store.keys.rotation import HELPERS_ENV
 from store.records import RecordQuery
 from store.service import Session
@@ -118,5 +119,51 @@ def test_a_record_edited_after_its_batch_was_handed_ahead_keeps_the_edit(
         for s in other:
             s.vault.close()
         session.vault.close()
+    verified = run_cli("--store", str(small_store), "audit", "verify", env=DEMO)
+    assert verified.code == 0, verified
+
+
+def test_when_the_helpers_spend_more_than_the_rotating_process_it_keeps_a_share(
+    small_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threat 6: helpers that seem to spend a second of CPU on each batch get fewer of the next batches' tokens
+    (the rotating process re-encrypts the rest itself), and the rotation still re-encrypts and re-signs all."""
+    spent = [0.0]
+
+    def busy(pool: RekeyPool) -> float:
+        spent[0] += 1.0
+        return spent[0]
+
+    handed: list[int] = []
+    read: list[int] = []
+    submit_batch, read_batch = RekeyPool.submit_batch, ahead.read_batch
+
+    def counted(
+        pool: RekeyPool, keys: Sequence[bytes], tokens: Sequence[bytes], signed: Sequence[tuple[bytes, bytes, bytes]]
+    ) -> None:
+        handed.append(len(tokens))
+        submit_batch(pool, keys, tokens, signed)
+
+    def read_ahead(*args: Any) -> Any:
+        rows = read_batch(*args)
+        read.append(sum(len(r) for _, r in rows))
+        return rows
+
+    monkeypatch.setattr(RekeyPool, "cpu_seconds", busy)
+    monkeypatch.setattr(RekeyPool, "submit_batch", counted)
+    monkeypatch.setattr(ahead, "read_batch", read_ahead)
+    monkeypatch.setenv(HELPERS_ENV, "1")
+    before = all_tokens(small_store)
+    session = unlock(small_store)
+    try:
+        plain = decrypt_all(before, session.keys())
+        report = key_lifecycle.rotate_data_key(session, batch_rows=BATCH)
+        assert report.unsigned == () and report.damaged == () and report.reencrypted == len(before)
+        assert decrypt_all(all_tokens(small_store), session.keys()) == plain
+    finally:
+        session.vault.close()
+    assert len(handed) == len(read) + 1  # the first batch handed at its start, each next one ahead
+    assert handed[1] == read[0], "the first batch handed ahead goes whole (nothing measured yet)"
+    assert any(h < r for h, r in zip(handed[2:], read[1:], strict=True)), (handed, read)
     verified = run_cli("--store", str(small_store), "audit", "verify", env=DEMO)
     assert verified.code == 0, verified
