@@ -17,7 +17,7 @@ from tui.screens.browser import BrowserScreen
 from tui.screens.detail import DetailScreen
 from tui.widgets.facet_sidebar import FacetSidebar
 from tui.widgets.filter_chips import Chip
-from tui.widgets.record_table import PREFETCH_MARGIN, RecordTable
+from tui.widgets.record_table import RecordTable
 from tui.widgets.status_line import StatusLine
 
 
@@ -128,7 +128,7 @@ async def test_paging_decrypts_only_a_window(
         assert table.cursor == total - 1
         assert table.highlighted_row is not None
         assert table.highlighted_row.reference == reader.list_records(limit=1, offset=total - 1)[0].reference
-        window = table.visible_rows + 2 * PREFETCH_MARGIN
+        window = table.window_rows
         assert len(table.cache) <= table.cache.max_pages <= window // 10 + 2
         assert table.cache.decrypted_rows <= table.cache.max_pages * 10 < total
         await pilot.press("home", "j", "j", "k")

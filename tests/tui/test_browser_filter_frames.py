@@ -137,3 +137,19 @@ async def test_rows_are_drawn_before_their_damage_check_and_marked_after(
         assert row_id in table.damaged
         assert DAMAGED_MARK.strip() in screen.query_one("#result-line", StatusLine).message
         assert screen._facets_asked == screen.generation
+
+
+async def test_once_drawn_the_table_holds_a_screenful_beyond_its_view(make_app: Callable[..., LiaisonApp]) -> None:
+    """After the rows in view are drawn (first rows, then each page-down), the next screenful is fetched, so the next
+    page-down usually draws at once instead of waiting for its page."""
+    app = make_app(page_size=5, cached_pages=3)
+    async with app.run_test(size=(120, 40)) as pilot:
+        _, table = await browser(pilot)
+        rows = table.visible_rows
+        assert table.cache.row(2 * rows - 1) is not None
+        await pilot.press("pagedown")
+        await settle(pilot)
+        top = round(table.scroll_y)
+        assert top > 0
+        assert all(table.cache.row(i) is not None for i in range(top, min(top + 2 * rows, table.total or 0)))
+        assert len(table.cache) <= table.cache.max_pages <= table.window_rows // 5 + 1  # still a window, not all

@@ -355,7 +355,7 @@ class BrowserScreen(LiaisonScreen):
 
     def _show_preview(self, row: RecordRow | None) -> None:
         damage = self.query_one(RecordTable).damaged.get(row.id) if row is not None else None
-        self.query_one("#preview", Static).update("" if row is None else preview_text(row, damage))
+        self.query_one("#preview", Static).update("" if row is None else preview_text(row, damage), layout=False)
 
     @on(RecordTable.Opened)
     def _open(self, message: RecordTable.Opened) -> None:

@@ -35,7 +35,7 @@ from tui.widgets.record_cells import (
 )
 from tui.widgets.tlp import tlp_style
 
-#: Rows decrypted beyond the visible ones, above and below, so a key press rarely waits.
+#: Rows fetched beyond the visible ones, above and below, with them (a screenful either side follows once drawn).
 PREFETCH_MARGIN = 10
 
 
@@ -270,15 +270,21 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
     def _update_virtual_size(self) -> None:
         self.virtual_size = Size(0, (self.total or 0) + 1)
 
-    def _request_visible(self) -> None:
+    @property
+    def window_rows(self) -> int:
+        """The most rows the table keeps decrypted around its view: a screenful above and below once drawn."""
+        return 3 * max(self.visible_rows, PREFETCH_MARGIN)
+
+    def _request_visible(self, margin: int = PREFETCH_MARGIN) -> None:
+        """Ask for the rows in view and `margin` rows either side that are not at hand."""
         if not self.is_mounted:
             return
         top = round(self.scroll_y) if self._held_top is None else self._held_top
-        bottom = top + self.visible_rows + PREFETCH_MARGIN
-        self.cache.ensure_capacity(self.visible_rows + 2 * PREFETCH_MARGIN)
+        bottom = top + self.visible_rows + margin
+        self.cache.ensure_capacity(self.window_rows)
         # Before the count arrives, fetch the first screenful anyway: count and rows then come in parallel.
         total = self.total if self.total is not None else bottom + 1
-        wanted = self.cache.wanted(top - PREFETCH_MARGIN, bottom, total)
+        wanted = self.cache.wanted(top - margin, bottom, total)
         if wanted and self.fetch is not None:
             self.fetch(self.generation, wanted)
         elif wanted:
@@ -286,6 +292,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
+        self._announce_drawn = True  # once the new view is drawn, fetch around it (`on_record_table_drawn`)
         self._request_visible()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -357,6 +364,12 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             self._announce_drawn = False
             self.post_message(self.Drawn(self, self.generation))
         return lines
+
+    def on_record_table_drawn(self, message: RecordTable.Drawn) -> None:
+        """Rows are out: now fetch a screenful either side, so the next page-down or page-up is usually at hand (asked
+        sooner, that fetch would compete with the rows in view)."""
+        if message.table is self and message.generation == self.generation:
+            self._request_visible(max(PREFETCH_MARGIN, self.visible_rows))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
