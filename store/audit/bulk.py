@@ -22,7 +22,7 @@ from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
 from crypto.events import event_bytes
-from store.audit.snapshot import reviews_digest, revision_digest
+from store.audit.snapshot import iso, reviews_digest, revision_digest
 
 #: The keys of a record state `snapshot.build_state` makes (a state read back by `record_states` may hold
 #: `origin_party` too; it is never packed).
@@ -198,7 +198,7 @@ def pack_written(
     title = hashlib.sha256(title_ct).digest()
     body_ct = current[6]
     body = hashlib.sha256(body_ct).digest()
-    revision_row = bytes.fromhex(revision_digest(*current))
+    revision_row = _revision_sha256(current, title_ct, title, body)
     hashes: tuple[tuple[str, bytes], ...] | None = None
     if not (len(wrote) == 2 and wrote.get("title") is title_ct and wrote.get("body") is body_ct):
         if any(type(name) is not str for name in wrote):
@@ -228,6 +228,38 @@ def pack_written(
         reviews_sha256,
         hashes,
     )
+
+
+def _revision_sha256(
+    current: tuple[int, str, str, str, datetime, bytes, bytes], record_title_ct: bytes, title: bytes, body: bytes
+) -> bytes:
+    """`snapshot.revision_digest(*current)` as bytes, from the body's hash and, when the row's title ciphertext is
+    the record's own (`record_title_ct`, hashed `title`), the title's, already computed: the same bytes, each
+    ciphertext hashed once; by that function otherwise (a test holds `pack_written` equal to `build_state`)."""
+    number, officer, tlp, releasable_to, created_at, title_ct, _body_ct = current
+    at = iso(created_at)
+    if (
+        type(number) is int
+        and type(officer) is str
+        and type(tlp) is str
+        and type(releasable_to) is str
+        and title_ct is record_title_ct
+        and type(title_ct) is bytes
+        and at is not None
+    ):
+        return hashlib.sha256(
+            b'{"body":"%s","created_at":%s,"number":%d,"officer":%s,"releasable_to":%s,"title":"%s","tlp":%s}'
+            % (
+                body.hex().encode(),
+                _text(at),
+                number,
+                _text(officer),
+                _text(releasable_to),
+                title.hex().encode(),
+                _text(tlp),
+            )
+        ).digest()
+    return bytes.fromhex(revision_digest(*current))
 
 
 def _wrote(ev: StateEvent) -> tuple[tuple[str, bytes], ...]:
@@ -268,34 +300,57 @@ def _bool(value: bool) -> bytes:
     return b"true" if value else b"false"
 
 
+#: The canonical JSON of the few short texts every event repeats (codes, names, statuses, the no-reviews digest).
+_SHORT: dict[str, bytes] = {}
+_SHORT_LIMIT = 4096
+
+
+def _short(value: str) -> bytes:
+    """`_text` of a short text many events repeat, encoded once."""
+    encoded = _SHORT.get(value)
+    if encoded is None:
+        if len(_SHORT) >= _SHORT_LIMIT:
+            _SHORT.clear()
+        encoded = _SHORT[value] = _text(value)
+    return encoded
+
+
 def record_json(ev: StateEvent) -> bytes:
     """The canonical JSON of the event's `record` object: the state with its `wrote` map, keys sorted."""
-    digests = ev.digests
+    return _record_json(ev, _text(ev.reference))
+
+
+def _record_json(ev: StateEvent, reference: bytes) -> bytes:
+    hexes = ev.digests.hex().encode()  # title, then body and revision row: 64 hex digits each
+    title = hexes[: 2 * _DIGEST]
     if ev.has_current:
-        body = b'"%s"' % digests[_DIGEST : 2 * _DIGEST].hex().encode()
-        revision = b'"%s"' % digests[2 * _DIGEST :].hex().encode()
+        body = b'"%s"' % hexes[2 * _DIGEST : 4 * _DIGEST]
+        revision = b'"%s"' % hexes[4 * _DIGEST :]
     else:
         body = revision = _NULL
-    wrote = b",".join(b'%s:"%s"' % (_text(name), digest.hex().encode()) for name, digest in _wrote(ev))
+    if ev.wrote is None:
+        wrote = b'"body":%s,"title":"%s"' % (body, title)
+    else:
+        wrote = b",".join(b'%s:"%s"' % (_text(name), digest.hex().encode()) for name, digest in ev.wrote)
     return (
         b'{"author":%s,"body_sha256":%s,"domain":%s,"no_reexport":%s,"origin":%s,"reference":%s,"releasable_to":[%s],'
         b'"reviews":%d,"reviews_sha256":%s,"revision":%d,"revision_sha256":%s,"status":%s,"title_sha256":"%s",'
         b'"tlp":%s,"uuid":%s,"withdrawn":%s,"wrote":{%s}}'
         % (
-            _text(ev.author),
+            _short(ev.author),
             body,
-            _text(ev.domain),
+            _short(ev.domain),
             _bool(ev.no_reexport),
-            _text(ev.origin),
-            _text(ev.reference),
-            b",".join(_text(code) for code in ev.releasable_to),
+            _short(ev.origin),
+            reference,
+            b",".join(map(_short, ev.releasable_to)),
             ev.reviews,
-            _text(ev.reviews_sha256),
+            _short(ev.reviews_sha256),
             ev.revision,
             revision,
-            _text(ev.status),
-            digests[:_DIGEST].hex().encode(),
-            _text(ev.tlp),
+            _short(ev.status),
+            title,
+            _short(ev.tlp),
             _text(ev.uuid),
             _bool(ev.withdrawn),
             wrote,
@@ -315,17 +370,18 @@ class BodyWriter:
     def body(self, seq: int, ev: StateEvent) -> bytes:
         """The canonical JSON of the event body {v, seq, at, store, officer, action, target: the reference,
         record: state + wrote, data, detail_sha256: null}: `event_bytes` of that dict, written out directly."""
+        reference = _text(ev.reference)
         return (
             b'{"action":%s,"at":%s,"data":%s,"detail_sha256":null,"officer":%s,"record":%s,"seq":%d,"store":%s,"target":%s,"v":%d}'
             % (
-                _text(ev.action),
+                _short(ev.action),
                 self.at,
                 ev.data,
                 self.officer,
-                record_json(ev),
+                _record_json(ev, reference),
                 seq,
                 self.store,
-                _text(ev.reference),
+                reference,
                 self.version,
             )
         )

@@ -66,7 +66,7 @@ def written(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, bytes]]:
             draw(texts),
             draw(texts),
             draw(times),
-            title_ct,
+            draw(st.sampled_from([title_ct, bytes(bytearray(title_ct)), title_ct + b"other"])),
             body_ct,
         ),
         "reviews": reviews,
