@@ -103,7 +103,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
             super().__init__()
 
     class Drawn(Message):
-        """The table was drawn with the pages that had arrived for the query of `generation` (after `add_page`)."""
+        """The table was drawn after a page arrived or it scrolled, for the query of `generation`."""
 
         def __init__(self, table: RecordTable, generation: int) -> None:
             self.table = table
@@ -144,7 +144,7 @@ class RecordTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.counted = False
         #: The first row to show once the new query is drawn (`reset` to `release`; None: not holding back).
         self._held_top: int | None = None
-        self._announce_drawn = False  # a page arrived: post `Drawn` once it has been drawn
+        self._announce_drawn = False  # a page arrived or the view moved: post `Drawn` once drawn
         self._last_highlighted: RecordRow | None = None
 
     # ---- data in ------------------------------------------------------------------------------
