@@ -159,12 +159,24 @@ class _Events:
     latest: tuple[int, bytes, bytes, bytes] | None = None  # seq, body, signer, sig
     writers: list[tuple[int, str, bytes, dict[str, Any]]] = field(default_factory=list)  # seq, officer, signer, record
     approvals: list[tuple[int, bytes, bytes, bytes]] = field(default_factory=list)  # seq, body, signer, sig
+    #: seq → `parse_body` of that event's body, for the bodies parsed so far: one check parses each body once
+    #: (a writer's when collected, the latest's and the approvals' when first read). A writer's record dict is
+    #: already kept in `writers`, so keeping its whole body costs little.
+    parsed: dict[int, dict[str, Any] | None] = field(default_factory=dict)
+
+    def body(self, seq: int, body: bytes) -> dict[str, Any] | None:
+        """`parse_body(body)` of event `seq` (whose body this is), parsed at most once."""
+        try:
+            return self.parsed[seq]
+        except KeyError:
+            obj = self.parsed[seq] = parse_body(body)
+            return obj
 
 
 def _collect(events: _Events, seq: int, action: str, body: bytes, signer: bytes, sig: bytes) -> None:
     events.latest = (seq, body, signer, sig)
     if action in WRITING_ACTIONS:
-        obj = parse_body(body) or {}
+        obj = events.body(seq, body) or {}
         record = obj.get("record") if isinstance(obj.get("record"), dict) else {}
         events.writers.append((seq, str(obj.get("officer")), signer, record or {}))
     elif action == "approve":
@@ -177,10 +189,10 @@ def _officers_named(events: Iterable[_Events]) -> set[str]:
     the browser checks its records this way). A name taken from an edited body finds no state and is refused."""
     names: set[str] = set()
     for found in events:
-        bodies = [found.latest[1]] if found.latest is not None else []
-        bodies += [body for _seq, body, _signer, _sig in found.approvals]
-        for body in bodies:
-            obj = parse_body(body) or {}
+        bodies = [found.latest[:2]] if found.latest is not None else []
+        bodies += [(seq, body) for seq, body, _signer, _sig in found.approvals]
+        for seq, body in bodies:
+            obj = found.body(seq, body) or {}
             names.add(str(obj.get("officer")))
         names.update(who for _seq, who, _key, _rec in found.writers)
     return names
@@ -199,7 +211,7 @@ def _record_problem(
     if events.latest is None:
         return "no signed event records it (it was written outside Liaison)"
     seq, body, signer, sig = events.latest
-    obj = parse_body(body)
+    obj = events.body(seq, body)
     record = obj.get("record") if obj else None
     if obj is None or not isinstance(record, dict) or obj.get("seq") != seq:
         return f"its last audit event #{seq} is malformed or out of place"
@@ -229,7 +241,7 @@ def _record_problem(
     if current["status"] not in APPROVED_STATUSES or not events.approvals:
         return None
     aseq, abody, akey, asig = events.approvals[-1]
-    aobj = parse_body(abody) or {}
+    aobj = events.body(aseq, abody) or {}
     approver = str(aobj.get("officer"))
     if not (verified[aseq] if verified is not None and aseq in verified else verify_event(akey, abody, asig)):
         return f"its approval (event #{aseq}) does not verify (forged or edited)"
