@@ -56,10 +56,29 @@ def chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
 
 
 def reviews_digest(rows: Iterable[tuple[str, str, datetime, bytes | None]]) -> tuple[int, str]:
-    """(count, SHA-256) of a record's review rows in order: officer, step, time and the comment's ciphertext hash."""
-    items = [[who, what, iso(at), sha256_hex(ct)] for who, what, at, ct in rows]
-    if not items:
+    """(count, SHA-256) of a record's review rows in order: officer, step, time and the comment's ciphertext hash:
+    of the canonical JSON of {"reviews": [[officer, step, time, hash], ...]}, written out directly for the rows'
+    usual types (the same bytes, a test holds them equal) and by `event_bytes` otherwise."""
+    rows = list(rows)
+    if not rows:
         return _NO_REVIEWS
+    parts: list[bytes] = []
+    for who, what, at, ct in rows:
+        if type(who) is not str or type(what) is not str or not (ct is None or type(ct) is bytes):
+            break
+        moment = iso(at)
+        parts.append(
+            b"[%s,%s,%s,%s]"
+            % (
+                _json_text(who),
+                _json_text(what),
+                b"null" if moment is None else _json_text(moment),
+                b"null" if ct is None else b'"%s"' % hashlib.sha256(ct).hexdigest().encode(),
+            )
+        )
+    else:
+        return len(rows), hashlib.sha256(b'{"reviews":[%s]}' % b",".join(parts)).hexdigest()
+    items = [[who, what, iso(at), sha256_hex(ct)] for who, what, at, ct in rows]
     return len(items), hashlib.sha256(event_bytes({"reviews": items})).hexdigest()
 
 

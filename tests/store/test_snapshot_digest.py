@@ -1,4 +1,4 @@
-"""The record states' fast encodings (`store.audit.snapshot.iso`, `revision_digest`) give exactly the bytes of the
+"""The record states' fast encodings (`store.audit.snapshot.iso`, `revision_digest`, `reviews_digest`) give exactly the bytes of the
 canonical-JSON definitions that every event signed so far used: the signed states of existing stores still match."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crypto.checkpoint import format_time
 from crypto.events import event_bytes
-from store.audit.snapshot import iso, revision_digest
+from store.audit.snapshot import iso, reviews_digest, revision_digest
 
 
 def reference_iso(moment: datetime) -> str:
@@ -77,3 +77,31 @@ def test_revision_digest_of_a_stored_row() -> None:
     for at in (datetime(2026, 12, 6, 1, 2, 3, 4, tzinfo=UTC), datetime(2026, 12, 6, 1, 2, 3, tzinfo=UTC)):
         args = (3, 'ayşe "ö"\\\n\x7f\u2028', "AMBER+STRICT", "TR-MOI,UZ-MVD", at, b"t" * 80, b"b" * 1600)
         assert revision_digest(*args) == reference_digest(*args)
+
+
+def reference_reviews(rows: list[tuple[Any, Any, Any, Any]]) -> tuple[int, str]:
+    """`reviews_digest` as first written: the canonical JSON of the rows' fields."""
+    items = [
+        [who, what, None if at is None else reference_iso(at), None if ct is None else hashlib.sha256(ct).hexdigest()]
+        for who, what, at, ct in rows
+    ]
+    return len(items), hashlib.sha256(event_bytes({"reviews": items})).hexdigest()
+
+
+@given(st.lists(st.tuples(texts, texts, times | st.none(), st.binary() | st.none()), max_size=4))
+def test_reviews_digest_is_the_canonical_json_digest(rows: list[tuple[str, str, datetime, bytes | None]]) -> None:
+    assert reviews_digest(rows) == reference_reviews(rows)
+    assert reviews_digest(iter(rows)) == reference_reviews(rows)  # any iterable, read once
+
+
+def test_reviews_digest_of_stored_rows_and_unusual_types() -> None:
+    """Rows as the store reads them (aware UTC, Turkish letters, quotes and controls, a comment or none), and
+    values of other types (a memoryview comment, an integer officer), which take the canonical-JSON path."""
+    at = datetime(2026, 12, 6, 1, 2, 3, 4, tzinfo=UTC)
+    rows: list[tuple[Any, Any, Any, Any]] = [
+        ('ayşe "ö"\\\n\x7f\u2028', "approve", at, b"c" * 120),
+        ("bob", "return", datetime(2026, 12, 6, 1, 2, 3, tzinfo=UTC), None),
+    ]
+    assert reviews_digest(rows) == reference_reviews(rows)
+    for odd in [(7, "approve", at, None), ("bob", "approve", at, memoryview(b"c"))]:
+        assert reviews_digest([*rows, odd]) == reference_reviews([*rows, odd])
