@@ -154,48 +154,28 @@ def _append(s: OrmSession, signer: Signer, events: list[PendingEvent | StateEven
     rows: list[dict[str, Any]] = []
     for i, ev in enumerate(events):
         events[i] = None  # signed below: nothing else holds a bulk event, which goes once signed
-        if type(ev) is StateEvent:  # a bulk record event: its body written straight from the compact form
-            seq += 1
-            body = packed.body(seq, ev)
-            sig = sign(body)
-            leaf = leaf_hash(leaf_input(body, public, sig))
-            chain = chain_hash(chain, leaf)
-            frontier.append(leaf)
-            rows.append(
-                {
-                    "seq": seq,
-                    "at": signer.now,
-                    "officer": signer.officer,
-                    "action": ev.action[:32],
-                    "target": ev.reference[:64],
-                    "record_uuid": ev.uuid,
-                    "body": body,
-                    "signer": public,
-                    "sig": sig,
-                    "detail_ct": None,
-                    "chain": chain,
-                }
-            )
-            if len(rows) >= CHUNK:
-                dialect.insert_rows(conn, AuditRow.__table__, rows)
-                rows = []
-            continue
-        assert isinstance(ev, PendingEvent)
-        record: dict[str, Any] | None = None
-        state = ev.state if ev.state is not None else states.get(ev.record_id) if ev.record_id is not None else None
-        if state is not None:
-            record = {**state, "wrote": dict(sorted(ev.wrote.items()))}
-            ev.target = state["reference"]
-        elif ev.wrote:
-            ev.data["wrote"] = dict(sorted(ev.wrote.items()))
-        if ev.officer_name is not None:
-            row = s.get(Officer, ev.officer_name)
-            if row is not None:
-                ev.data["officer_state"] = officer_state(row)
-        detail_ct = keys.encrypt(ev.detail.encode("utf-8")) if ev.detail else None
         seq += 1
-        at = ev.at or signer.now
-        body = event_bytes(_body(seq, at, store_id, signer.officer, ev, record, sha256_hex(detail_ct)))
+        detail_ct: bytes | None = None
+        uuid: str | None
+        if type(ev) is StateEvent:  # a bulk record event: its body written straight from the compact form
+            at, target, uuid = signer.now, ev.reference, ev.uuid
+            body = packed.body(seq, ev)
+        else:
+            assert isinstance(ev, PendingEvent)
+            record: dict[str, Any] | None = None
+            state = ev.state if ev.state is not None else states.get(ev.record_id) if ev.record_id is not None else None
+            if state is not None:
+                record = {**state, "wrote": dict(sorted(ev.wrote.items()))}
+                ev.target = state["reference"]
+            elif ev.wrote:
+                ev.data["wrote"] = dict(sorted(ev.wrote.items()))
+            if ev.officer_name is not None:
+                row = s.get(Officer, ev.officer_name)
+                if row is not None:
+                    ev.data["officer_state"] = officer_state(row)
+            detail_ct = keys.encrypt(ev.detail.encode("utf-8")) if ev.detail else None
+            at, target, uuid = ev.at or signer.now, ev.target, state["uuid"] if state is not None else None
+            body = event_bytes(_body(seq, at, store_id, signer.officer, ev, record, sha256_hex(detail_ct)))
         sig = sign(body)
         leaf = leaf_hash(leaf_input(body, public, sig))
         chain = chain_hash(chain, leaf)
@@ -206,8 +186,8 @@ def _append(s: OrmSession, signer: Signer, events: list[PendingEvent | StateEven
                 "at": at,
                 "officer": signer.officer,
                 "action": ev.action[:32],
-                "target": ev.target[:64],
-                "record_uuid": state["uuid"] if state is not None else None,
+                "target": target[:64],
+                "record_uuid": uuid,
                 "body": body,
                 "signer": public,
                 "sig": sig,
