@@ -121,6 +121,8 @@ class Terminal:
     def __init__(self, *argv: str, env: dict[str, str]) -> None:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child
+            # a terminal's Ctrl-C, even when the test runner was started with SIGINT ignored (inherited through exec)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execve(str(LIAISON_BIN), [str(LIAISON_BIN), *argv], env)
         self.seen = b""
 

@@ -85,7 +85,9 @@ def test_ctrl_c_during_init_leaves_no_file(tmp_path: Path, interrupt_before_comm
 
 #: A child process running the real CLI whose write pauses inside its open transaction until it gets SIGINT.
 PAUSED_CLI = """
-import sys, time
+import signal, sys, time
+# Ctrl-C as at a terminal, even when the test runner was started with SIGINT ignored (a `cmd &` of a shell script)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import store.sqlite as dialect
 from tui.cli import main
 
@@ -140,6 +142,8 @@ def test_a_real_sigint_inside_the_transaction_changes_nothing(busy_store, finger
 
 #: A child process ingesting 20,000 records in one transaction, reporting progress after each batch.
 BIG_INGEST = """
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as PAUSED_CLI
 import sys
 from datetime import UTC, datetime
 from store.demo import demo_items
