@@ -27,7 +27,8 @@ of a record, an officer, a contact) and `store.audit.checkpoints` (the log's hea
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -143,7 +144,6 @@ def _append(s: OrmSession, signer: Signer, events: list[PendingEvent | StateEven
     store_id = keys.store_id
     head = read_head(s)
     seq, chain, frontier = head.size, head.chain, head.frontier
-    sign = event_signer(signer.signing_key)
     public = _public(signer.signing_key)
     now = iso(signer.now)
     assert now is not None
@@ -152,8 +152,10 @@ def _append(s: OrmSession, signer: Signer, events: list[PendingEvent | StateEven
     # event body at once (same rows, same order, same transaction: only the peak memory differs)
     conn = s.connection()
     rows: list[dict[str, Any]] = []
-    for i, ev in enumerate(events):
-        events[i] = None  # signed below: nothing else holds a bulk event, which goes once signed
+
+    def build(ev: PendingEvent | StateEvent) -> dict[str, Any]:
+        """The row of the next event, all but its signature and chain hash."""
+        nonlocal seq
         seq += 1
         detail_ct: bytes | None = None
         uuid: str | None
@@ -176,34 +178,102 @@ def _append(s: OrmSession, signer: Signer, events: list[PendingEvent | StateEven
             detail_ct = keys.encrypt(ev.detail.encode("utf-8")) if ev.detail else None
             at, target, uuid = ev.at or signer.now, ev.target, state["uuid"] if state is not None else None
             body = event_bytes(_body(seq, at, store_id, signer.officer, ev, record, sha256_hex(detail_ct)))
-        sig = sign(body)
-        leaf = leaf_hash(leaf_input(body, public, sig))
-        chain = chain_hash(chain, leaf)
-        frontier.append(leaf)
-        rows.append(
-            {
-                "seq": seq,
-                "at": at,
-                "officer": signer.officer,
-                "action": ev.action[:32],
-                "target": target[:64],
-                "record_uuid": uuid,
-                "body": body,
-                "signer": public,
-                "sig": sig,
-                "detail_ct": detail_ct,
-                "chain": chain,
-            }
-        )
-        if len(rows) >= CHUNK:
-            dialect.insert_rows(conn, AuditRow.__table__, rows)
-            rows = []
+        return {
+            "seq": seq,
+            "at": at,
+            "officer": signer.officer,
+            "action": ev.action[:32],
+            "target": target[:64],
+            "record_uuid": uuid,
+            "body": body,
+            "signer": public,
+            "detail_ct": detail_ct,
+        }
+
+    def seal(built: list[dict[str, Any]], sigs: list[bytes]) -> None:
+        """Chain and write signed rows, in order."""
+        nonlocal chain, rows
+        for row, sig in zip(built, sigs, strict=True):
+            leaf = leaf_hash(leaf_input(row["body"], public, sig))
+            chain = chain_hash(chain, leaf)
+            frontier.append(leaf)
+            row["sig"], row["chain"] = sig, chain
+            rows.append(row)
+            if len(rows) >= CHUNK:
+                dialect.insert_rows(conn, AuditRow.__table__, rows)
+                rows = []
+
+    with _Signing(signer.signing_key, len(events)) as signing:
+        for start in range(0, len(events), SIGN_WINDOW):
+            built = []
+            for i in range(start, min(start + SIGN_WINDOW, len(events))):
+                ev = events[i]
+                events[i] = None  # built below: nothing else holds a bulk event, which goes once signed
+                assert ev is not None
+                built.append(build(ev))
+            signing.submit(built)
+            for done, sigs in signing.ready():
+                seal(done, sigs)
+        for done, sigs in signing.drain():
+            seal(done, sigs)
     if seq == head.size:
         return head.size
     if rows:
         dialect.insert_rows(conn, AuditRow.__table__, rows)
     write_checkpoint(s, signer, frontier)
     return seq
+
+
+#: Events built, then signed, together: while a thread signs one window (Ed25519 signing in `cryptography` runs
+#: without holding the GIL), the action's thread builds the next and chains the one before.
+SIGN_WINDOW = 1000
+#: An append of fewer events signs them in its own thread (a thread's start is not worth it).
+THREAD_FROM = 2 * SIGN_WINDOW
+
+
+class _Signing:
+    """An append's signatures: each window's bodies signed in one helper thread (large appends) or inline, handed
+    back in order (`ready`: those of the window before the latest; `drain`: the rest). The thread only signs
+    bytes: the rows, the chain and the database stay with the caller."""
+
+    def __init__(self, private: bytes, events: int) -> None:
+        self._sign = event_signer(private)
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="liaison-sign") if events >= THREAD_FROM else None
+        self._queue: list[tuple[list[dict[str, Any]], list[Future[list[bytes]] | list[bytes]]]] = []
+
+    def _all(self, bodies: list[bytes]) -> list[bytes]:
+        sign = self._sign
+        return [sign(body) for body in bodies]
+
+    def submit(self, built: list[dict[str, Any]]) -> None:
+        bodies = [row["body"] for row in built]
+        if self._pool is None:
+            self._queue.append((built, [self._all(bodies)]))
+            return
+        half = len(bodies) // 2
+        parts: list[Future[list[bytes]] | list[bytes]] = [
+            self._pool.submit(self._all, part) for part in (bodies[:half], bodies[half:])
+        ]
+        self._queue.append((built, parts))
+
+    def _take(self) -> tuple[list[dict[str, Any]], list[bytes]]:
+        built, parts = self._queue.pop(0)
+        return built, [sig for part in parts for sig in (part if isinstance(part, list) else part.result())]
+
+    def ready(self) -> Iterator[tuple[list[dict[str, Any]], list[bytes]]]:
+        while len(self._queue) > 1:
+            yield self._take()
+
+    def drain(self) -> Iterator[tuple[list[dict[str, Any]], list[bytes]]]:
+        while self._queue:
+            yield self._take()
+
+    def __enter__(self) -> _Signing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 _PUBLIC_CACHE: dict[bytes, bytes] = {}
