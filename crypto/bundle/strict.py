@@ -36,6 +36,8 @@ __all__ = [
 
 def format_time(moment: datetime) -> str:
     """The one canonical timestamp form of the format: UTC, microseconds, `Z`."""
+    if moment.tzinfo is UTC and moment.year >= 1000:  # the same text, written faster (a bundle has one per field)
+        return moment.replace(tzinfo=None).isoformat("T", "microseconds") + "Z"
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
