@@ -47,23 +47,24 @@ class PoolBroken(Exception):
     """A helper process failed; the batch is to be done in the rotating process."""
 
 
-def _frame(items: Sequence[bytes]) -> bytes:
+def frame(items: Sequence[bytes]) -> bytes:
+    """Items framed for a helper's pipe: their count, then each one's length and bytes."""
     parts = [_U32.pack(len(items))]
     for item in items:
         parts += (_U32.pack(len(item)), item)
     return b"".join(parts)
 
 
-def _read(stream: IO[bytes], n: int) -> bytes:
+def read_exact(stream: IO[bytes], n: int) -> bytes:
     data = stream.read(n)
     if data is None or len(data) != n:
         raise EOFError("the pipe closed")
     return data
 
 
-def _read_items(stream: IO[bytes]) -> list[bytes]:
-    (count,) = _U32.unpack(_read(stream, 4))
-    return [_read(stream, _U32.unpack(_read(stream, 4))[0]) for _ in range(count)]
+def read_items(stream: IO[bytes]) -> list[bytes]:
+    (count,) = _U32.unpack(read_exact(stream, 4))
+    return [read_exact(stream, _U32.unpack(read_exact(stream, 4))[0]) for _ in range(count)]
 
 
 def _verify(items: list[bytes]) -> bytes:
@@ -97,12 +98,12 @@ def main() -> None:
     try:
         while True:
             try:
-                head = _read_items(stdin)
+                head = read_items(stdin)
             except EOFError:
                 return
-            items = _read_items(stdin)
+            items = read_items(stdin)
             if head == [_BOTH]:  # signed events, then the keys and tokens: the checks answered first
-                keys, tokens = _read_items(stdin), _read_items(stdin)
+                keys, tokens = read_items(stdin), read_items(stdin)
                 stdout.write(_verify(items))
                 stdout.flush()
                 stdout.write(_work(keys, tokens))
@@ -164,13 +165,13 @@ class RekeyPool:
         """Hand each helper its share of `items` (in whole groups of `per`) after `head`; replies come in order."""
         groups = len(items) // per
         share = -(-groups // len(self._procs)) * per if groups else 0
-        first = _frame(head)
+        first = frame(head)
         counts: list[int] = []
         try:
             for i, proc in enumerate(self._procs):
                 part = items[i * share : (i + 1) * share]
                 assert proc.stdin is not None
-                proc.stdin.write(first + _frame(part))
+                proc.stdin.write(first + frame(part))
                 proc.stdin.flush()
                 counts.append(len(part) // per)
         except (OSError, ValueError) as exc:
@@ -190,13 +191,13 @@ class RekeyPool:
         n = len(self._procs)
         share_v = -(-len(signed) // n) * 3
         share_f = -(-len(tokens) // n)
-        head, key_frame = _frame([_BOTH]), _frame(keys)
+        head, key_frame = frame([_BOTH]), frame(keys)
         verify, fernet = [], []
         try:
             for i, proc in enumerate(self._procs):
                 mine_v, mine_f = flat[i * share_v : (i + 1) * share_v], tokens[i * share_f : (i + 1) * share_f]
                 assert proc.stdin is not None
-                proc.stdin.write(head + _frame(mine_v) + key_frame + _frame(mine_f))
+                proc.stdin.write(head + frame(mine_v) + key_frame + frame(mine_f))
                 proc.stdin.flush()
                 verify.append(len(mine_v) // 3)
                 fernet.append(len(mine_f))
@@ -218,12 +219,12 @@ class RekeyPool:
         try:
             for proc, expected in zip(self._procs, counts, strict=True):
                 assert proc.stdout is not None
-                (count,) = _U32.unpack(_read(proc.stdout, 4))
+                (count,) = _U32.unpack(read_exact(proc.stdout, 4))
                 if count != expected:
                     raise PoolBroken("a helper answered for another number of items")
                 for _ in range(count):
-                    status, size = _ITEM.unpack(_read(proc.stdout, _ITEM.size))
-                    out.append((status, _read(proc.stdout, size) if status == _NEW else b""))
+                    status, size = _ITEM.unpack(read_exact(proc.stdout, _ITEM.size))
+                    out.append((status, read_exact(proc.stdout, size) if status == _NEW else b""))
         except (OSError, ValueError, EOFError, struct.error) as exc:
             self._pending = []
             raise PoolBroken(str(exc)) from exc
@@ -280,4 +281,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["PoolBroken", "RekeyPool", "Result", "main"]
+__all__ = ["PoolBroken", "RekeyPool", "Result", "frame", "main", "read_exact", "read_items"]

@@ -116,10 +116,22 @@ class BundleWriter:
         validate_entry(entry, "entry")
         return self._queue(entry)
 
+    def add_encoded(self, encoded: bytes, digest: str) -> str:
+        """Queue one record object already checked and encoded by `crypto.export_pool.encode_record` (by a helper
+        process of this export), with its content hash; returns the hash."""
+        if len(encoded) + 512 > MAX_CHUNK_PLAINTEXT:
+            raise BundleError("record is too large for a bundle chunk")
+        self._append(encoded)
+        return digest
+
     def _queue(self, record: dict[str, Any]) -> str:
         encoded = canonical_json(record)
         if len(encoded) + 512 > MAX_CHUNK_PLAINTEXT:
             raise BundleError(f"record {quote(record.get('reference'))} is too large for a bundle chunk")
+        self._append(encoded)
+        return sha256_hex(encoded)
+
+    def _append(self, encoded: bytes) -> None:
         if self._pending and (
             len(self._pending) >= self.chunk_records or self._pending_bytes + len(encoded) > self.target_chunk_bytes
         ):
@@ -127,7 +139,6 @@ class BundleWriter:
         self._pending.append(encoded)
         self._pending_bytes += len(encoded) + 1
         self._written += 1
-        return sha256_hex(encoded)
 
     def _flush(self, *, final: bool) -> None:
         envelope = (

@@ -25,7 +25,7 @@ from store import sqlite as dialect
 from store.audit.checkpoints import latest_checkpoint
 from store.audit.events import WRITING_ACTIONS
 from store.audit.filing import about, filing_problem
-from store.audit.snapshot import record_states
+from store.audit.snapshot import Contents, record_states
 from store.audit.state import _Events, _record_problem, log_problem, parse_body
 from store.audit.timeline import OfficerTimeline
 from store.models import AuditRow, Record
@@ -186,12 +186,16 @@ class FullCheck:
         return cls(s, own_ministry, four_eyes, problem, seen, misfiled, timeline)
 
     def batch(
-        self, ids: Sequence[int], *, revision_digests: Mapping[tuple[int, int], str] | None = None
+        self,
+        ids: Sequence[int],
+        *,
+        revision_digests: Mapping[tuple[int, int], str] | None = None,
+        contents: dict[int, Contents] | None = None,
     ) -> tuple[dict[int, dict[str, Any]], dict[int, str]]:
-        """The states of `ids` as stored now, and the damaged among them (id → why)."""
+        """The states of `ids` as stored now, and the damaged among them (id → why); `contents` as `record_states`."""
         if self.problem is not None:
             return {}, dict.fromkeys(ids, self.problem)
-        states = record_states(self.s, ids, revision_digests=revision_digests)
+        states = record_states(self.s, ids, revision_digests=revision_digests, contents=contents)
         wanted = [rid for rid in ids if rid in self.seen and rid in states]
         seqs: list[int] = []
         for rid in wanted:

@@ -22,6 +22,10 @@ from crypto.events import event_bytes
 from store import sqlite as dialect
 from store.models import Contact, Officer, Record, RecordParty, ReviewEvent, Revision
 
+#: What an export carries of a record besides its state: created and updated times, and its current revision's
+#: title and body ciphertexts.
+Contents = tuple[datetime, datetime, bytes, bytes]
+
 #: How many ids one `IN (…)` query carries.
 CHUNK = 5000
 
@@ -186,17 +190,27 @@ def build_state(
 
 
 def record_states(
-    s: OrmSession, ids: Sequence[int], *, revision_digests: Mapping[tuple[int, int], str] | None = None
+    s: OrmSession,
+    ids: Sequence[int],
+    *,
+    revision_digests: Mapping[tuple[int, int], str] | None = None,
+    contents: dict[int, Contents] | None = None,
 ) -> dict[int, dict[str, Any]]:
     """The signed-state dicts of the given records as stored now (a few queries per 5,000 records).
 
     `revision_digests`: (record id, revision number) → `revision_digest` of that row, computed by the caller from
-    the rows as they are in this transaction (`keys rotate` needs every revision's digest anyway)."""
+    the rows as they are in this transaction (`keys rotate` needs every revision's digest anyway).
+    `contents`: filled, for each record with a current revision row, with what an export carries besides the
+    state (`Contents`): read in the same queries, so the ciphertexts are the very ones the state hashes."""
     from store.withdrawals import Withdrawal
 
     out: dict[int, dict[str, Any]] = {}
+    # through the connection (the ORM's row loading is not needed for plain columns), after the ORM's pending
+    # changes are flushed, as its own queries would
+    s.flush()
+    conn = s.connection()
     for chunk in chunks(sorted(set(ids))):
-        recs = s.execute(
+        recs = conn.execute(
             select(
                 Record.id,
                 Record.uuid,
@@ -209,31 +223,33 @@ def record_states(
                 Record.revision,
                 Record.no_reexport,
                 Record.title_ct,
+                Record.created_at,
+                Record.updated_at,
             ).where(dialect.in_values(Record.id, chunk))
         ).all()
         parties: dict[int, list[str]] = {}
-        for rid, code in s.execute(
+        for rid, code in conn.execute(
             select(RecordParty.record_id, RecordParty.ministry).where(
                 dialect.in_values(RecordParty.record_id, chunk), RecordParty.is_origin.is_(False)
             )
         ):
             parties.setdefault(rid, []).append(code)
         origins: dict[int, set[str]] = {}
-        for rid, code in s.execute(
+        for rid, code in conn.execute(
             select(RecordParty.record_id, RecordParty.ministry).where(
                 dialect.in_values(RecordParty.record_id, chunk), RecordParty.is_origin.is_(True)
             )
         ):
             origins.setdefault(rid, set()).add(code)
         currents: dict[int, tuple[int, str, str, str, datetime, bytes, bytes]] = {}
-        for row in s.execute(
+        for row in conn.execute(
             select(Revision.record_id, *REVISION_DIGEST_COLUMNS)
             .join(Record, and_(Record.id == Revision.record_id, Record.revision == Revision.number))
             .where(dialect.in_values(Revision.record_id, chunk))
         ):
             currents[row[0]] = tuple(row[1:])  # type: ignore[assignment]
         reviews: dict[int, list[tuple[str, str, datetime, bytes | None]]] = {}
-        for rid, who, what, at, ct in s.execute(
+        for rid, who, what, at, ct in conn.execute(
             select(
                 ReviewEvent.record_id, ReviewEvent.officer, ReviewEvent.action, ReviewEvent.at, ReviewEvent.comment_ct
             )
@@ -243,7 +259,9 @@ def record_states(
             reviews.setdefault(rid, []).append((who, what, at, ct))
         uuids = [r.uuid for r in recs]
         withdrawn = set(
-            s.scalars(select(Withdrawal.record_uuid).where(dialect.in_values(Withdrawal.record_uuid, uuids)))
+            conn.execute(
+                select(Withdrawal.record_uuid).where(dialect.in_values(Withdrawal.record_uuid, uuids))
+            ).scalars()
         )
         for r in recs:
             state = build_state(
@@ -263,6 +281,9 @@ def record_states(
                 withdrawn=r.uuid in withdrawn,
                 revision_sha256=revision_digests.get((r.id, r.revision)) if revision_digests else None,
             )
+            current = currents.get(r.id)
+            if contents is not None and current is not None:
+                contents[r.id] = (r.created_at, r.updated_at, current[5], current[6])
             if origins.get(r.id, set()) != {r.origin}:
                 state["origin_party"] = sorted(origins.get(r.id, set()))  # never equal to a signed state
             out[r.id] = state

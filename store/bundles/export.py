@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
 from crypto.bundle import BundleError, Recipient
+from crypto.export_pool import RecordTags, record_object
 from crypto.kdf import params_for_profile
 from store import policy
 from store import sqlite as dialect
 from store.audit import log as audit
 from store.audit.fullcheck import FullCheck
+from store.audit.snapshot import Contents
 from store.audit.state import damaged_among
+from store.bundles.ahead import Content, OpenAhead, tags_of
 from store.bundles.common import BATCH, NothingToExport, Progress
 from store.bundles.ledger import ledger_item
 from store.bundles.witness import note_sent, outgoing
@@ -198,8 +201,8 @@ class ExportResult:
     transitions: int = 0  # this ministry's key-transition statements the bundle carried (store/identity.py)
 
 
-def record_objects(session: Session, s: OrmSession, ids: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The bundle record objects of `ids` (current revision, decrypted), in the order given."""
+def record_rows(s: OrmSession, ids: Sequence[int]) -> dict[int, tuple[RecordTags, bytes, bytes]]:
+    """Each record's tags as a bundle carries them, and its current revision's title and body ciphertexts, by id."""
     rows = s.execute(
         select(
             Record.id,
@@ -226,29 +229,44 @@ def record_objects(session: Session, s: OrmSession, ids: list[int]) -> Iterator[
         )
     ):
         parties[rid].append(code)
-    by_id = {row[0]: row for row in rows}
-    for rid in ids:
-        r = by_id[rid]
-        body = session.open_body(r.body_ct, r.reference)
-        yield (
-            rid,
-            {
-                "uuid": r.uuid,
-                "reference": r.reference,
-                "domain": r.domain,
-                "origin": r.origin,
-                "releasable_to": sorted(parties[rid]),
-                "tlp": r.tlp,
-                "no_reexport": bool(r.no_reexport) or r.tlp == Tlp.AMBER_STRICT.value,
-                "revision": r.revision,
-                "author": r.author,
-                "created_at": fmt.format_time(r.created_at),
-                "updated_at": fmt.format_time(r.updated_at),
-                "title": session.open_text(r.title_ct, r.reference),
-                "summary": body["summary"],
-                "source": body["source"],
-            },
+    return {
+        r.id: (
+            RecordTags(
+                r.uuid,
+                r.reference,
+                r.domain,
+                r.origin,
+                tuple(sorted(parties[r.id])),
+                r.tlp,
+                bool(r.no_reexport) or r.tlp == Tlp.AMBER_STRICT.value,
+                r.revision,
+                r.author,
+                fmt.format_time(r.created_at),
+                fmt.format_time(r.updated_at),
+            ),
+            r.title_ct,
+            r.body_ct,
         )
+        for r in rows
+    }
+
+
+def ledger_object(tags: RecordTags) -> dict[str, Any]:
+    """What a ledger row (`ledger_item`) reads of a record object, from its tags."""
+    return {"uuid": tags.uuid, "reference": tags.reference, "revision": tags.revision, "domain": tags.domain}
+
+
+def open_record(session: Session, tags: RecordTags, title_ct: bytes, body_ct: bytes) -> dict[str, Any]:
+    """A record's bundle record object, decrypted here (a damaged token is a TamperError naming the record)."""
+    body = session.open_body(body_ct, tags.reference)
+    return record_object(tags, session.open_text(title_ct, tags.reference), body)
+
+
+def record_objects(session: Session, s: OrmSession, ids: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The bundle record objects of `ids` (current revision, decrypted), in the order given."""
+    rows = record_rows(s, ids)
+    for rid in ids:
+        yield rid, open_record(session, *rows[rid])
 
 
 def export_bundle(
@@ -360,42 +378,69 @@ def export_bundle(
             conn = s.connection()
             done = 0
             invalid: ValidationError | None = None  # a record the bundle format refuses (after every damage)
-            for ids, states, damaged in check.batches(plan.included, BATCH):
+            batches = [plan.included[i : i + BATCH] for i in range(0, total, BATCH)]
+
+            def checked(ids: list[int]) -> tuple[dict[int, dict[str, Any]], dict[int, Content]]:
+                """A batch compared with the log (its damaged records noted), its states, and what it carries."""
+                read: dict[int, Contents] = {}
+                states, damaged = check.batch(ids, contents=read)
                 found.update(damaged)
-                if found or invalid is not None:
-                    continue  # nothing more is written: the rest is only checked, so every damaged record is named
-                ledger = []
-                for rid, obj in record_objects(session, s, ids):
-                    try:
-                        digest = writer.add(obj)
-                    except BundleError as exc:
-                        invalid = ValidationError(f"cannot export {obj['reference']}: {exc}")
-                        break
-                    ledger.append(ledger_item(bundle_id, rid, obj, digest=digest))
-                if invalid is not None:
-                    continue
-                dialect.insert_rows(conn, BundleItem.__table__, ledger)
-                shared = list(
-                    s.scalars(
-                        select(Record.id).where(
-                            dialect.in_values(Record.id, ids), Record.status == Status.APPROVED.value
-                        )
+                return states, {
+                    rid: (tags_of(states[rid], created, updated), title_ct, body_ct)
+                    for rid, (created, updated, title_ct, body_ct) in read.items()
+                    if rid in states
+                }
+
+            # each batch is checked a batch before it is written, and handed then to a helper process, which
+            # opens its records while this one writes the batch before
+            with OpenAhead.start(session, total) as ahead:
+                upcoming: tuple[dict[int, dict[str, Any]], dict[int, Content]] = ({}, {})
+                if batches:
+                    upcoming = checked(batches[0])
+                    if not found:
+                        ahead.hand(upcoming[1], batches[0])
+                for k, ids in enumerate(batches):
+                    states, contents = upcoming
+                    encoded = ahead.take()
+                    if k + 1 < len(batches):
+                        upcoming = checked(batches[k + 1])
+                        if not found and invalid is None:
+                            ahead.hand(upcoming[1], batches[k + 1])
+                    if found or invalid is not None:
+                        continue  # nothing more is written: the rest is only checked, so every damaged record is named
+                    ledger = []
+                    for rid in ids:
+                        if rid not in contents:  # no current revision row (its damage check says so too)
+                            found[rid] = "its current revision is missing"
+                            break
+                        tags, title_ct, body_ct = contents[rid]
+                        try:
+                            if rid in encoded:
+                                digest = writer.add_encoded(*encoded[rid])
+                            else:
+                                digest = writer.add(open_record(session, tags, title_ct, body_ct))
+                        except BundleError as exc:
+                            invalid = ValidationError(f"cannot export {tags.reference}: {exc}")
+                            break
+                        ledger.append(ledger_item(bundle_id, rid, ledger_object(tags), digest=digest))
+                    if found or invalid is not None:
+                        continue
+                    dialect.insert_rows(conn, BundleItem.__table__, ledger)
+                    # the only change to these records in this transaction is the status set just below: their
+                    # states as checked, with the new status, are what their `share` events sign
+                    shared = [rid for rid in ids if states[rid]["status"] == Status.APPROVED.value]
+                    after = {rid: {**states[rid], "status": Status.SHARED.value} for rid in shared}
+                    audit.note_records(
+                        s, shared, action="share", data={"bundle_id": bundle_id, "recipient": code}, states=after
                     )
-                )
-                # the only change to these records in this transaction is the status set just below: their states
-                # as just checked, with the new status, are what their `share` events sign
-                after = {rid: {**states[rid], "status": Status.SHARED.value} for rid in shared}
-                audit.note_records(
-                    s, shared, action="share", data={"bundle_id": bundle_id, "recipient": code}, states=after
-                )
-                conn.execute(
-                    update(Record)
-                    .where(dialect.in_values(Record.id, ids), Record.status == Status.APPROVED.value)
-                    .values(status=Status.SHARED.value)
-                )
-                done += len(ids)
-                if progress:
-                    progress(done, total)
+                    conn.execute(
+                        update(Record)
+                        .where(dialect.in_values(Record.id, shared), Record.status == Status.APPROVED.value)
+                        .values(status=Status.SHARED.value)
+                    )
+                    done += len(ids)
+                    if progress:
+                        progress(done, total)
             plan.damaged = named_damage(plan.selected, found, refuse=refuse)
             if invalid is not None:
                 raise invalid

@@ -1,0 +1,206 @@
+"""An export's records opened a batch ahead by a helper process (`crypto.export_pool`, `store.bundles.ahead`): the
+bundle carries the very record objects an export without a helper carries, whether the helper does them all, this
+process keeps some, or the helper dies part-way; the helper refuses what it cannot open or the format refuses, and
+the exporting process then does that record itself. Also the append's signing threads (`store.audit.log`)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from cryptography.fernet import Fernet
+from hypothesis import given
+from hypothesis import strategies as st
+
+import store.audit.log
+import store.bundles.ahead
+import store.bundles.export
+from crypto.bundle import record_hash
+from crypto.bundle.limits import MAX_TITLE
+from crypto.bundle.strict import format_time
+from crypto.encoding import canonical_json
+from crypto.export_pool import ExportPool, RecordTags, encode_record, record_object
+from store.bundles import export_bundle, import_bundle, record_objects
+from store.bundles.ahead import OpenAhead
+from store.models import Record
+from tests.bundles.conftest import Pair
+
+CARRIED = ("amber1", "amber2", "amber3", "amber4", "amber5", "green_shared", "strict")
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of two and a helper for any export; the append signs in threads, windows of three events."""
+    monkeypatch.setattr(store.bundles.export, "BATCH", 2)
+    monkeypatch.setattr(store.bundles.ahead, "HELPER_FROM", 1)
+    monkeypatch.setattr(store.audit.log, "SIGN_WINDOW", 3)
+    monkeypatch.setattr(store.audit.log, "THREAD_FROM", 1)
+
+
+def _export_and_compare(pair: Pair) -> None:
+    """Export everything due to TR-MOI; each ledger row's content hash is that of the record object an export
+    without a helper builds (`record_objects`), the log verifies, and TR-MOI imports every record."""
+    bundle = pair.path("out.bundle")
+    pk = pair.pk.session()
+    try:
+        result = export_bundle(pk, "TR-MOI", bundle)
+        assert sorted(result.plan.included_refs) == sorted(pair.refs[role] for role in CARRIED)
+        with pk.db.read() as s:
+            ids = list(s.scalars(Record.__table__.select().with_only_columns(Record.id)))
+            inline = {obj["reference"]: record_hash(obj) for _rid, obj in record_objects(pk, s, ids)}
+    finally:
+        pk.vault.close()
+    ledger = dict(pair.pk.sql("SELECT reference, content_sha256 FROM bundle_items"))
+    assert ledger == {ref: inline[ref] for ref in ledger}
+    assert len(ledger) == len(CARRIED)
+    assert pair.pk.cli("audit", "verify").code == 0
+    tr = pair.tr.session()
+    try:
+        assert import_bundle(tr, bundle).records == len(CARRIED)
+    finally:
+        tr.vault.close()
+    for role in CARRIED:
+        ref = pair.refs[role]
+        assert pair.tr.show(ref)["title"] == pair.pk.show(ref)["title"]
+
+
+def test_the_helper_encodes_the_records_an_export_without_it_would(pair: Pair, small_batches: None) -> None:
+    _export_and_compare(pair)
+
+
+def test_records_this_process_keeps_are_the_same(
+    pair: Pair, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With one record of each batch kept by the exporting process (the balancing), nothing differs."""
+    start = OpenAhead.start
+
+    def keeping(session: object, total: int) -> OpenAhead:
+        ahead = start(session, total)  # type: ignore[arg-type]
+        assert ahead.pool is not None
+        ahead.keep = 1
+        ahead.take = _pinned(ahead.take, ahead)  # type: ignore[method-assign]
+        return ahead
+
+    monkeypatch.setattr(OpenAhead, "start", staticmethod(keeping))
+    _export_and_compare(pair)
+
+
+def _pinned(take: object, ahead: OpenAhead) -> object:
+    def pinned() -> dict[int, tuple[bytes, str]]:
+        got = take()  # type: ignore[operator]
+        ahead.keep = 1  # the balancing would move it: held at one
+        assert len(got) <= 1
+        return got  # type: ignore[no-any-return]
+
+    return pinned
+
+
+def test_a_helper_that_dies_part_way_leaves_the_work_to_the_export(
+    pair: Pair, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The helper killed after its first batch: the export does the rest itself, and the bundle is the same."""
+    calls: list[int] = []
+    collect = ExportPool.collect
+
+    def dying(self: ExportPool) -> list[tuple[bytes, str] | None]:
+        calls.append(1)
+        if len(calls) == 2:
+            assert self._proc is not None
+            self._proc.kill()
+            self._proc.wait()
+        return collect(self)
+
+    monkeypatch.setattr(ExportPool, "collect", dying)
+    _export_and_compare(pair)
+    assert len(calls) == 2  # the second collect found the helper dead; no third was asked
+
+
+def _tags(reference: str = "PK-MOI-2026-00001") -> RecordTags:
+    at = format_time(datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
+    return RecordTags(
+        "6f1b4b8e-4a4e-4d0c-9a35-3b6f3f1d2c10",
+        reference,
+        "narcotics",
+        "PK-MOI",
+        ("TR-MOI",),
+        "AMBER",
+        False,
+        1,
+        "ayesha",
+        at,
+        at,
+    )
+
+
+def _raw(fernet: Fernet, data: bytes) -> bytes:
+    return base64.urlsafe_b64decode(fernet.encrypt(data))
+
+
+@pytest.fixture
+def helper() -> Iterator[ExportPool]:
+    pool = ExportPool.start()
+    assert pool is not None
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def test_the_helper_answers_each_record_or_refuses_it(helper: ExportPool) -> None:
+    """A real helper process: a good record comes back encoded as `encode_record` encodes it, with its hash; a
+    token no key opens, a body that is not a JSON object and a title the format refuses (too long)
+    come back refused; a record under an older key opens. Replies are in order, request after request."""
+    keys = [Fernet.generate_key(), Fernet.generate_key()]  # current first
+    new, old = Fernet(keys[0]), Fernet(keys[1])
+    body = canonical_json({"summary": "route via Gwadar", "source": "liaison", "notes": "not carried"})
+    stranger = Fernet(Fernet.generate_key())
+    records = [
+        (_tags("PK-MOI-2026-00001"), _raw(new, "Heroin route — Gwadar".encode()), _raw(new, body)),
+        (_tags("PK-MOI-2026-00002"), _raw(stranger, b"x"), _raw(new, body)),
+        (_tags("PK-MOI-2026-00003"), _raw(new, b"title"), _raw(new, b"[1, 2]")),
+        (_tags("PK-MOI-2026-00004"), _raw(new, b"t" * (MAX_TITLE + 1)), _raw(new, body)),
+        (_tags("PK-MOI-2026-00005"), _raw(old, "Eski anahtarı".encode()), _raw(old, body)),
+    ]
+    for _ in range(2):
+        helper.submit(keys, records)
+        assert helper.busy
+        got = helper.collect()
+        assert [g is None for g in got] == [False, True, True, True, False]
+        for (tags, _t, _b), title, result in zip(
+            [records[0], records[4]], ["Heroin route — Gwadar", "Eski anahtarı"], [got[0], got[4]], strict=True
+        ):
+            assert result is not None
+            expected = encode_record(
+                record_object(tags, title, {"summary": "route via Gwadar", "source": "liaison", "notes": ""})
+            )
+            assert result == (expected, hashlib.sha256(expected).hexdigest())
+            assert b"not carried" not in result[0]
+
+
+def test_a_closed_helper_is_reported_not_waited_on(helper: ExportPool) -> None:
+    from crypto.rekey_pool import PoolBroken
+
+    helper.close()
+    with pytest.raises(PoolBroken):
+        helper.submit([Fernet.generate_key()], [])
+    with pytest.raises(PoolBroken):
+        helper.collect()
+
+
+@given(
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999)),
+    st.sampled_from([UTC, timezone(timedelta(hours=3)), timezone(timedelta(hours=-5, minutes=-30))]),
+)
+def test_format_time_is_the_one_canonical_text(moment: datetime, zone: timezone) -> None:
+    """The fast path for UTC times writes exactly what the general one writes."""
+    aware = moment.replace(tzinfo=zone)
+    try:
+        expected = aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except OverflowError:
+        return
+    if aware.astimezone(UTC).year < 1000:
+        return  # strftime's %Y does not pad below year 1000 on every platform: not a time a store holds
+    assert format_time(aware) == expected
