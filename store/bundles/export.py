@@ -391,21 +391,25 @@ def export_bundle(
                     if rid in states
                 }
 
-            # each batch is checked a batch before it is written, and handed then to a helper process, which
-            # opens its records while this one writes the batch before
+            # each batch is checked two batches before it is written and handed to a helper process one batch
+            # before: the helper opens batch k+1's records while this process checks batch k+2 and writes batch k
+            ahead_of: dict[int, tuple[dict[int, dict[str, Any]], dict[int, Content]]] = {}
+
+            def check_ahead(j: int) -> None:
+                if j < len(batches) and j not in ahead_of:
+                    ahead_of[j] = checked(batches[j])
+
             with OpenAhead.start(session, total) as ahead:
-                upcoming: tuple[dict[int, dict[str, Any]], dict[int, Content]] = ({}, {})
-                if batches:
-                    upcoming = checked(batches[0])
-                    if not found:
-                        ahead.hand(upcoming[1], batches[0])
+                check_ahead(0)
+                if batches and not found:
+                    ahead.hand(ahead_of[0][1], batches[0])
+                check_ahead(1)
                 for k, ids in enumerate(batches):
-                    states, contents = upcoming
+                    states, contents = ahead_of.pop(k)
                     encoded = ahead.take()
-                    if k + 1 < len(batches):
-                        upcoming = checked(batches[k + 1])
-                        if not found and invalid is None:
-                            ahead.hand(upcoming[1], batches[k + 1])
+                    if k + 1 < len(batches) and not found and invalid is None:
+                        ahead.hand(ahead_of[k + 1][1], batches[k + 1])
+                    check_ahead(k + 2)
                     if found or invalid is not None:
                         continue  # nothing more is written: the rest is only checked, so every damaged record is named
                     ledger = []
