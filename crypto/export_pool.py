@@ -193,8 +193,10 @@ class ExportPool:
     def start(cls) -> ExportPool | None:
         """A started helper, or None when it cannot be started."""
         try:
+            # -P: the working directory is not put on the helper's path, so a `crypto` package in the directory the
+            # officer runs Liaison from is never the one the helper (which holds the data keys) runs
             proc = subprocess.Popen(
-                [sys.executable, "-m", "crypto.export_pool"],
+                [sys.executable, "-P", "-m", "crypto.export_pool"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

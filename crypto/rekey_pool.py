@@ -130,8 +130,8 @@ class RekeyPool:
         try:
             for _ in range(workers):
                 procs.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "crypto.rekey_pool"],
+                    subprocess.Popen(  # -P: never a `crypto` package in the working directory (see export_pool)
+                        [sys.executable, "-P", "-m", "crypto.rekey_pool"],
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
                         stderr=subprocess.DEVNULL,

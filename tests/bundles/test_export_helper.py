@@ -9,6 +9,7 @@ import base64
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -204,3 +205,36 @@ def test_format_time_is_the_one_canonical_text(moment: datetime, zone: timezone)
     if aware.astimezone(UTC).year < 1000:
         return  # strftime's %Y does not pad below year 1000 on every platform: not a time a store holds
     assert format_time(aware) == expected
+
+
+@pytest.mark.parametrize("module", ["export_pool", "rekey_pool"])
+def test_a_crypto_package_in_the_working_directory_is_not_the_helper(
+    module: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threat: an officer runs Liaison from a directory where someone left a `crypto/` package; `python -m` would
+    run its module as the helper, handed the data keys. The helpers start with `-P`: the real module runs."""
+    fake = tmp_path / "crypto"
+    fake.mkdir()
+    marker = tmp_path / "ran"
+    (fake / "__init__.py").write_text("")
+    (fake / f"{module}.py").write_text(f"open({str(marker)!r}, 'w').write('keys')\n")
+    monkeypatch.chdir(tmp_path)
+    if module == "export_pool":
+        pool = ExportPool.start()
+        assert pool is not None
+        try:
+            pool.submit([Fernet.generate_key()], [])
+            assert pool.collect() == []
+        finally:
+            pool.close()
+    else:
+        from crypto.rekey_pool import RekeyPool
+
+        rekey = RekeyPool.start(1)
+        assert rekey is not None
+        with rekey:
+            key = Fernet.generate_key()
+            token = base64.urlsafe_b64decode(Fernet(key).encrypt(b"x"))
+            rekey.submit([key], [token])
+            assert rekey.collect() == [None]
+    assert not marker.exists()
