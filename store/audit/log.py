@@ -27,8 +27,8 @@ of a record, an officer, a contact) and `store.audit.checkpoints` (the log's hea
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +37,8 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto.events import chain_hash, event_bytes, event_signer, leaf_input
 from crypto.merkle import leaf_hash
+from crypto.rekey_pool import PoolBroken
+from crypto.sign_pool import SignPool
 from store import sqlite as dialect
 from store.audit.bulk import BodyWriter, StateEvent
 from store.audit.checkpoints import (
@@ -224,56 +226,90 @@ def _append(s: OrmSession, signer: Signer, events: list[PendingEvent | StateEven
     return seq
 
 
-#: Events built, then signed, together: while a thread signs one window (Ed25519 signing in `cryptography` runs
-#: without holding the GIL), the action's thread builds the next and chains the one before.
+#: Events built, then signed, together: while a helper process signs one window, the action's process builds the
+#: next and chains the one before.
 SIGN_WINDOW = 1000
-#: An append of fewer events signs them in its own thread (a thread's start is not worth it).
-THREAD_FROM = 2 * SIGN_WINDOW
+#: An append of fewer events signs them itself (a helper's start, ~0.1 s, is not worth it).
+HELPER_FROM = 10_000
 
 
 class _Signing:
-    """An append's signatures: each window's bodies signed in one helper thread (large appends) or inline, handed
-    back in order (`ready`: those of the window before the latest; `drain`: the rest). The thread only signs
-    bytes: the rows, the chain and the database stay with the caller."""
+    """An append's signatures: each window's bodies signed by a helper process (`crypto.sign_pool`, large appends)
+    or here, handed back in order (`ready`: the windows already signed; `drain`: the rest). The helper only signs
+    bytes: the rows, the chain and the database stay with the caller; if it fails, the rest is signed here.
+
+    When this process waits on the helper, it signs the last bodies of the next windows itself, about as many as
+    even the two out (fewer again when it no longer waits)."""
 
     def __init__(self, private: bytes, events: int) -> None:
+        self._private = private
         self._sign = event_signer(private)
-        self._pool = ThreadPoolExecutor(2, thread_name_prefix="liaison-sign") if events >= THREAD_FROM else None
-        self._queue: list[tuple[list[dict[str, Any]], list[Future[list[bytes]] | list[bytes]]]] = []
+        self._pool = SignPool.start() if events >= HELPER_FROM else None
+        self._done: list[tuple[list[dict[str, Any]], list[bytes]]] = []
+        self._out: tuple[list[dict[str, Any]], list[bytes]] | None = None  # the window the helper is signing
+        self.keep = 0  # how many of a window's bodies (its last) this process signs itself
+        self._each = 40e-6  # seconds one signature takes here (measured as it goes)
 
-    def _all(self, bodies: list[bytes]) -> list[bytes]:
+    def _all(self, built: list[dict[str, Any]]) -> list[bytes]:
         sign = self._sign
-        return [sign(body) for body in bodies]
+        return [sign(row["body"]) for row in built]
+
+    def _collect(self) -> None:
+        if self._out is None:
+            return
+        (built, mine), self._out = self._out, None
+        sigs: list[bytes] | None = None
+        if self._pool is not None:
+            waited = time.perf_counter()
+            try:
+                sigs = self._pool.collect() + mine
+            except PoolBroken:
+                self._close()
+            waited = time.perf_counter() - waited
+            # a body moved from the helper to this process shortens the wait by about two signatures' time
+            if waited > 0.001:
+                self.keep = min(len(built) // 2, self.keep + int(waited / (2 * self._each) / 2))
+            else:
+                self.keep = max(0, self.keep - max(1, self.keep // 8))
+        self._done.append((built, sigs if sigs is not None else self._all(built)))
 
     def submit(self, built: list[dict[str, Any]]) -> None:
-        bodies = [row["body"] for row in built]
-        if self._pool is None:
-            self._queue.append((built, [self._all(bodies)]))
-            return
-        half = len(bodies) // 2
-        parts: list[Future[list[bytes]] | list[bytes]] = [
-            self._pool.submit(self._all, part) for part in (bodies[:half], bodies[half:])
-        ]
-        self._queue.append((built, parts))
-
-    def _take(self) -> tuple[list[dict[str, Any]], list[bytes]]:
-        built, parts = self._queue.pop(0)
-        return built, [sig for part in parts for sig in (part if isinstance(part, list) else part.result())]
+        """Sign a window (the helper's previous one collected first: one request outstanding at a time)."""
+        self._collect()
+        if self._pool is not None:
+            kept = min(self.keep, len(built) // 2)
+            handed = len(built) - kept
+            try:
+                self._pool.submit(self._private, [row["body"] for row in built[:handed]])
+            except PoolBroken:
+                self._close()
+            else:
+                started = time.perf_counter()
+                mine = self._all(built[handed:])  # while the helper signs the rest
+                if kept:
+                    self._each = (time.perf_counter() - started) / kept
+                self._out = (built, mine)
+                return
+        self._done.append((built, self._all(built)))
 
     def ready(self) -> Iterator[tuple[list[dict[str, Any]], list[bytes]]]:
-        while len(self._queue) > 1:
-            yield self._take()
+        while self._done:
+            yield self._done.pop(0)
 
     def drain(self) -> Iterator[tuple[list[dict[str, Any]], list[bytes]]]:
-        while self._queue:
-            yield self._take()
+        self._collect()
+        yield from self.ready()
+
+    def _close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     def __enter__(self) -> _Signing:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._close()
 
 
 _PUBLIC_CACHE: dict[bytes, bytes] = {}

@@ -1,13 +1,13 @@
 """An export's records opened a batch ahead by a helper process (`crypto.export_pool`, `store.bundles.ahead`): the
 bundle carries the very record objects an export without a helper carries, whether the helper does them all, this
 process keeps some, or the helper dies part-way; the helper refuses what it cannot open or the format refuses, and
-the exporting process then does that record itself. Also the append's signing threads (`store.audit.log`)."""
+the exporting process then does that record itself. Also the append's signing helper (`crypto.sign_pool`, `store.audit.log`)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -34,11 +34,11 @@ CARRIED = ("amber1", "amber2", "amber3", "amber4", "amber5", "green_shared", "st
 
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches of two and a helper for any export; the append signs in threads, windows of three events."""
+    """Batches of two and a helper for any export; the append signs in a helper process, windows of three events."""
     monkeypatch.setattr(store.bundles.export, "BATCH", 2)
     monkeypatch.setattr(store.bundles.ahead, "HELPER_FROM", 1)
     monkeypatch.setattr(store.audit.log, "SIGN_WINDOW", 3)
-    monkeypatch.setattr(store.audit.log, "THREAD_FROM", 1)
+    monkeypatch.setattr(store.audit.log, "HELPER_FROM", 1)
 
 
 def _export_and_compare(pair: Pair) -> None:
@@ -89,12 +89,14 @@ def test_records_this_process_keeps_are_the_same(
     _export_and_compare(pair)
 
 
-def _pinned(take: object, ahead: OpenAhead) -> object:
+def _pinned(
+    take: Callable[[], dict[int, tuple[bytes, str]]], ahead: OpenAhead
+) -> Callable[[], dict[int, tuple[bytes, str]]]:
     def pinned() -> dict[int, tuple[bytes, str]]:
-        got = take()  # type: ignore[operator]
+        got = take()
         ahead.keep = 1  # the balancing would move it: held at one
         assert len(got) <= 1
-        return got  # type: ignore[no-any-return]
+        return got
 
     return pinned
 
@@ -238,3 +240,38 @@ def test_a_crypto_package_in_the_working_directory_is_not_the_helper(
             rekey.submit([key], [token])
             assert rekey.collect() == [None]
     assert not marker.exists()
+
+
+def test_the_signing_helper_signs_as_the_append_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ed25519 signatures are deterministic: the helper's (`crypto.sign_pool`) are byte for byte those
+    `event_signer` makes here, window after window, with this process signing a share of some; and when the helper
+    dies part-way, the append signs the rest itself and every signature is still right."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    from crypto.events import event_signer
+    from crypto.sign_pool import SignPool
+
+    private = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    sign = event_signer(private)
+    windows = [[{"body": b'{"seq":%d}' % (w * 10 + i)} for i in range(10)] for w in range(6)]
+    monkeypatch.setattr(store.audit.log, "HELPER_FROM", 1)
+    for kill_after in (None, 2):
+        signing = store.audit.log._Signing(private, 60)
+        got: list[tuple[list[dict[str, bytes]], list[bytes]]] = []
+        with signing:
+            assert isinstance(signing._pool, SignPool)
+            for n, window in enumerate(windows):
+                signing.keep = n % 3  # this process signs the last 0, 1 or 2 bodies of a window
+                if n == kill_after:
+                    proc = signing._pool._proc
+                    assert proc is not None
+                    proc.kill()
+                    proc.wait()
+                signing.submit(list(window))
+                got += list(signing.ready())
+            got += list(signing.drain())
+        assert [built for built, _ in got] == windows
+        assert [sig for _, sigs in got for sig in sigs] == [sign(row["body"]) for w in windows for row in w]
+        if kill_after is not None:
+            assert signing._pool is None  # it stopped using the dead helper
