@@ -17,13 +17,10 @@ keys in memory for as long as the export runs, as the exporting process does; it
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
 import hashlib
 import json
 import struct
 import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,14 +31,11 @@ from crypto.bundle.limits import MAX_CHUNK_PLAINTEXT
 from crypto.bundle.record import validate_record
 from crypto.bundle.strict import BundleError
 from crypto.encoding import canonical_json
-from crypto.rekey_pool import PoolBroken, frame, read_exact, read_items
+from crypto.helper_process import U32, PoolBroken, cpu_seconds, end, frame, read_exact, send, serve, spawn
 
 _ITEM = struct.Struct(">BI")
-_U32 = struct.Struct(">I")
 _OK, _REFUSED = 0, 1
 _HEAD = b"open"
-#: The pipes' capacity asked for (Linux): a batch passes in a few writes instead of one per 64 KiB.
-_PIPE_BYTES = 1 << 20
 #: A record's items in a request: its tags (`RecordTags`'s fields, as text), then its title and body ciphertexts.
 _PER_RECORD = 13
 
@@ -158,7 +152,7 @@ def _open(fernet: MultiFernet, items: list[bytes]) -> bytes:
 def _work(keys: list[bytes], items: list[bytes]) -> bytes:
     fernet = MultiFernet([Fernet(k) for k in keys])
     count = len(items) // _PER_RECORD
-    parts = [_U32.pack(count)]
+    parts = [U32.pack(count)]
     for i in range(count):
         parts.append(_open(fernet, items[i * _PER_RECORD : (i + 1) * _PER_RECORD]))
     return b"".join(parts)
@@ -166,20 +160,13 @@ def _work(keys: list[bytes], items: list[bytes]) -> bytes:
 
 def main() -> None:
     """The helper: answer requests (the head and keys, then the records' items) on stdin until it closes."""
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    try:
-        while True:
-            try:
-                head = read_items(stdin)
-            except EOFError:
-                return
-            items = read_items(stdin)
-            if not head or head[0] != _HEAD or len(items) % _PER_RECORD:
-                return  # not a request of this protocol: the caller sees the pipe close
-            stdout.write(_work(head[1:], items))
-            stdout.flush()
-    except (BrokenPipeError, EOFError, KeyboardInterrupt):
-        return
+
+    def answer(head: list[bytes], items: list[bytes]) -> bytes | None:
+        if not head or head[0] != _HEAD or len(items) % _PER_RECORD:
+            return None
+        return _work(head[1:], items)
+
+    serve(answer)
 
 
 class ExportPool:
@@ -192,31 +179,12 @@ class ExportPool:
     @classmethod
     def start(cls) -> ExportPool | None:
         """A started helper, or None when it cannot be started."""
-        try:
-            # -P: the working directory is not put on the helper's path, so a `crypto` package in the directory the
-            # officer runs Liaison from is never the one the helper (which holds the data keys) runs
-            proc = subprocess.Popen(
-                [sys.executable, "-P", "-m", "crypto.export_pool"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except OSError:
-            return None
-        for stream in (proc.stdin, proc.stdout):
-            with contextlib.suppress(OSError, AttributeError):  # a capacity refused: the default's 64 KiB
-                fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)  # type: ignore[union-attr]
-        return cls(proc)
+        proc = spawn("crypto.export_pool")
+        return None if proc is None else cls(proc)
 
     def cpu_seconds(self) -> float | None:
-        """The CPU time the helper has used so far (Linux's /proc; None where it cannot be read)."""
-        if self._proc is None:
-            return None
-        try:
-            with open(f"/proc/{self._proc.pid}/schedstat", encoding="ascii") as stat:
-                return int(stat.read().split()[0]) / 1e9  # nanoseconds on a CPU
-        except (OSError, ValueError, IndexError):
-            return None
+        """The CPU time the helper has used so far (None where it cannot be read)."""
+        return None if self._proc is None else cpu_seconds(self._proc)
 
     @property
     def busy(self) -> bool:
@@ -225,18 +193,12 @@ class ExportPool:
 
     def submit(self, keys: Sequence[bytes], records: Sequence[tuple[RecordTags, bytes, bytes]]) -> None:
         """Hand the helper records (tags, title ciphertext, body ciphertext) with the data keys (current first)."""
-        if self._proc is None or self._pending is not None:
-            raise PoolBroken("the helper is closed or has a request outstanding")
+        if self._pending is not None:
+            raise PoolBroken("a request is outstanding")
         items: list[bytes] = []
         for tags, title_ct, body_ct in records:
             items += _items(tags, title_ct, body_ct)
-        try:
-            stdin = self._proc.stdin
-            assert stdin is not None
-            stdin.write(frame([_HEAD, *keys]) + frame(items))
-            stdin.flush()
-        except (OSError, ValueError) as exc:
-            raise PoolBroken(str(exc)) from exc
+        send(self._proc, frame([_HEAD, *keys]) + frame(items))
         self._pending = len(records)
 
     def collect(self) -> list[tuple[bytes, str] | None]:
@@ -248,7 +210,7 @@ class ExportPool:
         try:
             stdout = self._proc.stdout
             assert stdout is not None
-            (count,) = _U32.unpack(read_exact(stdout, 4))
+            (count,) = U32.unpack(read_exact(stdout, 4))
             if count != expected:
                 raise PoolBroken("the helper answered for another number of records")
             for _ in range(count):
@@ -267,17 +229,8 @@ class ExportPool:
     def close(self) -> None:
         """End the helper (its stdin closed: it exits at the end of its pipe)."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        for stream in (proc.stdin, proc.stdout):
-            with contextlib.suppress(OSError):
-                if stream is not None:
-                    stream.close()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc is not None:
+            end(proc)
 
     def __enter__(self) -> ExportPool:
         return self

@@ -17,59 +17,30 @@ the batch itself and stops using the pool.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import struct
 import subprocess
 import sys
 from collections.abc import Sequence
-from typing import IO
 
 from cryptography.fernet import Fernet
 
 from crypto.errors import DecryptionFailed
 from crypto.events import verify_event
+from crypto.helper_process import U32, PoolBroken, cpu_seconds, end, frame, read_exact, read_items, serve, spawn
 from crypto.keyring import reencrypt_token
 
-_U32 = struct.Struct(">I")
 _ITEM = struct.Struct(">BI")
 _NEW, _SAME, _FAILED, _GOOD, _BAD = 0, 1, 2, 3, 4
 #: The heads of a request to verify event signatures, and of one to verify and re-encrypt (a Fernet key is 44
 #: bytes: never these).
 _VERIFY, _BOTH = b"verify", b"verify+reencrypt"
-#: The pipes' capacity asked for (Linux): a batch's reply passes in a few writes instead of one per 64 KiB.
-_PIPE_BYTES = 1 << 20
 
 Result = bytes | None | DecryptionFailed
 
 
-class PoolBroken(Exception):
-    """A helper process failed; the batch is to be done in the rotating process."""
-
-
-def frame(items: Sequence[bytes]) -> bytes:
-    """Items framed for a helper's pipe: their count, then each one's length and bytes."""
-    parts = [_U32.pack(len(items))]
-    for item in items:
-        parts += (_U32.pack(len(item)), item)
-    return b"".join(parts)
-
-
-def read_exact(stream: IO[bytes], n: int) -> bytes:
-    data = stream.read(n)
-    if data is None or len(data) != n:
-        raise EOFError("the pipe closed")
-    return data
-
-
-def read_items(stream: IO[bytes]) -> list[bytes]:
-    (count,) = _U32.unpack(read_exact(stream, 4))
-    return [read_exact(stream, _U32.unpack(read_exact(stream, 4))[0]) for _ in range(count)]
-
-
 def _verify(items: list[bytes]) -> bytes:
     """The reply to a request of signed events (signer, body, signature, …): whether each verifies."""
-    parts = [_U32.pack(len(items) // 3)]
+    parts = [U32.pack(len(items) // 3)]
     for i in range(0, len(items) - 2, 3):
         parts.append(_ITEM.pack(_GOOD if verify_event(items[i], items[i + 1], items[i + 2]) else _BAD, 0))
     return b"".join(parts)
@@ -78,7 +49,7 @@ def _verify(items: list[bytes]) -> bytes:
 def _work(keys: list[bytes], tokens: list[bytes]) -> bytes:
     """The reply to one request: each token re-encrypted under keys[0] (status, length, bytes)."""
     current, older = Fernet(keys[0]), [Fernet(k) for k in keys[1:]]
-    parts = [_U32.pack(len(tokens))]
+    parts = [U32.pack(len(tokens))]
     for token in tokens:
         try:
             new = reencrypt_token(current, older, token)
@@ -93,25 +64,15 @@ def _work(keys: list[bytes], tokens: list[bytes]) -> bytes:
 
 
 def main() -> None:
-    """A helper: answer requests (keys, then tokens) on stdin until it closes."""
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    try:
-        while True:
-            try:
-                head = read_items(stdin)
-            except EOFError:
-                return
-            items = read_items(stdin)
-            if head == [_BOTH]:  # signed events, then the keys and tokens: the checks answered first
-                keys, tokens = read_items(stdin), read_items(stdin)
-                stdout.write(_verify(items))
-                stdout.flush()
-                stdout.write(_work(keys, tokens))
-            else:
-                stdout.write(_verify(items) if head == [_VERIFY] else _work(head, items))
-            stdout.flush()
-    except (BrokenPipeError, EOFError, KeyboardInterrupt):
-        return
+    """A helper: answer requests (keys, then tokens; or events to verify; or both) on stdin until it closes."""
+
+    def answer(head: list[bytes], items: list[bytes]) -> bytes:
+        if head == [_BOTH]:  # signed events, then the keys and tokens: the checks answered first
+            keys, tokens = read_items(sys.stdin.buffer), read_items(sys.stdin.buffer)
+            return _verify(items) + _work(keys, tokens)
+        return _verify(items) if head == [_VERIFY] else _work(head, items)
+
+    serve(answer)
 
 
 class RekeyPool:
@@ -127,23 +88,12 @@ class RekeyPool:
         if workers < 1:
             return None
         procs: list[subprocess.Popen[bytes]] = []
-        try:
-            for _ in range(workers):
-                procs.append(
-                    subprocess.Popen(  # -P: never a `crypto` package in the working directory (see export_pool)
-                        [sys.executable, "-P", "-m", "crypto.rekey_pool"],
-                        stdin=subprocess.PIPE,
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.DEVNULL,
-                    )
-                )
-        except OSError:
-            RekeyPool(procs).close()
-            return None
-        for proc in procs:
-            for stream in (proc.stdin, proc.stdout):
-                with contextlib.suppress(OSError, AttributeError):  # a capacity refused: the default's 64 KiB
-                    fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)  # type: ignore[union-attr]
+        for _ in range(workers):
+            proc = spawn("crypto.rekey_pool")
+            if proc is None:
+                RekeyPool(procs).close()
+                return None
+            procs.append(proc)
         return cls(procs)
 
     @property
@@ -152,14 +102,13 @@ class RekeyPool:
 
     def cpu_seconds(self) -> float | None:
         """The CPU time the helpers have used so far (Linux's /proc; None where it cannot be read)."""
-        total = 0
-        try:
-            for proc in self._procs:
-                with open(f"/proc/{proc.pid}/schedstat", encoding="ascii") as stat:
-                    total += int(stat.read().split()[0])  # nanoseconds on a CPU
-        except (OSError, ValueError, IndexError):
-            return None
-        return total / 1e9
+        total = 0.0
+        for proc in self._procs:
+            used = cpu_seconds(proc)
+            if used is None:
+                return None
+            total += used
+        return total
 
     def _send(self, kind: bytes, head: Sequence[bytes], items: Sequence[bytes], per: int) -> None:
         """Hand each helper its share of `items` (in whole groups of `per`) after `head`; replies come in order."""
@@ -219,7 +168,7 @@ class RekeyPool:
         try:
             for proc, expected in zip(self._procs, counts, strict=True):
                 assert proc.stdout is not None
-                (count,) = _U32.unpack(read_exact(proc.stdout, 4))
+                (count,) = U32.unpack(read_exact(proc.stdout, 4))
                 if count != expected:
                     raise PoolBroken("a helper answered for another number of items")
                 for _ in range(count):
@@ -256,18 +205,7 @@ class RekeyPool:
     def close(self) -> None:
         """End the helpers (their stdin closed: each exits at the end of its pipe)."""
         for proc in self._procs:
-            for stream in (proc.stdin, proc.stdout):
-                try:
-                    if stream is not None:
-                        stream.close()
-                except OSError:
-                    pass
-        for proc in self._procs:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            end(proc)
         self._procs = []
 
     def __enter__(self) -> RekeyPool:
@@ -281,4 +219,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["PoolBroken", "RekeyPool", "Result", "frame", "main", "read_exact", "read_items"]
+__all__ = ["PoolBroken", "RekeyPool", "Result", "main"]

@@ -36,8 +36,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.events import chain_hash, event_bytes, event_signer, leaf_input
+from crypto.helper_process import PoolBroken
 from crypto.merkle import leaf_hash
-from crypto.rekey_pool import PoolBroken
 from crypto.sign_pool import SignPool
 from store import sqlite as dialect
 from store.audit.bulk import BodyWriter, StateEvent

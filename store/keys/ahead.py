@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, select
 
+from crypto.helper_process import PoolBroken
 from crypto.keyring import Keyring
-from crypto.rekey_pool import PoolBroken, RekeyPool, Result
+from crypto.rekey_pool import RekeyPool, Result
 from store.keys.columns import CiphertextColumn
 from store.keys.job import column_table
 
