@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -56,6 +57,7 @@ from store.audit.events import (
     WRITING_ACTIONS,
     AuditTxn,
     PendingEvent,
+    Presigned,
     begin,
     current,
     note,
@@ -128,7 +130,9 @@ def finish(s: OrmSession, signer: Signer) -> int:
             txn.main.data["contact"] = contact_state(row)
         else:
             events.append(PendingEvent("contact-update", code, data={"contact": contact_state(row)}))
-    return _append(s, signer, events)
+    if txn.presigned_as is not None:  # its bulk events were signed as it ran, at the time it started
+        signer = replace(signer, now=txn.presigned_as[0])
+    return _append(s, signer, events, txn.presigned, txn.presigned_as)
 
 
 def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent | StateEvent]) -> int:
@@ -136,8 +140,16 @@ def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent | StateE
     return _append(s, signer, list(events))
 
 
-def _append(s: OrmSession, signer: Signer, events: list[PendingEvent | StateEvent | None]) -> int:
-    """`append`, letting go of each event of `events` (a list of the caller's own) once it is signed."""
+def _append(
+    s: OrmSession,
+    signer: Signer,
+    events: list[PendingEvent | StateEvent | None],
+    presigned: Presigned | None = None,
+    presigned_as: tuple[datetime, str, str] | None = None,
+) -> int:
+    """`append`, letting go of each event of `events` (a list of the caller's own) once it is signed; `presigned`:
+    signatures made while the action ran, used for the very same event at the very same seq only; `presigned_as`
+    what their bodies shared (time, store, officer), which must be this append's."""
     wanted = [
         ev.record_id for ev in events if isinstance(ev, PendingEvent) and ev.record_id is not None and ev.state is None
     ]
@@ -161,9 +173,12 @@ def _append(s: OrmSession, signer: Signer, events: list[PendingEvent | StateEven
         seq += 1
         detail_ct: bytes | None = None
         uuid: str | None
+        sig: bytes | None = None
         if type(ev) is StateEvent:  # a bulk record event: its body written straight from the compact form
             at, target, uuid = signer.now, ev.reference, ev.uuid
             body = packed.body(seq, ev)
+            if presigned is not None and presigned_as == (signer.now, store_id, signer.officer):
+                sig = presigned.take(seq, ev)  # the same body: the same event, seq, time, store and officer
         else:
             assert isinstance(ev, PendingEvent)
             record: dict[str, Any] | None = None
@@ -190,16 +205,17 @@ def _append(s: OrmSession, signer: Signer, events: list[PendingEvent | StateEven
             "body": body,
             "signer": public,
             "detail_ct": detail_ct,
+            "sig": sig,
         }
 
-    def seal(built: list[dict[str, Any]], sigs: list[bytes]) -> None:
+    def seal(built: list[dict[str, Any]]) -> None:
         """Chain and write signed rows, in order."""
         nonlocal chain, rows
-        for row, sig in zip(built, sigs, strict=True):
-            leaf = leaf_hash(leaf_input(row["body"], public, sig))
+        for row in built:
+            leaf = leaf_hash(leaf_input(row["body"], public, row["sig"]))
             chain = chain_hash(chain, leaf)
             frontier.append(leaf)
-            row["sig"], row["chain"] = sig, chain
+            row["chain"] = chain
             rows.append(row)
             if len(rows) >= CHUNK:
                 dialect.insert_rows(conn, AuditRow.__table__, rows)
@@ -214,10 +230,10 @@ def _append(s: OrmSession, signer: Signer, events: list[PendingEvent | StateEven
                 assert ev is not None
                 built.append(build(ev))
             signing.submit(built)
-            for done, sigs in signing.ready():
-                seal(done, sigs)
-        for done, sigs in signing.drain():
-            seal(done, sigs)
+            for done in signing.ready():
+                seal(done)
+        for done in signing.drain():
+            seal(done)
     if seq == head.size:
         return head.size
     if rows:
@@ -234,9 +250,10 @@ HELPER_FROM = 10_000
 
 
 class _Signing:
-    """An append's signatures: each window's bodies signed by a helper process (`crypto.sign_pool`, large appends)
-    or here, handed back in order (`ready`: the windows already signed; `drain`: the rest). The helper only signs
-    bytes: the rows, the chain and the database stay with the caller; if it fails, the rest is signed here.
+    """An append's signatures: each window's rows signed (`row["sig"]` set, unless a row already has one) by a helper
+    process (`crypto.sign_pool`, large appends) or here, the windows handed back in order (`ready`: those already
+    signed; `drain`: the rest). The helper only signs bytes: the rows, the chain and the database stay with the
+    caller; if it fails, the rest is signed here.
 
     When this process waits on the helper, it signs the last bodies of the next windows itself, about as many as
     even the two out (fewer again when it no longer waits)."""
@@ -245,19 +262,20 @@ class _Signing:
         self._private = private
         self._sign = event_signer(private)
         self._pool = SignPool.start() if events >= HELPER_FROM else None
-        self._done: list[tuple[list[dict[str, Any]], list[bytes]]] = []
-        self._out: tuple[list[dict[str, Any]], list[bytes]] | None = None  # the window the helper is signing
+        self._done: list[list[dict[str, Any]]] = []
+        #: the window the helper is signing: all its rows, those to sign, and the signatures this process made
+        self._out: tuple[list[dict[str, Any]], list[dict[str, Any]], list[bytes]] | None = None
         self.keep = 0  # how many of a window's bodies (its last) this process signs itself
         self._each = 40e-6  # seconds one signature takes here (measured as it goes)
 
-    def _all(self, built: list[dict[str, Any]]) -> list[bytes]:
+    def _all(self, rows: list[dict[str, Any]]) -> list[bytes]:
         sign = self._sign
-        return [sign(row["body"]) for row in built]
+        return [sign(row["body"]) for row in rows]
 
     def _collect(self) -> None:
         if self._out is None:
             return
-        (built, mine), self._out = self._out, None
+        (built, todo, mine), self._out = self._out, None
         sigs: list[bytes] | None = None
         if self._pool is not None:
             waited = time.perf_counter()
@@ -268,35 +286,40 @@ class _Signing:
             waited = time.perf_counter() - waited
             # a body moved from the helper to this process shortens the wait by about two signatures' time
             if waited > 0.001:
-                self.keep = min(len(built) // 2, self.keep + int(waited / (2 * self._each) / 2))
+                self.keep = min(len(todo) // 2, self.keep + int(waited / (2 * self._each) / 2))
             else:
                 self.keep = max(0, self.keep - max(1, self.keep // 8))
-        self._done.append((built, sigs if sigs is not None else self._all(built)))
+        for row, sig in zip(todo, sigs if sigs is not None else self._all(todo), strict=True):
+            row["sig"] = sig
+        self._done.append(built)
 
     def submit(self, built: list[dict[str, Any]]) -> None:
         """Sign a window (the helper's previous one collected first: one request outstanding at a time)."""
         self._collect()
-        if self._pool is not None:
-            kept = min(self.keep, len(built) // 2)
-            handed = len(built) - kept
+        todo = [row for row in built if row["sig"] is None]
+        if self._pool is not None and todo:
+            kept = min(self.keep, len(todo) // 2)
+            handed = len(todo) - kept
             try:
-                self._pool.submit(self._private, [row["body"] for row in built[:handed]])
+                self._pool.submit(self._private, [row["body"] for row in todo[:handed]])
             except PoolBroken:
                 self._close()
             else:
                 started = time.perf_counter()
-                mine = self._all(built[handed:])  # while the helper signs the rest
+                mine = self._all(todo[handed:])  # while the helper signs the rest
                 if kept:
                     self._each = (time.perf_counter() - started) / kept
-                self._out = (built, mine)
+                self._out = (built, todo, mine)
                 return
-        self._done.append((built, self._all(built)))
+        for row, sig in zip(todo, self._all(todo), strict=True):
+            row["sig"] = sig
+        self._done.append(built)
 
-    def ready(self) -> Iterator[tuple[list[dict[str, Any]], list[bytes]]]:
+    def ready(self) -> Iterator[list[dict[str, Any]]]:
         while self._done:
             yield self._done.pop(0)
 
-    def drain(self) -> Iterator[tuple[list[dict[str, Any]], list[bytes]]]:
+    def drain(self) -> Iterator[list[dict[str, Any]]]:
         self._collect()
         yield from self.ready()
 
@@ -310,6 +333,64 @@ class _Signing:
 
     def __exit__(self, *exc: object) -> None:
         self._close()
+
+
+class Presigner:
+    """Signs an action's bulk events while it runs (an export's `share` events, batch by batch), so its `finish`
+    has only to build, chain and write them: `add` after each batch queued, `close` at the end (and always).
+
+    The log's head cannot move during the action (it holds the write lock and only `finish` appends), so each
+    queued event's seq is known: the action's own event first, then its further events in order. Every body is
+    signed with the action's start time (`finish` then signs everything with it), and `finish` uses a signature
+    only for the very event it was made for, at the very seq, with the same store and officer."""
+
+    def __init__(self, s: OrmSession, signer: Signer) -> None:
+        self.txn = current(s)
+        store_id = signer.keyring.store_id
+        self.txn.presigned_as = (signer.now, store_id, signer.officer)
+        now = iso(signer.now)
+        assert now is not None
+        self._packed = BodyWriter(EVENT_VERSION, now, store_id, signer.officer)
+        self._head = read_head(s).size
+        self._done = len(self.txn.extra)  # the events queued so far are not this one's to sign
+        self.txn.presigned = Presigned(self._head + 2 + self._done)
+        self._signing = _Signing(signer.signing_key, HELPER_FROM)
+
+    def add(self) -> None:
+        """Hand the helper the bulk events queued since the last call (their bodies built now)."""
+        extra, head = self.txn.extra, self._head
+        built = [
+            {"seq": head + 2 + pos, "ev": ev, "body": self._packed.body(head + 2 + pos, ev), "sig": None}
+            for pos in range(self._done, len(extra))
+            if type(ev := extra[pos]) is StateEvent
+        ]
+        self._done = len(extra)
+        if built:
+            self._signing.submit(built)
+        self._keep(self._signing.ready())
+
+    def _keep(self, windows: Iterator[list[dict[str, Any]]]) -> None:
+        presigned = self.txn.presigned
+        assert presigned is not None
+        for window in windows:
+            for row in window:
+                presigned.put(row["seq"], row["ev"], row["sig"])
+
+    def close(self) -> None:
+        """Collect what the helper still signs, and end it."""
+        try:
+            self._keep(self._signing.drain())
+        finally:
+            self._signing.__exit__()
+
+    def __enter__(self) -> Presigner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.close()
+        else:
+            self._signing.__exit__()
 
 
 _PUBLIC_CACHE: dict[bytes, bytes] = {}
@@ -353,6 +434,7 @@ __all__ = [
     "AuditTxn",
     "Head",
     "PendingEvent",
+    "Presigner",
     "Signer",
     "StateEvent",
     "append",

@@ -10,6 +10,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -34,11 +35,13 @@ CARRIED = ("amber1", "amber2", "amber3", "amber4", "amber5", "green_shared", "st
 
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches of two and a helper for any export; the append signs in a helper process, windows of three events."""
+    """Batches of two and a helper for any export; the `share` events signed as the batches go (`Presigner`); the
+    append signs the rest in a helper process, windows of three events."""
     monkeypatch.setattr(store.bundles.export, "BATCH", 2)
     monkeypatch.setattr(store.bundles.ahead, "HELPER_FROM", 1)
     monkeypatch.setattr(store.audit.log, "SIGN_WINDOW", 3)
     monkeypatch.setattr(store.audit.log, "HELPER_FROM", 1)
+    monkeypatch.setattr(store.bundles.export, "PRESIGN_FROM", 1)
 
 
 def _export_and_compare(pair: Pair) -> None:
@@ -254,11 +257,12 @@ def test_the_signing_helper_signs_as_the_append_would(monkeypatch: pytest.Monkey
 
     private = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
     sign = event_signer(private)
-    windows = [[{"body": b'{"seq":%d}' % (w * 10 + i)} for i in range(10)] for w in range(6)]
     monkeypatch.setattr(store.audit.log, "HELPER_FROM", 1)
     for kill_after in (None, 2):
+        windows = [[{"body": b'{"seq":%d}' % (w * 10 + i), "sig": None} for i in range(10)] for w in range(6)]
+        windows[1][3]["sig"] = b"presigned"  # a row already signed is left as it is
         signing = store.audit.log._Signing(private, 60)
-        got: list[tuple[list[dict[str, bytes]], list[bytes]]] = []
+        got: list[list[dict[str, Any]]] = []
         with signing:
             assert isinstance(signing._pool, SignPool)
             for n, window in enumerate(windows):
@@ -268,10 +272,31 @@ def test_the_signing_helper_signs_as_the_append_would(monkeypatch: pytest.Monkey
                     assert proc is not None
                     proc.kill()
                     proc.wait()
-                signing.submit(list(window))
+                signing.submit(window)
                 got += list(signing.ready())
             got += list(signing.drain())
-        assert [built for built, _ in got] == windows
-        assert [sig for _, sigs in got for sig in sigs] == [sign(row["body"]) for w in windows for row in w]
+        assert got == windows
+        expected = [sign(row["body"]) for w in windows for row in w]
+        expected[13] = b"presigned"
+        assert [row["sig"] for w in got for row in w] == expected
         if kill_after is not None:
             assert signing._pool is None  # it stopped using the dead helper
+
+
+def test_the_share_events_signed_as_the_export_ran_are_the_ones_finish_uses(
+    pair: Pair, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every `share` event of a presigned export reaches `finish` signed, and `finish` uses each signature (none is
+    left over); the log then verifies (a signature over other bytes would not)."""
+    seen: list[tuple[int, int]] = []
+    append = store.audit.log._append
+
+    def spying(s: Any, signer: Any, events: Any, presigned: Any = None, presigned_as: Any = None) -> int:
+        size = append(s, signer, events, presigned, presigned_as)
+        if presigned is not None:
+            seen.append((presigned.stored, presigned.used))
+        return size
+
+    monkeypatch.setattr(store.audit.log, "_append", spying)
+    _export_and_compare(pair)
+    assert len(seen) == 1 and seen[0][0] > 0 and seen[0][0] == seen[0][1], seen
