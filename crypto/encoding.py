@@ -46,3 +46,14 @@ def parse_json_object(data: bytes, *, max_size: int = 1 << 20) -> dict[str, Any]
     if not isinstance(obj, dict):
         raise MalformedData("expected a JSON object")
     return obj
+
+
+def body_fields(plaintext: bytes) -> dict[str, str] | None:
+    """A revision body's long fields from its decrypted JSON (None: not a JSON object)."""
+    try:
+        body = json.loads(plaintext)
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    return {k: str(body.get(k, "")) for k in ("summary", "source", "notes")}

@@ -4,7 +4,7 @@
 it over its stdin and stdout only; it never opens the store. `submit` hands it a batch of records as the store
 read them (their tags as text, `RecordTags`, and their title and body ciphertexts) with the data keys; `collect`
 reads back, for each record in order, its bundle record object encoded as the bundle carries it (`record_object`,
-checked by `validate_record`, `canonical_json`) and that encoding's SHA-256, or None for a record it could not
+checked and encoded by `crypto.bundle.record.encode_record`) and that encoding's SHA-256, or None for a record it could not
 open or that the format refuses: the exporting process then does that record itself, the same way, and reports
 it as it always has. The same function builds the object on both sides, so the bytes are the same.
 
@@ -27,10 +27,9 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from crypto.bundle.limits import MAX_CHUNK_PLAINTEXT
-from crypto.bundle.record import validate_record
+from crypto.bundle.record import encode_record
 from crypto.bundle.strict import BundleError
-from crypto.encoding import canonical_json
+from crypto.encoding import body_fields, canonical_json
 from crypto.helper_process import U32, PoolBroken, cpu_seconds, end, frame, read_exact, send, serve, spawn
 
 _ITEM = struct.Struct(">BI")
@@ -75,26 +74,6 @@ def record_object(tags: RecordTags, title: str, body: dict[str, str]) -> dict[st
         "summary": body["summary"],
         "source": body["source"],
     }
-
-
-def body_fields(plaintext: bytes) -> dict[str, str] | None:
-    """A revision body's long fields from its decrypted JSON (None: not a JSON object)."""
-    try:
-        body = json.loads(plaintext)
-    except ValueError:
-        return None
-    if not isinstance(body, dict):
-        return None
-    return {k: str(body.get(k, "")) for k in ("summary", "source", "notes")}
-
-
-def encode_record(obj: dict[str, Any]) -> bytes:
-    """A record object checked (`validate_record`) and encoded as a bundle chunk carries it (BundleError: refused)."""
-    validate_record(obj, "record")
-    encoded = canonical_json(obj)
-    if len(encoded) + 512 > MAX_CHUNK_PLAINTEXT:
-        raise BundleError("record is too large for a bundle chunk")
-    return encoded
 
 
 def _items(tags: RecordTags, title_ct: bytes, body_ct: bytes) -> list[bytes]:
@@ -243,4 +222,4 @@ if __name__ == "__main__":
     main()
 
 
-__all__ = ["ExportPool", "PoolBroken", "RecordTags", "body_fields", "encode_record", "main", "record_object"]
+__all__ = ["ExportPool", "PoolBroken", "RecordTags", "main", "record_object"]

@@ -8,7 +8,6 @@ per user action, each delegating to its capability module.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -17,7 +16,7 @@ from sqlalchemy import Integer, Text, cast, update
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.blind_index import BlindIndexer
-from crypto.encoding import canonical_json
+from crypto.encoding import body_fields, canonical_json
 from crypto.errors import CryptoError, DecryptionFailed
 from crypto.keyring import Keyring
 from crypto.slot import open_grant
@@ -174,12 +173,12 @@ class SessionCore:
     def open_body(self, token: bytes, reference: str) -> dict[str, str]:
         """Decrypt the long fields of a revision."""
         try:
-            body = json.loads(self._keys().decrypt(token))
-        except (DecryptionFailed, ValueError):
-            raise TamperError(f"record {reference} is corrupt: its encrypted data does not authenticate") from None
-        if not isinstance(body, dict):
+            body = body_fields(self._keys().decrypt(token))
+        except DecryptionFailed:
+            body = None
+        if body is None:
             raise TamperError(f"record {reference} is corrupt: its encrypted data does not authenticate")
-        return {k: str(body.get(k, "")) for k in ("summary", "source", "notes")}
+        return body
 
     # ---- plumbing shared by the capability modules ---------------------------------------------------
 

@@ -19,6 +19,7 @@ from crypto.bundle.limits import (
     CODE,
     DOMAIN,
     MAX_AUTHOR,
+    MAX_CHUNK_PLAINTEXT,
     MAX_CODE,
     MAX_DOMAIN,
     MAX_REFERENCE,
@@ -29,7 +30,15 @@ from crypto.bundle.limits import (
     REFERENCE,
     TLP_LABELS,
 )
-from crypto.bundle.strict import BundleError, parse_time, require_int, require_object, require_text, sha256_hex
+from crypto.bundle.strict import (
+    BundleError,
+    parse_time,
+    quote,
+    require_int,
+    require_object,
+    require_text,
+    sha256_hex,
+)
 from crypto.encoding import canonical_json
 
 #: A field check: the value and the field's full name for messages (`chunk 1 record 2 title`); raises BundleError.
@@ -146,6 +155,16 @@ RECORD_FIELDS = frozenset(RECORD.fields)
 def validate_record(obj: Any, what: str) -> dict[str, Any]:
     """Check one record object's shape: exact fields, types, sizes and patterns (meaning is the store's job)."""
     return RECORD.validate(obj, what)
+
+
+def encode_record(obj: dict[str, Any]) -> bytes:
+    """A record object checked (`validate_record`) and encoded as a bundle chunk carries it (canonical JSON); a
+    BundleError when the format refuses it, or it is too large for a chunk."""
+    validate_record(obj, "record")
+    encoded = canonical_json(obj)
+    if len(encoded) + 512 > MAX_CHUNK_PLAINTEXT:
+        raise BundleError(f"record {quote(obj.get('reference'))} is too large for a bundle chunk")
+    return encoded
 
 
 def _withdrawal_kind(value: Any, what: str) -> None:

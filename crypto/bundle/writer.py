@@ -23,7 +23,7 @@ from crypto.bundle.limits import (
     TARGET_CHUNK_PLAINTEXT,
     VERSION_LINE,
 )
-from crypto.bundle.record import validate_entry, validate_record, validate_withdrawal
+from crypto.bundle.record import encode_record, validate_entry, validate_withdrawal
 from crypto.bundle.stanza import Stanza, fernet_for, payload_key
 from crypto.bundle.strict import BundleError, quote, sha256_hex
 from crypto.bundle.transition import KeyTransition
@@ -103,8 +103,9 @@ class BundleWriter:
 
     def add(self, record: dict[str, Any]) -> str:
         """Queue one record object (validated here); returns its content hash."""
-        validate_record(record, "record")
-        return self._queue(record)
+        encoded = encode_record(record)
+        self._append(encoded)
+        return sha256_hex(encoded)
 
     def add_withdrawal(self, notice: dict[str, Any]) -> str:
         """Queue one withdrawal notice (validated here; it counts as an entry of the header's `records`)."""
@@ -117,7 +118,7 @@ class BundleWriter:
         return self._queue(entry)
 
     def add_encoded(self, encoded: bytes, digest: str) -> str:
-        """Queue one record object already checked and encoded by `crypto.export_pool.encode_record` (by a helper
+        """Queue one record object already checked and encoded by `encode_record` (by a helper
         process of this export), with its content hash; returns the hash."""
         if len(encoded) + 512 > MAX_CHUNK_PLAINTEXT:
             raise BundleError("record is too large for a bundle chunk")

@@ -221,7 +221,8 @@ def _append(
                 dialect.insert_rows(conn, AuditRow.__table__, rows)
                 rows = []
 
-    with _Signing(signer.signing_key, len(events)) as signing:
+    unsigned = len(events) - (presigned.stored if presigned is not None else 0)
+    with _Signing(signer.signing_key, unsigned) as signing:
         for start in range(0, len(events), SIGN_WINDOW):
             built = []
             for i in range(start, min(start + SIGN_WINDOW, len(events))):

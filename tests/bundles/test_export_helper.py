@@ -22,9 +22,10 @@ import store.bundles.ahead
 import store.bundles.export
 from crypto.bundle import record_hash
 from crypto.bundle.limits import MAX_TITLE
+from crypto.bundle.record import encode_record
 from crypto.bundle.strict import format_time
 from crypto.encoding import canonical_json
-from crypto.export_pool import ExportPool, RecordTags, encode_record, record_object
+from crypto.export_pool import ExportPool, RecordTags, record_object
 from store.bundles import export_bundle, import_bundle, record_objects
 from store.bundles.ahead import OpenAhead
 from store.models import Record
