@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -213,3 +213,15 @@ def insert_rows(conn: Connection, table: FromClause, rows: Sequence[Mapping[str,
     else:
         params = [tuple(row[name] for name in names) for row in rows]
     conn.exec_driver_sql(sql, params)
+
+
+def reader(conn: Connection, column: Any) -> Callable[[Any], Any]:
+    """How SQLAlchemy converts a value of `column` as the driver returns it (a time, a boolean), for rows read with
+    `exec_driver_sql`: the column type's own result processor, or the value as it is."""
+    dialect = conn.dialect
+    process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    return process if process is not None else _as_is
+
+
+def _as_is(value: Any) -> Any:
+    return value

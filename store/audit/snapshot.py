@@ -8,19 +8,19 @@ latest signed event.
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from json.encoder import encode_basestring
 from typing import Any
 
-from sqlalchemy import and_, select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.checkpoint import format_time
 from crypto.events import event_bytes
 from store import sqlite as dialect
-from store.models import Contact, Officer, Record, RecordParty, ReviewEvent, Revision
+from store.models import Contact, Officer, Record, Revision
 
 #: What an export carries of a record besides its state: created and updated times, and its current revision's
 #: title and body ciphertexts.
@@ -36,8 +36,13 @@ def _intern(value: Any) -> Any:
 
 
 def sha256_hex(data: bytes | None) -> str | None:
-    """Hex SHA-256 of a ciphertext, None for none."""
-    return None if data is None else hashlib.sha256(data).hexdigest()
+    """Hex SHA-256 of a ciphertext, None for none; for a value that is not bytes (text or a number written into a
+    ciphertext column in the file) a marker that no signed hash equals, so the record is named as damaged."""
+    if data is None:
+        return None
+    if not isinstance(data, bytes | bytearray | memoryview):
+        return f"not a ciphertext ({type(data).__name__})"
+    return hashlib.sha256(data).hexdigest()
 
 
 def iso(moment: datetime | date | None) -> str | None:
@@ -113,13 +118,21 @@ def revision_digest(
     """SHA-256 of a revision row (its plaintext columns and ciphertext hashes): of the canonical JSON of
     {number, officer, tlp, releasable_to, created_at, title, body}, written out directly for the row's usual types
     (the same bytes, a test holds them equal) and by `event_bytes` otherwise."""
+    return revision_hashes(number, officer, tlp, releasable_to, created_at, title_ct, body_ct)[0]
+
+
+def revision_hashes(
+    number: int, officer: str, tlp: str, releasable_to: str, created_at: datetime, title_ct: bytes, body_ct: bytes
+) -> tuple[str, str | None]:
+    """(`revision_digest` of the row, `sha256_hex` of its body ciphertext): the body hashed once for both."""
     if type(number) is int and type(officer) is str and type(tlp) is str and type(releasable_to) is str:
         at = iso(created_at)
         if at is not None and type(title_ct) is bytes and type(body_ct) is bytes:
+            body = hashlib.sha256(body_ct).hexdigest()
             return hashlib.sha256(
                 b'{"body":"%s","created_at":%s,"number":%d,"officer":%s,"releasable_to":%s,"title":"%s","tlp":%s}'
                 % (
-                    hashlib.sha256(body_ct).hexdigest().encode(),
+                    body.encode(),
                     _json_text(at),
                     number,
                     _json_text(officer),
@@ -127,7 +140,8 @@ def revision_digest(
                     hashlib.sha256(title_ct).hexdigest().encode(),
                     _json_text(tlp),
                 )
-            ).hexdigest()
+            ).hexdigest(), body
+    body_hex = sha256_hex(body_ct)
     return hashlib.sha256(
         event_bytes(
             {
@@ -137,10 +151,10 @@ def revision_digest(
                 "releasable_to": releasable_to,
                 "created_at": iso(created_at),
                 "title": sha256_hex(title_ct),
-                "body": sha256_hex(body_ct),
+                "body": body_hex,
             }
         )
-    ).hexdigest()
+    ).hexdigest(), body_hex
 
 
 def build_state(
@@ -166,8 +180,12 @@ def build_state(
     `revision_sha256`: the current revision row's digest when the caller has just computed it from the same row
     (`revision_digest(*current)`, which is computed here otherwise)."""
     count, digest = reviews_digest(reviews)
-    if current is not None and revision_sha256 is None:
-        revision_sha256 = revision_digest(*current)
+    body_sha256: str | None = None
+    if current is not None:
+        if revision_sha256 is None:
+            revision_sha256, body_sha256 = revision_hashes(*current)
+        else:
+            body_sha256 = sha256_hex(current[6])
     # the few distinct codes and names are interned: an action queues one state per record until it ends
     return {
         "uuid": uuid,
@@ -181,12 +199,34 @@ def build_state(
         "revision": int(revision),
         "no_reexport": bool(no_reexport),
         "title_sha256": sha256_hex(title_ct),
-        "body_sha256": sha256_hex(current[6]) if current is not None else None,
+        "body_sha256": body_sha256,
         "revision_sha256": revision_sha256 if current is not None else None,
         "reviews": count,
         "reviews_sha256": digest,
         "withdrawn": bool(withdrawn),
     }
+
+
+#: One query per chunk for the records and their current revision rows (a LEFT JOIN: a record without one has
+#: NULLs there), read through the driver: SQLAlchemy's statement and row work cost more than the query at 100k.
+_STATE_ROWS = (
+    "SELECT r.id, r.uuid, r.reference, r.domain, r.origin, r.tlp, r.status, r.author, r.revision, r.no_reexport,"
+    " r.title_ct, r.created_at, r.updated_at,"
+    " v.id, v.number, v.officer, v.tlp, v.releasable_to, v.created_at, v.title_ct, v.body_ct"
+    " FROM records r LEFT JOIN revisions v ON v.record_id = r.id AND v.number = r.revision"
+    " WHERE r.id IN (SELECT value FROM json_each(?))"
+)
+#: The parties whose `is_origin` is exactly false or true (as `is_(False)` / `is_(True)` select them), the flag
+#: as SQLite's 0 or 1.
+_STATE_PARTIES = (
+    "SELECT record_id, ministry, is_origin IS 1 FROM record_parties"
+    " WHERE record_id IN (SELECT value FROM json_each(?)) AND (is_origin IS 0 OR is_origin IS 1)"
+)
+_STATE_REVIEWS = (
+    "SELECT record_id, officer, action, at, comment_ct FROM review_events"
+    " WHERE record_id IN (SELECT value FROM json_each(?)) ORDER BY id"
+)
+_STATE_WITHDRAWN = "SELECT record_uuid FROM withdrawals WHERE record_uuid IN (SELECT value FROM json_each(?))"
 
 
 def record_states(
@@ -196,97 +236,67 @@ def record_states(
     revision_digests: Mapping[tuple[int, int], str] | None = None,
     contents: dict[int, Contents] | None = None,
 ) -> dict[int, dict[str, Any]]:
-    """The signed-state dicts of the given records as stored now (a few queries per 5,000 records).
+    """The signed-state dicts of the given records as stored now (four queries per 5,000 records).
 
     `revision_digests`: (record id, revision number) → `revision_digest` of that row, computed by the caller from
     the rows as they are in this transaction (`keys rotate` needs every revision's digest anyway).
     `contents`: filled, for each record with a current revision row, with what an export carries besides the
-    state (`Contents`): read in the same queries, so the ciphertexts are the very ones the state hashes."""
-    from store.withdrawals import Withdrawal
+    state (`Contents`): read in the same queries, so the ciphertexts are the very ones the state hashes.
 
+    The rows are read through the driver and their values converted as SQLAlchemy would (`dialect.reader`: the
+    same times and booleans; a test holds the states equal to those built from the ORM's rows)."""
     out: dict[int, dict[str, Any]] = {}
-    # through the connection (the ORM's row loading is not needed for plain columns), after the ORM's pending
-    # changes are flushed, as its own queries would
+    # after the ORM's pending changes are flushed, as its own queries would
     s.flush()
     conn = s.connection()
+    time_of = dialect.reader(conn, Record.created_at)  # every time column here is a `UTCDateTime`
+    flag = dialect.reader(conn, Record.no_reexport)
     for chunk in chunks(sorted(set(ids))):
-        recs = conn.execute(
-            select(
-                Record.id,
-                Record.uuid,
-                Record.reference,
-                Record.domain,
-                Record.origin,
-                Record.tlp,
-                Record.status,
-                Record.author,
-                Record.revision,
-                Record.no_reexport,
-                Record.title_ct,
-                Record.created_at,
-                Record.updated_at,
-            ).where(dialect.in_values(Record.id, chunk))
-        ).all()
-        parties: dict[int, list[str]] = {}
-        for rid, code in conn.execute(
-            select(RecordParty.record_id, RecordParty.ministry).where(
-                dialect.in_values(RecordParty.record_id, chunk), RecordParty.is_origin.is_(False)
-            )
-        ):
-            parties.setdefault(rid, []).append(code)
-        origins: dict[int, set[str]] = {}
-        for rid, code in conn.execute(
-            select(RecordParty.record_id, RecordParty.ministry).where(
-                dialect.in_values(RecordParty.record_id, chunk), RecordParty.is_origin.is_(True)
-            )
-        ):
-            origins.setdefault(rid, set()).add(code)
+        param = (json.dumps(list(chunk)),)
+        recs: dict[int, tuple[Any, ...]] = {}
         currents: dict[int, tuple[int, str, str, str, datetime, bytes, bytes]] = {}
-        for row in conn.execute(
-            select(Revision.record_id, *REVISION_DIGEST_COLUMNS)
-            .join(Record, and_(Record.id == Revision.record_id, Record.revision == Revision.number))
-            .where(dialect.in_values(Revision.record_id, chunk))
-        ):
-            currents[row[0]] = tuple(row[1:])  # type: ignore[assignment]
+        for row in conn.exec_driver_sql(_STATE_ROWS, param).fetchall():
+            recs[row[0]] = row
+            if row[13] is not None:  # the current revision row (the last one read, were there two)
+                number, officer, tlp, releasable_to, created_at, title_ct, body_ct = row[14:]
+                currents[row[0]] = (number, officer, tlp, releasable_to, time_of(created_at), title_ct, body_ct)
+        parties: dict[int, list[str]] = {}
+        origins: dict[int, set[str]] = {}
+        for rid, code, is_origin in conn.exec_driver_sql(_STATE_PARTIES, param):
+            if is_origin:
+                origins.setdefault(rid, set()).add(code)
+            else:
+                parties.setdefault(rid, []).append(code)
         reviews: dict[int, list[tuple[str, str, datetime, bytes | None]]] = {}
-        for rid, who, what, at, ct in conn.execute(
-            select(
-                ReviewEvent.record_id, ReviewEvent.officer, ReviewEvent.action, ReviewEvent.at, ReviewEvent.comment_ct
-            )
-            .where(dialect.in_values(ReviewEvent.record_id, chunk))
-            .order_by(ReviewEvent.id)
-        ):
-            reviews.setdefault(rid, []).append((who, what, at, ct))
-        uuids = [r.uuid for r in recs]
-        withdrawn = set(
-            conn.execute(
-                select(Withdrawal.record_uuid).where(dialect.in_values(Withdrawal.record_uuid, uuids))
-            ).scalars()
-        )
-        for r in recs:
+        for rid, who, what, at, ct in conn.exec_driver_sql(_STATE_REVIEWS, param):
+            reviews.setdefault(rid, []).append((who, what, time_of(at), ct))
+        uuids = [row[1] for row in recs.values()]
+        withdrawn = {uuid for (uuid,) in conn.exec_driver_sql(_STATE_WITHDRAWN, (json.dumps(uuids),))}
+        for rid, rec in recs.items():
+            uuid, reference, domain, origin, tlp, status, author, revision, no_reexport, title_ct = rec[1:11]
+            current = currents.get(rid)
             state = build_state(
-                uuid=r.uuid,
-                reference=r.reference,
-                domain=r.domain,
-                origin=r.origin,
-                releasable_to=parties.get(r.id, []),
-                tlp=r.tlp,
-                status=r.status,
-                author=r.author,
-                revision=r.revision,
-                no_reexport=r.no_reexport,
-                title_ct=r.title_ct,
-                current=currents.get(r.id),
-                reviews=reviews.get(r.id, []),
-                withdrawn=r.uuid in withdrawn,
-                revision_sha256=revision_digests.get((r.id, r.revision)) if revision_digests else None,
+                uuid=uuid,
+                reference=reference,
+                domain=domain,
+                origin=origin,
+                releasable_to=parties.get(rid, []),
+                tlp=tlp,
+                status=status,
+                author=author,
+                revision=revision,
+                no_reexport=flag(no_reexport),
+                title_ct=title_ct,
+                current=current,
+                reviews=reviews.get(rid, []),
+                withdrawn=uuid in withdrawn,
+                revision_sha256=revision_digests.get((rid, revision)) if revision_digests else None,
             )
-            current = currents.get(r.id)
             if contents is not None and current is not None:
-                contents[r.id] = (r.created_at, r.updated_at, current[5], current[6])
-            if origins.get(r.id, set()) != {r.origin}:
-                state["origin_party"] = sorted(origins.get(r.id, set()))  # never equal to a signed state
-            out[r.id] = state
+                contents[rid] = (time_of(rec[11]), time_of(rec[12]), current[5], current[6])
+            if origins.get(rid, set()) != {origin}:
+                state["origin_party"] = sorted(origins.get(rid, set()))  # never equal to a signed state
+            out[rid] = state
     return out
 
 

@@ -92,8 +92,8 @@ def _revision_digests(
             if rev not in titles and rev not in bodies:
                 continue
             title_ct, body_ct = titles.get(rev, title_ct), bodies.get(rev, body_ct)
-        digest = audit.revision_digest(number, officer, tlp, releasable_to, created_at, title_ct, body_ct)
-        out[(int(rid), int(number))] = (digest, audit.sha256_hex(body_ct))
+        hashes = audit.revision_hashes(number, officer, tlp, releasable_to, created_at, title_ct, body_ct)
+        out[(int(rid), int(number))] = hashes
     return out
 
 

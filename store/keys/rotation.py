@@ -6,6 +6,7 @@ and the file is compacted. Running it again resumes an interrupted job.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -160,15 +161,18 @@ def rotate_data_key(
     rewritten = 0
     damaged: list[tuple[str, int]] = []
     unsigned: list[tuple[str, str]] = []
-    helpers = Helpers(RekeyPool.start(helper_count(total - done, batch_rows)))
+    count = helper_count(total - done, batch_rows)
+    helpers = Helpers(RekeyPool.start(count))
     try:
-        for batch in _batches(session, batch_rows, helpers):
-            rewritten += batch.rewritten
-            damaged += batch.damaged
-            unsigned += batch.unsigned
-            if batch.read and progress is not None:
-                done = min(done + batch.read, total)
-                progress(done, total)
+        # each batch's `rekey` events are signed beside this process too, when it has helpers at all
+        with session.signing_helper() if count else contextlib.nullcontext():
+            for batch in _batches(session, batch_rows, helpers):
+                rewritten += batch.rewritten
+                damaged += batch.damaged
+                unsigned += batch.unsigned
+                if batch.read and progress is not None:
+                    done = min(done + batch.read, total)
+                    progress(done, total)
     finally:
         helpers.close()
     retired = _finish(session)

@@ -28,6 +28,8 @@ class Attack:
     target: str
     run: Callable[[Ministries], None]
     says: str
+    #: what `show` refuses it as (a ciphertext that no longer opens is corrupt before it is compared)
+    shown: str = "is damaged: "
 
 
 def _relabel(m: Ministries) -> None:
@@ -74,6 +76,12 @@ def _review_rows_deleted(m: Ministries) -> None:
     m.attack(("DELETE FROM review_events WHERE record_id = ?", (m.record_id("revised"),)))
 
 
+def _text_for_a_ciphertext(m: Ministries) -> None:
+    # text, not bytes, in a ciphertext column: the damage check names the record (it once stopped every check with
+    # "unexpected TypeError")
+    m.attack(("UPDATE revisions SET body_ct = 'plain text' WHERE record_id = ?", (m.record_id("green"),)))
+
+
 ATTACKS = {
     "RED relabelled GREEN": Attack("red", _relabel, "its TLP is TLP:GREEN, its last signed event"),
     "draft set to approved": Attack("draft", _approve_draft, "its status is approved, its last signed event"),
@@ -83,6 +91,9 @@ ATTACKS = {
     "revision set back": Attack("revised", _revision_back, "its revision is 1, its last signed event"),
     "RED ciphertext copied into a GREEN record": Attack("green", _red_ciphertext_into_green, "title ciphertext"),
     "review rows deleted": Attack("revised", _review_rows_deleted, "review steps, its last signed event"),
+    "text written over a body ciphertext": Attack(
+        "green", _text_for_a_ciphertext, "its body ciphertext is not", "is corrupt: its encrypted data does not"
+    ),
 }
 
 
@@ -107,7 +118,7 @@ def test_a_tampered_record_is_caught_and_never_exported(ministries: Ministries, 
     problems = report.json()["problems"]
     assert problems and {p["reference"] for p in problems} == {ref}, problems  # nothing else is affected
 
-    assert_refused(m.pk.cli("show", ref), f"record {ref} is damaged: ", exact=False)
+    assert_refused(m.pk.cli("show", ref), f"record {ref} {case.shown}", exact=False)
     listed = {r["reference"]: r["damaged"] for r in m.pk.list_json()}
     assert case.says in listed.pop(ref) and set(listed.values()) == {None}, listed
     table = m.pk.ok("list")

@@ -1,5 +1,6 @@
 """`keys rotate`'s helper processes (`crypto.rekey_pool`): the Fernet work of a batch on other cores, with the same
-result as in the rotating process, the work taken back when a helper fails, and no helper outliving a kill -9."""
+result as in the rotating process, the work taken back when a helper fails, and no helper outliving a kill -9.
+Also the signing helper its batches share (`store.audit.log.SigningHelper`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from crypto.errors import DecryptionFailed
 from crypto.events import sign_event, verify_event
 from crypto.rekey_pool import RekeyPool
+from crypto.sign_pool import SignPool
 from store import keys as key_lifecycle
 from store.keys.rotation import HELPERS_ENV, RotationReport
 from tests.keys.conftest import unlock
@@ -194,6 +196,83 @@ def test_a_helper_that_dies_mid_rotation_leaves_its_work_to_the_rotating_process
     assert verified.code == 0, verified
 
 
+@pytest.fixture
+def shared_signing(monkeypatch: pytest.MonkeyPatch) -> list[SignPool]:
+    """Any append of a rotation with helpers signs through its shared signing helper, in windows of seven; the
+    helpers started are listed."""
+    import store.audit.log
+
+    monkeypatch.setattr(store.audit.log, "SHARED_FROM", 1)
+    monkeypatch.setattr(store.audit.log, "SHARED_WINDOW", 7)
+    monkeypatch.setenv(HELPERS_ENV, "1")
+    pools: list[SignPool] = []
+    start = SignPool.start
+
+    def started() -> SignPool | None:
+        pool = start()
+        assert pool is not None
+        pools.append(pool)
+        return pool
+
+    monkeypatch.setattr(SignPool, "start", staticmethod(started))
+    return pools
+
+
+def test_a_rotations_batches_share_one_signing_helper(
+    small_store: Path, shared_signing: list[SignPool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threat 6: the `rekey` events of every batch are signed by one helper process kept for the whole rotation,
+    window after window (its signatures are those this process makes: the log verifies), ended with the job."""
+    signed: list[int] = []
+    collect = SignPool.collect
+
+    def counted(pool: SignPool) -> list[bytes]:
+        out = collect(pool)
+        signed.append(len(out))
+        return out
+
+    monkeypatch.setattr(SignPool, "collect", counted)
+    session = unlock(small_store)
+    try:
+        report = key_lifecycle.rotate_data_key(session, batch_rows=40)
+        assert report.damaged == () and report.unsigned == ()
+        assert session._signing_helper is None  # the job's helper is let go with the job
+    finally:
+        session.vault.close()
+    assert len(shared_signing) == 1, "one helper for the whole rotation"
+    assert len(signed) > 10 and sum(signed) > 100, signed
+    proc = shared_signing[0]._proc
+    assert proc is None  # ended
+    verified = run_cli("--store", str(small_store), "audit", "verify", env=DEMO)
+    assert verified.code == 0, verified
+
+
+def test_a_signing_helper_that_dies_mid_rotation_leaves_the_signing_to_the_rotating_process(
+    small_store: Path, shared_signing: list[SignPool]
+) -> None:
+    """Threat 6: the shared signing helper killed after the first batch: the rotation signs the rest itself,
+    finishes, and the log verifies; no helper is started again for the later batches."""
+    session = unlock(small_store)
+    killed: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if done and not killed:
+            proc = shared_signing[0]._proc
+            assert proc is not None
+            proc.kill()
+            proc.wait()
+            killed.append(proc.pid)
+
+    try:
+        report = key_lifecycle.rotate_data_key(session, progress=progress, batch_rows=40)
+        assert killed and report.damaged == () and report.unsigned == ()
+    finally:
+        session.vault.close()
+    assert len(shared_signing) == 1
+    verified = run_cli("--store", str(small_store), "audit", "verify", env=DEMO)
+    assert verified.code == 0, verified
+
+
 def _children(pid: int) -> list[int]:
     out: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -212,7 +291,8 @@ def _gone(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc")
 def test_no_helper_outlives_a_kill_9_of_the_rotation(big_store: Path) -> None:
-    """Threat 6: the rotating process killed with its helpers at work: they find their pipes closed and exit."""
+    """Threat 6: the rotating process killed with its helpers at work (two re-encrypting, one signing its batches'
+    events): they find their pipes closed and exit."""
     env = dict(os.environ, **DEMO, LIAISON_KDF_PROFILE="minimum", **{HELPERS_ENV: "2"})
     proc = subprocess.Popen(
         [sys.executable, "-m", "tui", "--store", str(big_store), "keys", "rotate"],
@@ -226,12 +306,12 @@ def test_no_helper_outlives_a_kill_9_of_the_rotation(big_store: Path) -> None:
     helpers: list[int] = []
     for n, _line in enumerate(proc.stderr):
         helpers = _children(proc.pid)
-        if n >= 2 and len(helpers) == 2:
+        if n >= 2 and len(helpers) == 3:
             break
     os.kill(proc.pid, signal.SIGKILL)
     proc.stderr.close()
     assert proc.wait(timeout=60) == -signal.SIGKILL
-    assert len(helpers) == 2, "the rotation ran two helpers"
+    assert len(helpers) == 3, "the rotation ran two helpers and a signing helper"
     deadline = time.monotonic() + 60
     while not all(_gone(pid) for pid in helpers) and time.monotonic() < deadline:
         time.sleep(0.1)
