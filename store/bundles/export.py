@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
@@ -446,11 +446,13 @@ def export_bundle(
                     )
                     if presigner is not None:
                         presigner.add()
-                    conn.execute(
-                        update(Record)
-                        .where(dialect.in_values(Record.id, shared), Record.status == Status.APPROVED.value)
-                        .values(status=Status.SHARED.value)
-                    )
+                    # one primary-key lookup per record: `id IN (…) AND status = …` would have SQLite walk the
+                    # status index over every approved record, batch after batch
+                    if shared:
+                        conn.exec_driver_sql(
+                            "UPDATE records SET status = ? WHERE id = ? AND status = ?",
+                            [(Status.SHARED.value, rid, Status.APPROVED.value) for rid in shared],
+                        )
                     done += len(ids)
                     if progress:
                         progress(done, total)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from store.identity import (
     retired_identities,
     transitions_for,
 )
-from store.models import BundleItem, BundleLog, Receipt, Record
+from store.models import BundleItem, BundleLog, Receipt
 from store.vocab import Role, Status
 
 if TYPE_CHECKING:
@@ -267,14 +268,18 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
                     .values(acknowledged_at=body.received_at)
                 )
             if record_ids:
-                changed = s.scalars(
-                    select(Record.id).where(Record.id.in_(record_ids), Record.status == Status.SHARED.value)
-                )
+                # by primary key (`+status`: SQLite would otherwise walk the status index over every shared record,
+                # batch after batch)
+                s.flush()
+                conn = s.connection()
+                ids = (json.dumps(record_ids), Status.SHARED.value)
+                changed = conn.exec_driver_sql(
+                    "SELECT id FROM records WHERE id IN (SELECT value FROM json_each(?)) AND +status = ?", ids
+                ).scalars()
                 audit.note_records(s, list(changed), action="acknowledge", data={"bundle_id": log.bundle_id})
-                s.execute(
-                    update(Record)
-                    .where(Record.id.in_(record_ids), Record.status == Status.SHARED.value)
-                    .values(status=Status.ACKNOWLEDGED.value)
+                conn.exec_driver_sql(
+                    "UPDATE records SET status = ? WHERE id IN (SELECT value FROM json_each(?)) AND +status = ?",
+                    (Status.ACKNOWLEDGED.value, *ids),
                 )
             acknowledged += len(matched)
         missing = max(0, log.records - acknowledged - mismatched)
