@@ -29,14 +29,17 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from crypto.bundle.record import encode_record
 from crypto.bundle.strict import BundleError
-from crypto.encoding import body_fields, canonical_json
-from crypto.helper_process import U32, PoolBroken, cpu_seconds, end, frame, read_exact, send, serve, spawn
+from crypto.encoding import body_fields
+from crypto.helper_process import PoolBroken, cpu_seconds, end, frame, read_exact, send, serve, spawn
 
 _ITEM = struct.Struct(">BI")
+#: A reply's head: how many records it answers, and how many bytes their items take (read in one go).
+_REPLY = struct.Struct(">II")
 _OK, _REFUSED = 0, 1
 _HEAD = b"open"
-#: A record's items in a request: its tags (`RecordTags`'s fields, as text), then its title and body ciphertexts.
-_PER_RECORD = 13
+#: A record's items in a request: its tags (`RecordTags`'s fields, as one JSON array), then its title and body
+#: ciphertexts.
+_PER_RECORD = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,39 +80,36 @@ def record_object(tags: RecordTags, title: str, body: dict[str, str]) -> dict[st
 
 
 def _items(tags: RecordTags, title_ct: bytes, body_ct: bytes) -> list[bytes]:
-    return [
-        tags.uuid.encode(),
-        tags.reference.encode(),
-        tags.domain.encode(),
-        tags.origin.encode(),
-        canonical_json(list(tags.releasable_to)),
-        tags.tlp.encode(),
-        b"1" if tags.no_reexport else b"0",
-        b"%d" % tags.revision,
-        tags.author.encode(),
-        tags.created_at.encode(),
-        tags.updated_at.encode(),
-        title_ct,
-        body_ct,
+    fields = [
+        tags.uuid,
+        tags.reference,
+        tags.domain,
+        tags.origin,
+        list(tags.releasable_to),
+        tags.tlp,
+        tags.no_reexport,
+        tags.revision,
+        tags.author,
+        tags.created_at,
+        tags.updated_at,
     ]
+    return [json.dumps(fields, separators=(",", ":")).encode("ascii"), title_ct, body_ct]
+
+
+_TEXT = (0, 1, 2, 3, 5, 8, 9, 10)  # the fields of `_items`'s array that are text
 
 
 def _tags(items: list[bytes]) -> RecordTags:
-    codes = json.loads(items[4])
+    fields = json.loads(items[0])
+    if not isinstance(fields, list) or len(fields) != 11 or not all(type(fields[i]) is str for i in _TEXT):
+        raise ValueError("tags")
+    codes, flag, revision = fields[4], fields[6], fields[7]
     if not isinstance(codes, list) or not all(type(c) is str for c in codes):
         raise ValueError("releasable_to")
+    if type(flag) is not bool or type(revision) is not int:
+        raise ValueError("tags")
     return RecordTags(
-        items[0].decode(),
-        items[1].decode(),
-        items[2].decode(),
-        items[3].decode(),
-        tuple(codes),
-        items[5].decode(),
-        items[6] == b"1",
-        int(items[7]),
-        items[8].decode(),
-        items[9].decode(),
-        items[10].decode(),
+        fields[0], fields[1], fields[2], fields[3], tuple(codes), fields[5], flag, revision, *fields[8:11]
     )
 
 
@@ -117,8 +117,8 @@ def _open(fernet: MultiFernet, items: list[bytes]) -> bytes:
     """One record's reply item: status, length, then its encoding's SHA-256 and the encoding."""
     try:
         tags = _tags(items)
-        title = fernet.decrypt(base64.urlsafe_b64encode(items[11])).decode("utf-8")
-        body = body_fields(fernet.decrypt(base64.urlsafe_b64encode(items[12])))
+        title = fernet.decrypt(base64.urlsafe_b64encode(items[1])).decode("utf-8")
+        body = body_fields(fernet.decrypt(base64.urlsafe_b64encode(items[2])))
         if body is None:
             return _ITEM.pack(_REFUSED, 0)
         encoded = encode_record(record_object(tags, title, body))
@@ -129,12 +129,11 @@ def _open(fernet: MultiFernet, items: list[bytes]) -> bytes:
 
 
 def _work(keys: list[bytes], items: list[bytes]) -> bytes:
+    """The reply: the record count and the length of what follows, then each record's reply item (`_open`)."""
     fernet = MultiFernet([Fernet(k) for k in keys])
     count = len(items) // _PER_RECORD
-    parts = [U32.pack(count)]
-    for i in range(count):
-        parts.append(_open(fernet, items[i * _PER_RECORD : (i + 1) * _PER_RECORD]))
-    return b"".join(parts)
+    body = b"".join(_open(fernet, items[i * _PER_RECORD : (i + 1) * _PER_RECORD]) for i in range(count))
+    return _REPLY.pack(count, len(body)) + body
 
 
 def main() -> None:
@@ -189,18 +188,23 @@ class ExportPool:
         try:
             stdout = self._proc.stdout
             assert stdout is not None
-            (count,) = U32.unpack(read_exact(stdout, 4))
+            count, length = _REPLY.unpack(read_exact(stdout, _REPLY.size))
             if count != expected:
                 raise PoolBroken("the helper answered for another number of records")
+            data = read_exact(stdout, length)  # every record's item at once, then taken apart here
+            at, head = 0, _ITEM.size
             for _ in range(count):
-                status, size = _ITEM.unpack(read_exact(stdout, _ITEM.size))
-                if status == _OK and size > 32:
-                    data = read_exact(stdout, size)
-                    out.append((data[32:], data[:32].hex()))
+                status, size = _ITEM.unpack_from(data, at)
+                at += head
+                if status == _OK and size > 32 and at + size <= length:
+                    out.append((data[at + 32 : at + size], data[at : at + 32].hex()))
+                    at += size
                 elif status == _REFUSED and size == 0:
                     out.append(None)
                 else:
                     raise PoolBroken("the helper's reply is malformed")
+            if at != length:
+                raise PoolBroken("the helper's reply is malformed")
         except (OSError, ValueError, EOFError, struct.error) as exc:
             raise PoolBroken(str(exc)) from exc
         return out

@@ -6,6 +6,7 @@ the exporting process then does that record itself. Also the append's signing he
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -23,7 +24,7 @@ import store.bundles.export
 from crypto.bundle import record_hash
 from crypto.bundle.limits import MAX_TITLE
 from crypto.bundle.record import encode_record
-from crypto.bundle.strict import format_time
+from crypto.bundle.strict import BundleError, format_time
 from crypto.encoding import canonical_json
 from crypto.export_pool import ExportPool, RecordTags, record_object
 from store.bundles import export_bundle, import_bundle, record_objects
@@ -185,6 +186,81 @@ def test_the_helper_answers_each_record_or_refuses_it(helper: ExportPool) -> Non
             )
             assert result == (expected, hashlib.sha256(expected).hexdigest())
             assert b"not carried" not in result[0]
+
+
+def test_tags_of_any_text_reach_the_helper_as_they_are(helper: ExportPool) -> None:
+    """The tags go over the pipe as one JSON array: with quotes, brackets, commas, backslashes, non-ASCII letters
+    or a lone surrogate in them, the helper encodes exactly what this process would — or refuses what the format
+    refuses, as this process would."""
+    key = Fernet.generate_key()
+    fernet = Fernet(key)
+    body = canonical_json({"summary": "s", "source": "src"})
+    base = _tags("PK-MOI-2026-00009")
+    variants = [
+        dataclasses.replace(base, domain='narcotics",[]'),
+        dataclasses.replace(base, releasable_to=("TR-MOI", 'x"],[1')),
+        dataclasses.replace(base, author="ayşe"),
+        dataclasses.replace(base, author='a\\b"c'),
+        dataclasses.replace(base, reference="PK-MOI-2026-\ud800"),
+        dataclasses.replace(base, revision=7, no_reexport=True),
+        base,
+    ]
+    helper.submit([key], [(tags, _raw(fernet, "İstanbul".encode()), _raw(fernet, body)) for tags in variants])
+    got = helper.collect()
+    outcomes = []
+    for tags, result in zip(variants, got, strict=True):
+        try:
+            expected: tuple[bytes, str] | None = None
+            encoded = encode_record(record_object(tags, "İstanbul", {"summary": "s", "source": "src"}))
+            expected = (encoded, hashlib.sha256(encoded).hexdigest())
+        except BundleError:
+            pass
+        assert result == expected, tags
+        outcomes.append(result is not None)
+    assert outcomes[-1] and outcomes[-2] and not all(outcomes)  # some go, some are refused
+
+
+class _Replying:
+    """A helper process stand-in whose stdout holds a given reply."""
+
+    def __init__(self, reply: bytes) -> None:
+        import io
+
+        self.stdout = io.BytesIO(reply)
+
+
+def test_a_malformed_reply_breaks_the_pool_and_a_well_formed_one_is_read() -> None:
+    """A reply is read whole, then taken apart: lengths that overrun it, leave bytes over, a status of neither
+    kind or a count for another number of records make the pool broken (the export then opens its records
+    itself); a well-formed reply gives each record's encoding and hash, or None."""
+    import struct
+
+    from crypto.rekey_pool import PoolBroken
+
+    def reply(count: int, *items: bytes) -> bytes:
+        body = b"".join(items)
+        return struct.pack(">II", count, len(body)) + body
+
+    digest, encoded = b"d" * 32, b'{"r":1}'
+    good = struct.pack(">BI", 0, 32 + len(encoded)) + digest + encoded
+    refused = struct.pack(">BI", 1, 0)
+    pool = ExportPool(_Replying(reply(2, good, refused)))  # type: ignore[arg-type]
+    pool._pending = 2
+    assert pool.collect() == [(encoded, digest.hex()), None]
+    for bad in (
+        reply(2, good),  # one record short
+        reply(1, good, refused),  # a byte over
+        reply(1, struct.pack(">BI", 0, 400) + digest + encoded),  # a length past the end
+        reply(1, struct.pack(">BI", 2, 0)),  # neither status
+        reply(1, struct.pack(">BI", 1, 3) + b"abc"),  # refused with bytes
+        reply(1, struct.pack(">BI", 0, 32) + digest),  # an encoding of nothing
+        reply(3, good, refused, refused),  # for three records, two were handed
+        b"\x00\x00",  # cut short
+    ):
+        pool = ExportPool(_Replying(bad))  # type: ignore[arg-type]
+        pool._pending = 2 if bad.startswith(b"\x00\x00\x00\x02") or bad.startswith(b"\x00\x00\x00\x03") else 1
+        with pytest.raises(PoolBroken):
+            pool.collect()
 
 
 def test_a_closed_helper_is_reported_not_waited_on(helper: ExportPool) -> None:
