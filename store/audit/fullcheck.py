@@ -10,6 +10,7 @@ body, or every record's state, at once.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from store.audit.filing import about, filing_problem
 from store.audit.snapshot import Contents, record_states
 from store.audit.state import _Events, _record_problem, log_problem, parse_body
 from store.audit.timeline import OfficerTimeline
-from store.models import AuditRow, Record
+from store.models import AuditRow
 
 #: Records compared per batch (their states and latest event bodies held together).
 BATCH = 1000
@@ -174,10 +175,11 @@ class FullCheck:
         cls, s: OrmSession, keyring: Keyring, ids: Sequence[int], *, own_ministry: str, four_eyes: bool
     ) -> FullCheck:
         """Recompute the root over every event, noting what the records `ids` need (their uuids read first)."""
-        by_uuid: dict[str, int] = {}
-        for i in range(0, len(ids), BATCH):
-            query = select(Record.uuid, Record.id).where(dialect.in_values(Record.id, ids[i : i + BATCH]))
-            by_uuid.update((str(uuid), int(rid)) for uuid, rid in s.connection().execute(query))
+        # one query through the driver for every id (bound as one JSON array): an export's 100,000 at once
+        rows = s.connection().exec_driver_sql(
+            "SELECT uuid, id FROM records WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(list(ids)),)
+        )
+        by_uuid: dict[str, int] = {str(uuid): int(rid) for uuid, rid in rows}
         events = {uuid: Seen() for uuid in by_uuid}
         misfiled: dict[str, str] = {}
         problem = full_root_problem(s, keyring, own_ministry, events=events, misfiled=misfiled)
