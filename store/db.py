@@ -171,6 +171,7 @@ class Database:
             try:
                 yield session
                 session.flush()
+                dialect.run_before_commit(session, conn)
                 conn.commit()
             except BaseException:
                 conn.rollback()

@@ -225,3 +225,19 @@ def reader(conn: Connection, column: Any) -> Callable[[Any], Any]:
 
 def _as_is(value: Any) -> Any:
     return value
+
+
+#: Where a write transaction's session lists what to run just before it commits (`before_commit`).
+_BEFORE_COMMIT = "liaison.before_commit"
+
+
+def before_commit(s: Any, step: Callable[[Connection], None]) -> None:
+    """Run `step(connection)` as the last thing of the write transaction `s` (an ORM session of `Database.write`),
+    after its last write and just before it commits; not at all if it rolls back."""
+    s.info.setdefault(_BEFORE_COMMIT, []).append(step)
+
+
+def run_before_commit(s: Any, conn: Connection) -> None:
+    """The steps `before_commit` listed for `s`, in order (`Database.write`, just before it commits)."""
+    for step in s.info.pop(_BEFORE_COMMIT, []):
+        step(conn)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.checkpoint import Checkpoint, sign_checkpoint
@@ -18,7 +19,7 @@ from crypto.keyring import Keyring
 from crypto.merkle import Frontier
 from store.errors import TamperError
 from store.models import AuditCheckpoint, AuditRow, Meta
-from store.sqlite import connection_state
+from store.sqlite import before_commit, connection_state
 
 if TYPE_CHECKING:
     from store.audit.log import SigningHelper
@@ -96,20 +97,42 @@ def log_size(s: OrmSession) -> tuple[int, int]:
 
     The count walks the whole log (~12 ms at 100k events, and the browser checks every page it fetches), so each
     connection keeps its last count with the highest seq and `sqlite.connection_state` it was taken at, and reuses
-    it only while both are the same: no row changed through this connection, no commit by any other. Only read
-    transactions keep or reuse it (a writer's count could include rows its rollback then removes)."""
+    it only while both are the same: no row changed through this connection, no commit by any other. Read
+    transactions keep the count they take (a writer's could include rows its rollback then removes); a write
+    transaction whose own append grew an intact log keeps the count that append left, as it commits
+    (`grew_to`); either kind reuses a kept count."""
     conn = s.connection()
-    if conn.get_execution_options().get("liaison_write"):
-        count, top = s.execute(select(func.count(), func.coalesce(func.max(AuditRow.seq), 0))).one()
-        return int(count), int(top)
     state = (*connection_state(conn), int(s.execute(select(func.coalesce(func.max(AuditRow.seq), 0))).scalar_one()))
     kept = conn.info.get(_LOG_COUNT)
     if kept is not None and kept[0] == state:
-        return int(kept[1]), state[2]
-    count = int(s.execute(select(func.count()).select_from(AuditRow)).scalar_one())
-    conn.info[_LOG_COUNT] = (state, count)
+        count = int(kept[1])
+    else:
+        count = int(s.execute(select(func.count()).select_from(AuditRow)).scalar_one())
+        if not conn.get_execution_options().get("liaison_write"):
+            conn.info[_LOG_COUNT] = (state, count)
+    s.info[_COUNTED] = (count, state[2])
     return count, state[2]
 
 
+def grew_to(s: OrmSession, before: int, after: int) -> None:
+    """This transaction appended events `before`+1..`after`: if it counted the log intact at `before` events (and
+    appended nothing else since), the log holds exactly `after` events once it commits — no other connection can
+    write while it holds the write lock, and the store never deletes an event. That count is kept for the
+    connection as it commits (`sqlite.before_commit`), under the state it commits in, so the next action's check
+    does not walk the log again; a commit that fails leaves a highest seq the kept state does not match."""
+    if s.info.get(_COUNTED) != (before, before) or after <= before:
+        return
+    s.info[_COUNTED] = None  # a second append in the same transaction keeps nothing
+
+    def keep(conn: Connection) -> None:
+        top = int(conn.execute(select(func.coalesce(func.max(AuditRow.seq), 0))).scalar_one())
+        if top == after:
+            conn.info[_LOG_COUNT] = ((*connection_state(conn), top), after)
+
+    before_commit(s, keep)
+
+
+#: What a transaction last counted of the log (`log_size`): (count, highest seq).
+_COUNTED = "liaison.audit_log_counted"
 #: Where a connection keeps its last count of the log (`log_size`).
 _LOG_COUNT = "liaison.audit_log_count"

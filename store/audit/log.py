@@ -45,6 +45,7 @@ from store.audit.bulk import BodyWriter, StateEvent
 from store.audit.checkpoints import (
     Head,
     Signer,
+    grew_to,
     latest_checkpoint,
     log_origin,
     log_size,
@@ -241,6 +242,7 @@ def _append(
     if rows:
         dialect.insert_rows(conn, AuditRow.__table__, rows)
     write_checkpoint(s, signer, frontier)
+    grew_to(s, head.size, seq)  # the next action's check need not count the log again
     return seq
 
 
