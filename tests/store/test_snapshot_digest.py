@@ -48,6 +48,8 @@ times = st.builds(
     zones,
 )
 texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",)))
+#: A revision row's plaintext columns (number, officer, TLP, releasable-to, time), before its two ciphertexts.
+ROW_COLUMNS = (st.integers(min_value=-(2**63), max_value=2**63) | st.booleans(), texts, texts, texts, times)
 
 
 @given(times)
@@ -55,15 +57,7 @@ def test_iso_is_format_time(moment: datetime) -> None:
     assert iso(moment) == reference_iso(moment)
 
 
-@given(
-    st.integers(min_value=-(2**63), max_value=2**63) | st.booleans(),
-    texts,
-    texts,
-    texts,
-    times,
-    st.binary(),
-    st.binary(),
-)
+@given(*ROW_COLUMNS, st.binary(), st.binary())
 def test_revision_digest_is_the_canonical_json_digest(
     number: int, officer: str, tlp: str, releasable_to: str, created_at: datetime, title: bytes, body: bytes
 ) -> None:
@@ -107,15 +101,7 @@ def test_reviews_digest_of_stored_rows_and_unusual_types() -> None:
         assert reviews_digest([*rows, odd]) == reference_reviews([*rows, odd])
 
 
-@given(
-    st.integers(min_value=-(2**63), max_value=2**63) | st.booleans(),
-    texts,
-    texts,
-    texts,
-    times,
-    st.binary() | st.none() | texts,
-    st.binary() | st.none() | texts,
-)
+@given(*ROW_COLUMNS, st.binary() | st.none() | texts, st.binary() | st.none() | texts)
 def test_revision_hashes_are_the_digest_and_the_body_hash(
     number: int, officer: str, tlp: str, releasable_to: str, created_at: datetime, title: Any, body: Any
 ) -> None:
