@@ -30,7 +30,7 @@ from store import keys as key_lifecycle
 from store.audit import state as audit_state
 from store.audit.history import AuditEntry, AuditQuery, query_log
 from store.authoring import Changes, Draft
-from store.errors import TamperError, ValidationError
+from store.errors import ValidationError
 from store.ingest import IngestItem, Progress, bulk_ingest
 from store.jwg.desk import JwgDesk
 from store.models import Record
@@ -44,10 +44,6 @@ from store.vocab import Status, parse_status, parse_tlp
 if TYPE_CHECKING:
     from store.audit.verify import AuditReport
     from store.audit.witness import RollbackAccepted
-
-
-#: What a list shows for a record whose title does not decrypt (the page's damage check names why).
-UNREADABLE_TITLE = "(unreadable: its encrypted title does not authenticate)"
 
 
 class Session(SessionCore, JwgDesk):
@@ -153,15 +149,7 @@ class Session(SessionCore, JwgDesk):
         tokens = self._search_tokens(query)
         with self.db.read() as s:
             self._follow_key_changes(s)
-            return list_page(s, query, tokens, limit=limit, offset=offset, after=after, open_text=self._listed_title)
-
-    def _listed_title(self, token: bytes, reference: str) -> str:
-        """A listed record's title; for one whose title does not decrypt (its ciphertext edited in the file), a
-        notice in its place: one such record does not stop the list of the others. Its damage check names it."""
-        try:
-            return self.open_text(token, reference)
-        except TamperError:
-            return UNREADABLE_TITLE
+            return list_page(s, query, tokens, limit=limit, offset=offset, after=after, open_text=self.open_text)
 
     def count_records(self, query: RecordQuery = RecordQuery()) -> int:
         """How many records match (no decryption)."""
@@ -326,7 +314,6 @@ class Session(SessionCore, JwgDesk):
 
 
 __all__ = [
-    "UNREADABLE_TITLE",
     "AuditEntry",
     "AuditQuery",
     "Changes",

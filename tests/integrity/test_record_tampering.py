@@ -82,11 +82,6 @@ def _text_for_a_ciphertext(m: Ministries) -> None:
     m.attack(("UPDATE revisions SET body_ct = 'plain text' WHERE record_id = ?", (m.record_id("green"),)))
 
 
-def _random_title(m: Ministries) -> None:
-    # bytes no key opens in a title ciphertext: the lists go on (the title shown as unreadable), the record named
-    m.attack(("UPDATE records SET title_ct = randomblob(120) WHERE id = ?", (m.record_id("green"),)))
-
-
 ATTACKS = {
     "RED relabelled GREEN": Attack("red", _relabel, "its TLP is TLP:GREEN, its last signed event"),
     "draft set to approved": Attack("draft", _approve_draft, "its status is approved, its last signed event"),
@@ -96,9 +91,6 @@ ATTACKS = {
     "revision set back": Attack("revised", _revision_back, "its revision is 1, its last signed event"),
     "RED ciphertext copied into a GREEN record": Attack("green", _red_ciphertext_into_green, "title ciphertext"),
     "review rows deleted": Attack("revised", _review_rows_deleted, "review steps, its last signed event"),
-    "random bytes over a title ciphertext": Attack(
-        "green", _random_title, "its title ciphertext is not", "is corrupt: its encrypted data does not"
-    ),
     "text written over a body ciphertext": Attack(
         "green", _text_for_a_ciphertext, "its body ciphertext is not", "is corrupt: its encrypted data does not"
     ),
