@@ -30,7 +30,7 @@ from store import keys as key_lifecycle
 from store.audit import state as audit_state
 from store.audit.history import AuditEntry, AuditQuery, query_log
 from store.authoring import Changes, Draft
-from store.errors import ValidationError
+from store.errors import TamperError, ValidationError
 from store.ingest import IngestItem, Progress, bulk_ingest
 from store.jwg.desk import JwgDesk
 from store.models import Record
@@ -44,6 +44,10 @@ from store.vocab import Status, parse_status, parse_tlp
 if TYPE_CHECKING:
     from store.audit.verify import AuditReport
     from store.audit.witness import RollbackAccepted
+
+
+#: What the app's browser shows for a record whose title does not decrypt (`Session.list_records`).
+UNREADABLE_TITLE = "(unreadable: its encrypted title does not authenticate)"
 
 
 class Session(SessionCore, JwgDesk):
@@ -141,15 +145,27 @@ class Session(SessionCore, JwgDesk):
         limit: int = 50,
         offset: int = 0,
         after: tuple[datetime, int] | None = None,
+        keep_unreadable: bool = False,
     ) -> list[RecordRow]:
-        """One page of matching records, decrypting only the titles on that page."""
+        """One page of matching records, decrypting only the titles on that page.
+
+        A record whose title no longer decrypts (its ciphertext edited in the file) is a TamperError naming it —
+        unless `keep_unreadable` (the app's browser, where one such record must not blank a page of others): then
+        it is listed with `UNREADABLE_TITLE` for its title, and the page's damage check names why."""
         if limit < 0 or offset < 0:
             raise ValidationError("limit and offset must not be negative")
         self._keys()
         tokens = self._search_tokens(query)
+        open_text = self._listed_title if keep_unreadable else self.open_text
         with self.db.read() as s:
             self._follow_key_changes(s)
-            return list_page(s, query, tokens, limit=limit, offset=offset, after=after, open_text=self.open_text)
+            return list_page(s, query, tokens, limit=limit, offset=offset, after=after, open_text=open_text)
+
+    def _listed_title(self, token: bytes, reference: str) -> str:
+        try:
+            return self.open_text(token, reference)
+        except TamperError:
+            return UNREADABLE_TITLE
 
     def count_records(self, query: RecordQuery = RecordQuery()) -> int:
         """How many records match (no decryption)."""
@@ -314,6 +330,7 @@ class Session(SessionCore, JwgDesk):
 
 
 __all__ = [
+    "UNREADABLE_TITLE",
     "AuditEntry",
     "AuditQuery",
     "Changes",

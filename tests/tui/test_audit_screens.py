@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.console import Console
 from textual.widgets import DataTable, Input, Select, Static
 
-from store.service import Session
+from store.service import UNREADABLE_TITLE, Session
 from tests.tui.helpers import palette, settle, unlock
 from tests.tui.hostile import screen_text
 from tui.app import LiaisonApp
@@ -268,3 +268,31 @@ async def test_references_stay_whole_at_80_columns(
         for entry, line in zip(screen.entries, rows, strict=False):
             if entry.record_reference:
                 assert line.rstrip().endswith(f" {entry.record_reference}"), line
+
+
+async def test_a_title_no_key_opens_does_not_blank_the_browser(
+    make_app: Callable[..., LiaisonApp], store_path: Path, reader: Session
+) -> None:
+    """Threat 2 in the app: one record's title ciphertext overwritten in the file (random bytes, no key). The browser
+    still lists every record, that one as unreadable and marked damaged (the page's check names why); its detail
+    shows the DAMAGED banner instead of its content. (`liaison list` refuses, naming it: tests/store.)"""
+    rows = reader.list_records(limit=5)
+    bad = rows[1]
+    attack(store_path, "UPDATE records SET title_ct = randomblob(120) WHERE id = ?", bad.id)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        table = app.screen.query_one(RecordTable)
+        shown = [table.cache.row(i) for i in range(len(rows))]
+        assert [r.reference for r in shown if r is not None] == [r.reference for r in rows]
+        assert shown[1] is not None and shown[1].title == UNREADABLE_TITLE
+        assert [r.title for r in shown if r is not None and r.id != bad.id] == [r.title for r in rows if r.id != bad.id]
+        assert bad.id in table.damaged and "title ciphertext" in table.damaged[bad.id]
+        assert "damaged" in app.screen.query_one("#result-line", StatusLine).message
+        assert "(unreadable" in screen_text(app.export_screenshot())
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, DetailScreen) and detail.reference == bad.reference
+        assert detail.query_one("#detail-damaged", StatusLine).message.startswith("DAMAGED")
+        assert not detail.allowed

@@ -232,7 +232,9 @@ class BrowserScreen(LiaisonScreen):
             if worker.is_cancelled:
                 return
             try:
-                rows = session.list_records(query, limit=size, offset=request.offset, after=request.after)
+                rows = session.list_records(
+                    query, limit=size, offset=request.offset, after=request.after, keep_unreadable=True
+                )
             except LiaisonError as exc:
                 self.post_message(self.QueryRefused(generation, str(exc)))
                 return
