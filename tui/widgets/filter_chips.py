@@ -34,7 +34,8 @@ def result_text(query: RecordQuery, total: int) -> str:
     order = "newest first" if query.order == "newest" else "oldest first"
     noun = "record" if total == 1 else "records"
     filters = len(query_chips(query))
-    scope = f" match {filters} filter{'s' if filters != 1 else ''}" if filters else " in the store"
+    verb = "matches" if total == 1 else "match"
+    scope = f" {verb} {filters} filter{'s' if filters != 1 else ''}" if filters else " in the store"
     return f"{total:,} {noun}{scope} · {order}"
 
 
