@@ -16,7 +16,7 @@ from sqlalchemy import Connection, column, delete, func, select, table
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.encoding import canonical_json
-from crypto.keyring import Keyring
+from crypto.keyring import Keyring, hkdf_derive
 from store.errors import TamperError
 from store.keys.columns import CiphertextColumn
 from store.models import Meta
@@ -48,21 +48,42 @@ def parse_time(value: str | None) -> datetime | None:
 
 
 def job_mac(keys: Keyring, text: str) -> str:
-    """The MAC of the job's state, under a key derived from the master secret (`key-job`)."""
+    """The MAC of the job's state, under a key derived from the master secret (`key-job`) and the rotation's own
+    data key (the current one, which the job re-encrypts under): a state written during another rotation, or in a
+    copy of the store rotated to another key, does not verify here, so it cannot be written back to skip work."""
+    current = keys.data_keys[keys.current_version]
+    return store_mac(hkdf_derive(keys.derived("key-job") + current, b"liaison rotation job"), text)
+
+
+def _unbound_mac(keys: Keyring, text: str) -> str:
+    """The MAC a job's state had before it was bound to its rotation's data key (the master secret's key only)."""
     return store_mac(keys.derived("key-job"), text)
 
 
 def read_job(s: OrmSession, keys: Keyring) -> RotationJob | None:
-    """The unfinished rotation, None when there is none; TamperError when its state was altered in the file."""
+    """The unfinished rotation, None when there is none; TamperError when its state was altered in the file, or is
+    another rotation's written back (`job_mac`).
+
+    A state MACed the way Liaison did before binding it to its rotation's data key (a rotation interrupted before an
+    upgrade) cannot say which rotation it belongs to: its job walks again from the start, which is always safe (a
+    token already under the current key is left as it is)."""
     text, mac = get_meta(s, JOB_KEY), get_meta(s, JOB_MAC_KEY)
     if text is None and mac is None:
         return None
-    if text is None or mac is None or not hmac.compare_digest(mac, job_mac(keys, text)):
+    if text is None or mac is None:
         raise TamperError("the state of an interrupted key rotation was altered outside Liaison")
+    bound = hmac.compare_digest(mac, job_mac(keys, text))
+    if not bound and not hmac.compare_digest(mac, _unbound_mac(keys, text)):
+        raise TamperError(
+            "the state of an interrupted key rotation was altered outside Liaison (or is another rotation's, written "
+            "back)"
+        )
     obj = json.loads(text)
     started = parse_time(obj.get("started"))
     if started is None:
         raise TamperError("the state of an interrupted key rotation is damaged")
+    if not bound:
+        return RotationJob(*RECORDS_STEP, 0, started, str(obj["officer"]))
     return RotationJob(str(obj["table"]), str(obj["column"]), int(obj["cursor"]), started, str(obj["officer"]))
 
 
