@@ -129,3 +129,32 @@ def test_fit_footer_hides_the_last_ordinary_keys_first() -> None:
     assert fit_footer(bindings, 500, lambda b: b.key) is bindings
     nothing_fits = fit_footer(bindings, 0, lambda b: b.key)
     assert [k for k, a in nothing_fits.items() if a.binding.show] == ["ctrl+l", "question_mark"]
+
+
+@pytest.mark.parametrize(("name", "keys"), [("browser", ()), ("officers", ("O",)), ("audit", ("A",))])
+async def test_help_fits_80x24_and_its_whole_list_can_be_scrolled_to(
+    make_app: Callable[..., LiaisonApp], name: str, keys: tuple[str, ...]
+) -> None:
+    """At 80×24 the help's closing line stays on screen, and the arrows or `end` reach its last key (the officers
+    and audit screens' lists are longer than the room: they were cut off, with no way to scroll)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, HelpModal), name
+        footer = modal.query_one("#help-footer")
+        assert footer.region.height and footer.region.bottom <= 24, (name, footer.region)
+        listing = modal.query_one("#help-keys")
+        assert listing.region.bottom <= footer.region.y, (name, listing.region, footer.region)
+        await pilot.press("end")
+        await pilot.pause()
+        assert listing.scroll_y == listing.max_scroll_y, name
+        if name != "browser":
+            assert listing.max_scroll_y > 0, name  # longer than the room: it scrolls
+        if name == "audit":  # enter on an event opens its record, and the help says so
+            assert any(k.description == "Open" and "record" in k.tooltip for k in modal.keys), modal.keys

@@ -48,6 +48,19 @@ class HelpModal(ModalScreen[None]):
                 yield Static(self._table(), markup=False)
             yield Static("escape, ? or q closes · ctrl+p finds any action by name", id="help-footer")
 
+    def on_mount(self) -> None:
+        self.query_one("#help-keys").focus()  # the arrows, page keys, home and end scroll a long list
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The keys' list no taller than the room the title, the footer and the border leave (a long list scrolls
+        inside it; the footer stays in view), and never taller than 30 rows."""
+        room = self.size.height - 6  # the border (2), the title with its padding (2), the footer with its (2)
+        self.query_one("#help-keys").styles.max_height = max(3, min(30, room))
+
     def _table(self) -> Table:
         table = Table(box=None, padding=(0, 2), show_edge=False, header_style="bold", expand=True)
         table.add_column("Key", no_wrap=True, style="bold", max_width=KEY_COLUMN)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -115,6 +115,21 @@ def verify_summary(report: AuditReport, shown: bool) -> str:
     return f"DAMAGED: {plural(len(report.problems), 'problem')}; first: {where}: {first.reason}{note}\n{checked}"
 
 
+class EventTable(DataTable[Any]):
+    """The log's events; `enter` opens the record the highlighted event is about (listed in the help)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "select_cursor",
+            "Open",
+            show=False,
+            tooltip="Open the record the highlighted event is about.",
+            id="audit.open",
+        ),
+    ]
+
+
 class AuditScreen(LiaisonScreen):
     """Newest event first; the filters apply as they are typed; enter on an event about a record opens it."""
 
@@ -202,7 +217,7 @@ class AuditScreen(LiaisonScreen):
                 compact=True,
                 tooltip="Events on or after this day (UTC).",
             )
-        yield DataTable(id="audit-events", cursor_type="row", zebra_stripes=True, cell_padding=0)
+        yield EventTable(id="audit-events", cursor_type="row", zebra_stripes=True, cell_padding=0)
         yield ProgressBar(id="audit-progress", classes="busy-progress", show_eta=False)
         yield StatusLine("v verifies the whole store against this log", id="audit-status")
         yield Footer()
