@@ -123,9 +123,14 @@ def read_card_file(path: Path) -> IdentityCard:
     return card
 
 
+def require_contact_manager(session: Session) -> None:
+    """Refuse (PolicyError) an officer who may not add, replace or remove contacts (only an admin may)."""
+    policy.require_role(session.actor, Role.ADMIN, "manage contacts")
+
+
 def add_contact(session: Session, path: Path, *, fingerprint: str | None = None, replace: bool = False) -> ContactAdded:
     """Register a counterpart from its card (admin); refuses a card whose fingerprint differs from the one given."""
-    policy.require_role(session.actor, Role.ADMIN, "manage contacts")
+    require_contact_manager(session)
     card = read_card_file(path)
     if fingerprint is not None and normalise_fingerprint(fingerprint) != card.fingerprint:
         raise ValidationError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from tests.liaison_helpers import LiaisonStore, assert_refused
 
@@ -52,6 +53,12 @@ def test_log_refuses_what_it_cannot_filter_by(store: LiaisonStore) -> None:
     result = store.cli("audit", "log", "--action", "delete")
     assert_refused(result, "no event has the action 'delete'; actions in this log: ", exact=False)
     assert "unlock" in result.err and "officer-add" in result.err
+    assert_refused(store.cli("audit", "log", "--officer", "nobody"), "unknown officer 'nobody'; officers: alice")
+    assert_refused(store.cli("audit", "log", "--record", "NOPE-1"), "no record NOPE-1")
+    assert_refused(store.cli("audit", "log", "--limit", "-1"), "--limit must not be negative")
+    # a real officer or record with no event matching the other filters is no error: nothing matches
+    quiet = store.cli("audit", "log", "--officer", "alice", "--action", "unlock", "--since", "2999-01-01")
+    assert quiet.code == 0 and quiet.err.strip() == "no events match", quiet
 
 
 def test_accept_rollback_on_a_store_that_is_not_rolled_back(store: LiaisonStore) -> None:
@@ -68,3 +75,12 @@ def test_help_lists_the_audit_commands_and_values(store: LiaisonStore) -> None:
     log_help = " ".join(store.cli("audit", "log", "--help").out.split())
     for value in ("create", "approve", "unlock-failed", "accept-rollback", "YYYY-MM-DD"):
         assert value in log_help
+
+
+def test_a_non_admin_adding_a_contact_gets_one_line(team_store: LiaisonStore, tmp_path: Path) -> None:
+    """The refusal is the one `error:` line: no card fingerprint printed before it (an admin's add shows it)."""
+    card = tmp_path / "own.card"
+    team_store.ok("identity", "export", "--out", str(card))
+    assert_refused(
+        team_store.cli("contacts", "add", str(card), officer="carol"), "role officer may not manage contacts"
+    )

@@ -147,6 +147,8 @@ def test_policy_set_refuses_bad_values_and_keeps_the_policy_authenticated(small_
         ("0", "error: key-max-age must be between 1 and 3650 days, not 0"),
         ("soon", "error: key-max-age takes a whole number of days, not 'soon'"),
         ("4000", "error: key-max-age must be between 1 and 3650 days, not 4000"),
+        ("-5", "error: key-max-age must be between 1 and 3650 days, not -5"),
+        ("5-", "error: key-max-age takes a whole number of days, not '5-'"),
     ):
         result = run_cli(*store, "policy", "set", "key-max-age", value, env=DEMO)
         assert result.code == 1 and result.err.strip() == message, result

@@ -57,6 +57,8 @@ def cmd_audit_log(ctx: Context) -> int:
     from store.audit.history import AuditQuery
 
     args = ctx.args
+    if args.limit is not None and args.limit < 0:
+        raise Refused("--limit must not be negative")
     query = AuditQuery(
         record=args.record,
         officer=getattr(args, "log_officer", None),
@@ -72,6 +74,12 @@ def cmd_audit_log(ctx: Context) -> int:
             raise Refused(
                 f"no event has the action {visible(repr(args.action))}; actions in this log: {', '.join(actions)}"
             )
+    if not entries and query.officer:  # a name no officer of this store has (removed ones included): a typo
+        names = sorted(o.name for o in session.officers())
+        if query.officer.strip() not in names:
+            raise Refused(f"unknown officer {visible(repr(query.officer))}; officers: {', '.join(names)}")
+    if not entries and query.record:
+        session.record_history(query.record)  # a reference this store does not hold: `no record …`, as `show` says
     if args.json:
         emit_json([audit_entry_json(e) for e in entries])
         return EXIT_OK

@@ -129,10 +129,11 @@ def cmd_keys_rotate(ctx: Context) -> int:
 def cmd_policy_set(ctx: Context) -> int:
     args = ctx.args
     value = args.value.strip()
-    if not (value.isascii() and value.isdigit()):
+    digits = value.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
         raise Refused(f"key-max-age takes a whole number of days, not {quote(args.value)}")
     session = ctx.session()
-    session.set_key_max_age(int(value))
+    session.set_key_max_age(int(value))  # the store refuses a number out of range (a negative one too), saying so
     print(f"policy: the data key is to be rotated every {int(value)} days", file=sys.stderr)
     return EXIT_OK
 

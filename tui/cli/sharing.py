@@ -114,13 +114,15 @@ def cmd_identity_export(ctx: Context) -> int:
 
 def cmd_contacts_add(ctx: Context) -> int:
     from crypto.identity import grouped_fingerprint
-    from store.contacts import add_contact, read_card_file
+    from store.contacts import add_contact, read_card_file, require_contact_manager
 
     args = ctx.args
     card = read_card_file(Path(args.file))
-    # Only the fingerprint (computed here, not text from the card) before the card has passed the checks.
-    print(f"fingerprint: {grouped_fingerprint(card.fingerprint)}", file=sys.stderr)
     session = ctx.session()
+    require_contact_manager(session)  # a refusal is one line, with no card details before it
+    # Only the fingerprint (computed here, not text from the card) before the card has passed the checks: shown
+    # whatever they find, so that a mismatch can be compared.
+    print(f"fingerprint: {grouped_fingerprint(card.fingerprint)}", file=sys.stderr)
     result = add_contact(session, Path(args.file), fingerprint=args.fingerprint, replace=args.replace)
     print(f"card of {safe(card.ministry)} ({safe(card.name)})", file=sys.stderr)
     if result.outcome == "unchanged":
