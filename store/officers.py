@@ -15,7 +15,7 @@ from store.audit import state as audit_state
 from store.errors import NotFound, TamperError, ValidationError
 from store.models import Officer
 from store.vault import OfficerInfo, add_officer_row, officer_mac, passphrase_bytes
-from store.vocab import Role, check_officer_name, parse_role
+from store.vocab import check_officer_name, parse_role
 
 if TYPE_CHECKING:
     from store.keys import Progress
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def add_officer(session: Session, name: str, role: str, passphrase: str, *, kdf_profile: str | None = None) -> None:
     """An admin adds an officer with their own passphrase; they unlock the same keyring."""
-    policy.require_role(session.actor, Role.ADMIN, "manage officers")
+    policy.check_manage_officers(session.actor)
     name = check_officer_name(name)
     parsed = parse_role(role)
     policy.check_new_passphrase(passphrase, demo=session.vault.is_demo())

@@ -76,11 +76,21 @@ def require_role(actor: Actor, role: Role, verb: str) -> None:
         raise PolicyError(f"role {actor.role.value} may not {verb}")
 
 
+def check_manage_officers(actor: Actor) -> None:
+    """Only an admin adds or removes officers (asked before a face asks for a new officer's name and passphrase)."""
+    require_role(actor, Role.ADMIN, "manage officers")
+
+
 def check_remove_officer(actor: Actor, name: str) -> None:
     """An admin removes another officer, never themselves (asked before a face asks "remove for good?")."""
-    require_role(actor, Role.ADMIN, "manage officers")
+    check_manage_officers(actor)
     if name == actor.name:
         raise PolicyError("an admin cannot remove themselves")
+
+
+def check_rotate_keys(actor: Actor) -> None:
+    """Only an admin rotates the data key (asked before a face asks "rotate?")."""
+    require_role(actor, Role.ADMIN, "rotate keys")
 
 
 def _check_own(origin: str | None, own_ministry: str | None, reference: str, verb: str) -> None:

@@ -24,7 +24,6 @@ from store.keys.columns import BATCH_ROWS, Progress, present_columns
 from store.keys.job import RECORDS_STEP, RotationJob, column_table, count_tokens, read_job, write_job
 from store.keys.rekey import Batch, run_step
 from store.keys.revocation import regrant
-from store.vocab import Role
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -149,7 +148,7 @@ def rotate_data_key(
     """Rotate the data key and re-encrypt every ciphertext under it (admin); resumes an interrupted rotation.
 
     `progress(done, total)` is called once at the start and after each committed batch (tokens)."""
-    policy.require_role(session.actor, Role.ADMIN, "rotate keys")
+    policy.check_rotate_keys(session.actor)
     if batch_rows < 1:
         raise ValidationError("batch size must be positive")
     resumed = _pending_job(session) is not None

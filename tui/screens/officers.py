@@ -224,8 +224,14 @@ class OfficersScreen(LiaisonScreen):
     def action_add(self) -> None:
         from tui.modals.officer_form import AddOfficerModal
 
-        if not self.busy:
-            self.app.push_screen(AddOfficerModal("Add an officer"), callback=self._add)
+        if self.busy:
+            return
+        try:  # the store's rule, asked before the form: no name and passphrase to type when the answer is no
+            policy.check_manage_officers(self.session.actor)
+        except LiaisonError as exc:
+            self.post_message(self.Refused("add", app_error(exc)))
+            return
+        self.app.push_screen(AddOfficerModal("Add an officer"), callback=self._add)
 
     def _add(self, new: NewOfficer | None) -> None:
         if new is not None:
@@ -293,8 +299,14 @@ class OfficersScreen(LiaisonScreen):
             return exc
 
     def action_rotate(self) -> None:
-        if not self.busy:
-            self.rotate_flow()
+        if self.busy:
+            return
+        try:  # the store's rule, asked before the question: nothing to confirm when the answer is no
+            policy.check_rotate_keys(self.session.actor)
+        except LiaisonError as exc:
+            self.post_message(self.Refused("rotate", app_error(exc)))
+            return
+        self.rotate_flow()
 
     @work(exclusive=True, exit_on_error=False, group="officers-flow", name="rotate keys")
     async def rotate_flow(self) -> None:
