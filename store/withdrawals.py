@@ -19,9 +19,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto import bundle as fmt
+from crypto.errors import DecryptionFailed
+from crypto.events import verify_event
 from store import policy
 from store.audit import log as audit
-from store.errors import LiaisonError, NotFound, PolicyError
+from store.audit.snapshot import sha256_hex
+from store.audit.state import parse_body
+from store.errors import LiaisonError, NotFound, PolicyError, TamperError
 from store.interop.base import report_uuids
 from store.models import Base, BundleItem, BundleLog, Record, UTCDateTime
 from store.text import check_block, check_line
@@ -146,10 +150,73 @@ def withdraw(session: Session, reference: str, reason: str = "") -> WithdrawalIn
         return _info(session, s, rec.uuid)  # type: ignore[return-value]
 
 
+def withdrawal_problem(session: Session, s: OrmSession, row: Withdrawal) -> str | None:
+    """Why a withdrawal row is not the one its signed `withdraw` event recorded, None when it is (or no such event
+    records it: a notice taken for a record not held then, or a withdrawal from before the log).
+
+    The record's signed state says only whether it is withdrawn; the row's reason, officer and origin — what `show`
+    displays and the next bundle carries as the notice — are held to the event: its signature, the record it is
+    about, its officer (ours) or sender (received), and its encrypted detail (the reason), whose ciphertext must be
+    the one it signed (or a later `rekey-details` event re-signed) and whose text must be the row's reason."""
+    conn = s.connection()
+    found = conn.exec_driver_sql(
+        "SELECT seq, body, signer, sig, detail_ct FROM audit_log WHERE record_uuid = ? AND action = 'withdraw'"
+        " ORDER BY seq DESC LIMIT 1",
+        (row.record_uuid,),
+    ).first()
+    if found is None:
+        return None
+    seq, body, signer, sig, detail_ct = int(found[0]), bytes(found[1]), bytes(found[2]), bytes(found[3]), found[4]
+    if not verify_event(signer, body, sig):
+        return f"its withdraw event #{seq} does not verify (forged or edited)"
+    obj = parse_body(body) or {}
+    record, data = obj.get("record"), obj.get("data")
+    if not isinstance(record, dict) or record.get("uuid") != row.record_uuid or not isinstance(data, dict):
+        return f"its withdraw event #{seq} is about another record"
+    if row.direction == "out" and obj.get("officer") != row.officer:
+        return f"its withdrawing officer is not the one its signed withdraw event (#{seq}) names"
+    if row.direction != "out" and data.get("by") != row.origin:
+        return f"its sender is not the one its signed withdraw event (#{seq}) names"
+    have = sha256_hex(bytes(detail_ct) if detail_ct is not None else None)
+    if have != obj.get("detail_sha256") and have not in _rekeyed_detail(s, seq):
+        return f"the reason its signed withdraw event (#{seq}) holds is not the one it signed"
+    try:
+        signed = "" if detail_ct is None else session.keys().decrypt(bytes(detail_ct)).decode("utf-8")
+        reason = session.keys().decrypt(bytes(row.reason_ct)).decode("utf-8")
+    except (DecryptionFailed, UnicodeDecodeError, TypeError):
+        return f"its reason, or the one its signed withdraw event (#{seq}) holds, does not decrypt"
+    if reason != signed:
+        return f"its reason is not the one its signed withdraw event (#{seq}) recorded"
+    return None
+
+
+def _rekeyed_detail(s: OrmSession, seq: int) -> set[str]:
+    """The hashes later `rekey-details` events (each verified) re-signed for event `seq`'s detail."""
+    out: set[str] = set()
+    for body, signer, sig in s.connection().exec_driver_sql(
+        "SELECT body, signer, sig FROM audit_log WHERE action = 'rekey-details' AND seq > ? ORDER BY seq", (seq,)
+    ):
+        if not verify_event(bytes(signer), bytes(body), bytes(sig)):
+            continue
+        data = (parse_body(bytes(body)) or {}).get("data")
+        details = data.get("details") if isinstance(data, dict) else None
+        if isinstance(details, dict) and isinstance(details.get(str(seq)), str):
+            out.add(details[str(seq)])
+    return out
+
+
+def require_intact_withdrawal(session: Session, s: OrmSession, row: Withdrawal) -> None:
+    """TamperError naming the record when its withdrawal row is not the one its signed event recorded."""
+    why = withdrawal_problem(session, s, row)
+    if why is not None:
+        raise TamperError(f"record {row.reference} is damaged: {why}", reference=row.reference)
+
+
 def _info(session: Session, s: OrmSession, uuid: str) -> WithdrawalInfo | None:
     row = s.execute(select(Withdrawal).where(Withdrawal.record_uuid == uuid)).scalar_one_or_none()
     if row is None:
         return None
+    require_intact_withdrawal(session, s, row)
     delivered = tuple(
         (peer, bundle_id, at)
         for peer, bundle_id, at in s.execute(
@@ -212,6 +279,8 @@ def pending_notices(session: Session, s: OrmSession, peer: str) -> list[tuple[in
         .scalars()
         .all()
     )
+    for w in rows:  # a notice carries only what its signed withdraw event proves
+        require_intact_withdrawal(session, s, w)
     return [
         (
             w.id,

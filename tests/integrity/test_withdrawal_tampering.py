@@ -1,0 +1,76 @@
+"""Threat 25 for a withdrawal: the record's signed state says only whether it is withdrawn, so its withdrawal row's
+reason, officer and sender — what `show` displays and the next bundle carries as the notice — were covered by
+nothing. Found by a hostile pass: an internal review comment's ciphertext written over a withdrawal's reason with
+`sqlite3` (no keys) passed `audit verify`, was shown as the reason, and went to TR-MOI inside the signed notice.
+Now the row is held to its signed `withdraw` event (its encrypted detail is the reason), after a rotation too."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integrity.conftest import RETURN_COMMENT, Ministries
+from tests.liaison_helpers import assert_refused
+
+REASON = "Sent in error: duplicate of an earlier report"
+
+
+def _shared_then_withdrawn(m: Ministries) -> str:
+    ref = m.refs["green"]
+    m.pk.ok("export", "--to", "TR-MOI", "--out", str(m.path("first.bundle")))
+    m.tr.ok("import", str(m.path("first.bundle")))
+    m.pk.ok("withdraw", ref, "--reason", REASON, officer="alice")
+    return ref
+
+
+ATTACKS = {
+    # the internal return comment ("Remove the agent's name…") as the reason: a leak to the counterpart
+    "a review comment's ciphertext as the reason": (
+        "UPDATE withdrawals SET reason_ct = (SELECT comment_ct FROM review_events WHERE comment_ct IS NOT NULL"
+        " ORDER BY id LIMIT 1) WHERE reference = ?",
+        "its reason is not the one its signed withdraw event",
+    ),
+    "another officer named as the one who withdrew it": (
+        "UPDATE withdrawals SET officer = 'bob' WHERE reference = ?",
+        "its withdrawing officer is not the one its signed withdraw event",
+    ),
+    "bytes no key opens as the reason": (
+        "UPDATE withdrawals SET reason_ct = randomblob(120) WHERE reference = ?",
+        "does not decrypt",
+    ),
+}
+
+
+@pytest.mark.parametrize("rotated", [False, True], ids=["as written", "after keys rotate"])
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_a_withdrawal_edited_in_the_file_is_damaged_and_never_sent(
+    ministries: Ministries, attack: str, rotated: bool
+) -> None:
+    m = ministries
+    ref = _shared_then_withdrawn(m)
+    if rotated:
+        m.pk.ok("keys", "rotate", officer="alice")
+    before = m.pk.ok("show", ref, "--json").json()
+    sql, why = ATTACKS[attack]
+    m.attack((sql, (ref,)))
+    verify = m.verify()
+    assert verify.code == 1 and ref in verify.err and "its withdrawal is damaged" in verify.err, verify
+    assert why in verify.err, verify
+    shown = m.pk.cli("show", ref)
+    assert_refused(shown, why, exact=False)
+    assert shown.err.startswith(f"error: record {ref} is damaged: its "), shown.err
+    refused = m.pk.cli("export", "--to", "TR-MOI", "--out", str(m.path("second.bundle")))
+    assert refused.code == 1 and ref in refused.err and why in refused.err, refused
+    assert not m.path("second.bundle").exists()
+    assert RETURN_COMMENT not in refused.err + verify.err  # named, never shown
+    assert before["title"]  # the record itself was readable before the attack
+
+
+def test_an_intact_withdrawal_goes_with_its_reason(ministries: Ministries) -> None:
+    m = ministries
+    ref = _shared_then_withdrawn(m)
+    m.pk.ok("keys", "rotate", officer="alice")
+    assert m.verify().code == 0
+    m.pk.ok("export", "--to", "TR-MOI", "--out", str(m.path("second.bundle")))
+    m.tr.ok("import", str(m.path("second.bundle")))
+    assert REASON in m.tr.ok("show", ref).out
+    assert m.verify(m.tr).code == 0
