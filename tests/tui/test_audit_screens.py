@@ -296,3 +296,20 @@ async def test_a_title_no_key_opens_does_not_blank_the_browser(
         assert isinstance(detail, DetailScreen) and detail.reference == bad.reference
         assert detail.query_one("#detail-damaged", StatusLine).message.startswith("DAMAGED")
         assert not detail.allowed
+
+
+async def test_a_corrected_date_clears_its_error_after_a_verify(make_app: Callable[..., LiaisonApp]) -> None:
+    """After v, a bad since-date's error goes once the date is corrected: the verdict shows again."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_audit(pilot, app)
+        await pilot.press("v")
+        await settle(pilot)
+        status = screen.query_one("#audit-status", StatusLine)
+        assert status.message.startswith("intact: ")
+        screen.query_one("#audit-since", Input).value = "2026-02-30"
+        await settle(pilot)
+        assert status.error and "2026-02-30" in status.message
+        screen.query_one("#audit-since", Input).value = ""
+        await settle(pilot)
+        assert not status.error and status.message.startswith("intact: "), status.message

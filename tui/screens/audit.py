@@ -285,6 +285,8 @@ class AuditScreen(LiaisonScreen):
             shown = len(self.entries)
             more = " (the newest)" if shown >= SHOWN_EVENTS else ""
             self._status(f"{plural(shown, 'event')}{more} · v verifies the whole store against this log")
+        else:  # the verification's verdict again (a refused filter's error, now corrected, is not left showing)
+            self._status(verify_summary(self.report, self._first_bad() is not None), error=not self.report.ok)
 
     def _bad_seqs(self) -> set[int]:
         if self.report is None:
