@@ -264,11 +264,19 @@ class Session(SessionCore, JwgDesk):
         `full=False` is the cheap check of `record_damage` for each (the log's end, each record's events, its latest
         signature) instead of recomputing the Merkle root from every event: the browser's, once per page.
         """
+        from store.withdrawals import withdrawal_problem, withdrawals_of
+
         keys = self._keys()
         with self.db.read() as s:
-            return audit_state.damaged_among(
+            found = audit_state.damaged_among(
                 s, keys, list(record_ids), own_ministry=self.ministry, four_eyes=self.four_eyes, full=full
             )
+            # a withdrawal row against its signed withdraw event (the record's state holds only that it is withdrawn)
+            for row in withdrawals_of(s, [rid for rid in record_ids if rid not in found]):
+                why = withdrawal_problem(self, s, row)
+                if why is not None and row.record_id is not None:
+                    found[row.record_id] = f"its withdrawal: {why}"
+            return found
 
     # ---- officers (store.officers) --------------------------------------------------------------------
 

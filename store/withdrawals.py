@@ -205,6 +205,16 @@ def _rekeyed_detail(s: OrmSession, seq: int) -> set[str]:
     return out
 
 
+def withdrawals_of(s: OrmSession, record_ids: list[int]) -> list[Withdrawal]:
+    """The withdrawal rows of these records (most have none: withdrawals are few, so all of them are read once and
+    matched here — one query whatever the number of ids, none of them bound)."""
+    wanted = set(record_ids)
+    if not wanted:
+        return []
+    rows = s.scalars(select(Withdrawal).where(Withdrawal.record_id.is_not(None)).order_by(Withdrawal.id))
+    return [row for row in rows if row.record_id in wanted]
+
+
 def require_intact_withdrawal(session: Session, s: OrmSession, row: Withdrawal) -> None:
     """TamperError naming the record when its withdrawal row is not the one its signed event recorded."""
     why = withdrawal_problem(session, s, row)

@@ -62,6 +62,8 @@ def test_a_withdrawal_edited_in_the_file_is_damaged_and_never_sent(
     assert refused.code == 1 and ref in refused.err and why in refused.err, refused
     assert not m.path("second.bundle").exists()
     assert RETURN_COMMENT not in refused.err + verify.err  # named, never shown
+    listed = m.pk.cli("list")  # the list (and the app's browser, by the same check) marks it
+    assert listed.code == 0 and f"warning: record {ref} is damaged: its withdrawal: " in listed.err, listed
     assert before["title"]  # the record itself was readable before the attack
 
 
