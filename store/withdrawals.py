@@ -146,7 +146,7 @@ def withdraw(session: Session, reference: str, reason: str = "") -> WithdrawalIn
             )
         )
         s.flush()
-        audit.note(s, record_id=rec.id, detail=reason or None)
+        audit.note(s, record_id=rec.id, detail=reason or None, data={"withdrawn_at": fmt.format_time(now)})
         return _info(session, s, rec.uuid)  # type: ignore[return-value]
 
 
@@ -173,10 +173,22 @@ def withdrawal_problem(session: Session, s: OrmSession, row: Withdrawal) -> str 
     record, data = obj.get("record"), obj.get("data")
     if not isinstance(record, dict) or record.get("uuid") != row.record_uuid or not isinstance(data, dict):
         return f"its withdraw event #{seq} is about another record"
-    if row.direction == "out" and obj.get("officer") != row.officer:
-        return f"its withdrawing officer is not the one its signed withdraw event (#{seq}) names"
-    if row.direction != "out" and data.get("by") != row.origin:
-        return f"its sender is not the one its signed withdraw event (#{seq}) names"
+    signed_by = f"its signed withdraw event (#{seq})"
+    if record.get("reference") != row.reference:
+        return f"its reference is not the one {signed_by} names"
+    kind = "out" if "by" not in data else "cpy" if "copy_of" in data else "in"
+    if row.direction != kind:
+        return f"it is {_DIRECTIONS.get(row.direction, 'of no known kind')}, {signed_by} says {_DIRECTIONS[kind]}"
+    if kind == "out" and (obj.get("officer") != row.officer or record.get("origin") != row.origin):
+        return f"its withdrawing officer or origin is not the one {signed_by} names"
+    if kind != "out" and (data.get("by") != row.origin or data.get("officer", row.officer) != row.officer):
+        return f"its sender or the sender's officer is not the one {signed_by} names"
+    when = _format_time(row.withdrawn_at)
+    if "withdrawn_at" in data:
+        if data["withdrawn_at"] != when:
+            return f"its time is not the one {signed_by} recorded"
+    elif kind == "out" and not _within_a_minute(obj.get("at"), row.withdrawn_at):  # an event from before it held it
+        return f"its time is not the one {signed_by} recorded"
     have = sha256_hex(bytes(detail_ct) if detail_ct is not None else None)
     if have != obj.get("detail_sha256") and have not in _rekeyed_detail(s, seq):
         return f"the reason its signed withdraw event (#{seq}) holds is not the one it signed"
@@ -188,6 +200,26 @@ def withdrawal_problem(session: Session, s: OrmSession, row: Withdrawal) -> str 
     if reason != signed:
         return f"its reason is not the one its signed withdraw event (#{seq}) recorded"
     return None
+
+
+#: How a withdrawal row's direction reads in a damage reason.
+_DIRECTIONS = {"out": "withdrawn by this ministry", "in": "a notice received", "cpy": "a copy flagged by a notice"}
+
+
+def _format_time(moment: Any) -> str | None:
+    try:
+        return fmt.format_time(moment)
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _within_a_minute(signed_at: Any, moment: Any) -> bool:
+    """Whether an event's signed time (ISO text) and a row's time are less than a minute apart (both read)."""
+    try:
+        at = datetime.fromisoformat(str(signed_at).replace("Z", "+00:00"))
+        return bool(abs((at - moment).total_seconds()) < 60)
+    except (TypeError, ValueError, AttributeError):
+        return False
 
 
 def _rekeyed_detail(s: OrmSession, seq: int) -> set[str]:
@@ -215,11 +247,19 @@ def withdrawals_of(s: OrmSession, record_ids: list[int]) -> list[Withdrawal]:
     return [row for row in rows if row.record_id in wanted]
 
 
+def withdrawn_reference(s: OrmSession, row: Withdrawal) -> str:
+    """The reference of the record a withdrawal row is about, as the record holds it (the row's own copy of it
+    may be what was edited); the row's when this store does not hold the record."""
+    held = s.scalar(select(Record.reference).where(Record.uuid == row.record_uuid))
+    return str(held) if held is not None else row.reference
+
+
 def require_intact_withdrawal(session: Session, s: OrmSession, row: Withdrawal) -> None:
     """TamperError naming the record when its withdrawal row is not the one its signed event recorded."""
     why = withdrawal_problem(session, s, row)
     if why is not None:
-        raise TamperError(f"record {row.reference} is damaged: {why}", reference=row.reference)
+        ref = withdrawn_reference(s, row)
+        raise TamperError(f"record {ref} is damaged: {why}", reference=ref)
 
 
 def _info(session: Session, s: OrmSession, uuid: str) -> WithdrawalInfo | None:
@@ -369,7 +409,11 @@ def apply_notice(
     s.flush()
     if rec is not None:
         audit.note(
-            s, record_id=rec.id, action="withdraw", data={"by": sender, "bundle_id": bundle_id}, detail=reason or None
+            s,
+            record_id=rec.id,
+            action="withdraw",
+            data={"by": sender, "bundle_id": bundle_id, **_notice_facts(notice, withdrawn_at)},
+            detail=reason or None,
         )
     return "withdrawn" if rec is not None or flagged else "not held"
 
@@ -431,11 +475,16 @@ def _withdraw_copies(
             s,
             record_id=row.id,
             action="withdraw",
-            data={"by": sender, "bundle_id": bundle_id, "copy_of": ref},
+            data={"by": sender, "bundle_id": bundle_id, "copy_of": ref, **_notice_facts(notice, withdrawn_at)},
             detail=reason or None,
         )
         flagged.append((row.reference, ref))
     return flagged
+
+
+def _notice_facts(notice: dict[str, Any], withdrawn_at: datetime) -> dict[str, str]:
+    """What a received notice says beside its reason, signed into the `withdraw` event its row is held to."""
+    return {"officer": str(notice["officer"]), "withdrawn_at": fmt.format_time(withdrawn_at)}
 
 
 def link_arrivals(s: OrmSession) -> None:

@@ -189,12 +189,12 @@ def audit_verify(session: Session, progress: Progress | None = None) -> AuditRep
 
         for reason in desk_problems(s):
             findings.event(None, reason)
-        from store.withdrawals import Withdrawal, withdrawal_problem  # a withdrawal's reason against its event
+        from store.withdrawals import Withdrawal, withdrawal_problem, withdrawn_reference  # against their events
 
         for row in s.scalars(select(Withdrawal).order_by(Withdrawal.id)):
             why = withdrawal_problem(session, s, row)
             if why is not None:
-                findings.record(row.reference, f"its withdrawal is damaged: {why}")
+                findings.record(withdrawn_reference(s, row), f"its withdrawal is damaged: {why}")
         if progress is not None:
             progress(total, total)
     return AuditReport(walk.count, records, cp_size, cp_at, findings.sorted())

@@ -31,11 +31,24 @@ ATTACKS = {
     ),
     "another officer named as the one who withdrew it": (
         "UPDATE withdrawals SET officer = 'bob' WHERE reference = ?",
-        "its withdrawing officer is not the one its signed withdraw event",
+        "its withdrawing officer or origin is not the one its signed withdraw event",
     ),
     "bytes no key opens as the reason": (
         "UPDATE withdrawals SET reason_ct = randomblob(120) WHERE reference = ?",
         "does not decrypt",
+    ),
+    # found by the second hostile pass: each went out in the notice (or made the receiver refuse the whole bundle)
+    "an earlier time": (
+        "UPDATE withdrawals SET withdrawn_at = '2021-06-01 00:00:00.000000' WHERE reference = ?",
+        "its time is not the one its signed withdraw event",
+    ),
+    "a third ministry as its origin": (
+        "UPDATE withdrawals SET origin = 'PK-ANF' WHERE reference = ?",
+        "its withdrawing officer or origin is not the one its signed withdraw event",
+    ),
+    "another record's reference": (
+        "UPDATE withdrawals SET reference = 'PK-MOI-2026-09999' WHERE reference = ?",
+        "its reference is not the one its signed withdraw event",
     ),
 }
 
@@ -52,6 +65,8 @@ def test_a_withdrawal_edited_in_the_file_is_damaged_and_never_sent(
     before = m.pk.ok("show", ref, "--json").json()
     sql, why = ATTACKS[attack]
     m.attack((sql, (ref,)))
+    (row_id,) = m.pk.sql("SELECT id FROM records WHERE reference = ?", (ref,))[0]
+    assert m.pk.sql("SELECT count(*) FROM withdrawals WHERE record_id = ?", (row_id,))[0][0] == 1
     verify = m.verify()
     assert verify.code == 1 and ref in verify.err and "its withdrawal is damaged" in verify.err, verify
     assert why in verify.err, verify
@@ -76,3 +91,64 @@ def test_an_intact_withdrawal_goes_with_its_reason(ministries: Ministries) -> No
     m.tr.ok("import", str(m.path("second.bundle")))
     assert REASON in m.tr.ok("show", ref).out
     assert m.verify(m.tr).code == 0
+
+
+@pytest.mark.parametrize(
+    ("sql", "why"),
+    [
+        ("UPDATE withdrawals SET officer = 'mallory' WHERE direction = 'in'", "sender or the sender's officer"),
+        (
+            "UPDATE withdrawals SET direction = 'out', origin = 'PK-MOI' WHERE direction = 'in'",
+            "it is withdrawn by this ministry, its signed withdraw event",
+        ),
+        ("UPDATE withdrawals SET withdrawn_at = '2020-01-01 00:00:00.000000' WHERE direction = 'in'", "its time"),
+    ],
+    ids=["the sender's officer", "recast as our own", "an earlier time"],
+)
+def test_a_received_withdrawal_edited_in_the_file_is_damaged(ministries: Ministries, sql: str, why: str) -> None:
+    """TR-MOI withdraws a record it sent to PK-MOI; PK-MOI's row of that notice is held to its signed event too."""
+    m = ministries
+    ref = m.tr.add("From Ankara", "--to", "PK-MOI", "--submit", tlp="green")
+    m.tr.ok("review", ref, "--approve")
+    m.tr.ok("export", "--to", "PK-MOI", "--out", str(m.path("tr1.bundle")))
+    m.pk.ok("import", str(m.path("tr1.bundle")))
+    m.tr.ok("withdraw", ref, "--reason", "Wrong vessel")
+    m.tr.ok("export", "--to", "PK-MOI", "--out", str(m.path("tr2.bundle")))
+    m.pk.ok("import", str(m.path("tr2.bundle")))
+    assert m.verify().code == 0 and "Wrong vessel" in m.pk.ok("show", ref).out
+    m.attack(sql)
+    verify = m.verify()
+    assert verify.code == 1 and ref in verify.err and why in verify.err, verify
+    shown = m.pk.cli("show", ref)
+    assert shown.code == 1 and why in shown.err, shown
+
+
+def test_a_withdrawal_signed_before_its_time_was_is_held_to_the_events_time(
+    ministries: Ministries, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A withdraw event from before the row's time was signed into it (its data has no `withdrawn_at`): the row's
+    time must be within a minute of the event's own; a day off is damage."""
+    import store.withdrawals as withdrawals
+
+    m = ministries
+    ref = m.refs["green"]
+    m.pk.ok("export", "--to", "TR-MOI", "--out", str(m.path("first.bundle")))
+    note = withdrawals.audit.note
+
+    def as_before(s: object, **kw: object) -> None:
+        data = kw.pop("data", None)
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k != "withdrawn_at"} or None
+        note(s, data=data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(withdrawals.audit, "note", as_before)
+    session = m.pk.session()
+    try:
+        session.withdraw(ref, REASON)
+    finally:
+        session.vault.close()
+    monkeypatch.undo()
+    assert m.verify().code == 0 and REASON in m.pk.ok("show", ref).out
+    m.attack(("UPDATE withdrawals SET withdrawn_at = datetime(withdrawn_at, '-1 day') WHERE reference = ?", (ref,)))
+    verify = m.verify()
+    assert verify.code == 1 and "its time is not the one its signed withdraw event" in verify.err, verify
