@@ -189,6 +189,14 @@ def audit_verify(session: Session, progress: Progress | None = None) -> AuditRep
 
         for reason in desk_problems(s):
             findings.event(None, reason)
+        from store.keys.job import missing_job  # a rotation the log started, neither finished nor pending
+
+        try:
+            why = missing_job(s, keys)
+        except TamperError as exc:  # the job's state itself was edited
+            why = str(exc)
+        if why is not None:
+            findings.event(None, why)
         from store.withdrawals import Withdrawal, withdrawal_problem, withdrawn_reference  # against their events
 
         for row in s.scalars(select(Withdrawal).order_by(Withdrawal.id)):

@@ -106,6 +106,33 @@ def write_job(s: OrmSession, keys: Keyring, job: RotationJob | None) -> None:
     set_meta(s, JOB_MAC_KEY, job_mac(keys, text))
 
 
+def unfinished_rotation(s: OrmSession) -> int | None:
+    """The seq of the last signed `keys-rotate` event when no `keys-retire` event follows it (a rotation started and
+    not finished), else None. Read through the log's target index (a rotation's events are about `data-key`)."""
+    row = (
+        s.connection()
+        .exec_driver_sql(
+            "SELECT max(CASE WHEN action = 'keys-rotate' THEN seq END), max(CASE WHEN action = 'keys-retire' THEN seq"
+            " END) FROM audit_log WHERE target = 'data-key'"
+        )
+        .first()
+    )
+    started, retired = (row[0], row[1]) if row is not None else (None, None)
+    return int(started) if started is not None and (retired is None or int(retired) < int(started)) else None
+
+
+def missing_job(s: OrmSession, keys: Keyring) -> str | None:
+    """Why the store is wrong when a rotation the log says was started is neither finished nor pending (its state
+    removed from the file: the rest of its work would be skipped with no word), else None."""
+    seq = unfinished_rotation(s)
+    if seq is None or read_job(s, keys) is not None:
+        return None
+    return (
+        f"the key rotation started by event #{seq} was neither finished nor is pending: its state was removed "
+        "outside Liaison; an admin should run liaison keys rotate, which walks the whole store again"
+    )
+
+
 #: The job's first step: every record with the rows tied to it; then each column's rows tied to no record.
 RECORDS_STEP = ("records", "*")
 DONE_STEP = ("", "")
@@ -163,8 +190,10 @@ __all__ = [
     "count_tokens",
     "job_mac",
     "job_steps",
+    "missing_job",
     "parse_time",
     "read_job",
+    "unfinished_rotation",
     "unlinked",
     "write_job",
 ]

@@ -20,7 +20,7 @@ from store import policy
 from store.audit.history import signer_fingerprint
 from store.audit.standing import identity_rotated_at, signing_keys_since
 from store.errors import TamperError, ValidationError
-from store.keys.job import RotationJob, parse_time, read_job
+from store.keys.job import RotationJob, missing_job, parse_time, read_job
 from store.vault import get_meta, set_meta, store_mac
 from store.vocab import Role
 
@@ -158,8 +158,11 @@ def key_notice(session: Session) -> str | None:
         doc = verified_policy(s, keys)
         store_created = parse_time(get_meta(s, "created_at"))
         job = read_job(s, keys)
+        missing = missing_job(s, keys) if job is None else None
     if job is not None:
         return "A key rotation was interrupted; an admin should run it again to finish re-encrypting the store."
+    if missing is not None:
+        return f"The store is damaged: {missing}."
     created = parse_time(keys.created.get(keys.current_version)) or (
         store_created if keys.current_version == 1 else None
     )

@@ -131,3 +131,29 @@ def test_a_state_macd_before_jobs_were_bound_walks_again_from_the_start(small_st
         decrypt_all(all_tokens(small_store), session.keys())
     finally:
         session.vault.close()
+
+
+def test_a_rotations_state_removed_part_way_is_named_and_a_rerun_finishes_everything(small_store: Path) -> None:
+    """Found by a second hostile pass: the job's rows deleted after a kill left the rotation ended with no word
+    (`keys status` quiet, `audit verify` intact) and part of the store under the old key. The log says a rotation
+    was started and not retired, so both now say the store is damaged; `keys rotate` then walks everything."""
+    from tests.liaison_helpers import run_cli
+
+    rotate(small_store, stop_after=1)
+    conn = sqlite3.connect(small_store)
+    conn.execute("DELETE FROM liaison_meta WHERE key IN (?, ?)", (JOB_KEY, JOB_MAC_KEY))
+    conn.commit()
+    conn.close()
+    env = {"LIAISON_OFFICER": "demo", "LIAISON_PASSPHRASE": "demo"}
+    status = run_cli("--store", str(small_store), "keys", "status", env=env)
+    assert status.code == 0 and "notice: The store is damaged: the key rotation started by event #" in status.err
+    verify = run_cli("--store", str(small_store), "audit", "verify", env=env)
+    assert verify.code == 1 and "was neither finished nor is pending" in verify.err, verify
+    assert run_cli("--store", str(small_store), "keys", "rotate", env=env).code == 0
+    assert run_cli("--store", str(small_store), "audit", "verify", env=env).code == 0
+    session = unlock(small_store)
+    try:
+        assert len(session.keys().data_keys) == 1
+        decrypt_all(all_tokens(small_store), session.keys())
+    finally:
+        session.vault.close()
