@@ -223,10 +223,13 @@ def _within_a_minute(signed_at: Any, moment: Any) -> bool:
 
 
 def _rekeyed_detail(s: OrmSession, seq: int) -> set[str]:
-    """The hashes later `rekey-details` events (each verified) re-signed for event `seq`'s detail."""
+    """The hashes later `rekey-details` events (each verified) re-signed for event `seq`'s detail. Read through the
+    log's target index (those events are about `audit_log`): by action alone SQLite walks every later event."""
     out: set[str] = set()
     for body, signer, sig in s.connection().exec_driver_sql(
-        "SELECT body, signer, sig FROM audit_log WHERE action = 'rekey-details' AND seq > ? ORDER BY seq", (seq,)
+        "SELECT body, signer, sig FROM audit_log WHERE target = 'audit_log' AND action = 'rekey-details' AND seq > ?"
+        " ORDER BY seq",
+        (seq,),
     ):
         if not verify_event(bytes(signer), bytes(body), bytes(sig)):
             continue

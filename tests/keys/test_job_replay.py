@@ -17,6 +17,7 @@ import pytest
 from store import keys as key_lifecycle
 from store.errors import TamperError
 from store.keys.job import JOB_KEY, JOB_MAC_KEY, RECORDS_STEP, _unbound_mac, read_job
+from store.service import Session
 from tests.keys.conftest import unlock
 from tests.keys.tokens import all_tokens, decrypt_all
 
@@ -81,6 +82,13 @@ def assert_refused_and_nothing_lost(path: Path) -> None:
         session.vault.close()
 
 
+def finish_rotation(session: Session, path: Path) -> None:
+    """Run the interrupted rotation to its end: only the new key (version 2) is left, and it opens every ciphertext."""
+    key_lifecycle.rotate_data_key(session, batch_rows=BATCH)
+    assert list(session.keys().data_keys) == [2]
+    decrypt_all(all_tokens(path), session.keys())
+
+
 def test_a_finished_state_of_an_earlier_rotation_is_refused(small_store: Path) -> None:
     seen: list[tuple[str, str]] = []
     rotate(small_store, seen=seen)  # rotation 1, to data key 2, watched
@@ -107,9 +115,7 @@ def test_its_own_state_resumes(small_store: Path) -> None:
     rotate(small_store, stop_after=1)
     session = unlock(small_store)
     try:
-        key_lifecycle.rotate_data_key(session, batch_rows=BATCH)
-        assert list(session.keys().data_keys) == [2]
-        decrypt_all(all_tokens(small_store), session.keys())
+        finish_rotation(session, small_store)
     finally:
         session.vault.close()
 
@@ -126,9 +132,7 @@ def test_a_state_macd_before_jobs_were_bound_walks_again_from_the_start(small_st
         with session.db.read() as s:
             job = read_job(s, session.keys())
         assert job is not None and (job.table, job.column, job.cursor) == (*RECORDS_STEP, 0)
-        key_lifecycle.rotate_data_key(session, batch_rows=BATCH)
-        assert list(session.keys().data_keys) == [2]
-        decrypt_all(all_tokens(small_store), session.keys())
+        finish_rotation(session, small_store)
     finally:
         session.vault.close()
 
