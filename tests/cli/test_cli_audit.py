@@ -47,8 +47,9 @@ def test_log_filters_and_json_keys(team_store: LiaisonStore) -> None:
 
 
 def test_log_refuses_what_it_cannot_filter_by(store: LiaisonStore) -> None:
+    # worded as `liaison list --since` words it
     assert_refused(
-        store.cli("audit", "log", "--since", "yesterday"), "--since must be a date, YYYY-MM-DD; got 'yesterday'"
+        store.cli("audit", "log", "--since", "yesterday"), "--since 'yesterday' is not a date; expected YYYY-MM-DD"
     )
     result = store.cli("audit", "log", "--action", "delete")
     assert_refused(result, "no event has the action 'delete'; actions in this log: ", exact=False)

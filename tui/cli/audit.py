@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 
-from store.text import visible
+from store.text import quote, visible
 from tui.cli.common import (
     EXIT_OK,
     EXIT_REFUSED,
@@ -50,7 +50,7 @@ def _since(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise Refused(f"--since must be a date, YYYY-MM-DD; got {visible(repr(text))}", value=text) from None
+        raise Refused(f"--since {visible(quote(text))} is not a date; expected YYYY-MM-DD", value=text) from None
 
 
 def cmd_audit_log(ctx: Context) -> int:
