@@ -147,29 +147,23 @@ def withdraw(session: Session, reference: str, reason: str = "") -> WithdrawalIn
         )
         s.flush()
         audit.note(s, record_id=rec.id, detail=reason or None, data={"withdrawn_at": fmt.format_time(now)})
-        return _info(session, s, rec.uuid)  # type: ignore[return-value]
+        return _info(session, s, rec.uuid, checked=False)  # type: ignore[return-value]
 
 
 def withdrawal_problem(session: Session, s: OrmSession, row: Withdrawal) -> str | None:
-    """Why a withdrawal row is not the one its signed `withdraw` event recorded, None when it is (or no such event
-    records it: a notice taken for a record not held then, or a withdrawal from before the log).
+    """Why a withdrawal row is not the one its signed `withdraw` event recorded, None when it is (or when it owes
+    none: a notice taken for a record not held then, or a withdrawal from before the log; `_withdraw_event`).
 
     The record's signed state says only whether it is withdrawn; the row's reason, officer and origin — what `show`
     displays and the next bundle carries as the notice — are held to the event: its signature, the record it is
     about, its officer (ours) or sender (received), and its encrypted detail (the reason), whose ciphertext must be
     the one it signed (or a later `rekey-details` event re-signed) and whose text must be the row's reason."""
-    conn = s.connection()
-    found = conn.exec_driver_sql(
-        "SELECT seq, body, signer, sig, detail_ct FROM audit_log WHERE record_uuid = ? AND action = 'withdraw'"
-        " ORDER BY seq DESC LIMIT 1",
-        (row.record_uuid,),
-    ).first()
-    if found is None:
-        return None
-    seq, body, signer, sig, detail_ct = int(found[0]), bytes(found[1]), bytes(found[2]), bytes(found[3]), found[4]
+    found = _withdraw_event(s, row)
+    if isinstance(found, str) or found is None:
+        return found
+    seq, obj, signer, sig, detail_ct, body = found
     if not verify_event(signer, body, sig):
         return f"its withdraw event #{seq} does not verify (forged or edited)"
-    obj = parse_body(body) or {}
     record, data = obj.get("record"), obj.get("data")
     if not isinstance(record, dict) or record.get("uuid") != row.record_uuid or not isinstance(data, dict):
         return f"its withdraw event #{seq} is about another record"
@@ -200,6 +194,34 @@ def withdrawal_problem(session: Session, s: OrmSession, row: Withdrawal) -> str 
     if reason != signed:
         return f"its reason is not the one its signed withdraw event (#{seq}) recorded"
     return None
+
+
+def _withdraw_event(
+    s: OrmSession, row: Withdrawal
+) -> tuple[int, dict[str, Any], bytes, bytes, bytes | None, bytes] | str | None:
+    """The latest `withdraw` event filed under the row's record (seq, parsed body, signer, signature, detail, body),
+    or why there is none where one is owed, or None where none is owed.
+
+    Found by what the signed bodies say, not by the log's unsigned `action` column (an edit there would hide it).
+    Only this ministry's own withdrawals owe one — except those made before the log, which its migration's
+    `genesis` event signed as withdrawn; a received notice may be about a record not held when it came. A row of
+    ours whose record no signed event shows withdrawn, or whose first withdrawn state is not such a genesis, had
+    its event cut from the record (or never had one: a row written into the file)."""
+    first_withdrawn: str | None = None
+    latest: tuple[int, dict[str, Any], bytes, bytes, bytes | None, bytes] | None = None
+    for seq, body, signer, sig, detail_ct in s.connection().exec_driver_sql(
+        "SELECT seq, body, signer, sig, detail_ct FROM audit_log WHERE record_uuid = ? ORDER BY seq",
+        (row.record_uuid,),
+    ):
+        obj = parse_body(bytes(body)) or {}
+        if obj.get("action") == "withdraw":
+            latest = (int(seq), obj, bytes(signer), bytes(sig), detail_ct, bytes(body))
+        record = obj.get("record")
+        if first_withdrawn is None and isinstance(record, dict) and record.get("withdrawn") is True:
+            first_withdrawn = str(obj.get("action"))
+    if latest is not None or row.direction != "out" or first_withdrawn == "genesis":
+        return latest
+    return "no signed withdraw event records it (cut from the record in the file, or the row written there)"
 
 
 #: How a withdrawal row's direction reads in a damage reason.
@@ -265,11 +287,14 @@ def require_intact_withdrawal(session: Session, s: OrmSession, row: Withdrawal) 
         raise TamperError(f"record {ref} is damaged: {why}", reference=ref)
 
 
-def _info(session: Session, s: OrmSession, uuid: str) -> WithdrawalInfo | None:
+def _info(session: Session, s: OrmSession, uuid: str, *, checked: bool = True) -> WithdrawalInfo | None:
+    """The withdrawal of the record `uuid`, held to its signed event first (`checked`; not for the row the caller
+    has just written, whose event is signed when its action ends)."""
     row = s.execute(select(Withdrawal).where(Withdrawal.record_uuid == uuid)).scalar_one_or_none()
     if row is None:
         return None
-    require_intact_withdrawal(session, s, row)
+    if checked:
+        require_intact_withdrawal(session, s, row)
     delivered = tuple(
         (peer, bundle_id, at)
         for peer, bundle_id, at in s.execute(

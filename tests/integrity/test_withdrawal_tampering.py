@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integrity.conftest import RETURN_COMMENT, Ministries
+from tests.integrity.conftest import RETURN_COMMENT, TITLES, Ministries
 from tests.liaison_helpers import assert_refused
 
 REASON = "Sent in error: duplicate of an earlier report"
@@ -152,3 +152,56 @@ def test_a_withdrawal_signed_before_its_time_was_is_held_to_the_events_time(
     m.attack(("UPDATE withdrawals SET withdrawn_at = datetime(withdrawn_at, '-1 day') WHERE reference = ?", (ref,)))
     verify = m.verify()
     assert verify.code == 1 and "its time is not the one its signed withdraw event" in verify.err, verify
+
+
+#: The third hostile pass: a withdrawal row the lookup of its event could not see was held to nothing, and went out.
+#: The reason planted in each is the ciphertext of the TLP:RED record's title (`TITLES["red"]`).
+RED_TITLE_AS_REASON = (
+    "UPDATE withdrawals SET reason_ct = (SELECT title_ct FROM records WHERE reference = ?) WHERE reference = ?"
+)
+UNSEEN = {
+    # no withdrawal was ever made: the row is written into the file
+    "a row written into the file": (
+        "INSERT INTO withdrawals (record_uuid, record_id, reference, origin, direction, withdrawn_at, officer,"
+        " reason_ct, bundle_id, recorded_at) SELECT uuid, id, reference, origin, 'out', '2026-12-07 01:00:00.000000',"
+        " 'alice', (SELECT title_ct FROM records WHERE reference = :red), NULL, '2026-12-07 01:00:00.000000'"
+        " FROM records WHERE reference = :ref",
+    ),
+    # a real withdrawal; the log's unsigned action column of its event edited, so a lookup by action misses it
+    "its event's action column edited": (
+        RED_TITLE_AS_REASON,
+        "UPDATE audit_log SET action = 'withdrawn' WHERE action = 'withdraw'",
+    ),
+    # a real withdrawal; its event filed under no record the store holds, and its target changed too
+    "its event cut from the record": (
+        RED_TITLE_AS_REASON,
+        "UPDATE audit_log SET record_uuid = '00000000-0000-0000-0000-000000000000', target = 'x'"
+        " WHERE action = 'withdraw'",
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", UNSEEN)
+def test_a_withdrawal_its_signed_event_does_not_back_is_never_sent(ministries: Ministries, attack: str) -> None:
+    m = ministries
+    red = m.refs["red"]
+    if attack == "a row written into the file":
+        ref = m.refs["green"]
+        m.pk.ok("export", "--to", "TR-MOI", "--out", str(m.path("first.bundle")))
+        m.tr.ok("import", str(m.path("first.bundle")))
+    else:
+        ref = _shared_then_withdrawn(m)
+    for sql in UNSEEN[attack]:
+        params = {"red": red, "ref": ref} if ":ref" in sql else (red, ref) if sql == RED_TITLE_AS_REASON else ()
+        m.attack((sql, params))  # type: ignore[arg-type]
+    # the next export, of another record named alone, refuses, naming the withdrawn one; nothing reaches TR-MOI
+    other = m.pk.add("Next note for Ankara", "--to", "TR-MOI", "--submit", tlp="green", officer="carol")
+    m.pk.ok("review", other, "--approve", officer="bob")
+    refused = m.pk.cli("export", "--to", "TR-MOI", "--out", str(m.path("second.bundle")), other)
+    assert refused.code == 1 and ref in refused.err and "withdraw" in refused.err, refused
+    assert not m.path("second.bundle").exists()
+    assert TITLES["red"] not in refused.err
+    verify = m.verify()  # names the record, or first the event whose unsigned column was edited
+    assert verify.code == 1 and (ref in verify.err or "column was edited" in verify.err), verify
+    shown = m.pk.cli("show", ref)
+    assert shown.code == 1 and TITLES["red"] not in shown.out + shown.err, shown
