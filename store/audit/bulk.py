@@ -367,17 +367,19 @@ class BodyWriter:
         self.store = _text(store)
         self.officer = _text(officer)
 
-    def body(self, seq: int, ev: StateEvent) -> bytes:
+    def body(self, seq: int, ev: StateEvent, position: int) -> bytes:
         """The canonical JSON of the event body {v, seq, at, store, officer, action, target: the reference,
-        record: state + wrote, data, detail_sha256: null}: `event_bytes` of that dict, written out directly."""
+        position: how many events about the record the log held before it, record: state + wrote, data,
+        detail_sha256: null}: `event_bytes` of that dict, written out directly."""
         reference = _text(ev.reference)
         return (
-            b'{"action":%s,"at":%s,"data":%s,"detail_sha256":null,"officer":%s,"record":%s,"seq":%d,"store":%s,"target":%s,"v":%d}'
+            b'{"action":%s,"at":%s,"data":%s,"detail_sha256":null,"officer":%s,"position":%d,"record":%s,"seq":%d,"store":%s,"target":%s,"v":%d}'
             % (
                 _short(ev.action),
                 self.at,
                 ev.data,
                 self.officer,
+                position,
                 _record_json(ev, reference),
                 seq,
                 self.store,

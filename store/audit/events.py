@@ -56,23 +56,25 @@ class Presigned:
         self.first = first
         self._sigs = bytearray()
         self._ids = array("Q")
+        self._positions = array("q")
         self.stored = 0
         self.used = 0
 
-    def put(self, seq: int, event: object, sig: bytes) -> None:
-        """Keep `sig` as the signature of `event` at `seq` (seqs in increasing order)."""
+    def put(self, seq: int, event: object, sig: bytes, position: int) -> None:
+        """Keep `sig` as the signature of `event` at `seq` with `position` in its body (seqs in increasing order)."""
         at = seq - self.first
         if at < len(self._ids) or len(sig) != 64:
             raise ValueError("presigned out of order")
         gap = at - len(self._ids)
         self._ids.extend([0] * gap + [id(event)])
+        self._positions.extend([-1] * gap + [position])
         self._sigs += bytes(64 * gap) + sig
         self.stored += 1
 
-    def take(self, seq: int, event: object) -> bytes | None:
-        """The signature kept for this very event at `seq` (None: none, or another event's)."""
+    def take(self, seq: int, event: object, position: int) -> bytes | None:
+        """The signature kept for this very event at `seq` and `position` (None: none, or another body's)."""
         at = seq - self.first
-        if not 0 <= at < len(self._ids) or self._ids[at] != id(event):
+        if not 0 <= at < len(self._ids) or self._ids[at] != id(event) or self._positions[at] != position:
             return None
         self.used += 1
         return bytes(self._sigs[64 * at : 64 * at + 64])

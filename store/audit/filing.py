@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as OrmSession
@@ -35,6 +36,24 @@ def filing_problem(seq: int, uuid: str | None, body: bytes) -> str | None:
             f"audit event #{seq}: its record column was edited: it is filed under record {said(uuid[:36])}, not its own"
         )
     return None
+
+
+def position_problem(seq: int, position: Any, before: int) -> str | None:
+    """Why record event `seq`, with `before` events about its record ahead of it in the log, is out of place, or
+    None. Its signed `position` is how many the log filed under the record when it was signed
+    (`log.Positions`): fewer means events about the record were hidden from the record index then (an older
+    state passed for its latest and was signed again), more that they are hidden now. An event from before
+    positions were signed has none."""
+    if position is None:
+        return None
+    if type(position) is not int:
+        return f"its audit event #{seq} is malformed: its position is not a number"
+    if position == before:
+        return None
+    return (
+        f"its audit event #{seq} was signed after {position:,} events about it, but {before:,} come before it "
+        "in the log: the log's record index was edited to hide events about it"
+    )
 
 
 def about(body: bytes) -> str | None:
@@ -116,4 +135,4 @@ def read_filed(
             each(int(seq), action, uuid, bytes(body), bytes(signer), bytes(sig))
 
 
-__all__ = ["SignatureChecks", "about", "cut_from", "filing_problem", "read_filed"]
+__all__ = ["SignatureChecks", "about", "cut_from", "filing_problem", "position_problem", "read_filed"]

@@ -45,11 +45,13 @@ class Seen:
     approval: int | None = None
     #: seq, officer, signer, author, revision of each writing event (`_MISSING` when its body has no such key)
     writers: list[tuple[int, str, bytes, Any, Any]] = field(default_factory=list)
+    count: int = 0  # events filed under the record
 
 
 def _note(seen: Seen, seq: int, action: str, body: bytes, signer: bytes, keys: dict[bytes, bytes]) -> None:
     """`state._collect` keeping only what `_record_problem` reads of a writer, and seqs for the rest."""
     seen.latest = seq
+    seen.count += 1
     if action in WRITING_ACTIONS:
         obj = parse_body(body) or {}
         record = obj.get("record") if isinstance(obj.get("record"), dict) else {}
@@ -134,7 +136,7 @@ def full_root_problem(
 
 def _events_of(seen: Seen, bodies: Mapping[int, tuple[bytes, bytes, bytes]]) -> _Events:
     """`_Events` as `state._collect` would have built it from the same events (bodies read back by seq)."""
-    events = _Events()
+    events = _Events(count=seen.count)
     if seen.latest is not None:
         events.latest = (seen.latest, *bodies[seen.latest])
     for seq, officer, signer, author, revision in seen.writers:

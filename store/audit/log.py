@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -94,8 +94,11 @@ def _body(
     ev: PendingEvent,
     record: dict[str, Any] | None,
     detail: str | None,
+    position: int | None,
 ) -> dict[str, Any]:
+    extra = {"position": position} if position is not None else {}
     return {
+        **extra,
         "v": EVENT_VERSION,
         "seq": seq,
         "at": iso(at),
@@ -156,6 +159,8 @@ def _append(
         ev.record_id for ev in events if isinstance(ev, PendingEvent) and ev.record_id is not None and ev.state is None
     ]
     states = record_states(s, wanted) if wanted else {}
+    positions = Positions(s)
+    positions.count(uuid for ev in events if (uuid := _uuid_of(ev, states)) is not None)
     keys = signer.keyring
     store_id = keys.store_id
     head = read_head(s)
@@ -178,9 +183,11 @@ def _append(
         sig: bytes | None = None
         if type(ev) is StateEvent:  # a bulk record event: its body written straight from the compact form
             at, target, uuid = signer.now, ev.reference, ev.uuid
-            body = packed.body(seq, ev)
+            position = positions.next(uuid)
+            body = packed.body(seq, ev, position)
             if presigned is not None and presigned_as == (signer.now, store_id, signer.officer):
-                sig = presigned.take(seq, ev)  # the same body: the same event, seq, time, store and officer
+                # the same body: the same event, seq, position, time, store and officer
+                sig = presigned.take(seq, ev, position)
         else:
             assert isinstance(ev, PendingEvent)
             record: dict[str, Any] | None = None
@@ -196,7 +203,8 @@ def _append(
                     ev.data["officer_state"] = officer_state(row)
             detail_ct = keys.encrypt(ev.detail.encode("utf-8")) if ev.detail else None
             at, target, uuid = ev.at or signer.now, ev.target, state["uuid"] if state is not None else None
-            body = event_bytes(_body(seq, at, store_id, signer.officer, ev, record, sha256_hex(detail_ct)))
+            place = positions.next(uuid) if uuid is not None else None
+            body = event_bytes(_body(seq, at, store_id, signer.officer, ev, record, sha256_hex(detail_ct), place))
         return {
             "seq": seq,
             "at": at,
@@ -244,6 +252,50 @@ def _append(
     write_checkpoint(s, signer, frontier)
     grew_to(s, head.size, seq)  # the next action's check need not count the log again
     return seq
+
+
+def _uuid_of(ev: PendingEvent | StateEvent | None, states: Mapping[int, dict[str, Any]]) -> str | None:
+    """The uuid of the record an event to append is about (None: about none), as `_append` will find it."""
+    if type(ev) is StateEvent:
+        return ev.uuid
+    if not isinstance(ev, PendingEvent):
+        return None
+    state = ev.state if ev.state is not None else states.get(ev.record_id) if ev.record_id is not None else None
+    return str(state["uuid"]) if state is not None else None
+
+
+class Positions:
+    """Each record event's `position`: how many events about its record the log holds before it (those filed
+    under the record's uuid, then this append's own). Signed into the body, it makes a record's later events
+    hidden from the log's record index when an event was signed show afterwards: the record's latest event then
+    names fewer events before it than the index holds (`state._record_problem`, `walk`)."""
+
+    def __init__(self, s: OrmSession) -> None:
+        self._conn = s.connection()
+        self._held: dict[str, int] = {}
+
+    def count(self, uuids: Iterable[str]) -> None:
+        """Read how many events the log files under each of `uuids` (those not counted yet)."""
+        wanted = sorted({u for u in uuids if u not in self._held})
+        for i in range(0, len(wanted), 900):
+            chunk = wanted[i : i + 900]
+            self._held.update(dict.fromkeys(chunk, 0))
+            marks = ",".join("?" * len(chunk))
+            self._held.update(
+                (str(uuid), int(n))
+                for uuid, n in self._conn.exec_driver_sql(
+                    f"SELECT record_uuid, count(*) FROM audit_log WHERE record_uuid IN ({marks}) GROUP BY record_uuid",
+                    tuple(chunk),
+                )
+            )
+
+    def next(self, uuid: str) -> int:
+        """The position of the next event about `uuid` (counted first if it was not)."""
+        if uuid not in self._held:
+            self.count([uuid])
+        position = self._held[uuid]
+        self._held[uuid] = position + 1
+        return position
 
 
 #: Events built, then signed, together: while a helper process signs one window, the action's process builds the
@@ -412,15 +464,26 @@ class Presigner:
         self._done = len(self.txn.extra)  # the events queued so far are not this one's to sign
         self.txn.presigned = Presigned(self._head + 2 + self._done)
         self._signing = _Signing(signer.signing_key, HELPER_FROM)
+        # positions as `finish` will give them, as far as the queue tells: an event queued without its state (its
+        # record known only at `finish`) may move one, and `finish` then signs that body itself
+        self._positions = Positions(s)
+        for ev in (self.txn.main, *self.txn.extra):
+            uuid = _uuid_of(ev, {})
+            if uuid is not None:
+                self._positions.next(uuid)
 
     def add(self) -> None:
         """Hand the helper the bulk events queued since the last call (their bodies built now)."""
         extra, head = self.txn.extra, self._head
-        built = [
-            {"seq": head + 2 + pos, "ev": ev, "body": self._packed.body(head + 2 + pos, ev), "sig": None}
-            for pos in range(self._done, len(extra))
-            if type(ev := extra[pos]) is StateEvent
-        ]
+        fresh = [(pos, ev) for pos in range(self._done, len(extra)) if type(ev := extra[pos]) is StateEvent]
+        self._positions.count(ev.uuid for _, ev in fresh)
+        built = []
+        for pos, ev in fresh:
+            position = self._positions.next(ev.uuid)
+            seq = head + 2 + pos
+            built.append(
+                {"seq": seq, "ev": ev, "body": self._packed.body(seq, ev, position), "sig": None, "position": position}
+            )
         self._done = len(extra)
         if built:
             self._signing.submit(built)
@@ -431,7 +494,7 @@ class Presigner:
         assert presigned is not None
         for window in windows:
             for row in window:
-                presigned.put(row["seq"], row["ev"], row["sig"])
+                presigned.put(row["seq"], row["ev"], row["sig"], row["position"])
 
     def close(self) -> None:
         """Collect what the helper still signs, and end it."""

@@ -32,7 +32,7 @@ from crypto.events import signing_public, verify_event
 from crypto.keyring import Keyring
 from store.audit.checkpoints import latest_checkpoint, log_origin, log_size, read_head
 from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
-from store.audit.filing import SignatureChecks, cut_from, filing_problem, read_filed
+from store.audit.filing import SignatureChecks, cut_from, filing_problem, position_problem, read_filed
 from store.audit.snapshot import officer_state, record_states
 from store.audit.timeline import OfficerTimeline, event_data
 from store.errors import TamperError
@@ -163,6 +163,7 @@ class _Events:
     #: (a writer's when collected, the latest's and the approvals' when first read). A writer's record dict is
     #: already kept in `writers`, so keeping its whole body costs little.
     parsed: dict[int, dict[str, Any] | None] = field(default_factory=dict)
+    count: int = 0  # the events filed under the record (its latest's signed position must be one fewer)
 
     def body(self, seq: int, body: bytes) -> dict[str, Any] | None:
         """`parse_body(body)` of event `seq` (whose body this is), parsed at most once."""
@@ -175,6 +176,7 @@ class _Events:
 
 def _collect(events: _Events, seq: int, action: str, body: bytes, signer: bytes, sig: bytes) -> None:
     events.latest = (seq, body, signer, sig)
+    events.count += 1
     if action in WRITING_ACTIONS:
         obj = events.body(seq, body) or {}
         record = obj.get("record") if isinstance(obj.get("record"), dict) else {}
@@ -224,6 +226,9 @@ def _record_problem(
         why = timeline.key_problem(officer, signer, seq)
         if why is not None:
             return why
+    why = position_problem(seq, obj.get("position"), events.count - 1)
+    if why is not None:
+        return why
     why = compare(current, record, seq, officer)
     if why is not None:
         return why

@@ -26,6 +26,7 @@ from crypto.events import CHAIN_START, chain_hash, leaf_input, verify_event
 from crypto.merkle import Frontier, leaf_hash
 from store.audit.checkpoints import log_origin, read_head
 from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
+from store.audit.filing import position_problem
 from store.audit.snapshot import iso, sha256_hex
 from store.audit.state import APPROVER_ROLES, parse_body
 from store.audit.timeline import OfficerTimeline
@@ -132,6 +133,7 @@ class LogWalk:
         self.found = findings
         self.timeline = OfficerTimeline()
         self.records: dict[str, RecordTrail] = {}
+        self.filed: dict[str, int] = {}  # record uuid → the events about it so far (a record event's position)
         self.frontier = Frontier()
         self.chain = CHAIN_START
         self.count = 0
@@ -186,6 +188,11 @@ class LogWalk:
         why = self._columns(row, obj, seq)
         if why is not None:
             self.found.event(seq, why)
+        record = obj.get("record")
+        uuid = record.get("uuid") if isinstance(record, dict) else None
+        before = self.filed.get(uuid, 0) if isinstance(uuid, str) else 0
+        if isinstance(uuid, str):
+            self.filed[uuid] = before + 1
         if not verify_event(signer, body, sig):
             self.found.event(
                 seq, f"its signature by {said(obj.get('officer'), 'no officer')} does not verify (forged or edited)"
@@ -207,9 +214,11 @@ class LogWalk:
             for key, value in data["details"].items():
                 if isinstance(key, str) and key.isdigit() and int(key) < seq:
                     self.rekeyed_details[int(key)] = str(value)
-        record = obj.get("record")
         if isinstance(record, dict):
             self._record_event(seq, officer, action, signer, record)
+            why = position_problem(seq, obj.get("position"), before)
+            if why is not None:
+                self.found.record(self.records[str(uuid)].reference if isinstance(uuid, str) else "", why)
             if action == "rekey" and why is None and isinstance(data, dict):
                 self._rekeyed_revisions(str(record.get("uuid")), data.get("revisions"))
 

@@ -36,10 +36,10 @@ def test_a_packed_share_event_signs_the_same_bytes(
     assert isinstance(packed, StateEvent)
     at_text = iso(at)
     assert at_text is not None
-    body = BodyWriter(EVENT_VERSION, at_text, store, officer).body(seq, packed)
+    body = BodyWriter(EVENT_VERSION, at_text, store, officer).body(seq, packed, 7)
     # as `log.append` signed a `note_records` event before: target the reference, nothing written, the data
     ev = PendingEvent("share", state["reference"], state=state, data=dict(data))
-    assert body == event_bytes(_body(seq, at, store, officer, ev, {**state, "wrote": {}}, None))
+    assert body == event_bytes(_body(seq, at, store, officer, ev, {**state, "wrote": {}}, None, 7))
 
 
 def test_an_exports_share_events_are_queued_compact_and_verify(pair: Pair, monkeypatch: Any) -> None:

@@ -28,7 +28,7 @@ blobs = st.binary(min_size=0, max_size=40)
 
 
 def dict_body(
-    seq: int, at: datetime, store: str, officer: str, action: str, state: dict[str, Any], wrote: Any
+    seq: int, at: datetime, store: str, officer: str, action: str, state: dict[str, Any], wrote: Any, position: int = 0
 ) -> bytes:
     """The body as `log.append` signed a `note_state` event before the compact form: from the queued dicts."""
     ev = PendingEvent(
@@ -39,7 +39,7 @@ def dict_body(
         data={},
     )
     record = {**state, "wrote": dict(sorted(ev.wrote.items()))}
-    return event_bytes(_body(seq, at, store, officer, ev, record, None))
+    return event_bytes(_body(seq, at, store, officer, ev, record, None, position))
 
 
 @st.composite
@@ -177,17 +177,24 @@ def states(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, bytes]]:
     texts,
     texts,
     st.sampled_from(["import", "ingest", "demo", 'a "quoted"\n\u2028 action ş']),
+    st.integers(min_value=0, max_value=2**62),
 )
 def test_the_compact_form_signs_the_same_bytes(
-    drawn: tuple[dict[str, Any], dict[str, bytes]], seq: int, at: datetime, store: str, officer: str, action: str
+    drawn: tuple[dict[str, Any], dict[str, bytes]],
+    seq: int,
+    at: datetime,
+    store: str,
+    officer: str,
+    action: str,
+    position: int,
 ) -> None:
     state, wrote = drawn
     packed = pack(action, state, wrote, None)
     assert isinstance(packed, StateEvent)
     at_text = iso(at)
     assert at_text is not None
-    body = BodyWriter(EVENT_VERSION, at_text, store, officer).body(seq, packed)
-    assert body == dict_body(seq, at, store, officer, action, state, wrote)
+    body = BodyWriter(EVENT_VERSION, at_text, store, officer).body(seq, packed, position)
+    assert body == dict_body(seq, at, store, officer, action, state, wrote, position)
     assert unpack(packed) == (state, {k: hashlib.sha256(v).hexdigest() for k, v in wrote.items()})
 
 
