@@ -192,10 +192,14 @@ def _origin(note: str) -> str:
 
 def _replaced_since(s: OrmSession, peer: str) -> int:
     """The event of the last out-of-band replacement of `peer`'s card (0: never): witnessing restarts after it."""
+    # by what the signed bodies say (a few hold `replaced`), not by the log's unsigned action and target columns:
+    # another contact's replacement re-targeted to this one would have its earlier checkpoints ignored
     seq = s.execute(
         text(
-            "SELECT max(seq) FROM audit_log WHERE action = 'contact-add' AND target = :peer "
-            "AND json_extract(CAST(body AS TEXT), '$.data.replaced') IS NOT NULL"
+            "SELECT max(seq) FROM audit_log WHERE instr(body, CAST('\"replaced\":' AS BLOB)) > 0 "
+            "AND json_extract(CAST(body AS TEXT), '$.data.replaced') IS NOT NULL "
+            "AND json_extract(CAST(body AS TEXT), '$.action') = 'contact-add' "
+            "AND json_extract(CAST(body AS TEXT), '$.target') = :peer"
         ),
         {"peer": peer},
     ).scalar_one_or_none()
@@ -205,10 +209,14 @@ def _replaced_since(s: OrmSession, peer: str) -> int:
 def _received(s: OrmSession, peer: str) -> list[Received]:
     """Every checkpoint of `peer` this store's log recorded since its card was last replaced, oldest first."""
     out: list[Received] = []
+    # found by what the signed bodies say, not by the log's unsigned action column (an edit there hid them, and
+    # with them the fork or rollback they would show): a body holding a checkpoint names where it came from
     rows = s.execute(
         text(
-            "SELECT seq, body, signer, sig FROM audit_log WHERE action IN ('import', 'receipt') AND seq > :since "
-            "AND json_extract(CAST(body AS TEXT), '$.data.checkpoint.from') = :peer ORDER BY seq"
+            "SELECT seq, body, signer, sig FROM audit_log WHERE seq > :since "
+            "AND instr(body, CAST('\"checkpoint\":{' AS BLOB)) > 0 "
+            "AND json_extract(CAST(body AS TEXT), '$.data.checkpoint.from') = :peer "
+            "AND json_extract(CAST(body AS TEXT), '$.action') IN ('import', 'receipt') ORDER BY seq"
         ),
         {"peer": peer, "since": _replaced_since(s, peer)},
     )

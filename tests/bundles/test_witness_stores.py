@@ -125,6 +125,34 @@ def test_a_counterpart_whose_log_forked_is_refused(pair: Pair) -> None:
     refused_unchanged(pair.pk, fork, forked("TR-MOI", day))
 
 
+@pytest.mark.parametrize(
+    "hide",
+    [
+        "UPDATE audit_log SET action = 'x' WHERE action IN ('import', 'receipt')",
+        "UPDATE audit_log SET action = 'read', target = 'x' WHERE action IN ('import', 'receipt')",
+    ],
+    ids=["their action column edited", "recast as reads"],
+)
+def test_a_fork_is_refused_though_the_events_that_witnessed_the_contact_were_hidden(pair: Pair, hide: str) -> None:
+    """Found by a hostile pass: the checkpoints received from a contact were looked up by the log's unsigned
+    action column, so editing it (with `sqlite3`, no keys) hid them, and a forked log's bundle imported. They
+    are found by what the signed bodies say."""
+    import sqlite3
+
+    old = backup(pair.tr, "TR-old.db")
+    pair.pk.ok("import", str(export(pair.tr, "PK-MOI", pair.path("tr-1.bundle"))))
+    [(day, _held)] = received(pair.pk, "TR-MOI")
+    tr = restored(pair, old)
+    for i in range(3):
+        approved(tr, f"Forked manifest {i}", "green", "PK-MOI")
+    fork = export(tr, "PK-MOI", pair.path("tr-forked.bundle"))
+    conn = sqlite3.connect(pair.pk.path)
+    with conn:
+        conn.execute(hide)
+    conn.close()
+    refused_unchanged(pair.pk, fork, forked("TR-MOI", day))
+
+
 def test_a_counterpart_whose_log_shrank_is_refused(pair: Pair) -> None:
     """Threat 31: TR-MOI put back from an older copy that exports at once carries a smaller tree than the one
     PK-MOI received: a rollback, refused with the same line."""
