@@ -19,6 +19,7 @@ from crypto.identity import PublicIdentity, grouped_fingerprint, public_identity
 from crypto.keyring import Keyring
 from store import policy
 from store.audit import log as audit
+from store.audit.state import contact_backing_problem
 from store.errors import AuthError, NotFound, PolicyError, TamperError, ValidationError
 from store.files import atomic_write_bytes, check_target, read_limited
 from store.models import Contact, Ministry
@@ -96,12 +97,22 @@ def _contact_mac(keys: Keyring, code: str, name: str, identity: PublicIdentity) 
     return hmac.new(keys.derived("contacts"), canonical_json(doc), hashlib.sha256).hexdigest()
 
 
-def _info(keys: Keyring, row: Contact) -> ContactInfo:
+def _info(keys: Keyring, row: Contact, s: OrmSession) -> ContactInfo:
+    """A contacts row as the app uses it, refused (TamperError) unless its MAC holds and it is the state the audit
+    log last signed for the contact: a MAC alone has no freshness, so a row copied from an older copy of the
+    file (the contact's keys before its identity rotation) would pass, and bundles would be sealed to a retired
+    key."""
     identity = PublicIdentity(bytes(row.signing_public), bytes(row.exchange_public))
     if identity.fingerprint != row.fingerprint or not hmac.compare_digest(
         row.mac, _contact_mac(keys, row.code, row.name, identity)
     ):
         raise TamperError(f"contact {row.code} was altered outside Liaison; remove and re-add its card")
+    why = contact_backing_problem(s, row)
+    if why is not None:
+        raise TamperError(
+            f"contact {row.code} is not the one the audit log last signed ({why}): written back from an older "
+            "copy of the store or edited outside Liaison; run `liaison audit verify`"
+        )
     return ContactInfo(row.code, row.name, row.fingerprint, row.added_at, row.added_by, identity)
 
 
@@ -145,7 +156,7 @@ def add_contact(session: Session, path: Path, *, fingerprint: str | None = None,
             s.add(Ministry(code=card.ministry, name=card.name))
         row = s.get(Contact, card.ministry)
         if row is not None:
-            _info(keys, row)
+            _info(keys, row, s)
             if row.fingerprint == card.fingerprint:
                 return ContactAdded(card, "unchanged")
             if not (replace and fingerprint is not None):
@@ -177,13 +188,13 @@ def contacts(session: Session) -> list[ContactInfo]:
     """Every contact, each checked against its MAC."""
     keys = keyring_of(session)
     with session.db.read() as s:
-        return [_info(keys, row) for row in s.scalars(select(Contact).order_by(Contact.code))]
+        return [_info(keys, row, s) for row in s.scalars(select(Contact).order_by(Contact.code))]
 
 
 def contact(session: Session, s: OrmSession, code: str) -> ContactInfo | None:
     """One contact, checked, within an open transaction; None when the ministry has no card here."""
     row = s.get(Contact, code)
-    return None if row is None else _info(keyring_of(session), row)
+    return None if row is None else _info(keyring_of(session), row, s)
 
 
 def require_contact(session: Session, s: OrmSession, code: str) -> ContactInfo:

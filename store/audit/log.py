@@ -466,7 +466,7 @@ class Presigner:
         self._signing = _Signing(signer.signing_key, HELPER_FROM)
         # positions as `finish` will give them, as far as the queue tells: an event queued without its state (its
         # record known only at `finish`) may move one, and `finish` then signs that body itself
-        self._positions = Positions(s)
+        self._positions: Positions | None = Positions(s)
         for ev in (self.txn.main, *self.txn.extra):
             uuid = _uuid_of(ev, {})
             if uuid is not None:
@@ -476,10 +476,12 @@ class Presigner:
         """Hand the helper the bulk events queued since the last call (their bodies built now)."""
         extra, head = self.txn.extra, self._head
         fresh = [(pos, ev) for pos in range(self._done, len(extra)) if type(ev := extra[pos]) is StateEvent]
-        self._positions.count(ev.uuid for _, ev in fresh)
+        positions = self._positions
+        assert positions is not None, "added after close"
+        positions.count(ev.uuid for _, ev in fresh)
         built = []
         for pos, ev in fresh:
-            position = self._positions.next(ev.uuid)
+            position = positions.next(ev.uuid)
             seq = head + 2 + pos
             built.append(
                 {"seq": seq, "ev": ev, "body": self._packed.body(seq, ev, position), "sig": None, "position": position}
@@ -502,6 +504,7 @@ class Presigner:
             self._keep(self._signing.drain())
         finally:
             self._signing.__exit__()
+            self._positions = None  # its counts (one per record) go before `finish` counts again
 
     def __enter__(self) -> Presigner:
         return self

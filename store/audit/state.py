@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.checkpoint import open_checkpoint
@@ -33,10 +33,10 @@ from crypto.keyring import Keyring
 from store.audit.checkpoints import latest_checkpoint, log_origin, log_size, read_head
 from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
 from store.audit.filing import SignatureChecks, cut_from, filing_problem, position_problem, read_filed
-from store.audit.snapshot import officer_state, record_states
+from store.audit.snapshot import contact_state, officer_state, record_states
 from store.audit.timeline import OfficerTimeline, event_data
 from store.errors import TamperError
-from store.models import AuditRow, Officer, Record
+from store.models import AuditRow, Contact, Officer, Record
 from store.text import said
 from store.vocab import Role, Status
 
@@ -442,11 +442,45 @@ def officer_backing_problem(s: OrmSession, row: Officer) -> str | None:
     return row_against(row, last_officer_event(s, row.name))
 
 
+# ---- contacts ----------------------------------------------------------------------------------------------
+
+
+def contact_backing_problem(s: OrmSession, row: Contact) -> str | None:
+    """Why a contacts row is not the state the log last signed for that contact (a row written back from an older
+    copy of the file, say from before the contact's identity rotation, whose MAC still holds), or None.
+
+    Every change to a contacts row signs its state (`snapshot.contact_state`) into an event's data. The latest
+    such event is found by what the signed bodies say, not by the log's unsigned target and action columns
+    (editing those would hide the newest and let an older one pass for it): one scan of the bodies, from the end."""
+    needle = b'"contact":{"code":' + json.dumps(row.code).encode("ascii", "replace")
+    found = s.execute(
+        select(AuditRow.seq, AuditRow.body, AuditRow.signer, AuditRow.sig)
+        .where(func.instr(AuditRow.body, needle) > 0)
+        .order_by(AuditRow.seq.desc())
+        .limit(1)
+    ).first()
+    if found is None:
+        count, _top = log_size(s)
+        return "the audit log has no event for it" if count else None  # an upgrade not yet signed has no log
+    seq, body, signer, sig = int(found[0]), bytes(found[1]), bytes(found[2]), bytes(found[3])
+    if not verify_event(signer, body, sig):
+        return f"its last audit event #{seq} does not verify"
+    obj = parse_body(body) or {}
+    data = obj.get("data")
+    signed = data.get("contact") if isinstance(data, dict) else None
+    if obj.get("seq") != seq or not isinstance(signed, dict) or signed.get("code") != row.code:
+        return f"its last audit event #{seq} is malformed"
+    if signed != contact_state(row):
+        return f"its keys or name differ from the audit log's event #{seq}"
+    return None
+
+
 __all__ = [
     "APPROVED_STATUSES",
     "OfficerTimeline",
     "SignedOfficer",
     "compare",
+    "contact_backing_problem",
     "damaged_among",
     "identity_public",
     "last_officer_event",

@@ -41,10 +41,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from store.audit.snapshot import REVISION_DIGEST_COLUMNS, record_states, revision_digest
-from store.audit.state import compare, identity_public, officer_backing_problem, parse_body
+from store.audit.state import compare, contact_backing_problem, identity_public, officer_backing_problem, parse_body
 from store.audit.walk import BATCH, AuditProblem, Findings, LogWalk, RecordTrail, state_digest, stream
 from store.errors import TamperError
-from store.models import AuditRow, Meta, Officer, Record, Revision
+from store.models import AuditRow, Contact, Meta, Officer, Record, Revision
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -183,6 +183,13 @@ def audit_verify(session: Session, progress: Progress | None = None) -> AuditRep
             if why is not None:
                 findings.event(
                     None, f"officer {row.name}'s row is not the one the log last signed: {why} (replayed or edited)"
+                )
+        for contact_row in s.scalars(select(Contact).order_by(Contact.code)):
+            why = contact_backing_problem(s, contact_row)
+            if why is not None:
+                findings.event(
+                    None,
+                    f"contact {contact_row.code}'s row is not the one the log last signed: {why} (replayed or edited)",
                 )
         records = _check_records(s, walk, progress, total)
         from store.jwg.signed import desk_problems  # the working-group desk against its signed events

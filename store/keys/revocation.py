@@ -64,7 +64,7 @@ def _remac_contacts(s: OrmSession, old: Keyring, new: Keyring) -> None:
     from store.contacts import _contact_mac, _info
 
     for row in s.scalars(select(Contact).order_by(Contact.code)):
-        info = _info(old, row)  # TamperError for a row planted or edited in the file
+        info = _info(old, row, s)  # TamperError for a row planted, replayed or edited in the file
         row.mac = _contact_mac(new, row.code, row.name, info.identity)
 
 

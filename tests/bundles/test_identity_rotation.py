@@ -261,3 +261,36 @@ def test_rotation_is_for_admins_only(pair: Pair) -> None:
     result = pair.pk.cli("identity", "rotate", officer="dave")
     assert result.code == 1 and "rotate the ministry identity" in result.err, result
     assert store_fingerprint(pair.pk.path) == before
+
+
+def test_a_contact_row_from_before_its_rotation_written_back_is_refused(pair: Pair) -> None:
+    """Found by a hostile pass: a contacts row's MAC covers its code, name and keys but has no freshness, so TR-MOI's
+    row copied from an older copy of the file (before PK-MOI received TR-MOI's identity rotation) still verified;
+    `contacts list` showed the retired key, and the next export was sealed to it — readable by whoever holds the
+    retired key. The row is now held to the state the log last signed for the contact."""
+    import shutil
+    import sqlite3
+
+    pk_before = pair.path("PK-before.db")
+    shutil.copyfile(pair.pk.path, pk_before)  # PK-MOI's file before the rotation reached it
+    pair.tr.ok("identity", "rotate")
+    approved(pair.tr, "Manifest after the rotation", "green", "PK-MOI")
+    pair.tr.ok("export", "--to", "PK-MOI", "--out", str(pair.path("tr-rot.bundle")))
+    pair.pk.ok("import", str(pair.path("tr-rot.bundle")))
+    new = contact(pair.pk, "TR-MOI")["fingerprint"]
+    conn = sqlite3.connect(pair.pk.path)
+    with conn:
+        conn.execute("ATTACH ? AS o", (str(pk_before),))
+        conn.execute("DELETE FROM contacts WHERE code = 'TR-MOI'")
+        conn.execute("INSERT INTO contacts SELECT * FROM o.contacts WHERE code = 'TR-MOI'")
+        conn.execute("DELETE FROM contact_key_changes WHERE peer = 'TR-MOI'")
+    conn.close()
+    why = "contact TR-MOI is not the one the audit log last signed"
+    assert_refused(pair.pk.cli("contacts", "list"), why, exact=False)
+    approved(pair.pk, "Heroin route for Ankara", "green", "TR-MOI")
+    refused = pair.pk.cli("export", "--to", "TR-MOI", "--out", str(pair.path("pk.bundle")))
+    assert_refused(refused, why, exact=False)
+    assert not pair.path("pk.bundle").exists()
+    verify = pair.pk.cli("audit", "verify")
+    assert verify.code == 1 and "contact TR-MOI's row is not the one the log last signed" in verify.err, verify
+    assert new  # the rotation had reached PK-MOI before the row was written back
