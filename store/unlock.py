@@ -128,7 +128,10 @@ def refuse_unbacked(vault: Vault, name: str) -> None:
 
 
 def failed_unlock(vault: Vault, name: str, reason: str) -> None:
-    """Keep a failed unlock (no keys yet to sign it): the next successful unlock folds it into the log."""
+    """Keep a failed unlock (no keys yet to sign it): the next successful unlock folds it into the log — not in a
+    store this workstation refuses as rolled back, opened only to be verified or accepted."""
+    if vault.rollback is not None:
+        return
     with vault.db.write() as s:
         s.add(AuditPending(at=vault.clock(), officer=name[:64], reason=reason))
 
@@ -156,7 +159,9 @@ def audit_unlock(
       desk signing came (`store.jwg.signed.desk_genesis`).
     - An officer whose key slot predates signing keys (slot v1) gets one now: the slot is rewritten under
       the same passphrase with the same X25519 key, and the new public key is logged (`officer-key`).
-    - Failed unlocks kept since the last success are folded in (`unlock-failed`), then the unlock itvault.
+    - Failed unlocks kept since the last success are folded in (`unlock-failed`), then the unlock itself.
+    - A store this workstation refuses as rolled back, opened anyway to be verified or accepted, is left as it
+      is: the `accept-rollback` event is the first thing written to it.
     """
     ministry = policy_obj["ministry"]
     now = vault.clock()
@@ -179,6 +184,8 @@ def audit_unlock(
         problem = None if genesis else log_problem(s, keyring, ministry)
         if problem is not None:  # the unlock goes on, to let the log be checked; nothing is appended to it
             return keys.signing, problem
+        if vault.rollback is not None:  # opened to be verified or accepted: nothing is written until accepted
+            return keys.signing, None
         events: list[audit.PendingEvent] = []
         signing = keys.signing
         if signing is None:

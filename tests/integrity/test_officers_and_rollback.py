@@ -148,15 +148,23 @@ def test_the_whole_file_restored_from_an_older_copy_is_refused_until_an_admin_ac
         (["officers", "list"], None),
     ):
         assert_refused(m.pk.cli(*argv, officer=officer), message, exact=False)
+    # looking at it writes nothing into it (found by a new officer's pass: each verify, and a refused acceptance,
+    # signed an unlock into the suspect file, and the diagnosis turned from "rolled back" to "forked")
+    for _ in range(2):
+        verify = m.pk.cli("audit", "verify")
+        assert verify.code == 1 and f"event {back + 1}: {message}" in verify.err, verify
+    assert m.pk.cli("audit", "verify", officer="carol", passphrase="not carol's").code == 1
     assert_refused(
         m.pk.cli("audit", "accept-rollback", officer="bob"), "accepting a rollback needs a confirmation", exact=False
     )
     assert_refused(
         m.pk.cli("audit", "accept-rollback", "--yes", officer="bob"), "role reviewer may not accept a rolled-back store"
     )
+    assert int(m.pk.sql("SELECT max(seq) FROM audit_log")[0][0]) == back
+    assert m.pk.sql("SELECT count(*) FROM audit_pending")[0][0] == 0
     accepted = m.pk.cli("audit", "accept-rollback", "--yes")
     assert accepted.code == 0, accepted
-    assert accepted.err_lines[0].startswith("store rolled back: log has ")  # bob's refused attempt logged his unlock
+    assert accepted.err_lines[0].startswith(message), accepted
     assert f"this workstation has seen {seen} (checkpoint of " in accepted.err_lines[0]
     assert m.pk.ok("audit", "verify").out.startswith("audit: ")
     log = m.pk.ok("audit", "log", "--action", "accept-rollback", "--json").json()
