@@ -192,7 +192,8 @@ def parse_header(data: bytes, preamble_sha256: bytes, version: int = 1) -> Heade
         sender_fingerprint=sender_fingerprint,
         recipients=tuple(recipients),
         created=parse_time(obj["created"], "bundle creation time"),
-        records=require_int(obj["records"], 1, MAX_RECORDS, "record count"),
+        # none only in a bundle that carries a key transition (a rotation need not wait for a record to send)
+        records=require_int(obj["records"], 0 if transitions else 1, MAX_RECORDS, "record count"),
         chunk_records=require_int(obj["chunk_records"], 1, MAX_CHUNK_RECORDS, "chunk size"),
         stanzas=stanzas,
         preamble_sha256=preamble_sha256,

@@ -67,7 +67,7 @@ class BundleReader:
             if tag[0] != FRAME_CHUNK:
                 raise BundleError(f"unknown frame type 0x{tag[0]:02x} at byte {fh.tell() - 1}")
             index = len(hashes)
-            if index >= header.records:
+            if index >= max(header.records, 1):  # a bundle of no records (a key transition alone) has one chunk
                 raise BundleError("bundle has more chunks than records")
             raw_len = read_exact(fh, 4, f"in chunk {index + 1}")
             (length,) = struct.unpack(">I", raw_len)
@@ -164,8 +164,9 @@ class BundleReader:
                     raise BundleError("the last chunk is not flagged final: the bundle was truncated")
                 raise BundleError(f"chunk {index + 1} is flagged final but more chunks follow")
             records = envelope["records"]
-            if not isinstance(records, list) or not 1 <= len(records) <= header.chunk_records:
-                raise BundleError(f"chunk {index + 1} must hold 1..{header.chunk_records} records")
+            least = 1 if header.records else 0  # the one chunk of a bundle of no records is empty
+            if not isinstance(records, list) or not least <= len(records) <= header.chunk_records:
+                raise BundleError(f"chunk {index + 1} must hold {least}..{header.chunk_records} records")
             for i, record in enumerate(records):
                 validate_entry(record, f"chunk {index + 1} record {i + 1}")
             seen += len(records)

@@ -155,7 +155,7 @@ class BundleWriter:
 
     def finish(self) -> None:
         """Write the last chunk (flagged final) and the signature; the record count must match the header."""
-        if self._written != self.records or not self._pending:
+        if self._written != self.records or (self.records and not self._pending):
             raise BundleError(f"bundle header promised {self.records} records but {self._written} were written")
         self._flush(final=True)
         message = signed_message(self.preamble_sha256, self._chunks, self._chunk_hashes.digest())

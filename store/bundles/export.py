@@ -321,7 +321,10 @@ def export_bundle(
             found.update(damaged)
         notices = pending_notices(session, s, code)
         desk = pending_entries(session, s, code) + [(e["uuid"], 0, 0, e) for e in entries]
-        if not plan.included and not notices and not desk:
+        # this ministry's identity rotations the recipient has not confirmed yet travel in the (signed) header —
+        # in a bundle of their own when nothing else is due: a rotation must not wait for the next record
+        transitions = transitions_for(session, s, code) if peer is not None else ()
+        if not plan.included and not notices and not desk and not transitions:
             plan.damaged = named_damage(plan.selected, found, refuse=refuse)
             detail = plan.reasons() or "no record matches the filters"
             raise NothingToExport(f"nothing to export to {code} ({detail})")
@@ -344,8 +347,6 @@ def export_bundle(
             stanzas.append(fmt.passphrase_stanza(bundle_id, passphrase, stanzas_params, file_key))
         now = session.clock()
         total = len(plan.included)
-        # this ministry's identity rotations the recipient has not confirmed yet travel in the (signed) header
-        transitions = transitions_for(session, s, code) if peer is not None else ()
         # this store's latest checkpoint, proven consistent with the ones sent to the recipient before
         witness = outgoing(s, code)
         with atomic_file(out, overwrite=overwrite, protect=(session.db.path,)) as fh:

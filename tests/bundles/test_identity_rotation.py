@@ -294,3 +294,23 @@ def test_a_contact_row_from_before_its_rotation_written_back_is_refused(pair: Pa
     verify = pair.pk.cli("audit", "verify")
     assert verify.code == 1 and "contact TR-MOI's row is not the one the log last signed" in verify.err, verify
     assert new  # the rotation had reached PK-MOI before the row was written back
+
+
+def test_a_rotation_goes_at_once_even_with_no_record_to_send(pair: Pair) -> None:
+    """Found by a new officer's pass: with nothing new to send, `export` refused ("nothing to export"), so the
+    statement waited for the next approved record — while the README says to rotate at once when the old key may
+    be stolen. The bundle now goes with the statement alone, as a withdrawal notice does."""
+    before = own_fingerprint(pair.pk)
+    deliver(pair, "first.bundle")  # everything due has gone
+    assert_refused(
+        pair.pk.cli("export", "--to", "TR-MOI", "--out", str(pair.path("none.bundle"))),
+        "nothing to export to TR-MOI",
+        exact=False,
+    )
+    pair.pk.ok("identity", "rotate")
+    after = own_fingerprint(pair.pk)
+    sent = pair.pk.ok("export", "--to", "TR-MOI", "--out", str(pair.path("rot.bundle")))
+    assert "carried this ministry's key transition (1 statement" in sent.err, sent
+    summary = pair.tr.ok("import", str(pair.path("rot.bundle"))).err
+    assert short(after) in summary and short(before) in summary, summary
+    assert contact(pair.tr, "PK-MOI")["fingerprint"] == after
