@@ -303,3 +303,19 @@ async def test_a_title_no_key_opens_does_not_blank_the_browser(
         assert isinstance(detail, DetailScreen) and detail.reference == bad.reference
         assert detail.query_one("#detail-damaged", StatusLine).message.startswith("DAMAGED")
         assert not detail.allowed
+
+
+def test_the_columns_fit_80_columns_with_the_labels_counted() -> None:
+    """Found by a new officer's pass: at 80×24 the demo's log (action names up to 15 cells, officers of 4–6, whose
+    label "Officer" is 7) scrolled sideways and cut `TR-MOI-2026-00049` to `TR-MOI-2026-000`: the cuts were sized
+    by the cells alone, the columns by their labels too. Each column is now as wide as the cuts say, labels
+    counted, and the references stay whole."""
+    from tui.screens.audit import column_widths, fit_columns
+
+    widest = {"seq": 3, "key": 16, "reference": 17}
+    for width in (78, 90, 118, 198):  # 80, 92, 120 and 200 columns, the scrollbar's two cells kept
+        fit = fit_columns(width, **widest, officer=6, action=15, other=40)
+        widths = column_widths(fit, **widest)
+        assert sum(widths.values()) <= width, (width, widths)
+        assert widths["about"] >= 1 + 17 and widths["key"] == 1 + 16 and widths["seq"] == 1 + 3
+        assert widths["officer"] >= 1 + len("Officer") and widths["action"] >= 1 + len("Action")

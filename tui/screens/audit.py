@@ -74,8 +74,8 @@ def fit_columns(width: int, *, seq: int, key: int, officer: int, action: int, re
     time = TIME_FORMATS[0]
 
     def over() -> int:
-        about = max(reference, cells["other"], len("About"))
-        return sum(c + 1 for c in (seq, _TIME_CELLS[time], cells["officer"], cells["action"], key, about)) - width
+        fit = Fit(time, cells["officer"], cells["action"], cells["other"])
+        return sum(column_widths(fit, seq=seq, key=key, reference=reference).values()) - width
 
     def give(name: str, floor: int) -> None:
         cells[name] = max(min(cells[name], floor), cells[name] - max(0, over()))
@@ -89,6 +89,21 @@ def fit_columns(width: int, *, seq: int, key: int, officer: int, action: int, re
     if over() > 0:
         time = TIME_FORMATS[2]
     return Fit(time, cells["officer"], cells["action"], cells["other"])
+
+
+def column_widths(fit: Fit, *, seq: int, key: int, reference: int) -> dict[str, int]:
+    """Each column's width in cells (by key) for rows cut as `fit` says: its widest cell or its label, whichever
+    is wider (the time's label gives way to its short forms), and the space before each."""
+    label = {key: cell_len(text) for text, key in COLUMNS}
+    widest = {
+        "seq": seq,
+        "at": _TIME_CELLS[fit.time],
+        "officer": fit.officer,
+        "action": fit.action,
+        "key": key,
+        "about": max(reference, fit.other),
+    }
+    return {k: 1 + (v if k == "at" else max(v, label[k])) for k, v in widest.items()}
 
 
 def clip(text: str, cells: int) -> str:
@@ -294,12 +309,15 @@ class AuditScreen(LiaisonScreen):
         return {p.seq for p in self.report.problems if p.seq is not None}
 
     @staticmethod
-    def _add_columns(table: DataTable[Text]) -> None:
+    def _add_columns(table: DataTable[Text], widths: dict[str, int] | None = None) -> None:
+        """The columns, each as wide as `widths` says (set, not sized by the cells as they arrive: a redraw racing
+        a reload left them at their labels' widths), or sized by their cells before anything is listed."""
         for label, key in COLUMNS:
-            table.add_column(Text(f" {label}"), key=key)
+            table.add_column(Text(f" {label}"), key=key, width=widths[key] if widths else None)
 
-    def _fit(self) -> Fit:
-        """How this table's cells are cut at its current width (its vertical scrollbar's room kept)."""
+    def _fit(self) -> tuple[Fit, dict[str, int]]:
+        """How this table's cells are cut at its current width (its vertical scrollbar's room kept), and the
+        columns' widths then."""
         table = self.query_one("#audit-events", DataTable)
         width = table.size.width - table.styles.scrollbar_size_vertical
 
@@ -307,22 +325,27 @@ class AuditScreen(LiaisonScreen):
             return max((cell_len(v) for v in values), default=0)
 
         entries = self.entries
-        return fit_columns(
+        whole = {
+            "seq": widest(str(e.seq) for e in entries),
+            "key": widest(e.signer_fingerprint for e in entries),
+            "reference": widest(visible(e.record_reference) for e in entries if e.record_reference),
+        }
+        fit = fit_columns(
             width,
-            seq=widest(str(e.seq) for e in entries),
-            key=widest(e.signer_fingerprint for e in entries),
+            **whole,
             officer=widest(visible(e.officer) for e in entries),
             action=widest(visible(e.action) for e in entries),
-            reference=widest(visible(e.record_reference) for e in entries if e.record_reference),
             other=widest(visible(e.target) for e in entries if not e.record_reference),
         )
+        return fit, column_widths(fit, **whole)
 
     def _draw(self, *, keep_cursor: bool = False) -> None:
         table = self.query_one("#audit-events", DataTable)
         at = table.cursor_row if keep_cursor and table.row_count else None
         table.clear(columns=True)  # the columns too: their widths only ever grow
-        self._add_columns(table)
-        self._drawn_fit = fit = self._fit()
+        fit, widths = self._fit()
+        self._add_columns(table, widths)
+        self._drawn_fit = fit
         bad = self._bad_seqs()
         for entry in self.entries:
             style = BAD_STYLE if entry.seq in bad else ""
@@ -349,7 +372,7 @@ class AuditScreen(LiaisonScreen):
         self.call_after_refresh(self._refit)
 
     def _refit(self) -> None:
-        if self.entries and self._fit() != self._drawn_fit:
+        if self.entries and self._fit()[0] != self._drawn_fit:
             self._draw(keep_cursor=True)
 
     def _first_bad(self) -> int | None:
