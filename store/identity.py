@@ -19,7 +19,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,6 +34,8 @@ from store.contacts import ContactInfo, _contact_mac, keyring_of, own_identity
 from store.errors import TamperError
 from store.keys.revocation import regrant
 from store.models import Base, Contact, Meta, UTCDateTime
+from store.sqlite import stored_time
+from store.text import said
 from store.vocab import Role
 
 if TYPE_CHECKING:
@@ -300,7 +302,7 @@ def resolve_sender(
         return chain[-1].new, tuple(chain[start:])
     history = {
         row.old_fingerprint: row
-        for row in s.scalars(select(ContactKeyChange).where(ContactKeyChange.peer == peer.code))
+        for row in _checked_changes(s, select(ContactKeyChange).where(ContactKeyChange.peer == peer.code), peer.code)
     }
     if fingerprint in history:
         row = history[fingerprint]
@@ -365,8 +367,40 @@ def apply_transitions(
     return changes
 
 
+def key_change_problems(s: OrmSession, peer: str | None = None) -> list[str]:
+    """Why rows of the contacts' key history (one contact's, or all) are not the statements they keep, which both
+    keys signed: a row's contact, keys and time are checked against its statement, read as the file holds them
+    (a value no statement gives, such as a time that is none, is named too, not raised)."""
+    sql = "SELECT id, peer, old_fingerprint, new_fingerprint, stated_at, statement FROM contact_key_changes"
+    rows = s.connection().exec_driver_sql(
+        sql + (" WHERE peer = ? ORDER BY id" if peer is not None else " ORDER BY id"),
+        (peer,) if peer is not None else (),
+    )
+    problems: list[str] = []
+    for row_id, code, old, new, stated_at, text in rows:
+        try:
+            statement = parse_transition(parse_canonical(str(text).encode("utf-8"), "statement"), "statement")
+            holds = (statement.ministry, statement.old.fingerprint, statement.new.fingerprint) == (code, old, new)
+            holds = holds and stored_time(statement.at) == stated_at
+        except (BundleError, TypeError, ValueError):
+            holds = False
+        if not holds:
+            problems.append(
+                f"contact {said(code)}'s key history (entry {row_id}) is not the statement it keeps, signed by both "
+                "keys: written or edited outside Liaison"
+            )
+    return problems
+
+
+def _checked_changes(s: OrmSession, stmt: Any, peer: str | None = None) -> list[ContactKeyChange]:
+    problems = key_change_problems(s, peer)
+    if problems:
+        raise TamperError(f"{problems[0]}; run `liaison audit verify`")
+    return list(s.scalars(stmt))
+
+
 def key_changes(session: Session, peer: str | None = None) -> list[KeyChange]:
-    """Identity changes received from contacts (one contact's, or all), oldest first."""
+    """Identity changes received from contacts (one contact's, or all), oldest first; each held to its statement."""
     keyring_of(session)
     stmt = select(ContactKeyChange).order_by(ContactKeyChange.id)
     if peer is not None:
@@ -374,7 +408,7 @@ def key_changes(session: Session, peer: str | None = None) -> list[KeyChange]:
     with session.db.read() as s:
         return [
             KeyChange(r.peer, r.old_fingerprint, r.new_fingerprint, r.stated_at, r.received_at, r.via)
-            for r in s.scalars(stmt)
+            for r in _checked_changes(s, stmt, peer)
         ]
 
 
@@ -388,6 +422,7 @@ __all__ = [
     "TransitionDelivery",
     "apply_transitions",
     "confirm_key",
+    "key_change_problems",
     "key_changes",
     "note_carried",
     "pending_delivery",

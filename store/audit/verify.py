@@ -191,6 +191,10 @@ def audit_verify(session: Session, progress: Progress | None = None) -> AuditRep
                     None,
                     f"contact {contact_row.code}'s row is not the one the log last signed: {why} (replayed or edited)",
                 )
+        from store.identity import key_change_problems  # each held to the statement it keeps
+
+        for why in key_change_problems(s):
+            findings.event(None, why)
         records = _check_records(s, walk, progress, total)
         from store.jwg.signed import desk_problems  # the working-group desk against its signed events
 

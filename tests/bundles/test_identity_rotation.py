@@ -314,3 +314,33 @@ def test_a_rotation_goes_at_once_even_with_no_record_to_send(pair: Pair) -> None
     summary = pair.tr.ok("import", str(pair.path("rot.bundle"))).err
     assert short(after) in summary and short(before) in summary, summary
     assert contact(pair.tr, "PK-MOI")["fingerprint"] == after
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE contact_key_changes SET stated_at = '2020-01-01 00:00:00.000000'",
+        "UPDATE contact_key_changes SET old_fingerprint = '" + "1" * 64 + "'",
+        "UPDATE contact_key_changes SET stated_at = 'garbage'",
+        "UPDATE contact_key_changes SET old_fingerprint = x'00ff'",
+    ],
+    ids=["an earlier time", "another old key", "a time that is none", "bytes for a fingerprint"],
+)
+def test_a_contact_s_key_history_edited_in_the_file_is_named(pair: Pair, edit: str) -> None:
+    """Found by a hostile pass: `contacts list` showed whatever the file said of a contact's past keys (a forged
+    time and old key), or failed with `unexpected ValueError`. Each row is now held to the statement it keeps."""
+    import sqlite3
+
+    pair.tr.ok("identity", "rotate")
+    approved(pair.tr, "Manifest after the rotation", "green", "PK-MOI")
+    pair.tr.ok("export", "--to", "PK-MOI", "--out", str(pair.path("tr-rot.bundle")))
+    pair.pk.ok("import", str(pair.path("tr-rot.bundle")))
+    assert pair.pk.ok("audit", "verify").code == 0
+    conn = sqlite3.connect(pair.pk.path)
+    with conn:
+        conn.execute(edit)
+    conn.close()
+    why = "contact TR-MOI's key history (entry 1) is not the statement it keeps"
+    assert_refused(pair.pk.cli("contacts", "list"), why, exact=False)
+    verify = pair.pk.cli("audit", "verify")
+    assert verify.code == 1 and why in verify.err, verify
