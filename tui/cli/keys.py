@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from store.text import quote
 from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json
+from tui.cli.table import Column, print_table
 from tui.present import safe
 
 if TYPE_CHECKING:
@@ -74,13 +75,18 @@ def cmd_keys_status(ctx: Context) -> int:
     if ctx.args.json:
         emit_json(keys_status_json(status))
         return EXIT_OK
-    for k in reversed(status.data_keys):
-        print(f"data key version {k.version:<4} {'current' if k.current else 'old    '}  {_age(status, k.created)}")
-    print(f"master secret version {status.master_version:<4}  {_age(status, status.master_created)}")
-    print(f"ministry identity {status.identity_fingerprint[:16]}  {_age(status, status.identity_created)}")
-    for officer in status.signing_keys:
-        key = officer.fingerprint or "none in the log"
-        print(f"signing key of {safe(officer.officer):<20} {key:<16}  {_age(status, officer.created)}")
+    # one line a key, in three columns as wide as their widest value: which key, its state or fingerprint, its age
+    rows = [
+        (f"data key version {k.version}", "current" if k.current else "old", _age(status, k.created))
+        for k in reversed(status.data_keys)
+    ]
+    rows.append((f"master secret version {status.master_version}", "", _age(status, status.master_created)))
+    rows.append(("ministry identity", status.identity_fingerprint[:16], _age(status, status.identity_created)))
+    rows += [
+        (f"signing key of {safe(o.officer)}", o.fingerprint or "none in the log", _age(status, o.created))
+        for o in status.signing_keys
+    ]
+    print_table((Column("key"), Column("state"), Column("age")), rows, header=False)
     print(f"policy: rotate the data key every {status.key_max_age_days} days")
     notice = session.key_notice()
     if notice:
