@@ -225,7 +225,20 @@ def _sign(s: OrmSession, txn: AuditTxn, rows: list[tuple[DeskRow, bool]]) -> Non
         elif ev is not txn.main:
             ev.target = key  # its code or quarter changed within the action: the event names it as it now is
         ev.data["desk"] = state
+        # how many events naming the row's key the log holds for it: hiding some from the target index while a
+        # change is signed leaves this short of the count once they are named again (`_problem`)
+        ev.data["desk_position"] = _filed_before(s, key, (str(state["kind"]), str(state["uuid"])))
         ev.wrote.update(wrote)
+
+
+def _filed_before(s: OrmSession, key: str, ident: tuple[str, str]) -> int:
+    """How many events naming `key` (the log's target index) carry the desk state of row `ident` (kind, uuid)."""
+    count = 0
+    for (body,) in s.execute(select(AuditRow.body).where(AuditRow.target == key)):
+        found = _desk_of(bytes(body))
+        if found is not None and (str(found[1].get("kind")), found[1]["uuid"]) == ident:
+            count += 1
+    return count
 
 
 # ---- checking -----------------------------------------------------------------------------------------------
@@ -241,6 +254,21 @@ class Signed:
     body: bytes
     signer: bytes
     sig: bytes
+    #: the events carrying this row's state under the same target before it, and how many it signed there were
+    before: int = 0
+    position: Any = None
+
+
+def _signed(seq: int, obj: dict[str, Any], desk: dict[str, Any], row: Any, counts: dict[Any, int]) -> Signed:
+    """The `Signed` of one desk event, counting it among those of its row under its target (`counts`)."""
+    place = (str(desk.get("kind")), desk["uuid"], str(obj.get("target")))
+    before = counts.get(place, 0)
+    counts[place] = before + 1
+    data = obj.get("data")
+    position = data.get("desk_position") if isinstance(data, dict) else None
+    return Signed(
+        seq, desk, str(obj.get("officer")), bytes(row[1]), bytes(row[2]), bytes(row[3]), before, position
+    )  # fmt: skip
 
 
 def _desk_of(body: bytes) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -259,38 +287,35 @@ def signed_states(s: OrmSession, keys: Iterable[str]) -> dict[tuple[str, str], S
     """The latest signed desk state of each (kind, uuid) among the events targeting `keys` (indexed lookup)."""
     wanted = sorted(set(keys))
     out: dict[tuple[str, str], Signed] = {}
+    counts: dict[Any, int] = {}
     for start in range(0, len(wanted), _IN_CHUNK):
         stmt = (
             select(AuditRow.seq, AuditRow.body, AuditRow.signer, AuditRow.sig)
             .where(AuditRow.target.in_(wanted[start : start + _IN_CHUNK]))
             .order_by(AuditRow.seq)
         )
-        for seq, body, signer, sig in s.execute(stmt):
-            found = _desk_of(bytes(body))
-            if found is None:
-                continue
-            obj, desk = found
-            out[(str(desk.get("kind")), desk["uuid"])] = Signed(
-                int(seq), desk, str(obj.get("officer")), bytes(body), bytes(signer), bytes(sig)
-            )
+        for row in s.execute(stmt):
+            found = _desk_of(bytes(row[1]))
+            if found is not None:
+                obj, desk = found
+                out[(str(desk.get("kind")), desk["uuid"])] = _signed(int(row[0]), obj, desk, row, counts)
     return out
 
 
 def all_signed_states(s: OrmSession) -> dict[tuple[str, str], Signed]:
     """The latest signed desk state of every desk item the log ever named (a scan: `audit verify` only)."""
     out: dict[tuple[str, str], Signed] = {}
+    counts: dict[Any, int] = {}
     stmt = (
         select(AuditRow.seq, AuditRow.body, AuditRow.signer, AuditRow.sig)
         .where(func.instr(AuditRow.body, b'"desk":{') > 0)
         .order_by(AuditRow.seq)
     )
-    for seq, body, signer, sig in s.execute(stmt.execution_options(yield_per=4096)):
-        found = _desk_of(bytes(body))
+    for row in s.execute(stmt.execution_options(yield_per=4096)):
+        found = _desk_of(bytes(row[1]))
         if found is not None:
             obj, desk = found
-            out[(str(desk.get("kind")), desk["uuid"])] = Signed(
-                int(seq), desk, str(obj.get("officer")), bytes(body), bytes(signer), bytes(sig)
-            )
+            out[(str(desk.get("kind")), desk["uuid"])] = _signed(int(row[0]), obj, desk, row, counts)
     return out
 
 
@@ -367,6 +392,12 @@ def require_intact(session: Session, s: OrmSession, row: DeskRow) -> None:
 def _problem(state: dict[str, Any], signed: Signed | None) -> str | None:
     if signed is None:
         return f"{label(state)}: no signed event records it (written outside Liaison)"
+    position = signed.position
+    if position is not None and (type(position) is not int or position != signed.before):
+        return (
+            f"{label(state)}: its signed event #{signed.seq} was signed after {position} events about it, but "
+            f"{signed.before} come before it in the log: the log's target index was edited to hide events about it"
+        )
     return _compare(state, signed)
 
 

@@ -228,3 +228,47 @@ def test_a_desk_from_before_desk_signing_is_signed_at_the_first_admin_unlock(tmp
     again = store.cli("audit", "verify", officer="alice")
     assert again.code == 1 and re.search(r"meeting 2026-Q1 differs from its signed event #\d+: status", again.err)
     assert store.sql("SELECT count(*) FROM audit_log WHERE action = 'desk-genesis'") == [(2,)]
+
+
+def test_an_action_rolled_back_and_signed_again_while_its_events_were_hidden_is_damaged(pair: Pair) -> None:
+    """Found by a hostile pass: an action done with a note, set back to open in the file with its later events'
+    targets changed (so the target index showed only its first), was dropped by an honest officer — signing the
+    rolled-back state — and once the targets were put back `audit verify` passed, the completion and its note
+    gone. Each desk event now signs how many events about the row the log held under its key: the drop's says
+    fewer than the log holds, and the action is damaged."""
+    import sqlite3
+
+    pk = pair.pk
+    code = _desk(pair)
+    pk.ok("actions", "done", code, "--comment", "trained 40 officers")
+    pk.ok("audit", "verify")
+    conn = sqlite3.connect(pk.path)
+    with conn:
+        conn.execute(
+            "UPDATE jwg_actions SET status = 'open', status_at = NULL, status_by = '', status_rev = 1, note_ct = NULL"
+            " WHERE code = ?",
+            (code,),
+        )
+        conn.execute(
+            "CREATE TABLE _hid AS SELECT seq, target FROM audit_log WHERE target = ?"
+            " AND seq > (SELECT min(seq) FROM audit_log WHERE target = ?)",
+            (code, code),
+        )
+        conn.execute("UPDATE audit_log SET target = 'x' WHERE seq IN (SELECT seq FROM _hid)")
+    conn.close()
+    pk.ok("actions", "drop", code, "--reason", "superseded")  # the honest officer, unaware
+    conn = sqlite3.connect(pk.path)
+    with conn:
+        conn.execute(
+            "UPDATE audit_log SET target = (SELECT target FROM _hid h WHERE h.seq = audit_log.seq)"
+            " WHERE seq IN (SELECT seq FROM _hid)"
+        )
+        conn.execute("DROP TABLE _hid")
+    conn.close()
+    why = "the log's target index was edited to hide events about it"
+    verify = pk.cli("audit", "verify")
+    assert verify.code == 1 and why in verify.err, verify
+    listed = {a["id"]: a for a in pk.ok("actions", "list", "--json").json()}
+    assert why in (listed[code]["damaged"] or ""), listed[code]
+    changed = pk.cli("actions", "done", code)  # nothing signs it again
+    assert changed.code == 1 and why in changed.err, changed
