@@ -25,7 +25,15 @@ from sqlalchemy import ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm import Session as OrmSession
 
-from crypto.bundle import BundleError, KeyTransition, format_time, make_transition, parse_canonical, parse_transition
+from crypto.bundle import (
+    MAX_TRANSITIONS,
+    BundleError,
+    KeyTransition,
+    format_time,
+    make_transition,
+    parse_canonical,
+    parse_transition,
+)
 from crypto.identity import PublicIdentity, grouped_fingerprint, public_identity
 from crypto.keyring import Keyring
 from store import policy
@@ -193,14 +201,17 @@ def pending_delivery(session: Session) -> list[Pending]:
 
 
 def transitions_for(session: Session, s: OrmSession, peer: str) -> tuple[KeyTransition, ...]:
-    """The statements a bundle or receipt to `peer` carries: every rotation it has not confirmed, oldest first."""
+    """The statements a bundle or receipt to `peer` carries: every rotation made since it became a contact, oldest
+    first (the last `MAX_TRANSITIONS`), not only those the delivery rows call unconfirmed — those rows are not
+    signed, and one marked confirmed in the file would hold back the statement `peer` needs to accept our next
+    bundle. A contact that already holds the newest key reads past them (a few hundred bytes each)."""
     rows = s.scalars(
         select(IdentityTransition)
         .join(TransitionDelivery, TransitionDelivery.transition_id == IdentityTransition.id)
-        .where(TransitionDelivery.peer == peer, TransitionDelivery.confirmed_at.is_(None))
+        .where(TransitionDelivery.peer == peer)
         .order_by(IdentityTransition.id)
     ).all()
-    chain = tuple(_statement(row) for row in rows)
+    chain = tuple(_statement(row) for row in rows[-MAX_TRANSITIONS:])
     if chain and chain[-1].new.fingerprint != own_identity(session).fingerprint:
         raise TamperError("the key-transition statements do not end at this ministry's identity")
     return chain
@@ -219,6 +230,18 @@ def note_carried(s: OrmSession, peer: str, chain: Sequence[KeyTransition], carri
         if row.new_fingerprint in wanted:
             delivery.carried += 1
             delivery.last_carried_in = carrier[:64]
+
+
+def unconfirmed(s: OrmSession, peer: str) -> bool:
+    """Whether `peer` has a rotation of ours it has not confirmed yet (by the delivery rows)."""
+    return (
+        s.execute(
+            select(TransitionDelivery.transition_id)
+            .where(TransitionDelivery.peer == peer, TransitionDelivery.confirmed_at.is_(None))
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def confirm_key(s: OrmSession, peer: str, fingerprint: str, now: datetime, how: str) -> int:
@@ -430,4 +453,5 @@ __all__ = [
     "retired_identities",
     "rotate_identity",
     "transitions_for",
+    "unconfirmed",
 ]

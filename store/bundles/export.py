@@ -29,7 +29,7 @@ from store.bundles.witness import note_sent, outgoing
 from store.contacts import contact, keyring_of, own_identity
 from store.errors import IntegrityError, NotFound, ValidationError
 from store.files import atomic_file, check_target
-from store.identity import note_carried, transitions_for
+from store.identity import note_carried, transitions_for, unconfirmed
 from store.jwg.sync import pending_entries, record_sent
 from store.models import BundleItem, BundleLog, Record, RecordParty, Revision
 from store.policy import Candidate, Exclusion, exclusion
@@ -321,10 +321,11 @@ def export_bundle(
             found.update(damaged)
         notices = pending_notices(session, s, code)
         desk = pending_entries(session, s, code) + [(e["uuid"], 0, 0, e) for e in entries]
-        # this ministry's identity rotations the recipient has not confirmed yet travel in the (signed) header —
-        # in a bundle of their own when nothing else is due: a rotation must not wait for the next record
+        # this ministry's identity rotations travel in the (signed) header — in a bundle of their own when nothing
+        # else is due and the recipient has not confirmed one yet: a rotation must not wait for the next record
         transitions = transitions_for(session, s, code) if peer is not None else ()
-        if not plan.included and not notices and not desk and not transitions:
+        due = bool(transitions) and unconfirmed(s, code)
+        if not plan.included and not notices and not desk and not due:
             plan.damaged = named_damage(plan.selected, found, refuse=refuse)
             detail = plan.reasons() or "no record matches the filters"
             raise NothingToExport(f"nothing to export to {code} ({detail})")
@@ -489,5 +490,5 @@ def export_bundle(
         peer is not None,
         len(notices),
         len(desk),
-        len(transitions),
+        len(transitions) if due else 0,  # said only while a rotation is unconfirmed (a confirmed one rides along)
     )

@@ -126,16 +126,23 @@ def test_rotation_travels_in_the_next_bundle_and_the_old_key_is_refused_afterwar
     assert store_fingerprint(pair.tr.path) == before_tr
 
 
-def test_the_next_bundle_after_confirmation_carries_no_statement(pair: Pair) -> None:
-    """Once the contact used the new key, bundles to it stop carrying the statement."""
+def test_after_confirmation_the_statement_rides_along_unsaid(pair: Pair) -> None:
+    """Once the contact used the new key, an export no longer says it carries the statement, and the contact,
+    holding the new key, reads past it; it still rides in the header (the delivery rows that say "confirmed" are
+    not signed: see the next test but one), and nothing is due for it alone."""
     pair.pk.ok("identity", "rotate")
     deliver(pair, receipt="r.receipt")
     pair.pk.ok("import", str(pair.path("r.receipt")))
+    assert_refused(
+        pair.pk.cli("export", "--to", "TR-MOI", "--out", str(pair.path("none.bundle"))),
+        "nothing to export to TR-MOI",
+        exact=False,
+    )
     approved(pair.pk, "Later report", "amber", "TR-MOI")
     out = pair.path("later.bundle")
     assert "key transition" not in pair.pk.ok("export", "--to", "TR-MOI", "--out", str(out)).err
     reader = fmt.BundleReader(out.open("rb"))
-    assert reader.header.version == 2 and reader.header.transitions == ()
+    assert reader.header.version == 2 and len(reader.header.transitions) == 1
     assert "identity key changed" not in pair.tr.ok("import", str(out)).err
 
 
@@ -344,3 +351,23 @@ def test_a_contact_s_key_history_edited_in_the_file_is_named(pair: Pair, edit: s
     assert_refused(pair.pk.cli("contacts", "list"), why, exact=False)
     verify = pair.pk.cli("audit", "verify")
     assert verify.code == 1 and why in verify.err, verify
+
+
+def test_a_delivery_marked_confirmed_in_the_file_does_not_hold_the_statement_back(pair: Pair) -> None:
+    """Found by a hostile pass: the delivery rows are not signed, and only statements they called unconfirmed were
+    carried; marking a rotation confirmed with `sqlite3` kept it out of every later bundle, and TR-MOI refused them
+    all (`names a sender key … that is not on PK-MOI's contact card`) while PK-MOI noticed nothing. Every bundle to
+    a contact now carries the rotations made since it became one."""
+    import sqlite3
+
+    deliver(pair, "first.bundle")
+    pair.pk.ok("identity", "rotate")
+    after = own_fingerprint(pair.pk)
+    conn = sqlite3.connect(pair.pk.path)
+    with conn:
+        conn.execute("UPDATE identity_transition_deliveries SET confirmed_at = '2026-12-01 00:00:00.000000'")
+    conn.close()
+    approved(pair.pk, "Heroin route after the rotation", "green", "TR-MOI")
+    summary = deliver(pair, "after.bundle")
+    assert "PK-MOI's identity key changed" in summary, summary
+    assert contact(pair.tr, "PK-MOI")["fingerprint"] == after
