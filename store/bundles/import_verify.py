@@ -18,7 +18,7 @@ from crypto.bundle import BundleError, BundleReader, Header, KeyTransition
 from crypto.identity import PublicIdentity, grouped_fingerprint
 from store.bundles.common import BundleRefused, open_file, reader_of, refused
 from store.bundles.witness import Incoming, WitnessRefused, check_incoming
-from store.contacts import ContactInfo, contact, keyring_of
+from store.contacts import ContactInfo, contact, keyring_of, own_identity
 from store.files import FileError
 from store.identity import KeyRefused, resolve_sender, retired_identities
 from store.models import BundleLog
@@ -151,8 +151,11 @@ def preview_bundle(session: Session, path: Path) -> BundlePreview:
         )
 
 
-def bundle_file_key(path: Path, reader: BundleReader, session: Session, passphrase: bytes | None) -> tuple[bytes, bool]:
-    """The bundle's file key, and whether it was sealed to this ministry's current identity (not a retired one)."""
+def bundle_file_key(
+    path: Path, reader: BundleReader, session: Session, passphrase: bytes | None
+) -> tuple[bytes, str | None]:
+    """The bundle's file key, and the fingerprint of this ministry's identity it was sealed to (the current one or
+    one rotated away from; None: opened with a passphrase)."""
     keys = keyring_of(session)
     own = any(st.kind == "x25519" and st.recipient == session.ministry for st in reader.header.stanzas)
     if not own and reader.has_passphrase_stanza() and passphrase is None:
@@ -160,19 +163,21 @@ def bundle_file_key(path: Path, reader: BundleReader, session: Session, passphra
     try:
         if own:
             try:
-                return reader.file_key_from_identity(session.ministry, keys.exchange_key), True
+                return reader.file_key_from_identity(session.ministry, keys.exchange_key), own_identity(
+                    session
+                ).fingerprint
             except BundleError:
                 # sealed to a key this ministry rotated away from, by a contact that had not learnt the new one yet
                 with session.db.read() as s:
-                    retired = list(retired_identities(session, s).values())
-                for private in retired:
+                    retired = list(retired_identities(session, s).items())
+                for fingerprint, private in retired:
                     try:
-                        return reader.file_key_from_identity(session.ministry, private), False
+                        return reader.file_key_from_identity(session.ministry, private), fingerprint
                     except BundleError:
                         continue
                 raise
         if reader.has_passphrase_stanza() and passphrase is not None:
-            return reader.file_key_from_passphrase(passphrase), False
+            return reader.file_key_from_passphrase(passphrase), None
         raise BundleError(f"the bundle has no key stanza for {session.ministry}")
     except BundleError as exc:
         raise refused(path, exc) from None

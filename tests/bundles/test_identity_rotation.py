@@ -371,3 +371,21 @@ def test_a_delivery_marked_confirmed_in_the_file_does_not_hold_the_statement_bac
     summary = deliver(pair, "after.bundle")
     assert "PK-MOI's identity key changed" in summary, summary
     assert contact(pair.tr, "PK-MOI")["fingerprint"] == after
+
+
+def test_a_bundle_sealed_to_a_key_since_retired_confirms_the_rotations_up_to_it(pair: Pair) -> None:
+    """Found by a new officer's pass: PK-MOI rotated, TR-MOI learnt the new key and sealed its next bundle to it,
+    but PK-MOI rotated again before importing that bundle; it opened with the now retired key and confirmed
+    nothing, so `identity show` still called the first rotation pending. A bundle sealed to any key of ours
+    confirms the rotations up to that key."""
+    first = own_fingerprint(pair.pk)
+    pair.pk.ok("identity", "rotate")
+    second = own_fingerprint(pair.pk)
+    deliver(pair, "rot1.bundle")  # TR-MOI now holds the second key (no receipt written)
+    approved(pair.tr, "Manifest for Islamabad", "green", "PK-MOI")
+    pair.tr.ok("export", "--to", "PK-MOI", "--out", str(pair.path("tr.bundle")))  # sealed to the second key
+    pair.pk.ok("identity", "rotate")
+    pair.pk.ok("import", str(pair.path("tr.bundle")))
+    shown = pair.pk.ok("identity", "show").out
+    assert grouped_fingerprint(first) not in shown, shown  # that rotation reached TR-MOI
+    assert grouped_fingerprint(second) in shown, shown  # the second one has not yet
