@@ -10,6 +10,7 @@ notice object is `crypto.bundle.WITHDRAWAL` (docs/bundle-format.md §7).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -395,6 +396,7 @@ def apply_notice(
     *,
     latest: datetime | None = None,
     copies: list[tuple[str, str]] | None = None,
+    written: Collection[str] = (),
 ) -> str:
     """Take a withdrawal notice from a verified bundle of `sender`: `withdrawn` when it flagged a record held here,
     `not held` when the record is not here (the notice is kept, so the record is flagged if it ever arrives),
@@ -402,7 +404,8 @@ def apply_notice(
     reference) are flagged too, and listed in `copies` as (copy's reference, record's reference).
 
     Refused (the whole bundle with it) unless the sender is the record's origin, or when its officer or date is
-    not plausible text or time (checked like a record's author and dates, against `latest`, by default `now`).
+    not plausible text or time (checked like a record's author and dates, against `latest`, by default `now`), or
+    when the record held (or a copy of it) is damaged in the file, unless this import just wrote it (`written`).
     """
     ref = notice["reference"]
     check_line("officer", notice["officer"], reference=ref)
@@ -427,6 +430,10 @@ def apply_notice(
     if rec is not None and (rec.origin != sender or rec.reference != ref):
         raise WithdrawalRefused(f"withdrawal of {ref} from {sender}, which is not that record's origin", reference=ref)
     reason = check_block("reason", notice["reason"], reference=ref) if notice["reason"] else ""
+    if rec is not None and notice["uuid"] not in written:
+        # the notice's event signs the record's state: never one damaged in the file (one the same import wrote
+        # was checked before it was written over, or is new, and its state is the one the import signs)
+        session.require_intact(s, s.get_one(Record, rec.id))
     flagged = _withdraw_copies(session, s, sender, bundle_id, notice, withdrawn_at, reason, now)
     if copies is not None:
         copies += flagged
@@ -497,6 +504,7 @@ def _withdraw_copies(
     ).all()
     received = _Received(session, sender, bundle_id, notice, withdrawn_at, reason, now)
     for row in rows:
+        session.require_intact(s, s.get_one(Record, row.id))  # its event signs the copy's state, as for the record
         s.add(received.row(row.uuid, row.id, row.reference, direction="cpy"))
         s.flush()
         audit.note(

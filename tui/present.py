@@ -396,6 +396,10 @@ def receipt_summary(result: ReceiptResult) -> str:
         line += f"; {result.mismatched} did not match what was sent, {result.missing} missing"
     for change in result.key_changes:
         line += "; " + change.describe()
+    if result.damaged:
+        first, why = result.damaged[0]
+        more = f" (and {len(result.damaged) - 1} more)" if len(result.damaged) > 1 else ""
+        line += f"; record {first} is damaged here and keeps its status: {why}{more} — run `liaison audit verify`"
     return safe(line)
 
 

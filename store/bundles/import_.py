@@ -24,7 +24,7 @@ from store.bundles.import_checks import Vocab, check_record, delivered_by, held_
 from store.bundles.import_verify import bundle_file_key, verify_bundle, witnessed
 from store.bundles.ledger import ledger_item
 from store.bundles.witness import keep_incoming
-from store.contacts import keyring_of, own_identity
+from store.contacts import keyring_of
 from store.errors import ValidationError
 from store.identity import KeyChange, apply_transitions, confirm_key
 from store.ingest import BulkWriter, IngestItem
@@ -77,6 +77,8 @@ class _Importer:
         self.vocab = Vocab(set(s.scalars(select(Ministry.code))), set(s.scalars(select(Domain.slug))))
         self.seen: set[str] = set()
         self.new = self.updated = self.unchanged = 0
+        #: uuids of the records this import wrote (new, updated, replaced): their states are signed by it
+        self.written: set[str] = set()
         self.skipped: list[tuple[str, str]] = []
         self.notes: list[tuple[str, str]] = []  # copies replaced by their origin's, squatters moved aside
         self.file_copies: list[tuple[str, str]] = []  # new records held already as a STIX/MISP import's copy
@@ -162,6 +164,7 @@ class _Importer:
                 )
                 self.writer.replace(old.id, old.reference, old.title_ct, self._item(rec))
                 self.updated += 1
+                self.written.add(rec["uuid"])
                 continue
             if old.reference != rec["reference"]:
                 raise refused(
@@ -177,12 +180,14 @@ class _Importer:
             elif rec["revision"] > old.revision:
                 self._update(old, rec)
                 self.updated += 1
+                self.written.add(rec["uuid"])
             else:
                 self.unchanged += 1
         self._note_file_copies([i for i in new_items if i.origin == sender])
         for (rid, _ref), item in zip(self.writer.write(new_items) if new_items else [], new_items, strict=True):
             assert item.uuid is not None
             ids[item.uuid] = rid
+            self.written.add(item.uuid)
         self.new += len(new_items)
         for rec in records:
             ledger.append(ledger_item(self.header.bundle_id, ids[rec["uuid"]], rec))
@@ -269,7 +274,7 @@ def import_bundle(
         result = ImportResult(path, header.bundle_id, header.sender, checked.key.fingerprint, seq, header.records)
         if checked.seen:
             return ImportResult(**{**result.__dict__, "already_imported": True})
-        file_key, to_current_key = bundle_file_key(path, reader, session, passphrase)
+        file_key, sealed_to = bundle_file_key(path, reader, session, passphrase)
         with session.act("import", header.bundle_id) as s:
             # checked again under the write lock: another process may have imported it meanwhile
             if (
@@ -286,8 +291,8 @@ def import_bundle(
             key_changes = apply_transitions(
                 session, s, header.sender, checked.transitions, f"bundle {header.bundle_id}"
             )
-            if to_current_key:  # sealed to our current key: the sender holds it, our rotations reached it
-                confirm_key(s, header.sender, own_identity(session).fingerprint, now, f"bundle {header.bundle_id}")
+            if sealed_to is not None:  # the sender holds that key of ours: our rotations up to it reached it
+                confirm_key(s, header.sender, sealed_to, now, f"bundle {header.bundle_id}")
             # checked again under the write lock (another import may have kept a newer checkpoint), then kept
             keep_incoming(s, witnessed(path, s, header, checked.key))
             s.add(
@@ -335,6 +340,7 @@ def import_bundle(
                         now,
                         latest=importer.now,
                         copies=withdrawn_copies,
+                        written=importer.written,
                     )
                     if outcome == "withdrawn":
                         withdrawn += 1

@@ -17,6 +17,7 @@ from crypto.bundle import BundleError
 from crypto.identity import PublicIdentity, grouped_fingerprint
 from store import policy
 from store.audit import log as audit
+from store.audit import state as audit_state
 from store.bundles.common import BATCH, MAX_RECEIPT_FILE, BundleRefused, refused
 from store.bundles.witness import Incoming, WitnessRefused, check_incoming, keep_incoming, note_sent, outgoing
 from store.contacts import ContactInfo, contact, keyring_of, own_identity
@@ -32,7 +33,7 @@ from store.identity import (
     retired_identities,
     transitions_for,
 )
-from store.models import BundleItem, BundleLog, Receipt
+from store.models import BundleItem, BundleLog, Receipt, Record
 from store.vocab import Role, Status
 
 if TYPE_CHECKING:
@@ -104,6 +105,8 @@ class ReceiptResult:
     already_processed: bool = False
     #: The receiver's identity changes this receipt delivered (statements signed by its old and new keys).
     key_changes: tuple[KeyChange, ...] = ()
+    #: Records it names that are damaged here (reference, why): left unacknowledged, never signed as they stand.
+    damaged: tuple[tuple[str, str], ...] = ()
 
 
 def _batched(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
@@ -233,6 +236,7 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
         # the receiver sealed it to this key of ours: our rotations up to that key reached it
         confirm_key(s, envelope.sender, envelope.recipient_fingerprint, now, f"receipt for bundle {envelope.bundle_id}")
         acknowledged = mismatched = 0
+        damaged: list[tuple[str, str]] = []
         seen: set[str] = set()
         for batch in _batched(body.items, BATCH):
             uuids = [item[0] for item in batch]
@@ -273,13 +277,23 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
                 s.flush()
                 conn = s.connection()
                 ids = (json.dumps(record_ids), Status.SHARED.value)
-                changed = conn.exec_driver_sql(
-                    "SELECT id FROM records WHERE id IN (SELECT value FROM json_each(?)) AND +status = ?", ids
-                ).scalars()
-                audit.note_records(s, list(changed), action="acknowledge", data={"bundle_id": log.bundle_id})
+                changed = list(
+                    conn.exec_driver_sql(
+                        "SELECT id FROM records WHERE id IN (SELECT value FROM json_each(?)) AND +status = ?", ids
+                    ).scalars()
+                )
+                # a record damaged in the file is left as it is: acknowledging it would sign its state as it stands
+                bad = audit_state.damaged_among(
+                    s, session.keys(), changed, own_ministry=session.ministry, four_eyes=session.four_eyes, full=False
+                )
+                if bad:
+                    refs = dict(s.execute(select(Record.id, Record.reference).where(Record.id.in_(sorted(bad)))).all())
+                    damaged += [(str(refs.get(rid, rid)), why) for rid, why in sorted(bad.items())]
+                    changed = [rid for rid in changed if rid not in bad]
+                audit.note_records(s, changed, action="acknowledge", data={"bundle_id": log.bundle_id})
                 conn.exec_driver_sql(
                     "UPDATE records SET status = ? WHERE id IN (SELECT value FROM json_each(?)) AND +status = ?",
-                    (Status.ACKNOWLEDGED.value, *ids),
+                    (Status.ACKNOWLEDGED.value, json.dumps(changed), Status.SHARED.value),
                 )
             acknowledged += len(matched)
         missing = max(0, log.records - acknowledged - mismatched)
@@ -314,4 +328,5 @@ def process_receipt(session: Session, path: Path) -> ReceiptResult:
         missing,
         body.received_at,
         key_changes=tuple(key_changes),
+        damaged=tuple(damaged),
     )

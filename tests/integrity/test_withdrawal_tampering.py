@@ -205,3 +205,34 @@ def test_a_withdrawal_its_signed_event_does_not_back_is_never_sent(ministries: M
     assert verify.code == 1 and (ref in verify.err or "column was edited" in verify.err), verify
     shown = m.pk.cli("show", ref)
     assert shown.code == 1 and TITLES["red"] not in shown.out + shown.err, shown
+
+
+def test_a_receipt_or_a_notice_never_signs_a_record_damaged_in_the_file(ministries: Ministries) -> None:
+    """Found by a hostile pass: processing a receipt signed an `acknowledge` event over each record it names as
+    the rows stood, and a withdrawal notice from the record's origin a `withdraw` event: a record whose TLP was
+    edited in the file (its `show` refused) came out of either signed, intact to `show`, `audit verify` and every
+    export. Both now check the record first: the receipt leaves it unacknowledged and says so; the notice is
+    refused with its bundle, naming it."""
+    m = ministries
+    ref = m.refs["amber"]
+    m.pk.ok("export", "--to", "TR-MOI", "--out", str(m.path("first.bundle")))
+    m.tr.ok("import", str(m.path("first.bundle")), "--receipt-out", str(m.path("first.receipt")))
+    m.attack(("UPDATE records SET tlp = 'CLEAR' WHERE reference = ?", (ref,)))
+    taken = m.pk.ok("import", str(m.path("first.receipt")))
+    assert f"record {ref} is damaged here and keeps its status: its TLP is TLP:CLEAR" in taken.err, taken
+    assert m.pk.sql("SELECT status FROM records WHERE reference = ?", (ref,))[0][0] == "shared"
+    assert m.pk.cli("show", ref).code == 1
+    verify = m.verify()
+    assert verify.code == 1 and ref in verify.err, verify
+
+    # TR-MOI's record held here, edited in PK-MOI's file, then withdrawn by TR-MOI
+    theirs = m.tr.add("From Ankara", "--to", "PK-MOI", "--submit", tlp="green")
+    m.tr.ok("review", theirs, "--approve")
+    m.tr.ok("export", "--to", "PK-MOI", "--out", str(m.path("tr1.bundle")))
+    m.pk.ok("import", str(m.path("tr1.bundle")))
+    m.attack(("UPDATE records SET tlp = 'CLEAR' WHERE reference = ?", (theirs,)))
+    m.tr.ok("withdraw", theirs, "--reason", "Wrong vessel")
+    m.tr.ok("export", "--to", "PK-MOI", "--out", str(m.path("tr2.bundle")))
+    refused = m.pk.cli("import", str(m.path("tr2.bundle")))
+    assert refused.code == 1 and f"record {theirs} is damaged" in refused.err, refused
+    assert m.pk.cli("show", theirs).code == 1
