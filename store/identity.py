@@ -201,16 +201,13 @@ def pending_delivery(session: Session) -> list[Pending]:
 
 
 def transitions_for(session: Session, s: OrmSession, peer: str) -> tuple[KeyTransition, ...]:
-    """The statements a bundle or receipt to `peer` carries: every rotation made since it became a contact, oldest
+    """The statements a bundle or receipt to `peer` carries: every rotation of this ministry's identity, oldest
     first (the last `MAX_TRANSITIONS`), not only those the delivery rows call unconfirmed — those rows are not
-    signed, and one marked confirmed in the file would hold back the statement `peer` needs to accept our next
-    bundle. A contact that already holds the newest key reads past them (a few hundred bytes each)."""
-    rows = s.scalars(
-        select(IdentityTransition)
-        .join(TransitionDelivery, TransitionDelivery.transition_id == IdentityTransition.id)
-        .where(TransitionDelivery.peer == peer)
-        .order_by(IdentityTransition.id)
-    ).all()
+    signed, and one marked confirmed (or deleted) in the file would hold back the statement `peer` needs to
+    accept our next bundle. A contact that already holds the newest key reads past them (a few hundred bytes
+    each), as does one that was given the newest card; `peer` only says who they go to."""
+    del peer
+    rows = s.scalars(select(IdentityTransition).order_by(IdentityTransition.id)).all()
     chain = tuple(_statement(row) for row in rows[-MAX_TRANSITIONS:])
     if chain and chain[-1].new.fingerprint != own_identity(session).fingerprint:
         raise TamperError("the key-transition statements do not end at this ministry's identity")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, exists, func, insert, select
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, delete, exists, func, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm import Session as OrmSession
 
@@ -302,6 +302,9 @@ def _info(session: Session, s: OrmSession, uuid: str, *, checked: bool = True) -
             select(WithdrawalDelivery.peer, WithdrawalDelivery.bundle_id, BundleLog.at)
             .join(BundleLog, BundleLog.bundle_id == WithdrawalDelivery.bundle_id)
             .where(WithdrawalDelivery.withdrawal_id == row.id)
+            # as `pending_notices` counts them: through a bundle to that contact after the withdrawal
+            .where(BundleLog.direction == "out", BundleLog.peer == WithdrawalDelivery.peer)
+            .where(BundleLog.at >= row.withdrawn_at)
             .order_by(BundleLog.at, WithdrawalDelivery.peer)
         )
     )
@@ -346,13 +349,23 @@ def pending_notices(session: Session, s: OrmSession, peer: str) -> list[tuple[in
         .join(BundleLog, BundleLog.bundle_id == BundleItem.bundle_id)
         .where(BundleLog.direction == "out", BundleLog.peer == peer)
     )
-    delivered = select(WithdrawalDelivery.withdrawal_id).where(WithdrawalDelivery.peer == peer)
+    # a delivery counts only through a bundle that went to `peer` after the withdrawal: the delivery rows are not
+    # signed, and one written into the file pointing at an earlier bundle would have kept the notice back
+    delivered = (
+        select(WithdrawalDelivery.withdrawal_id)
+        .join(BundleLog, BundleLog.bundle_id == WithdrawalDelivery.bundle_id)
+        .where(
+            WithdrawalDelivery.peer == peer,
+            WithdrawalDelivery.withdrawal_id == Withdrawal.id,
+            BundleLog.direction == "out",
+            BundleLog.peer == peer,
+            BundleLog.at >= Withdrawal.withdrawn_at,
+        )
+    )
     rows = (
         s.execute(
             select(Withdrawal)
-            .where(
-                Withdrawal.direction == "out", Withdrawal.record_uuid.in_(sent_there), Withdrawal.id.not_in(delivered)
-            )
+            .where(Withdrawal.direction == "out", Withdrawal.record_uuid.in_(sent_there), ~delivered.exists())
             .order_by(Withdrawal.id)
         )
         .scalars()
@@ -380,6 +393,13 @@ def pending_notices(session: Session, s: OrmSession, peer: str) -> list[tuple[in
 def record_deliveries(s: OrmSession, bundle_id: str, peer: str, withdrawal_ids: list[int]) -> None:
     """Note that the bundle `bundle_id` to `peer` carried these withdrawal notices."""
     if withdrawal_ids:
+        # a row already there for one of them did not count (`pending_notices`: no bundle to `peer` after the
+        # withdrawal backs it): this one replaces it
+        s.execute(
+            delete(WithdrawalDelivery).where(
+                WithdrawalDelivery.peer == peer, WithdrawalDelivery.withdrawal_id.in_(withdrawal_ids)
+            )
+        )
         s.execute(
             insert(WithdrawalDelivery),
             [{"withdrawal_id": i, "peer": peer, "bundle_id": bundle_id} for i in withdrawal_ids],

@@ -389,3 +389,21 @@ def test_a_bundle_sealed_to_a_key_since_retired_confirms_the_rotations_up_to_it(
     shown = pair.pk.ok("identity", "show").out
     assert grouped_fingerprint(first) not in shown, shown  # that rotation reached TR-MOI
     assert grouped_fingerprint(second) in shown, shown  # the second one has not yet
+
+
+def test_a_delivery_row_deleted_in_the_file_does_not_hold_the_statement_back(pair: Pair) -> None:
+    """Found by the next hostile pass: with the delivery rows deleted (rather than marked confirmed), no bundle
+    carried the statement and TR-MOI refused them all. The statements carried are every rotation's."""
+    import sqlite3
+
+    deliver(pair, "first.bundle")
+    pair.pk.ok("identity", "rotate")
+    after = own_fingerprint(pair.pk)
+    conn = sqlite3.connect(pair.pk.path)
+    with conn:
+        conn.execute("DELETE FROM identity_transition_deliveries")
+    conn.close()
+    approved(pair.pk, "Heroin route after the rotation", "green", "TR-MOI")
+    summary = deliver(pair, "after.bundle")
+    assert "PK-MOI's identity key changed" in summary, summary
+    assert contact(pair.tr, "PK-MOI")["fingerprint"] == after

@@ -236,3 +236,21 @@ def test_a_receipt_or_a_notice_never_signs_a_record_damaged_in_the_file(ministri
     refused = m.pk.cli("import", str(m.path("tr2.bundle")))
     assert refused.code == 1 and f"record {theirs} is damaged" in refused.err, refused
     assert m.pk.cli("show", theirs).code == 1
+
+
+def test_a_delivery_written_into_the_file_does_not_keep_the_notice_back(ministries: Ministries) -> None:
+    """Found by a hostile pass: a `withdrawal_deliveries` row inserted with `sqlite3`, naming the bundle that had
+    carried the record before it was withdrawn, made the next export say there was nothing to send; TR-MOI never
+    learnt of the withdrawal. A delivery counts only through a bundle to that contact after the withdrawal."""
+    m = ministries
+    ref = _shared_then_withdrawn(m)
+    m.attack(
+        "INSERT INTO withdrawal_deliveries SELECT (SELECT id FROM withdrawals), 'TR-MOI', bundle_id FROM bundles"
+        " WHERE direction = 'out' AND peer = 'TR-MOI' ORDER BY at DESC LIMIT 1"
+    )
+    shown = m.pk.ok("show", ref, "--json").json()["withdrawal"]
+    assert shown["delivered"] == [] and shown["pending"] == ["TR-MOI"], shown
+    sent = m.pk.ok("export", "--to", "TR-MOI", "--out", str(m.path("second.bundle")))
+    assert "1 withdrawal notice" in sent.err, sent
+    m.tr.ok("import", str(m.path("second.bundle")))
+    assert REASON in m.tr.ok("show", ref).out
