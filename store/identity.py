@@ -412,6 +412,28 @@ def key_change_problems(s: OrmSession, peer: str | None = None) -> list[str]:
     return problems
 
 
+def lost_key_changes(s: OrmSession) -> list[str]:
+    """The contacts' key changes the log signed (`contact-key-rotated` events, found by their bodies) that the key
+    history no longer holds: rows deleted outside Liaison (`audit verify`)."""
+    held = set(s.connection().exec_driver_sql("SELECT peer, old_fingerprint, new_fingerprint FROM contact_key_changes"))
+    problems: list[str] = []
+    for seq, body in s.connection().exec_driver_sql(
+        "SELECT seq, body FROM audit_log WHERE instr(body, ?) > 0 ORDER BY seq", (b'"action":"contact-key-rotated"',)
+    ):
+        try:
+            obj = json.loads(bytes(body))
+            data = obj["data"]
+            change = (obj["target"], data["old_fingerprint"], data["new_fingerprint"])
+        except (ValueError, KeyError, TypeError):
+            continue  # not such an event after all (the walk names a malformed body)
+        if obj.get("action") == "contact-key-rotated" and change not in held:
+            problems.append(
+                f"contact {said(change[0])}'s key history lost the change its audit event #{seq} signed "
+                f"({str(change[1])[:16]}… → {str(change[2])[:16]}…): deleted outside Liaison"
+            )
+    return problems
+
+
 def _checked_changes(s: OrmSession, stmt: Any, peer: str | None = None) -> list[ContactKeyChange]:
     problems = key_change_problems(s, peer)
     if problems:
@@ -444,6 +466,7 @@ __all__ = [
     "confirm_key",
     "key_change_problems",
     "key_changes",
+    "lost_key_changes",
     "note_carried",
     "pending_delivery",
     "resolve_sender",

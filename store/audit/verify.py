@@ -191,9 +191,9 @@ def audit_verify(session: Session, progress: Progress | None = None) -> AuditRep
                     None,
                     f"contact {contact_row.code}'s row is not the one the log last signed: {why} (replayed or edited)",
                 )
-        from store.identity import key_change_problems  # each held to the statement it keeps
+        from store.identity import key_change_problems, lost_key_changes  # held to their statements and events
 
-        for why in key_change_problems(s):
+        for why in key_change_problems(s) + lost_key_changes(s):
             findings.event(None, why)
         records = _check_records(s, walk, progress, total)
         from store.jwg.signed import desk_problems  # the working-group desk against its signed events

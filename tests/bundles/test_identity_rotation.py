@@ -407,3 +407,20 @@ def test_a_delivery_row_deleted_in_the_file_does_not_hold_the_statement_back(pai
     summary = deliver(pair, "after.bundle")
     assert "PK-MOI's identity key changed" in summary, summary
     assert contact(pair.tr, "PK-MOI")["fingerprint"] == after
+
+
+def test_a_contact_s_key_history_deleted_in_the_file_is_named_by_verify(pair: Pair) -> None:
+    """Found by the second hostile pass: deleting the history rows passed `audit verify`, though the log signed
+    each change (`contact-key-rotated`)."""
+    import sqlite3
+
+    pair.tr.ok("identity", "rotate")
+    approved(pair.tr, "Manifest after the rotation", "green", "PK-MOI")
+    pair.tr.ok("export", "--to", "PK-MOI", "--out", str(pair.path("tr-rot.bundle")))
+    pair.pk.ok("import", str(pair.path("tr-rot.bundle")))
+    conn = sqlite3.connect(pair.pk.path)
+    with conn:
+        conn.execute("DELETE FROM contact_key_changes")
+    conn.close()
+    verify = pair.pk.cli("audit", "verify")
+    assert verify.code == 1 and "contact TR-MOI's key history lost the change its audit event #" in verify.err, verify
