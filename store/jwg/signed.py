@@ -257,6 +257,8 @@ class Signed:
     #: the events carrying this row's state under the same target before it, and how many it signed there were
     before: int = 0
     position: Any = None
+    #: the seq its signed body names (another than `seq`: the body was moved to this row in the file)
+    body_seq: Any = None
 
 
 def _signed(seq: int, obj: dict[str, Any], desk: dict[str, Any], row: Any, counts: dict[Any, int]) -> Signed:
@@ -267,7 +269,8 @@ def _signed(seq: int, obj: dict[str, Any], desk: dict[str, Any], row: Any, count
     data = obj.get("data")
     position = data.get("desk_position") if isinstance(data, dict) else None
     return Signed(
-        seq, desk, str(obj.get("officer")), bytes(row[1]), bytes(row[2]), bytes(row[3]), before, position
+        seq, desk, str(obj.get("officer")), bytes(row[1]), bytes(row[2]), bytes(row[3]), before, position,
+        obj.get("seq"),
     )  # fmt: skip
 
 
@@ -392,6 +395,8 @@ def require_intact(session: Session, s: OrmSession, row: DeskRow) -> None:
 def _problem(state: dict[str, Any], signed: Signed | None) -> str | None:
     if signed is None:
         return f"{label(state)}: no signed event records it (written outside Liaison)"
+    if signed.body_seq != signed.seq:
+        return f"{label(state)}: its signed event #{signed.seq} holds the body of event {signed.body_seq} (moved)"
     position = signed.position
     if position is not None and (type(position) is not int or position != signed.before):
         return (

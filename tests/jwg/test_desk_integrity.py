@@ -272,3 +272,37 @@ def test_an_action_rolled_back_and_signed_again_while_its_events_were_hidden_is_
     assert why in (listed[code]["damaged"] or ""), listed[code]
     changed = pk.cli("actions", "done", code)  # nothing signs it again
     assert changed.code == 1 and why in changed.err, changed
+
+
+def test_an_action_s_older_event_moved_over_its_latest_is_damaged(pair: Pair) -> None:
+    """Found by the second hostile pass (a lead): the desk's lookup took the latest event by the row's seq without
+    asking whether the signed body was that event's. Swapping the bodies (with their signatures) of an action's
+    `action-add` and `action-done` events, and setting the action back to open, let the older state pass for the
+    latest in `actions list` and a change. The body must name the seq it sits at."""
+    import sqlite3
+
+    pk = pair.pk
+    code = _desk(pair)
+    pk.ok("actions", "done", code, "--comment", "trained 40 officers")
+    conn = sqlite3.connect(pk.path)
+    with conn:
+        seqs = [int(r[0]) for r in conn.execute("SELECT seq FROM audit_log WHERE target = ? ORDER BY seq", (code,))]
+        first, last = seqs[0], seqs[-1]  # its action-add and its action-done
+        conn.execute(
+            "CREATE TABLE _swap AS SELECT seq, body, signer, sig FROM audit_log WHERE seq IN (?, ?)", (first, last)
+        )
+        for here, there in ((first, last), (last, first)):
+            conn.execute(
+                "UPDATE audit_log SET body = (SELECT body FROM _swap WHERE seq = ?), signer = (SELECT signer FROM _swap"
+                " WHERE seq = ?), sig = (SELECT sig FROM _swap WHERE seq = ?) WHERE seq = ?",
+                (there, there, there, here),
+            )
+        conn.execute(
+            "UPDATE jwg_actions SET status = 'open', status_at = NULL, status_by = '', status_rev = 1, note_ct = NULL"
+            " WHERE code = ?",
+            (code,),
+        )
+    conn.close()
+    listed = {a["id"]: a for a in pk.ok("actions", "list", "--json").json()}
+    assert "holds the body of event" in (listed[code]["damaged"] or ""), listed[code]
+    assert pk.cli("actions", "drop", code, "--reason", "superseded").code == 1
