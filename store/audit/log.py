@@ -27,6 +27,7 @@ of a record, an officer, a contact) and `store.audit.checkpoints` (the log's hea
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -271,22 +272,23 @@ class Positions:
     names fewer events before it than the index holds (`state._record_problem`, `walk`)."""
 
     def __init__(self, s: OrmSession) -> None:
-        self._conn = s.connection()
+        raw = s.connection().connection.driver_connection  # the caller's transaction, read without the ORM's rows
+        assert isinstance(raw, sqlite3.Connection)
+        self._raw = raw
         self._held: dict[str, int] = {}
 
     def count(self, uuids: Iterable[str]) -> None:
         """Read how many events the log files under each of `uuids` (those not counted yet)."""
-        wanted = sorted({u for u in uuids if u not in self._held})
+        wanted = list({u for u in uuids if u not in self._held})
         for i in range(0, len(wanted), 900):
             chunk = wanted[i : i + 900]
             self._held.update(dict.fromkeys(chunk, 0))
             marks = ",".join("?" * len(chunk))
             self._held.update(
-                (str(uuid), int(n))
-                for uuid, n in self._conn.exec_driver_sql(
+                self._raw.execute(
                     f"SELECT record_uuid, count(*) FROM audit_log WHERE record_uuid IN ({marks}) GROUP BY record_uuid",
-                    tuple(chunk),
-                )
+                    chunk,
+                ).fetchall()
             )
 
     def next(self, uuid: str) -> int:
