@@ -353,11 +353,19 @@ def test_a_contact_s_key_history_edited_in_the_file_is_named(pair: Pair, edit: s
     assert verify.code == 1 and why in verify.err, verify
 
 
-def test_a_delivery_marked_confirmed_in_the_file_does_not_hold_the_statement_back(pair: Pair) -> None:
-    """Found by a hostile pass: the delivery rows are not signed, and only statements they called unconfirmed were
-    carried; marking a rotation confirmed with `sqlite3` kept it out of every later bundle, and TR-MOI refused them
-    all (`names a sender key … that is not on PK-MOI's contact card`) while PK-MOI noticed nothing. Every bundle to
-    a contact now carries the rotations made since it became one."""
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE identity_transition_deliveries SET confirmed_at = '2026-12-01 00:00:00.000000'",
+        "DELETE FROM identity_transition_deliveries",
+    ],
+    ids=["marked confirmed", "deleted"],
+)
+def test_a_delivery_row_edited_in_the_file_does_not_hold_the_statement_back(pair: Pair, edit: str) -> None:
+    """Found by two hostile passes: the delivery rows are not signed, and only statements they called unconfirmed
+    were carried; marking a rotation confirmed with `sqlite3`, or deleting its row, kept it out of every later
+    bundle, and TR-MOI refused them all (`names a sender key … that is not on PK-MOI's contact card`) while PK-MOI
+    noticed nothing. Every bundle now carries every rotation's statement."""
     import sqlite3
 
     deliver(pair, "first.bundle")
@@ -365,7 +373,7 @@ def test_a_delivery_marked_confirmed_in_the_file_does_not_hold_the_statement_bac
     after = own_fingerprint(pair.pk)
     conn = sqlite3.connect(pair.pk.path)
     with conn:
-        conn.execute("UPDATE identity_transition_deliveries SET confirmed_at = '2026-12-01 00:00:00.000000'")
+        conn.execute(edit)
     conn.close()
     approved(pair.pk, "Heroin route after the rotation", "green", "TR-MOI")
     summary = deliver(pair, "after.bundle")
@@ -389,24 +397,6 @@ def test_a_bundle_sealed_to_a_key_since_retired_confirms_the_rotations_up_to_it(
     shown = pair.pk.ok("identity", "show").out
     assert grouped_fingerprint(first) not in shown, shown  # that rotation reached TR-MOI
     assert grouped_fingerprint(second) in shown, shown  # the second one has not yet
-
-
-def test_a_delivery_row_deleted_in_the_file_does_not_hold_the_statement_back(pair: Pair) -> None:
-    """Found by the next hostile pass: with the delivery rows deleted (rather than marked confirmed), no bundle
-    carried the statement and TR-MOI refused them all. The statements carried are every rotation's."""
-    import sqlite3
-
-    deliver(pair, "first.bundle")
-    pair.pk.ok("identity", "rotate")
-    after = own_fingerprint(pair.pk)
-    conn = sqlite3.connect(pair.pk.path)
-    with conn:
-        conn.execute("DELETE FROM identity_transition_deliveries")
-    conn.close()
-    approved(pair.pk, "Heroin route after the rotation", "green", "TR-MOI")
-    summary = deliver(pair, "after.bundle")
-    assert "PK-MOI's identity key changed" in summary, summary
-    assert contact(pair.tr, "PK-MOI")["fingerprint"] == after
 
 
 def test_a_contact_s_key_history_deleted_in_the_file_is_named_by_verify(pair: Pair) -> None:
