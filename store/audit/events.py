@@ -95,6 +95,9 @@ class AuditTxn:
     #: seq, with the same shared parts.
     presigned: Presigned | None = None
     presigned_as: tuple[datetime, str, str] | None = None
+    #: How many events the log filed under each record the presigner counted (`log.Positions.counted`): the log
+    #: cannot grow during the action, so `finish` reads them again only for the records not counted yet.
+    counted: dict[str, int] | None = None
 
     def events(self) -> list[PendingEvent | StateEvent]:
         return [self.main, *self.extra]

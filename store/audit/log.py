@@ -138,7 +138,7 @@ def finish(s: OrmSession, signer: Signer) -> int:
             events.append(PendingEvent("contact-update", code, data={"contact": contact_state(row)}))
     if txn.presigned_as is not None:  # its bulk events were signed as it ran, at the time it started
         signer = replace(signer, now=txn.presigned_as[0])
-    return _append(s, signer, events, txn.presigned, txn.presigned_as)
+    return _append(s, signer, events, txn.presigned, txn.presigned_as, txn.counted)
 
 
 def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent | StateEvent]) -> int:
@@ -152,15 +152,17 @@ def _append(
     events: list[PendingEvent | StateEvent | None],
     presigned: Presigned | None = None,
     presigned_as: tuple[datetime, str, str] | None = None,
+    counted: dict[str, int] | None = None,
 ) -> int:
     """`append`, letting go of each event of `events` (a list of the caller's own) once it is signed; `presigned`:
     signatures made while the action ran, used for the very same event at the very same seq only; `presigned_as`
-    what their bodies shared (time, store, officer), which must be this append's."""
+    what their bodies shared (time, store, officer), which must be this append's; `counted`: the log's counts of
+    events by record the presigner read in the same action (`Positions.counted`)."""
     wanted = [
         ev.record_id for ev in events if isinstance(ev, PendingEvent) and ev.record_id is not None and ev.state is None
     ]
     states = record_states(s, wanted) if wanted else {}
-    positions = Positions(s)
+    positions = Positions(s, counted)
     positions.count(uuid for ev in events if (uuid := _uuid_of(ev, states)) is not None)
     keys = signer.keyring
     store_id = keys.store_id
@@ -271,20 +273,24 @@ class Positions:
     hidden from the log's record index when an event was signed show afterwards: the record's latest event then
     names fewer events before it than the index holds (`state._record_problem`, `walk`)."""
 
-    def __init__(self, s: OrmSession) -> None:
+    def __init__(self, s: OrmSession, counted: dict[str, int] | None = None, *, keep: bool = False) -> None:
         raw = s.connection().connection.driver_connection  # the caller's transaction, read without the ORM's rows
         assert isinstance(raw, sqlite3.Connection)
         self._raw = raw
-        self._held: dict[str, int] = {}
+        #: record uuid → events the log files under it (`counted` given: read earlier in this action), plus the
+        #: positions handed out since — unless `keep`, which leaves it as read and counts those apart (the
+        #: presigner, whose counts `finish` takes over)
+        self.counted: dict[str, int] = counted if counted is not None else {}
+        self._added: dict[str, int] | None = {} if keep else None
 
     def count(self, uuids: Iterable[str]) -> None:
         """Read how many events the log files under each of `uuids` (those not counted yet)."""
-        wanted = list({u for u in uuids if u not in self._held})
+        wanted = list({u for u in uuids if u not in self.counted})
         for i in range(0, len(wanted), 900):
             chunk = wanted[i : i + 900]
-            self._held.update(dict.fromkeys(chunk, 0))
+            self.counted.update(dict.fromkeys(chunk, 0))
             marks = ",".join("?" * len(chunk))
-            self._held.update(
+            self.counted.update(
                 self._raw.execute(
                     f"SELECT record_uuid, count(*) FROM audit_log WHERE record_uuid IN ({marks}) GROUP BY record_uuid",
                     chunk,
@@ -293,11 +299,15 @@ class Positions:
 
     def next(self, uuid: str) -> int:
         """The position of the next event about `uuid` (counted first if it was not)."""
-        if uuid not in self._held:
+        if uuid not in self.counted:
             self.count([uuid])
-        position = self._held[uuid]
-        self._held[uuid] = position + 1
-        return position
+        if self._added is None:
+            position = self.counted[uuid]
+            self.counted[uuid] = position + 1
+            return position
+        added = self._added.get(uuid, 0)
+        self._added[uuid] = added + 1
+        return self.counted[uuid] + added
 
 
 #: Events built, then signed, together: while a helper process signs one window, the action's process builds the
@@ -468,7 +478,7 @@ class Presigner:
         self._signing = _Signing(signer.signing_key, HELPER_FROM)
         # positions as `finish` will give them, as far as the queue tells: an event queued without its state (its
         # record known only at `finish`) may move one, and `finish` then signs that body itself
-        self._positions: Positions | None = Positions(s)
+        self._positions: Positions | None = Positions(s, keep=True)
         for ev in (self.txn.main, *self.txn.extra):
             uuid = _uuid_of(ev, {})
             if uuid is not None:
@@ -506,7 +516,9 @@ class Presigner:
             self._keep(self._signing.drain())
         finally:
             self._signing.__exit__()
-            self._positions = None  # its counts (one per record) go before `finish` counts again
+            if self._positions is not None:  # the log's counts go to `finish`, which need not read them again
+                self.txn.counted = self._positions.counted
+            self._positions = None
 
     def __enter__(self) -> Presigner:
         return self

@@ -368,8 +368,8 @@ def test_the_share_events_signed_as_the_export_ran_are_the_ones_finish_uses(
     seen: list[tuple[int, int]] = []
     append = store.audit.log._append
 
-    def spying(s: Any, signer: Any, events: Any, presigned: Any = None, presigned_as: Any = None) -> int:
-        size = append(s, signer, events, presigned, presigned_as)
+    def spying(s: Any, signer: Any, events: Any, presigned: Any = None, *rest: Any) -> int:
+        size = append(s, signer, events, presigned, *rest)
         if presigned is not None:
             seen.append((presigned.stored, presigned.used))
         return size
