@@ -1,14 +1,11 @@
-"""Work on the machine's other cores: helper processes for a key rotation's Fernet work and signature checks.
+"""Work on the machine's other cores: helper processes for a key rotation's Fernet work.
 
 `RekeyPool.start(n)` runs n helpers (`python -m crypto.rekey_pool`), children of the rotating process talking to it
 over their stdin and stdout only; they never open the store. `submit` hands each helper a share of a batch's
 tokens with the data keys (current first), `collect` reads back each token re-encrypted under the current key
 (`keyring.reencrypt_token`: the same function the rotating process uses itself), None for a token the current
-key already opens, or a DecryptionFailed for one no key opens; `submit_signed` and `collect_signed` do the same
-for event signatures (`events.verify_event`); `submit_batch` hands both in one request (checks first), so a
-helper that is idle reads all of it at once and the caller never waits on a full pipe while the helper works.
-Replies come in the order the requests were sent. The caller writes the results in its own
-transaction, so a helper changes nothing a crash could leave half-done: a killed rotating process leaves its
+key already opens, or a DecryptionFailed for one no key opens. Replies come in the order the requests were sent.
+The caller writes the results in its own transaction, so a helper changes nothing a crash could leave half-done: a killed rotating process leaves its
 helpers at the end of their pipes, and they exit.
 
 Any failure of a helper (it died, the pipe broke, a reply is malformed) raises `PoolBroken`; the caller then does
@@ -19,31 +16,18 @@ from __future__ import annotations
 
 import struct
 import subprocess
-import sys
 from collections.abc import Sequence
 
 from cryptography.fernet import Fernet
 
 from crypto.errors import DecryptionFailed
-from crypto.events import verify_event
-from crypto.helper_process import U32, PoolBroken, cpu_seconds, end, frame, read_exact, read_items, serve, spawn
+from crypto.helper_process import U32, PoolBroken, cpu_seconds, end, frame, read_exact, serve, spawn
 from crypto.keyring import reencrypt_token
 
 _ITEM = struct.Struct(">BI")
-_NEW, _SAME, _FAILED, _GOOD, _BAD = 0, 1, 2, 3, 4
-#: The heads of a request to verify event signatures, and of one to verify and re-encrypt (a Fernet key is 44
-#: bytes: never these).
-_VERIFY, _BOTH = b"verify", b"verify+reencrypt"
+_NEW, _SAME, _FAILED = 0, 1, 2
 
 Result = bytes | None | DecryptionFailed
-
-
-def _verify(items: list[bytes]) -> bytes:
-    """The reply to a request of signed events (signer, body, signature, …): whether each verifies."""
-    parts = [U32.pack(len(items) // 3)]
-    for i in range(0, len(items) - 2, 3):
-        parts.append(_ITEM.pack(_GOOD if verify_event(items[i], items[i + 1], items[i + 2]) else _BAD, 0))
-    return b"".join(parts)
 
 
 def _work(keys: list[bytes], tokens: list[bytes]) -> bytes:
@@ -64,15 +48,8 @@ def _work(keys: list[bytes], tokens: list[bytes]) -> bytes:
 
 
 def main() -> None:
-    """A helper: answer requests (keys, then tokens; or events to verify; or both) on stdin until it closes."""
-
-    def answer(head: list[bytes], items: list[bytes]) -> bytes:
-        if head == [_BOTH]:  # signed events, then the keys and tokens: the checks answered first
-            keys, tokens = read_items(sys.stdin.buffer), read_items(sys.stdin.buffer)
-            return _verify(items) + _work(keys, tokens)
-        return _verify(items) if head == [_VERIFY] else _work(head, items)
-
-    serve(answer)
+    """A helper: answer requests (keys, then tokens) on stdin until it closes."""
+    serve(_work)
 
 
 class RekeyPool:
@@ -131,33 +108,6 @@ class RekeyPool:
         """Hand the helpers `tokens` in shares, with the data keys (current first, then older, newest first)."""
         self._send(b"F", keys, tokens, 1)
 
-    def submit_batch(
-        self, keys: Sequence[bytes], tokens: Sequence[bytes], signed: Sequence[tuple[bytes, bytes, bytes]]
-    ) -> None:
-        """`submit_signed(signed)` and `submit(keys, tokens)` in one request each helper reads at once: collect with
-        `collect_signed`, then `collect`."""
-        flat = [part for triple in signed for part in triple]
-        n = len(self._procs)
-        share_v = -(-len(signed) // n) * 3
-        share_f = -(-len(tokens) // n)
-        head, key_frame = frame([_BOTH]), frame(keys)
-        verify, fernet = [], []
-        try:
-            for i, proc in enumerate(self._procs):
-                mine_v, mine_f = flat[i * share_v : (i + 1) * share_v], tokens[i * share_f : (i + 1) * share_f]
-                assert proc.stdin is not None
-                proc.stdin.write(head + frame(mine_v) + key_frame + frame(mine_f))
-                proc.stdin.flush()
-                verify.append(len(mine_v) // 3)
-                fernet.append(len(mine_f))
-        except (OSError, ValueError) as exc:
-            raise PoolBroken(str(exc)) from exc
-        self._pending += [(b"V", verify), (b"F", fernet)]
-
-    def submit_signed(self, signed: Sequence[tuple[bytes, bytes, bytes]]) -> None:
-        """Hand the helpers events to verify: (signer's public key, body, signature) each (`verify_event`)."""
-        self._send(b"V", [_VERIFY], [part for triple in signed for part in triple], 3)
-
     def _replies(self, kind: bytes) -> list[tuple[int, bytes]]:
         """The (status, bytes) replies to the oldest request outstanding, which must be of `kind`."""
         if not self._pending or self._pending[0][0] != kind:
@@ -191,15 +141,6 @@ class RekeyPool:
                 out.append(DecryptionFailed("token did not authenticate"))
             else:
                 raise PoolBroken("a helper's reply is malformed")
-        return out
-
-    def collect_signed(self) -> list[bool]:
-        """Whether each event of the oldest outstanding `submit_signed` verifies, in order."""
-        out: list[bool] = []
-        for status, _ in self._replies(b"V"):
-            if status not in (_GOOD, _BAD):
-                raise PoolBroken("a helper's reply is malformed")
-            out.append(status == _GOOD)
         return out
 
     def close(self) -> None:

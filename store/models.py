@@ -183,6 +183,17 @@ class AuditRow(Base):
     )
 
 
+class RekeyIndex(Base):
+    """Which key-rotation batches moved a record's ciphertexts (`store.audit.rekeys`): record uuid → the seq of a
+    `rekey` event whose signed body names the record's old and new ciphertext hashes. An index for queries only,
+    outside the signed log like `audit_log.record_uuid`: a row removed leaves the record damaged (its ciphertexts
+    no longer match what its events signed), a row added points at a body that does not name the record."""
+
+    __tablename__ = "rekey_index"
+    record_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
 class AuditCheckpoint(Base):
     """A signed checkpoint of the log (tree size, Merkle root, time) as a C2SP signed note, one per transaction."""
 

@@ -57,8 +57,6 @@ class SessionCore:
         self.four_eyes: bool = bool(policy_doc["four_eyes"])
         self._indexer: BlindIndexer | None = BlindIndexer(keyring.index_key)
         self._indexer_key = keyring.index_key
-        #: A signing helper process its actions' appends share while a long job runs (`signing_helper`).
-        self._signing_helper: audit.SigningHelper | None = None
 
     # ---- keys and actions -------------------------------------------------------------------------------
 
@@ -151,23 +149,7 @@ class SessionCore:
         """Who signs this session's events now (an error once locked)."""
         if self._signing_key is None:
             raise AuthError("the store is locked")
-        return audit.Signer(
-            self.actor.name, self._signing_key, self._keys(), self.ministry, self.clock(), self._signing_helper
-        )
-
-    @contextmanager
-    def signing_helper(self) -> Iterator[None]:
-        """Run a long job's actions (each an append of about a thousand events) with one signing helper process
-        beside this one (`audit.SigningHelper`), ended when the job ends, however it ends."""
-        if self._signing_helper is not None:
-            yield
-            return
-        with audit.SigningHelper.start() as helper:
-            self._signing_helper = helper
-            try:
-                yield
-            finally:
-                self._signing_helper = None
+        return audit.Signer(self.actor.name, self._signing_key, self._keys(), self.ministry, self.clock())
 
     def act(self, action: str, target: str, *, mutates: bool = True) -> AbstractContextManager[OrmSession]:
         """Run a user action defined in another store module (bundles, contacts) through `_act`."""

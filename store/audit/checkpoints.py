@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -21,9 +20,6 @@ from store.errors import TamperError
 from store.models import AuditCheckpoint, AuditRow, Meta
 from store.sqlite import before_commit, connection_state
 
-if TYPE_CHECKING:
-    from store.audit.log import SigningHelper
-
 
 @dataclass(frozen=True)
 class Signer:
@@ -34,8 +30,6 @@ class Signer:
     keyring: Keyring  # the ministry identity key (checkpoint) and the data key (details)
     ministry: str
     now: datetime
-    #: a signing helper process kept across a long job's actions (`store.audit.log.SigningHelper`), if any
-    helper: SigningHelper | None = None
 
 
 def log_origin(ministry: str, store_id: str) -> str:

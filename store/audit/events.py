@@ -98,6 +98,9 @@ class AuditTxn:
     #: How many events the log filed under each record the presigner counted (`log.Positions.counted`): the log
     #: cannot grow during the action, so `finish` reads them again only for the records not counted yet.
     counted: dict[str, int] | None = None
+    #: Record uuids the action's own event moves the ciphertexts of (`store.audit.rekeys`): filed in
+    #: `rekey_index` under that event's seq once it has one.
+    moved: list[str] = field(default_factory=list)
 
     def events(self) -> list[PendingEvent | StateEvent]:
         return [self.main, *self.extra]

@@ -23,6 +23,7 @@ from crypto.events import CHAIN_START, chain_hash, leaf_input
 from crypto.keyring import Keyring
 from crypto.merkle import Frontier, leaf_hash
 from store import sqlite as dialect
+from store.audit import rekeys
 from store.audit.checkpoints import latest_checkpoint
 from store.audit.events import WRITING_ACTIONS
 from store.audit.filing import about, filing_problem
@@ -171,6 +172,9 @@ class FullCheck:
     seen: dict[int, tuple[str, Seen]]
     misfiled: dict[str, str]
     timeline: OfficerTimeline | None
+    #: the key rotations' batches read so far (`rekeys.Moves.read`'s cache): consecutive batches of records
+    #: mostly share them
+    rotations: dict[int, Any] = field(default_factory=dict)
 
     @classmethod
     def prove(
@@ -207,6 +211,8 @@ class FullCheck:
             seqs += [seq for seq in (found.latest, found.approval) if seq is not None]
         bodies = _bodies(self.s, seqs) if seqs else {}
         assert self.timeline is not None
+        latest = {uuid: found.latest for uuid, found in (self.seen[rid] for rid in wanted) if found.latest is not None}
+        moved = rekeys.Moves.read(self.s, latest, self.rotations).valid(self.timeline)
         out: dict[int, str] = {}
         for rid in ids:
             if rid not in states:
@@ -226,6 +232,7 @@ class FullCheck:
                 own_ministry=self.own_ministry,
                 four_eyes=self.four_eyes,
                 verify_latest=False,
+                moved=moved.get(uuid, ()),
             )
             if why is not None:
                 out[rid] = why

@@ -34,7 +34,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.events import chain_hash, event_bytes, event_signer, leaf_input
@@ -82,7 +82,7 @@ from store.audit.snapshot import (
     revision_hashes,
     sha256_hex,
 )
-from store.models import AuditRow, Contact, Officer, Record
+from store.models import AuditRow, Contact, Officer, Record, RekeyIndex
 
 EVENT_VERSION = 1
 
@@ -138,7 +138,11 @@ def finish(s: OrmSession, signer: Signer) -> int:
             events.append(PendingEvent("contact-update", code, data={"contact": contact_state(row)}))
     if txn.presigned_as is not None:  # its bulk events were signed as it ran, at the time it started
         signer = replace(signer, now=txn.presigned_as[0])
-    return _append(s, signer, events, txn.presigned, txn.presigned_as, txn.counted)
+    size = _append(s, signer, events, txn.presigned, txn.presigned_as, txn.counted)
+    if txn.moved:  # the action's own event is the first appended
+        main_seq = size - len(events) + 1
+        s.connection().execute(insert(RekeyIndex), [{"record_uuid": uuid, "seq": main_seq} for uuid in txn.moved])
+    return size
 
 
 def append(s: OrmSession, signer: Signer, events: Sequence[PendingEvent | StateEvent]) -> int:
@@ -235,7 +239,7 @@ def _append(
                 rows = []
 
     unsigned = len(events) - (presigned.stored if presigned is not None else 0)
-    with _Signing(signer.signing_key, unsigned, signer.helper) as signing:
+    with _Signing(signer.signing_key, unsigned) as signing:
         for start in range(0, len(events), signing.window):
             built = []
             for i in range(start, min(start + signing.window, len(events))):
@@ -315,39 +319,6 @@ class Positions:
 SIGN_WINDOW = 1000
 #: An append of fewer events signs them itself (a helper's start, ~0.1 s, is not worth it).
 HELPER_FROM = 10_000
-#: With a helper already running (`SigningHelper`, a long job's), an append of this many events or more uses it,
-#: in windows of `SHARED_WINDOW`: an action of a thousand events then builds one window while the helper signs the
-#: one before.
-SHARED_FROM = 200
-SHARED_WINDOW = 250
-
-
-class SigningHelper:
-    """A signing helper process (`crypto.sign_pool`) kept across the actions of a long job — `keys rotate`'s
-    batches, each one action of about a thousand events: too few to start a helper for, each, and too many to sign
-    alone — with the share of each window its appends sign themselves (`_Signing.keep`), carried from one to the
-    next. Its appends use it one at a time (one request outstanding); if it fails, they sign alone from then on."""
-
-    def __init__(self, pool: SignPool | None) -> None:
-        self.pool = pool
-        self.keep = 0
-        self.each = 40e-6
-
-    @classmethod
-    def start(cls) -> SigningHelper:
-        """A helper (one whose process could not start signs nothing: its appends sign alone)."""
-        return cls(SignPool.start())
-
-    def close(self) -> None:
-        pool, self.pool = self.pool, None
-        if pool is not None:
-            pool.close()
-
-    def __enter__(self) -> SigningHelper:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class _Signing:
@@ -359,21 +330,16 @@ class _Signing:
     When this process waits on the helper, it signs the last bodies of the next windows itself, about as many as
     even the two out (fewer again when it no longer waits)."""
 
-    def __init__(self, private: bytes, events: int, shared: SigningHelper | None = None) -> None:
+    def __init__(self, private: bytes, events: int) -> None:
         self._private = private
         self._sign = event_signer(private)
-        self._shared = shared if shared is not None and shared.pool is not None and events >= SHARED_FROM else None
-        self._pool = (
-            self._shared.pool if self._shared is not None else SignPool.start() if events >= HELPER_FROM else None
-        )
-        self.window = SHARED_WINDOW if self._shared is not None else SIGN_WINDOW
+        self._pool = SignPool.start() if events >= HELPER_FROM else None
+        self.window = SIGN_WINDOW
         self._done: list[list[dict[str, Any]]] = []
         #: the window the helper is signing: all its rows, those to sign, and the signatures this process made
         self._out: tuple[list[dict[str, Any]], list[dict[str, Any]], list[bytes]] | None = None
         self.keep = 0  # how many of a window's bodies (its last) this process signs itself
         self._each = 40e-6  # seconds one signature takes here (measured as it goes)
-        if self._shared is not None:  # as the job's appends before this one left it
-            self.keep, self._each = self._shared.keep, self._shared.each
 
     def _all(self, rows: list[dict[str, Any]]) -> list[bytes]:
         sign = self._sign
@@ -431,29 +397,16 @@ class _Signing:
         yield from self.ready()
 
     def _close(self) -> None:
-        """End the helper (a shared one too: it failed), or leave a shared one for the job's next append."""
-        if self._shared is not None:
-            self._shared.close()
-            self._shared = None
-        elif self._pool is not None:
+        """End the helper."""
+        if self._pool is not None:
             self._pool.close()
         self._pool = None
-
-    def _leave(self) -> None:
-        if self._shared is not None:  # the helper stays for the job's next append, with the share as it is now
-            self._shared.keep, self._shared.each = self.keep, self._each
-            self._shared = self._pool = None
-        else:
-            self._close()
 
     def __enter__(self) -> _Signing:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._out is not None:  # left with a window handed and not collected (an error): the helper cannot be
-            self._close()  # trusted to answer the next request in step, so it ends
-        else:
-            self._leave()
+        self._close()
 
 
 class Presigner:
@@ -573,7 +526,6 @@ __all__ = [
     "PendingEvent",
     "Presigner",
     "Signer",
-    "SigningHelper",
     "StateEvent",
     "append",
     "begin",

@@ -30,6 +30,7 @@ from crypto.checkpoint import open_checkpoint
 from crypto.errors import CryptoError
 from crypto.events import signing_public, verify_event
 from crypto.keyring import Keyring
+from store.audit import rekeys
 from store.audit.checkpoints import latest_checkpoint, log_origin, log_size, read_head
 from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
 from store.audit.filing import SignatureChecks, cut_from, filing_problem, position_problem, read_filed
@@ -209,7 +210,10 @@ def _record_problem(
     four_eyes: bool,
     verify_latest: bool,
     verified: Mapping[int, bool] | None = None,
+    moved: Sequence[dict[str, Any]] = (),
 ) -> str | None:
+    """Why a record is damaged, or None. `moved`: the key rotations' signed moves of its ciphertext hashes after its
+    latest event (`store.audit.rekeys.Moves.valid`), applied to the state that event signed before comparing."""
     if events.latest is None:
         return "no signed event records it (it was written outside Liaison)"
     seq, body, signer, sig = events.latest
@@ -229,7 +233,7 @@ def _record_problem(
     why = position_problem(seq, obj.get("position"), events.count - 1)
     if why is not None:
         return why
-    why = compare(current, record, seq, officer)
+    why = compare(current, rekeys.move(record, moved) if moved else record, seq, officer)
     if why is not None:
         return why
     if current["origin"] != own_ministry:
@@ -284,9 +288,16 @@ def record_damage(s: OrmSession, keyring: Keyring, rec: Record, *, own_ministry:
     if cut is not None:
         return cut
     current = record_states(s, [rec.id])[rec.id]
-    timeline = OfficerTimeline.load(s, _officers_named([events]))
+    moves = rekeys.Moves.read(s, {rec.uuid: events.latest[0]} if events.latest is not None else {})
+    timeline = OfficerTimeline.load(s, _officers_named([events]) | moves.officers())
     return _record_problem(
-        current, events, timeline, own_ministry=own_ministry, four_eyes=four_eyes, verify_latest=True
+        current,
+        events,
+        timeline,
+        own_ministry=own_ministry,
+        four_eyes=four_eyes,
+        verify_latest=True,
+        moved=moves.valid(timeline).get(rec.uuid, ()),
     )
 
 
@@ -353,8 +364,10 @@ def damaged_among(
         return dict.fromkeys(ids, problem)
     if states_out is not None:
         states_out.update(states)
+    moves = rekeys.Moves.read(s, {uuid: found.latest[0] for uuid, found in events.items() if found.latest is not None})
     # only these records' officers' events (the target index), not the whole log
-    timeline = OfficerTimeline.load(s, _officers_named(events.values()))
+    timeline = OfficerTimeline.load(s, _officers_named(events.values()) | moves.officers())
+    moved = moves.valid(timeline)
     out: dict[int, str] = {}
     for uuid, rid in by_uuid.items():
         if rid not in states:
@@ -370,6 +383,7 @@ def damaged_among(
             four_eyes=four_eyes,
             verify_latest=True,
             verified=verified,
+            moved=moved.get(uuid, ()),
         )
         if why is not None:
             out[rid] = why

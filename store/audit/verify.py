@@ -42,9 +42,20 @@ from sqlalchemy.orm import Session as OrmSession
 
 from store.audit.snapshot import REVISION_DIGEST_COLUMNS, record_states, revision_digest
 from store.audit.state import compare, contact_backing_problem, identity_public, officer_backing_problem, parse_body
-from store.audit.walk import BATCH, AuditProblem, Findings, LogWalk, RecordTrail, state_digest, stream
+from store.audit.walk import (
+    BATCH,
+    CIPHERS,
+    AuditProblem,
+    Findings,
+    LogWalk,
+    RecordTrail,
+    ciphers,
+    state_digest,
+    stream,
+    uuids_digest,
+)
 from store.errors import TamperError
-from store.models import AuditRow, Contact, Meta, Officer, Record, Revision
+from store.models import AuditRow, Contact, Meta, Officer, Record, RekeyIndex, Revision
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -90,7 +101,7 @@ def _check_records(s: OrmSession, walk: LogWalk, progress: Progress | None, tota
             if trail is None:
                 walk.found.record(reference, "no signed event records it (written outside Liaison)")
                 continue
-            if state_digest(state) != trail.latest_digest:
+            if state_digest(state) != trail.latest_digest or ciphers(state) != trail.ciphers:
                 walk.found.record(reference, _why_differs(s, state, trail))
         if progress is not None:
             progress(walk.count + min(start + RECORD_BATCH, len(ids)), total)
@@ -107,6 +118,7 @@ def _why_differs(s: OrmSession, state: dict[str, Any], trail: RecordTrail) -> st
     signed = obj.get("record") if obj else None
     if not isinstance(signed, dict):
         return f"its last signed event {trail.latest_seq} is unreadable"
+    signed = {**signed, **dict(zip(CIPHERS, trail.ciphers, strict=False))}  # as key rotations since moved them
     return compare(state, signed, trail.latest_seq, str(obj.get("officer") if obj else "?")) or (
         f"its state differs from its last signed event {trail.latest_seq}"
     )
@@ -141,6 +153,23 @@ def _check_revisions(s: OrmSession, walk: LogWalk, current: dict[str, int]) -> N
         for number in sorted(trail.revisions):
             if number < current.get(uuid, 0) and number not in have_numbers:
                 walk.found.record(trail.reference, f"its revision {number} was deleted outside Liaison")
+
+
+def _check_rotation_index(s: OrmSession, walk: LogWalk) -> None:
+    """`rekey_index` against the key-rotation batches the log signed: each batch's records listed under its seq,
+    and nothing else (a row removed makes its record read as damaged; a row added points at nothing)."""
+    listed: dict[int, list[str]] = {}
+    for uuid, seq in s.execute(select(RekeyIndex.record_uuid, RekeyIndex.seq)):
+        listed.setdefault(int(seq), []).append(str(uuid))
+    for seq in sorted(set(listed) | set(walk.batches)):
+        signed = walk.batches.get(seq)
+        if signed is None:
+            walk.found.event(seq, "the key-rotation index lists records under it, but it is no signed rotation batch")
+        elif uuids_digest(listed.get(seq, ())) != signed:
+            walk.found.event(
+                seq,
+                "the key-rotation index does not list the records this rotation batch moved (edited outside Liaison)",
+            )
 
 
 def actions_in_log(s: OrmSession) -> list[str]:
@@ -196,6 +225,7 @@ def audit_verify(session: Session, progress: Progress | None = None) -> AuditRep
         for why in key_change_problems(s) + lost_key_changes(s):
             findings.event(None, why)
         records = _check_records(s, walk, progress, total)
+        _check_rotation_index(s, walk)
         from store.jwg.signed import desk_problems  # the working-group desk against its signed events
 
         for reason in desk_problems(s):

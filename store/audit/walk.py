@@ -24,6 +24,7 @@ from crypto.checkpoint import open_checkpoint
 from crypto.errors import CryptoError
 from crypto.events import CHAIN_START, chain_hash, leaf_input, verify_event
 from crypto.merkle import Frontier, leaf_hash
+from store.audit import rekeys
 from store.audit.checkpoints import log_origin, read_head
 from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
 from store.audit.filing import position_problem
@@ -33,6 +34,7 @@ from store.audit.timeline import OfficerTimeline
 from store.errors import TamperError
 from store.models import AuditCheckpoint, AuditRow
 from store.text import said
+from store.vocab import Role
 
 #: Rows fetched per round trip while streaming the log.
 BATCH = 4096
@@ -54,7 +56,9 @@ class RecordTrail:
     """What the pass keeps of one record's events: the latest signed state (as a digest) and four-eyes facts."""
 
     latest_seq: int = 0
-    latest_digest: bytes = b""
+    latest_digest: bytes = b""  # of its tags (`state_digest`)
+    ciphers: tuple[Any, ...] = ()  # its ciphertext hashes (`ciphers`), as key rotations since moved them
+    revision: int = 0
     reference: str = ""
     first_revision: int = 0  # revisions before it predate the log (a store signed at its upgrade)
     author: str | None = None  # as its first writing event signed it
@@ -85,13 +89,25 @@ class Findings:
 _DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+#: The fields of a record's state a key rotation moves (`store.audit.rekeys`), kept apart from the digest.
+CIPHERS = ("title_sha256", "body_sha256", "revision_sha256", "reviews_sha256")
+_NOT_DIGESTED = frozenset({"wrote", *CIPHERS})
+
+
 def state_digest(state: dict[str, Any]) -> bytes:
-    """The digest a record's signed state is compared by (the event's `wrote` map left out: it is per event).
+    """The digest a record's signed state is compared by, but for its ciphertext hashes (`ciphers`) and the event's
+    `wrote` map (per event).
 
     Both sides are plain JSON values (one parsed from a signed body, one built by `record_states`), so sorted
     compact JSON is a faithful key; only equality matters here, not a format anyone else reads.
     """
-    return hashlib.sha256(_DIGEST_JSON.encode({k: v for k, v in state.items() if k != "wrote"}).encode()).digest()
+    kept = {k: v for k, v in state.items() if k not in _NOT_DIGESTED}
+    return hashlib.sha256(_DIGEST_JSON.encode(kept).encode()).digest()
+
+
+def ciphers(state: dict[str, Any]) -> tuple[Any, ...]:
+    """A record state's ciphertext hashes, in `CIPHERS` order."""
+    return tuple(state.get(name) for name in CIPHERS)
 
 
 def stream(s: OrmSession) -> Iterator[Any]:
@@ -149,6 +165,8 @@ class LogWalk:
         #: `rekey-details` event may vouch for it) and seq → the hash the latest such event signed.
         self.details_off: dict[int, str | None] = {}
         self.rekeyed_details: dict[int, str] = {}
+        #: seq → SHA-256 of the sorted uuids each key-rotation batch moved (what `rekey_index` must list)
+        self.batches: dict[int, bytes] = {}
 
     # -- one event -------------------------------------------------------------------------------------
 
@@ -214,6 +232,8 @@ class LogWalk:
             for key, value in data["details"].items():
                 if isinstance(key, str) and key.isdigit() and int(key) < seq:
                     self.rekeyed_details[int(key)] = str(value)
+        elif record is None and (moved := rekeys.batch_records(obj)) is not None:
+            self._batch(seq, officer, moved)
         if isinstance(record, dict):
             self._record_event(seq, officer, action, signer, record)
             why = position_problem(seq, obj.get("position"), before)
@@ -275,6 +295,7 @@ class LogWalk:
         if trail is None:
             trail = self.records[uuid] = RecordTrail(first_revision=int_or_zero(record.get("revision")))
         trail.latest_seq, trail.latest_digest = seq, state_digest(record)
+        trail.ciphers, trail.revision = ciphers(record), int_or_zero(record.get("revision"))
         trail.reference = said(record.get("reference"), f"record {uuid}")
         revision, digest = int_or_zero(record.get("revision")), record.get("revision_sha256")
         if isinstance(digest, str):
@@ -292,6 +313,21 @@ class LogWalk:
             trail.writer_keys.add(signer)
         elif action == "approve" and own:
             self._approval(seq, officer, signer, record, trail)
+
+    def _batch(self, seq: int, officer: str, moved: dict[str, Any]) -> None:
+        """A key rotation's batch (`store.audit.rekeys`): each named record's ciphertext hashes move, if an admin
+        signed it."""
+        if self.timeline.role_at(officer, seq) != Role.ADMIN.value:
+            self.found.event(seq, f"a key rotation's batch signed by {officer}, who did not hold the admin role then")
+            return
+        self.batches[seq] = uuids_digest(moved)
+        for uuid, entry in moved.items():
+            trail = self.records.get(uuid)
+            if trail is None or not isinstance(entry, dict):
+                continue
+            state = {**dict(zip(CIPHERS, trail.ciphers, strict=False)), "revision": trail.revision}
+            trail.ciphers = ciphers(rekeys.move(state, [entry]))
+            rekeys.move_revisions(trail.revisions, [entry])
 
     def _rekeyed_revisions(self, uuid: str, revisions: Any) -> None:
         """A key rotation re-encrypted these revision rows: each signed digest it names as the one it found
@@ -389,6 +425,11 @@ def _filed(column: str | None, record: Any) -> str:
     if column is None or column == "":
         return f"it is empty, the signed event is about {about}"
     return f"it names record {said(column)}, the signed event is about {about}"
+
+
+def uuids_digest(uuids: Any) -> bytes:
+    """SHA-256 of record uuids, sorted (a batch's, or `rekey_index`'s rows under one seq)."""
+    return hashlib.sha256("\n".join(sorted(str(u) for u in uuids)).encode()).digest()
 
 
 def int_or_zero(value: Any) -> int:

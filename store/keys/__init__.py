@@ -7,8 +7,8 @@ One module per part, every name the faces and tests use importable from `store.k
 - `status.py` — `key_status`, `key_notice` (the app's notice), `set_key_max_age`, the policy document under its MAC;
 - `job.py` — the rotation job's state (in `liaison_meta` under a MAC) and the steps it walks;
 - `rekey.py` — one batch: re-encrypting a step's rows and re-signing what it rewrote;
-- `ahead.py` — the records step's Fernet work and signature checks in helper processes (`crypto.rekey_pool`), a
-  batch ahead: batch N+1's while batch N is written and signed; how a records batch is delimited and read;
+- `ahead.py` — the records step's Fernet work in helper processes (`crypto.rekey_pool`), a batch ahead: batch
+  N+1's while batch N is written; how a records batch is delimited and read;
 - `rotation.py` — `rotate_data_key`: start, batches, retire, compact; resumable;
 - `revocation.py` — `regrant` (the keyring granted again, each officers row checked first), `rebuild_index`, and
   `revoke_officer` (full revocation).
@@ -21,12 +21,13 @@ under a MAC); the last transaction (`keys-retire`) drops the old keys from the k
 (`secure_delete`) and the file is compacted (`VACUUM`) so no old token survives in it. Running rotation again
 resumes an interrupted job.
 
-Every batch re-signs what it rewrote into the audit log, in the same transaction: one `rekey` event per record
-whose ciphertexts changed (its new state, and each rewritten revision row's digest before and after, so
-`audit verify` can follow the row from the digest its events signed), and one `rekey-details` event for the
-events' encrypted details (`audit_log.detail_ct`). A record that was already damaged (it differs from its
-last signed event), or a detail that is not the one its event signed, is re-encrypted (it stays readable) but
-not re-signed: it stays damaged, and the rotation reports it.
+Every batch re-signs what it rewrote into the audit log, in the same transaction: its own `rekey` event names,
+for each record whose ciphertexts changed, the hashes before and after (title, review rows, each rewritten
+revision row and its body: `store.audit.rekeys`), listed in `rekey_index`; and one `rekey-details` event signs
+the events' encrypted details (`audit_log.detail_ct`). A record's checks move the state its last event signed
+by the batches after it, a hash only from the value that event signed: a record that was already damaged stays
+damaged, and `audit verify` names it. A detail that is not the one its event signed is re-encrypted (it stays
+readable) but not re-signed, and the rotation reports it.
 
 Full revocation (an officer's removal) also replaces the master secret in one transaction: every derived
 key changes, so the blind index is rebuilt under the new index key and every officer, policy and contact

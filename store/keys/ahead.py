@@ -1,13 +1,12 @@
-"""The rotation's helper processes a batch ahead (`crypto.rekey_pool`): while the rotating process re-encrypts,
-writes and signs batch N, they verify batch N+1's latest events and re-encrypt its tokens, read ahead and handed in
-one request; batch N+1 then uses a result only for a row whose token (an event whose bytes) is still the one
-handed. Also how a records batch is delimited and read, which the batch itself (`store.keys.rekey`) uses too.
+"""The rotation's helper processes a batch ahead (`crypto.rekey_pool`): while the rotating process re-encrypts and
+writes batch N, they re-encrypt batch N+1's tokens, read ahead and handed in one request; batch N+1 then uses a
+result only for a row whose token is still the one handed. Also how a records batch is delimited and read, which the batch itself (`store.keys.rekey`) uses too.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,21 +63,6 @@ def read_batch(
     return read
 
 
-def latest_events(conn: Connection, after: int, upper: int | None) -> list[tuple[int, bytes, bytes, bytes]]:
-    """(seq, body, signer, signature) of the events a damage check of the records in (`after`, `upper`] verifies:
-    each record's latest event and its latest approval (`audit_state.damaged_among`'s `checks`). Read ahead for
-    the helpers; the check itself reads the log again and uses a result only for the very same bytes."""
-    end = "" if upper is None else f" AND id <= {int(upper)}"
-    uuids = f"SELECT uuid FROM records WHERE id > ?{end}"
-    query = (  # the log's record index (record_uuid, seq): each record's last event, and its last approval
-        "SELECT seq, body, signer, sig FROM audit_log WHERE seq IN ("
-        f"SELECT max(seq) FROM audit_log WHERE record_uuid IN ({uuids}) GROUP BY record_uuid UNION ALL "
-        f"SELECT max(seq) FROM audit_log WHERE record_uuid IN ({uuids}) AND action = 'approve' GROUP BY record_uuid)"
-    )
-    rows = conn.exec_driver_sql(query, (int(after), int(after))).fetchall()
-    return [(int(seq), bytes(body), bytes(signer), bytes(sig)) for seq, body, signer, sig in rows]
-
-
 #: A Fernet re-encryption of a 1.5 KB token in this process (38 us measured on the bench machine): what moving one
 #: token from the helpers to this process is taken to cost, to size the share this process keeps.
 _TOKEN_S = 40e-6
@@ -89,24 +73,21 @@ _SLACK_S = 0.002
 
 @dataclass
 class _Handed:
-    """What one request to the helpers held: the keys, each column's tokens by row key, the events to verify; and,
-    once collected, what came back."""
+    """What one request to the helpers held: the keys, each column's tokens by row key; and, once collected, what
+    came back."""
 
     keys: list[bytes]
     tokens: dict[tuple[str, str], list[tuple[int, bytes]]]
-    signed: list[tuple[int, bytes, bytes, bytes]]
     kept: int = 0  # the batch's tokens this process keeps (done inline)
     cpu: tuple[float, float | None] = (0.0, None)  # this process's and the helpers' CPU time when handed
     ahead: bool = False  # handed during the batch before (the first batch is handed at its own start)
     done: dict[tuple[str, str], Done] | None = None
-    verified: dict[int, tuple[bytes, bytes, bytes, bool]] | None = None
 
 
 class Helpers:
     """The rotation's helper processes (`crypto.rekey_pool`), if any, a batch ahead of this process: while it
-    re-encrypts, writes and signs batch N, they verify batch N+1's latest events and re-encrypt its tokens (read
-    ahead, in one request); batch N+1 then uses a result only for a row whose token (an event whose bytes) is
-    still the one handed — anything written in between is done here. The first batch is handed at its start.
+    re-encrypts and writes batch N, they re-encrypt batch N+1's tokens (read ahead, in one request); batch N+1 then
+    uses a result only for a row whose token is still the one handed — anything written in between is done here. The first batch is handed at its start.
     When the helpers spend more CPU time on a batch than this process spends meanwhile, it keeps the last tokens
     of the next batches for itself, about as many as even the two out (and hands them back the same way): CPU
     time, not the wait, so that other work on the machine does not move the share.
@@ -119,12 +100,7 @@ class Helpers:
         self.keep = 0  # how many of a batch's tokens this process keeps for itself
         self.waited = 0.0  # seconds this process waited on the helpers, in all
 
-    def _hand(
-        self,
-        keys: Keyring,
-        read: list[tuple[CiphertextColumn, Sequence[Any]]],
-        signed: list[tuple[int, bytes, bytes, bytes]],
-    ) -> None:
+    def _hand(self, keys: Keyring, read: list[tuple[CiphertextColumn, Sequence[Any]]]) -> None:
         if self.pool is None:
             return
         tokens = {(c.table, c.column): [(int(row[0]), bytes(row[1])) for row in rows] for c, rows in read}
@@ -136,30 +112,19 @@ class Helpers:
             if cut:
                 tokens[column] = tokens[column][:-cut]
                 left -= cut
-        handed = _Handed(key_order(keys), tokens, signed, kept, (time.process_time(), self.pool.cpu_seconds()))
+        handed = _Handed(key_order(keys), tokens, kept, (time.process_time(), self.pool.cpu_seconds()))
         try:
-            self.pool.submit_batch(
-                handed.keys,
-                [token for pairs in handed.tokens.values() for _, token in pairs],
-                [(signer, body, sig) for _, body, signer, sig in signed],
-            )
+            self.pool.submit(handed.keys, [token for pairs in handed.tokens.values() for _, token in pairs])
         except PoolBroken:
             self.close()
             return
         self._out = handed
 
-    def start(
-        self,
-        conn: Connection,
-        keys: Keyring,
-        read: list[tuple[CiphertextColumn, Sequence[Any]]],
-        after: int,
-        upper: int | None,
-    ) -> None:
+    def start(self, keys: Keyring, read: list[tuple[CiphertextColumn, Sequence[Any]]]) -> None:
         """At a batch's start: hand it to the helpers unless the previous batch already handed it ahead."""
         self._got = None
         if self.pool is not None and self._out is None and read:
-            self._hand(keys, read, latest_events(conn, after, upper))
+            self._hand(keys, read)
 
     def ahead(
         self, conn: Connection, keys: Keyring, columns: list[CiphertextColumn], after: int, batch_rows: int
@@ -172,7 +137,7 @@ class Helpers:
             return
         ids, upper = batch_range(conn, rec, after, batch_rows)
         if ids:
-            self._hand(keys, read_batch(conn, columns, after, upper), latest_events(conn, after, upper))
+            self._hand(keys, read_batch(conn, columns, after, upper))
             if self._out is not None:
                 self._out.ahead = True
 
@@ -183,7 +148,6 @@ class Helpers:
             return
         wall, cpu = time.perf_counter(), time.thread_time()
         try:
-            checked = self.pool.collect_signed()
             results = self.pool.collect()
         except PoolBroken:
             self.close()
@@ -197,35 +161,14 @@ class Helpers:
             if abs(excess) > _SLACK_S:
                 total = len(results) + handed.kept
                 self.keep = max(0, min(total // 4, handed.kept + int(excess / _TOKEN_S / 4)))
-        if len(checked) != len(handed.signed) or len(results) != sum(len(p) for p in handed.tokens.values()):
+        if len(results) != sum(len(p) for p in handed.tokens.values()):
             self.close()
             return
-        handed.verified = {
-            seq: (body, signer, sig, ok) for (seq, body, signer, sig), ok in zip(handed.signed, checked, strict=True)
-        }
         handed.done, at = {}, 0
         for column, pairs in handed.tokens.items():
             handed.done[column] = {key: (token, results[at + i]) for i, (key, token) in enumerate(pairs)}
             at += len(pairs)
         self._got = handed
-
-    def check(self, signed: list[tuple[int, bytes, bytes, bytes]]) -> Callable[[], dict[int, bool] | None]:
-        """`audit_state.SignatureChecks`: the helpers' verdicts on these events, for those handed with the very same
-        bytes (the others are verified by the damage check itself); read when the states are built."""
-
-        def checked() -> dict[int, bool] | None:
-            self._collect()
-            got = self._got.verified if self._got is not None else None
-            if not got:
-                return None
-            out: dict[int, bool] = {}
-            for seq, body, signer, sig in signed:
-                hit = got.get(seq)
-                if hit is not None and hit[0] == body and hit[1] == signer and hit[2] == sig:
-                    out[seq] = hit[3]
-            return out
-
-        return checked
 
     def done(self, keys: Keyring, table: str, column: str) -> Done | None:
         """The helpers' re-encryptions of one column's tokens in this batch (collected by `settle`), under the keys
@@ -246,4 +189,4 @@ class Helpers:
             self.pool = None
 
 
-__all__ = ["Done", "Helpers", "batch_range", "in_range", "key_order", "latest_events", "read_batch"]
+__all__ = ["Done", "Helpers", "batch_range", "in_range", "key_order", "read_batch"]

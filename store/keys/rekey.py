@@ -1,12 +1,14 @@
 """One batch of a rotation: re-encrypting a step's rows under the current data key, and re-signing what it rewrote
-in the same transaction — one `rekey` event per record (its new state, each rewritten revision row's digest before
-and after), the working-group rows with their new state, one `rekey-details` event for the events' encrypted
-details. What already differed from the log is re-encrypted (it stays readable) but never re-signed.
+in the same transaction — for records, the batch's own `rekey` event naming each record's ciphertext hashes before
+and after (`store.audit.rekeys`: a move applies only to the hash the record's last event signed, so what already
+differed from the log stays damaged); the working-group rows with their new state; one `rekey-details` event for
+the events' encrypted details (only those that were the ones their events signed). What already differed from the
+log is re-encrypted (it stays readable) but never re-signed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session as OrmSession
 from crypto.errors import DecryptionFailed
 from crypto.keyring import Keyring
 from store.audit import log as audit
+from store.audit import rekeys
 from store.audit import state as audit_state
 from store.keys.ahead import Done, Helpers, batch_range, in_range, read_batch
 from store.keys.columns import CiphertextColumn
@@ -123,68 +126,48 @@ def _rekeyed_details(s: OrmSession) -> dict[str, str]:
     return out
 
 
-#: The record-tied columns whose new ciphertexts `_sign_records` folds into the state it signs (see
-#: `store.audit.snapshot.build_state`); a record with a rewritten column not listed here has its state read again.
-_REV = ("title_ct", "body_ct")
-_STATE_COLUMNS = frozenset(
-    {
-        ("records", "title_ct"),
-        ("revisions", "title_ct"),
-        ("revisions", "body_ct"),
-        ("review_events", "comment_ct"),
-        ("withdrawals", "reason_ct"),  # the state holds only whether a record is withdrawn
-    }
-)
-
-
-def _sign_records(
-    session: Session,
-    s: OrmSession,
+def _moves(
+    conn: Connection,
+    read: Sequence[tuple[CiphertextColumn, Sequence[Any]]],
     rewritten: dict[tuple[str, str], list[tuple[int, bytes, int | None]]],
-    states: dict[int, dict[str, Any]],
-    damaged: dict[int, str],
     revision_rows: Sequence[Any],
-    before: dict[tuple[int, int], tuple[str, str | None]],
-) -> None:
-    """One `rekey` event per record whose ciphertexts this batch rewrote (intact before it): its new state, and
-    each rewritten revision row's digest before and after.
+    uuids: Mapping[int, str],
+    reviews_before: Mapping[int, tuple[int, str]],
+) -> dict[str, dict[str, Any]]:
+    """Record uuid → the hashes this batch moved for it (`store.audit.rekeys.entry`): its title ciphertext, the
+    digest of its review rows, and each rewritten revision row's digest and body hash, before and after."""
+    fresh = {column: {key: new for key, new, _rid in rewritten.get(("revisions", column), [])} for column in _REV}
+    after = _revision_digests(revision_rows, *fresh.values())
+    before = _revision_digests([row for row in revision_rows if (int(row[1]), int(row[2])) in after])
+    old_titles = {
+        int(row[0]): bytes(row[1]) for c, rows in read if (c.table, c.column) == ("records", "title_ct") for row in rows
+    }
+    titles = {
+        rid: (old_titles[key], new) for key, new, rid in rewritten.get(("records", "title_ct"), []) if rid is not None
+    }
+    reviews_after = _reviews_digests(conn, sorted(reviews_before))
+    revisions: dict[int, dict[int, tuple[str, str, str | None, str | None]]] = {}
+    for (rid, number), (digest, body) in after.items():
+        was = before[(rid, number)]
+        revisions.setdefault(rid, {})[number] = (was[0], digest, was[1], body)
+    out: dict[str, dict[str, Any]] = {}
+    for rid in sorted({*titles, *reviews_before, *revisions}):
+        uuid = uuids.get(rid)
+        if uuid is None:
+            continue  # rows tied to a record id no record has: re-encrypted, named, moved for no one
+        title = titles.get(rid)
+        reviewed, now = reviews_before.get(rid), reviews_after.get(rid)
+        moved = rekeys.entry(
+            (audit.sha256_hex(title[0]), audit.sha256_hex(title[1])) if title is not None else None,
+            (reviewed[1], now[1]) if reviewed is not None and now is not None and reviewed[0] == now[0] else None,
+            revisions.get(rid, {}),
+        )
+        if moved:
+            out[uuid] = moved
+    return out
 
-    The new state is the one the damage check read (`states`), with the hashes of the ciphertexts written since
-    put in: the record's title, its current revision's body and digest, its review rows' digest."""
-    conn = s.connection()
-    version = session.keys().current_version
-    changed = {rid for written in rewritten.values() for _, _, rid in written if rid is not None} - set(damaged)
-    changed &= states.keys()  # a row of a record id that no record has is re-encrypted, but there is none to sign
-    fresh = {column: {key: new for key, new, rid in rewritten.get(("revisions", column), [])} for column in _REV}
-    after = _revision_digests([row for row in revision_rows if row[1] in changed], *fresh.values())
-    for (rid, number), as_read in before.items():
-        if rid in changed:
-            after.setdefault((rid, number), as_read)  # a row this batch did not rewrite: as it was
-    titles = {rid: new for _, new, rid in rewritten.get(("records", "title_ct"), []) if rid is not None}
-    reviewed = {rid for _, _, rid in rewritten.get(("review_events", "comment_ct"), []) if rid in changed}
-    reviews = _reviews_digests(conn, sorted(reviewed))
-    reread = {rid for column, written in rewritten.items() if column not in _STATE_COLUMNS for _, _, rid in written}
-    signed: dict[int, dict[str, Any]] = {}
-    for rid in changed - reread:
-        state = dict(states[rid])
-        if rid in titles:
-            state["title_sha256"] = audit.sha256_hex(titles[rid])
-        current = after.get((rid, int(state["revision"])))
-        if current is not None:
-            state["revision_sha256"], state["body_sha256"] = current
-        if rid in reviews:
-            state["reviews"], state["reviews_sha256"] = reviews[rid]
-        signed[rid] = state
-    revised: dict[int, dict[str, dict[str, str]]] = {}
-    for (rid, number), (digest, _) in after.items():
-        was = before.get((rid, number))
-        if was is not None and was[0] != digest:
-            revised.setdefault(rid, {})[str(number)] = {"was": was[0], "now": digest}
-    plain = [rid for rid in sorted(changed) if rid not in revised]
-    audit.note_records(s, plain, action="rekey", data={"key_version": version}, states=signed)
-    for rid, revisions in sorted(revised.items()):
-        data = {"key_version": version, "revisions": revisions}
-        audit.note_records(s, [rid], action="rekey", data=data, states=signed)
+
+_REV = ("title_ct", "body_ct")
 
 
 def run_step(
@@ -214,27 +197,27 @@ def run_step(
         last = ids[-1] if ids else job.cursor
         read = read_batch(conn, columns, job.cursor, upper)
         batch.read = sum(len(rows) for _, rows in read)
-        # the signature checks and Fernet work on the helpers' cores (handed ahead by the previous batch, or now)
-        helpers.start(conn, keys, read, job.cursor, upper)
-        states: dict[int, dict[str, Any]] = {}
+        helpers.start(keys, read)  # the Fernet work on the helpers' cores (handed ahead by the previous batch, or now)
         try:
-            # checked before anything changes: a damaged record is re-encrypted but never signed as it now stands
             revisions = _revision_rows(conn, job.cursor, upper)
-            before = _revision_digests(revisions)
-            damaged = audit_state.damaged_among(
-                s,
-                keys,
-                ids,
-                own_ministry=session.ministry,
-                four_eyes=session.four_eyes,
-                full=False,
-                states_out=states,
-                revision_digests={key: digest for key, (digest, _) in before.items()},
-                checks=helpers.check,
+            reviewed = sorted(
+                {
+                    int(row[2])
+                    for c, rows in read
+                    if (c.table, c.column) == ("review_events", "comment_ct")
+                    for row in rows
+                }
             )
+            reviews_before = _reviews_digests(conn, reviewed)
+            uuids = {
+                int(rid): str(uuid)
+                for rid, uuid in conn.execute(
+                    select(Record.id, Record.uuid).where(in_range(Record.id, job.cursor, upper))
+                )
+            }
         finally:
             helpers.settle()  # read back even on an error: the helpers' pipes left empty
-        if full:  # the next batch to the helpers, to work on while this one is written and signed
+        if full:  # the next batch to the helpers, to work on while this one is written
             helpers.ahead(conn, keys, columns, last, batch_rows)
         rewritten: dict[tuple[str, str], list[tuple[int, bytes, int | None]]] = {}
         for c, rows in read:
@@ -242,12 +225,11 @@ def run_step(
             written = _reencrypt_rows(conn, keys, c, rows, batch.damaged, done)
             batch.rewritten += len(written)
             rewritten[(c.table, c.column)] = written
-        if damaged:
-            refs = dict(conn.execute(select(Record.id, Record.reference).where(Record.id.in_(sorted(damaged)))).all())
-            batch.unsigned += [(f"record {refs.get(rid, rid)}", why) for rid, why in sorted(damaged.items())]
-        _sign_records(session, s, rewritten, states, damaged, revisions, before)
-        known = set(ids)
-        orphans = {rid for written in rewritten.values() for _, _, rid in written if rid is not None} - known
+        moves = _moves(conn, read, rewritten, revisions, uuids, reviews_before)
+        if moves:  # one signed event for the batch: each record's hashes, old and new
+            audit.note(s, data={"records": moves})
+            audit.current(s).moved.extend(sorted(moves))
+        orphans = {rid for written in rewritten.values() for _, _, rid in written if rid is not None} - set(uuids)
         batch.unsigned += [(f"rows tied to record id {rid}", "no record has that id") for rid in sorted(orphans)]
     else:
         c = next(c for c in columns if (c.table, c.column) == steps[index])

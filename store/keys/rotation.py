@@ -6,7 +6,6 @@ and the file is compacted. Running it again resumes an interrupted job.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +32,8 @@ if TYPE_CHECKING:
 class RotationReport:
     """What a rotation did: the new current version, the versions retired, the tokens re-encrypted; `damaged`:
     tokens no key opens (left as they were); `unsigned`: what was re-encrypted but not re-signed because it
-    already differed from the log (what, why) — it stays damaged."""
+    already differed from the log, or belongs to nothing the log signs (what, why) — it stays damaged. A record's
+    ciphertexts are re-signed as moves (`store.audit.rekeys`), which leave a record damaged before still damaged."""
 
     version: int
     retired: tuple[int, ...]
@@ -163,15 +163,13 @@ def rotate_data_key(
     count = helper_count(total - done, batch_rows)
     helpers = Helpers(RekeyPool.start(count))
     try:
-        # each batch's `rekey` events are signed beside this process too, when it has helpers at all
-        with session.signing_helper() if count else contextlib.nullcontext():
-            for batch in _batches(session, batch_rows, helpers):
-                rewritten += batch.rewritten
-                damaged += batch.damaged
-                unsigned += batch.unsigned
-                if batch.read and progress is not None:
-                    done = min(done + batch.read, total)
-                    progress(done, total)
+        for batch in _batches(session, batch_rows, helpers):
+            rewritten += batch.rewritten
+            damaged += batch.damaged
+            unsigned += batch.unsigned
+            if batch.read and progress is not None:
+                done = min(done + batch.read, total)
+                progress(done, total)
     finally:
         helpers.close()
     retired = _finish(session)

@@ -38,7 +38,8 @@ def _bodies(path: Path, action: str) -> list[dict[str, Any]]:
 
 def test_a_rotation_is_one_signed_job_that_re_signs_every_record_it_rewrites(small_store: Path) -> None:
     """Threat 6: after a rotation (and a second one, and an edit making a re-encrypted revision an earlier one)
-    `audit verify` finds every record, revision row and encrypted detail as the log signed it."""
+    `audit verify` finds every record, revision row and encrypted detail as the log signed it. Each batch is one
+    signed event naming every record it moved (`store.audit.rekeys`), not one event per record."""
     session = unlock(small_store)
     try:
         records = session.count_records()
@@ -47,19 +48,26 @@ def test_a_rotation_is_one_signed_job_that_re_signs_every_record_it_rewrites(sma
         assert report.unsigned == () and report.damaged == ()
         assert [e.action for e in session.audit_log(AuditQuery(action="keys-rotate"))] == ["keys-rotate"]
         assert [e.action for e in session.audit_log(AuditQuery(action="keys-retire"))] == ["keys-retire"]
-        rekeyed = {e.record_reference for e in session.audit_log(AuditQuery(action="rekey")) if e.record_reference}
-        assert len(rekeyed) == records
-        assert canary.reference in rekeyed
+        assert not [e for e in session.audit_log(AuditQuery(action="rekey")) if e.record_reference]
     finally:
         session.vault.close()
+    conn = sqlite3.connect(f"file:{small_store}?mode=ro", uri=True)
+    (uuid,) = conn.execute("SELECT uuid FROM records WHERE reference = ?", (canary.reference,)).fetchone()
+    conn.close()
+    batches = [b for b in _bodies(small_store, "rekey") if "records" in b["data"]]
+    assert all(b["record"] is None and b["target"] == "data-key" for b in batches)
+    moved = [u for b in batches for u in b["data"]["records"]]
+    assert len(moved) == len(set(moved)) == records  # every record, once
+    assert len(batches) == -(-records // 50)
     (start,) = _bodies(small_store, "keys-rotate")
     assert start["data"] == {"key_version": 2, "retiring": [1]} and start["officer"] == "demo"
     details = _bodies(small_store, "rekey-details")
     assert details and all(d["data"]["details"] for d in details)
-    canary_events = [
-        b for b in _bodies(small_store, "rekey") if (b["record"] or {}).get("reference") == canary.reference
-    ]
-    assert sorted(canary_events[0]["data"]["revisions"]) == ["1", "2"]  # both revision rows, before and after
+    (entry,) = [b["data"]["records"][uuid] for b in batches if uuid in b["data"]["records"]]
+    assert sorted(entry["revisions"]) == ["1", "2"]  # both revision rows, before and after
+    assert sorted(entry) == ["revisions", "title"] or sorted(entry) == ["revisions", "reviews", "title"]
+    for old, new, *_hashes in [entry["title"], *entry["revisions"].values()]:
+        assert old != new and len(old) == len(new) == 64
     regrants = _bodies(small_store, "officer-regrant")
     assert {b["target"] for b in regrants} >= {"demo", "ayesha", "bilal", "kamran"}
     code, doc = _verify(small_store)
@@ -77,8 +85,9 @@ def test_a_rotation_is_one_signed_job_that_re_signs_every_record_it_rewrites(sma
 
 def test_what_was_damaged_before_a_rotation_is_re_encrypted_but_never_signed_as_it_stands(small_store: Path) -> None:
     """Threats 6 and 14: a record whose TLP was changed in the file, and an event detail replaced by another
-    event's ciphertext, are re-encrypted (the old key can go) but not re-signed, so they stay damaged and the
-    rotation names them; everything else verifies."""
+    event's ciphertext, are re-encrypted (the old key can go) but not re-signed, so they stay damaged; the rotation
+    names the detail (the record's moves sign only its ciphertexts, old and new: its TLP still differs from what its
+    last event signed); everything else verifies."""
     session = unlock(small_store)
     try:
         (queued, *_) = session.review_queue()
@@ -106,12 +115,8 @@ def test_what_was_damaged_before_a_rotation_is_re_encrypted_but_never_signed_as_
     rotated = run_cli("--store", str(small_store), "keys", "rotate", env=DEMO)
     assert rotated.code == 0, rotated
     warnings = [line for line in rotated.err_lines if line.startswith("warning: ")]
-    assert len(warnings) == 2, rotated.err
-    assert warnings[0].startswith(f"warning: record {ref} was already damaged (its TLP is TLP:RED, its last signed")
-    assert warnings[0].endswith(
-        f"says TLP:{tlp}): re-encrypted but not re-signed, it stays damaged (liaison audit verify)"
-    )
-    assert warnings[1] == (
+    assert len(warnings) == 1, rotated.err
+    assert warnings[0] == (
         f"warning: audit event #{a} was already damaged (its encrypted detail is not the one it signed): "
         "re-encrypted but not re-signed, it stays damaged (liaison audit verify)"
     )
@@ -119,6 +124,8 @@ def test_what_was_damaged_before_a_rotation_is_re_encrypted_but_never_signed_as_
     assert code == 1
     found = {(p["seq"], p["reference"]) for p in doc["problems"]}
     assert found == {(a, None), (None, ref)} | withdrawn, doc["problems"]
+    (why,) = [p["reason"] for p in doc["problems"] if p["reference"] == ref]
+    assert why.startswith("its TLP is TLP:RED, its last signed event") and why.endswith(f"says TLP:{tlp}"), why
     session = unlock(small_store)
     try:
         assert sorted(session.keys().data_keys) == [2]

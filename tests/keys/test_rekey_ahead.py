@@ -33,7 +33,7 @@ def test_the_next_batch_is_handed_to_the_helpers_before_this_one_is_written(
     handed to them (so they work while this process writes and signs), and every batch's work still verifies."""
     steps: list[str] = []
     collect, write = RekeyPool.collect, rekey._reencrypt_rows
-    sends = {name: getattr(RekeyPool, name) for name in ("submit", "submit_batch") if hasattr(RekeyPool, name)}
+    sends = {"submit": RekeyPool.submit}
 
     def collected(pool: RekeyPool) -> list[object]:
         steps.append("collect")
@@ -73,18 +73,16 @@ def test_a_record_edited_after_its_batch_was_handed_ahead_keeps_the_edit(
     small_store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Threats 6 and 14: another process edits a record after its batch was handed to the helpers: its batch
-    re-reads the rows and the log, finds the title token and the latest event no longer the ones handed, and does
-    them itself — the edit stays, every token opens under the new key alone, and the log verifies."""
+    re-reads the rows, finds the title token no longer the one handed, and does it itself — the edit stays, every
+    token opens under the new key alone, and the log verifies."""
     handed: list[bytes] = []
-    submit_batch = RekeyPool.submit_batch
+    submit = RekeyPool.submit
 
-    def kept(
-        pool: RekeyPool, keys: Sequence[bytes], tokens: Sequence[bytes], signed: Sequence[tuple[bytes, bytes, bytes]]
-    ) -> None:
+    def kept(pool: RekeyPool, keys: Sequence[bytes], tokens: Sequence[bytes]) -> None:
         handed.extend(tokens)
-        submit_batch(pool, keys, tokens, signed)
+        submit(pool, keys, tokens)
 
-    monkeypatch.setattr(RekeyPool, "submit_batch", kept)
+    monkeypatch.setattr(RekeyPool, "submit", kept)
     monkeypatch.setenv(HELPERS_ENV, "1")
     session = unlock(small_store)
     (canary,) = session.list_records(RecordQuery(search="merlin"))
@@ -136,13 +134,11 @@ def test_when_the_helpers_spend_more_than_the_rotating_process_it_keeps_a_share(
 
     handed: list[int] = []
     read: list[int] = []
-    submit_batch, read_batch = RekeyPool.submit_batch, ahead.read_batch
+    submit, read_batch = RekeyPool.submit, ahead.read_batch
 
-    def counted(
-        pool: RekeyPool, keys: Sequence[bytes], tokens: Sequence[bytes], signed: Sequence[tuple[bytes, bytes, bytes]]
-    ) -> None:
+    def counted(pool: RekeyPool, keys: Sequence[bytes], tokens: Sequence[bytes]) -> None:
         handed.append(len(tokens))
-        submit_batch(pool, keys, tokens, signed)
+        submit(pool, keys, tokens)
 
     def read_ahead(*args: Any) -> Any:
         rows = read_batch(*args)
@@ -150,7 +146,7 @@ def test_when_the_helpers_spend_more_than_the_rotating_process_it_keeps_a_share(
         return rows
 
     monkeypatch.setattr(RekeyPool, "cpu_seconds", busy)
-    monkeypatch.setattr(RekeyPool, "submit_batch", counted)
+    monkeypatch.setattr(RekeyPool, "submit", counted)
     monkeypatch.setattr(ahead, "read_batch", read_ahead)
     monkeypatch.setenv(HELPERS_ENV, "1")
     before = all_tokens(small_store)

@@ -83,7 +83,7 @@ def rotation_said(report: RotationReport) -> str:
     if report.damaged:
         said += f"; {plural(len(report.damaged), 'damaged value')} no key opens, left as they were"
     if report.unsigned:
-        said += f"; {plural(len(report.unsigned), 'record')} already differing from the log stay damaged"
+        said += f"; {plural(len(report.unsigned), 'item')} already differing from the log stay damaged"
     return said
 
 

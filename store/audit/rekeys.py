@@ -1,0 +1,186 @@
+"""Key rotations' signed ciphertext moves: what lets a record's events keep holding after its ciphertexts change.
+
+`keys rotate` re-encrypts every ciphertext and changes nothing a record says. Each batch of it is one signed `rekey`
+event (not one per record) whose data names, by record uuid, the hashes it moved (`entry`):
+
+    "records": {uuid: {"title": [old, new], "reviews": [old, new],
+                       "revisions": {"2": [old row digest, new row digest, old body hash, new body hash]}}}
+
+(`title`: the record's title ciphertext; `reviews`: the digest of its review rows; `revisions`: each revision row
+the batch rewrote.) A record's state as its latest event signed it is *moved* by the batches after that event, in log
+order (`move`): a field takes a batch's new hash only while it holds that batch's old one, so a ciphertext replaced
+before the rotation (which the batch then names as the old one) still differs from what was signed, and a move never
+reaches a tag. Only a batch signed by an officer who held the admin role then, with the key valid for them at that
+point of the log, moves anything.
+
+`rekey_index` (record uuid → seq) finds a record's batches without reading the log; like the log's `record_uuid`
+it is outside the signatures: a row removed leaves the record damaged (its ciphertexts no longer match), a row
+added points at a body that does not name the record. `audit verify` reads every batch and names both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session as OrmSession
+
+from crypto.events import verify_event
+from store import sqlite as dialect
+from store.audit.timeline import OfficerTimeline
+from store.models import AuditRow, RekeyIndex
+from store.vocab import Role
+
+#: Batches a check of many records keeps parsed between its reads (each ~1 MB parsed: an export of 100,000
+#: records after a rotation reads 100 of them, in about the order they were written).
+CACHED = 8
+#: The action of a batch's event (a record's own `rekey` events, before batches, carried its whole state).
+ACTION = "rekey"
+
+
+def entry(
+    title: tuple[str | None, str | None] | None,
+    reviews: tuple[str | None, str | None] | None,
+    revisions: Mapping[int, tuple[str, str, str | None, str | None]],
+) -> dict[str, Any]:
+    """One record's moves as a batch signs them (only what changed)."""
+    out: dict[str, Any] = {}
+    if title is not None and title[0] != title[1]:
+        out["title"] = list(title)
+    if reviews is not None and reviews[0] != reviews[1]:
+        out["reviews"] = list(reviews)
+    moved = {str(n): list(v) for n, v in sorted(revisions.items()) if v[0] != v[1] or v[2] != v[3]}
+    if moved:
+        out["revisions"] = moved
+    return out
+
+
+def _pair(value: Any, size: int = 2) -> list[Any] | None:
+    return value if isinstance(value, list) and len(value) == size else None
+
+
+def move(state: dict[str, Any], entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """`state` (a record's signed state) as the batches' `entries` moved it, in order (a copy when anything moved)."""
+    out = state
+    for moved in entries:
+        changes: dict[str, Any] = {}
+        title, reviews = _pair(moved.get("title")), _pair(moved.get("reviews"))
+        if title is not None and out.get("title_sha256") == title[0]:
+            changes["title_sha256"] = title[1]
+        if reviews is not None and out.get("reviews_sha256") == reviews[0]:
+            changes["reviews_sha256"] = reviews[1]
+        revisions = moved.get("revisions")
+        row = _pair(revisions.get(str(out.get("revision"))), 4) if isinstance(revisions, dict) else None
+        if row is not None:
+            if out.get("revision_sha256") == row[0]:
+                changes["revision_sha256"] = row[1]
+            if out.get("body_sha256") == row[2]:
+                changes["body_sha256"] = row[3]
+        if changes:
+            out = {**out, **changes}
+    return out
+
+
+def move_revisions(signed: dict[int, str], entries: Iterable[dict[str, Any]]) -> None:
+    """Revision number → signed row digest (`audit verify`'s earlier revisions), moved in place by `entries`."""
+    for moved in entries:
+        revisions = moved.get("revisions")
+        if not isinstance(revisions, dict):
+            continue
+        for number, row in revisions.items():
+            pair = _pair(row, 4)
+            if pair is not None and isinstance(number, str) and number.isdigit() and signed.get(int(number)) == pair[0]:
+                signed[int(number)] = pair[1]
+
+
+def batch_records(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The `records` a signed body moves (uuid → entry), None when it is no batch's body."""
+    data = obj.get("data")
+    if obj.get("action") != ACTION or obj.get("record") is not None or not isinstance(data, dict):
+        return None
+    records = data.get("records")
+    return records if isinstance(records, dict) else None
+
+
+def may_move(timeline: OfficerTimeline, officer: str, signer: bytes, seq: int) -> bool:
+    """Whether a batch signed at `seq` by `officer` with `signer` may move anything (an admin's valid key)."""
+    return timeline.key_problem(officer, signer, seq) is None and timeline.role_at(officer, seq) == Role.ADMIN.value
+
+
+class Moves:
+    """The signed moves of some records after their latest events, read through `rekey_index` (`read`), then
+    held to their signers (`valid`)."""
+
+    def __init__(self) -> None:
+        #: seq → (officer, signer, the uuid → entry it signs) of each batch read, whose signature verified
+        self.batches: dict[int, tuple[str, bytes, dict[str, Any]]] = {}
+        #: uuid → the seqs of its batches after its latest event, in order
+        self.seqs: dict[str, list[int]] = {}
+
+    @classmethod
+    def read(cls, s: OrmSession, latest: Mapping[str, int], cache: dict[int, Any] | None = None) -> Moves:
+        """The batches after each record's latest event (uuid → its seq). `cache`: batches read before (seq →
+        what `batches` holds, or None for a body that moves nothing), shared by a check that reads many records."""
+        moves = cls()
+        if not latest:
+            return moves
+        conn = s.connection()
+        uuids = sorted(latest)
+        for i in range(0, len(uuids), 900):
+            chunk = uuids[i : i + 900]
+            rows = conn.execute(
+                RekeyIndex.__table__.select().where(dialect.in_values(RekeyIndex.__table__.c.record_uuid, chunk))
+            )
+            for uuid, seq in rows:
+                if int(seq) > latest[uuid]:
+                    moves.seqs.setdefault(uuid, []).append(int(seq))
+        wanted = sorted({seq for seqs in moves.seqs.values() for seq in seqs})
+        known = cache if cache is not None else {}
+        missing = [seq for seq in wanted if seq not in known]
+        if missing:
+            table = AuditRow.__table__
+            query = table.select().with_only_columns(table.c.seq, table.c.body, table.c.signer, table.c.sig)
+            for seq, body, signer, sig in conn.execute(query.where(dialect.in_values(table.c.seq, missing))):
+                known[int(seq)] = _batch(int(seq), bytes(body), bytes(signer), bytes(sig))
+        for seq in wanted:
+            found = known.get(seq)
+            if found is not None:
+                moves.batches[seq] = found
+        while cache is not None and len(cache) > CACHED:  # the oldest read first: batches follow the records' order
+            del cache[next(iter(cache))]
+        for seqs in moves.seqs.values():
+            seqs.sort()
+        return moves
+
+    def officers(self) -> set[str]:
+        """The officers who signed the batches read (whose keys and roles `valid` needs)."""
+        return {officer for officer, _signer, _records in self.batches.values()}
+
+    def valid(self, timeline: OfficerTimeline) -> dict[str, list[dict[str, Any]]]:
+        """uuid → its entries, in order, from the batches an admin's valid key signed that name it."""
+        allowed = {
+            seq for seq, (officer, signer, _r) in self.batches.items() if may_move(timeline, officer, signer, seq)
+        }
+        out: dict[str, list[dict[str, Any]]] = {}
+        for uuid, seqs in self.seqs.items():
+            entries = [self.batches[seq][2].get(uuid) for seq in seqs if seq in allowed]
+            kept = [e for e in entries if isinstance(e, dict)]
+            if kept:
+                out[uuid] = kept
+        return out
+
+
+def _batch(seq: int, body: bytes, signer: bytes, sig: bytes) -> tuple[str, bytes, dict[str, Any]] | None:
+    """A batch's (officer, signer, records) when its body is a signed batch at its own seq, else None."""
+    from store.audit.state import parse_body  # it builds on this module
+
+    obj = parse_body(body)
+    if obj is None or obj.get("seq") != seq:
+        return None
+    records = batch_records(obj)
+    if records is None or not verify_event(signer, body, sig):
+        return None
+    return str(obj.get("officer")), signer, records
+
+
+__all__ = ["ACTION", "CACHED", "Moves", "batch_records", "entry", "may_move", "move", "move_revisions"]
