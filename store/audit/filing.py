@@ -23,6 +23,9 @@ from store.text import said
 NO_RECORD = b'"record":null'
 #: References asked of the target index per statement (under SQLite's bound-parameter limit).
 CHUNK = 900
+#: The largest body an event about a record may have (`store.audit.log` refuses to append a larger one; a record
+#: event is ~1 KB): `cut_from` skips larger bodies without reading them (a key rotation's batches, ~0.5 MB each).
+MAX_RECORD_BODY = 256 * 1024
 
 
 def filing_problem(seq: int, uuid: str | None, body: bytes) -> str | None:
@@ -79,7 +82,9 @@ def cut_from(s: OrmSession, records: Mapping[str, str]) -> dict[str, str]:
     if not records:
         return found
     unfiled = select(AuditRow.seq, AuditRow.body).where(
-        AuditRow.record_uuid.is_(None), func.instr(AuditRow.body, NO_RECORD) == 0
+        AuditRow.record_uuid.is_(None),
+        func.length(AuditRow.body) <= MAX_RECORD_BODY,  # SQLite reads a blob's length without its bytes
+        func.instr(AuditRow.body, NO_RECORD) == 0,
     )
     for seq, body in s.execute(unfiled.order_by(AuditRow.seq)):
         subject = about(bytes(body))
@@ -135,4 +140,12 @@ def read_filed(
             each(int(seq), action, uuid, bytes(body), bytes(signer), bytes(sig))
 
 
-__all__ = ["SignatureChecks", "about", "cut_from", "filing_problem", "position_problem", "read_filed"]
+__all__ = [
+    "MAX_RECORD_BODY",
+    "SignatureChecks",
+    "about",
+    "cut_from",
+    "filing_problem",
+    "position_problem",
+    "read_filed",
+]

@@ -69,6 +69,7 @@ from store.audit.events import (
     note_state,
     note_written,
 )
+from store.audit.filing import MAX_RECORD_BODY
 from store.audit.snapshot import (
     CHUNK,
     REVISION_DIGEST_COLUMNS,
@@ -82,6 +83,7 @@ from store.audit.snapshot import (
     revision_hashes,
     sha256_hex,
 )
+from store.errors import ValidationError
 from store.models import AuditRow, Contact, Officer, Record, RekeyIndex
 
 EVENT_VERSION = 1
@@ -212,6 +214,11 @@ def _append(
             at, target, uuid = ev.at or signer.now, ev.target, state["uuid"] if state is not None else None
             place = positions.next(uuid) if uuid is not None else None
             body = event_bytes(_body(seq, at, store_id, signer.officer, ev, record, sha256_hex(detail_ct), place))
+            if uuid is not None and len(body) > MAX_RECORD_BODY:  # what `filing.cut_from` relies on
+                raise ValidationError(
+                    f"the audit event about record {target} would be {len(body):,} bytes, more than an event about "
+                    f"a record may be ({MAX_RECORD_BODY:,})"
+                )
         return {
             "seq": seq,
             "at": at,

@@ -11,7 +11,8 @@ the batch rewrote.) A record's state as its latest event signed it is *moved* by
 order (`move`): a field takes a batch's new hash only while it holds that batch's old one, so a ciphertext replaced
 before the rotation (which the batch then names as the old one) still differs from what was signed, and a move never
 reaches a tag. Only a batch signed by an officer who held the admin role then, with the key valid for them at that
-point of the log, moves anything.
+point of the log, inside the rotation of the key version it names (after that rotation's `keys-rotate` event and
+before its `keys-retire`), moves anything.
 
 `rekey_index` (record uuid → seq) finds a record's batches without reading the log; like the log's `record_uuid`
 it is outside the signatures: a row removed leaves the record damaged (its ciphertexts no longer match), a row
@@ -20,20 +21,21 @@ added points at a body that does not name the record. `audit verify` reads every
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.events import verify_event
-from store import sqlite as dialect
 from store.audit.timeline import OfficerTimeline
-from store.models import AuditRow, RekeyIndex
 from store.vocab import Role
 
-#: Batches a check of many records keeps parsed between its reads (each ~1 MB parsed: an export of 100,000
+#: Batches a check of many records keeps parsed between its reads (each ~1.5 MB parsed: an export of 100,000
 #: records after a rotation reads 100 of them, in about the order they were written).
-CACHED = 8
+CACHED = 4
 #: The action of a batch's event (a record's own `rekey` events, before batches, carried its whole state).
 ACTION = "rekey"
 
@@ -107,13 +109,61 @@ def may_move(timeline: OfficerTimeline, officer: str, signer: bytes, seq: int) -
     return timeline.key_problem(officer, signer, seq) is None and timeline.role_at(officer, seq) == Role.ADMIN.value
 
 
+def key_version(obj: dict[str, Any]) -> Any:
+    """The data-key version a `keys-rotate`, `keys-retire` or batch body names (None when it names none)."""
+    data = obj.get("data")
+    return data.get("key_version") if isinstance(data, dict) else None
+
+
+class Rotations:
+    """The log's rotations as their signed bodies say: each `keys-rotate` event opens one (its new key version),
+    its `keys-retire` closes it. A batch moves nothing outside the rotation of its key version (an admin's key
+    signing one at any other time would change a record's ciphertexts unseen)."""
+
+    def __init__(self) -> None:
+        self.windows: list[tuple[int, int | None, Any]] = []  # (keys-rotate seq, keys-retire seq or None, version)
+
+    def see(self, seq: int, action: str, obj: dict[str, Any]) -> None:
+        """A verified `keys-rotate` or `keys-retire` event, in log order."""
+        if action == "keys-rotate":
+            self.windows.append((seq, None, key_version(obj)))
+        elif action == "keys-retire" and self.windows and self.windows[-1][1] is None:
+            start, _end, version = self.windows[-1]
+            self.windows[-1] = (start, seq, version)
+
+    def holds(self, seq: int, version: Any) -> bool:
+        """Whether a batch at `seq` naming `version` lies inside that version's rotation."""
+        return version is not None and any(
+            start < seq and (end is None or seq < end) and version == v for start, end, v in self.windows
+        )
+
+    @classmethod
+    def read(cls, conn: Connection) -> Rotations:
+        """Every rotation, from the events about the data key (their signed bodies, each verified)."""
+        from store.audit.state import parse_body  # it builds on this module
+
+        found = cls()
+        rows = conn.exec_driver_sql(
+            "SELECT seq, body, signer, sig FROM audit_log WHERE target = 'data-key'"
+            " AND action IN ('keys-rotate', 'keys-retire') ORDER BY seq"
+        )
+        for seq, body, signer, sig in rows:
+            obj = parse_body(bytes(body))
+            if obj is None or obj.get("seq") != seq or not verify_event(bytes(signer), bytes(body), bytes(sig)):
+                continue
+            found.see(int(seq), str(obj.get("action")), obj)
+        return found
+
+
 class Moves:
     """The signed moves of some records after their latest events, read through `rekey_index` (`read`), then
     held to their signers (`valid`)."""
 
     def __init__(self) -> None:
-        #: seq → (officer, signer, the uuid → entry it signs) of each batch read, whose signature verified
-        self.batches: dict[int, tuple[str, bytes, dict[str, Any]]] = {}
+        #: seq → (officer, signer, key version, the uuid → entry it signs) of each batch read, whose signature
+        #: verified
+        self.batches: dict[int, tuple[str, bytes, Any, dict[str, Any]]] = {}
+        self.rotations = Rotations()
         #: uuid → the seqs of its batches after its latest event, in order
         self.seqs: dict[str, list[int]] = {}
 
@@ -126,26 +176,28 @@ class Moves:
             return moves
         conn = s.connection()
         uuids = sorted(latest)
-        for i in range(0, len(uuids), 900):
-            chunk = uuids[i : i + 900]
-            rows = conn.execute(
-                RekeyIndex.__table__.select().where(dialect.in_values(RekeyIndex.__table__.c.record_uuid, chunk))
-            )
-            for uuid, seq in rows:
-                if int(seq) > latest[uuid]:
-                    moves.seqs.setdefault(uuid, []).append(int(seq))
+        for i in range(0, len(uuids), 5000):  # through the driver, the uuids bound as one JSON array
+            for uuid, seq in index_rows(
+                conn, "WHERE record_uuid IN (SELECT value FROM json_each(?))", (json.dumps(uuids[i : i + 5000]),)
+            ):
+                if seq > latest.get(uuid, seq):
+                    moves.seqs.setdefault(uuid, []).append(seq)
         wanted = sorted({seq for seqs in moves.seqs.values() for seq in seqs})
         known = cache if cache is not None else {}
         missing = [seq for seq in wanted if seq not in known]
         if missing:
-            table = AuditRow.__table__
-            query = table.select().with_only_columns(table.c.seq, table.c.body, table.c.signer, table.c.sig)
-            for seq, body, signer, sig in conn.execute(query.where(dialect.in_values(table.c.seq, missing))):
+            rows = conn.exec_driver_sql(
+                "SELECT seq, body, signer, sig FROM audit_log WHERE seq IN (SELECT value FROM json_each(?))",
+                (json.dumps(missing),),
+            )
+            for seq, body, signer, sig in rows:
                 known[int(seq)] = _batch(int(seq), bytes(body), bytes(signer), bytes(sig))
         for seq in wanted:
             found = known.get(seq)
             if found is not None:
                 moves.batches[seq] = found
+        if moves.batches:
+            moves.rotations = Rotations.read(conn)
         while cache is not None and len(cache) > CACHED:  # the oldest read first: batches follow the records' order
             del cache[next(iter(cache))]
         for seqs in moves.seqs.values():
@@ -154,24 +206,37 @@ class Moves:
 
     def officers(self) -> set[str]:
         """The officers who signed the batches read (whose keys and roles `valid` needs)."""
-        return {officer for officer, _signer, _records in self.batches.values()}
+        return {officer for officer, _signer, _version, _records in self.batches.values()}
 
     def valid(self, timeline: OfficerTimeline) -> dict[str, list[dict[str, Any]]]:
         """uuid → its entries, in order, from the batches an admin's valid key signed that name it."""
         allowed = {
-            seq for seq, (officer, signer, _r) in self.batches.items() if may_move(timeline, officer, signer, seq)
+            seq
+            for seq, (officer, signer, version, _records) in self.batches.items()
+            if may_move(timeline, officer, signer, seq) and self.rotations.holds(seq, version)
         }
         out: dict[str, list[dict[str, Any]]] = {}
         for uuid, seqs in self.seqs.items():
-            entries = [self.batches[seq][2].get(uuid) for seq in seqs if seq in allowed]
+            entries = [self.batches[seq][3].get(uuid) for seq in seqs if seq in allowed]
             kept = [e for e in entries if isinstance(e, dict)]
             if kept:
                 out[uuid] = kept
         return out
 
 
-def _batch(seq: int, body: bytes, signer: bytes, sig: bytes) -> tuple[str, bytes, dict[str, Any]] | None:
-    """A batch's (officer, signer, records) when its body is a signed batch at its own seq, else None."""
+def index_rows(conn: Connection, where: str = "", params: tuple[Any, ...] = ()) -> list[tuple[str, int]]:
+    """(record uuid, seq) rows of `rekey_index` (`where` on its columns), those of the types it holds only: the
+    table is outside the signatures, so a row of other types (or the table dropped) is edited, and moves nothing."""
+    try:
+        rows = conn.exec_driver_sql(f"SELECT record_uuid, seq FROM rekey_index {where}", params).fetchall()
+    except OperationalError:  # no such table: dropped in the file
+        return []
+    return [(uuid, seq) for uuid, seq in rows if type(uuid) is str and type(seq) is int]
+
+
+def _batch(seq: int, body: bytes, signer: bytes, sig: bytes) -> tuple[str, bytes, Any, dict[str, Any]] | None:
+    """A batch's (officer, signer, key version, records) when its body is a signed batch at its own seq, else
+    None."""
     from store.audit.state import parse_body  # it builds on this module
 
     obj = parse_body(body)
@@ -180,7 +245,7 @@ def _batch(seq: int, body: bytes, signer: bytes, sig: bytes) -> tuple[str, bytes
     records = batch_records(obj)
     if records is None or not verify_event(signer, body, sig):
         return None
-    return str(obj.get("officer")), signer, records
+    return str(obj.get("officer")), signer, key_version(obj), records
 
 
-__all__ = ["ACTION", "CACHED", "Moves", "batch_records", "entry", "may_move", "move", "move_revisions"]
+__all__ = ["ACTION", "CACHED", "Moves", "batch_records", "entry", "index_rows", "may_move", "move", "move_revisions"]

@@ -38,8 +38,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session as OrmSession
 
+from store.audit import rekeys
 from store.audit.snapshot import REVISION_DIGEST_COLUMNS, record_states, revision_digest
 from store.audit.state import compare, contact_backing_problem, identity_public, officer_backing_problem, parse_body
 from store.audit.walk import (
@@ -55,7 +57,7 @@ from store.audit.walk import (
     uuids_digest,
 )
 from store.errors import TamperError
-from store.models import AuditRow, Contact, Meta, Officer, Record, RekeyIndex, Revision
+from store.models import AuditRow, Contact, Meta, Officer, Record, Revision
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -159,8 +161,17 @@ def _check_rotation_index(s: OrmSession, walk: LogWalk) -> None:
     """`rekey_index` against the key-rotation batches the log signed: each batch's records listed under its seq,
     and nothing else (a row removed makes its record read as damaged; a row added points at nothing)."""
     listed: dict[int, list[str]] = {}
-    for uuid, seq in s.execute(select(RekeyIndex.record_uuid, RekeyIndex.seq)):
-        listed.setdefault(int(seq), []).append(str(uuid))
+    conn = s.connection()
+    try:
+        (count,) = conn.exec_driver_sql("SELECT count(*) FROM rekey_index").one()
+    except OperationalError:
+        walk.found.event(None, "the key-rotation index (rekey_index) was removed from the file")
+        return
+    kept = rekeys.index_rows(conn)
+    if len(kept) != count:
+        walk.found.event(None, "the key-rotation index (rekey_index) holds rows that are no uuid and seq (edited)")
+    for uuid, seq in kept:
+        listed.setdefault(seq, []).append(uuid)
     for seq in sorted(set(listed) | set(walk.batches)):
         signed = walk.batches.get(seq)
         if signed is None:

@@ -167,6 +167,7 @@ class LogWalk:
         self.rekeyed_details: dict[int, str] = {}
         #: seq → SHA-256 of the sorted uuids each key-rotation batch moved (what `rekey_index` must list)
         self.batches: dict[int, bytes] = {}
+        self.rotations = rekeys.Rotations()
 
     # -- one event -------------------------------------------------------------------------------------
 
@@ -232,8 +233,10 @@ class LogWalk:
             for key, value in data["details"].items():
                 if isinstance(key, str) and key.isdigit() and int(key) < seq:
                     self.rekeyed_details[int(key)] = str(value)
+        elif action in ("keys-rotate", "keys-retire") and record is None:
+            self.rotations.see(seq, action, obj)
         elif record is None and (moved := rekeys.batch_records(obj)) is not None:
-            self._batch(seq, officer, moved)
+            self._batch(seq, officer, moved, rekeys.key_version(obj))
         if isinstance(record, dict):
             self._record_event(seq, officer, action, signer, record)
             why = position_problem(seq, obj.get("position"), before)
@@ -314,11 +317,16 @@ class LogWalk:
         elif action == "approve" and own:
             self._approval(seq, officer, signer, record, trail)
 
-    def _batch(self, seq: int, officer: str, moved: dict[str, Any]) -> None:
+    def _batch(self, seq: int, officer: str, moved: dict[str, Any], version: Any) -> None:
         """A key rotation's batch (`store.audit.rekeys`): each named record's ciphertext hashes move, if an admin
-        signed it."""
+        signed it inside the rotation of its key version."""
         if self.timeline.role_at(officer, seq) != Role.ADMIN.value:
             self.found.event(seq, f"a key rotation's batch signed by {officer}, who did not hold the admin role then")
+            return
+        if not self.rotations.holds(seq, version):
+            self.found.event(
+                seq, f"a key rotation's batch signed by {officer} outside any rotation to its key version ({version})"
+            )
             return
         self.batches[seq] = uuids_digest(moved)
         for uuid, entry in moved.items():

@@ -8,6 +8,7 @@ log is re-encrypted (it stays readable) but never re-signed.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -82,12 +83,12 @@ def _revision_rows(conn: Connection, after: int, last: int | None) -> list[Any]:
 
 def _revision_digests(
     rows: Sequence[Any], titles: dict[int, bytes] | None = None, bodies: dict[int, bytes] | None = None
-) -> dict[tuple[int, int], tuple[str, str | None]]:
-    """(record id, revision number) → (the revision row's digest as the log signs it (`audit.revision_digest`), the
+) -> dict[int, tuple[int, int, str, str | None]]:
+    """Revision row id → (its record id, its number, its digest as the log signs it (`audit.revision_digest`), the
     SHA-256 of its body ciphertext), for `rows` (`_revision_rows`) as read, or — given the title and body
     ciphertexts this batch wrote (revision id → token) — as they are after the writes: only the rows that
-    changed then."""
-    out: dict[tuple[int, int], tuple[str, str | None]] = {}
+    changed then. By row, so a move's old and new hashes are always one row's."""
+    out: dict[int, tuple[int, int, str, str | None]] = {}
     rewrite = titles is not None or bodies is not None
     titles, bodies = titles or {}, bodies or {}
     for rev, rid, number, officer, tlp, releasable_to, created_at, title_ct, body_ct in rows:
@@ -95,8 +96,8 @@ def _revision_digests(
             if rev not in titles and rev not in bodies:
                 continue
             title_ct, body_ct = titles.get(rev, title_ct), bodies.get(rev, body_ct)
-        hashes = audit.revision_hashes(number, officer, tlp, releasable_to, created_at, title_ct, body_ct)
-        out[(int(rid), int(number))] = hashes
+        digest, body = audit.revision_hashes(number, officer, tlp, releasable_to, created_at, title_ct, body_ct)
+        out[int(rev)] = (int(rid), int(number), digest, body)
     return out
 
 
@@ -133,12 +134,16 @@ def _moves(
     revision_rows: Sequence[Any],
     uuids: Mapping[int, str],
     reviews_before: Mapping[int, tuple[int, str]],
-) -> dict[str, dict[str, Any]]:
+) -> tuple[dict[str, dict[str, Any]], dict[int, str]]:
     """Record uuid → the hashes this batch moved for it (`store.audit.rekeys.entry`): its title ciphertext, the
-    digest of its review rows, and each rewritten revision row's digest and body hash, before and after."""
+    digest of its review rows, and each rewritten revision row's digest and body hash, before and after; and the
+    records it moves nothing for, with why (two rows with one revision number, written into the file: which of
+    them the record's events signed cannot be told, so no move may start from either)."""
     fresh = {column: {key: new for key, new, _rid in rewritten.get(("revisions", column), [])} for column in _REV}
     after = _revision_digests(revision_rows, *fresh.values())
-    before = _revision_digests([row for row in revision_rows if (int(row[1]), int(row[2])) in after])
+    before = _revision_digests([row for row in revision_rows if int(row[0]) in after])
+    numbers = Counter((int(row[1]), int(row[2])) for row in revision_rows)
+    refused = {rid: f"it has {k} rows for revision {n}" for (rid, n), k in sorted(numbers.items()) if k > 1}
     old_titles = {
         int(row[0]): bytes(row[1]) for c, rows in read if (c.table, c.column) == ("records", "title_ct") for row in rows
     }
@@ -147,11 +152,11 @@ def _moves(
     }
     reviews_after = _reviews_digests(conn, sorted(reviews_before))
     revisions: dict[int, dict[int, tuple[str, str, str | None, str | None]]] = {}
-    for (rid, number), (digest, body) in after.items():
-        was = before[(rid, number)]
-        revisions.setdefault(rid, {})[number] = (was[0], digest, was[1], body)
+    for rev, (rid, number, digest, body) in after.items():
+        was = before[rev]
+        revisions.setdefault(rid, {})[number] = (was[2], digest, was[3], body)
     out: dict[str, dict[str, Any]] = {}
-    for rid in sorted({*titles, *reviews_before, *revisions}):
+    for rid in sorted({*titles, *reviews_before, *revisions} - set(refused)):
         uuid = uuids.get(rid)
         if uuid is None:
             continue  # rows tied to a record id no record has: re-encrypted, named, moved for no one
@@ -164,7 +169,7 @@ def _moves(
         )
         if moved:
             out[uuid] = moved
-    return out
+    return out, {rid: why for rid, why in refused.items() if rid in uuids}
 
 
 _REV = ("title_ct", "body_ct")
@@ -225,10 +230,13 @@ def run_step(
             written = _reencrypt_rows(conn, keys, c, rows, batch.damaged, done)
             batch.rewritten += len(written)
             rewritten[(c.table, c.column)] = written
-        moves = _moves(conn, read, rewritten, revisions, uuids, reviews_before)
+        moves, refused = _moves(conn, read, rewritten, revisions, uuids, reviews_before)
         if moves:  # one signed event for the batch: each record's hashes, old and new
             audit.note(s, data={"records": moves})
             audit.current(s).moved.extend(sorted(moves))
+        if refused:
+            refs = dict(conn.execute(select(Record.id, Record.reference).where(Record.id.in_(sorted(refused)))).all())
+            batch.unsigned += [(f"record {refs.get(rid, rid)}", why) for rid, why in sorted(refused.items())]
         orphans = {rid for written in rewritten.values() for _, _, rid in written if rid is not None} - set(uuids)
         batch.unsigned += [(f"rows tied to record id {rid}", "no record has that id") for rid in sorted(orphans)]
     else:

@@ -11,10 +11,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from crypto.slot import OfficerSlot, open_grant, open_slot_keys
 from store import keys as key_lifecycle
 from store.audit import log as audit
 from store.audit import rekeys
+from store.audit.filing import MAX_RECORD_BODY
+from store.errors import ValidationError
 from store.service import Vault
 from tests.keys.conftest import unlock
 from tests.liaison_helpers import run_cli
@@ -203,3 +207,162 @@ def test_a_ciphertext_replaced_before_a_rotation_stays_damaged_after_it(small_st
     out = small_store.parent / "out.bundle"
     refused = run_cli("--store", str(small_store), "export", "--to", peer, "--out", str(out), victim, env=DEMO)
     assert refused.code == 1 and victim in refused.err and not out.exists(), refused
+
+
+def test_no_event_about_a_record_may_be_as_large_as_a_batch(small_store: Path) -> None:
+    """`filing.cut_from` (every `show`, browser page and import) skips bodies over `MAX_RECORD_BODY` without reading
+    them — a rotation's batches, ~0.5 MB each at 1,000 records — so an event about a record that large is never
+    appended: a cut one could not hide there."""
+    (rid,) = _sql(small_store, "SELECT min(id) FROM records")[0]
+    session = unlock(small_store)
+    try:
+        too_big = pytest.raises(ValidationError, match="more than an event about a record may be")
+        with too_big, session.act("read", "x", mutates=False) as s:
+            audit.note(s, record_id=rid, data={"padding": "x" * MAX_RECORD_BODY})
+        with session.act("keys-status", "x", mutates=False) as s:  # an event about no record may be
+            audit.note(s, data={"padding": "x" * MAX_RECORD_BODY})
+    finally:
+        session.vault.close()
+    code, problems = _verify(small_store)
+    assert code == 0 and problems == [], problems
+
+
+class _Stop(Exception):
+    pass
+
+
+def _rotation_cut_short(path: Path) -> None:
+    """A rotation stopped after its first batch (as a crash would leave it: the job pending)."""
+    session = unlock(path)
+    calls = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise _Stop
+
+    try:
+        with pytest.raises(_Stop):
+            key_lifecycle.rotate_data_key(session, progress=progress, batch_rows=30)
+    finally:
+        session.vault.close()
+
+
+def test_a_second_row_for_a_revision_number_moves_nothing(small_store: Path) -> None:
+    """Found by a hostile pass: a record written while a rotation is pending (its revision under the new key);
+    the attacker rebuilds `revisions` without its unique constraint and adds a second row for that revision number
+    holding another record's body (under the old key). The resumed rotation re-encrypts only that row: it must not
+    sign a move from the genuine row's hash to it. The record's moves are refused (the rotation names it), so once
+    the genuine row is deleted the record is damaged, not another record's body under its approval."""
+    from store.authoring import Changes, Draft
+
+    _rotation_cut_short(small_store)
+    session = unlock(small_store)
+    try:
+        ref = session.add_record(Draft("narcotics", "green", "Ferry note as written", "First summary"))
+        session.edit_record(ref, Changes(title="Ferry note as written", summary="Second summary"))
+    finally:
+        session.vault.close()
+    (rid,) = _sql(small_store, ("SELECT id FROM records WHERE reference = ?", (ref,)))[0]
+    (genuine,) = _sql(small_store, ("SELECT id FROM revisions WHERE record_id = ? AND number = 2", (rid,)))[0]
+    (donor,) = _sql(small_store, "SELECT max(id) FROM revisions WHERE record_id < 100")[0]  # not re-encrypted yet
+    (create,) = _sql(small_store, "SELECT sql FROM sqlite_master WHERE name = 'revisions'")[0]
+    loose = create.replace("CONSTRAINT uq_revision_number UNIQUE (record_id, number), ", "")
+    assert loose != create
+    _sql(
+        small_store,
+        "PRAGMA foreign_keys = OFF",
+        loose.replace("CREATE TABLE revisions", "CREATE TABLE revisions_loose"),
+        "INSERT INTO revisions_loose SELECT * FROM revisions",
+        "DROP TABLE revisions",
+        "ALTER TABLE revisions_loose RENAME TO revisions",
+        (
+            "INSERT INTO revisions SELECT 0, g.record_id, g.number, g.created_at, g.officer, g.tlp, g.releasable_to,"
+            " g.title_ct, d.body_ct FROM revisions g, revisions d WHERE g.id = ? AND d.id = ?",
+            (genuine, donor),
+        ),
+    )
+    session = unlock(small_store)
+    try:
+        report = key_lifecycle.rotate_data_key(session, batch_rows=30)
+    finally:
+        session.vault.close()
+    assert (f"record {ref}", "it has 2 rows for revision 2") in report.unsigned, report.unsigned
+    _sql(small_store, ("DELETE FROM revisions WHERE id = ?", (genuine,)))
+    code, err = _show(small_store, ref)
+    assert code == 1 and f"record {ref} is damaged: its " in err, err
+    code, problems = _verify(small_store)
+    assert code == 1 and ref in {p["reference"] for p in problems}, problems
+
+
+def _slot_keys(path: Path, officer: str) -> tuple[Any, Any]:
+    conn = sqlite3.connect(path)
+    slot_text, grant = conn.execute("SELECT slot, grant FROM officers WHERE name = ?", (officer,)).fetchone()
+    (store_id,) = conn.execute("SELECT value FROM liaison_meta WHERE key = 'store_id'").fetchone()
+    conn.close()
+    kept = open_slot_keys(OfficerSlot.from_json(slot_text), b"demo")
+    return kept, open_grant(grant, store_id, officer, kept.exchange)
+
+
+def test_an_admins_batch_outside_a_rotation_moves_nothing(small_store: Path) -> None:
+    """Found by a hostile pass: an admin signs, with her own key and after the rotation retired, a batch moving an
+    approved record's body to another record's: the record is damaged (a batch moves only inside the rotation to
+    its key version), and `audit verify` names the batch."""
+    _rotated(small_store)
+    (ref, uuid), (donor, _u) = _records(small_store, 2)
+    (rid,) = _sql(small_store, ("SELECT id FROM records WHERE reference = ?", (ref,)))[0]
+    (number, mine, old_digest) = _sql(
+        small_store,
+        ("SELECT v.number, v.body_ct, v.id FROM revisions v JOIN records r ON r.id = v.record_id"
+         " AND v.number = r.revision WHERE r.id = ?", (rid,)),
+    )[0]  # fmt: skip
+    (theirs,) = _sql(
+        small_store,
+        ("SELECT v.body_ct FROM revisions v JOIN records r ON r.id = v.record_id AND v.number = r.revision"
+         " WHERE r.reference = ?", (donor,)),
+    )[0]  # fmt: skip
+    kept, keyring = _slot_keys(small_store, "demo")
+    version = keyring.current_version
+    body_move = [None, None, audit.sha256_hex(mine), audit.sha256_hex(theirs)]
+    moved = {uuid: {"revisions": {str(number): body_move}}}
+    with Vault.open(small_store) as vault, vault.db.write() as s:
+        audit.append(
+            s,
+            audit.Signer("demo", kept.signing, keyring, "PK-MOI", vault.clock()),
+            [audit.PendingEvent("rekey", "data-key", data={"key_version": version, "records": moved})],
+        )
+        (seq,) = s.connection().exec_driver_sql("SELECT max(seq) FROM audit_log").one()
+        s.connection().exec_driver_sql("INSERT INTO rekey_index VALUES (?, ?)", (uuid, seq))
+    _sql(small_store, ("UPDATE revisions SET body_ct = ? WHERE id = ?", (theirs, old_digest)))
+    code, err = _show(small_store, ref)
+    assert code == 1 and f"record {ref} is damaged: its body ciphertext is not the one" in err, err
+    code, problems = _verify(small_store)
+    assert code == 1
+    assert {(p["seq"], p["reference"]) for p in problems} == {(seq, None), (None, ref)}, problems
+    assert f"a key rotation's batch signed by demo outside any rotation to its key version ({version})" in {
+        p["reason"] for p in problems
+    }, problems
+
+
+def test_an_index_row_of_other_types_moves_nothing_and_is_named(small_store: Path) -> None:
+    """Found by a hostile pass: `rekey_index` rows whose seq is text or a blob stopped every read with `error:
+    unexpected ValueError`. They are ignored by the checks and named by `audit verify`; a dropped table leaves the
+    rotated records damaged, and verify says so."""
+    _rotated(small_store)
+    (ref, uuid), (other, _u) = _records(small_store, 2)
+    _sql(small_store, ("INSERT INTO rekey_index VALUES (?, 'abc'), (?, x'00ff')", (uuid, uuid)))
+    code, err = _show(small_store, ref)
+    assert code == 0, err
+    code, problems = _verify(small_store)
+    assert code == 1
+    assert [p["reason"] for p in problems] == [
+        "the key-rotation index (rekey_index) holds rows that are no uuid and seq (edited)"
+    ], problems
+    _sql(small_store, "DROP TABLE rekey_index")
+    code, err = _show(small_store, other)  # (`ref`'s own read event signed its hashes since)
+    assert code == 1 and f"record {other} is damaged: its title ciphertext is not the one" in err, err
+    code, problems = _verify(small_store)
+    assert code == 1 and "the key-rotation index (rekey_index) was removed from the file" in {
+        p["reason"] for p in problems
+    }, problems
