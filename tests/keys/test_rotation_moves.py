@@ -308,8 +308,10 @@ def _slot_keys(path: Path, officer: str) -> tuple[Any, Any]:
 def test_an_admins_batch_outside_a_rotation_moves_nothing(small_store: Path) -> None:
     """Found by a hostile pass: an admin signs, with her own key and after the rotation retired, a batch moving an
     approved record's body to another record's: the record is damaged (a batch moves only inside the rotation to
-    its key version), and `audit verify` names the batch."""
+    its key version, found by the signed bodies: the `keys-retire` event's action column edited too changes
+    nothing), and `audit verify` names the batch."""
     _rotated(small_store)
+    _sql(small_store, "UPDATE audit_log SET action = 'read' WHERE action = 'keys-retire'")
     (ref, uuid), (donor, _u) = _records(small_store, 2)
     (rid,) = _sql(small_store, ("SELECT id FROM records WHERE reference = ?", (ref,)))[0]
     (number, mine, old_digest) = _sql(
@@ -339,7 +341,9 @@ def test_an_admins_batch_outside_a_rotation_moves_nothing(small_store: Path) -> 
     assert code == 1 and f"record {ref} is damaged: its body ciphertext is not the one" in err, err
     code, problems = _verify(small_store)
     assert code == 1
-    assert {(p["seq"], p["reference"]) for p in problems} == {(seq, None), (None, ref)}, problems
+    (retire,) = _sql(small_store, "SELECT seq FROM audit_log WHERE action = 'read' AND target = 'data-key'")[0]
+    # the edited column named, and (by it) a rotation that seems never retired; the batch; the record
+    assert {(p["seq"], p["reference"]) for p in problems} == {(retire, None), (None, None), (seq, None), (None, ref)}
     assert f"a key rotation's batch signed by demo outside any rotation to its key version ({version})" in {
         p["reason"] for p in problems
     }, problems
