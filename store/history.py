@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session as OrmSession
 
 from store.bundles.ledger import ledger_entries
 from store.errors import NotFound
-from store.models import BundleItem, BundleLog, Record, ReviewEvent, Revision
+from store.models import AuditRow, BundleItem, BundleLog, Record, ReviewEvent, Revision
 
 if TYPE_CHECKING:
     from store.service import Session
@@ -105,7 +106,7 @@ class ActivityEvent:
     `kind` is one of: created, revised, submitted, approved, returned, actioned, closed (review steps),
     shared (a revision went to `counterpart` in `bundle_id`), received (a revision arrived from `counterpart`),
     acknowledged (`counterpart` confirmed receiving it), withdrawn (by its origin), withdrawal-sent
-    (the withdrawal went to `counterpart`).
+    (the withdrawal went to `counterpart`), re-encrypted (a key rotation's batch moved its ciphertexts).
     """
 
     at: datetime
@@ -139,7 +140,23 @@ _ORDER = (
     "withdrawn",
     "withdrawal-sent",
     "closed",
+    "re-encrypted",
 )
+
+
+def _rotations(s: OrmSession, uuid: str) -> list[ActivityEvent]:
+    """The key rotations' batches that re-encrypted the record (`rekey_index`; each batch is one signed event, so a
+    move an admin signed is seen here, under their name)."""
+    from store.audit.rekeys import index_rows
+
+    seqs = sorted({seq for _uuid, seq in index_rows(s.connection(), "WHERE record_uuid = ?", (uuid,))})
+    if not seqs:
+        return []
+    rows = s.execute(select(AuditRow.seq, AuditRow.at, AuditRow.officer).where(AuditRow.seq.in_(seqs)))
+    return [
+        ActivityEvent(at, "re-encrypted", officer, comment=f"by a key rotation (audit event #{seq})")
+        for seq, at, officer in rows
+    ]
 
 
 def record_activity(session: Session, reference: str) -> list[ActivityEvent]:
@@ -190,6 +207,7 @@ def record_activity(session: Session, reference: str) -> list[ActivityEvent]:
                         )
                     )
         events.extend(withdrawal_events(session, s, rec.uuid, rec.reference))
+        events.extend(_rotations(s, rec.uuid))
     events.sort(key=lambda e: (e.at, _ORDER.index(e.kind) if e.kind in _ORDER else len(_ORDER)))
     return events
 

@@ -84,6 +84,11 @@ def test_after_a_rotation_every_record_reads_intact_by_its_moves(small_store: Pa
     for ref, _uuid in _records(small_store, 3):
         code, err = _show(small_store, ref)
         assert code == 0, err
+    # each batch that moved a record is in its activity, under the officer who signed it
+    activity = run_cli("--store", str(small_store), "activity", ref, "--json", env=DEMO)
+    moved = [e for e in json.loads(activity.out) if e["kind"] == "re-encrypted"]
+    assert [e["officer"] for e in moved] == ["demo", "demo"], activity.out
+    assert all(e["comment"].startswith("by a key rotation (audit event #") for e in moved)
 
 
 def test_an_index_row_removed_leaves_its_record_damaged_and_verify_names_it(small_store: Path) -> None:
