@@ -116,20 +116,22 @@ def key_version(obj: dict[str, Any]) -> Any:
 
 
 class Rotations:
-    """The log's rotations as their signed bodies say: each `keys-rotate` event opens one (its new key version),
-    its `keys-retire` closes it. A batch moves nothing outside the rotation of its key version (an admin's key
-    signing one at any other time would change a record's ciphertexts unseen)."""
+    """The log's rotations as their signed bodies say: each admin's `keys-rotate` event opens one (its new key
+    version), an admin's `keys-retire` closes it. A batch moves nothing outside the rotation of its key version (an
+    admin's key signing one at any other time would change a record's ciphertexts unseen)."""
 
     def __init__(self) -> None:
         self.windows: list[tuple[int, int | None, Any]] = []  # (keys-rotate seq, keys-retire seq or None, version)
+        #: the rotation events read (`read`), not yet held to their signers: (seq, action, officer, signer, version)
+        self.events: list[tuple[int, str, str, bytes, Any]] = []
 
-    def see(self, seq: int, action: str, obj: dict[str, Any]) -> None:
-        """A verified `keys-rotate` or `keys-retire` event, in log order."""
+    def see(self, seq: int, action: str, version: Any) -> None:
+        """A `keys-rotate` or `keys-retire` event an admin signed with their valid key, in log order."""
         if action == "keys-rotate":
-            self.windows.append((seq, None, key_version(obj)))
+            self.windows.append((seq, None, version))
         elif action == "keys-retire" and self.windows and self.windows[-1][1] is None:
-            start, _end, version = self.windows[-1]
-            self.windows[-1] = (start, seq, version)
+            start, _end, opened = self.windows[-1]
+            self.windows[-1] = (start, seq, opened)
 
     def holds(self, seq: int, version: Any) -> bool:
         """Whether a batch at `seq` naming `version` lies inside that version's rotation."""
@@ -137,9 +139,21 @@ class Rotations:
             start < seq and (end is None or seq < end) and version == v for start, end, v in self.windows
         )
 
+    def officers(self) -> set[str]:
+        """Who signed the rotation events read (whose keys and roles `settle` needs)."""
+        return {officer for _seq, _action, officer, _signer, _version in self.events}
+
+    def settle(self, timeline: OfficerTimeline) -> None:
+        """The windows, from the events read that an admin signed with their valid key."""
+        self.windows = []
+        for seq, action, officer, signer, version in self.events:
+            if may_move(timeline, officer, signer, seq):
+                self.see(seq, action, version)
+
     @classmethod
     def read(cls, conn: Connection) -> Rotations:
-        """Every rotation, from the events about the data key (their signed bodies, each verified)."""
+        """Every rotation event, from the events about the data key (their signed bodies, each verified); `settle`
+        then keeps an admin's."""
         from store.audit.state import parse_body  # it builds on this module
 
         found = cls()
@@ -155,7 +169,7 @@ class Rotations:
             if obj is None or obj.get("seq") != seq or action not in ("keys-rotate", "keys-retire"):
                 continue
             if obj.get("record") is None and verify_event(bytes(signer), bytes(body), bytes(sig)):
-                found.see(int(seq), str(action), obj)
+                found.events.append((int(seq), str(action), str(obj.get("officer")), bytes(signer), key_version(obj)))
         return found
 
 
@@ -210,10 +224,11 @@ class Moves:
 
     def officers(self) -> set[str]:
         """The officers who signed the batches read (whose keys and roles `valid` needs)."""
-        return {officer for officer, _signer, _version, _records in self.batches.values()}
+        return {officer for officer, _signer, _version, _records in self.batches.values()} | self.rotations.officers()
 
     def valid(self, timeline: OfficerTimeline) -> dict[str, list[dict[str, Any]]]:
         """uuid → its entries, in order, from the batches an admin's valid key signed that name it."""
+        self.rotations.settle(timeline)
         allowed = {
             seq
             for seq, (officer, signer, version, _records) in self.batches.items()

@@ -289,7 +289,7 @@ def record_damage(s: OrmSession, keyring: Keyring, rec: Record, *, own_ministry:
         return cut
     current = record_states(s, [rec.id])[rec.id]
     moves = rekeys.Moves.read(s, {rec.uuid: events.latest[0]} if events.latest is not None else {})
-    timeline = OfficerTimeline.load(s, _officers_named([events]) | moves.officers())
+    timeline = OfficerTimeline.load(s, _officers_named([events]) | moves.officers(), keyring)
     return _record_problem(
         current,
         events,
@@ -366,7 +366,7 @@ def damaged_among(
         states_out.update(states)
     moves = rekeys.Moves.read(s, {uuid: found.latest[0] for uuid, found in events.items() if found.latest is not None})
     # only these records' officers' events (the target index), not the whole log
-    timeline = OfficerTimeline.load(s, _officers_named(events.values()) | moves.officers())
+    timeline = OfficerTimeline.load(s, _officers_named(events.values()) | moves.officers(), keyring)
     moved = moves.valid(timeline)
     out: dict[int, str] = {}
     for uuid, rid in by_uuid.items():

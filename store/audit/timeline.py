@@ -3,6 +3,7 @@ against (was this the officer's key, and their role, at that point of the log)."
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -12,8 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
+from crypto.keyring import Keyring
 from store.audit.events import OFFICER_STATE_ACTIONS
-from store.models import AuditRow
+from store.models import AuditRow, Officer
 
 __all__ = ["OfficerTimeline", "event_data", "officer_events"]
 
@@ -23,14 +25,50 @@ class OfficerTimeline:
     """Each officer's signed state (role, signing key, revoked) after every officer event of the log."""
 
     states: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    #: officer → why their states here are not those of their officers row (`anchor`), for those that differ
+    unanchored: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, s: OrmSession, names: Iterable[str] | None = None) -> OfficerTimeline:
-        """Every officer's states; only those of `names` when given (read through the target index, not the log)."""
+    def load(cls, s: OrmSession, names: Iterable[str] | None = None, keyring: Keyring | None = None) -> OfficerTimeline:
+        """Every officer's states; only those of `names` when given (read through the target index, not the log).
+
+        `keyring`: the states are also held to the officers rows, whose MACs only the store's keys make (`anchor`):
+        a check that does not prove the log's bodies against its signed root (a record's or a desk item's cheap
+        check) must not take an officer's key from a body edited in the file."""
         timeline = cls()
         for seq, _at, officer, state in officer_events(s, names):
             timeline.states.setdefault(officer, []).append((seq, state))
+        if keyring is not None:
+            timeline.anchor(s, keyring)
         return timeline
+
+    def anchor(self, s: OrmSession, keyring: Keyring) -> None:
+        """Hold each officer's states to their officers row, checked by its MAC: every signing key the log gives
+        them is the one their key slot holds (an officer's key never changes once made), and their latest state is
+        removed exactly when the row is. An officer whose states differ is `unanchored`: nothing they signed holds."""
+        from crypto.errors import CryptoError
+        from crypto.slot import OfficerSlot
+        from store.vault import officer_mac
+
+        rows = {row.name: row for row in s.scalars(select(Officer).where(Officer.name.in_(sorted(self.states))))}
+        for name, states in self.states.items():
+            row = rows.get(name)
+            if row is None:
+                self.unanchored[name] = f"officer {name} has events in the log but no officers row"
+                continue
+            mac = officer_mac(keyring.officers_key, row.name, row.role, row.slot, row.grant, row.revoked_at)
+            if not hmac.compare_digest(mac, row.mac):
+                self.unanchored[name] = f"officer {name}'s row was altered outside Liaison"
+                continue
+            try:
+                slot_key = OfficerSlot.from_json(row.slot).signing_public
+            except (CryptoError, ValueError):
+                slot_key = None
+            keys = {state.get("signing_public") for _seq, state in states} - {None}
+            if keys - {slot_key.hex() if slot_key is not None else None}:
+                self.unanchored[name] = f"the signing key the audit log gives {name} is not their key slot's (edited)"
+            elif bool(states[-1][1].get("revoked")) != (row.revoked_at is not None):
+                self.unanchored[name] = f"the audit log's removal of {name} differs from their officers row (edited)"
 
     def state_at(self, name: str, seq: int) -> dict[str, Any] | None:
         """Officer `name`'s signed state as of event `seq` (that event included)."""
@@ -43,6 +81,8 @@ class OfficerTimeline:
 
     def key_problem(self, name: str, signer: bytes, seq: int) -> str | None:
         """Why `signer` was not officer `name`'s key at event `seq`, or None."""
+        if name in self.unanchored:
+            return f"event #{seq} is signed by {name}, but {self.unanchored[name]}"
         state = self.state_at(name, seq)
         if state is None:
             return f"event #{seq} is signed for {name}, whom the log never added"

@@ -234,7 +234,10 @@ class LogWalk:
                 if isinstance(key, str) and key.isdigit() and int(key) < seq:
                     self.rekeyed_details[int(key)] = str(value)
         elif action in ("keys-rotate", "keys-retire") and record is None:
-            self.rotations.see(seq, action, obj)
+            if self.timeline.role_at(officer, seq) != Role.ADMIN.value:
+                self.found.event(seq, f"a key rotation's {action} event signed by {officer}, who is no admin")
+            else:
+                self.rotations.see(seq, action, rekeys.key_version(obj))
         elif record is None and (moved := rekeys.batch_records(obj)) is not None:
             self._batch(seq, officer, moved, rekeys.key_version(obj))
         if isinstance(record, dict):
@@ -242,8 +245,15 @@ class LogWalk:
             why = position_problem(seq, obj.get("position"), before)
             if why is not None:
                 self.found.record(self.records[str(uuid)].reference if isinstance(uuid, str) else "", why)
-            if action == "rekey" and why is None and isinstance(data, dict):
-                self._rekeyed_revisions(str(record.get("uuid")), data.get("revisions"))
+            if action == "rekey" and why is None and isinstance(data, dict):  # a record's own, before batches
+                if self.timeline.role_at(officer, seq) == Role.ADMIN.value and self.rotations.holds(
+                    seq, rekeys.key_version(obj)
+                ):
+                    self._rekeyed_revisions(str(record.get("uuid")), data.get("revisions"))
+                else:
+                    self.found.event(
+                        seq, f"a key rotation's rekey event signed by {officer} outside an admin's rotation"
+                    )
 
     def _columns(self, row: Any, obj: dict[str, Any], seq: int) -> str | None:
         """Why the row's columns (what `audit log` lists) differ from the body they repeat, or None."""

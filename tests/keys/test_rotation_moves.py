@@ -375,3 +375,83 @@ def test_an_index_row_of_other_types_moves_nothing_and_is_named(small_store: Pat
     assert code == 1 and "the key-rotation index (rekey_index) was removed from the file" in {
         p["reason"] for p in problems
     }, problems
+
+
+def _append_as(path: Path, officer: str, *events: audit.PendingEvent) -> int:
+    """Events signed and appended with `officer`'s own keys (opened from their slot): an insider's lie."""
+    kept, keyring = _slot_keys(path, officer)
+    with Vault.open(path) as vault, vault.db.write() as s:
+        audit.append(s, audit.Signer(officer, kept.signing, keyring, "PK-MOI", vault.clock()), list(events))
+        (seq,) = s.connection().exec_driver_sql("SELECT max(seq) FROM audit_log").one()
+    return int(seq)
+
+
+def test_a_non_admins_keys_retire_closes_no_rotation(small_store: Path) -> None:
+    """Found by a hostile pass: bilal (an officer) signed a `keys-retire` event while a rotation was pending; it
+    closed the rotation's window, so every batch after it read as outside any rotation and ~1,500 records as
+    damaged, with `audit verify` blaming the admin's batches. Only an admin's rotation events count; his is named."""
+    _rotation_cut_short(small_store)
+    (version,) = _sql(small_store, "SELECT max(seq) FROM audit_log")[0]
+    seq = _append_as(small_store, "bilal", audit.PendingEvent("keys-retire", "data-key", data={"key_version": 2}))
+    assert seq > version
+    session = unlock(small_store)
+    try:
+        report = key_lifecycle.rotate_data_key(session, batch_rows=30)
+        assert report.unsigned == () and report.damaged == ()
+    finally:
+        session.vault.close()
+    for ref, _uuid in _records(small_store, 3):
+        code, err = _show(small_store, ref)
+        assert code == 0, err
+    code, problems = _verify(small_store)
+    assert code == 1
+    assert problems == [
+        {"seq": seq, "reference": None, "reason": "a key rotation's keys-retire event signed by bilal, who is no admin"}
+    ], problems
+
+
+def test_an_officers_record_rekey_event_moves_no_earlier_revision(small_store: Path) -> None:
+    """Found by a hostile pass: a record's own `rekey` event (as rotations signed them before batches) moved its
+    earlier revision digests in `audit verify` whoever signed it, whenever: bilal replaced revision 1 of a record
+    and signed such an event, and verify passed. Only an admin's, inside a rotation, moves anything."""
+    from store.authoring import Changes, Draft
+
+    session = unlock(small_store)
+    try:
+        ref = session.add_record(Draft("narcotics", "amber", "A first revision", "Its summary"))
+        session.edit_record(ref, Changes(title="A second revision"))
+    finally:
+        session.vault.close()
+    (rid, number) = _sql(small_store, ("SELECT id, revision FROM records WHERE reference = ?", (ref,)))[0]
+    assert number >= 2
+    (first, donor) = _sql(
+        small_store,
+        ("SELECT v.id, (SELECT max(id) FROM revisions WHERE record_id != ?) FROM revisions v"
+         " WHERE v.record_id = ? AND v.number = 1", (rid, rid)),
+    )[0]  # fmt: skip
+    before = _digest(small_store, first)
+    _sql(small_store, ("UPDATE revisions SET body_ct = (SELECT body_ct FROM revisions WHERE id = ?) WHERE id = ?",
+                       (donor, first)))  # fmt: skip
+    after = _digest(small_store, first)
+    moved = {"revisions": {"1": {"was": before, "now": after}}}
+    seq = _append_as(small_store, "bilal", audit.PendingEvent("rekey", "", record_id=rid, data=moved))
+    code, problems = _verify(small_store)
+    assert code == 1
+    reasons = {(p["seq"], p["reference"], p["reason"]) for p in problems}
+    assert (None, ref, "its revision 1 is not the one its events signed (edited)") in reasons, problems
+    assert (seq, None, "a key rotation's rekey event signed by bilal outside an admin's rotation") in reasons, problems
+
+
+def _digest(path: Path, revision_id: int) -> str:
+    from store.audit.snapshot import revision_digest
+
+    (number, officer, tlp, releasable_to, created_at, title_ct, body_ct) = _sql(
+        path,
+        ("SELECT number, officer, tlp, releasable_to, created_at, title_ct, body_ct FROM revisions WHERE id = ?",
+         (revision_id,)),
+    )[0]  # fmt: skip
+    from datetime import datetime
+
+    return revision_digest(
+        number, officer, tlp, releasable_to, datetime.fromisoformat(created_at), bytes(title_ct), bytes(body_ct)
+    )
