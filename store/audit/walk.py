@@ -59,6 +59,7 @@ class RecordTrail:
     latest_digest: bytes = b""  # of its tags (`state_digest`)
     ciphers: tuple[Any, ...] = ()  # its ciphertext hashes (`ciphers`), as key rotations since moved them
     revision: int = 0
+    content: bytes = b""  # `content_digest` of its latest signed state
     reference: str = ""
     first_revision: int = 0  # revisions before it predate the log (a store signed at its upgrade)
     author: str | None = None  # as its first writing event signed it
@@ -92,6 +93,13 @@ _DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_as
 #: The fields of a record's state a key rotation moves (`store.audit.rekeys`), kept apart from the digest.
 CIPHERS = ("title_sha256", "body_sha256", "revision_sha256", "reviews_sha256")
 _NOT_DIGESTED = frozenset({"wrote", *CIPHERS})
+#: Record actions that write no text and no tag: each signs the record's content (its text's hashes and its tags
+#: but for status, review steps and withdrawal) as the event before it signed it, moved by any rotation since. An
+#: officer with a key and the file cannot, say, swap a record's body in the file and sign it as a read.
+CONTENT_KEPT = frozenset(
+    {"read", "submit", "approve", "return", "actioned", "close", "share", "acknowledge", "withdraw"}
+)
+_NOT_CONTENT = frozenset({"wrote", "status", "reviews", "reviews_sha256", "withdrawn", *CIPHERS})
 
 
 def state_digest(state: dict[str, Any]) -> bytes:
@@ -102,6 +110,13 @@ def state_digest(state: dict[str, Any]) -> bytes:
     compact JSON is a faithful key; only equality matters here, not a format anyone else reads.
     """
     kept = {k: v for k, v in state.items() if k not in _NOT_DIGESTED}
+    return hashlib.sha256(_DIGEST_JSON.encode(kept).encode()).digest()
+
+
+def content_digest(state: dict[str, Any]) -> bytes:
+    """The digest of what an event of `CONTENT_KEPT` must sign as the event before it did, but for the text's
+    hashes (compared as moved: `RecordTrail.ciphers`)."""
+    kept = {k: v for k, v in state.items() if k not in _NOT_CONTENT}
     return hashlib.sha256(_DIGEST_JSON.encode(kept).encode()).digest()
 
 
@@ -305,9 +320,16 @@ class LogWalk:
             self.found.event(seq, "its record has no uuid")
             return
         trail = self.records.get(uuid)
+        content = content_digest(record)
         if trail is None:
             trail = self.records[uuid] = RecordTrail(first_revision=int_or_zero(record.get("revision")))
-        trail.latest_seq, trail.latest_digest = seq, state_digest(record)
+        elif action in CONTENT_KEPT and (content != trail.content or ciphers(record)[:3] != trail.ciphers[:3]):
+            self.found.event(
+                seq,
+                f"{trail.reference}'s {action} event by {officer} signs other text or tags than event "
+                f"#{trail.latest_seq} did: an event that writes nothing must not change them (edited outside Liaison)",
+            )
+        trail.latest_seq, trail.latest_digest, trail.content = seq, state_digest(record), content
         trail.ciphers, trail.revision = ciphers(record), int_or_zero(record.get("revision"))
         trail.reference = said(record.get("reference"), f"record {uuid}")
         revision, digest = int_or_zero(record.get("revision")), record.get("revision_sha256")

@@ -376,7 +376,7 @@ def desk_damage(session: Session, s: OrmSession, rows: Sequence[DeskRow]) -> dic
             if not verify_event(found.signer, found.body, found.sig):
                 why = f"{label(state)}: its signed event #{found.seq} does not verify (forged or edited)"
             else:
-                timeline = timeline or OfficerTimeline.load(s, signers)
+                timeline = timeline or OfficerTimeline.load(s, signers, session.keys())
                 key_why = timeline.key_problem(found.officer, found.signer, found.seq)
                 why = f"{label(state)}: {key_why}" if key_why is not None else None
         if why is not None:

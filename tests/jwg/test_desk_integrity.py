@@ -4,8 +4,10 @@ receives it. Honest changes — made here or arriving by bundle — keep `audit 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from crypto.events import event_bytes, generate_signing_key, sign_event, signing_public
 from store.service import Vault
 from tests.bundles.conftest import Pair, approved
 from tests.liaison_helpers import PASSPHRASES, LiaisonStore
@@ -306,3 +309,59 @@ def test_an_action_s_older_event_moved_over_its_latest_is_damaged(pair: Pair) ->
     listed = {a["id"]: a for a in pk.ok("actions", "list", "--json").json()}
     assert "holds the body of event" in (listed[code]["damaged"] or ""), listed[code]
     assert pk.cli("actions", "drop", code, "--reason", "superseded").code == 1
+
+
+def test_a_desk_event_signed_with_a_key_written_into_the_log_is_damaged(pair: Pair) -> None:
+    """Threat 25 through the officers' keys (as for records, `tests/integrity/test_forged_officer_key.py`): with
+    the file and no keys, the attacker writes a signing key of their own into the officer's latest officer-state
+    event, marks an action done and re-signs its latest event as that officer with the new key. The desk's cheap
+    check holds the log's officer keys to the officers rows (whose MACs only the store's keys make): it is named."""
+    _desk(pair)
+    pair.pk.ok("officers", "add", "dave", "--role", "officer", env={"LIAISON_NEW_PASSPHRASE": PASSPHRASES["dave"]})
+    code = pair.pk.ok(
+        "actions", "add", "--title", "Share port watch lists", "--domain", "narcotics", "--owner", "PK-MOI",
+        "--due", "2026-12-10", officer="dave",
+    ).out.strip()  # fmt: skip
+    _send(pair, "1b.bundle")
+    assert _tr_action(pair, code)["status"] == "open"
+    conn = sqlite3.connect(pair.pk.path)
+    try:
+        latest, body = conn.execute(
+            "SELECT seq, body FROM audit_log WHERE target = ? AND instr(body, CAST('\"desk\":{' AS BLOB)) > 0"
+            " ORDER BY seq DESC LIMIT 1",
+            (code,),
+        ).fetchone()
+        event = json.loads(body)
+        who = event["officer"]
+        priv = generate_signing_key()
+        pub = signing_public(priv)
+        seq, officer_body = conn.execute(
+            "SELECT seq, body FROM audit_log WHERE target = ? AND instr(body, CAST('officer_state' AS BLOB)) > 0"
+            " ORDER BY seq DESC LIMIT 1",
+            (who,),
+        ).fetchone()
+        obj = json.loads(officer_body)
+        obj["data"]["officer_state"]["signing_public"] = pub.hex()
+        conn.execute("UPDATE audit_log SET body = ? WHERE seq = ?", (event_bytes(obj), seq))
+        conn.execute("UPDATE jwg_actions SET status = 'done', status_rev = status_rev + 1 WHERE code = ?", (code,))
+        event["data"]["desk"]["status"] = "done"
+        event["data"]["desk"]["status_rev"] += 1
+        forged = event_bytes(event)
+        conn.execute(
+            "UPDATE audit_log SET body = ?, signer = ?, sig = ? WHERE seq = ?",
+            (forged, pub, sign_event(priv, forged), latest),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+    listed = {a["id"]: a for a in pair.pk.ok("actions", "list", "--json").json()}
+    why = listed[code]["damaged"]
+    assert why is not None and f"the signing key the audit log gives {who} is not their key slot's" in why, listed[code]
+    refused = pair.pk.cli("actions", "done", code)
+    assert refused.code == 1 and "Traceback" not in refused.err, refused
+    out = pair.path("2.bundle")
+    shipped = pair.pk.cli("export", "--to", "TR-MOI", "--out", str(out))
+    assert shipped.code == 1 and not out.exists(), shipped  # the edited log proves nothing: nothing goes
+    assert pair.pk.cli("audit", "verify").code == 1
+    assert _tr_action(pair, code)["status"] == "open"

@@ -455,3 +455,28 @@ def _digest(path: Path, revision_id: int) -> str:
     return revision_digest(
         number, officer, tlp, releasable_to, datetime.fromisoformat(created_at), bytes(title_ct), bytes(body_ct)
     )
+
+
+def test_an_officers_read_event_over_a_swapped_body_is_named_by_verify(small_store: Path) -> None:
+    """Found by a hostile pass: bilal, an officer with his key and the file, swapped a record's body for another's
+    with `sqlite3`, then signed a `read` event over the record as it now stood. A read writes nothing, yet its
+    signed state had become the record's latest, so `show` and `audit verify` passed and the next export carried
+    the swapped text. `audit verify` now holds every event that writes nothing to the text and tags before it."""
+    (rid, ref) = _sql(small_store, "SELECT id, reference FROM records WHERE reference LIKE 'PK-MOI-%' ORDER BY id")[0]
+    code, _err = _show(small_store, ref)
+    assert code == 0
+    _sql(
+        small_store,
+        ("UPDATE revisions SET body_ct = (SELECT body_ct FROM revisions WHERE record_id != ? ORDER BY id LIMIT 1)"
+         " WHERE record_id = ? AND number = (SELECT revision FROM records WHERE id = ?)", (rid, rid, rid)),
+    )  # fmt: skip
+    code, err = _show(small_store, ref)
+    assert code == 1 and "error:" in err, err
+    seq = _append_as(small_store, "bilal", audit.PendingEvent("read", "", record_id=rid))
+    code, problems = _verify(small_store)
+    assert code == 1
+    reasons = [(p["seq"], p["reason"]) for p in problems]
+    assert any(
+        s == seq and reason.startswith(f"{ref}'s read event by bilal signs other text or tags than event #")
+        for s, reason in reasons
+    ), problems
