@@ -22,18 +22,30 @@ if TYPE_CHECKING:
     from store.service import Session
 
 
-def add_officer(session: Session, name: str, role: str, passphrase: str, *, kdf_profile: str | None = None) -> None:
-    """An admin adds an officer with their own passphrase; they unlock the same keyring."""
+def check_new_officer(session: Session, name: str, role: str, passphrase: str) -> str:
+    """What `add_officer` refuses before it derives the new slot's key (seconds): the actor's role, the name (and
+    that no officer has it), the role and the passphrase's strength. Returns the name as it will be stored. A
+    form asks this first, so a refusal leaves what was typed there to mend."""
     policy.check_manage_officers(session.actor)
     name = check_officer_name(name)
-    parsed = parse_role(role)
+    parse_role(role)
     policy.check_new_passphrase(passphrase, demo=session.vault.is_demo())
+    with session.db.read() as s:
+        if s.get(Officer, name) is not None:
+            raise ValidationError(f"officer {name} already exists", field="officer_name", value=name)
+    return name
+
+
+def add_officer(session: Session, name: str, role: str, passphrase: str, *, kdf_profile: str | None = None) -> None:
+    """An admin adds an officer with their own passphrase; they unlock the same keyring."""
+    name = check_new_officer(session, name, role, passphrase)
+    parsed = parse_role(role)
     slot, _ = create_slot_keys(
         name, passphrase_bytes(passphrase), params_for_profile(kdf_profile or session.vault.kdf_profile)
     )
     with session.act("officer-add", name) as s:
         if s.get(Officer, name) is not None:
-            raise ValidationError(f"officer {name} already exists")
+            raise ValidationError(f"officer {name} already exists", field="officer_name", value=name)
         add_officer_row(s, session.keys(), name, parsed, slot, session.clock())
 
 

@@ -284,6 +284,10 @@ class Session(SessionCore, JwgDesk):
         """Every officer and role."""
         return self.vault.officers()
 
+    def check_new_officer(self, name: str, role: str, passphrase: str) -> str:
+        """What adding this officer would refuse, asked before the slow part (LiaisonError); the name as stored."""
+        return officers.check_new_officer(self, name, role, passphrase)
+
     def add_officer(self, name: str, role: str, passphrase: str, *, kdf_profile: str | None = None) -> None:
         """An admin adds an officer with their own passphrase; they unlock the same keyring."""
         officers.add_officer(self, name, role, passphrase, kdf_profile=kdf_profile)

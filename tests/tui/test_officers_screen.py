@@ -128,6 +128,47 @@ async def test_add_an_officer(make_app: Callable[..., LiaisonApp], store_path: P
     assert farah.actor.role.value == "officer"  # type: ignore[attr-defined]
 
 
+async def test_the_add_form_says_the_stores_refusal_and_keeps_what_was_typed(
+    make_app: Callable[..., LiaisonApp], store_path: Path
+) -> None:
+    """A name already taken, then a passphrase too short: each refusal is the store's line, said in the form; the
+    form stays open with the name, role and passphrases as typed (nothing to type again), and nothing is added
+    until the officer mends it."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_officers(pilot, app)
+        await pilot.press("a")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, AddOfficerModal)
+        name = modal.query_one("#officer-name", Input)
+        first = modal.query_one("#officer-passphrase", Input)
+        second = modal.query_one("#officer-repeat", Input)
+        await pilot.press(*"heron", "enter")
+        first.value = second.value = NEW_PASSPHRASE
+        second.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is modal and "officer heron already exists" in modal.error, modal.error
+        assert (name.value, first.value, second.value) == ("heron", NEW_PASSPHRASE, NEW_PASSPHRASE)
+        assert name.has_focus
+        name.value = "farah"
+        first.value = second.value = "short"
+        second.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is modal and "too short" in modal.error, modal.error
+        assert name.value == "farah" and first.has_focus
+        first.value = second.value = NEW_PASSPHRASE
+        second.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert "added farah (officer)" in status_of(screen).message
+    farah = fresh(store_path, "farah", NEW_PASSPHRASE)
+    assert farah.actor.role.value == "officer"  # type: ignore[attr-defined]
+
+
 async def test_rotate_with_a_progress_bar(make_app: Callable[..., LiaisonApp], store_path: Path) -> None:
     """Threat 6: R then y rotates the data key in a worker, the progress bar following the store's progress; the
     status line says the new version and what was re-encrypted and retired; the store reads and verifies."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -10,8 +11,10 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import Input, Select
 
+from store.errors import LiaisonError
 from store.vocab import Role
 from tui.modals.prompt import PromptModal
+from tui.present import app_error
 from tui.widgets.passphrase_input import PassphraseInput
 
 
@@ -25,10 +28,16 @@ class NewOfficer:
 
 
 class AddOfficerModal(PromptModal[NewOfficer | None]):
-    """Dismisses with the new officer's name, role and passphrase, or None when cancelled."""
+    """Dismisses with the new officer's name, role and passphrase, or None when cancelled. `check` is the store's
+    refusal asked before dismissing (`Session.check_new_officer`): a name taken or a passphrase too short is said
+    inline and what was typed stays, to mend."""
 
     BINDINGS: ClassVar[list[BindingType]] = []
     KEYS = "tab: next field    enter (on the last field): add    escape: cancel"
+
+    def __init__(self, title: str, check: Callable[[str, str, str], str] | None = None) -> None:
+        super().__init__(title)
+        self.check = check
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="name (lower case, e.g. farah)", id="officer-name")
@@ -58,4 +67,11 @@ class AddOfficerModal(PromptModal[NewOfficer | None]):
         elif not first.value:
             self.error = "Give the officer a passphrase (they change it later)."
         else:
+            try:
+                if self.check is not None:
+                    name = self.check(name, str(role), first.value)
+            except LiaisonError as exc:
+                self.error = app_error(exc)
+                self.query_one("#officer-name" if exc.field == "officer_name" else "#officer-passphrase").focus()
+                return
             self.dismiss(NewOfficer(name, str(role), first.value))

@@ -231,7 +231,7 @@ class OfficersScreen(LiaisonScreen):
         except LiaisonError as exc:
             self.post_message(self.Refused("add", app_error(exc)))
             return
-        self.app.push_screen(AddOfficerModal("Add an officer"), callback=self._add)
+        self.app.push_screen(AddOfficerModal("Add an officer", self.session.check_new_officer), callback=self._add)
 
     def _add(self, new: NewOfficer | None) -> None:
         if new is not None:
