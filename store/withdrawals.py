@@ -24,8 +24,10 @@ from crypto.errors import DecryptionFailed
 from crypto.events import verify_event
 from store import policy
 from store.audit import log as audit
+from store.audit import rekeys
 from store.audit.snapshot import sha256_hex
 from store.audit.state import parse_body
+from store.audit.timeline import OfficerTimeline
 from store.errors import LiaisonError, NotFound, PolicyError, TamperError
 from store.interop.base import report_uuids
 from store.models import Base, BundleItem, BundleLog, Record, UTCDateTime
@@ -165,6 +167,11 @@ def withdrawal_problem(session: Session, s: OrmSession, row: Withdrawal) -> str 
     seq, obj, signer, sig, detail_ct, body = found
     if not verify_event(signer, body, sig):
         return f"its withdraw event #{seq} does not verify (forged or edited)"
+    # the key that signed it held to the officer's, as the officers rows (MACs only the store's keys make) anchor it
+    timeline = OfficerTimeline.load(s, {str(obj.get("officer"))}, session.keys())
+    key_why = timeline.key_problem(str(obj.get("officer")), signer, seq)
+    if key_why is not None:
+        return f"its withdraw event #{seq}: {key_why}"
     record, data = obj.get("record"), obj.get("data")
     if not isinstance(record, dict) or record.get("uuid") != row.record_uuid or not isinstance(data, dict):
         return f"its withdraw event #{seq} is about another record"
@@ -185,7 +192,7 @@ def withdrawal_problem(session: Session, s: OrmSession, row: Withdrawal) -> str 
     elif kind == "out" and not _within_a_minute(obj.get("at"), row.withdrawn_at):  # an event from before it held it
         return f"its time is not the one {signed_by} recorded"
     have = sha256_hex(bytes(detail_ct) if detail_ct is not None else None)
-    if have != obj.get("detail_sha256") and have not in _rekeyed_detail(s, seq):
+    if have != obj.get("detail_sha256") and have not in _rekeyed_detail(session, s, seq):
         return f"the reason its signed withdraw event (#{seq}) holds is not the one it signed"
     try:
         signed = "" if detail_ct is None else session.keys().decrypt(bytes(detail_ct)).decode("utf-8")
@@ -245,22 +252,34 @@ def _within_a_minute(signed_at: Any, moment: Any) -> bool:
         return False
 
 
-def _rekeyed_detail(s: OrmSession, seq: int) -> set[str]:
-    """The hashes later `rekey-details` events (each verified) re-signed for event `seq`'s detail. Read through the
-    log's target index (those events are about `audit_log`): by action alone SQLite walks every later event."""
-    out: set[str] = set()
-    for body, signer, sig in s.connection().exec_driver_sql(
-        "SELECT body, signer, sig FROM audit_log WHERE target = 'audit_log' AND action = 'rekey-details' AND seq > ?"
-        " ORDER BY seq",
+def _rekeyed_detail(session: Session, s: OrmSession, seq: int) -> set[str]:
+    """The hashes later `rekey-details` events re-signed for event `seq`'s detail: each verified, signed with an
+    admin's key (held to the officers rows) inside a key rotation. Read through the log's target index (those events
+    are about `audit_log`): by action alone SQLite walks every later event."""
+    found: list[tuple[int, str, bytes, str]] = []
+    conn = s.connection()
+    for at, body, signer, sig in conn.exec_driver_sql(
+        "SELECT seq, body, signer, sig FROM audit_log WHERE target = 'audit_log' AND action = 'rekey-details'"
+        " AND seq > ? ORDER BY seq",
         (seq,),
     ):
         if not verify_event(bytes(signer), bytes(body), bytes(sig)):
             continue
-        data = (parse_body(bytes(body)) or {}).get("data")
+        obj = parse_body(bytes(body)) or {}
+        data = obj.get("data")
         details = data.get("details") if isinstance(data, dict) else None
-        if isinstance(details, dict) and isinstance(details.get(str(seq)), str):
-            out.add(details[str(seq)])
-    return out
+        if obj.get("seq") == at and isinstance(details, dict) and isinstance(details.get(str(seq)), str):
+            found.append((int(at), str(obj.get("officer")), bytes(signer), details[str(seq)]))
+    if not found:
+        return set()
+    rotations = rekeys.Rotations.read(conn)
+    timeline = OfficerTimeline.load(s, {officer for _, officer, _, _ in found} | rotations.officers(), session.keys())
+    rotations.settle(timeline)
+    return {
+        digest
+        for at, officer, signer, digest in found
+        if rekeys.may_move(timeline, officer, signer, at) and rotations.within(at)
+    }
 
 
 def withdrawals_of(s: OrmSession, record_ids: list[int]) -> list[Withdrawal]:

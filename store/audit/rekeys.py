@@ -139,6 +139,10 @@ class Rotations:
             start < seq and (end is None or seq < end) and version == v for start, end, v in self.windows
         )
 
+    def within(self, seq: int) -> bool:
+        """Whether `seq` lies inside any rotation (a `rekey-details` event names no key version)."""
+        return any(start < seq and (end is None or seq < end) for start, end, _v in self.windows)
+
     def officers(self) -> set[str]:
         """Who signed the rotation events read (whose keys and roles `settle` needs)."""
         return {officer for _seq, _action, officer, _signer, _version in self.events}

@@ -60,6 +60,7 @@ class RecordTrail:
     ciphers: tuple[Any, ...] = ()  # its ciphertext hashes (`ciphers`), as key rotations since moved them
     revision: int = 0
     content: bytes = b""  # `content_digest` of its latest signed state
+    status: str = ""  # as its latest event signed it
     reference: str = ""
     first_revision: int = 0  # revisions before it predate the log (a store signed at its upgrade)
     author: str | None = None  # as its first writing event signed it
@@ -93,13 +94,18 @@ _DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_as
 #: The fields of a record's state a key rotation moves (`store.audit.rekeys`), kept apart from the digest.
 CIPHERS = ("title_sha256", "body_sha256", "revision_sha256", "reviews_sha256")
 _NOT_DIGESTED = frozenset({"wrote", *CIPHERS})
-#: Record actions that write no text and no tag: each signs the record's content (its text's hashes and its tags
-#: but for status, review steps and withdrawal) as the event before it signed it, moved by any rotation since. An
-#: officer with a key and the file cannot, say, swap a record's body in the file and sign it as a read.
-CONTENT_KEPT = frozenset(
-    {"read", "submit", "approve", "return", "actioned", "close", "share", "acknowledge", "withdraw"}
-)
+#: The record actions that may write a record's text or tags, each held to its rule in `LogWalk._writes`. Every
+#: other action (a read, a review step, a share, a withdrawal, an action this version does not know) signs the
+#: record's content — its text's hashes and its tags but for status, review steps and withdrawal — as the event
+#: before it signed it, moved by any rotation since: an officer with a key and the file cannot swap a record's text
+#: in the file and sign it under an action that writes nothing.
+CONTENT_WRITERS = frozenset({"create", "edit", "import", "stix-import", "misp-import", "genesis", "demo"})
+#: Writers over other ministries' records only (what arrives by bundle or file).
+RECEIVING = frozenset({"import", "stix-import", "misp-import"})
+#: Writers only a record's first event may be.
+FIRST_ONLY = frozenset({"create", "genesis"})
 _NOT_CONTENT = frozenset({"wrote", "status", "reviews", "reviews_sha256", "withdrawn", *CIPHERS})
+_EDITABLE = frozenset({"draft", "returned"})
 
 
 def state_digest(state: dict[str, Any]) -> bytes:
@@ -114,7 +120,7 @@ def state_digest(state: dict[str, Any]) -> bytes:
 
 
 def content_digest(state: dict[str, Any]) -> bytes:
-    """The digest of what an event of `CONTENT_KEPT` must sign as the event before it did, but for the text's
+    """The digest of what an event outside `CONTENT_WRITERS` must sign as the event before it did, but for the text's
     hashes (compared as moved: `RecordTrail.ciphers`)."""
     kept = {k: v for k, v in state.items() if k not in _NOT_CONTENT}
     return hashlib.sha256(_DIGEST_JSON.encode(kept).encode()).digest()
@@ -244,6 +250,12 @@ class LogWalk:
         why = self.timeline.key_problem(officer, signer, seq)
         if why is not None:
             self.found.event(seq, why.replace(f"event #{seq} ", "it ", 1))
+        elif action == "rekey-details" and (
+            self.timeline.role_at(officer, seq) != Role.ADMIN.value or not self.rotations.within(seq)
+        ):
+            self.found.event(
+                seq, f"a key rotation's rekey-details event signed by {officer} outside an admin's rotation"
+            )
         elif action == "rekey-details" and isinstance(data, dict) and isinstance(data.get("details"), dict):
             for key, value in data["details"].items():
                 if isinstance(key, str) and key.isdigit() and int(key) < seq:
@@ -321,18 +333,21 @@ class LogWalk:
             return
         trail = self.records.get(uuid)
         content = content_digest(record)
+        revision, digest = int_or_zero(record.get("revision")), record.get("revision_sha256")
         if trail is None:
             trail = self.records[uuid] = RecordTrail(first_revision=int_or_zero(record.get("revision")))
-        elif action in CONTENT_KEPT and (content != trail.content or ciphers(record)[:3] != trail.ciphers[:3]):
-            self.found.event(
-                seq,
-                f"{trail.reference}'s {action} event by {officer} signs other text or tags than event "
-                f"#{trail.latest_seq} did: an event that writes nothing must not change them (edited outside Liaison)",
-            )
+        else:
+            why = self._writes(officer, action, record, trail, content)
+            if why is None and action != "rekey" and isinstance(digest, str):
+                signed = trail.revisions.get(revision)
+                if signed is not None and signed != digest:
+                    why = f"signs revision {revision} with other text or tags than it was written with"
+            if why is not None:
+                self.found.event(seq, f"{trail.reference}'s {action} event by {officer} {why} (edited outside Liaison)")
         trail.latest_seq, trail.latest_digest, trail.content = seq, state_digest(record), content
         trail.ciphers, trail.revision = ciphers(record), int_or_zero(record.get("revision"))
+        trail.status = str(record.get("status"))
         trail.reference = said(record.get("reference"), f"record {uuid}")
-        revision, digest = int_or_zero(record.get("revision")), record.get("revision_sha256")
         if isinstance(digest, str):
             trail.revisions.setdefault(revision, digest)
         own = record.get("origin") == self.ministry
@@ -348,6 +363,39 @@ class LogWalk:
             trail.writer_keys.add(signer)
         elif action == "approve" and own:
             self._approval(seq, officer, signer, record, trail)
+
+    def _writes(
+        self, officer: str, action: str, record: dict[str, Any], trail: RecordTrail, content: bytes
+    ) -> str | None:
+        """Why this event, after the record's earlier ones, writes text or tags its action may not (None: it may).
+        The store's rules (`store.policy`), held to what the log signed: only the author edits, a draft or returned
+        record of this ministry, as its next revision; only another ministry's record is received."""
+        kept = content == trail.content and ciphers(record)[:3] == trail.ciphers[:3]
+        if action == "rekey":  # a record's own re-encryption (before batches): its text moves, its tags stay
+            kept = content == trail.content
+        elif action not in CONTENT_WRITERS:
+            pass
+        elif action in FIRST_ONLY:
+            return f"comes after event #{trail.latest_seq} about it (a record's {action} event is its first)"
+        elif action in RECEIVING:
+            if record.get("origin") == self.ministry:
+                return f"writes {self.ministry}'s own record, which only comes in from other ministries"
+            return None
+        elif action == "edit":
+            if record.get("origin") != self.ministry:
+                return "writes another ministry's record (edited here only as its own)"
+            if trail.author is not None and officer != trail.author:
+                return f"writes a record {trail.author} wrote (only its author edits it)"
+            if trail.status not in _EDITABLE:
+                return f"writes a record that was {trail.status} (only a draft or returned record is edited)"
+            if int_or_zero(record.get("revision")) != trail.revision + 1:
+                return f"signs revision {said(record.get('revision'))} after revision {trail.revision} (not the next)"
+            return None
+        else:  # demo: a demo store's builder signs each step of its records
+            return None
+        if kept:
+            return None
+        return f"signs other text or tags than event #{trail.latest_seq} did: its action writes none"
 
     def _batch(self, seq: int, officer: str, moved: dict[str, Any], version: Any) -> None:
         """A key rotation's batch (`store.audit.rekeys`): each named record's ciphertext hashes move, if an admin

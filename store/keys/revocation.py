@@ -22,9 +22,9 @@ from store import policy
 from store import sqlite as dialect
 from store.audit import log as audit
 from store.audit import state as audit_state
-from store.errors import NotFound, TamperError
+from store.errors import NotFound, PolicyError, TamperError
 from store.keys.columns import BATCH_ROWS, Progress
-from store.keys.job import RECORDS_STEP, RotationJob, read_job, write_job
+from store.keys.job import read_job
 from store.keys.status import verified_policy, write_policy
 from store.models import Contact, Officer, Record, Revision
 from store.vault import officer_mac
@@ -121,14 +121,18 @@ def revoke_officer(session: Session, name: str, *, progress: Progress | None = N
         if row is None or row.revoked_at is not None:
             raise NotFound(f"no active officer {name}")
         old = session.keys()
+        if read_job(s, old) is not None:
+            # its batches would sign moves to a key version no rotation opened, and every record read as damaged
+            raise PolicyError(
+                f"a key rotation is unfinished: run `liaison keys rotate` to finish it, then remove {name}",
+                field="officer_name",
+                value=name,
+            )
         keys = old.copy()
         version = keys.rotate(now.isoformat())
         keys.rotate_master(now.isoformat())
         write_policy(s, keys, verified_policy(s, old))
         _remac_contacts(s, old, keys)
-        job = read_job(s, old)
-        if job is not None:  # a rotation under way walks again: what it re-encrypted is no longer under the current key
-            write_job(s, keys, RotationJob(*RECORDS_STEP, 0, job.started, job.officer))
         own = regrant(s, old, keys, session.actor.name, revoke=name, now=now)
         rebuild_index(s.connection(), old, keys, progress)
         audit.note(s, data={"key_version": version, "master_version": keys.master_version})

@@ -79,9 +79,10 @@ class KeyStatus:
 
     @property
     def overdue(self) -> bool:
-        """True when the current data key is older than the policy allows."""
-        age = self.age_days(self.current.created)
-        return age is not None and age > self.key_max_age_days
+        """True when a data key still in use is older than the policy allows: the current one, or an older one that
+        still holds what was written before an officer's removal (which makes a new key and re-encrypts nothing)."""
+        ages = [self.age_days(k.created) for k in self.data_keys]
+        return any(age is not None and age > self.key_max_age_days for age in ages)
 
 
 def verified_policy(s: OrmSession, keys: Keyring) -> dict[str, Any]:
@@ -163,16 +164,25 @@ def key_notice(session: Session) -> str | None:
         return "A key rotation was interrupted; an admin should run it again to finish re-encrypting the store."
     if missing is not None:
         return f"The store is damaged: {missing}."
-    created = parse_time(keys.created.get(keys.current_version)) or (
-        store_created if keys.current_version == 1 else None
-    )
     limit = key_max_age(doc)
-    if created is None:
+    now = session.clock()
+    # every version still held: an officer's removal makes a new key but leaves what was written before under the old
+    held = sorted(keys.data_keys)
+    created = {v: parse_time(keys.created.get(v)) or (store_created if v == 1 else None) for v in held}
+    ages = {v: (now - when).days for v, when in created.items() if when is not None}
+    overdue = [v for v in held if ages.get(v, 0) > limit]
+    if not overdue:
         return None
-    age = (session.clock() - created).days
-    if age <= limit:
-        return None
-    return f"The data key is {age} days old, older than this store's policy of {limit} days; an admin should rotate it."
+    oldest = overdue[0]
+    if oldest == keys.current_version:
+        return (
+            f"The data key is {ages[oldest]} days old, older than this store's policy of {limit} days; "
+            "an admin should rotate it."
+        )
+    return (
+        f"Data key version {oldest}, still holding what was written before version {keys.current_version}, is "
+        f"{ages[oldest]} days old, older than this store's policy of {limit} days; an admin should rotate the data key."
+    )
 
 
 def set_key_max_age(session: Session, days: int) -> None:

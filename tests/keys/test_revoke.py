@@ -168,9 +168,11 @@ def test_kill_9_during_the_index_rebuild_leaves_the_officer_in_place_and_a_rerun
         session.vault.close()
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.splitlines()[-1] == (
-        "removed officer bilal; data key rotated to version 2, master secret replaced, search index rebuilt"
-    )
+    assert done.stderr.splitlines()[-2:] == [
+        "removed officer bilal; data key rotated to version 2, master secret replaced, search index rebuilt",
+        "note: what was written before stays under the old data key until `liaison keys rotate` re-encrypts it, and "
+        "the ministry identity is unchanged: run `liaison identity rotate` too if bilal is not trusted",
+    ]
     session = unlock(big_store)
     try:
         assert session.keys().master_version == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -144,6 +145,34 @@ def test_the_app_is_told_when_the_data_key_is_older_than_the_policy(small_store:
         later.close()
 
 
+def test_an_officers_removal_does_not_silence_the_notice_for_the_key_it_leaves_in_use(small_store: Path) -> None:
+    """Found by a new officer's pass: removing an officer makes a new data key and re-encrypts nothing, yet the
+    notice (and `keys status`'s `overdue`) looked at the new key only, so an overdue store went quiet while what was
+    written before stayed under the old key. Every version still held counts; a rotation quiets it."""
+    session = unlock(small_store)
+    try:
+        created = key_lifecycle.key_status(session).current.created
+        assert created is not None
+    finally:
+        session.vault.close()
+    later = Vault.open(small_store, clock=lambda: created + timedelta(days=400))
+    try:
+        admin = later.unlock("demo", "demo")
+        admin.remove_officer("bilal")
+        status = key_lifecycle.key_status(admin)
+        assert [k.version for k in status.data_keys] == [1, 2] and status.overdue
+        assert key_lifecycle.key_notice(admin) == (
+            "Data key version 1, still holding what was written before version 2, is 400 days old, older than this "
+            "store's policy of 365 days; an admin should rotate the data key."
+        )
+        key_lifecycle.rotate_data_key(admin)
+        assert key_lifecycle.key_notice(admin) is None and not key_lifecycle.key_status(admin).overdue
+    finally:
+        later.close()
+    doc = json.loads(run_cli("--store", str(small_store), "keys", "status", "--json", env=DEMO).out)
+    assert doc["overdue"] is False
+
+
 def test_policy_set_refuses_bad_values_and_keeps_the_policy_authenticated(small_store: Path) -> None:
     store = ["--store", str(small_store)]
     for value, message in (
@@ -180,3 +209,35 @@ def test_a_rotation_state_edited_in_the_file_is_refused(small_store: Path) -> No
         assert sorted(session.keys().data_keys) == [1]
     finally:
         session.vault.close()
+
+
+def test_ctrl_c_during_keys_rotate_says_the_rotation_is_unfinished(
+    small_store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a new officer's pass: Ctrl-C after some batches printed `interrupted; nothing was changed`, while a
+    new key was current and the job pending. It now says what is true and what to run; running it finishes."""
+    import tui.cli.keys as keys_cli
+
+    def interrupting(label: str) -> Callable[[int, int], None]:
+        calls = 0
+
+        def report(done: int, total: int) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 3:
+                raise KeyboardInterrupt
+
+        return report
+
+    monkeypatch.setattr(keys_cli, "line_progress", interrupting)
+    store = ["--store", str(small_store)]
+    cut = run_cli(*store, "keys", "rotate", env=DEMO)
+    assert cut.code == 1 and cut.err == (
+        "error: interrupted; the rotation is unfinished (every batch done so far is kept, and every record reads): "
+        "run `liaison keys rotate` again to finish it\n"
+    ), cut
+    assert json.loads(run_cli(*store, "keys", "status", "--json", env=DEMO).out)["rotation_pending"] is not None
+    monkeypatch.undo()
+    done = run_cli(*store, "keys", "rotate", env=DEMO)
+    assert done.code == 0 and "finished an interrupted rotation" in done.err, done
+    assert run_cli(*store, "audit", "verify", env=DEMO).code == 0

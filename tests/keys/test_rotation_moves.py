@@ -480,3 +480,104 @@ def test_an_officers_read_event_over_a_swapped_body_is_named_by_verify(small_sto
         s == seq and reason.startswith(f"{ref}'s read event by bilal signs other text or tags than event #")
         for s, reason in reasons
     ), problems
+
+
+def _bilals_tokens(path: Path, *plain: bytes) -> list[bytes]:
+    _kept, keyring = _slot_keys(path, "bilal")
+    return [keyring.encrypt(text) for text in plain]
+
+
+@pytest.mark.parametrize("action", ["edit", "import", "zzz"])
+def test_an_officers_event_of_any_other_action_over_rewritten_text_is_named(small_store: Path, action: str) -> None:
+    """Found by a third hostile pass: bilal rewrote an approved record of the demo officer's in the file (its title
+    and current revision, under the data key he holds) and signed one event over it with his own key under an action
+    that was not among those verify held to "writes nothing": an `edit`, an `import`, an action no version knows.
+    `audit verify` passed and the next export carried his text. Now only the actions that write may change a
+    record's text or tags, each by its store rule: an edit by the author, of a draft or returned record, as its next
+    revision; an import over another ministry's record only; any other action keeps what the event before signed."""
+    from crypto.encoding import canonical_json
+
+    (rid, ref, rev) = _sql(
+        small_store,
+        "SELECT id, reference, revision FROM records WHERE origin = 'PK-MOI' AND status = 'approved'"
+        " AND author != 'bilal' ORDER BY id LIMIT 1",
+    )[0]
+    title, body = _bilals_tokens(
+        small_store, b"FORGED TITLE", canonical_json({"summary": "FORGED SUMMARY", "source": "", "notes": ""})
+    )
+    _sql(
+        small_store,
+        ("UPDATE records SET title_ct = ? WHERE id = ?", (title, rid)),
+        ("UPDATE revisions SET title_ct = ?, body_ct = ? WHERE record_id = ? AND number = ?", (title, body, rid, rev)),
+    )
+    seq = _append_as(small_store, "bilal", audit.PendingEvent(action, ref, record_id=rid))
+    code, problems = _verify(small_store)
+    assert code == 1
+    named = [p["reason"] for p in problems if p["seq"] == seq]
+    assert named and named[0].startswith(f"{ref}'s {action} event by bilal "), problems
+    why = {
+        "edit": "writes a record that was approved (only a draft or returned record is edited)",
+        "import": "writes PK-MOI's own record, which only comes in from other ministries",
+        "zzz": "signs other text or tags than event #",
+    }[action]
+    assert why in named[0], named
+
+
+def test_an_officers_rekey_details_event_vouches_for_no_withdrawal_reason(small_store: Path) -> None:
+    """Found by a third hostile pass: bilal replaced a withdrawal's reason (the row's and its event's encrypted
+    detail) with his own text and signed a `rekey-details` event — what a rotation signs for the details it
+    re-encrypts — naming the new ciphertext. `show` displayed his reason as the withdrawing officer's, `audit
+    verify` passed and the counterpart received it. Only an admin's, inside a rotation, vouches for a detail."""
+    import hashlib
+
+    from store.records import RecordQuery
+
+    session = unlock(small_store)
+    try:
+        rows = session.list_records(RecordQuery(statuses=frozenset({"shared", "acknowledged"})), limit=500)
+        ref = next(r.reference for r in rows if r.origin == session.ministry)
+        session.withdraw(ref, "Original reason: the source recanted")
+    finally:
+        session.vault.close()
+    (uuid,) = _sql(small_store, ("SELECT uuid FROM records WHERE reference = ?", (ref,)))[0]
+    (withdrawn,) = _sql(
+        small_store, ("SELECT max(seq) FROM audit_log WHERE record_uuid = ? AND action = 'withdraw'", (uuid,))
+    )[0]
+    (token,) = _bilals_tokens(small_store, b"FORGED: act on this report immediately")
+    _sql(
+        small_store,
+        ("UPDATE withdrawals SET reason_ct = ? WHERE record_uuid = ?", (token, uuid)),
+        ("UPDATE audit_log SET detail_ct = ? WHERE seq = ?", (token, withdrawn)),
+    )
+    details = {str(withdrawn): hashlib.sha256(token).hexdigest()}
+    seq = _append_as(small_store, "bilal", audit.PendingEvent("rekey-details", "audit_log", data={"details": details}))
+    code, err = _show(small_store, ref)
+    assert code == 1 and "the reason its signed withdraw event" in err, err
+    code, problems = _verify(small_store)
+    assert code == 1
+    reasons = {(p["seq"], p["reason"]) for p in problems}
+    assert (seq, "a key rotation's rekey-details event signed by bilal outside an admin's rotation") in reasons
+    assert (withdrawn, "its encrypted detail is not the one it signed (replaced or removed)") in reasons, problems
+
+
+def test_no_officer_is_removed_while_a_rotation_is_unfinished(small_store: Path) -> None:
+    """Found by a new officer's pass: `officers remove` during an interrupted rotation made a new data key the
+    rotation then finished to; its batches named a key version no rotation had opened, and every record read as
+    damaged. The removal is refused (one line, nothing changed) until `keys rotate` has finished the job; then it
+    goes, and the store verifies."""
+    _rotation_cut_short(small_store)
+    before = _sql(small_store, "SELECT count(*), max(seq) FROM audit_log")[0]
+    refused = run_cli("--store", str(small_store), "officers", "remove", "bilal", env=DEMO)
+    assert refused.code == 1 and refused.err == (
+        "error: a key rotation is unfinished: run `liaison keys rotate` to finish it, then remove bilal\n"
+    ), refused
+    assert _sql(small_store, "SELECT count(*), max(seq) FROM audit_log")[0][1] <= before[1] + 1  # a failed action only
+    assert _sql(small_store, "SELECT revoked_at FROM officers WHERE name = 'bilal'")[0] == (None,)
+    finished = run_cli("--store", str(small_store), "keys", "rotate", env=DEMO)
+    assert finished.code == 0, finished
+    removed = run_cli("--store", str(small_store), "officers", "remove", "bilal", env=DEMO)
+    assert removed.code == 0, removed
+    code, problems = _verify(small_store)
+    assert code == 0, problems
+    for ref, _uuid in _records(small_store, 2):
+        assert _show(small_store, ref)[0] == 0

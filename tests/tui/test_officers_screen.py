@@ -239,3 +239,20 @@ async def test_a_non_admin_sees_the_refusals(make_app: Callable[..., LiaisonApp]
             status = status_of(screen)
             assert status.error and status.message.startswith(f"{step} refused: "), status.message
             assert "\n" not in status.message
+
+
+async def test_escape_waits_while_keys_change(make_app: Callable[..., LiaisonApp]) -> None:
+    """Found by a new officer's pass: escape during a rotation left the screen, and the rotation's outcome (its
+    new version, or a refusal) was said nowhere. While keys change, the screen stays and says why."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_officers(pilot, app)
+        screen.busy = True
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen
+        assert status_of(screen).message.startswith("keys are changing: this screen stays until it ends")
+        screen.busy = False
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is not screen

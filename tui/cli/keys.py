@@ -7,10 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from crypto.identity import grouped_fingerprint
 from store.text import quote
 from tui.cli.common import EXIT_OK, Commands, Context, Refused, emit_json
 from tui.cli.table import Column, print_table
-from tui.present import safe
+from tui.present import plural, safe
 
 if TYPE_CHECKING:
     from store.keys import KeyStatus
@@ -66,7 +67,9 @@ def keys_status_json(status: KeyStatus) -> dict[str, Any]:
 
 def _age(status: KeyStatus, when: datetime | None) -> str:
     days = status.age_days(when)
-    return "created on an unknown date" if when is None else f"created {_date(when)} ({days} days ago)"
+    if when is None or days is None:
+        return "created on an unknown date"
+    return f"created {_date(when)} ({'today' if days == 0 else plural(days, 'day') + ' ago'})"
 
 
 def cmd_keys_status(ctx: Context) -> int:
@@ -81,7 +84,14 @@ def cmd_keys_status(ctx: Context) -> int:
         for k in reversed(status.data_keys)
     ]
     rows.append((f"master secret version {status.master_version}", "", _age(status, status.master_created)))
-    rows.append(("ministry identity", status.identity_fingerprint[:16], _age(status, status.identity_created)))
+    # grouped as `identity show` and the app show it (its first 16 digits: what `identity show` prints in full)
+    rows.append(
+        (
+            "ministry identity",
+            grouped_fingerprint(status.identity_fingerprint[:16]),
+            _age(status, status.identity_created),
+        )
+    )
     rows += [
         (f"signing key of {safe(o.officer)}", o.fingerprint or "none in the log", _age(status, o.created))
         for o in status.signing_keys
@@ -107,7 +117,16 @@ def line_progress(label: str) -> Callable[[int, int], None]:
 
 def cmd_keys_rotate(ctx: Context) -> int:
     session = ctx.session()
-    report = session.rotate_data_key(progress=line_progress("re-encrypting"))
+    try:
+        report = session.rotate_data_key(progress=line_progress("re-encrypting"))
+    except KeyboardInterrupt:
+        # each batch commits: what was done stays, and the job is pending unless Ctrl-C came before its first commit
+        if session.key_status().job is None:
+            raise
+        raise Refused(
+            "interrupted; the rotation is unfinished (every batch done so far is kept, and every record reads): "
+            "run `liaison keys rotate` again to finish it"
+        ) from None
     retired = ", ".join(str(v) for v in report.retired) or "none"
     print(
         f"{'finished an interrupted rotation; ' if report.resumed else ''}data key rotated to version "

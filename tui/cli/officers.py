@@ -49,6 +49,11 @@ def cmd_officers_remove(ctx: Context) -> int:
         "search index rebuilt",
         file=sys.stderr,
     )
+    print(
+        f"note: what was written before stays under the old data key until `liaison keys rotate` re-encrypts it, and "
+        f"the ministry identity is unchanged: run `liaison identity rotate` too if {safe(args.name)} is not trusted",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

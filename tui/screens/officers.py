@@ -277,7 +277,9 @@ class OfficersScreen(LiaisonScreen):
         question = (
             f"Remove {name} for good? A new data key and master secret are made, the search index is rebuilt under "
             f"them and the keys are granted again to everyone else: {name}'s passphrase (and any copy of the file "
-            f"taken before) opens nothing written afterwards. What {name} already read or copied stays with them."
+            f"taken before) opens nothing written afterwards. What {name} already read or copied stays with them. "
+            "What was written before stays under the old data key until you rotate it (R), and the ministry "
+            "identity is unchanged (liaison identity rotate): do both if they are not trusted."
         )
         if not await self.app.push_screen_wait(ConfirmModal(question, title=f"Remove {name}")):
             return
@@ -358,6 +360,9 @@ class OfficersScreen(LiaisonScreen):
         self.query_one("#officers-status", StatusLine).show(text, error=error)
 
     def action_back(self) -> None:
+        if self.busy:  # its outcome (and any refusal) is said here: leaving would lose it
+            self._status("keys are changing: this screen stays until it ends (the bar above shows how far)")
+            return
         self.dismiss()
 
     def on_store_changed(self) -> None:
