@@ -223,6 +223,23 @@ def reader(conn: Connection, column: Any) -> Callable[[Any], Any]:
     return process if process is not None else _as_is
 
 
+def naive_time_reader(conn: Connection) -> Callable[[Any], Any]:
+    """How SQLAlchemy's `DateTime` converts a stored time, without `UTCDateTime`'s `tzinfo=UTC`: a naive UTC
+    datetime, for values only ever written out as RFC 3339 UTC text (`store.audit.snapshot.iso`), which reads a
+    naive time as UTC — one `datetime.replace` fewer for each of an export's or `audit verify`'s ~300,000 times."""
+    from sqlalchemy.types import DateTime
+
+    dialect = conn.dialect
+    process = DateTime().dialect_impl(dialect).result_processor(dialect, None) or _as_is
+
+    def read(value: Any) -> Any:
+        moment = process(value)
+        # an offset written into the file is dropped, as `UTCDateTime` replaces it with UTC: the same wall time
+        return moment.replace(tzinfo=None) if isinstance(moment, datetime) and moment.tzinfo is not None else moment
+
+    return read
+
+
 def _as_is(value: Any) -> Any:
     return value
 

@@ -52,7 +52,7 @@ def iso(moment: datetime | date | None) -> str | None:
     if not isinstance(moment, datetime):
         return moment.isoformat()
     if (moment.tzinfo is None or moment.tzinfo is UTC) and moment.year >= 1000:  # `format_time`'s text, faster
-        naive = moment.replace(tzinfo=None)
+        naive = moment if moment.tzinfo is None else moment.replace(tzinfo=None)
         return naive.isoformat("T", "microseconds" if naive.microsecond else "seconds") + "Z"
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -250,6 +250,8 @@ def record_states(
     s.flush()
     conn = s.connection()
     time_of = dialect.reader(conn, Record.created_at)  # every time column here is a `UTCDateTime`
+    # the times that only feed digests (through `iso`, the same text for a naive UTC time as for an aware one)
+    digested_time = dialect.naive_time_reader(conn)
     flag = dialect.reader(conn, Record.no_reexport)
     for chunk in chunks(sorted(set(ids))):
         param = (json.dumps(list(chunk)),)
@@ -259,7 +261,7 @@ def record_states(
             recs[row[0]] = row
             if row[13] is not None:  # the current revision row (the last one read, were there two)
                 number, officer, tlp, releasable_to, created_at, title_ct, body_ct = row[14:]
-                currents[row[0]] = (number, officer, tlp, releasable_to, time_of(created_at), title_ct, body_ct)
+                currents[row[0]] = (number, officer, tlp, releasable_to, digested_time(created_at), title_ct, body_ct)
         parties: dict[int, list[str]] = {}
         origins: dict[int, set[str]] = {}
         for rid, code, is_origin in conn.exec_driver_sql(_STATE_PARTIES, param):
@@ -269,7 +271,7 @@ def record_states(
                 parties.setdefault(rid, []).append(code)
         reviews: dict[int, list[tuple[str, str, datetime, bytes | None]]] = {}
         for rid, who, what, at, ct in conn.exec_driver_sql(_STATE_REVIEWS, param):
-            reviews.setdefault(rid, []).append((who, what, time_of(at), ct))
+            reviews.setdefault(rid, []).append((who, what, digested_time(at), ct))
         uuids = [row[1] for row in recs.values()]
         withdrawn = {uuid for (uuid,) in conn.exec_driver_sql(_STATE_WITHDRAWN, (json.dumps(uuids),))}
         for rid, rec in recs.items():

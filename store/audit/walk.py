@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 from sqlalchemy import select
@@ -93,7 +94,6 @@ _DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_as
 
 #: The fields of a record's state a key rotation moves (`store.audit.rekeys`), kept apart from the digest.
 CIPHERS = ("title_sha256", "body_sha256", "revision_sha256", "reviews_sha256")
-_NOT_DIGESTED = frozenset({"wrote", *CIPHERS})
 #: The record actions that may write a record's text or tags, each held to its rule in `LogWalk._writes`. Every
 #: other action (a read, a review step, a share, a withdrawal, an action this version does not know) signs the
 #: record's content — its text's hashes and its tags but for status, review steps and withdrawal — as the event
@@ -104,31 +104,47 @@ CONTENT_WRITERS = frozenset({"create", "edit", "import", "stix-import", "misp-im
 RECEIVING = frozenset({"import", "stix-import", "misp-import"})
 #: Writers only a record's first event may be.
 FIRST_ONLY = frozenset({"create", "genesis"})
-_NOT_CONTENT = frozenset({"wrote", "status", "reviews", "reviews_sha256", "withdrawn", *CIPHERS})
+#: The digested fields outside a record's content: what a review step, a share or a withdrawal changes.
+_STEPS = ("status", "reviews", "withdrawn")
+_NOT_CONTENT = frozenset({"wrote", *_STEPS, *CIPHERS})
 _EDITABLE = frozenset({"draft", "returned"})
 
 
-def state_digest(state: dict[str, Any]) -> bytes:
-    """The digest a record's signed state is compared by, but for its ciphertext hashes (`ciphers`) and the event's
-    `wrote` map (per event).
+def digests(state: dict[str, Any]) -> tuple[bytes, bytes]:
+    """A record state's content digest (what an event outside `CONTENT_WRITERS` must sign as the event before it
+    did: its tags but for status, review steps and withdrawal; its text's hashes are compared apart, as moved:
+    `RecordTrail.ciphers`) and its state digest (`state_digest`), in one encoding of the content: `audit verify`
+    computes both for every record event.
 
     Both sides are plain JSON values (one parsed from a signed body, one built by `record_states`), so sorted
     compact JSON is a faithful key; only equality matters here, not a format anyone else reads.
     """
-    kept = {k: v for k, v in state.items() if k not in _NOT_DIGESTED}
-    return hashlib.sha256(_DIGEST_JSON.encode(kept).encode()).digest()
+    content = hashlib.sha256(
+        _DIGEST_JSON.encode({k: v for k, v in state.items() if k not in _NOT_CONTENT}).encode()
+    ).digest()
+    return content, hashlib.sha256(content + _steps_json(state).encode()).digest()
 
 
-def content_digest(state: dict[str, Any]) -> bytes:
-    """The digest of what an event outside `CONTENT_WRITERS` must sign as the event before it did, but for the text's
-    hashes (compared as moved: `RecordTrail.ciphers`)."""
-    kept = {k: v for k, v in state.items() if k not in _NOT_CONTENT}
-    return hashlib.sha256(_DIGEST_JSON.encode(kept).encode()).digest()
+def _steps_json(state: dict[str, Any]) -> str:
+    """`_DIGEST_JSON` of the state's `_STEPS` fields, written out directly for their usual types (the same text:
+    a test holds them equal)."""
+    status, reviews, withdrawn = state.get("status"), state.get("reviews"), state.get("withdrawn")
+    if type(status) is str and type(reviews) is int and type(withdrawn) is bool:
+        flag = "true" if withdrawn else "false"
+        return f'{{"reviews":{reviews},"status":{encode_basestring(status)},"withdrawn":{flag}}}'
+    return _DIGEST_JSON.encode({k: state[k] for k in _STEPS if k in state})
+
+
+def state_digest(state: dict[str, Any]) -> bytes:
+    """The digest a record's signed state is compared by, but for its ciphertext hashes (`ciphers`) and the event's
+    `wrote` map (per event)."""
+    return digests(state)[1]
 
 
 def ciphers(state: dict[str, Any]) -> tuple[Any, ...]:
     """A record state's ciphertext hashes, in `CIPHERS` order."""
-    return tuple(state.get(name) for name in CIPHERS)
+    get = state.get  # spelled out: `audit verify` asks it of every record event and every record
+    return (get("title_sha256"), get("body_sha256"), get("revision_sha256"), get("reviews_sha256"))
 
 
 def stream(s: OrmSession) -> Iterator[Any]:
@@ -332,7 +348,7 @@ class LogWalk:
             self.found.event(seq, "its record has no uuid")
             return
         trail = self.records.get(uuid)
-        content = content_digest(record)
+        content, digest_of_state = digests(record)
         revision, digest = int_or_zero(record.get("revision")), record.get("revision_sha256")
         if trail is None:
             trail = self.records[uuid] = RecordTrail(first_revision=int_or_zero(record.get("revision")))
@@ -344,7 +360,7 @@ class LogWalk:
                     why = f"signs revision {revision} with other text or tags than it was written with"
             if why is not None:
                 self.found.event(seq, f"{trail.reference}'s {action} event by {officer} {why} (edited outside Liaison)")
-        trail.latest_seq, trail.latest_digest, trail.content = seq, state_digest(record), content
+        trail.latest_seq, trail.latest_digest, trail.content = seq, digest_of_state, content
         trail.ciphers, trail.revision = ciphers(record), int_or_zero(record.get("revision"))
         trail.status = str(record.get("status"))
         trail.reference = said(record.get("reference"), f"record {uuid}")

@@ -137,3 +137,22 @@ def test_a_log_cut_back_cleanly_is_caught_by_the_witness(ministries: Ministries)
         f"seen ({seen} events, checkpoint of ",
         exact=False,
     )
+
+
+def test_the_step_fields_are_digested_as_json_would_write_them() -> None:
+    """`audit verify`'s fast spelling of a state's status, review count and withdrawal is the JSON the digest
+    otherwise uses, for the usual types and the rest (a body can hold any JSON)."""
+    import json
+
+    from store.audit.walk import _DIGEST_JSON, _steps_json
+
+    for status in ("approved", 'dräft "x" \\ \n\u2028', ""):
+        for reviews in (0, 3, -1, 10**20):
+            for withdrawn in (True, False):
+                state = {"status": status, "reviews": reviews, "withdrawn": withdrawn, "tlp": "red"}
+                want = _DIGEST_JSON.encode({"status": status, "reviews": reviews, "withdrawn": withdrawn})
+                assert _steps_json(state) == want
+    for odd in ({"status": None, "reviews": 1, "withdrawn": False}, {"status": "x", "reviews": True, "withdrawn": 1},
+                {"status": "x"}, {}, {"reviews": 1.5, "status": ["a"], "withdrawn": None}):  # fmt: skip
+        assert _steps_json(odd) == _DIGEST_JSON.encode(odd)
+        assert json.loads(_steps_json(odd)) == odd
