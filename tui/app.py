@@ -115,6 +115,9 @@ class LiaisonApp(WorkerReports, Navigation):
         """The newest file that appeared in the inbox folder and was not opened yet."""
         self._inbox_own: set[str] = set()  # files this app wrote into the inbox folder: never announced
         self._inbox_notice: Notification | None = None  # the "new in the inbox" notice shown, dropped by `i`
+        self._keys_notice: Notification | None = (
+            None  # the data key's age or an unfinished rotation (`show_key_notice`)
+        )
         self.hung_up = False
         """True once the terminal went away (or a termination signal came): the keys are dropped, the app leaves."""
         self._terminal_fd: int | None = None
@@ -221,9 +224,7 @@ class LiaisonApp(WorkerReports, Navigation):
         )
         if self.session is not session:
             return  # locked or hung up while the browser was being shown: the keys are gone, nothing more to open
-        notice = session.key_notice()  # the data key older than the store's policy, or a rotation left unfinished
-        if notice:
-            self.notify(notice, title="Keys", severity="warning", timeout=15)
+        self.show_key_notice()
         for point in points:
             if self.session is not session:
                 return
@@ -324,6 +325,17 @@ class LiaisonApp(WorkerReports, Navigation):
             text = safe(f"{', '.join(new)} arrived in the inbox — press i to import")
             self._inbox_notice = Notification(text, "New in the inbox", "information", 30, markup=False)
             self.post_message(Notify(self._inbox_notice))
+
+    def show_key_notice(self) -> None:
+        """The store's notice about its keys (the data key older than the policy, or a rotation left unfinished), in
+        place of the one shown before: after a rotation or a removal it goes, or says what is true now."""
+        if self._keys_notice is not None and self._keys_notice in self._notifications:
+            self._unnotify(self._keys_notice)
+        self._keys_notice = None
+        notice = self.session.key_notice() if self.session is not None else None
+        if notice:
+            self._keys_notice = Notification(notice, "Keys", "warning", 15, markup=False)
+            self.post_message(Notify(self._keys_notice))
 
     def _drop_inbox_notice(self) -> None:
         if self._inbox_notice is not None and self._inbox_notice in self._notifications:

@@ -222,3 +222,25 @@ def test_ctrl_c_at_the_prompt_is_a_clean_refusal(store: LiaisonStore, fingerprin
     assert b"error: interrupted; nothing was changed" in term.seen
     assert b"Traceback" not in term.seen
     assert fingerprint(store.path) == before
+
+
+def test_identity_rotate_asks_on_a_terminal(store: LiaisonStore) -> None:
+    """Found by a new officer's pass: `identity rotate`, which cannot be undone, ran at once. On a terminal it now
+    asks first (anything but yes changes nothing); a script, or `--yes`, goes on as before."""
+    before = store.ok("identity", "show").out
+    term = Terminal("--store", str(store.path), "identity", "rotate", env={**clean_env(), **ALICE})
+    term.expect("Type yes to rotate: ")
+    term.type("no")
+    assert term.finish() == 1
+    assert b"error: not rotated; nothing was changed" in term.seen
+    assert store.ok("identity", "show").out == before
+    term = Terminal("--store", str(store.path), "identity", "rotate", env={**clean_env(), **ALICE})
+    term.expect("Type yes to rotate: ")
+    term.type("yes")
+    assert term.finish() == 0
+    assert b"rotated the identity of PK-MOI" in term.seen
+    after = store.ok("identity", "show").out
+    assert after != before
+    term = Terminal("--store", str(store.path), "identity", "rotate", "--yes", env={**clean_env(), **ALICE})
+    assert term.finish() == 0 and b"Type yes" not in term.seen
+    assert store.ok("identity", "show").out != after

@@ -256,3 +256,39 @@ async def test_escape_waits_while_keys_change(make_app: Callable[..., LiaisonApp
         await pilot.press("escape")
         await settle(pilot)
         assert app.screen is not screen
+
+
+async def test_the_keys_notice_goes_when_a_rotation_finishes(
+    make_app: Callable[..., LiaisonApp], store_path: Path
+) -> None:
+    """Found by a new officer's pass: after R finished an interrupted rotation, the notice that it was interrupted
+    stayed up. The notice is the store's answer now: it goes."""
+    from store import keys as key_lifecycle
+
+    class Stop(Exception):
+        pass
+
+    calls = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Stop
+
+    vault = Vault.open(store_path, kdf_profile="minimum")
+    try:
+        with pytest.raises(Stop):
+            key_lifecycle.rotate_data_key(vault.unlock("demo", OFFICERS["demo"]), progress=progress, batch_rows=20)
+    finally:
+        vault.close()
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await open_officers(pilot, app)
+        assert any("A key rotation was interrupted" in str(n.message) for n in app._notifications)
+        await pilot.press("R")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert status_of(screen).message.startswith("data key now v2: "), status_of(screen).message
+        assert not any("interrupted" in str(n.message) for n in app._notifications)

@@ -78,6 +78,17 @@ def cmd_identity_rotate(ctx: Context) -> int:
     from crypto.identity import grouped_fingerprint
     from store.identity import rotate_identity
 
+    if not ctx.args.yes and sys.stdin is not None and sys.stdin.isatty():
+        # asked at a terminal only: a script or a pipe goes on as before (add --yes to skip the question anyway)
+        try:
+            answer = input(
+                "Make a new identity for this ministry? Each contact accepts only the new key once the statement "
+                "signed by both keys reaches them, and cards handed out before no longer verify. Type yes to rotate: "
+            )
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() != "yes":
+            raise Refused("not rotated; nothing was changed")
     session = ctx.session()
     result = rotate_identity(session)
     print(f"rotated the identity of {safe(session.ministry)}", file=sys.stderr)
@@ -248,11 +259,12 @@ def register(commands: Commands) -> None:
         "--force", action="store_true", help="replace an existing file (never a store, a database or a link)"
     )
     identity.add("show", cmd_identity_show, "print the identity fingerprint in readable groups")
-    identity.add(
+    p = identity.add(
         "rotate",
         cmd_identity_rotate,
         "make a new ministry identity; contacts get a statement signed by the old and new keys (admin)",
     )
+    p.add_argument("--yes", action="store_true", help="rotate without asking (asked only on a terminal)")
 
     contacts = commands.group("contacts", "counterpart ministries whose identity cards are registered")
     p = contacts.add("add", cmd_contacts_add, "register a counterpart ministry from its identity card (admin)")

@@ -349,6 +349,7 @@ class OfficersScreen(LiaisonScreen):
     def _done(self, message: OfficersScreen.Done) -> None:
         self._status(message.said)
         self.load()
+        self.liaison.show_key_notice()  # an "interrupted rotation" or key-age notice may no longer hold
 
     @on(Refused)
     def _refused(self, message: OfficersScreen.Refused) -> None:
