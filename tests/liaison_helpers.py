@@ -345,3 +345,20 @@ def find_plaintext(path: Path, *texts: str) -> list[str]:
                 if needle in data:
                     found.append(f"{text!r} as {encoding} in {name}")
     return found
+
+
+def key_written_into_log(conn: sqlite3.Connection, officer: str) -> bytes:
+    """The attacker with the file and no keys: a signing key of their own written into `officer`'s latest
+    officer-state event (the body only: the chain breaks there). Returns the new private key, to sign with."""
+    from crypto.events import event_bytes, generate_signing_key, signing_public
+
+    private = generate_signing_key()
+    seq, body = conn.execute(
+        "SELECT seq, body FROM audit_log WHERE target = ? AND instr(body, CAST('officer_state' AS BLOB)) > 0"
+        " ORDER BY seq DESC LIMIT 1",
+        (officer,),
+    ).fetchone()
+    obj = json.loads(body)
+    obj["data"]["officer_state"]["signing_public"] = signing_public(private).hex()
+    conn.execute("UPDATE audit_log SET body = ? WHERE seq = ?", (event_bytes(obj), seq))
+    return private

@@ -14,23 +14,16 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
-from crypto.events import event_bytes, generate_signing_key, sign_event, signing_public
+from crypto.events import event_bytes, sign_event, signing_public
 from store.audit.snapshot import revision_digest
 from tests.integrity.conftest import TITLES, Ministries
+from tests.liaison_helpers import key_written_into_log
 
 
 def _forge(path: Path, ref: str, donor: str, who: str) -> None:
     conn = sqlite3.connect(path)
-    priv = generate_signing_key()
+    priv = key_written_into_log(conn, who)
     pub = signing_public(priv)
-    seq, body = conn.execute(
-        "SELECT seq, body FROM audit_log WHERE target = ? AND instr(body, CAST('officer_state' AS BLOB)) > 0"
-        " ORDER BY seq DESC LIMIT 1",
-        (who,),
-    ).fetchone()
-    obj = json.loads(body)
-    obj["data"]["officer_state"]["signing_public"] = pub.hex()
-    conn.execute("UPDATE audit_log SET body = ? WHERE seq = ?", (event_bytes(obj), seq))
     rid, uuid, rev = conn.execute("SELECT id, uuid, revision FROM records WHERE reference = ?", (ref,)).fetchone()
     (body_ct,) = conn.execute(
         "SELECT v.body_ct FROM revisions v JOIN records r ON r.id = v.record_id AND v.number = r.revision"

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from crypto.events import event_bytes, generate_signing_key, sign_event, signing_public
+from crypto.events import event_bytes, sign_event, signing_public
 from store.service import Vault
 from tests.bundles.conftest import Pair, approved
-from tests.liaison_helpers import PASSPHRASES, LiaisonStore
+from tests.liaison_helpers import PASSPHRASES, LiaisonStore, key_written_into_log
 
 Q2, Q3 = "2026-Q2", "2026-Q3"
 
@@ -333,16 +333,8 @@ def test_a_desk_event_signed_with_a_key_written_into_the_log_is_damaged(pair: Pa
         ).fetchone()
         event = json.loads(body)
         who = event["officer"]
-        priv = generate_signing_key()
+        priv = key_written_into_log(conn, who)
         pub = signing_public(priv)
-        seq, officer_body = conn.execute(
-            "SELECT seq, body FROM audit_log WHERE target = ? AND instr(body, CAST('officer_state' AS BLOB)) > 0"
-            " ORDER BY seq DESC LIMIT 1",
-            (who,),
-        ).fetchone()
-        obj = json.loads(officer_body)
-        obj["data"]["officer_state"]["signing_public"] = pub.hex()
-        conn.execute("UPDATE audit_log SET body = ? WHERE seq = ?", (event_bytes(obj), seq))
         conn.execute("UPDATE jwg_actions SET status = 'done', status_rev = status_rev + 1 WHERE code = ?", (code,))
         event["data"]["desk"]["status"] = "done"
         event["data"]["desk"]["status_rev"] += 1

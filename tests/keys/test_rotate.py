@@ -119,15 +119,20 @@ def test_keys_status_and_rotate_from_the_command_line(small_store: Path) -> None
     assert any(line.startswith("signing key of demo ") for line in text.out.splitlines())
 
 
-def test_the_app_is_told_when_the_data_key_is_older_than_the_policy(small_store: Path) -> None:
-    session = unlock(small_store)
+def _days_later(path: Path, days: int) -> Vault:
+    """The store opened with a clock `days` after its data key was made (no notice before then)."""
+    session = unlock(path)
     try:
         assert key_lifecycle.key_notice(session) is None
         created = key_lifecycle.key_status(session).current.created
         assert created is not None
     finally:
         session.vault.close()
-    later = Vault.open(small_store, clock=lambda: created + timedelta(days=400))
+    return Vault.open(path, clock=lambda: created + timedelta(days=days))
+
+
+def test_the_app_is_told_when_the_data_key_is_older_than_the_policy(small_store: Path) -> None:
+    later = _days_later(small_store, 400)
     try:
         old = later.unlock("demo", "demo")
         notice = key_lifecycle.key_notice(old)
@@ -149,13 +154,7 @@ def test_an_officers_removal_does_not_silence_the_notice_for_the_key_it_leaves_i
     """Found by a new officer's pass: removing an officer makes a new data key and re-encrypts nothing, yet the
     notice (and `keys status`'s `overdue`) looked at the new key only, so an overdue store went quiet while what was
     written before stayed under the old key. Every version still held counts; a rotation quiets it."""
-    session = unlock(small_store)
-    try:
-        created = key_lifecycle.key_status(session).current.created
-        assert created is not None
-    finally:
-        session.vault.close()
-    later = Vault.open(small_store, clock=lambda: created + timedelta(days=400))
+    later = _days_later(small_store, 400)
     try:
         admin = later.unlock("demo", "demo")
         admin.remove_officer("bilal")

@@ -32,6 +32,16 @@ async def open_officers(pilot: object, app: LiaisonApp, passphrase: str = OFFICE
     return screen
 
 
+async def open_add_form(pilot: object, app: LiaisonApp) -> tuple[OfficersScreen, AddOfficerModal]:
+    """The officers screen, then `a`: the add-officer form."""
+    screen = await open_officers(pilot, app)
+    await pilot.press("a")  # type: ignore[attr-defined]
+    await settle(pilot)
+    modal = app.screen
+    assert isinstance(modal, AddOfficerModal)
+    return screen, modal
+
+
 def status_of(screen: OfficersScreen) -> StatusLine:
     return screen.query_one("#officers-status", StatusLine)
 
@@ -106,11 +116,7 @@ async def test_add_an_officer(make_app: Callable[..., LiaisonApp], store_path: P
     officer then unlocks with the passphrase given."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_officers(pilot, app)
-        await pilot.press("a")
-        await settle(pilot)
-        modal = app.screen
-        assert isinstance(modal, AddOfficerModal)
+        screen, modal = await open_add_form(pilot, app)
         await pilot.press(*"farah", "enter")
         modal.query_one("#officer-passphrase", Input).value = NEW_PASSPHRASE
         modal.query_one("#officer-repeat", Input).value = NEW_PASSPHRASE + "x"
@@ -136,11 +142,7 @@ async def test_the_add_form_says_the_stores_refusal_and_keeps_what_was_typed(
     until the officer mends it."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_officers(pilot, app)
-        await pilot.press("a")
-        await settle(pilot)
-        modal = app.screen
-        assert isinstance(modal, AddOfficerModal)
+        screen, modal = await open_add_form(pilot, app)
         name = modal.query_one("#officer-name", Input)
         first = modal.query_one("#officer-passphrase", Input)
         second = modal.query_one("#officer-repeat", Input)
