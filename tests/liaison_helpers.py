@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -347,18 +347,41 @@ def find_plaintext(path: Path, *texts: str) -> list[str]:
     return found
 
 
+def latest_event(conn: sqlite3.Connection, target: str, holding: str) -> tuple[int, dict[str, Any]]:
+    """The seq and parsed body of the newest log event about `target` whose body holds the text `holding`."""
+    seq, body = conn.execute(
+        "SELECT seq, body FROM audit_log WHERE target = ? AND instr(body, CAST(? AS BLOB)) > 0"
+        " ORDER BY seq DESC LIMIT 1",
+        (target, holding),
+    ).fetchone()
+    return int(seq), json.loads(body)
+
+
 def key_written_into_log(conn: sqlite3.Connection, officer: str) -> bytes:
     """The attacker with the file and no keys: a signing key of their own written into `officer`'s latest
     officer-state event (the body only: the chain breaks there). Returns the new private key, to sign with."""
     from crypto.events import event_bytes, generate_signing_key, signing_public
 
     private = generate_signing_key()
-    seq, body = conn.execute(
-        "SELECT seq, body FROM audit_log WHERE target = ? AND instr(body, CAST('officer_state' AS BLOB)) > 0"
-        " ORDER BY seq DESC LIMIT 1",
-        (officer,),
-    ).fetchone()
-    obj = json.loads(body)
+    seq, obj = latest_event(conn, officer, "officer_state")
     obj["data"]["officer_state"]["signing_public"] = signing_public(private).hex()
     conn.execute("UPDATE audit_log SET body = ? WHERE seq = ?", (event_bytes(obj), seq))
     return private
+
+
+class CutShort(Exception):
+    """Raised by `stop_at`'s progress: a long job stopped between two of its committed steps."""
+
+
+def stop_at(call: int, error: type[BaseException] = CutShort) -> Callable[[int, int], None]:
+    """A `progress(done, total)` that raises `error` at its `call`-th report (a job cut short there, as by a crash
+    or Ctrl-C; each earlier report follows a committed batch)."""
+    calls = 0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == call:
+            raise error
+
+    return progress

@@ -349,11 +349,12 @@ class LogWalk:
             return
         trail = self.records.get(uuid)
         content, digest_of_state = digests(record)
+        hashes = ciphers(record)
         revision, digest = int_or_zero(record.get("revision")), record.get("revision_sha256")
         if trail is None:
-            trail = self.records[uuid] = RecordTrail(first_revision=int_or_zero(record.get("revision")))
+            trail = self.records[uuid] = RecordTrail(first_revision=revision)
         else:
-            why = self._writes(officer, action, record, trail, content)
+            why = self._writes(officer, action, record, trail, content, hashes)
             if why is None and action != "rekey" and isinstance(digest, str):
                 signed = trail.revisions.get(revision)
                 if signed is not None and signed != digest:
@@ -361,7 +362,7 @@ class LogWalk:
             if why is not None:
                 self.found.event(seq, f"{trail.reference}'s {action} event by {officer} {why} (edited outside Liaison)")
         trail.latest_seq, trail.latest_digest, trail.content = seq, digest_of_state, content
-        trail.ciphers, trail.revision = ciphers(record), int_or_zero(record.get("revision"))
+        trail.ciphers, trail.revision = hashes, revision
         trail.status = str(record.get("status"))
         trail.reference = said(record.get("reference"), f"record {uuid}")
         if isinstance(digest, str):
@@ -381,37 +382,39 @@ class LogWalk:
             self._approval(seq, officer, signer, record, trail)
 
     def _writes(
-        self, officer: str, action: str, record: dict[str, Any], trail: RecordTrail, content: bytes
+        self,
+        officer: str,
+        action: str,
+        record: dict[str, Any],
+        trail: RecordTrail,
+        content: bytes,
+        hashes: tuple[Any, ...],
     ) -> str | None:
         """Why this event, after the record's earlier ones, writes text or tags its action may not (None: it may).
         The store's rules (`store.policy`), held to what the log signed: only the author edits, a draft or returned
         record of this ministry, as its next revision; only another ministry's record is received."""
-        kept = content == trail.content and ciphers(record)[:3] == trail.ciphers[:3]
-        if action == "rekey":  # a record's own re-encryption (before batches): its text moves, its tags stay
-            kept = content == trail.content
-        elif action not in CONTENT_WRITERS:
-            pass
-        elif action in FIRST_ONLY:
+        if action not in CONTENT_WRITERS:
+            # a record's own `rekey` (a rotation before batches) moves its text: only its tags must stay
+            kept = content == trail.content and (action == "rekey" or hashes[:3] == trail.ciphers[:3])
+            return (
+                None if kept else f"signs other text or tags than event #{trail.latest_seq} did: its action writes none"
+            )
+        if action in FIRST_ONLY:
             return f"comes after event #{trail.latest_seq} about it (a record's {action} event is its first)"
-        elif action in RECEIVING:
-            if record.get("origin") == self.ministry:
-                return f"writes {self.ministry}'s own record, which only comes in from other ministries"
+        own = record.get("origin") == self.ministry
+        if action in RECEIVING:
+            return f"writes {self.ministry}'s own record, which only comes in from other ministries" if own else None
+        if action != "edit":  # demo: a demo store's builder signs each step of its records
             return None
-        elif action == "edit":
-            if record.get("origin") != self.ministry:
-                return "writes another ministry's record (edited here only as its own)"
-            if trail.author is not None and officer != trail.author:
-                return f"writes a record {trail.author} wrote (only its author edits it)"
-            if trail.status not in _EDITABLE:
-                return f"writes a record that was {trail.status} (only a draft or returned record is edited)"
-            if int_or_zero(record.get("revision")) != trail.revision + 1:
-                return f"signs revision {said(record.get('revision'))} after revision {trail.revision} (not the next)"
-            return None
-        else:  # demo: a demo store's builder signs each step of its records
-            return None
-        if kept:
-            return None
-        return f"signs other text or tags than event #{trail.latest_seq} did: its action writes none"
+        if not own:
+            return "writes another ministry's record (edited here only as its own)"
+        if trail.author is not None and officer != trail.author:
+            return f"writes a record {trail.author} wrote (only its author edits it)"
+        if trail.status not in _EDITABLE:
+            return f"writes a record that was {trail.status} (only a draft or returned record is edited)"
+        if int_or_zero(record.get("revision")) != trail.revision + 1:
+            return f"signs revision {said(record.get('revision'))} after revision {trail.revision} (not the next)"
+        return None
 
     def _batch(self, seq: int, officer: str, moved: dict[str, Any], version: Any) -> None:
         """A key rotation's batch (`store.audit.rekeys`): each named record's ciphertext hashes move, if an admin

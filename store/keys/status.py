@@ -129,14 +129,9 @@ def key_status(session: Session) -> KeyStatus:
         )
         for o in active
     )
-    first = min(keys.data_keys)
     data = tuple(
-        DataKeyInfo(
-            version,
-            parse_time(keys.created.get(version)) or (store_created if version == 1 == first else None),
-            version == keys.current_version,
-        )
-        for version in sorted(keys.data_keys)
+        DataKeyInfo(version, created, version == keys.current_version)
+        for version, created in _data_keys_created(keys, store_created).items()
     )
     master_created = parse_time(keys.master_created) or (store_created if keys.master_version == 1 else None)
     return KeyStatus(
@@ -150,6 +145,15 @@ def key_status(session: Session) -> KeyStatus:
         identity_created,
         signing,
     )
+
+
+def _data_keys_created(keys: Keyring, store_created: datetime | None) -> dict[int, datetime | None]:
+    """When each data key still held was made, oldest version first (the store's first key: the store's creation)."""
+    first = min(keys.data_keys)
+    return {
+        version: parse_time(keys.created.get(version)) or (store_created if version == 1 == first else None)
+        for version in sorted(keys.data_keys)
+    }
 
 
 def key_notice(session: Session) -> str | None:
@@ -167,10 +171,9 @@ def key_notice(session: Session) -> str | None:
     limit = key_max_age(doc)
     now = session.clock()
     # every version still held: an officer's removal makes a new key but leaves what was written before under the old
-    held = sorted(keys.data_keys)
-    created = {v: parse_time(keys.created.get(v)) or (store_created if v == 1 else None) for v in held}
+    created = _data_keys_created(keys, store_created)
     ages = {v: (now - when).days for v, when in created.items() if when is not None}
-    overdue = [v for v in held if ages.get(v, 0) > limit]
+    overdue = [v for v in created if ages.get(v, 0) > limit]
     if not overdue:
         return None
     oldest = overdue[0]

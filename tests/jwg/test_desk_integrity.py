@@ -4,7 +4,6 @@ receives it. Honest changes — made here or arriving by bundle — keep `audit 
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import sqlite3
@@ -18,7 +17,7 @@ import pytest
 from crypto.events import event_bytes, sign_event, signing_public
 from store.service import Vault
 from tests.bundles.conftest import Pair, approved
-from tests.liaison_helpers import PASSPHRASES, LiaisonStore, key_written_into_log
+from tests.liaison_helpers import PASSPHRASES, LiaisonStore, key_written_into_log, latest_event
 
 Q2, Q3 = "2026-Q2", "2026-Q3"
 
@@ -326,12 +325,7 @@ def test_a_desk_event_signed_with_a_key_written_into_the_log_is_damaged(pair: Pa
     assert _tr_action(pair, code)["status"] == "open"
     conn = sqlite3.connect(pair.pk.path)
     try:
-        latest, body = conn.execute(
-            "SELECT seq, body FROM audit_log WHERE target = ? AND instr(body, CAST('\"desk\":{' AS BLOB)) > 0"
-            " ORDER BY seq DESC LIMIT 1",
-            (code,),
-        ).fetchone()
-        event = json.loads(body)
+        latest, event = latest_event(conn, code, '"desk":{')
         who = event["officer"]
         priv = key_written_into_log(conn, who)
         pub = signing_public(priv)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from store.errors import PolicyError, TamperError
 from store.service import Vault
 from tests.keys.conftest import unlock
 from tests.keys.tokens import all_tokens, decrypt_all
-from tests.liaison_helpers import all_store_bytes, run_cli
+from tests.liaison_helpers import all_store_bytes, run_cli, stop_at
 
 DEMO = {"LIAISON_PASSPHRASE": "demo", "LIAISON_OFFICER": "demo"}
 
@@ -217,18 +216,7 @@ def test_ctrl_c_during_keys_rotate_says_the_rotation_is_unfinished(
     new key was current and the job pending. It now says what is true and what to run; running it finishes."""
     import tui.cli.keys as keys_cli
 
-    def interrupting(label: str) -> Callable[[int, int], None]:
-        calls = 0
-
-        def report(done: int, total: int) -> None:
-            nonlocal calls
-            calls += 1
-            if calls == 3:
-                raise KeyboardInterrupt
-
-        return report
-
-    monkeypatch.setattr(keys_cli, "line_progress", interrupting)
+    monkeypatch.setattr(keys_cli, "line_progress", lambda label: stop_at(3, KeyboardInterrupt))
     store = ["--store", str(small_store)]
     cut = run_cli(*store, "keys", "rotate", env=DEMO)
     assert cut.code == 1 and cut.err == (

@@ -21,7 +21,7 @@ from store.audit.filing import MAX_RECORD_BODY
 from store.errors import ValidationError
 from store.service import Vault
 from tests.keys.conftest import unlock
-from tests.liaison_helpers import run_cli
+from tests.liaison_helpers import CutShort, run_cli, stop_at
 
 DEMO = {"LIAISON_PASSPHRASE": "demo", "LIAISON_OFFICER": "demo"}
 
@@ -232,24 +232,12 @@ def test_no_event_about_a_record_may_be_as_large_as_a_batch(small_store: Path) -
     assert code == 0 and problems == [], problems
 
 
-class _Stop(Exception):
-    pass
-
-
 def _rotation_cut_short(path: Path) -> None:
     """A rotation stopped after its first batch (as a crash would leave it: the job pending)."""
     session = unlock(path)
-    calls = 0
-
-    def progress(done: int, total: int) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise _Stop
-
     try:
-        with pytest.raises(_Stop):
-            key_lifecycle.rotate_data_key(session, progress=progress, batch_rows=30)
+        with pytest.raises(CutShort):
+            key_lifecycle.rotate_data_key(session, progress=stop_at(2), batch_rows=30)
     finally:
         session.vault.close()
 

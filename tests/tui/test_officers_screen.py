@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Input, ProgressBar, Static
 from store.errors import LiaisonError
 from store.identity import rotate_identity
 from store.service import Vault
+from tests.liaison_helpers import CutShort, stop_at
 from tests.tui.helpers import OFFICERS, fixed_clock, settle, unlock
 from tui.app import LiaisonApp
 from tui.config import Settings
@@ -267,21 +268,10 @@ async def test_the_keys_notice_goes_when_a_rotation_finishes(
     stayed up. The notice is the store's answer now: it goes."""
     from store import keys as key_lifecycle
 
-    class Stop(Exception):
-        pass
-
-    calls = 0
-
-    def progress(done: int, total: int) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise Stop
-
     vault = Vault.open(store_path, kdf_profile="minimum")
     try:
-        with pytest.raises(Stop):
-            key_lifecycle.rotate_data_key(vault.unlock("demo", OFFICERS["demo"]), progress=progress, batch_rows=20)
+        with pytest.raises(CutShort):
+            key_lifecycle.rotate_data_key(vault.unlock("demo", OFFICERS["demo"]), progress=stop_at(2), batch_rows=20)
     finally:
         vault.close()
     app = make_app()
