@@ -99,9 +99,12 @@ CIPHERS = ("title_sha256", "body_sha256", "revision_sha256", "reviews_sha256")
 #: record's content — its text's hashes and its tags but for status, review steps and withdrawal — as the event
 #: before it signed it, moved by any rotation since: an officer with a key and the file cannot swap a record's text
 #: in the file and sign it under an action that writes nothing.
-CONTENT_WRITERS = frozenset({"create", "edit", "import", "stix-import", "misp-import", "genesis", "demo"})
-#: Writers over other ministries' records only (what arrives by bundle or file).
-RECEIVING = frozenset({"import", "stix-import", "misp-import"})
+CONTENT_WRITERS = frozenset(
+    {"create", "edit", "import", "stix-import", "misp-import", "rereference", "genesis", "demo"}
+)
+#: Writers over other ministries' records only: what arrives by bundle or file (the origin's own copy replacing a
+#: forwarded one, whatever their revisions) and a received copy moved aside to its local-only reference.
+RECEIVING = frozenset({"import", "stix-import", "misp-import", "rereference"})
 #: Writers only a record's first event may be.
 FIRST_ONLY = frozenset({"create", "genesis"})
 #: The digested fields outside a record's content: what a review step, a share or a withdrawal changes.
@@ -355,7 +358,8 @@ class LogWalk:
             trail = self.records[uuid] = RecordTrail(first_revision=revision)
         else:
             why = self._writes(officer, action, record, trail, content, hashes)
-            if why is None and action != "rekey" and isinstance(digest, str):
+            # a revision of ours, once signed, never changes (a received one is the origin's to replace)
+            if why is None and action != "rekey" and record.get("origin") == self.ministry and isinstance(digest, str):
                 signed = trail.revisions.get(revision)
                 if signed is not None and signed != digest:
                     why = f"signs revision {revision} with other text or tags than it was written with"

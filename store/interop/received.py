@@ -17,6 +17,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session as OrmSession
 
 from store import policy
+from store.audit.state import damaged_among
 from store.bundles.import_checks import delivered_by, held_from_origin
 from store.ingest import BulkWriter, IngestItem
 from store.interop.base import MAX_SKEW, REFERENCE, InteropRefused, report_uuids
@@ -142,6 +143,7 @@ def _receive(
                 .where(Record.uuid.in_([i.uuid for i in items[start : start + 500]]))
             )
         }
+        _refuse_damaged(session, s, name, existing)
         taken: set[str] = set()
         new_items: list[IngestItem] = []
         later_notes: list[tuple[int, str, Incoming]] = []
@@ -180,6 +182,24 @@ def _receive(
         if preview:
             raise _Rollback
     return result
+
+
+def _refuse_damaged(session: Session, s: OrmSession, name: str, existing: dict[str, Any]) -> None:
+    """A held record this file would update or add notes to must be the one its log signed (as a bundle's import
+    refuses, Threat 25): writing over a record tampered with in the file would sign what the tampering left."""
+    if not existing:
+        return
+    damaged = damaged_among(
+        s, session.keys(), [row.id for row in existing.values()], own_ministry=session.ministry,
+        four_eyes=session.four_eyes, full=False,
+    )  # fmt: skip
+    if damaged:
+        by_id = {row.id: row.reference for row in existing.values()}
+        rid, why = min(damaged.items(), key=lambda kv: by_id[kv[0]])
+        raise InteropRefused(
+            f"{name}: record {by_id[rid]} held here is damaged ({why}); the import would write over it",
+            reference=by_id[rid],
+        )
 
 
 def _check_item(name: str, item: Incoming, latest: datetime) -> None:

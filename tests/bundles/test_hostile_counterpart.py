@@ -404,6 +404,19 @@ def test_the_origins_copy_replaces_a_forwarded_forgery_whatever_the_revisions(th
     assert f"1 skipped: {ref} already held from its origin" in late.err
 
 
+def test_the_origins_copy_of_the_same_revision_replaces_a_forward_and_the_log_verifies(third: Third) -> None:
+    """Found by a hostile pass: a forwarded copy of revision 1 replaced by the origin's own revision 1 (different
+    ciphertexts, as every copy has) made `audit verify` report an edit for good ("signs revision 1 with other text
+    than it was written with"): a received record's revisions are its origin's to replace."""
+    pair, ref = third.pair, third.ref
+    pair.pk.ok("import", str(from_tr(pair, _forged(third, revision=1))))
+    pair.pk.ok("audit", "verify")
+    result = pair.pk.ok("import", str(_from_anf(third)))
+    assert f"; 1 replaced: {ref} copy held from TR-MOI replaced by its origin's own" in result.err
+    pair.pk.ok("show", ref)
+    pair.pk.ok("audit", "verify")
+
+
 def test_a_squatted_reference_is_moved_aside_for_the_origins_record(third: Third) -> None:
     pair, ref = third.pair, third.ref
     squat = _forged(third, uuid="7c1c2a8e-3b4d-4c5e-9f60-718293a4b5c6", tlp="CLEAR", revision=1)
@@ -419,6 +432,7 @@ def test_a_squatted_reference_is_moved_aside_for_the_origins_record(third: Third
     assert pair.pk.show(ref)["uuid"] == third.uuid
     moved = pair.pk.show(aside)
     assert (moved["uuid"], moved["title"]) == (squat["uuid"], squat["title"])
+    pair.pk.ok("audit", "verify")  # the move aside (a `rereference` event) is a write the log allows
 
 
 def test_local_only_numbers_a_forward_holds_are_skipped_never_counted_from(third: Third) -> None:

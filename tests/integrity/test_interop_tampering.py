@@ -46,3 +46,36 @@ def test_a_tampered_record_never_reaches_a_stix_or_misp_file(ministries: Ministr
     assert TITLES["red"] not in text and "courier's handler" not in text
     for reference in intact:
         assert reference in text
+
+
+def test_a_stix_update_never_writes_over_a_record_tampered_with_in_the_file(ministries: Ministries) -> None:
+    """Found by a hostile pass (Threat 25): a STIX report held here got a review step inserted with sqlite3; the
+    file's next version of the report then updated the record and signed what the tampering left, and `audit
+    verify` passed with the forged step shown as signed history. The import now refuses, as a bundle's does."""
+    import sqlite3
+    from datetime import UTC, datetime, timedelta
+
+    m = ministries
+    first = m.path("pk.stix.json")
+    m.pk.ok("stix", "export", "--out", str(first), m.refs["green"])
+    m.tr.ok("stix", "import", str(first))
+    rid, ref = m.tr.sql("SELECT id, reference FROM records WHERE origin = 'PK-MOI' ORDER BY id LIMIT 1")[0]
+    doc = json.loads(first.read_text(encoding="utf-8"))
+    for obj in doc["objects"]:
+        if obj["type"] == "report":
+            obj["modified"] = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            obj["name"] = "Updated by the file"
+    second = m.path("pk-2.stix.json")
+    second.write_text(json.dumps(doc), encoding="utf-8")
+    conn = sqlite3.connect(m.tr.path)  # the attacker with TR-MOI's file and no keys
+    conn.execute(
+        "INSERT INTO review_events (record_id, officer, action, at) VALUES (?, 'alice', 'approve', ?)",
+        (rid, "2026-12-07 14:00:00.000000"),
+    )
+    conn.commit()
+    conn.close()
+    assert m.verify(m.tr).code == 1
+    refused = m.tr.cli("stix", "import", str(second))
+    assert refused.code == 1 and f"record {ref} held here is damaged" in refused.err, refused
+    assert "Traceback" not in refused.err
+    assert m.verify(m.tr).code == 1  # the tampering still named, nothing signed over it
