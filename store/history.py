@@ -146,13 +146,16 @@ _ORDER = (
 
 def _rotations(s: OrmSession, uuid: str) -> list[ActivityEvent]:
     """The key rotations' batches that re-encrypted the record (`rekey_index`; each batch is one signed event, so a
-    move an admin signed is seen here, under their name)."""
+    move an admin signed is seen here, under their name; the exports' share batches listed there too are the
+    sharing ledger's to show)."""
     from store.audit.rekeys import index_rows
 
     seqs = sorted({seq for _uuid, seq in index_rows(s.connection(), "WHERE record_uuid = ?", (uuid,))})
     if not seqs:
         return []
-    rows = s.execute(select(AuditRow.seq, AuditRow.at, AuditRow.officer).where(AuditRow.seq.in_(seqs)))
+    rows = s.execute(
+        select(AuditRow.seq, AuditRow.at, AuditRow.officer).where(AuditRow.seq.in_(seqs), AuditRow.action == "rekey")
+    )
     return [
         ActivityEvent(at, "re-encrypted", officer, comment=f"by a key rotation (audit event #{seq})")
         for seq, at, officer in rows

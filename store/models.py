@@ -184,10 +184,12 @@ class AuditRow(Base):
 
 
 class RekeyIndex(Base):
-    """Which key-rotation batches moved a record's ciphertexts (`store.audit.rekeys`): record uuid → the seq of a
-    `rekey` event whose signed body names the record's old and new ciphertext hashes. An index for queries only,
-    outside the signed log like `audit_log.record_uuid`: a row removed leaves the record damaged (its ciphertexts
-    no longer match what its events signed), a row added points at a body that does not name the record."""
+    """Which batches moved a record (`store.audit.rekeys`): record uuid → the seq of a key rotation's `rekey`
+    event whose signed body names the record's old and new ciphertext hashes, or of an export's `share` event whose
+    signed body names its move from approved to shared. An index for queries only, outside the signed log like
+    `audit_log.record_uuid`: a rotation's row removed leaves the record damaged (its ciphertexts no longer match
+    what its events signed), a row added points at a body that does not name the record; an export and `audit
+    verify` read the share batches from the log itself."""
 
     __tablename__ = "rekey_index"
     record_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)

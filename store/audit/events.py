@@ -10,7 +10,6 @@ event of its own.
 from __future__ import annotations
 
 import hashlib
-from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,38 +47,6 @@ class PendingEvent:
     at: datetime | None = None  # when it happened, if not now (a failed unlock folded in later)
 
 
-class Presigned:
-    """Signatures of queued bulk events by seq, compactly (64 bytes and the event's identity each: an export of
-    100,000 records holds 7 MB, not the 25 MB a dict of tuples would)."""
-
-    def __init__(self, first: int) -> None:
-        self.first = first
-        self._sigs = bytearray()
-        self._ids = array("Q")
-        self._positions = array("q")
-        self.stored = 0
-        self.used = 0
-
-    def put(self, seq: int, event: object, sig: bytes, position: int) -> None:
-        """Keep `sig` as the signature of `event` at `seq` with `position` in its body (seqs in increasing order)."""
-        at = seq - self.first
-        if at < len(self._ids) or len(sig) != 64:
-            raise ValueError("presigned out of order")
-        gap = at - len(self._ids)
-        self._ids.extend([0] * gap + [id(event)])
-        self._positions.extend([-1] * gap + [position])
-        self._sigs += bytes(64 * gap) + sig
-        self.stored += 1
-
-    def take(self, seq: int, event: object, position: int) -> bytes | None:
-        """The signature kept for this very event at `seq` and `position` (None: none, or another body's)."""
-        at = seq - self.first
-        if not 0 <= at < len(self._ids) or self._ids[at] != id(event) or self._positions[at] != position:
-            return None
-        self.used += 1
-        return bytes(self._sigs[64 * at : 64 * at + 64])
-
-
 @dataclass
 class AuditTxn:
     """The events one user action will append."""
@@ -90,17 +57,12 @@ class AuditTxn:
     officers_new: set[str] = field(default_factory=set)
     officers_dirty: set[str] = field(default_factory=set)
     contacts: set[str] = field(default_factory=set)
-    #: Signatures made while the action ran (`log.Presigner`), and what every body signed so far shares (its time,
-    #: store, officer): `finish` signs with that time and uses a signature only for the very event at the very
-    #: seq, with the same shared parts.
-    presigned: Presigned | None = None
-    presigned_as: tuple[datetime, str, str] | None = None
-    #: How many events the log filed under each record the presigner counted (`log.Positions.counted`): the log
-    #: cannot grow during the action, so `finish` reads them again only for the records not counted yet.
-    counted: dict[str, int] | None = None
     #: Record uuids the action's own event moves the ciphertexts of (`store.audit.rekeys`): filed in
     #: `rekey_index` under that event's seq once it has one.
     moved: list[str] = field(default_factory=list)
+    #: Further events that move records (`note_batch`: an export's share batches), each with the uuids it names:
+    #: filed in `rekey_index` under each event's seq once it has one.
+    batches: list[tuple[PendingEvent, list[str]]] = field(default_factory=list)
 
     def events(self) -> list[PendingEvent | StateEvent]:
         return [self.main, *self.extra]
@@ -181,6 +143,15 @@ def note_records(
             if packed is not None
             else PendingEvent(action, "", record_id=rid, data=dict(data or {}), state=dict(state) if state else None)
         )
+
+
+def note_batch(s: OrmSession, action: str, target: str, data: Mapping[str, Any], uuids: Iterable[str]) -> None:
+    """One more event about many records at once (an export's `share` batch, `store.audit.rekeys`): its `data`
+    names them, and it is filed in `rekey_index` under each of `uuids` once appended."""
+    txn = current(s)
+    ev = PendingEvent(action, target, data=dict(data))
+    txn.extra.append(ev)
+    txn.batches.append((ev, list(uuids)))
 
 
 def note_rekeyed_details(s: OrmSession, written: Mapping[int, bytes]) -> None:

@@ -36,6 +36,8 @@ from store.models import AuditRow
 BATCH = 1000
 #: A writer's record with no such key (`dict.get` then gives its default, as on the full body).
 _MISSING: Any = object()
+#: What the canonical body of a share batch holds (`store.audit.rekeys`): the bodies parsed for their records.
+_SHARE_BODY = b'"action":"' + rekeys.SHARE.encode() + b'"'
 
 
 @dataclass(slots=True)
@@ -77,6 +79,7 @@ def full_root_problem(
     *,
     events: dict[str, Seen] | None = None,
     misfiled: dict[str, str] | None = None,
+    shares: dict[str, list[int]] | None = None,
 ) -> str | None:
     """The Merkle root and chain recomputed from every event, compared with the signed checkpoint (None: they hold).
 
@@ -85,7 +88,8 @@ def full_root_problem(
     `misfiled`: when given, an event not filed under the record its body is about damages that record and the
     one it is filed under (uuid → why), not the whole log; without it (or when the body names no record) the
     first such event is the log's problem. The bodies it reads are proven by the root (checked in the same pass:
-    use it only when this returns None)."""
+    use it only when this returns None). `shares`: uuid → the seqs of the share batches naming each record of
+    `events`, read from the bodies themselves (`rekey_index`, outside the signatures, may have lost a row)."""
     problem = log_problem(s, keyring, ministry)
     if problem is not None:
         return problem
@@ -120,6 +124,12 @@ def full_root_problem(
                     misfiled.setdefault(damaged, why)
         elif uuid is not None and (found := wanted.get(uuid)) is not None:
             _note(found, int(seq), action, body, signer, keys)
+        elif uuid is None and shares is not None and _SHARE_BODY in body:
+            obj = parse_body(body)
+            named = rekeys.batch_records(obj) if obj is not None and obj.get("action") == rekeys.SHARE else None
+            for subject in named or ():
+                if subject in wanted:
+                    shares.setdefault(subject, []).append(int(seq))
         if seq != expected:
             return f"the audit log skips from event #{expected - 1} to #{seq}"
         try:
@@ -175,6 +185,8 @@ class FullCheck:
     #: the key rotations' batches read so far (`rekeys.Moves.read`'s cache): consecutive batches of records
     #: mostly share them
     rotations: dict[int, Any] = field(default_factory=dict)
+    #: uuid → the seqs of the share batches that name it, as the pass read them from the log
+    shares: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def prove(
@@ -188,10 +200,11 @@ class FullCheck:
         by_uuid: dict[str, int] = {str(uuid): int(rid) for uuid, rid in rows}
         events = {uuid: Seen() for uuid in by_uuid}
         misfiled: dict[str, str] = {}
-        problem = full_root_problem(s, keyring, own_ministry, events=events, misfiled=misfiled)
+        shares: dict[str, list[int]] = {}
+        problem = full_root_problem(s, keyring, own_ministry, events=events, misfiled=misfiled, shares=shares)
         seen = {rid: (uuid, events[uuid]) for uuid, rid in by_uuid.items()}
         timeline = OfficerTimeline.load(s) if problem is None else None
-        return cls(s, own_ministry, four_eyes, problem, seen, misfiled, timeline)
+        return cls(s, own_ministry, four_eyes, problem, seen, misfiled, timeline, shares=shares)
 
     def batch(
         self,
@@ -212,7 +225,8 @@ class FullCheck:
         bodies = _bodies(self.s, seqs) if seqs else {}
         assert self.timeline is not None
         latest = {uuid: found.latest for uuid, found in (self.seen[rid] for rid in wanted) if found.latest is not None}
-        moved = rekeys.Moves.read(self.s, latest, self.rotations).valid(self.timeline)
+        also = {uuid: self.shares[uuid] for uuid in latest if uuid in self.shares}
+        moved = rekeys.Moves.read(self.s, latest, self.rotations, also).valid(self.timeline)
         out: dict[int, str] = {}
         for rid in ids:
             if rid not in states:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session as OrmSession
 
+from store.audit.rekeys import index_rows
 from store.audit.state import parse_body
 from store.models import AuditRow, Record
 
@@ -55,8 +56,8 @@ def signer_fingerprint(public: bytes) -> str:
     return hashlib.sha256(bytes(public)).hexdigest()[:16]
 
 
-def _entry(row: Any) -> AuditEntry:
-    reference = None
+def _entry(row: Any, batch_of: str | None = None) -> AuditEntry:
+    reference = batch_of
     if row.record_uuid is not None:
         body = parse_body(bytes(row.body)) or {}
         record = body.get("record")
@@ -76,10 +77,18 @@ def _entry(row: Any) -> AuditEntry:
 def query_log(s: OrmSession, query: AuditQuery) -> list[AuditEntry]:
     """The events matching `query`, oldest first (the newest `limit` when a limit is given)."""
     stmt = select(AuditRow)
+    batches: set[int] = set()  # the batches (a rotation's, an export's shares) that name the record
+    ref = None
     if query.record:
         ref = query.record.strip().upper()
         uuid = s.execute(select(Record.uuid).where(Record.reference == ref)).scalar_one_or_none()
-        stmt = stmt.where(or_(AuditRow.record_uuid == uuid, AuditRow.target == ref) if uuid else AuditRow.target == ref)
+        if uuid:
+            batches = {seq for _uuid, seq in index_rows(s.connection(), "WHERE record_uuid = ?", (uuid,))}
+        stmt = stmt.where(
+            or_(AuditRow.record_uuid == uuid, AuditRow.target == ref, AuditRow.seq.in_(sorted(batches)))
+            if uuid
+            else AuditRow.target == ref
+        )
     if query.officer:
         stmt = stmt.where(AuditRow.officer == query.officer.strip())
     if query.action:
@@ -94,7 +103,7 @@ def query_log(s: OrmSession, query: AuditQuery) -> list[AuditEntry]:
         rows.reverse()
     else:
         rows = list(s.scalars(stmt.order_by(AuditRow.seq)))
-    return [_entry(r) for r in rows]
+    return [_entry(r, ref if r.seq in batches and r.record_uuid is None else None) for r in rows]
 
 
 __all__ = ["AuditEntry", "AuditQuery", "query_log", "signer_fingerprint"]

@@ -30,11 +30,10 @@ import hashlib
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from crypto.events import chain_hash, event_bytes, event_signer, leaf_input
@@ -59,10 +58,10 @@ from store.audit.events import (
     WRITING_ACTIONS,
     AuditTxn,
     PendingEvent,
-    Presigned,
     begin,
     current,
     note,
+    note_batch,
     note_officer,
     note_records,
     note_rekeyed_details,
@@ -138,12 +137,12 @@ def finish(s: OrmSession, signer: Signer) -> int:
             txn.main.data["contact"] = contact_state(row)
         else:
             events.append(PendingEvent("contact-update", code, data={"contact": contact_state(row)}))
-    if txn.presigned_as is not None:  # its bulk events were signed as it ran, at the time it started
-        signer = replace(signer, now=txn.presigned_as[0])
-    size = _append(s, signer, events, txn.presigned, txn.presigned_as, txn.counted)
-    if txn.moved:  # the action's own event is the first appended
-        main_seq = size - len(events) + 1
-        s.connection().execute(insert(RekeyIndex), [{"record_uuid": uuid, "seq": main_seq} for uuid in txn.moved])
+    place = {id(ev): i for i, ev in enumerate(events)} if txn.batches else {}
+    size = _append(s, signer, events)
+    first = size - len(events) + 1  # the action's own event is the first appended, the rest in queue order
+    index = [{"record_uuid": uuid, "seq": first} for uuid in txn.moved]
+    index += [{"record_uuid": uuid, "seq": first + place[id(ev)]} for ev, uuids in txn.batches for uuid in uuids]
+    dialect.insert_rows(s.connection(), RekeyIndex.__table__, index)
     return size
 
 
@@ -156,19 +155,13 @@ def _append(
     s: OrmSession,
     signer: Signer,
     events: list[PendingEvent | StateEvent | None],
-    presigned: Presigned | None = None,
-    presigned_as: tuple[datetime, str, str] | None = None,
-    counted: dict[str, int] | None = None,
 ) -> int:
-    """`append`, letting go of each event of `events` (a list of the caller's own) once it is signed; `presigned`:
-    signatures made while the action ran, used for the very same event at the very same seq only; `presigned_as`
-    what their bodies shared (time, store, officer), which must be this append's; `counted`: the log's counts of
-    events by record the presigner read in the same action (`Positions.counted`)."""
+    """`append`, letting go of each event of `events` (a list of the caller's own) once it is signed."""
     wanted = [
         ev.record_id for ev in events if isinstance(ev, PendingEvent) and ev.record_id is not None and ev.state is None
     ]
     states = record_states(s, wanted) if wanted else {}
-    positions = Positions(s, counted)
+    positions = Positions(s)
     positions.count(uuid for ev in events if (uuid := _uuid_of(ev, states)) is not None)
     keys = signer.keyring
     store_id = keys.store_id
@@ -189,14 +182,10 @@ def _append(
         seq += 1
         detail_ct: bytes | None = None
         uuid: str | None
-        sig: bytes | None = None
         if type(ev) is StateEvent:  # a bulk record event: its body written straight from the compact form
             at, target, uuid = signer.now, ev.reference, ev.uuid
             position = positions.next(uuid)
             body = packed.body(seq, ev, position)
-            if presigned is not None and presigned_as == (signer.now, store_id, signer.officer):
-                # the same body: the same event, seq, position, time, store and officer
-                sig = presigned.take(seq, ev, position)
         else:
             assert isinstance(ev, PendingEvent)
             record: dict[str, Any] | None = None
@@ -229,7 +218,7 @@ def _append(
             "body": body,
             "signer": public,
             "detail_ct": detail_ct,
-            "sig": sig,
+            "sig": None,
         }
 
     def seal(built: list[dict[str, Any]]) -> None:
@@ -245,8 +234,7 @@ def _append(
                 dialect.insert_rows(conn, AuditRow.__table__, rows)
                 rows = []
 
-    unsigned = len(events) - (presigned.stored if presigned is not None else 0)
-    with _Signing(signer.signing_key, unsigned) as signing:
+    with _Signing(signer.signing_key, len(events)) as signing:
         for start in range(0, len(events), signing.window):
             built = []
             for i in range(start, min(start + signing.window, len(events))):
@@ -284,15 +272,12 @@ class Positions:
     hidden from the log's record index when an event was signed show afterwards: the record's latest event then
     names fewer events before it than the index holds (`state._record_problem`, `walk`)."""
 
-    def __init__(self, s: OrmSession, counted: dict[str, int] | None = None, *, keep: bool = False) -> None:
+    def __init__(self, s: OrmSession) -> None:
         raw = s.connection().connection.driver_connection  # the caller's transaction, read without the ORM's rows
         assert isinstance(raw, sqlite3.Connection)
         self._raw = raw
-        #: record uuid → events the log files under it (`counted` given: read earlier in this action), plus the
-        #: positions handed out since — unless `keep`, which leaves it as read and counts those apart (the
-        #: presigner, whose counts `finish` takes over)
-        self.counted: dict[str, int] = counted if counted is not None else {}
-        self._added: dict[str, int] | None = {} if keep else None
+        #: record uuid → events the log files under it, plus the positions handed out since
+        self.counted: dict[str, int] = {}
 
     def count(self, uuids: Iterable[str]) -> None:
         """Read how many events the log files under each of `uuids` (those not counted yet)."""
@@ -312,13 +297,9 @@ class Positions:
         """The position of the next event about `uuid` (counted first if it was not)."""
         if uuid not in self.counted:
             self.count([uuid])
-        if self._added is None:
-            position = self.counted[uuid]
-            self.counted[uuid] = position + 1
-            return position
-        added = self._added.get(uuid, 0)
-        self._added[uuid] = added + 1
-        return self.counted[uuid] + added
+        position = self.counted[uuid]
+        self.counted[uuid] = position + 1
+        return position
 
 
 #: Events built, then signed, together: while a helper process signs one window, the action's process builds the
@@ -416,80 +397,6 @@ class _Signing:
         self._close()
 
 
-class Presigner:
-    """Signs an action's bulk events while it runs (an export's `share` events, batch by batch), so its `finish`
-    has only to build, chain and write them: `add` after each batch queued, `close` at the end (and always).
-
-    The log's head cannot move during the action (it holds the write lock and only `finish` appends), so each
-    queued event's seq is known: the action's own event first, then its further events in order. Every body is
-    signed with the action's start time (`finish` then signs everything with it), and `finish` uses a signature
-    only for the very event it was made for, at the very seq, with the same store and officer."""
-
-    def __init__(self, s: OrmSession, signer: Signer) -> None:
-        self.txn = current(s)
-        store_id = signer.keyring.store_id
-        self.txn.presigned_as = (signer.now, store_id, signer.officer)
-        now = iso(signer.now)
-        assert now is not None
-        self._packed = BodyWriter(EVENT_VERSION, now, store_id, signer.officer)
-        self._head = read_head(s).size
-        self._done = len(self.txn.extra)  # the events queued so far are not this one's to sign
-        self.txn.presigned = Presigned(self._head + 2 + self._done)
-        self._signing = _Signing(signer.signing_key, HELPER_FROM)
-        # positions as `finish` will give them, as far as the queue tells: an event queued without its state (its
-        # record known only at `finish`) may move one, and `finish` then signs that body itself
-        self._positions: Positions | None = Positions(s, keep=True)
-        for ev in (self.txn.main, *self.txn.extra):
-            uuid = _uuid_of(ev, {})
-            if uuid is not None:
-                self._positions.next(uuid)
-
-    def add(self) -> None:
-        """Hand the helper the bulk events queued since the last call (their bodies built now)."""
-        extra, head = self.txn.extra, self._head
-        fresh = [(pos, ev) for pos in range(self._done, len(extra)) if type(ev := extra[pos]) is StateEvent]
-        positions = self._positions
-        assert positions is not None, "added after close"
-        positions.count(ev.uuid for _, ev in fresh)
-        built = []
-        for pos, ev in fresh:
-            position = positions.next(ev.uuid)
-            seq = head + 2 + pos
-            built.append(
-                {"seq": seq, "ev": ev, "body": self._packed.body(seq, ev, position), "sig": None, "position": position}
-            )
-        self._done = len(extra)
-        if built:
-            self._signing.submit(built)
-        self._keep(self._signing.ready())
-
-    def _keep(self, windows: Iterator[list[dict[str, Any]]]) -> None:
-        presigned = self.txn.presigned
-        assert presigned is not None
-        for window in windows:
-            for row in window:
-                presigned.put(row["seq"], row["ev"], row["sig"], row["position"])
-
-    def close(self) -> None:
-        """Collect what the helper still signs, and end it."""
-        try:
-            self._keep(self._signing.drain())
-        finally:
-            self._signing.__exit__()
-            if self._positions is not None:  # the log's counts go to `finish`, which need not read them again
-                self.txn.counted = self._positions.counted
-            self._positions = None
-
-    def __enter__(self) -> Presigner:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:
-            self.close()
-        else:
-            self._signing.__exit__()
-
-
 _PUBLIC_CACHE: dict[bytes, bytes] = {}
 
 
@@ -531,7 +438,6 @@ __all__ = [
     "AuditTxn",
     "Head",
     "PendingEvent",
-    "Presigner",
     "Signer",
     "StateEvent",
     "append",
@@ -546,6 +452,7 @@ __all__ = [
     "log_origin",
     "log_size",
     "note",
+    "note_batch",
     "note_officer",
     "note_records",
     "note_rekeyed_details",

@@ -17,6 +17,16 @@ before its `keys-retire`), moves anything.
 `rekey_index` (record uuid → seq) finds a record's batches without reading the log; like the log's `record_uuid`
 it is outside the signatures: a row removed leaves the record damaged (its ciphertexts no longer match), a row
 added points at a body that does not name the record. `audit verify` reads every batch and names both.
+
+An export's `share` batches are moves too, of a record's status only: one signed `share` event per batch of records
+an export carried (not one per record), whose data names each record it moved from approved to shared:
+
+    "records": {uuid: {"status": ["approved", "shared"]}}
+
+signed by an officer who held the reviewer or admin role then, with the key valid for them at that point of the log,
+and listed in `rekey_index` as a rotation's batches are. A share row removed from the index leaves a record whose
+status an editor set back to approved passing the cheap check of one record (`show`); an export reads every batch
+from the log itself (`store.audit.fullcheck`) and `audit verify` names the row, so neither is fooled.
 """
 
 from __future__ import annotations
@@ -38,6 +48,12 @@ from store.vocab import Role
 CACHED = 4
 #: The action of a batch's event (a record's own `rekey` events, before batches, carried its whole state).
 ACTION = "rekey"
+#: The action of an export's batch (a record's own `share` events, before batches, carried its whole state).
+SHARE = "share"
+#: The one move a share batch signs for a record.
+SHARED = ["approved", "shared"]
+#: Who may sign a share batch (those who may export).
+SHARE_ROLES = frozenset({Role.REVIEWER.value, Role.ADMIN.value})
 
 
 def entry(
@@ -61,11 +77,20 @@ def _pair(value: Any, size: int = 2) -> list[Any] | None:
     return value if isinstance(value, list) and len(value) == size else None
 
 
+def share_entry() -> dict[str, Any]:
+    """One record's move as a share batch signs it."""
+    return {"status": list(SHARED)}
+
+
 def move(state: dict[str, Any], entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """`state` (a record's signed state) as the batches' `entries` moved it, in order (a copy when anything moved)."""
+    """`state` (a record's signed state) as the batches' `entries` moved it, in order (a copy when anything moved).
+    A share batch's entry moves the status only (`Moves.valid` keeps nothing else of it, nor a status of a
+    rotation's)."""
     out = state
     for moved in entries:
         changes: dict[str, Any] = {}
+        if moved.get("status") == SHARED and out.get("status") == SHARED[0]:
+            changes["status"] = SHARED[1]
         title, reviews = _pair(moved.get("title")), _pair(moved.get("reviews"))
         if title is not None and out.get("title_sha256") == title[0]:
             changes["title_sha256"] = title[1]
@@ -96,9 +121,10 @@ def move_revisions(signed: dict[int, str], entries: Iterable[dict[str, Any]]) ->
 
 
 def batch_records(obj: dict[str, Any]) -> dict[str, Any] | None:
-    """The `records` a signed body moves (uuid → entry), None when it is no batch's body."""
+    """The `records` a signed body moves (uuid → entry), None when it is no batch's body (a rotation's or a
+    share's: `obj["action"]` says which)."""
     data = obj.get("data")
-    if obj.get("action") != ACTION or obj.get("record") is not None or not isinstance(data, dict):
+    if obj.get("action") not in (ACTION, SHARE) or obj.get("record") is not None or not isinstance(data, dict):
         return None
     records = data.get("records")
     return records if isinstance(records, dict) else None
@@ -107,6 +133,23 @@ def batch_records(obj: dict[str, Any]) -> dict[str, Any] | None:
 def may_move(timeline: OfficerTimeline, officer: str, signer: bytes, seq: int) -> bool:
     """Whether a batch signed at `seq` by `officer` with `signer` may move anything (an admin's valid key)."""
     return timeline.key_problem(officer, signer, seq) is None and timeline.role_at(officer, seq) == Role.ADMIN.value
+
+
+def may_share(timeline: OfficerTimeline, officer: str, signer: bytes, seq: int) -> bool:
+    """Whether a share batch signed at `seq` by `officer` with `signer` moves anything (a reviewer's or an admin's
+    valid key: who may export)."""
+    return timeline.key_problem(officer, signer, seq) is None and timeline.role_at(officer, seq) in SHARE_ROLES
+
+
+def kept_entry(kind: Any, entry: Any) -> dict[str, Any] | None:
+    """What a batch of `kind` may move of a record (`entry` as signed): a rotation its ciphertext hashes, never a
+    status; a share batch the status from approved to shared, nothing else. None: nothing."""
+    if not isinstance(entry, dict):
+        return None
+    if kind == SHARE:
+        return share_entry() if entry == share_entry() else None
+    kept = {k: v for k, v in entry.items() if k != "status"}
+    return kept or None
 
 
 def key_version(obj: dict[str, Any]) -> Any:
@@ -182,28 +225,43 @@ class Moves:
     held to their signers (`valid`)."""
 
     def __init__(self) -> None:
-        #: seq → (officer, signer, key version, the uuid → entry it signs) of each batch read, whose signature
-        #: verified
-        self.batches: dict[int, tuple[str, bytes, Any, dict[str, Any]]] = {}
+        #: seq → (officer, signer, key version, the uuid → entry it signs, its action) of each batch read, whose
+        #: signature verified
+        self.batches: dict[int, tuple[str, bytes, Any, dict[str, Any], str]] = {}
         self.rotations = Rotations()
         #: uuid → the seqs of its batches after its latest event, in order
         self.seqs: dict[str, list[int]] = {}
 
     @classmethod
-    def read(cls, s: OrmSession, latest: Mapping[str, int], cache: dict[int, Any] | None = None) -> Moves:
+    def read(
+        cls,
+        s: OrmSession,
+        latest: Mapping[str, int],
+        cache: dict[int, Any] | None = None,
+        also: Mapping[str, Iterable[int]] | None = None,
+    ) -> Moves:
         """The batches after each record's latest event (uuid → its seq). `cache`: batches read before (seq →
-        what `batches` holds, or None for a body that moves nothing), shared by a check that reads many records."""
+        what `batches` holds, or None for a body that moves nothing), shared by a check that reads many records.
+        `also`: uuid → seqs of batches found naming it by reading the log itself (an export's full pass), read as
+        if `rekey_index` listed them (it may not: it is outside the signatures)."""
         moves = cls()
         if not latest:
             return moves
         conn = s.connection()
         uuids = sorted(latest)
+        listed: dict[str, set[int]] = {}
         for i in range(0, len(uuids), 5000):  # through the driver, the uuids bound as one JSON array
             for uuid, seq in index_rows(
                 conn, "WHERE record_uuid IN (SELECT value FROM json_each(?))", (json.dumps(uuids[i : i + 5000]),)
             ):
-                if seq > latest.get(uuid, seq):
-                    moves.seqs.setdefault(uuid, []).append(seq)
+                listed.setdefault(uuid, set()).add(seq)
+        for uuid, seqs in (also or {}).items():
+            if uuid in latest:
+                listed.setdefault(uuid, set()).update(seqs)
+        for uuid, seqs in listed.items():
+            after = [seq for seq in seqs if seq > latest.get(uuid, seq)]
+            if after:
+                moves.seqs[uuid] = after
         wanted = sorted({seq for seqs in moves.seqs.values() for seq in seqs})
         known = cache if cache is not None else {}
         missing = [seq for seq in wanted if seq not in known]
@@ -228,20 +286,27 @@ class Moves:
 
     def officers(self) -> set[str]:
         """The officers who signed the batches read (whose keys and roles `valid` needs)."""
-        return {officer for officer, _signer, _version, _records in self.batches.values()} | self.rotations.officers()
+        return {batch[0] for batch in self.batches.values()} | self.rotations.officers()
 
     def valid(self, timeline: OfficerTimeline) -> dict[str, list[dict[str, Any]]]:
-        """uuid → its entries, in order, from the batches an admin's valid key signed that name it."""
+        """uuid → its entries, in order, from the batches that name it and may move it: a rotation's that an
+        admin's valid key signed inside its rotation, a share batch a reviewer's or an admin's valid key signed
+        (each entry kept to what its kind may move: `kept_entry`)."""
         self.rotations.settle(timeline)
         allowed = {
             seq
-            for seq, (officer, signer, version, _records) in self.batches.items()
-            if may_move(timeline, officer, signer, seq) and self.rotations.holds(seq, version)
+            for seq, (officer, signer, version, _records, kind) in self.batches.items()
+            if (
+                may_share(timeline, officer, signer, seq) if kind == SHARE else may_move(timeline, officer, signer, seq)
+            )
+            and (kind == SHARE or self.rotations.holds(seq, version))
         }
         out: dict[str, list[dict[str, Any]]] = {}
         for uuid, seqs in self.seqs.items():
-            entries = [self.batches[seq][3].get(uuid) for seq in seqs if seq in allowed]
-            kept = [e for e in entries if isinstance(e, dict)]
+            entries = [
+                kept_entry(self.batches[seq][4], self.batches[seq][3].get(uuid)) for seq in seqs if seq in allowed
+            ]
+            kept = [e for e in entries if e is not None]
             if kept:
                 out[uuid] = kept
         return out
@@ -257,9 +322,9 @@ def index_rows(conn: Connection, where: str = "", params: tuple[Any, ...] = ()) 
     return [(uuid, seq) for uuid, seq in rows if type(uuid) is str and type(seq) is int]
 
 
-def _batch(seq: int, body: bytes, signer: bytes, sig: bytes) -> tuple[str, bytes, Any, dict[str, Any]] | None:
-    """A batch's (officer, signer, key version, records) when its body is a signed batch at its own seq, else
-    None."""
+def _batch(seq: int, body: bytes, signer: bytes, sig: bytes) -> tuple[str, bytes, Any, dict[str, Any], str] | None:
+    """A batch's (officer, signer, key version, records, action) when its body is a signed batch at its own seq,
+    else None."""
     from store.audit.state import parse_body  # it builds on this module
 
     obj = parse_body(body)
@@ -268,7 +333,23 @@ def _batch(seq: int, body: bytes, signer: bytes, sig: bytes) -> tuple[str, bytes
     records = batch_records(obj)
     if records is None or not verify_event(signer, body, sig):
         return None
-    return str(obj.get("officer")), signer, key_version(obj), records
+    return str(obj.get("officer")), signer, key_version(obj), records, str(obj.get("action"))
 
 
-__all__ = ["ACTION", "CACHED", "Moves", "batch_records", "entry", "index_rows", "may_move", "move", "move_revisions"]
+__all__ = [
+    "ACTION",
+    "CACHED",
+    "SHARE",
+    "SHARED",
+    "SHARE_ROLES",
+    "Moves",
+    "batch_records",
+    "entry",
+    "index_rows",
+    "kept_entry",
+    "may_move",
+    "may_share",
+    "move",
+    "move_revisions",
+    "share_entry",
+]

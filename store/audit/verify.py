@@ -158,8 +158,9 @@ def _check_revisions(s: OrmSession, walk: LogWalk, current: dict[str, int]) -> N
 
 
 def _check_rotation_index(s: OrmSession, walk: LogWalk) -> None:
-    """`rekey_index` against the key-rotation batches the log signed: each batch's records listed under its seq,
-    and nothing else (a row removed makes its record read as damaged; a row added points at nothing)."""
+    """`rekey_index` against the key-rotation and share batches the log signed: each batch's records listed under
+    its seq, and nothing else (a rotation's row removed makes its record read as damaged; a row added points at
+    nothing; a share's row removed would hide its move from the cheap check of one record)."""
     listed: dict[int, list[str]] = {}
     conn = s.connection()
     try:
@@ -173,13 +174,15 @@ def _check_rotation_index(s: OrmSession, walk: LogWalk) -> None:
     for uuid, seq in kept:
         listed.setdefault(seq, []).append(uuid)
     for seq in sorted(set(listed) | set(walk.batches)):
-        signed = walk.batches.get(seq)
-        if signed is None:
-            walk.found.event(seq, "the key-rotation index lists records under it, but it is no signed rotation batch")
-        elif uuids_digest(listed.get(seq, ())) != signed:
+        batch = walk.batches.get(seq)
+        if batch is None:
             walk.found.event(
-                seq,
-                "the key-rotation index does not list the records this rotation batch moved (edited outside Liaison)",
+                seq, "the key-rotation index lists records under it, but it is no signed rotation or share batch"
+            )
+        elif uuids_digest(listed.get(seq, ())) != batch[0]:
+            kind = "share batch shared" if batch[1] == rekeys.SHARE else "rotation batch moved"
+            walk.found.event(
+                seq, f"the key-rotation index does not list the records this {kind} (edited outside Liaison)"
             )
 
 

@@ -61,7 +61,9 @@ class RecordTrail:
     ciphers: tuple[Any, ...] = ()  # its ciphertext hashes (`ciphers`), as key rotations since moved them
     revision: int = 0
     content: bytes = b""  # `content_digest` of its latest signed state
-    status: str = ""  # as its latest event signed it
+    status: str = ""  # as its latest event signed it, moved by any share batch since
+    reviews: Any = None  # as its latest event signed them (`_ABSENT`: its body had none)
+    withdrawn: Any = None
     reference: str = ""
     first_revision: int = 0  # revisions before it predate the log (a store signed at its upgrade)
     author: str | None = None  # as its first writing event signed it
@@ -111,6 +113,8 @@ FIRST_ONLY = frozenset({"create", "genesis"})
 _STEPS = ("status", "reviews", "withdrawn")
 _NOT_CONTENT = frozenset({"wrote", *_STEPS, *CIPHERS})
 _EDITABLE = frozenset({"draft", "returned"})
+#: A field a record event's body did not hold (`RecordTrail`; its digest leaves the key out).
+_ABSENT: Any = object()
 
 
 def digests(state: dict[str, Any]) -> tuple[bytes, bytes]:
@@ -205,8 +209,9 @@ class LogWalk:
         #: `rekey-details` event may vouch for it) and seq → the hash the latest such event signed.
         self.details_off: dict[int, str | None] = {}
         self.rekeyed_details: dict[int, str] = {}
-        #: seq → SHA-256 of the sorted uuids each key-rotation batch moved (what `rekey_index` must list)
-        self.batches: dict[int, bytes] = {}
+        #: seq → SHA-256 of the sorted uuids each key-rotation or share batch moved (what `rekey_index` must
+        #: list), and the batch's action
+        self.batches: dict[int, tuple[bytes, str]] = {}
         self.rotations = rekeys.Rotations()
 
     # -- one event -------------------------------------------------------------------------------------
@@ -285,7 +290,10 @@ class LogWalk:
             else:
                 self.rotations.see(seq, action, rekeys.key_version(obj))
         elif record is None and (moved := rekeys.batch_records(obj)) is not None:
-            self._batch(seq, officer, moved, rekeys.key_version(obj))
+            if action == rekeys.SHARE:
+                self._share(seq, officer, moved)
+            else:
+                self._batch(seq, officer, moved, rekeys.key_version(obj))
         if isinstance(record, dict):
             self._record_event(seq, officer, action, signer, record)
             why = position_problem(seq, obj.get("position"), before)
@@ -368,6 +376,7 @@ class LogWalk:
         trail.latest_seq, trail.latest_digest, trail.content = seq, digest_of_state, content
         trail.ciphers, trail.revision = hashes, revision
         trail.status = str(record.get("status"))
+        trail.reviews, trail.withdrawn = record.get("reviews", _ABSENT), record.get("withdrawn", _ABSENT)
         trail.reference = said(record.get("reference"), f"record {uuid}")
         if isinstance(digest, str):
             trail.revisions.setdefault(revision, digest)
@@ -431,7 +440,7 @@ class LogWalk:
                 seq, f"a key rotation's batch signed by {officer} outside any rotation to its key version ({version})"
             )
             return
-        self.batches[seq] = uuids_digest(moved)
+        self.batches[seq] = (uuids_digest(moved), rekeys.ACTION)
         for uuid, entry in moved.items():
             trail = self.records.get(uuid)
             if trail is None or not isinstance(entry, dict):
@@ -439,6 +448,32 @@ class LogWalk:
             state = {**dict(zip(CIPHERS, trail.ciphers, strict=False)), "revision": trail.revision}
             trail.ciphers = ciphers(rekeys.move(state, [entry]))
             rekeys.move_revisions(trail.revisions, [entry])
+
+    def _share(self, seq: int, officer: str, moved: dict[str, Any]) -> None:
+        """An export's share batch (`store.audit.rekeys`): each named record's status moves from approved to
+        shared, if a reviewer or an admin signed it; it names only records the log holds, each approved then."""
+        if self.timeline.role_at(officer, seq) not in rekeys.SHARE_ROLES:
+            self.found.event(
+                seq, f"a share batch signed by {officer}, who did not hold the reviewer or admin role then"
+            )
+            return
+        self.batches[seq] = (uuids_digest(moved), rekeys.SHARE)
+        for uuid, entry in moved.items():
+            trail = self.records.get(uuid)
+            if trail is None:
+                self.found.event(seq, f"its share batch names record {said(uuid)}, which no event before it is about")
+            elif rekeys.kept_entry(rekeys.SHARE, entry) is None:
+                self.found.event(seq, f"its share batch moves {trail.reference} otherwise than from approved to shared")
+            elif trail.status != rekeys.SHARED[0]:
+                self.found.event(
+                    seq, f"its share batch names {trail.reference}, which was {trail.status}, not approved"
+                )
+            else:
+                trail.status = rekeys.SHARED[1]
+                steps = {"status": trail.status, "reviews": trail.reviews, "withdrawn": trail.withdrawn}
+                trail.latest_digest = hashlib.sha256(
+                    trail.content + _steps_json({k: v for k, v in steps.items() if v is not _ABSENT}).encode()
+                ).digest()
 
     def _rekeyed_revisions(self, uuid: str, revisions: Any) -> None:
         """A key rotation re-encrypted these revision rows: each signed digest it names as the one it found

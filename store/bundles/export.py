@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +18,7 @@ from crypto.kdf import params_for_profile
 from store import policy
 from store import sqlite as dialect
 from store.audit import log as audit
+from store.audit import rekeys
 from store.audit.fullcheck import FullCheck
 from store.audit.snapshot import Contents
 from store.audit.state import damaged_among
@@ -39,10 +39,6 @@ from store.withdrawals import pending_notices, record_deliveries, withdrawn_clau
 
 if TYPE_CHECKING:
     from store.service import Session
-
-
-#: An export of fewer records signs its `share` events at its end (a helper's start is not worth it).
-PRESIGN_FROM = 10_000
 
 
 @dataclass
@@ -406,9 +402,7 @@ def export_bundle(
                 if j < len(batches) and j not in ahead_of:
                     ahead_of[j] = checked(batches[j])
 
-            # the `share` events are signed as their batches are written, by a helper process (large exports)
-            presigner = audit.Presigner(s, session.audit_signer()) if total >= PRESIGN_FROM else None
-            with OpenAhead.start(session, total) as ahead, presigner or contextlib.nullcontext():
+            with OpenAhead.start(session, total) as ahead:
                 check_ahead(0)
                 if batches and not found:
                     ahead.hand(ahead_of[0][1], batches[0])
@@ -439,15 +433,23 @@ def export_bundle(
                     if found or invalid is not None:
                         continue
                     dialect.insert_rows(conn, BundleItem.__table__, ledger)
-                    # the only change to these records in this transaction is the status set just below: their
-                    # states as checked, with the new status, are what their `share` events sign
+                    # the only change to these records in this transaction is the status set just below, from
+                    # approved (as checked) to shared: one signed `share` event for the batch names each record's
+                    # move (`store.audit.rekeys`), not one event per record
                     shared = [rid for rid in ids if states[rid]["status"] == Status.APPROVED.value]
-                    after = {rid: {**states[rid], "status": Status.SHARED.value} for rid in shared}
-                    audit.note_records(
-                        s, shared, action="share", data={"bundle_id": bundle_id, "recipient": code}, states=after
-                    )
-                    if presigner is not None:
-                        presigner.add()
+                    if shared:
+                        uuids = [states[rid]["uuid"] for rid in shared]
+                        audit.note_batch(
+                            s,
+                            rekeys.SHARE,
+                            code,
+                            {
+                                "bundle_id": bundle_id,
+                                "recipient": code,
+                                "records": {uuid: rekeys.share_entry() for uuid in uuids},
+                            },
+                            uuids,
+                        )
                     # one primary-key lookup per record: `id IN (…) AND status = …` would have SQLite walk the
                     # status index over every approved record, batch after batch
                     if shared:

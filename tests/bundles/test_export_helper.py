@@ -37,13 +37,11 @@ CARRIED = ("amber1", "amber2", "amber3", "amber4", "amber5", "green_shared", "st
 
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches of two and a helper for any export; the `share` events signed as the batches go (`Presigner`); the
-    append signs the rest in a helper process, windows of three events."""
+    """Batches of two and a helper for any export; the append signs in a helper process, windows of three events."""
     monkeypatch.setattr(store.bundles.export, "BATCH", 2)
     monkeypatch.setattr(store.bundles.ahead, "HELPER_FROM", 1)
     monkeypatch.setattr(store.audit.log, "SIGN_WINDOW", 3)
     monkeypatch.setattr(store.audit.log, "HELPER_FROM", 1)
-    monkeypatch.setattr(store.bundles.export, "PRESIGN_FROM", 1)
 
 
 def _export_and_compare(pair: Pair) -> None:
@@ -358,22 +356,3 @@ def test_the_signing_helper_signs_as_the_append_would(monkeypatch: pytest.Monkey
         assert [row["sig"] for w in got for row in w] == expected
         if kill_after is not None:
             assert signing._pool is None  # it stopped using the dead helper
-
-
-def test_the_share_events_signed_as_the_export_ran_are_the_ones_finish_uses(
-    pair: Pair, small_batches: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every `share` event of a presigned export reaches `finish` signed, and `finish` uses each signature (none is
-    left over); the log then verifies (a signature over other bytes would not)."""
-    seen: list[tuple[int, int]] = []
-    append = store.audit.log._append
-
-    def spying(s: Any, signer: Any, events: Any, presigned: Any = None, *rest: Any) -> int:
-        size = append(s, signer, events, presigned, *rest)
-        if presigned is not None:
-            seen.append((presigned.stored, presigned.used))
-        return size
-
-    monkeypatch.setattr(store.audit.log, "_append", spying)
-    _export_and_compare(pair)
-    assert len(seen) == 1 and seen[0][0] > 0 and seen[0][0] == seen[0][1], seen

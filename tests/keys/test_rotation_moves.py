@@ -184,7 +184,7 @@ def test_a_batch_signed_by_an_officer_who_is_no_admin_moves_nothing(small_store:
     assert {(p["seq"], p["reference"]) for p in problems} == {(seq, None), (None, ref)}, problems
     assert sorted(p["reason"] for p in problems if p["seq"] == seq) == [
         "a key rotation's batch signed by bilal, who did not hold the admin role then",
-        "the key-rotation index lists records under it, but it is no signed rotation batch",
+        "the key-rotation index lists records under it, but it is no signed rotation or share batch",
     ]
 
 
