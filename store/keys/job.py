@@ -70,14 +70,15 @@ def read_job(s: OrmSession, keys: Keyring) -> RotationJob | None:
     text, mac = get_meta(s, JOB_KEY), get_meta(s, JOB_MAC_KEY)
     if text is None and mac is None:
         return None
-    if text is None or mac is None:
-        raise TamperError("the state of an interrupted key rotation was altered outside Liaison")
-    bound = hmac.compare_digest(mac, job_mac(keys, text))
-    if not bound and not hmac.compare_digest(mac, _unbound_mac(keys, text)):
+    bound = text is not None and mac is not None and hmac.compare_digest(mac, job_mac(keys, text))
+    if not bound and not (text is not None and mac is not None and hmac.compare_digest(mac, _unbound_mac(keys, text))):
+        if stray_job(s):  # no rotation to resume: a state written into the file (`audit verify` names it) is ignored
+            return None
         raise TamperError(
             "the state of an interrupted key rotation was altered outside Liaison (or is another rotation's, written "
             "back)"
         )
+    assert text is not None
     obj = json.loads(text)
     started = parse_time(obj.get("started"))
     if started is None:
@@ -121,11 +122,28 @@ def unfinished_rotation(s: OrmSession) -> int | None:
     return int(started) if started is not None and (retired is None or int(retired) < int(started)) else None
 
 
+def stray_job(s: OrmSession) -> bool:
+    """Whether the file holds a rotation job's state (any part of it) although the log has no rotation unfinished:
+    Liaison writes the state in the transaction that signs `keys-rotate` and clears it in the one that signs
+    `keys-retire`, so such a state was written outside it. It resumes nothing and is ignored (a rotation started
+    then writes over it); a state that authenticates is still honoured as it always was."""
+    present = get_meta(s, JOB_KEY) is not None or get_meta(s, JOB_MAC_KEY) is not None
+    return present and unfinished_rotation(s) is None
+
+
 def missing_job(s: OrmSession, keys: Keyring) -> str | None:
     """Why the store is wrong when a rotation the log says was started is neither finished nor pending (its state
-    removed from the file: the rest of its work would be skipped with no word), else None."""
+    removed from the file: the rest of its work would be skipped with no word), or when the file holds a rotation
+    state although the log started none (`stray_job`), else None."""
     seq = unfinished_rotation(s)
-    if seq is None or read_job(s, keys) is not None:
+    if seq is None:
+        if get_meta(s, JOB_KEY) is not None or get_meta(s, JOB_MAC_KEY) is not None:
+            return (
+                "the store holds the state of a key rotation, but the audit log has no rotation unfinished: it was "
+                "written outside Liaison (it is ignored; the next key rotation writes over it)"
+            )
+        return None
+    if read_job(s, keys) is not None:
         return None
     return (
         f"the key rotation started by event #{seq} was neither finished nor is pending: its state was removed "
@@ -193,6 +211,7 @@ __all__ = [
     "missing_job",
     "parse_time",
     "read_job",
+    "stray_job",
     "unfinished_rotation",
     "unlinked",
     "write_job",

@@ -161,3 +161,32 @@ def test_a_rotations_state_removed_part_way_is_named_and_a_rerun_finishes_everyt
         decrypt_all(all_tokens(small_store), session.keys())
     finally:
         session.vault.close()
+
+
+@pytest.mark.parametrize("rows", [("garbage", "not a mac"), ("garbage", None), (None, "not a mac")])
+def test_a_state_written_in_with_no_rotation_started_is_named_and_ignored(
+    small_store: Path, rows: tuple[str | None, str | None]
+) -> None:
+    """Found by a new officer's pass: garbage written into the job's rows (or half of them) with no rotation started
+    made `keys status` and `keys rotate` refuse with no way out, and `audit verify` said nothing. The log has no
+    rotation unfinished, so the state resumes nothing: `audit verify` names it, `keys status` says the store is
+    damaged and why, and `keys rotate` runs (writing over it), after which the store verifies."""
+    from tests.liaison_helpers import run_cli
+
+    conn = sqlite3.connect(small_store)
+    for key, value in zip((JOB_KEY, JOB_MAC_KEY), rows, strict=True):
+        if value is not None:
+            conn.execute("INSERT INTO liaison_meta(key, value) VALUES (?, ?)", (key, value))
+    conn.commit()
+    conn.close()
+    env = {"LIAISON_OFFICER": "demo", "LIAISON_PASSPHRASE": "demo"}
+    verify = run_cli("--store", str(small_store), "audit", "verify", env=env)
+    assert verify.code == 1 and "holds the state of a key rotation, but the audit log has no rotation" in verify.err
+    status = run_cli("--store", str(small_store), "keys", "status", env=env)
+    assert status.code == 0 and "notice: The store is damaged: the store holds the state of a key rotation" in (
+        status.err
+    ), status
+    rotated = run_cli("--store", str(small_store), "keys", "rotate", env=env)
+    assert rotated.code == 0, rotated
+    assert job_rows(small_store) is None
+    assert run_cli("--store", str(small_store), "audit", "verify", env=env).code == 0
