@@ -24,9 +24,11 @@ an export carried (not one per record), whose data names each record it moved fr
     "records": {uuid: {"status": ["approved", "shared"]}}
 
 signed by an officer who held the reviewer or admin role then, with the key valid for them at that point of the log,
-and listed in `rekey_index` as a rotation's batches are. A share row removed from the index leaves a record whose
-status an editor set back to approved passing the cheap check of one record (`show`); an export reads every batch
-from the log itself (`store.audit.fullcheck`) and `audit verify` names the row, so neither is fooled.
+and listed in `rekey_index` as a rotation's batches are. A share row removed from the index, with the record's
+status set back to approved, would let the older status pass a check that reads the index only (the browser's page
+marks); the check of one record before any action signs it finds the share batches after its latest event by
+their bodies too (`shared_after`: a signed `read` over the older status would otherwise launder it), an export
+reads every batch from the log itself (`store.audit.fullcheck`), and `audit verify` names the row.
 """
 
 from __future__ import annotations
@@ -312,6 +314,21 @@ class Moves:
         return out
 
 
+def shared_after(s: OrmSession, uuid: str, latest: Mapping[str, int]) -> list[int]:
+    """The seqs of the events after the record's latest event (`latest[uuid]`) filed under no record whose body
+    names it as a share batch does (`"<uuid>":{"status":`), found by the bodies themselves, not through
+    `rekey_index`: the check of one record before an action signs it (`state.record_damage`). The bodies a share
+    batch can be (at most `filing.MAX_RECORD_BODY`; a rotation's batches are larger and skipped unread) are few."""
+    from store.audit.filing import MAX_RECORD_BODY  # it builds on this module
+
+    needle = b'"' + uuid.encode("ascii", "replace") + b'":{"status":'
+    rows = s.connection().exec_driver_sql(
+        "SELECT seq FROM audit_log WHERE seq > ? AND record_uuid IS NULL AND length(body) <= ? AND instr(body, ?) > 0",
+        (latest[uuid], MAX_RECORD_BODY, needle),
+    )
+    return [int(seq) for (seq,) in rows]
+
+
 def index_rows(conn: Connection, where: str = "", params: tuple[Any, ...] = ()) -> list[tuple[str, int]]:
     """(record uuid, seq) rows of `rekey_index` (`where` on its columns), those of the types it holds only: the
     table is outside the signatures, so a row of other types (or the table dropped) is edited, and moves nothing."""
@@ -352,4 +369,5 @@ __all__ = [
     "move",
     "move_revisions",
     "share_entry",
+    "shared_after",
 ]

@@ -247,8 +247,13 @@ def _record_problem(
                     f"its author was changed: event #{wseq} says {said(wrec.get('author'), 'no one')}, "
                     f"it was created by {said(creator[3].get('author'), 'no one')}"
                 )
-    if current["status"] not in APPROVED_STATUSES or not events.approvals:
+    if current["status"] not in APPROVED_STATUSES:
         return None
+    wrote = writers[-1][0] if writers else 0  # the revision's writing event (none: a record signed at an upgrade)
+    if not events.approvals or events.approvals[-1][0] < wrote:
+        if not wrote:
+            return None
+        return f"it is {current['status']}, but no approval follows the revision event #{wrote} wrote"
     aseq, abody, akey, asig = events.approvals[-1]
     aobj = events.body(aseq, abody) or {}
     approver = str(aobj.get("officer"))
@@ -288,7 +293,10 @@ def record_damage(s: OrmSession, keyring: Keyring, rec: Record, *, own_ministry:
     if cut is not None:
         return cut
     current = record_states(s, [rec.id])[rec.id]
-    moves = rekeys.Moves.read(s, {rec.uuid: events.latest[0]} if events.latest is not None else {})
+    latest = {rec.uuid: events.latest[0]} if events.latest is not None else {}
+    # the share batches after its latest event, found by their bodies too (`rekey_index` is outside the signatures:
+    # a row deleted there would let an older status pass, and an action signed over it launder it)
+    moves = rekeys.Moves.read(s, latest, also={rec.uuid: rekeys.shared_after(s, rec.uuid, latest)} if latest else None)
     timeline = OfficerTimeline.load(s, _officers_named([events]) | moves.officers(), keyring)
     return _record_problem(
         current,

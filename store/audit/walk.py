@@ -30,7 +30,7 @@ from store.audit.checkpoints import log_origin, read_head
 from store.audit.events import OFFICER_STATE_ACTIONS, WRITING_ACTIONS
 from store.audit.filing import position_problem
 from store.audit.snapshot import iso, sha256_hex
-from store.audit.state import APPROVER_ROLES, parse_body
+from store.audit.state import APPROVED_STATUSES, APPROVER_ROLES, parse_body
 from store.audit.timeline import OfficerTimeline
 from store.errors import TamperError
 from store.models import AuditCheckpoint, AuditRow
@@ -68,6 +68,8 @@ class RecordTrail:
     first_revision: int = 0  # revisions before it predate the log (a store signed at its upgrade)
     author: str | None = None  # as its first writing event signed it
     writer_keys: set[bytes] = field(default_factory=set)
+    wrote_at: int = 0  # the seq of its latest writing event (`WRITING_ACTIONS`)
+    approved_at: int = 0  # the seq of its latest approval
     revisions: dict[int, str] = field(default_factory=dict)  # revision number → signed revision-row digest
 
 
@@ -366,6 +368,8 @@ class LogWalk:
             trail = self.records[uuid] = RecordTrail(first_revision=revision)
         else:
             why = self._writes(officer, action, record, trail, content, hashes)
+            if why is None and action not in CONTENT_WRITERS:
+                why = _steps_problem(action, record, trail)
             # a revision of ours, once signed, never changes (a received one is the origin's to replace)
             if why is None and action != "rekey" and record.get("origin") == self.ministry and isinstance(digest, str):
                 signed = trail.revisions.get(revision)
@@ -391,8 +395,16 @@ class LogWalk:
                     "(changed outside Liaison)",
                 )
             trail.writer_keys.add(signer)
+            trail.wrote_at = seq
         elif action == "approve" and own:
             self._approval(seq, officer, signer, record, trail)
+            trail.approved_at = seq
+        if own and trail.status in APPROVED_STATUSES and trail.wrote_at > trail.approved_at:
+            self.found.event(
+                seq,
+                f"{trail.reference}'s {action} event by {officer} signs it {trail.status}, but no approval follows the "
+                f"revision event #{trail.wrote_at} wrote (approved outside Liaison)",
+            )
 
     def _writes(
         self,
@@ -536,6 +548,39 @@ class LogWalk:
             if head.frontier != self.frontier and not self.tree_broken and cp_size == size:
                 self.found.event(None, "the stored Merkle frontier is not the tree of the log's events")
         return cp_size, cp_at
+
+
+#: The status each review step (and a receipt's acknowledgement, a record's own share event before batches) leaves a
+#: record in. Every other action outside `CONTENT_WRITERS` but a withdrawal changes no status, review count or
+#: withdrawal: a read signed over a status set in the file (an officer's own record set to approved, a shared one set
+#: back) is named.
+STEP_STATUS = {
+    "submit": "in-review",
+    "approve": "approved",
+    "return": "returned",
+    "actioned": "actioned",
+    "close": "closed",
+    "acknowledge": "acknowledged",
+    "share": "shared",
+}
+
+
+def _steps_problem(action: str, record: dict[str, Any], trail: RecordTrail) -> str | None:
+    """Why a record event outside `CONTENT_WRITERS` signs a status, review count or withdrawal its action does not
+    leave (None: it may)."""
+    status = record.get("status")
+    step = STEP_STATUS.get(action)
+    if step is not None:
+        return None if status == step else f"signs it {said(status)}, where a {action} leaves a record {step}"
+    if action == "withdraw":
+        return None
+    if status != trail.status:
+        return f"signs it {said(status)}, where the log left it {trail.status}: a {action} changes no status"
+    if record.get("reviews", _ABSENT) != trail.reviews:
+        return f"signs {said(record.get('reviews'))} review steps, where the log holds {said(trail.reviews)}"
+    if record.get("withdrawn", _ABSENT) != trail.withdrawn:
+        return f"signs its withdrawal otherwise than the log left it: a {action} withdraws nothing"
+    return None
 
 
 def retired_identities(s: OrmSession, current: bytes) -> tuple[bytes, ...]:

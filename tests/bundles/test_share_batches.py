@@ -55,7 +55,9 @@ def _append_as(pair: Pair, officer: str, events: list[audit.PendingEvent], index
         keyring = open_grant(row[1], store_id, officer, kept.exchange)
         with vault.db.write() as s:
             size = audit.append(s, audit.Signer(officer, kept.signing, keyring, "PK-MOI", vault.clock()), events)
-            s.connection().exec_driver_sql("INSERT INTO rekey_index VALUES (?, ?)", [(uuid, size) for uuid in index])
+            if index:
+                rows = [(uuid, size) for uuid in index]
+                s.connection().exec_driver_sql("INSERT INTO rekey_index VALUES (?, ?)", rows)
     return size
 
 
@@ -196,3 +198,62 @@ def test_a_stores_older_share_events_still_verify(pair: Pair, tmp_path: Path) ->
     assert pair.pk.show(ref)["status"] == "shared"
     code, problems = _verify(pair)
     assert code == 0 and problems == [], problems
+
+
+def test_an_index_row_removed_with_the_status_set_back_is_refused_before_anything_signs_it(pair: Pair) -> None:
+    """Found by a hostile pass: with the index row deleted and the status set back to approved, `show` passed and
+    signed a `read` over the older status; with the row put back, `audit verify` passed and the record stayed
+    approved for good (never acknowledged, never withdrawable). The check of one record before an action signs it
+    now finds the share batches by their bodies too: `show` refuses, nothing is signed."""
+    assert _export(pair).code == 0
+    ref = pair.refs["amber1"]
+    uuid = _uuid(pair, ref)
+    pair.pk.sql("DELETE FROM rekey_index WHERE record_uuid = ?", (uuid,))
+    pair.pk.sql("UPDATE records SET status = 'approved' WHERE reference = ?", (ref,))
+    ((reads,),) = pair.pk.sql("SELECT count(*) FROM audit_log WHERE action = 'read'")
+    shown = pair.pk.cli("show", ref)
+    assert shown.code == 1 and f"record {ref} is damaged: its status is approved" in shown.err, shown
+    assert pair.pk.sql("SELECT count(*) FROM audit_log WHERE action = 'read'") == [(reads,)]
+    refused = pair.pk.cli("withdraw", ref, "--reason", "Sent in error")
+    assert refused.code == 1 and "Traceback" not in refused.err, refused
+
+
+def test_a_read_signed_over_a_status_set_in_the_file_is_named(pair: Pair) -> None:
+    """Found by a hostile pass: carol, an officer, sets her record in review to approved in the file and signs one
+    `read` event over it with her own key. `show` read it as approved, the next export carried it and `audit
+    verify` passed. An own record approved or later needs an approval after the revision was written (`show` and
+    exports refuse it), and a read changes no status (`audit verify` names the event); a shared record set back to
+    approved under a read is named the same way."""
+    pair.pk.ok("officers", "add", "carol", "--role", "officer", env={"LIAISON_NEW_PASSPHRASE": PASSPHRASES["carol"]})
+    mine = pair.pk.add("Carol's ferry note", "--to", "TR-MOI", "--submit", officer="carol")
+    assert _export(pair).code == 0
+    shared = pair.refs["amber2"]
+    pair.pk.sql("UPDATE records SET status = 'approved' WHERE reference = ?", (mine,))
+    pair.pk.sql("UPDATE records SET status = 'approved' WHERE reference = ?", (shared,))
+    ids = dict(pair.pk.sql("SELECT reference, id FROM records"))
+    first = _append_as(pair, "carol", [audit.PendingEvent("read", mine, record_id=ids[mine])], [])
+    second = _append_as(pair, "carol", [audit.PendingEvent("read", shared, record_id=ids[shared])], [])
+    shown = pair.pk.cli("show", mine)
+    assert shown.code == 1 and f"record {mine} is damaged: it is approved, but no approval follows" in shown.err
+    refused = _export(pair, mine, name="again.bundle")
+    assert refused.code == 1 and mine in refused.err and not pair.path("again.bundle").exists(), refused
+    code, problems = _verify(pair)
+    assert code == 1
+    ((created,),) = pair.pk.sql("SELECT seq FROM audit_log WHERE action = 'create' AND target = ?", (mine,))
+    assert {(p["seq"], p["reason"]) for p in problems if p["seq"] is not None} == {
+        (
+            first,
+            f"{mine}'s read event by carol signs it approved, where the log left it in-review: a read changes no "
+            "status (edited outside Liaison)",
+        ),
+        (
+            first,
+            f"{mine}'s read event by carol signs it approved, but no approval follows the revision event "
+            f"#{created} wrote (approved outside Liaison)",
+        ),
+        (
+            second,
+            f"{shared}'s read event by carol signs it approved, where the log left it shared: a read changes no "
+            "status (edited outside Liaison)",
+        ),
+    }, problems
