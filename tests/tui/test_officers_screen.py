@@ -71,6 +71,20 @@ async def test_officers_and_key_ages(make_app: Callable[..., LiaisonApp]) -> Non
         assert screen.status is not None and screen.status.current.version == 1
 
 
+async def test_home_and_end_go_to_the_first_and_last_officer(make_app: Callable[..., LiaisonApp]) -> None:
+    """Found by a new officer's pass: Home in the officers table did nothing (a `DataTable` scrolls sideways on it).
+    Home and End now go to the first and last row, in every list of the app built on `RowTable`."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_officers(pilot, app)
+        table = screen.query_one("#officers", DataTable)
+        assert table.has_focus and table.cursor_row == 0
+        await pilot.press("end")
+        assert table.cursor_row == table.row_count - 1 > 0
+        await pilot.press("home")
+        assert table.cursor_row == 0
+
+
 async def test_every_key_age_at_80_columns(store_path: Path) -> None:
     """Issue 12's "key ages" on the officers and keys screen, from the store's key status (`Session.key_status`,
     as `keys status`): the data key's version and age against the policy's key-max-age, the master secret's, the

@@ -20,6 +20,7 @@ from store.history import BundleEntry
 from store.text import visible
 from tui.present import app_error, plural
 from tui.screens.base import LiaisonScreen
+from tui.widgets.row_table import RowTable
 from tui.widgets.status_line import StatusLine
 
 #: What the direction filter shows, in the order `d` cycles through.
@@ -98,7 +99,7 @@ class BundleHistoryScreen(LiaisonScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield StatusLine("reading the bundle history…", id="bundles-status")
-        yield DataTable(id="bundles", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="bundles", cursor_type="row", zebra_stripes=True)
         yield Static("", id="bundles-detail")
         yield Footer()
 

@@ -18,6 +18,7 @@ from store.text import visible
 from tui.messages import BundleStepRefused, CardRead, CardWritten, ContactSaved, ContactsLoaded
 from tui.present import app_error
 from tui.screens.base import LiaisonScreen
+from tui.widgets.row_table import RowTable
 from tui.widgets.status_line import StatusLine
 
 
@@ -69,7 +70,7 @@ class ContactsScreen(LiaisonScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("reading this ministry's identity…", id="identity", markup=False)
-        yield DataTable(id="contacts", cursor_type="row")
+        yield RowTable(id="contacts", cursor_type="row")
         yield StatusLine(id="contacts-status")
         yield Footer()
 

@@ -26,6 +26,7 @@ from tui.messages import BundleProgress, BundleStepRefused, ExportChoicesLoaded,
 from tui.present import app_error, export_summary, interop_export_summary
 from tui.screens.base import LiaisonScreen
 from tui.widgets.passphrase_input import PassphraseInput
+from tui.widgets.row_table import RowTable
 from tui.widgets.status_line import StatusLine
 
 #: Rows of the preview table (the summary line counts everything).
@@ -134,7 +135,7 @@ class ExportScreen(LiaisonScreen):
                 yield Label("Write to")
                 yield Input(placeholder="path of the bundle file", id="export-out", compact=True)
         yield StatusLine("Choose a recipient to see what would be included.", id="export-summary")
-        yield DataTable(id="export-preview", cursor_type="row")
+        yield RowTable(id="export-preview", cursor_type="row")
         yield ProgressBar(id="export-progress", classes="busy-progress", show_eta=False)
         yield StatusLine(id="export-result")
         yield Footer()

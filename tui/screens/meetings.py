@@ -36,6 +36,7 @@ from tui.present import app_error, plural
 from tui.screens.base import LiaisonScreen, ResumePoint
 from tui.widgets.desk_text import DAMAGED, damaged_count, meeting_text
 from tui.widgets.record_cells import DAMAGED_MARK
+from tui.widgets.row_table import RowTable
 from tui.widgets.status_line import StatusLine
 
 
@@ -80,7 +81,7 @@ class MeetingsScreen(LiaisonScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield StatusLine("reading the meetings…", id="meetings-status")
-        yield DataTable(id="meetings", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="meetings", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

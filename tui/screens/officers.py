@@ -30,6 +30,7 @@ from tui.modals.officer_form import NewOfficer
 from tui.present import app_error, plural
 from tui.screens.base import LiaisonScreen
 from tui.widgets.plain import plain
+from tui.widgets.row_table import RowTable
 from tui.widgets.status_line import StatusLine
 
 
@@ -149,7 +150,7 @@ class OfficersScreen(LiaisonScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="officers-keys", markup=False)
-        yield DataTable(id="officers", cursor_type="row", zebra_stripes=True)
+        yield RowTable(id="officers", cursor_type="row", zebra_stripes=True)
         yield ProgressBar(id="officers-progress", classes="busy-progress", show_eta=False)
         yield StatusLine(id="officers-status")
         yield Footer()
