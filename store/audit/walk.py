@@ -69,6 +69,8 @@ class RecordTrail:
     author: str | None = None  # as its first writing event signed it
     writer_keys: set[bytes] = field(default_factory=set)
     wrote_at: int = 0  # the seq of its latest writing event (`WRITING_ACTIONS`)
+    tlp: Any = None  # its TLP and releasable-to list as its latest event signed them (what a share batch may send)
+    releasable: Any = None
     approved_at: int = 0  # the seq of its latest approval
     revisions: dict[int, str] = field(default_factory=dict)  # revision number → signed revision-row digest
 
@@ -214,6 +216,8 @@ class LogWalk:
         #: seq → SHA-256 of the sorted uuids each key-rotation or share batch moved (what `rekey_index` must
         #: list), and the batch's action
         self.batches: dict[int, tuple[bytes, str]] = {}
+        #: the data of the latest `export` event (a share batch is one of that export's, in its transaction)
+        self.exported: dict[str, Any] = {}
         self.rotations = rekeys.Rotations()
 
     # -- one event -------------------------------------------------------------------------------------
@@ -291,9 +295,11 @@ class LogWalk:
                 self.found.event(seq, f"a key rotation's {action} event signed by {officer}, who is no admin")
             else:
                 self.rotations.see(seq, action, rekeys.key_version(obj))
+        elif action == "export" and record is None:
+            self.exported = data if isinstance(data, dict) else {}
         elif record is None and (moved := rekeys.batch_records(obj)) is not None:
             if action == rekeys.SHARE:
-                self._share(seq, officer, moved)
+                self._share(seq, officer, moved, data)
             else:
                 self._batch(seq, officer, moved, rekeys.key_version(obj))
         if isinstance(record, dict):
@@ -381,6 +387,7 @@ class LogWalk:
         trail.ciphers, trail.revision = hashes, revision
         trail.status = str(record.get("status"))
         trail.reviews, trail.withdrawn = record.get("reviews", _ABSENT), record.get("withdrawn", _ABSENT)
+        trail.tlp, trail.releasable = record.get("tlp"), record.get("releasable_to")
         trail.reference = said(record.get("reference"), f"record {uuid}")
         if isinstance(digest, str):
             trail.revisions.setdefault(revision, digest)
@@ -461,15 +468,24 @@ class LogWalk:
             trail.ciphers = ciphers(rekeys.move(state, [entry]))
             rekeys.move_revisions(trail.revisions, [entry])
 
-    def _share(self, seq: int, officer: str, moved: dict[str, Any]) -> None:
+    def _share(self, seq: int, officer: str, moved: dict[str, Any], data: Any) -> None:
         """An export's share batch (`store.audit.rekeys`): each named record's status moves from approved to
-        shared, if a reviewer or an admin signed it; it names only records the log holds, each approved then."""
+        shared, if a reviewer or an admin signed it, as one of the export event's before it (its bundle and
+        recipient); it names only records the log holds, each approved then, not TLP:RED, not withdrawn, and
+        releasable to that recipient (what the export itself allows: `store.policy.exclusion`)."""
         if self.timeline.role_at(officer, seq) not in rekeys.SHARE_ROLES:
             self.found.event(
                 seq, f"a share batch signed by {officer}, who did not hold the reviewer or admin role then"
             )
             return
         self.batches[seq] = (uuids_digest(moved), rekeys.SHARE)
+        recipient = data.get("recipient") if isinstance(data, dict) else None
+        if (
+            not isinstance(data, dict)
+            or data.get("bundle_id") != self.exported.get("bundle_id")
+            or recipient != self.exported.get("recipient")
+        ):
+            self.found.event(seq, "its share batch is not one of the export event's before it (bundle or recipient)")
         for uuid, entry in moved.items():
             trail = self.records.get(uuid)
             if trail is None:
@@ -479,6 +495,17 @@ class LogWalk:
             elif trail.status != rekeys.SHARED[0]:
                 self.found.event(
                     seq, f"its share batch names {trail.reference}, which was {trail.status}, not approved"
+                )
+            elif (
+                trail.tlp == "RED"
+                or trail.withdrawn is True
+                or not (isinstance(trail.releasable, list) and recipient in trail.releasable)
+            ):
+                self.found.event(
+                    seq,
+                    f"its share batch names {trail.reference}, which no export to {said(recipient)} may carry "
+                    f"(TLP:{said(trail.tlp)}, releasable to {said(trail.releasable)}, withdrawn or not: "
+                    f"{'withdrawn' if trail.withdrawn is True else 'not withdrawn'})",
                 )
             else:
                 trail.status = rekeys.SHARED[1]

@@ -61,12 +61,13 @@ def _append_as(pair: Pair, officer: str, events: list[audit.PendingEvent], index
     return size
 
 
-def _share_batch(uuids: list[str]) -> audit.PendingEvent:
-    return audit.PendingEvent(
-        rekeys.SHARE,
-        "TR-MOI",
-        data={"bundle_id": "0" * 32, "recipient": "TR-MOI", "records": {u: rekeys.share_entry() for u in uuids}},
-    )
+def _share_batch(uuids: list[str], recipient: str = "TR-MOI") -> list[audit.PendingEvent]:
+    """An export event and its share batch naming `uuids` (appended together, as an export appends them)."""
+    data = {"bundle_id": "0" * 32, "recipient": recipient}
+    return [
+        audit.PendingEvent("export", recipient, data={**data, "seq": 9, "records": len(uuids)}),
+        audit.PendingEvent(rekeys.SHARE, recipient, data={**data, "records": {u: rekeys.share_entry() for u in uuids}}),
+    ]
 
 
 def test_an_export_signs_one_share_event_per_batch(pair: Pair, batches_of_two: None) -> None:
@@ -145,7 +146,7 @@ def test_a_share_batch_signed_by_an_officer_who_may_not_export_moves_nothing(pai
     `audit verify` names the event."""
     pair.pk.ok("officers", "add", "dave", "--role", "officer", env={"LIAISON_NEW_PASSPHRASE": PASSPHRASES["dave"]})
     ref = pair.refs["amber1"]
-    seq = _append_as(pair, "dave", [_share_batch([_uuid(pair, ref)])], [_uuid(pair, ref)])
+    seq = _append_as(pair, "dave", _share_batch([_uuid(pair, ref)]), [_uuid(pair, ref)])
     pair.pk.sql("UPDATE records SET status = 'shared' WHERE reference = ?", (ref,))
     shown = pair.pk.cli("show", ref)
     assert shown.code == 1 and f"record {ref} is damaged: its status is shared" in shown.err, shown
@@ -165,10 +166,10 @@ def test_a_share_batch_naming_a_draft_or_moving_more_than_its_status_is_named(pa
     TLP: neither moves anything (the draft set to shared in the file reads as damaged, the TLP too), and `audit
     verify` names both events."""
     draft, amber = pair.refs["draft"], pair.refs["amber5"]
-    first = _append_as(pair, "alice", [_share_batch([_uuid(pair, draft)])], [_uuid(pair, draft)])
+    first = _append_as(pair, "alice", _share_batch([_uuid(pair, draft)]), [_uuid(pair, draft)])
     lying = _share_batch([_uuid(pair, amber)])
-    lying.data["records"][_uuid(pair, amber)]["tlp"] = ["AMBER", "GREEN"]
-    second = _append_as(pair, "alice", [lying], [_uuid(pair, amber)])
+    lying[1].data["records"][_uuid(pair, amber)]["tlp"] = ["AMBER", "GREEN"]
+    second = _append_as(pair, "alice", lying, [_uuid(pair, amber)])
     pair.pk.sql("UPDATE records SET status = 'shared' WHERE reference = ?", (draft,))
     pair.pk.sql("UPDATE records SET status = 'shared', tlp = 'GREEN' WHERE reference = ?", (amber,))
     for ref in (draft, amber):
@@ -256,4 +257,27 @@ def test_a_read_signed_over_a_status_set_in_the_file_is_named(pair: Pair) -> Non
             f"{shared}'s read event by carol signs it approved, where the log left it shared: a read changes no "
             "status (edited outside Liaison)",
         ),
+    }, problems
+
+
+def test_a_share_batch_naming_what_no_export_may_carry_is_named(pair: Pair) -> None:
+    """Found by a hostile pass: bob, a reviewer, signed a share batch naming an approved TLP:RED record and one not
+    releasable to TR-MOI, and one with no export event before it; both records read as shared and `audit verify`
+    passed. Verify now holds each batch to its export (bundle and recipient) and each record to what an export
+    to that recipient may carry."""
+    pair.pk.ok("officers", "add", "bob", "--role", "reviewer", env={"LIAISON_NEW_PASSPHRASE": PASSPHRASES["bob"]})
+    red, internal, amber = pair.refs["red"], pair.refs["not_releasable"], pair.refs["amber1"]
+    first = _append_as(pair, "bob", _share_batch([_uuid(pair, red), _uuid(pair, internal)]), [])
+    alone = _share_batch([_uuid(pair, amber)])[1:]
+    alone[0].data["bundle_id"] = "1" * 32  # no export event wrote this bundle
+    second = _append_as(pair, "bob", alone, [])
+    code, problems = _verify(pair)
+    assert code == 1
+    reasons = {(p["seq"], p["reason"].split(" (")[0]) for p in problems if p["seq"] is not None}
+    assert reasons == {
+        (first, f"its share batch names {red}, which no export to TR-MOI may carry"),
+        (first, f"its share batch names {internal}, which no export to TR-MOI may carry"),
+        (second, "its share batch is not one of the export event's before it"),
+        (first, "the key-rotation index does not list the records this share batch shared"),
+        (second, "the key-rotation index does not list the records this share batch shared"),
     }, problems
