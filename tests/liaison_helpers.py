@@ -228,6 +228,16 @@ class LiaisonStore:
             raise
 
 
+def attack(path: Path, sql: str, *params: object) -> None:
+    """What someone with the file and no keys does: raw SQL on it, committed."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(sql, params)
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def init_store(path: Path, *extra: str, officer: str = "alice", ministry: str = "PK-MOI") -> LiaisonStore:
     """Create a store through `liaison init`."""
     result = run_cli(

@@ -20,6 +20,7 @@ from store.keys.job import JOB_KEY, JOB_MAC_KEY, RECORDS_STEP, _unbound_mac, rea
 from store.service import Session
 from tests.keys.conftest import unlock
 from tests.keys.tokens import all_tokens, decrypt_all
+from tests.liaison_helpers import CliResult, attack, run_cli
 
 BATCH = 40  # the 120-record store in three batches
 
@@ -48,6 +49,11 @@ def write_back(path: Path, job: tuple[str, str]) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+def demo_cli(path: Path, *argv: str) -> CliResult:
+    """`liaison --store PATH ARGV…` as the demo admin."""
+    return run_cli("--store", str(path), *argv, env={"LIAISON_OFFICER": "demo", "LIAISON_PASSPHRASE": "demo"})
 
 
 def rotate(path: Path, *, stop_after: int | None = None, seen: list[tuple[str, str]] | None = None) -> None:
@@ -141,20 +147,14 @@ def test_a_rotations_state_removed_part_way_is_named_and_a_rerun_finishes_everyt
     """Found by a second hostile pass: the job's rows deleted after a kill left the rotation ended with no word
     (`keys status` quiet, `audit verify` intact) and part of the store under the old key. The log says a rotation
     was started and not retired, so both now say the store is damaged; `keys rotate` then walks everything."""
-    from tests.liaison_helpers import run_cli
-
     rotate(small_store, stop_after=1)
-    conn = sqlite3.connect(small_store)
-    conn.execute("DELETE FROM liaison_meta WHERE key IN (?, ?)", (JOB_KEY, JOB_MAC_KEY))
-    conn.commit()
-    conn.close()
-    env = {"LIAISON_OFFICER": "demo", "LIAISON_PASSPHRASE": "demo"}
-    status = run_cli("--store", str(small_store), "keys", "status", env=env)
+    attack(small_store, "DELETE FROM liaison_meta WHERE key IN (?, ?)", JOB_KEY, JOB_MAC_KEY)
+    status = demo_cli(small_store, "keys", "status")
     assert status.code == 0 and "notice: The store is damaged: the key rotation started by event #" in status.err
-    verify = run_cli("--store", str(small_store), "audit", "verify", env=env)
+    verify = demo_cli(small_store, "audit", "verify")
     assert verify.code == 1 and "was neither finished nor is pending" in verify.err, verify
-    assert run_cli("--store", str(small_store), "keys", "rotate", env=env).code == 0
-    assert run_cli("--store", str(small_store), "audit", "verify", env=env).code == 0
+    assert demo_cli(small_store, "keys", "rotate").code == 0
+    assert demo_cli(small_store, "audit", "verify").code == 0
     session = unlock(small_store)
     try:
         assert len(session.keys().data_keys) == 1
@@ -171,22 +171,16 @@ def test_a_state_written_in_with_no_rotation_started_is_named_and_ignored(
     made `keys status` and `keys rotate` refuse with no way out, and `audit verify` said nothing. The log has no
     rotation unfinished, so the state resumes nothing: `audit verify` names it, `keys status` says the store is
     damaged and why, and `keys rotate` runs (writing over it), after which the store verifies."""
-    from tests.liaison_helpers import run_cli
-
-    conn = sqlite3.connect(small_store)
     for key, value in zip((JOB_KEY, JOB_MAC_KEY), rows, strict=True):
         if value is not None:
-            conn.execute("INSERT INTO liaison_meta(key, value) VALUES (?, ?)", (key, value))
-    conn.commit()
-    conn.close()
-    env = {"LIAISON_OFFICER": "demo", "LIAISON_PASSPHRASE": "demo"}
-    verify = run_cli("--store", str(small_store), "audit", "verify", env=env)
+            attack(small_store, "INSERT INTO liaison_meta(key, value) VALUES (?, ?)", key, value)
+    verify = demo_cli(small_store, "audit", "verify")
     assert verify.code == 1 and "holds the state of a key rotation, but the audit log has no rotation" in verify.err
-    status = run_cli("--store", str(small_store), "keys", "status", env=env)
+    status = demo_cli(small_store, "keys", "status")
     assert status.code == 0 and "notice: The store is damaged: the store holds the state of a key rotation" in (
         status.err
     ), status
-    rotated = run_cli("--store", str(small_store), "keys", "rotate", env=env)
+    rotated = demo_cli(small_store, "keys", "rotate")
     assert rotated.code == 0, rotated
     assert job_rows(small_store) is None
-    assert run_cli("--store", str(small_store), "audit", "verify", env=env).code == 0
+    assert demo_cli(small_store, "audit", "verify").code == 0

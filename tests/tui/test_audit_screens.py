@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from rich.console import Console
 from textual.widgets import DataTable, Input, Select, Static
 
 from store.service import UNREADABLE_TITLE, Session
+from tests.liaison_helpers import attack
 from tests.tui.helpers import palette, settle, unlock
 from tests.tui.hostile import screen_text
 from tui.app import LiaisonApp
@@ -21,16 +21,6 @@ from tui.screens.detail import DetailScreen
 from tui.widgets.record_table import RecordTable
 from tui.widgets.record_view import RecordView
 from tui.widgets.status_line import StatusLine
-
-
-def attack(path: Path, sql: str, *params: object) -> None:
-    """What someone with the file and no keys does: raw SQL, committed."""
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute(sql, params)
-        conn.commit()
-    finally:
-        conn.close()
 
 
 def drawn(static: Static) -> str:

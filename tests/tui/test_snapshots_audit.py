@@ -8,7 +8,6 @@ same on every run; the damage is done with sqlite3 on the file, as someone holdi
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from tests.liaison_helpers import attack
 from tests.tui.helpers import settle, unlock
 from tui.app import LiaisonApp
 
@@ -25,16 +25,6 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((200, 60), id="200x60"
 APPROVAL_SEQ = 10
 #: The record whose TLP is edited in the file.
 DAMAGED = "PK-MOI-2026-00002"
-
-
-def attack(path: Path, sql: str, *params: object) -> None:
-    """Raw SQL on the file, committed."""
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute(sql, params)
-        conn.commit()
-    finally:
-        conn.close()
 
 
 @pytest.mark.parametrize("size", SIZES)
