@@ -17,6 +17,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session as OrmSession
 
 from store import policy
+from store.audit import log as audit
 from store.audit.state import damaged_among
 from store.bundles.import_checks import delivered_by, held_from_origin
 from store.ingest import BulkWriter, IngestItem
@@ -177,7 +178,10 @@ def _receive(
             writer.write(new_items)
         result.new += len(new_items)
         for record_id, reference, item in later_notes:
-            result.notes += _add_new_notes(session, s, record_id, reference, item)
+            added = _add_new_notes(session, s, record_id, reference, item)
+            if added:  # its review rows changed: an event signs the record as it now stands (its digest is signed)
+                audit.note(s, record_id=record_id, action=audit.current(s).main.action, target=reference)
+            result.notes += added
         writer.finish()
         if preview:
             raise _Rollback

@@ -470,3 +470,25 @@ def test_imported_text_is_encrypted_at_rest(stores: Stores) -> None:
     with session(stores.tr) as s:
         import_stix(s, FIXTURES / "opencti_report.json")
     assert find_plaintext(stores.tr.path, "Jiwani", "Confirmed by coast guard sighting", "Gwadar fishing fleet") == []
+
+
+def test_notes_added_to_a_record_held_unchanged_are_signed(stores: Stores) -> None:
+    """Found by an honest-flow pass: a file that only adds notes to a record already held at the same revision (say
+    the origin's own older file after a forward's) wrote the review rows and signed no event for the record, so the
+    copy read as damaged at once (`show` refused it, `audit verify` failed). The record's event now signs it as the
+    notes left it."""
+    out = stores.path("out.json")
+    export(stores.pk, out)
+    stores.tr.ok("stix", "import", str(out))
+    bundle = json.loads(out.read_text())
+    note = next(o for o in bundle["objects"] if o["type"] == "note")
+    bundle["objects"].append(
+        {**note, "id": f"note--{uuidlib.uuid4()}", "content": "A later note from the desk", "abstract": "later"}
+    )
+    more = stores.path("more.json")
+    more.write_text(json.dumps(bundle))
+    again = stores.tr.ok("stix", "import", str(more))
+    assert again.err.endswith("unchanged; 2 from PK-MOI), 1 note\n"), again.err
+    green = stores.tr.show(stores.tr_ref("green"))
+    assert [r["comment"] for r in green["reviews"]] == ["Desk confirmed the route", "A later note from the desk"]
+    assert stores.tr.cli("audit", "verify").code == 0
