@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from crypto.events import verify_event
 from store.audit.timeline import OfficerTimeline
-from store.vocab import Role
+from store.vocab import Role, Status
 
 #: Batches a check of many records keeps parsed between its reads (each ~1.5 MB parsed: an export of 100,000
 #: records after a rotation reads 100 of them, in about the order they were written).
@@ -53,7 +53,7 @@ ACTION = "rekey"
 #: The action of an export's batch (a record's own `share` events, before batches, carried its whole state).
 SHARE = "share"
 #: The one move a share batch signs for a record.
-SHARED = ["approved", "shared"]
+SHARED = [Status.APPROVED.value, Status.SHARED.value]
 #: Who may sign a share batch (those who may export).
 SHARE_ROLES = frozenset({Role.REVIEWER.value, Role.ADMIN.value})
 

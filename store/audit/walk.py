@@ -35,7 +35,7 @@ from store.audit.timeline import OfficerTimeline
 from store.errors import TamperError
 from store.models import AuditCheckpoint, AuditRow
 from store.text import said
-from store.vocab import Role
+from store.vocab import Role, Status, Tlp
 
 #: Rows fetched per round trip while streaming the log.
 BATCH = 4096
@@ -133,7 +133,12 @@ def digests(state: dict[str, Any]) -> tuple[bytes, bytes]:
     content = hashlib.sha256(
         _DIGEST_JSON.encode({k: v for k, v in state.items() if k not in _NOT_CONTENT}).encode()
     ).digest()
-    return content, hashlib.sha256(content + _steps_json(state).encode()).digest()
+    return content, with_steps(content, state)
+
+
+def with_steps(content: bytes, state: dict[str, Any]) -> bytes:
+    """The state digest of a state whose content digest is `content`, with the `_STEPS` fields `state` holds."""
+    return hashlib.sha256(content + _steps_json(state).encode()).digest()
 
 
 def _steps_json(state: dict[str, Any]) -> str:
@@ -497,7 +502,7 @@ class LogWalk:
                     seq, f"its share batch names {trail.reference}, which was {trail.status}, not approved"
                 )
             elif (
-                trail.tlp == "RED"
+                trail.tlp == Tlp.RED.value
                 or trail.withdrawn is True
                 or not (isinstance(trail.releasable, list) and recipient in trail.releasable)
             ):
@@ -510,9 +515,7 @@ class LogWalk:
             else:
                 trail.status = rekeys.SHARED[1]
                 steps = {"status": trail.status, "reviews": trail.reviews, "withdrawn": trail.withdrawn}
-                trail.latest_digest = hashlib.sha256(
-                    trail.content + _steps_json({k: v for k, v in steps.items() if v is not _ABSENT}).encode()
-                ).digest()
+                trail.latest_digest = with_steps(trail.content, {k: v for k, v in steps.items() if v is not _ABSENT})
 
     def _rekeyed_revisions(self, uuid: str, revisions: Any) -> None:
         """A key rotation re-encrypted these revision rows: each signed digest it names as the one it found
@@ -582,13 +585,13 @@ class LogWalk:
 #: withdrawal: a read signed over a status set in the file (an officer's own record set to approved, a shared one set
 #: back) is named.
 STEP_STATUS = {
-    "submit": "in-review",
-    "approve": "approved",
-    "return": "returned",
-    "actioned": "actioned",
-    "close": "closed",
-    "acknowledge": "acknowledged",
-    "share": "shared",
+    "submit": Status.IN_REVIEW.value,
+    "approve": Status.APPROVED.value,
+    "return": Status.RETURNED.value,
+    "actioned": Status.ACTIONED.value,
+    "close": Status.CLOSED.value,
+    "acknowledge": Status.ACKNOWLEDGED.value,
+    "share": Status.SHARED.value,
 }
 
 

@@ -127,8 +127,12 @@ def stray_job(s: OrmSession) -> bool:
     Liaison writes the state in the transaction that signs `keys-rotate` and clears it in the one that signs
     `keys-retire`, so such a state was written outside it. It resumes nothing and is ignored (a rotation started
     then writes over it); a state that authenticates is still honoured as it always was."""
-    present = get_meta(s, JOB_KEY) is not None or get_meta(s, JOB_MAC_KEY) is not None
-    return present and unfinished_rotation(s) is None
+    return _job_present(s) and unfinished_rotation(s) is None
+
+
+def _job_present(s: OrmSession) -> bool:
+    """Whether the file holds any part of a rotation job's state."""
+    return get_meta(s, JOB_KEY) is not None or get_meta(s, JOB_MAC_KEY) is not None
 
 
 def missing_job(s: OrmSession, keys: Keyring) -> str | None:
@@ -137,7 +141,7 @@ def missing_job(s: OrmSession, keys: Keyring) -> str | None:
     state although the log started none (`stray_job`), else None."""
     seq = unfinished_rotation(s)
     if seq is None:
-        if get_meta(s, JOB_KEY) is not None or get_meta(s, JOB_MAC_KEY) is not None:
+        if _job_present(s):
             return (
                 "the store holds the state of a key rotation, but the audit log has no rotation unfinished: it was "
                 "written outside Liaison (it is ignored; the next key rotation writes over it)"
